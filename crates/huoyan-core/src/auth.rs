@@ -1,0 +1,192 @@
+//! Roles, what each may do, and the scope it is confined to. Deny by default: a permission not
+//! granted in `Role::allows` is refused.
+
+crate::coded_enum!(
+    /// The roles of DESIGN.md.
+    Role {
+        Admin = "admin", "管理员", "Administrator";
+        Commander = "commander", "指挥长", "Commander";
+        Office = "office", "办公室", "Office";
+        Group = "group", "督导组", "Supervision group";
+        Department = "department", "责任单位", "Department";
+        Supervisor = "supervisor", "监督员", "Compound supervisor";
+        Inspector = "inspector", "督战队员", "Inspector";
+        Dispatcher = "dispatcher", "调度员", "Dispatcher";
+        Branch = "branch", "支部/组长", "Branch leader";
+        Volunteer = "volunteer", "志愿者", "Volunteer";
+        Sampler = "sampler", "采样员", "Sampler";
+        Lab = "lab", "检测机构", "Lab";
+        Pilot = "pilot", "飞手", "Drone operator";
+        Discipline = "discipline", "纪检", "Discipline officer";
+    }
+);
+
+/// What a caller wants to do. Reading the regions tree and control orders is open to every
+/// signed-in role: control levels are public announcements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    RegionsRead,
+    RegionsWrite,
+    OrdersRead,
+    OrdersWrite,
+    SitesRead,
+    SitesWrite,
+    DepartmentsRead,
+    DepartmentsWrite,
+    PeopleRead,
+    PeopleWrite,
+    TeamsRead,
+    TeamsWrite,
+    AccountsManage,
+    AuditRead,
+    Import,
+    Export,
+}
+
+/// What an account's scope is anchored to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// Everything.
+    Global,
+    /// A region and its subtree.
+    Region,
+    Department,
+    Team,
+}
+
+impl Role {
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match p {
+            RegionsRead | OrdersRead | SitesRead | DepartmentsRead => true,
+            RegionsWrite | DepartmentsWrite | AccountsManage | Import => self == Admin,
+            OrdersWrite => matches!(self, Admin | Commander),
+            SitesWrite => matches!(self, Admin | Dispatcher),
+            PeopleRead => matches!(
+                self,
+                Admin
+                    | Commander
+                    | Office
+                    | Group
+                    | Dispatcher
+                    | Discipline
+                    | Supervisor
+                    | Branch
+                    | Inspector
+            ),
+            PeopleWrite | TeamsWrite => matches!(self, Admin | Dispatcher | Branch),
+            TeamsRead => matches!(
+                self,
+                Admin
+                    | Commander
+                    | Office
+                    | Group
+                    | Dispatcher
+                    | Discipline
+                    | Branch
+                    | Inspector
+                    | Pilot
+                    | Volunteer
+            ),
+            AuditRead => matches!(self, Admin | Commander | Discipline),
+            Export => matches!(self, Admin | Commander | Dispatcher),
+        }
+    }
+
+    /// The anchor a role's scope needs: a supervisor is bound to a compound, a department account
+    /// to its department, a branch leader to the branch.
+    pub fn scope_kind(self) -> ScopeKind {
+        use Role::*;
+        match self {
+            Admin => ScopeKind::Global,
+            Commander | Office | Group | Dispatcher | Discipline | Lab | Supervisor => {
+                ScopeKind::Region
+            }
+            Department => ScopeKind::Department,
+            Inspector | Branch | Volunteer | Sampler | Pilot => ScopeKind::Team,
+        }
+    }
+}
+
+/// An account's confinement: which of the anchors is set depends on `Role::scope_kind`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Scope {
+    pub region_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub team_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    #[error("scope: role {role} needs a {needs} to be confined to")]
+    Missing {
+        role: &'static str,
+        needs: &'static str,
+    },
+}
+
+impl Scope {
+    /// Refuses a scope that lacks the anchor the role needs, so an account can never end up
+    /// unconfined by omission.
+    pub fn check_for(&self, role: Role) -> Result<(), ScopeError> {
+        let (present, needs) = match role.scope_kind() {
+            ScopeKind::Global => (true, ""),
+            ScopeKind::Region => (self.region_id.is_some(), "region"),
+            ScopeKind::Department => (self.department_id.is_some(), "department"),
+            ScopeKind::Team => (self.team_id.is_some(), "team"),
+        };
+        if present {
+            Ok(())
+        } else {
+            Err(ScopeError::Missing {
+                role: role.code(),
+                needs,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admin_manages_accounts_and_imports() {
+        for r in Role::ALL {
+            assert_eq!(r.allows(Permission::AccountsManage), *r == Role::Admin);
+            assert_eq!(r.allows(Permission::Import), *r == Role::Admin);
+        }
+    }
+
+    #[test]
+    fn departments_and_labs_cannot_read_people() {
+        assert!(!Role::Department.allows(Permission::PeopleRead));
+        assert!(!Role::Lab.allows(Permission::PeopleRead));
+        assert!(Role::Supervisor.allows(Permission::PeopleRead));
+    }
+
+    #[test]
+    fn every_non_admin_role_needs_an_anchor() {
+        for r in Role::ALL {
+            let empty = Scope::default().check_for(*r);
+            assert_eq!(empty.is_ok(), *r == Role::Admin, "{r:?}");
+        }
+        assert!(
+            Scope {
+                region_id: Some(1),
+                ..Default::default()
+            }
+            .check_for(Role::Supervisor)
+            .is_ok()
+        );
+        assert!(
+            Scope {
+                region_id: Some(1),
+                ..Default::default()
+            }
+            .check_for(Role::Department)
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! Huoyan's functional core: the domain rules of every bounded context as plain Rust with no I/O,
+//! so they can be read, unit- and property-tested and benchmarked alone. The application crate
+//! (`huoyan`) wraps them with storage, HTTP and the command line.
+
+/// A closed set of codes with Chinese and English labels: the code is what storage and the API
+/// carry, the labels what pages show.
+#[macro_export]
+macro_rules! coded_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal, $zh:literal, $en:literal;)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),* } }
+            pub fn parse(code: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.code() == code) }
+            pub fn zh(self) -> &'static str { match self { $($name::$variant => $zh),* } }
+            pub fn en(self) -> &'static str { match self { $($name::$variant => $en),* } }
+            pub fn label(self, english: bool) -> &'static str { if english { self.en() } else { self.zh() } }
+        }
+    };
+}
+
+pub mod audit;
+pub mod auth;
+pub mod org;

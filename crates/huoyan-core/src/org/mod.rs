@@ -1,0 +1,16 @@
+//! The city's organisation: the regions tree, control orders and the levels they impose, people
+//! and teams. Rules only; storage lives in the application's `org` module.
+
+mod control;
+mod people;
+mod regions;
+mod sites;
+mod teams;
+
+pub use control::{
+    ControlLevel, ControlOrder, LevelChange, OrderError, current_level, level_history,
+};
+pub use people::{PersonError, mask_phone, parse_phone, validate_birth_year};
+pub use regions::{RegionLevel, RegionPath};
+pub use sites::SiteKind;
+pub use teams::{MemberRole, TeamKind};
