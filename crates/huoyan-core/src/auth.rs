@@ -100,11 +100,11 @@ impl Role {
         use Role::*;
         match self {
             Admin => ScopeKind::Global,
-            Commander | Office | Group | Dispatcher | Discipline | Lab | Supervisor => {
+            Commander | Office | Group | Dispatcher | Discipline | Lab | Supervisor | Sampler => {
                 ScopeKind::Region
             }
             Department => ScopeKind::Department,
-            Inspector | Branch | Volunteer | Sampler | Pilot => ScopeKind::Team,
+            Inspector | Branch | Volunteer | Pilot => ScopeKind::Team,
         }
     }
 }

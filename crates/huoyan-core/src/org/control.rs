@@ -57,6 +57,10 @@ impl ControlLevel {
         }
     }
 
+    pub fn label(self, english: bool) -> &'static str {
+        if english { self.en() } else { self.zh() }
+    }
+
     pub fn en(self) -> &'static str {
         match self {
             Self::StaticManagement => "Static management",

@@ -1,0 +1,209 @@
+//! The audit trail: every change goes through `Change`, which holds the writing transaction and
+//! appends hash-chained events in it, so a change and its record commit or vanish together.
+
+pub mod routes;
+
+use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+
+use crate::db::{Db, now_ms};
+use crate::error::AppResult;
+
+/// Who made a change: an account, or the system itself (demo loader, background jobs).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn system(what: &str) -> Self {
+        Self {
+            id: None,
+            name: format!("system:{what}"),
+        }
+    }
+}
+
+/// A writing transaction. Beginning one takes the chain head's row lock (SQLite: the write lock),
+/// so writers are serialised and each event knows its predecessor. Dropped without `commit`, it
+/// rolls back and leaves nothing behind.
+pub struct Change {
+    pub tx: Transaction<'static, Any>,
+    actor: Actor,
+    seq: i64,
+    head: String,
+    at_ms: i64,
+}
+
+impl Change {
+    pub async fn begin(db: &Db, actor: &Actor) -> AppResult<Change> {
+        let mut tx = db.pool.begin().await?;
+        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(Change {
+            tx,
+            actor: actor.clone(),
+            seq: row.try_get(0)?,
+            head: row.try_get(1)?,
+            at_ms: now_ms(),
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The time of this change, shared by all its rows and events.
+    pub fn at_ms(&self) -> i64 {
+        self.at_ms
+    }
+
+    /// Appends one event; `summary` says what changed (for updates: before and after of the
+    /// fields touched).
+    pub async fn record(
+        &mut self,
+        entity: &str,
+        entity_id: impl ToString,
+        action: &str,
+        summary: &impl Serialize,
+    ) -> AppResult<()> {
+        let event = AuditEvent {
+            seq: self.seq + 1,
+            at_ms: self.at_ms,
+            actor_id: self.actor.id,
+            actor: self.actor.name.clone(),
+            entity: entity.to_string(),
+            entity_id: entity_id.to_string(),
+            action: action.to_string(),
+            summary: serde_json::to_string(summary).map_err(anyhow::Error::from)?,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+        .seal(&self.head);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, at_ms, actor_id, actor, entity, entity_id, action, summary, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(event.seq)
+        .bind(event.at_ms)
+        .bind(event.actor_id)
+        .bind(&event.actor)
+        .bind(&event.entity)
+        .bind(&event.entity_id)
+        .bind(&event.action)
+        .bind(&event.summary)
+        .bind(&event.prev_hash)
+        .bind(&event.hash)
+        .execute(&mut *self.tx)
+        .await?;
+        self.seq = event.seq;
+        self.head = event.hash;
+        Ok(())
+    }
+
+    /// Moves the chain head and commits; the caller's write is acknowledged only after this.
+    pub async fn commit(mut self) -> AppResult<()> {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(self.seq)
+            .bind(&self.head)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn event_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
+    Ok(AuditEvent {
+        seq: r.try_get("seq")?,
+        at_ms: r.try_get("at_ms")?,
+        actor_id: r.try_get("actor_id")?,
+        actor: r.try_get("actor")?,
+        entity: r.try_get("entity")?,
+        entity_id: r.try_get("entity_id")?,
+        action: r.try_get("action")?,
+        summary: r.try_get("summary")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+#[derive(Debug)]
+pub enum Verdict {
+    Intact {
+        events: i64,
+    },
+    Broken {
+        verified: i64,
+        at: ChainBreak,
+    },
+    /// Every event links, but the head row says the chain ends elsewhere: events were cut off the end.
+    Truncated {
+        events: i64,
+        head_seq: i64,
+    },
+}
+
+/// Walks the whole chain in pages, in constant memory.
+pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
+    let mut verifier = ChainVerifier::default();
+    let page = 5_000i64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor_id, actor, entity, entity_id, action, summary, prev_hash, hash \
+             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(verifier.verified())
+        .bind(page)
+        .fetch_all(&db.pool)
+        .await?;
+        for r in &rows {
+            if let Err(at) = verifier.check(&event_from_row(r)?) {
+                return Ok(Verdict::Broken {
+                    verified: verifier.verified(),
+                    at,
+                });
+            }
+        }
+        if (rows.len() as i64) < page {
+            break;
+        }
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await?;
+    let (head_seq, head_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+    if head_seq != verifier.verified() || head_hash != verifier.head() {
+        return Ok(Verdict::Truncated {
+            events: verifier.verified(),
+            head_seq,
+        });
+    }
+    Ok(Verdict::Intact {
+        events: verifier.verified(),
+    })
+}
+
+/// One entity's trail, newest first.
+pub async fn trail(
+    db: &Db,
+    entity: &str,
+    entity_id: &str,
+    limit: i64,
+    offset: i64,
+) -> AppResult<Vec<AuditEvent>> {
+    let rows = sqlx::query(
+        "SELECT seq, at_ms, actor_id, actor, entity, entity_id, action, summary, prev_hash, hash \
+         FROM audit_events WHERE entity = $1 AND entity_id = $2 ORDER BY seq DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(entity)
+    .bind(entity_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,222 @@
+//! Who is calling and what they may see: accounts bound to people, cookie sessions for pages
+//! (with CSRF tokens), bearer tokens for programs, and each role's scope.
+
+pub mod accounts;
+pub mod password;
+pub mod routes;
+pub mod sessions;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use huoyan_core::auth::{Permission, Role, Scope};
+use sqlx::Row;
+
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+
+pub const SESSION_COOKIE: &str = "huoyan_session";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Cookie,
+    Bearer,
+}
+
+/// The signed-in caller, resolved from a bearer token or the session cookie.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: i64,
+    pub username: String,
+    pub person_id: Option<i64>,
+    pub role: Role,
+    pub scope: Scope,
+    /// The path of the scope region (`/1/5/`), loaded with the session so scoped queries need no
+    /// extra lookup.
+    pub scope_path: Option<String>,
+    pub csrf: String,
+    pub via: Via,
+}
+
+impl Principal {
+    pub fn require(&self, p: Permission) -> AppResult<()> {
+        if self.role.allows(p) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            id: Some(self.account_id),
+            name: self.username.clone(),
+        }
+    }
+
+    /// Appends to `sql` the condition that a person (column `person_col` holding the person's id,
+    /// `home_col` their home region) lies within this caller's scope.
+    pub fn scope_people(&self, sql: &mut Sql, person_col: &str, home_col: &str) {
+        if let Some(path) = &self.scope_path {
+            sql.push(&format!(
+                " AND EXISTS (SELECT 1 FROM regions sr WHERE sr.id = {home_col} AND sr.path LIKE "
+            ))
+            .bind(format!("{path}%"))
+            .push(")");
+        } else if let Some(team) = self.scope.team_id {
+            // A team's scope reaches its own members and those of its child teams (a branch's groups).
+            sql.push(&format!(
+                " AND EXISTS (SELECT 1 FROM team_members sm JOIN teams st ON st.id = sm.team_id \
+                 WHERE sm.person_id = {person_col} AND (st.id = "
+            ))
+            .bind(team)
+            .push(" OR st.parent_id = ")
+            .bind(team)
+            .push("))");
+        } else if self.scope.department_id.is_some() {
+            sql.push(" AND 1 = 0");
+        }
+    }
+
+    /// The region subtree condition for rows that carry a region path column.
+    pub fn scope_region(&self, sql: &mut Sql, path_col: &str) {
+        if let Some(path) = &self.scope_path {
+            sql.push(&format!(" AND {path_col} LIKE "))
+                .bind(format!("{path}%"));
+        }
+    }
+
+    pub fn check_csrf(&self, token: Option<&str>) -> AppResult<()> {
+        if self.via == Via::Bearer {
+            return Ok(());
+        }
+        match token {
+            Some(t) if sessions::constant_time_eq(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            _ => Err(AppError::invalid(
+                "_csrf",
+                "the form has expired; reload the page and try again",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_string());
+        let (token, via) = match bearer {
+            Some(t) => (t, Via::Bearer),
+            None => {
+                let jar = CookieJar::from_headers(&parts.headers);
+                match jar.get(SESSION_COOKIE) {
+                    Some(c) => (c.value().to_string(), Via::Cookie),
+                    None => return Err(AppError::Unauthenticated),
+                }
+            }
+        };
+        let principal = load(state, &token, via)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        // Programs and htmx calls that ride on the page session must prove they come from our pages.
+        if via == Via::Cookie && !parts.method.is_safe() && parts.uri.path().starts_with("/api/") {
+            let header = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            principal.check_csrf(header)?;
+        }
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+/// The network address of the caller, when the server knows it (login throttling).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|i| i.0.ip())))
+    }
+}
+
+/// How a scope reads in the API (`huoyan_core::auth::Scope`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ScopeDoc {
+    /// A region and its subtree.
+    region_id: Option<i64>,
+    department_id: Option<i64>,
+    team_id: Option<i64>,
+}
+
+/// The caller if signed in: pages use it to show the login link instead of failing.
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybePrincipal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Principal::from_request_parts(parts, state).await {
+            Ok(p) => Ok(MaybePrincipal(Some(p))),
+            Err(AppError::Unauthenticated) => Ok(MaybePrincipal(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+async fn load(state: &AppState, token: &str, via: Via) -> AppResult<Option<Principal>> {
+    let kind = match via {
+        Via::Cookie => "cookie",
+        Via::Bearer => "api",
+    };
+    let row = sqlx::query(
+        "SELECT a.id, a.username, a.person_id, a.role, a.scope_region_id, a.scope_department_id, a.scope_team_id, \
+                r.path, s.csrf \
+         FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN regions r ON r.id = a.scope_region_id \
+         WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > $3 AND a.disabled = 0",
+    )
+    .bind(sessions::token_hash(token))
+    .bind(kind)
+    .bind(crate::db::now_ms())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let role: String = r.try_get(3)?;
+    let role =
+        Role::parse(&role).ok_or_else(|| anyhow::anyhow!("account has unknown role {role}"))?;
+    Ok(Some(Principal {
+        account_id: r.try_get(0)?,
+        username: r.try_get(1)?,
+        person_id: r.try_get(2)?,
+        role,
+        scope: Scope {
+            region_id: r.try_get(4)?,
+            department_id: r.try_get(5)?,
+            team_id: r.try_get(6)?,
+        },
+        scope_path: r.try_get(7)?,
+        csrf: r.try_get(8)?,
+        via,
+    }))
+}

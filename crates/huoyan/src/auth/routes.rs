@@ -1,0 +1,233 @@
+//! Signing in and out: bearer tokens for programs, the login page and cookie session for people.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ClientAddr, MaybePrincipal, Principal, SESSION_COOKIE, sessions};
+use crate::error::{AppError, AppResult};
+use crate::http::pages::{NextParam, PageCtx, render, safe_next};
+use crate::http::{ApiJson, AppState};
+use crate::i18n::Locale;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// Exchange a username and password for a bearer token (valid 30 days).
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()),
+    request_body = TokenRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn token(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> AppResult<ApiJson<TokenResponse>> {
+    state.limiter.check(&req.username, addr)?;
+    let id = sessions::check_credentials(&state.db, &req.username, &req.password)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let issued = sessions::issue(&state.db, id, "api").await?;
+    Ok(ApiJson(TokenResponse {
+        token: issued.token,
+        expires_at: crate::http::rfc3339(issued.expires_at_ms),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub account_id: i64,
+    pub username: String,
+    pub person_id: Option<i64>,
+    pub role: String,
+    #[schema(value_type = super::ScopeDoc)]
+    pub scope: huoyan_core::auth::Scope,
+}
+
+/// The calling account, its role and scope.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me)))]
+async fn me(p: Principal) -> ApiJson<Me> {
+    ApiJson(Me {
+        account_id: p.account_id,
+        username: p.username,
+        person_id: p.person_id,
+        role: p.role.code().to_string(),
+        scope: p.scope,
+    })
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(me))
+}
+
+const LOGIN_CSRF_COOKIE: &str = "huoyan_login_csrf";
+
+#[derive(askama::Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+fn login_page(
+    locale: Locale,
+    jar: CookieJar,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
+    // Login CSRF is stopped by double submit: the form carries the value of a cookie it just set.
+    let csrf = sessions::new_token();
+    let cookie = Cookie::build((LOGIN_CSRF_COOKIE, csrf.clone()))
+        .path("/login")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build();
+    let page = LoginPage {
+        ctx: PageCtx::new(locale, None, "/login"),
+        csrf,
+        next: next.to_string(),
+        username: username.to_string(),
+        error,
+    };
+    let status = if page.error.is_some() {
+        axum::http::StatusCode::UNAUTHORIZED
+    } else {
+        axum::http::StatusCode::OK
+    };
+    (status, jar.add(cookie), render(&page)).into_response()
+}
+
+async fn login_form(
+    locale: Locale,
+    jar: CookieJar,
+    user: MaybePrincipal,
+    Query(q): Query<NextParam>,
+) -> Response {
+    if user.0.is_some() {
+        return Redirect::to(safe_next(q.next.as_deref())).into_response();
+    }
+    login_page(locale, jar, safe_next(q.next.as_deref()), "", None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    locale: Locale,
+    jar: CookieJar,
+    ClientAddr(addr): ClientAddr,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let next = safe_next(form.next.as_deref()).to_string();
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !sessions::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes())
+    {
+        return login_page(
+            locale,
+            jar,
+            &next,
+            &form.username,
+            Some(locale.t("login.expired").into()),
+        );
+    }
+    if state.limiter.check(&form.username, addr).is_err() {
+        return login_page(
+            locale,
+            jar,
+            &next,
+            &form.username,
+            Some(locale.t("login.throttled").into()),
+        );
+    }
+    let result = async {
+        match sessions::check_credentials(&state.db, &form.username, &form.password).await? {
+            Some(id) => Ok(Some(sessions::issue(&state.db, id, "cookie").await?)),
+            None => Ok::<_, AppError>(None),
+        }
+    }
+    .await;
+    match result {
+        Ok(Some(issued)) => {
+            let cookie = Cookie::build((SESSION_COOKIE, issued.token))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .build();
+            (
+                jar.remove(Cookie::from(LOGIN_CSRF_COOKIE)).add(cookie),
+                Redirect::to(&next),
+            )
+                .into_response()
+        }
+        Ok(None) => login_page(
+            locale,
+            jar,
+            &next,
+            &form.username,
+            Some(locale.t("login.failed").into()),
+        ),
+        Err(e) => crate::http::pages::PageError { error: e, locale }.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    user: Principal,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<LogoutForm>,
+) -> AppResult<Response> {
+    user.check_csrf(Some(&form.csrf))?;
+    if let Some(c) = jar.get(SESSION_COOKIE) {
+        sessions::revoke(&state.db, c.value()).await?;
+    }
+    Ok((
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+}

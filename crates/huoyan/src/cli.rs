@@ -1,0 +1,345 @@
+//! The `huoyan` command line: serve, demo, migrate, user, audit, import, export.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::audit::{Actor, Verdict};
+use crate::db::{Db, redact};
+
+#[derive(Parser)]
+#[command(
+    name = "huoyan",
+    version,
+    about = "火眼 Huoyan: command, supervision and volunteer coordination for a sealed city."
+)]
+struct Cli {
+    /// Database: a SQLite file path (default huoyan.db) or a postgres:// URL.
+    #[arg(long, global = true, env = "HUOYAN_DB")]
+    db: Option<String>,
+    /// Optional TOML file with `db` and `listen`; flags and HUOYAN_* variables win over it.
+    #[arg(long, global = true, env = "HUOYAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "HUOYAN_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Create a fresh database with the Daqing August 2022 scenario and serve it.
+    Demo {
+        #[arg(long, env = "HUOYAN_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Load the scenario and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Apply the embedded migrations (serve and demo also do this at start).
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Import people, teams or regions (xlsx or csv) or zones (GeoJSON); all rows or none.
+    Import {
+        /// people, teams, regions or zones.
+        kind: String,
+        file: PathBuf,
+    },
+    /// Export people, teams or regions to an xlsx file.
+    Export {
+        /// people, teams or regions.
+        kind: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input.
+    Add {
+        username: String,
+        /// admin, commander, office, group, department, supervisor, inspector, dispatcher, branch,
+        /// volunteer, sampler, lab, pilot, discipline.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        person_id: Option<i64>,
+        /// Region the account is confined to (with its subtree).
+        #[arg(long)]
+        region_id: Option<i64>,
+        #[arg(long)]
+        department_id: Option<i64>,
+        #[arg(long)]
+        team_id: Option<i64>,
+    },
+    /// Set a new password, read from standard input.
+    Passwd { username: String },
+    /// Disable an account and end its sessions.
+    Disable { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit 0 only when every event matches.
+    Verify,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<String>,
+    listen: Option<SocketAddr>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUOYAN_LOG")
+                .unwrap_or_else(|_| "huoyan=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file: FileConfig = match &cli.config {
+        Some(path) => toml::from_str(&std::fs::read_to_string(path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        None => FileConfig::default(),
+    };
+    let listen_or = |l: Option<SocketAddr>| {
+        l.or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"))
+    };
+    match cli.command {
+        Command::Serve { listen } => {
+            let db =
+                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
+                    .await?;
+            crate::http::serve(db, listen_or(listen), |addr| {
+                println!("Huoyan serving on http://{addr}")
+            })
+            .await?;
+        }
+        Command::Demo { listen, no_serve } => {
+            let target = cli
+                .db
+                .or(file.db)
+                .unwrap_or_else(|| "huoyan-demo.db".into());
+            let db = crate::demo::fresh_database(&target).await?;
+            let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
+            eprintln!("{summary}");
+            if !no_serve {
+                crate::http::serve(db, listen_or(listen), |addr| {
+                    println!(
+                        "Huoyan demo on http://{addr}  (database {})",
+                        redact(&target)
+                    );
+                    println!("Sign in as any of: {}", crate::demo::LOGINS.join(", "));
+                    println!(
+                        "Password for all demo logins: {}",
+                        crate::auth::password::DEMO_PASSWORD
+                    );
+                })
+                .await?;
+            }
+        }
+        Command::Migrate => {
+            let url = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
+            Db::connect_and_migrate(&url).await?;
+            println!("migrations applied to {}", redact(&url));
+        }
+        Command::User(cmd) => {
+            let db =
+                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
+                    .await?;
+            user(&db, cmd).await?;
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let db = Db::connect(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into())).await?;
+            return Ok(match crate::audit::verify(&db).await? {
+                Verdict::Intact { events } => {
+                    println!("OK: {events} audit events, chain intact");
+                    ExitCode::SUCCESS
+                }
+                Verdict::Broken { verified, at } => {
+                    println!(
+                        "BROKEN at event {}: {at} ({verified} events before it match)",
+                        at.seq()
+                    );
+                    ExitCode::from(2)
+                }
+                Verdict::Truncated { events, head_seq } => {
+                    println!(
+                        "BROKEN: the chain head says {head_seq} events but {events} remain (events after {events} were removed)"
+                    );
+                    ExitCode::from(2)
+                }
+            });
+        }
+        Command::Import { kind, file: path } => {
+            let db =
+                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
+                    .await?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let format = crate::tabular::Format::from_path(&path)?;
+            let progress = indicatif::ProgressBar::new(0);
+            progress.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta})",
+                )
+                .expect("valid template"),
+            );
+            let report = |done: u64, total: u64, msg: &'static str| {
+                progress.set_length(total);
+                progress.set_position(done);
+                progress.set_message(msg);
+            };
+            let result = crate::org::import::run(
+                &db,
+                &Actor::system("import"),
+                &kind,
+                format,
+                &bytes,
+                &report,
+            )
+            .await;
+            progress.finish_and_clear();
+            match result {
+                Ok(n) => println!("imported {n} {kind} from {}", path.display()),
+                Err(crate::error::AppError::Invalid(errors)) => {
+                    eprintln!("nothing imported: {} bad row(s)", errors.len());
+                    for e in errors {
+                        eprintln!("  {}: {}", e.field, e.message);
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => anyhow::bail!("{e}: {:?}", e.fields()),
+            }
+        }
+        Command::Export { kind, file: path } => {
+            let db =
+                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
+                    .await?;
+            let bytes = crate::org::export::system_export(&db, &kind)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&path, bytes)?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("{prompt}: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn user(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
+    let actor = Actor::system("cli");
+    let show = |e: crate::error::AppError| {
+        let fields: Vec<String> = e
+            .fields()
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        anyhow::anyhow!(
+            "{e}{}{}",
+            if fields.is_empty() { "" } else { ": " },
+            fields.join("; ")
+        )
+    };
+    match cmd {
+        UserCommand::Add {
+            username,
+            role,
+            person_id,
+            region_id,
+            department_id,
+            team_id,
+        } => {
+            let password = read_password("password")?;
+            let new = crate::auth::accounts::NewAccount {
+                username: username.clone(),
+                password,
+                role,
+                person_id,
+                scope: huoyan_core::auth::Scope {
+                    region_id,
+                    department_id,
+                    team_id,
+                },
+            };
+            let id = crate::auth::accounts::create(db, &actor, &new, false)
+                .await
+                .map_err(show)?;
+            println!("account {username} created (id {id})");
+        }
+        UserCommand::Passwd { username } => {
+            let id = crate::auth::accounts::id_by_username(db, &username)
+                .await
+                .map_err(show)?;
+            let password = read_password("new password")?;
+            let u = crate::auth::accounts::AccountUpdate {
+                password: Some(password),
+                ..Default::default()
+            };
+            crate::auth::accounts::update(db, &actor, id, &u)
+                .await
+                .map_err(show)?;
+            println!("password of {username} changed");
+        }
+        UserCommand::Disable { username } => {
+            let id = crate::auth::accounts::id_by_username(db, &username)
+                .await
+                .map_err(show)?;
+            let u = crate::auth::accounts::AccountUpdate {
+                disabled: Some(true),
+                ..Default::default()
+            };
+            crate::auth::accounts::update(db, &actor, id, &u)
+                .await
+                .map_err(show)?;
+            println!("account {username} disabled");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! The application's one error type. Handlers and storage return `AppError`; it is mapped to an
+//! HTTP answer here and nowhere else: JSON for the API (`IntoResponse`), and through
+//! `crate::http::pages::PageError` an HTML page for the browser. 500s are logged with their whole
+//! chain and never shown.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The input field at fault, as the client sent it (`phone`, `rows[3].name`, `body`).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("conflicts with existing data")]
+    Conflict(Vec<FieldError>),
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("too many attempts; wait a minute and try again")]
+    RateLimited,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) => "invalid",
+            Self::Conflict(_) => "conflict",
+            Self::TooLarge => "too_large",
+            Self::RateLimited => "rate_limited",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Invalid(f) | Self::Conflict(f) => f,
+            _ => &[],
+        }
+    }
+
+    /// Logs a 500 with its cause chain; returns the text a user may see.
+    pub fn public_message(&self) -> String {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+            "internal error; it has been logged".to_string()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+/// The JSON body of every API error.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code().to_string(),
+            message: self.public_message(),
+            fields: self.fields().to_vec(),
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                let field = constrained_field(db.message(), db.constraint());
+                return AppError::Conflict(vec![FieldError::new(field, "already exists")]);
+            }
+            if db.is_foreign_key_violation() {
+                return AppError::invalid("id", "refers to something that does not exist");
+            }
+        }
+        AppError::Internal(e.into())
+    }
+}
+
+/// Names the column behind a unique violation: SQLite says `UNIQUE constraint failed:
+/// people.phone`, PostgreSQL names the constraint `people_phone_key`.
+fn constrained_field(message: &str, constraint: Option<&str>) -> String {
+    if let Some(cols) = message.strip_prefix("UNIQUE constraint failed: ") {
+        let last = cols.split(", ").last().unwrap_or(cols);
+        return last.rsplit('.').next().unwrap_or(last).to_string();
+    }
+    if let Some(c) = constraint {
+        let c = c.strip_suffix("_key").unwrap_or(c);
+        // `table_col` (the table name has no underscore in our schema except team_members etc.,
+        // whose unique keys are primary keys and reported whole).
+        return c
+            .split_once('_')
+            .map(|(_, col)| col.to_string())
+            .unwrap_or_else(|| c.to_string());
+    }
+    "id".to_string()
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::TooLarge
+            }
+            JsonRejection::JsonDataError(e) => {
+                let text = e.body_text();
+                AppError::Invalid(vec![serde_field_error(&text)])
+            }
+            JsonRejection::JsonSyntaxError(e) => {
+                AppError::invalid("body", format!("malformed JSON: {}", e.body_text()))
+            }
+            JsonRejection::MissingJsonContentType(_) => {
+                AppError::invalid("content-type", "send the body as application/json")
+            }
+            other => {
+                if other.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::invalid("body", other.body_text())
+                }
+            }
+        }
+    }
+}
+
+/// Turns serde's message ("Failed to deserialize…: phone: invalid type…", "unknown field `x`",
+/// "missing field `y`") into the field it is about.
+pub fn serde_field_error(text: &str) -> FieldError {
+    let detail = text
+        .split_once("target type: ")
+        .map(|(_, d)| d)
+        .unwrap_or(text);
+    for marker in ["unknown field `", "missing field `"] {
+        if let Some(rest) = detail.split_once(marker).map(|(_, r)| r) {
+            if let Some(name) = rest.split('`').next() {
+                let prefix = detail
+                    .split_once(": ")
+                    .map(|(p, _)| p)
+                    .filter(|p| !p.contains(' '));
+                let field = match prefix {
+                    Some(p) if p != "." => format!("{p}.{name}"),
+                    _ => name.to_string(),
+                };
+                let why = if marker.starts_with("unknown") {
+                    "unknown field"
+                } else {
+                    "missing field"
+                };
+                return FieldError::new(field, why);
+            }
+        }
+    }
+    match detail.split_once(": ") {
+        Some((path, why)) if !path.contains(' ') => {
+            FieldError::new(path, why.split(" at line").next().unwrap_or(why))
+        }
+        _ => FieldError::new("body", detail),
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        let f = serde_field_error(
+            "Failed to deserialize the JSON body into the target type: unknown field `colour`, expected one of `name` at line 1 column 10",
+        );
+        assert_eq!(f.field, "colour");
+        let f = serde_field_error(
+            "Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 2",
+        );
+        assert_eq!(f.field, "name");
+        let f = serde_field_error(
+            "Failed to deserialize the JSON body into the target type: birth_year: invalid type: string \"x\", expected i64 at line 1 column 20",
+        );
+        assert_eq!(f.field, "birth_year");
+    }
+
+    #[test]
+    fn unique_violations_name_their_column() {
+        assert_eq!(
+            constrained_field("UNIQUE constraint failed: people.phone", None),
+            "phone"
+        );
+        assert_eq!(
+            constrained_field("duplicate key", Some("people_phone_key")),
+            "phone"
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Departments: the units that fix problems (community offices, police, market regulator,
+//! property managers…).
+
+use axum::extract::{Path, Query, State};
+use huoyan_core::auth::Permission;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Check;
+use crate::audit::{Actor, Change};
+use crate::auth::Principal;
+use crate::db::{Db, Sql};
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, AppState, ListPage, Paging};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Department {
+    pub id: i64,
+    pub name: String,
+    /// community, police, market_regulator, property_manager, health, supply, other.
+    pub kind: String,
+    pub region_id: Option<i64>,
+    pub phone: String,
+}
+
+pub const KINDS: [&str; 7] = [
+    "community",
+    "police",
+    "market_regulator",
+    "property_manager",
+    "health",
+    "supply",
+    "other",
+];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDepartment {
+    pub name: String,
+    pub kind: String,
+    pub region_id: Option<i64>,
+    #[serde(default)]
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentUpdate {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+const COLUMNS: &str = "id, name, kind, region_id, phone";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Department, sqlx::Error> {
+    Ok(Department {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        region_id: r.try_get(3)?,
+        phone: r.try_get(4)?,
+    })
+}
+
+pub async fn get(db: &Db, id: i64) -> AppResult<Department> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM departments WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound("department"))?;
+    Ok(from_row(&row)?)
+}
+
+pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> {
+    let mut check = Check::default();
+    check.non_empty("name", &new.name, 100);
+    if !KINDS.contains(&new.kind.as_str()) {
+        check.fail("kind", format!("one of {}", KINDS.join(", ")));
+    }
+    if let Some(r) = new.region_id {
+        if sqlx::query("SELECT 1 FROM regions WHERE id = $1")
+            .bind(r)
+            .fetch_optional(&mut *change.tx)
+            .await?
+            .is_none()
+        {
+            check.fail("region_id", "no such region");
+        }
+    }
+    check.done()?;
+    let id: i64 = sqlx::query("INSERT INTO departments (name, kind, region_id, phone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(new.name.trim())
+        .bind(&new.kind)
+        .bind(new.region_id)
+        .bind(&new.phone)
+        .bind(change.at_ms())
+        .fetch_one(&mut *change.tx)
+        .await?
+        .try_get(0)?;
+    change.record("department", id, "create", &serde_json::json!({"name": new.name.trim(), "kind": new.kind, "region_id": new.region_id})).await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DepartmentFilter {
+    pub kind: Option<String>,
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// List departments.
+#[utoipa::path(get, path = "/api/v1/departments", tag = "org", params(DepartmentFilter), responses((status = 200, body = ListPage<Department>)))]
+async fn list_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(f): Query<DepartmentFilter>,
+) -> AppResult<ApiJson<ListPage<Department>>> {
+    p.require(Permission::DepartmentsRead)?;
+    let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(k) = f.kind.as_deref().filter(|k| !k.is_empty()) {
+        filter.push(" AND kind = ").bind(k);
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+        filter.push(" AND name LIKE ").bind(format!("%{q}%"));
+    }
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    Ok(ApiJson(
+        crate::http::fetch_page(
+            &state.db,
+            COLUMNS,
+            "departments",
+            &filter,
+            "id",
+            &paging,
+            from_row,
+        )
+        .await?,
+    ))
+}
+
+/// Add a department.
+#[utoipa::path(post, path = "/api/v1/departments", tag = "org", request_body = NewDepartment, responses((status = 201, body = Department)))]
+async fn create_route(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(new): ApiJson<NewDepartment>,
+) -> AppResult<(axum::http::StatusCode, ApiJson<Department>)> {
+    p.require(Permission::DepartmentsWrite)?;
+    let mut change = Change::begin(&state.db, &p.actor()).await?;
+    let id = insert(&mut change, &new).await?;
+    change.commit().await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        ApiJson(get(&state.db, id).await?),
+    ))
+}
+
+/// One department.
+#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Department)))]
+async fn get_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<ApiJson<Department>> {
+    p.require(Permission::DepartmentsRead)?;
+    Ok(ApiJson(get(&state.db, id).await?))
+}
+
+pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> AppResult<()> {
+    let before = get(db, id).await?;
+    let mut check = Check::default();
+    if let Some(n) = &u.name {
+        check.non_empty("name", n, 100);
+    }
+    check.done()?;
+    let mut change = Change::begin(db, actor).await?;
+    sqlx::query("UPDATE departments SET name = COALESCE($1, name), phone = COALESCE($2, phone) WHERE id = $3")
+        .bind(u.name.as_deref().map(str::trim))
+        .bind(u.phone.clone())
+        .bind(id)
+        .execute(&mut *change.tx)
+        .await?;
+    change
+        .record("department", id, "update", &serde_json::json!({
+            "before": {"name": before.name, "phone": before.phone},
+            "after": {"name": u.name.as_ref().unwrap_or(&before.name), "phone": u.phone.as_ref().unwrap_or(&before.phone)},
+        }))
+        .await?;
+    change.commit().await
+}
+
+/// Rename a department or change its phone.
+#[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), request_body = DepartmentUpdate, responses((status = 200, body = Department)))]
+async fn update_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(u): ApiJson<DepartmentUpdate>,
+) -> AppResult<ApiJson<Department>> {
+    p.require(Permission::DepartmentsWrite)?;
+    update(&state.db, &p.actor(), id, &u).await?;
+    Ok(ApiJson(get(&state.db, id).await?))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_route, create_route))
+        .routes(routes!(get_route, update_route))
+}

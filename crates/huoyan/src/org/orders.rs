@@ -1,0 +1,357 @@
+//! Control orders (管控通告): number, issue and validity times, level, covered regions, text.
+
+use axum::extract::{Path, Query, State};
+use huoyan_core::auth::Permission;
+use huoyan_core::org::{ControlLevel, ControlOrder};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::audit::{Actor, Change};
+use crate::auth::Principal;
+use crate::db::{Db, Sql};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::http::{ApiJson, AppState, ListPage, Paging, parse_time, rfc3339};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    /// As printed, e.g. 2022年第9号.
+    pub number: String,
+    pub issued_at: String,
+    pub effective_from: String,
+    pub effective_until: Option<String>,
+    pub level: String,
+    pub region_ids: Vec<i64>,
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    pub number: String,
+    /// RFC 3339.
+    pub issued_at: String,
+    pub effective_from: String,
+    pub effective_until: Option<String>,
+    pub level: String,
+    pub region_ids: Vec<i64>,
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OrderUpdate {
+    /// Ends the order (e.g. when it is lifted early). RFC 3339.
+    pub effective_until: Option<String>,
+    pub body: Option<String>,
+}
+
+/// Every order as the level rules need them. Orders number in the tens over a lockdown, so all
+/// are loaded whenever levels are derived.
+pub async fn rules(db: &Db) -> AppResult<Vec<ControlOrder>> {
+    let rows = sqlx::query("SELECT id, number, issued_at, effective_from, effective_until, level FROM control_orders ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
+    let links = sqlx::query("SELECT order_id, region_id FROM control_order_regions")
+        .fetch_all(&db.pool)
+        .await?;
+    let ts = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let level: String = r.try_get(5)?;
+        out.push(ControlOrder {
+            id,
+            number: r.try_get(1)?,
+            issued_at: ts(r.try_get(2)?),
+            effective_from: ts(r.try_get(3)?),
+            effective_until: r.try_get::<Option<i64>, _>(4)?.map(ts),
+            level: ControlLevel::parse(&level)
+                .ok_or_else(|| anyhow::anyhow!("order {id} has unknown level {level}"))?,
+            region_ids: links
+                .iter()
+                .filter(|l| l.try_get::<i64, _>(0).ok() == Some(id))
+                .filter_map(|l| l.try_get::<i64, _>(1).ok())
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+fn to_api(o: &ControlOrder, body: String) -> Order {
+    Order {
+        id: o.id,
+        number: o.number.clone(),
+        issued_at: rfc3339(o.issued_at.timestamp_millis()),
+        effective_from: rfc3339(o.effective_from.timestamp_millis()),
+        effective_until: o.effective_until.map(|u| rfc3339(u.timestamp_millis())),
+        level: o.level.code().to_string(),
+        region_ids: o.region_ids.clone(),
+        body,
+    }
+}
+
+pub async fn get(db: &Db, id: i64) -> AppResult<Order> {
+    let body: String = sqlx::query("SELECT body FROM control_orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound("control order"))?
+        .try_get(0)?;
+    let all = rules(db).await?;
+    let o = all
+        .iter()
+        .find(|o| o.id == id)
+        .ok_or(AppError::NotFound("control order"))?;
+    Ok(to_api(o, body))
+}
+
+pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut time = |field: &str, v: &str| match parse_time(field, v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let issued = time("issued_at", &new.issued_at);
+    let from = time("effective_from", &new.effective_from);
+    let until = new
+        .effective_until
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(|u| time("effective_until", u));
+    let level = ControlLevel::parse(&new.level);
+    if level.is_none() {
+        errors.push(FieldError::new(
+            "level",
+            "one of static_management, temporary_control, high_risk, medium_risk, low_risk, lifted",
+        ));
+    }
+    for (i, rid) in new.region_ids.iter().enumerate() {
+        if sqlx::query("SELECT 1 FROM regions WHERE id = $1")
+            .bind(rid)
+            .fetch_optional(&mut *change.tx)
+            .await?
+            .is_none()
+        {
+            errors.push(FieldError::new(
+                format!("region_ids[{i}]"),
+                "no such region",
+            ));
+        }
+    }
+    if let (Some(issued), Some(from), Some(level), Some(until)) =
+        (issued, from, level, until.unwrap_or(Some(i64::MAX)))
+    {
+        let ts = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        let rule = ControlOrder {
+            id: 0,
+            number: new.number.clone(),
+            issued_at: ts(issued),
+            effective_from: ts(from),
+            effective_until: (until != i64::MAX).then(|| ts(until)),
+            level,
+            region_ids: new.region_ids.clone(),
+        };
+        if let Err(errs) = rule.validate() {
+            errors.extend(errs.iter().map(|e| {
+                FieldError::new(
+                    e.field(),
+                    e.to_string().split(": ").nth(1).unwrap_or_default(),
+                )
+            }));
+        }
+    } else if new.number.trim().is_empty() {
+        errors.push(FieldError::new(
+            "number",
+            "the order number must not be empty",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let id: i64 = sqlx::query(
+        "INSERT INTO control_orders (number, issued_at, effective_from, effective_until, level, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.number.trim())
+    .bind(issued)
+    .bind(from)
+    .bind(until.flatten())
+    .bind(&new.level)
+    .bind(&new.body)
+    .bind(change.at_ms())
+    .fetch_one(&mut *change.tx)
+    .await?
+    .try_get(0)?;
+    for rid in &new.region_ids {
+        sqlx::query("INSERT INTO control_order_regions (order_id, region_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(rid)
+            .execute(&mut *change.tx)
+            .await?;
+    }
+    change
+        .record("control_order", id, "create", &serde_json::json!({
+            "number": new.number.trim(), "level": new.level, "effective_from": new.effective_from,
+            "effective_until": new.effective_until, "region_ids": new.region_ids,
+        }))
+        .await?;
+    Ok(id)
+}
+
+pub async fn create(db: &Db, actor: &Actor, new: &NewOrder) -> AppResult<i64> {
+    let mut change = Change::begin(db, actor).await?;
+    let id = insert(&mut change, new).await?;
+    change.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderFilter {
+    pub level: Option<String>,
+    /// Orders covering this region directly.
+    pub region_id: Option<i64>,
+    /// Part of the number.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
+    let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(l) = f.level.as_deref().filter(|l| !l.is_empty()) {
+        filter.push(" AND level = ").bind(l);
+    }
+    if let Some(r) = f.region_id {
+        filter
+            .push(" AND id IN (SELECT order_id FROM control_order_regions WHERE region_id = ")
+            .bind(r)
+            .push(")");
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+        filter.push(" AND number LIKE ").bind(format!("%{q}%"));
+    }
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    let page = crate::http::fetch_page(
+        db,
+        "id, body",
+        "control_orders",
+        &filter,
+        "effective_from DESC, id DESC",
+        &paging,
+        |r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)),
+    )
+    .await?;
+    let all = rules(db).await?;
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|(id, body)| all.iter().find(|o| o.id == id).map(|o| to_api(o, body)))
+        .collect();
+    Ok(ListPage {
+        items,
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+    })
+}
+
+/// List control orders, newest first.
+#[utoipa::path(get, path = "/api/v1/control-orders", tag = "org", params(OrderFilter), responses((status = 200, body = ListPage<Order>)))]
+async fn list_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(f): Query<OrderFilter>,
+) -> AppResult<ApiJson<ListPage<Order>>> {
+    p.require(Permission::OrdersRead)?;
+    Ok(ApiJson(list(&state.db, &f).await?))
+}
+
+/// Issue a control order.
+#[utoipa::path(post, path = "/api/v1/control-orders", tag = "org", request_body = NewOrder, responses((status = 201, body = Order), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_route(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(new): ApiJson<NewOrder>,
+) -> AppResult<(axum::http::StatusCode, ApiJson<Order>)> {
+    p.require(Permission::OrdersWrite)?;
+    let id = create(&state.db, &p.actor(), &new).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        ApiJson(get(&state.db, id).await?),
+    ))
+}
+
+/// One control order.
+#[utoipa::path(get, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Order)))]
+async fn get_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<ApiJson<Order>> {
+    p.require(Permission::OrdersRead)?;
+    Ok(ApiJson(get(&state.db, id).await?))
+}
+
+pub async fn update(db: &Db, actor: &Actor, id: i64, u: &OrderUpdate) -> AppResult<()> {
+    let before = get(db, id).await?;
+    let until = match u.effective_until.as_deref() {
+        Some(s) => Some(parse_time("effective_until", s).map_err(|e| AppError::Invalid(vec![e]))?),
+        None => None,
+    };
+    if let Some(until) = until {
+        let from = parse_time("effective_from", &before.effective_from)
+            .map_err(|e| AppError::Invalid(vec![e]))?;
+        if until <= from {
+            return Err(AppError::invalid(
+                "effective_until",
+                "an order must end after it takes effect",
+            ));
+        }
+    }
+    let mut change = Change::begin(db, actor).await?;
+    sqlx::query("UPDATE control_orders SET effective_until = COALESCE($1, effective_until), body = COALESCE($2, body) WHERE id = $3")
+        .bind(until)
+        .bind(u.body.clone())
+        .bind(id)
+        .execute(&mut *change.tx)
+        .await?;
+    change
+        .record("control_order", id, "update", &serde_json::json!({
+            "before": {"effective_until": before.effective_until},
+            "after": {"effective_until": u.effective_until.as_ref().or(before.effective_until.as_ref())},
+            "body_changed": u.body.is_some(),
+        }))
+        .await?;
+    change.commit().await
+}
+
+/// End an order or amend its text. Number, level and regions are fixed once issued: issue a new
+/// order instead, so the history stays true.
+#[utoipa::path(patch, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), request_body = OrderUpdate, responses((status = 200, body = Order)))]
+async fn update_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(u): ApiJson<OrderUpdate>,
+) -> AppResult<ApiJson<Order>> {
+    p.require(Permission::OrdersWrite)?;
+    update(&state.db, &p.actor(), id, &u).await?;
+    Ok(ApiJson(get(&state.db, id).await?))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_route, create_route))
+        .routes(routes!(get_route, update_route))
+}

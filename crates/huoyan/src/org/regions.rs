@@ -1,0 +1,488 @@
+//! The regions tree and each region's control level, derived from the orders.
+
+use axum::extract::{Path, Query, State};
+use huoyan_core::auth::Permission;
+use huoyan_core::org::{
+    ControlOrder, LevelChange, RegionLevel, RegionPath, current_level, level_history,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Check;
+use crate::audit::{Actor, Change};
+use crate::auth::Principal;
+use crate::db::{Db, Sql};
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, AppState, ListPage, Paging, rfc3339};
+use crate::i18n::Locale;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Control {
+    /// `static_management`, `temporary_control`, `high_risk`, `medium_risk`, `low_risk`, `lifted`.
+    pub level: String,
+    pub label: String,
+    /// When this level began for the region.
+    pub since: String,
+    pub order_id: i64,
+    pub order_number: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Region {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub level: String,
+    /// GB/T 2260 code for official divisions.
+    pub code: Option<String>,
+    pub name: String,
+    /// The control level in force; absent when no order covers the region.
+    pub control: Option<Control>,
+    /// GeoJSON geometry (RFC 7946), on single-region reads only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub geometry: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegion {
+    pub parent_id: Option<i64>,
+    pub level: String,
+    pub code: Option<String>,
+    pub name: String,
+    #[schema(value_type = Option<Object>)]
+    pub geometry: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RegionUpdate {
+    pub name: Option<String>,
+    pub code: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub geometry: Option<serde_json::Value>,
+}
+
+const COLUMNS: &str = "id, parent_id, level, code, name, path";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Region, sqlx::Error> {
+    Ok(Region {
+        id: r.try_get(0)?,
+        parent_id: r.try_get(1)?,
+        level: r.try_get(2)?,
+        code: r.try_get(3)?,
+        name: r.try_get(4)?,
+        path: r.try_get(5)?,
+        control: None,
+        geometry: None,
+    })
+}
+
+/// Fills `control` for each region from the orders in force at `at_ms`.
+pub fn attach_control(regions: &mut [Region], orders: &[ControlOrder], at_ms: i64, locale: Locale) {
+    let at = chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
+    for r in regions {
+        let lineage = RegionPath::from_stored(r.path.clone()).ids();
+        r.control = current_level(&lineage, orders, at).map(|(level, order)| {
+            let since = level_history(&lineage, orders)
+                .into_iter()
+                .rev()
+                .find(|h| h.from <= at)
+                .map(|h| h.from)
+                .unwrap_or(order.effective_from);
+            Control {
+                level: level.code().to_string(),
+                label: if locale.is_en() {
+                    level.en()
+                } else {
+                    level.zh()
+                }
+                .to_string(),
+                since: rfc3339(since.timestamp_millis()),
+                order_id: order.id,
+                order_number: order.number.clone(),
+            }
+        });
+    }
+}
+
+/// Validates a GeoJSON geometry for a region or zone: a Polygon or MultiPolygon in lon/lat.
+pub fn check_geometry(check: &mut Check, field: &str, value: &serde_json::Value) -> Option<String> {
+    match serde_json::from_value::<geojson::Geometry>(value.clone()) {
+        Ok(g) => match g.value {
+            geojson::GeometryValue::Polygon { .. }
+            | geojson::GeometryValue::MultiPolygon { .. } => Some(value.to_string()),
+            _ => {
+                check.fail(field, "must be a GeoJSON Polygon or MultiPolygon");
+                None
+            }
+        },
+        Err(e) => {
+            check.fail(field, format!("not a GeoJSON geometry: {e}"));
+            None
+        }
+    }
+}
+
+pub async fn get(db: &Db, id: i64) -> AppResult<Region> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, geometry FROM regions WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound("region"))?;
+    let mut region = from_row(&row)?;
+    let geometry: Option<String> = row.try_get(6)?;
+    region.geometry = geometry.and_then(|g| serde_json::from_str(&g).ok());
+    Ok(region)
+}
+
+/// Inserts a region inside an open change; the parent must exist and sit one level up.
+pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
+    let mut check = Check::default();
+    check.non_empty("name", &new.name, 100);
+    let level = RegionLevel::parse(&new.level);
+    if level.is_none() {
+        check.fail(
+            "level",
+            "one of city, district, subdistrict, community, compound, building",
+        );
+    }
+    let geometry = new
+        .geometry
+        .as_ref()
+        .and_then(|g| check_geometry(&mut check, "geometry", g));
+    let parent = match new.parent_id {
+        Some(pid) => {
+            let row = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
+                .bind(pid)
+                .fetch_optional(&mut *change.tx)
+                .await?;
+            match row {
+                Some(r) => Some((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)),
+                None => {
+                    check.fail("parent_id", "no such region");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if let Some(level) = level {
+        let parent_level = parent.as_ref().and_then(|(l, _)| RegionLevel::parse(l));
+        let parent_known = new.parent_id.is_none() || parent.is_some();
+        if parent_known && !level.fits_under(parent_level) {
+            let wanted = level
+                .parent_level()
+                .map(|l| l.code())
+                .unwrap_or("none (the city is the root)");
+            check.fail(
+                "parent_id",
+                format!("a {} must be under a {wanted}", level.code()),
+            );
+        }
+    }
+    check.done()?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO regions (parent_id, level, code, name, path, geometry, created_at) VALUES ($1, $2, $3, $4, '', $5, $6) RETURNING id",
+    )
+    .bind(new.parent_id)
+    .bind(&new.level)
+    .bind(new.code.as_deref().filter(|c| !c.is_empty()))
+    .bind(new.name.trim())
+    .bind(geometry)
+    .bind(change.at_ms())
+    .fetch_one(&mut *change.tx)
+    .await?
+    .try_get(0)?;
+    let path = match &parent {
+        Some((_, p)) => RegionPath::from_stored(p.clone()).child(id),
+        None => RegionPath::root(id),
+    };
+    sqlx::query("UPDATE regions SET path = $1 WHERE id = $2")
+        .bind(path.as_str())
+        .bind(id)
+        .execute(&mut *change.tx)
+        .await?;
+    change
+        .record("region", id, "create", &serde_json::json!({"parent_id": new.parent_id, "level": new.level, "code": new.code, "name": new.name.trim(), "geometry": new.geometry.is_some()}))
+        .await?;
+    Ok(id)
+}
+
+pub async fn create(db: &Db, actor: &Actor, new: &NewRegion) -> AppResult<i64> {
+    let mut change = Change::begin(db, actor).await?;
+    let id = insert(&mut change, new).await?;
+    change.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegionFilter {
+    /// city, district, subdistrict, community, compound or building.
+    pub level: Option<String>,
+    pub parent_id: Option<i64>,
+    /// Regions inside this one (any depth).
+    pub within: Option<i64>,
+    /// Part of the name or code.
+    pub q: Option<String>,
+    /// Only regions at this control level now (`none` for uncontrolled ones); applied after paging.
+    pub control: Option<String>,
+    /// Evaluate control levels at this RFC 3339 time instead of now.
+    pub at: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPage<Region>> {
+    let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(level) = f.level.as_deref().filter(|l| !l.is_empty()) {
+        if RegionLevel::parse(level).is_none() {
+            return Err(AppError::invalid(
+                "level",
+                "one of city, district, subdistrict, community, compound, building",
+            ));
+        }
+        filter.push(" AND level = ").bind(level);
+    }
+    if let Some(p) = f.parent_id {
+        filter.push(" AND parent_id = ").bind(p);
+    }
+    if let Some(w) = f.within {
+        let within = get(db, w).await?;
+        filter
+            .push(" AND path LIKE ")
+            .bind(format!("{}%", within.path))
+            .push(" AND id <> ")
+            .bind(w);
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+        filter
+            .push(" AND (name LIKE ")
+            .bind(format!("%{q}%"))
+            .push(" OR code LIKE ")
+            .bind(format!("{q}%"))
+            .push(")");
+    }
+    let at_ms = match f.at.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => crate::http::parse_time("at", a).map_err(|e| AppError::Invalid(vec![e]))?,
+        None => crate::db::now_ms(),
+    };
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    let mut page = crate::http::fetch_page(
+        db, COLUMNS, "regions", &filter, "code, id", &paging, from_row,
+    )
+    .await?;
+    let orders = super::orders::rules(db).await?;
+    attach_control(&mut page.items, &orders, at_ms, locale);
+    if let Some(c) = f.control.as_deref().filter(|c| !c.is_empty()) {
+        page.items.retain(|r| {
+            r.control
+                .as_ref()
+                .map(|x| x.level.as_str())
+                .unwrap_or("none")
+                == c
+        });
+    }
+    Ok(page)
+}
+
+/// List regions with filters; each carries its current control level.
+#[utoipa::path(get, path = "/api/v1/regions", tag = "org", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
+async fn list_route(
+    State(state): State<AppState>,
+    p: Principal,
+    locale: Locale,
+    Query(f): Query<RegionFilter>,
+) -> AppResult<ApiJson<ListPage<Region>>> {
+    p.require(Permission::RegionsRead)?;
+    Ok(ApiJson(list(&state.db, &f, locale).await?))
+}
+
+/// Add a region under its parent (one level up).
+#[utoipa::path(post, path = "/api/v1/regions", tag = "org", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_route(
+    State(state): State<AppState>,
+    p: Principal,
+    locale: Locale,
+    ApiJson(new): ApiJson<NewRegion>,
+) -> AppResult<(axum::http::StatusCode, ApiJson<Region>)> {
+    p.require(Permission::RegionsWrite)?;
+    let id = create(&state.db, &p.actor(), &new).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        ApiJson(with_control(&state.db, id, locale).await?),
+    ))
+}
+
+pub async fn with_control(db: &Db, id: i64, locale: Locale) -> AppResult<Region> {
+    let mut region = get(db, id).await?;
+    let orders = super::orders::rules(db).await?;
+    attach_control(
+        std::slice::from_mut(&mut region),
+        &orders,
+        crate::db::now_ms(),
+        locale,
+    );
+    Ok(region)
+}
+
+/// One region with its geometry and control level.
+#[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_route(
+    State(state): State<AppState>,
+    p: Principal,
+    locale: Locale,
+    Path(id): Path<i64>,
+) -> AppResult<ApiJson<Region>> {
+    p.require(Permission::RegionsRead)?;
+    Ok(ApiJson(with_control(&state.db, id, locale).await?))
+}
+
+pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppResult<()> {
+    let before = get(db, id).await?;
+    let mut check = Check::default();
+    if let Some(n) = &u.name {
+        check.non_empty("name", n, 100);
+    }
+    let geometry = u
+        .geometry
+        .as_ref()
+        .and_then(|g| check_geometry(&mut check, "geometry", g));
+    check.done()?;
+    let mut change = Change::begin(db, actor).await?;
+    sqlx::query("UPDATE regions SET name = COALESCE($1, name), code = COALESCE($2, code), geometry = COALESCE($3, geometry) WHERE id = $4")
+        .bind(u.name.as_deref().map(str::trim))
+        .bind(u.code.clone())
+        .bind(geometry)
+        .bind(id)
+        .execute(&mut *change.tx)
+        .await?;
+    change
+        .record("region", id, "update", &serde_json::json!({
+            "before": {"name": before.name, "code": before.code},
+            "after": {"name": u.name.as_deref().unwrap_or(&before.name), "code": u.code.as_ref().or(before.code.as_ref())},
+            "geometry_changed": u.geometry.is_some(),
+        }))
+        .await?;
+    change.commit().await
+}
+
+/// Rename a region, set its code or geometry.
+#[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
+async fn update_route(
+    State(state): State<AppState>,
+    p: Principal,
+    locale: Locale,
+    Path(id): Path<i64>,
+    ApiJson(u): ApiJson<RegionUpdate>,
+) -> AppResult<ApiJson<Region>> {
+    p.require(Permission::RegionsWrite)?;
+    update(&state.db, &p.actor(), id, &u).await?;
+    Ok(ApiJson(with_control(&state.db, id, locale).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LevelStep {
+    pub from: String,
+    /// Absent: no order in force from then on.
+    pub level: Option<String>,
+    pub order_id: Option<i64>,
+    pub order_number: Option<String>,
+}
+
+impl From<LevelChange> for LevelStep {
+    fn from(c: LevelChange) -> Self {
+        LevelStep {
+            from: rfc3339(c.from.timestamp_millis()),
+            level: c.level.map(|l| l.code().to_string()),
+            order_id: c.order_id,
+            order_number: c.order_number,
+        }
+    }
+}
+
+pub async fn history(db: &Db, id: i64) -> AppResult<Vec<LevelChange>> {
+    let region = get(db, id).await?;
+    let orders = super::orders::rules(db).await?;
+    Ok(level_history(
+        &RegionPath::from_stored(region.path).ids(),
+        &orders,
+    ))
+}
+
+/// The region's control level over time, oldest first.
+#[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
+async fn levels_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<ApiJson<Vec<LevelStep>>> {
+    p.require(Permission::RegionsRead)?;
+    Ok(ApiJson(
+        history(&state.db, id)
+            .await?
+            .into_iter()
+            .map(LevelStep::from)
+            .collect(),
+    ))
+}
+
+/// The region chain from the root to `id`, for breadcrumbs and labels.
+pub async fn lineage(db: &Db, path: &str) -> AppResult<Vec<(i64, String, String)>> {
+    let ids = RegionPath::from_stored(path).ids();
+    let mut out = Vec::new();
+    for id in ids {
+        let r = sqlx::query("SELECT id, name, level FROM regions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await?;
+        out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+    }
+    Ok(out)
+}
+
+/// A human label for a principal's scope: the region, department or team name.
+pub async fn scope_label(db: &Db, p: &Principal, locale: Locale) -> AppResult<String> {
+    let q = if let Some(id) = p.scope.region_id {
+        Some(("SELECT name FROM regions WHERE id = $1", id))
+    } else if let Some(id) = p.scope.department_id {
+        Some(("SELECT name FROM departments WHERE id = $1", id))
+    } else {
+        p.scope
+            .team_id
+            .map(|id| ("SELECT name FROM teams WHERE id = $1", id))
+    };
+    match q {
+        Some((sql, id)) => Ok(sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or_default()),
+        None => Ok(if locale.is_en() {
+            "Whole city"
+        } else {
+            "全市"
+        }
+        .to_string()),
+    }
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_route, create_route))
+        .routes(routes!(get_route, update_route))
+        .routes(routes!(levels_route))
+}

@@ -1,0 +1,247 @@
+//! Sites: named places of a kind in a region (sampling points, zone gates, supply stations…).
+
+use axum::extract::{Path, Query, State};
+use huoyan_core::auth::Permission;
+use huoyan_core::org::SiteKind;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Check;
+use crate::audit::{Actor, Change};
+use crate::auth::Principal;
+use crate::db::{Db, Sql};
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, AppState, ListPage, Paging};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Site {
+    pub id: i64,
+    pub region_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSite {
+    pub region_id: i64,
+    /// sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor.
+    pub kind: String,
+    pub name: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub address: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SiteUpdate {
+    pub name: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+}
+
+const COLUMNS: &str = "id, region_id, kind, name, lon, lat, address";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Site, sqlx::Error> {
+    Ok(Site {
+        id: r.try_get(0)?,
+        region_id: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        name: r.try_get(3)?,
+        lon: r.try_get(4)?,
+        lat: r.try_get(5)?,
+        address: r.try_get(6)?,
+    })
+}
+
+/// Coordinates must be in China (WGS-84 lon/lat), so swapped or zero coordinates are caught.
+pub fn check_point(check: &mut Check, lon: Option<f64>, lat: Option<f64>) {
+    match (lon, lat) {
+        (Some(lon), Some(lat)) => {
+            if !(73.0..=136.0).contains(&lon) {
+                check.fail(
+                    "lon",
+                    "longitude must lie in China (73–136); GeoJSON order is lon, lat",
+                );
+            }
+            if !(3.0..=54.0).contains(&lat) {
+                check.fail("lat", "latitude must lie in China (3–54)");
+            }
+        }
+        (None, None) => {}
+        (None, Some(_)) => check.fail("lon", "give both lon and lat, or neither"),
+        (Some(_), None) => check.fail("lat", "give both lon and lat, or neither"),
+    }
+}
+
+pub async fn get(db: &Db, id: i64) -> AppResult<Site> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM sites WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound("site"))?;
+    Ok(from_row(&row)?)
+}
+
+pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
+    let mut check = Check::default();
+    check.non_empty("name", &new.name, 100);
+    if SiteKind::parse(&new.kind).is_none() {
+        check.fail("kind", "one of sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor");
+    }
+    check_point(&mut check, new.lon, new.lat);
+    if sqlx::query("SELECT 1 FROM regions WHERE id = $1")
+        .bind(new.region_id)
+        .fetch_optional(&mut *change.tx)
+        .await?
+        .is_none()
+    {
+        check.fail("region_id", "no such region");
+    }
+    check.done()?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO sites (region_id, kind, name, lon, lat, address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(new.region_id)
+    .bind(&new.kind)
+    .bind(new.name.trim())
+    .bind(new.lon)
+    .bind(new.lat)
+    .bind(&new.address)
+    .bind(change.at_ms())
+    .fetch_one(&mut *change.tx)
+    .await?
+    .try_get(0)?;
+    change.record("site", id, "create", &serde_json::json!({"region_id": new.region_id, "kind": new.kind, "name": new.name.trim(), "lon": new.lon, "lat": new.lat})).await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SiteFilter {
+    pub kind: Option<String>,
+    /// Sites in this region's subtree.
+    pub within: Option<i64>,
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// List sites.
+#[utoipa::path(get, path = "/api/v1/sites", tag = "org", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
+async fn list_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(f): Query<SiteFilter>,
+) -> AppResult<ApiJson<ListPage<Site>>> {
+    p.require(Permission::SitesRead)?;
+    let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(k) = f.kind.as_deref().filter(|k| !k.is_empty()) {
+        filter.push(" AND kind = ").bind(k);
+    }
+    if let Some(w) = f.within {
+        let region = super::regions::get(&state.db, w).await?;
+        filter
+            .push(" AND region_id IN (SELECT id FROM regions WHERE path LIKE ")
+            .bind(format!("{}%", region.path))
+            .push(")");
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+        filter.push(" AND name LIKE ").bind(format!("%{q}%"));
+    }
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    Ok(ApiJson(
+        crate::http::fetch_page(
+            &state.db, COLUMNS, "sites", &filter, "id", &paging, from_row,
+        )
+        .await?,
+    ))
+}
+
+/// Add a site.
+#[utoipa::path(post, path = "/api/v1/sites", tag = "org", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_route(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiJson(new): ApiJson<NewSite>,
+) -> AppResult<(axum::http::StatusCode, ApiJson<Site>)> {
+    p.require(Permission::SitesWrite)?;
+    let mut change = Change::begin(&state.db, &p.actor()).await?;
+    let id = insert(&mut change, &new).await?;
+    change.commit().await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        ApiJson(get(&state.db, id).await?),
+    ))
+}
+
+/// One site.
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
+async fn get_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<ApiJson<Site>> {
+    p.require(Permission::SitesRead)?;
+    Ok(ApiJson(get(&state.db, id).await?))
+}
+
+pub async fn update(db: &Db, actor: &Actor, id: i64, u: &SiteUpdate) -> AppResult<()> {
+    let before = get(db, id).await?;
+    let mut check = Check::default();
+    if let Some(n) = &u.name {
+        check.non_empty("name", n, 100);
+    }
+    let (lon, lat) = (u.lon.or(before.lon), u.lat.or(before.lat));
+    check_point(&mut check, lon, lat);
+    check.done()?;
+    let mut change = Change::begin(db, actor).await?;
+    sqlx::query("UPDATE sites SET name = COALESCE($1, name), lon = $2, lat = $3, address = COALESCE($4, address) WHERE id = $5")
+        .bind(u.name.as_deref().map(str::trim))
+        .bind(lon)
+        .bind(lat)
+        .bind(u.address.clone())
+        .bind(id)
+        .execute(&mut *change.tx)
+        .await?;
+    change
+        .record("site", id, "update", &serde_json::json!({
+            "before": {"name": before.name, "lon": before.lon, "lat": before.lat, "address": before.address},
+            "after": {"name": u.name.as_ref().unwrap_or(&before.name), "lon": lon, "lat": lat, "address": u.address.as_ref().unwrap_or(&before.address)},
+        }))
+        .await?;
+    change.commit().await
+}
+
+/// Rename or move a site.
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
+async fn update_route(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    ApiJson(u): ApiJson<SiteUpdate>,
+) -> AppResult<ApiJson<Site>> {
+    p.require(Permission::SitesWrite)?;
+    update(&state.db, &p.actor(), id, &u).await?;
+    Ok(ApiJson(get(&state.db, id).await?))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_route, create_route))
+        .routes(routes!(get_route, update_route))
+}
