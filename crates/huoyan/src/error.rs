@@ -117,7 +117,7 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
-                let field = constrained_field(db.message(), db.constraint());
+                let field = constrained_field(db.message(), db.constraint(), db.table());
                 return AppError::Conflict(vec![FieldError::new(field, "already exists")]);
             }
             if db.is_foreign_key_violation() {
@@ -130,19 +130,15 @@ impl From<sqlx::Error> for AppError {
 
 /// Names the column behind a unique violation: SQLite says `UNIQUE constraint failed:
 /// people.phone`, PostgreSQL names the constraint `people_phone_key`.
-fn constrained_field(message: &str, constraint: Option<&str>) -> String {
+fn constrained_field(message: &str, constraint: Option<&str>, table: Option<&str>) -> String {
     if let Some(cols) = message.strip_prefix("UNIQUE constraint failed: ") {
         let last = cols.split(", ").last().unwrap_or(cols);
         return last.rsplit('.').next().unwrap_or(last).to_string();
     }
     if let Some(c) = constraint {
         let c = c.strip_suffix("_key").unwrap_or(c);
-        // `table_col` (the table name has no underscore in our schema except team_members etc.,
-        // whose unique keys are primary keys and reported whole).
-        return c
-            .split_once('_')
-            .map(|(_, col)| col.to_string())
-            .unwrap_or_else(|| c.to_string());
+        let prefix = table.map(|t| format!("{t}_")).unwrap_or_default();
+        return c.strip_prefix(&prefix).unwrap_or(c).to_string();
     }
     "id".to_string()
 }
@@ -189,6 +185,8 @@ pub fn serde_field_error(text: &str) -> FieldError {
                     .map(|(p, _)| p)
                     .filter(|p| !p.contains(' '));
                 let field = match prefix {
+                    // serde_path_to_error already ends the path with an unknown field's name.
+                    Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
                     Some(p) if p != "." => format!("{p}.{name}"),
                     _ => name.to_string(),
                 };
@@ -206,6 +204,18 @@ pub fn serde_field_error(text: &str) -> FieldError {
             FieldError::new(path, why.split(" at line").next().unwrap_or(why))
         }
         _ => FieldError::new("body", detail),
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for AppError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        AppError::Invalid(vec![serde_field_error(&r.body_text())])
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for AppError {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        AppError::invalid("path", r.body_text())
     }
 }
 
@@ -234,12 +244,16 @@ mod tests {
     #[test]
     fn unique_violations_name_their_column() {
         assert_eq!(
-            constrained_field("UNIQUE constraint failed: people.phone", None),
+            constrained_field("UNIQUE constraint failed: people.phone", None, None),
             "phone"
         );
         assert_eq!(
-            constrained_field("duplicate key", Some("people_phone_key")),
-            "phone"
+            constrained_field(
+                "duplicate key",
+                Some("control_orders_number_key"),
+                Some("control_orders")
+            ),
+            "number"
         );
     }
 }

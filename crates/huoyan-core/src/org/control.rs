@@ -188,7 +188,7 @@ pub fn level_history(lineage: &[i64], orders: &[ControlOrder]) -> Vec<LevelChang
         let unchanged = history
             .last()
             .is_some_and(|h| h.level == change.level && h.order_id == change.order_id);
-        if !unchanged && !(history.is_empty() && change.level.is_none()) {
+        if !unchanged && (!history.is_empty() || change.level.is_some()) {
             history.push(change);
         }
     }

@@ -1,15 +1,14 @@
 //! Reading an entity's trail.
 
-use axum::extract::{Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Principal;
+use crate::auth::{Can, perm};
 use crate::error::AppResult;
-use crate::http::{ApiJson, AppState, rfc3339};
+use crate::http::{ApiJson, ApiQuery, AppState, rfc3339};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -51,10 +50,9 @@ impl From<huoyan_core::audit::AuditEvent> for TrailEvent {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(TrailQuery), responses((status = 200, body = Vec<TrailEvent>)))]
 async fn trail(
     State(state): State<AppState>,
-    p: Principal,
-    Query(q): Query<TrailQuery>,
+    Can(_p, _): Can<perm::AuditRead>,
+    ApiQuery(q): ApiQuery<TrailQuery>,
 ) -> AppResult<ApiJson<Vec<TrailEvent>>> {
-    p.require(Permission::AuditRead)?;
     let paging = crate::http::Paging {
         limit: q.limit,
         offset: q.offset,

@@ -1,18 +1,18 @@
 //! Accounts: sign-in names bound to people, with a role and the scope it is confined to.
 
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::{Permission, Role, Scope};
+use axum::extract::State;
+use huoyan_core::auth::{Role, Scope};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Principal, password};
+use super::{Can, password, perm};
 use crate::audit::{Actor, Change};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Account {
@@ -222,10 +222,9 @@ pub struct AccountFilter {
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", params(AccountFilter), responses((status = 200, body = ListPage<Account>)))]
 async fn list(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<AccountFilter>,
+    Can(_p, _): Can<perm::AccountsManage>,
+    ApiQuery(f): ApiQuery<AccountFilter>,
 ) -> AppResult<ApiJson<ListPage<Account>>> {
-    p.require(Permission::AccountsManage)?;
     let paging = Paging {
         limit: f.limit,
         offset: f.offset,
@@ -245,10 +244,9 @@ async fn list(
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "auth", request_body = NewAccount, responses((status = 201, body = Account)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::AccountsManage>,
     ApiJson(new): ApiJson<NewAccount>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Account>)> {
-    p.require(Permission::AccountsManage)?;
     let id = create(&state.db, &p.actor(), &new, false).await?;
     Ok((
         axum::http::StatusCode::CREATED,
@@ -260,10 +258,9 @@ async fn create_route(
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 200, body = Account)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(_p, _): Can<perm::AccountsManage>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Account>> {
-    p.require(Permission::AccountsManage)?;
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
@@ -271,11 +268,10 @@ async fn get_route(
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), request_body = AccountUpdate, responses((status = 200, body = Account)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::AccountsManage>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<AccountUpdate>,
 ) -> AppResult<ApiJson<Account>> {
-    p.require(Permission::AccountsManage)?;
     Ok(ApiJson(update(&state.db, &p.actor(), id, &u).await?))
 }
 

@@ -167,6 +167,58 @@ pub struct ScopeDoc {
     team_id: Option<i64>,
 }
 
+/// Names a permission at the type level, so a handler can demand it as an extractor.
+pub trait Needs {
+    const PERMISSION: Permission;
+}
+
+/// Permission markers, one per `Permission`.
+pub mod perm {
+    macro_rules! markers {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl super::Needs for $name {
+                const PERMISSION: huoyan_core::auth::Permission = huoyan_core::auth::Permission::$name;
+            }
+        )*};
+    }
+    markers!(
+        RegionsRead,
+        RegionsWrite,
+        OrdersRead,
+        OrdersWrite,
+        SitesRead,
+        SitesWrite,
+        DepartmentsRead,
+        DepartmentsWrite,
+        PeopleRead,
+        PeopleWrite,
+        TeamsRead,
+        TeamsWrite,
+        AccountsManage,
+        AuditRead,
+        Import,
+        Export
+    );
+}
+
+/// A signed-in caller whose role holds permission `N`. As an extractor it runs before the body
+/// is read, so a role without the permission gets 403 whatever it sent.
+pub struct Can<N>(pub Principal, pub std::marker::PhantomData<N>);
+
+impl<N: Needs + Send + Sync> FromRequestParts<AppState> for Can<N> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let p = Principal::from_request_parts(parts, state).await?;
+        p.require(N::PERMISSION)?;
+        Ok(Can(p, std::marker::PhantomData))
+    }
+}
+
 /// The caller if signed in: pages use it to show the login link instead of failing.
 pub struct MaybePrincipal(pub Option<Principal>);
 

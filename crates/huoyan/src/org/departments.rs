@@ -1,8 +1,7 @@
 //! Departments: the units that fix problems (community offices, police, market regulator,
 //! property managers…).
 
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -11,10 +10,10 @@ use utoipa_axum::routes;
 
 use super::Check;
 use crate::audit::{Actor, Change};
-use crate::auth::Principal;
+use crate::auth::{Can, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, AppState, ListPage, Paging};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Department {
@@ -119,10 +118,9 @@ pub struct DepartmentFilter {
 #[utoipa::path(get, path = "/api/v1/departments", tag = "org", params(DepartmentFilter), responses((status = 200, body = ListPage<Department>)))]
 async fn list_route(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<DepartmentFilter>,
+    Can(_p, _): Can<perm::DepartmentsRead>,
+    ApiQuery(f): ApiQuery<DepartmentFilter>,
 ) -> AppResult<ApiJson<ListPage<Department>>> {
-    p.require(Permission::DepartmentsRead)?;
     let mut filter = Sql::new(" WHERE 1 = 1");
     if let Some(k) = f.kind.as_deref().filter(|k| !k.is_empty()) {
         filter.push(" AND kind = ").bind(k);
@@ -152,10 +150,9 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/departments", tag = "org", request_body = NewDepartment, responses((status = 201, body = Department)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::DepartmentsWrite>,
     ApiJson(new): ApiJson<NewDepartment>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Department>)> {
-    p.require(Permission::DepartmentsWrite)?;
     let mut change = Change::begin(&state.db, &p.actor()).await?;
     let id = insert(&mut change, &new).await?;
     change.commit().await?;
@@ -169,10 +166,9 @@ async fn create_route(
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Department)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(_p, _): Can<perm::DepartmentsRead>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Department>> {
-    p.require(Permission::DepartmentsRead)?;
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
@@ -203,11 +199,10 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> Ap
 #[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), request_body = DepartmentUpdate, responses((status = 200, body = Department)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::DepartmentsWrite>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<DepartmentUpdate>,
 ) -> AppResult<ApiJson<Department>> {
-    p.require(Permission::DepartmentsWrite)?;
     update(&state.db, &p.actor(), id, &u).await?;
     Ok(ApiJson(get(&state.db, id).await?))
 }

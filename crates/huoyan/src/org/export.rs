@@ -1,17 +1,17 @@
 //! Exports of people, teams and regions to xlsx, within the caller's scope. Exporting personal
 //! data is an audited event.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use huoyan_core::auth::{Permission, Role, Scope};
 use huoyan_core::org::mask_phone;
 
 use crate::audit::Change;
-use crate::auth::{Principal, Via};
+use crate::auth::{Can, Principal, Via, perm};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::http::AppState;
+use crate::http::{ApiPath, AppState};
 use crate::i18n::Locale;
 use crate::tabular::{Cell, write_xlsx};
 
@@ -177,10 +177,9 @@ pub async fn system_export(db: &Db, kind: &str) -> AppResult<Vec<u8>> {
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(kind): Path<String>,
+    Can(p, _): Can<perm::Export>,
+    ApiPath(kind): ApiPath<String>,
 ) -> AppResult<impl IntoResponse> {
-    p.require(Permission::Export)?;
     let bytes = export(&state.db, &p, &kind).await?;
     Ok((
         [

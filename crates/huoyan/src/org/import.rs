@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -14,10 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit::{Actor, Change};
-use crate::auth::Principal;
+use crate::auth::{Can, perm};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, AppState};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::tabular::{self, Format, Table};
 
 /// Reports progress: rows done, rows in all, and what is happening.
@@ -477,12 +476,11 @@ pub struct ImportResult {
     responses((status = 200, body = ImportResult), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(kind): Path<String>,
-    Query(q): Query<ImportQuery>,
+    Can(p, _): Can<perm::Import>,
+    ApiPath(kind): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> AppResult<ApiJson<ImportResult>> {
-    p.require(Permission::Import)?;
     let format = Format::parse(&q.format)
         .ok_or_else(|| AppError::invalid("format", "xlsx, csv or geojson"))?;
     let imported = run(&state.db, &p.actor(), &kind, format, &body, &|_, _, _| {}).await?;

@@ -1,7 +1,6 @@
 //! Control orders (管控通告): number, issue and validity times, level, covered regions, text.
 
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use huoyan_core::org::{ControlLevel, ControlOrder};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -10,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit::{Actor, Change};
-use crate::auth::Principal;
+use crate::auth::{Can, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, AppState, ListPage, Paging, parse_time, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, parse_time, rfc3339};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Order {
@@ -270,10 +269,9 @@ pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
 #[utoipa::path(get, path = "/api/v1/control-orders", tag = "org", params(OrderFilter), responses((status = 200, body = ListPage<Order>)))]
 async fn list_route(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<OrderFilter>,
+    Can(_p, _): Can<perm::OrdersRead>,
+    ApiQuery(f): ApiQuery<OrderFilter>,
 ) -> AppResult<ApiJson<ListPage<Order>>> {
-    p.require(Permission::OrdersRead)?;
     Ok(ApiJson(list(&state.db, &f).await?))
 }
 
@@ -281,10 +279,9 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/control-orders", tag = "org", request_body = NewOrder, responses((status = 201, body = Order), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::OrdersWrite>,
     ApiJson(new): ApiJson<NewOrder>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Order>)> {
-    p.require(Permission::OrdersWrite)?;
     let id = create(&state.db, &p.actor(), &new).await?;
     Ok((
         axum::http::StatusCode::CREATED,
@@ -296,10 +293,9 @@ async fn create_route(
 #[utoipa::path(get, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Order)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(_p, _): Can<perm::OrdersRead>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Order>> {
-    p.require(Permission::OrdersRead)?;
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
@@ -341,11 +337,10 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &OrderUpdate) -> AppResu
 #[utoipa::path(patch, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), request_body = OrderUpdate, responses((status = 200, body = Order)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::OrdersWrite>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<OrderUpdate>,
 ) -> AppResult<ApiJson<Order>> {
-    p.require(Permission::OrdersWrite)?;
     update(&state.db, &p.actor(), id, &u).await?;
     Ok(ApiJson(get(&state.db, id).await?))
 }

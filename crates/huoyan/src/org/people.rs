@@ -1,7 +1,7 @@
 //! People: cadres, volunteers and everyone else the operation relies on. Phones are masked in
 //! lists, and each caller sees only the people in their scope.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use huoyan_core::auth::Permission;
 use huoyan_core::org::{RegionLevel, mask_phone, parse_phone, validate_birth_year};
 use serde::{Deserialize, Serialize};
@@ -12,10 +12,10 @@ use utoipa_axum::routes;
 
 use super::Check;
 use crate::audit::{Actor, Change};
-use crate::auth::Principal;
+use crate::auth::{Can, Principal, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, AppState, ListPage, Paging};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Person {
@@ -272,10 +272,9 @@ pub async fn list(db: &Db, p: &Principal, f: &PersonFilter) -> AppResult<ListPag
 #[utoipa::path(get, path = "/api/v1/people", tag = "org", params(PersonFilter), responses((status = 200, body = ListPage<Person>)))]
 async fn list_route(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<PersonFilter>,
+    Can(p, _): Can<perm::PeopleRead>,
+    ApiQuery(f): ApiQuery<PersonFilter>,
 ) -> AppResult<ApiJson<ListPage<Person>>> {
-    p.require(Permission::PeopleRead)?;
     Ok(ApiJson(list(&state.db, &p, &f).await?))
 }
 
@@ -283,10 +282,9 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/people", tag = "org", request_body = NewPerson, responses((status = 201, body = Person), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::PeopleWrite>,
     ApiJson(new): ApiJson<NewPerson>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Person>)> {
-    p.require(Permission::PeopleWrite)?;
     let id = create(&state.db, &p, &new).await?;
     Ok((
         axum::http::StatusCode::CREATED,
@@ -316,10 +314,9 @@ pub async fn create(db: &Db, p: &Principal, new: &NewPerson) -> AppResult<i64> {
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Person), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::PeopleRead>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Person>> {
-    p.require(Permission::PeopleRead)?;
     Ok(ApiJson(get_scoped(&state.db, &p, id).await?))
 }
 
@@ -368,11 +365,10 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &PersonUpdate) -> AppRes
 #[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "org", params(("id" = i64, Path)), request_body = PersonUpdate, responses((status = 200, body = Person)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::PeopleWrite>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<PersonUpdate>,
 ) -> AppResult<ApiJson<Person>> {
-    p.require(Permission::PeopleWrite)?;
     update(&state.db, &p, id, &u).await?;
     Ok(ApiJson(get_scoped(&state.db, &p, id).await?))
 }

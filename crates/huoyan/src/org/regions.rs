@@ -1,7 +1,6 @@
 //! The regions tree and each region's control level, derived from the orders.
 
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use huoyan_core::org::{
     ControlOrder, LevelChange, RegionLevel, RegionPath, current_level, level_history,
 };
@@ -13,10 +12,10 @@ use utoipa_axum::routes;
 
 use super::Check;
 use crate::audit::{Actor, Change};
-use crate::auth::Principal;
+use crate::auth::{Can, Principal, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
 use crate::i18n::Locale;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -301,11 +300,10 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
 #[utoipa::path(get, path = "/api/v1/regions", tag = "org", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
 async fn list_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(_p, _): Can<perm::RegionsRead>,
     locale: Locale,
-    Query(f): Query<RegionFilter>,
+    ApiQuery(f): ApiQuery<RegionFilter>,
 ) -> AppResult<ApiJson<ListPage<Region>>> {
-    p.require(Permission::RegionsRead)?;
     Ok(ApiJson(list(&state.db, &f, locale).await?))
 }
 
@@ -313,11 +311,10 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/regions", tag = "org", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::RegionsWrite>,
     locale: Locale,
     ApiJson(new): ApiJson<NewRegion>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Region>)> {
-    p.require(Permission::RegionsWrite)?;
     let id = create(&state.db, &p.actor(), &new).await?;
     Ok((
         axum::http::StatusCode::CREATED,
@@ -341,11 +338,10 @@ pub async fn with_control(db: &Db, id: i64, locale: Locale) -> AppResult<Region>
 #[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(_p, _): Can<perm::RegionsRead>,
     locale: Locale,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Region>> {
-    p.require(Permission::RegionsRead)?;
     Ok(ApiJson(with_control(&state.db, id, locale).await?))
 }
 
@@ -382,12 +378,11 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppRes
 #[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::RegionsWrite>,
     locale: Locale,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<RegionUpdate>,
 ) -> AppResult<ApiJson<Region>> {
-    p.require(Permission::RegionsWrite)?;
     update(&state.db, &p.actor(), id, &u).await?;
     Ok(ApiJson(with_control(&state.db, id, locale).await?))
 }
@@ -425,10 +420,9 @@ pub async fn history(db: &Db, id: i64) -> AppResult<Vec<LevelChange>> {
 #[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
 async fn levels_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(_p, _): Can<perm::RegionsRead>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Vec<LevelStep>>> {
-    p.require(Permission::RegionsRead)?;
     Ok(ApiJson(
         history(&state.db, id)
             .await?

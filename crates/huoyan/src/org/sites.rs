@@ -1,7 +1,6 @@
 //! Sites: named places of a kind in a region (sampling points, zone gates, supply stations…).
 
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use huoyan_core::org::SiteKind;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -11,10 +10,10 @@ use utoipa_axum::routes;
 
 use super::Check;
 use crate::audit::{Actor, Change};
-use crate::auth::Principal;
+use crate::auth::{Can, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, AppState, ListPage, Paging};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Site {
@@ -142,10 +141,9 @@ pub struct SiteFilter {
 #[utoipa::path(get, path = "/api/v1/sites", tag = "org", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
 async fn list_route(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<SiteFilter>,
+    Can(_p, _): Can<perm::SitesRead>,
+    ApiQuery(f): ApiQuery<SiteFilter>,
 ) -> AppResult<ApiJson<ListPage<Site>>> {
-    p.require(Permission::SitesRead)?;
     let mut filter = Sql::new(" WHERE 1 = 1");
     if let Some(k) = f.kind.as_deref().filter(|k| !k.is_empty()) {
         filter.push(" AND kind = ").bind(k);
@@ -176,10 +174,9 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/sites", tag = "org", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::SitesWrite>,
     ApiJson(new): ApiJson<NewSite>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Site>)> {
-    p.require(Permission::SitesWrite)?;
     let mut change = Change::begin(&state.db, &p.actor()).await?;
     let id = insert(&mut change, &new).await?;
     change.commit().await?;
@@ -193,10 +190,9 @@ async fn create_route(
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(_p, _): Can<perm::SitesRead>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Site>> {
-    p.require(Permission::SitesRead)?;
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
@@ -231,11 +227,10 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &SiteUpdate) -> AppResul
 #[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::SitesWrite>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<SiteUpdate>,
 ) -> AppResult<ApiJson<Site>> {
-    p.require(Permission::SitesWrite)?;
     update(&state.db, &p.actor(), id, &u).await?;
     Ok(ApiJson(get(&state.db, id).await?))
 }

@@ -1,8 +1,7 @@
 //! Teams of the kinds in DESIGN.md, their members, and double registration (双报到) of a person
 //! with their community and their compound's temporary party branch.
 
-use axum::extract::{Path, Query, State};
-use huoyan_core::auth::Permission;
+use axum::extract::State;
 use huoyan_core::org::{MemberRole, RegionLevel, TeamKind};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -12,10 +11,10 @@ use utoipa_axum::routes;
 
 use super::Check;
 use crate::audit::Change;
-use crate::auth::Principal;
+use crate::auth::{Can, Principal, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Team {
@@ -314,10 +313,9 @@ pub async fn list(db: &Db, p: &Principal, f: &TeamFilter) -> AppResult<ListPage<
 #[utoipa::path(get, path = "/api/v1/teams", tag = "org", params(TeamFilter), responses((status = 200, body = ListPage<Team>)))]
 async fn list_route(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<TeamFilter>,
+    Can(p, _): Can<perm::TeamsRead>,
+    ApiQuery(f): ApiQuery<TeamFilter>,
 ) -> AppResult<ApiJson<ListPage<Team>>> {
-    p.require(Permission::TeamsRead)?;
     Ok(ApiJson(list(&state.db, &p, &f).await?))
 }
 
@@ -325,10 +323,9 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/teams", tag = "org", request_body = NewTeam, responses((status = 201, body = Team), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(new): ApiJson<NewTeam>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Team>)> {
-    p.require(Permission::TeamsWrite)?;
     if let Some(t) = p.scope.team_id {
         // A branch leader forms groups under their own branch only.
         if new.parent_id != Some(t) {
@@ -348,10 +345,9 @@ async fn create_route(
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
 async fn get_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::TeamsRead>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<TeamDetail>> {
-    p.require(Permission::TeamsRead)?;
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
@@ -359,11 +355,10 @@ async fn get_route(
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), request_body = TeamUpdate, responses((status = 200, body = Team)))]
 async fn update_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::TeamsWrite>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<TeamUpdate>,
 ) -> AppResult<ApiJson<Team>> {
-    p.require(Permission::TeamsWrite)?;
     let before = get_scoped(&state.db, &p, id).await?;
     let mut check = Check::default();
     if let Some(n) = &u.name {
@@ -385,11 +380,10 @@ async fn update_route(
 #[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "org", params(("id" = i64, Path)), request_body = NewMember, responses((status = 201, body = TeamDetail)))]
 async fn add_member_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
+    Can(p, _): Can<perm::TeamsWrite>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(m): ApiJson<NewMember>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<TeamDetail>)> {
-    p.require(Permission::TeamsWrite)?;
     get_scoped(&state.db, &p, id).await?;
     let mut change = Change::begin(&state.db, &p.actor()).await?;
     add_member(&mut change, id, &m, "").await?;
@@ -404,10 +398,9 @@ async fn add_member_route(
 #[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{person_id}", tag = "org", params(("id" = i64, Path), ("person_id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
 async fn remove_member_route(
     State(state): State<AppState>,
-    p: Principal,
-    Path((id, person_id)): Path<(i64, i64)>,
+    Can(p, _): Can<perm::TeamsWrite>,
+    ApiPath((id, person_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<ApiJson<TeamDetail>> {
-    p.require(Permission::TeamsWrite)?;
     get_scoped(&state.db, &p, id).await?;
     let mut change = Change::begin(&state.db, &p.actor()).await?;
     let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND person_id = $2")
@@ -526,10 +519,9 @@ pub struct RegistrationFilter {
 #[utoipa::path(get, path = "/api/v1/registrations", tag = "org", params(RegistrationFilter), responses((status = 200, body = ListPage<Registration>)))]
 async fn list_registrations(
     State(state): State<AppState>,
-    p: Principal,
-    Query(f): Query<RegistrationFilter>,
+    Can(p, _): Can<perm::PeopleRead>,
+    ApiQuery(f): ApiQuery<RegistrationFilter>,
 ) -> AppResult<ApiJson<ListPage<Registration>>> {
-    p.require(Permission::PeopleRead)?;
     let mut filter = Sql::new(" JOIN people ON people.id = registrations.person_id WHERE 1 = 1");
     p.scope_people(&mut filter, "people.id", "people.home_region_id");
     if let Some(c) = f.community_id {
@@ -567,10 +559,9 @@ async fn list_registrations(
 #[utoipa::path(post, path = "/api/v1/registrations", tag = "org", request_body = NewRegistration, responses((status = 201, body = Registration), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_registration(
     State(state): State<AppState>,
-    p: Principal,
+    Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(r): ApiJson<NewRegistration>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Registration>)> {
-    p.require(Permission::TeamsWrite)?;
     if p.scope.team_id.is_some_and(|t| t != r.branch_id) {
         return Err(AppError::invalid("branch_id", "outside your scope"));
     }

@@ -1,0 +1,144 @@
+//! The authorisation matrix: every API route × every role against the table below. A route
+//! missing from the table, or a table row with no route, fails the test; later capabilities add
+//! their rows.
+
+use std::collections::BTreeMap;
+
+use crate::spawn_app;
+
+const ROLES: [&str; 14] = [
+    "admin",
+    "commander",
+    "office",
+    "group",
+    "department",
+    "supervisor",
+    "inspector",
+    "discipline",
+    "dispatcher",
+    "branch",
+    "volunteer",
+    "sampler",
+    "lab",
+    "pilot",
+];
+const EVERYONE: &str = "*";
+const PEOPLE_READERS: &str =
+    "admin commander office group dispatcher discipline supervisor branch inspector";
+const PEOPLE_WRITERS: &str = "admin dispatcher branch";
+const TEAM_READERS: &str =
+    "admin commander office group dispatcher discipline branch inspector pilot volunteer";
+
+/// Route → roles allowed (space-separated, or `*` for every signed-in role).
+const TABLE: &[(&str, &str)] = &[
+    ("POST /api/v1/auth/token", EVERYONE),
+    ("GET /api/v1/me", EVERYONE),
+    ("GET /api/v1/accounts", "admin"),
+    ("POST /api/v1/accounts", "admin"),
+    ("GET /api/v1/accounts/{id}", "admin"),
+    ("PATCH /api/v1/accounts/{id}", "admin"),
+    ("GET /api/v1/audit", "admin commander discipline"),
+    ("GET /api/v1/regions", EVERYONE),
+    ("POST /api/v1/regions", "admin"),
+    ("GET /api/v1/regions/{id}", EVERYONE),
+    ("PATCH /api/v1/regions/{id}", "admin"),
+    ("GET /api/v1/regions/{id}/levels", EVERYONE),
+    ("GET /api/v1/control-orders", EVERYONE),
+    ("POST /api/v1/control-orders", "admin commander"),
+    ("GET /api/v1/control-orders/{id}", EVERYONE),
+    ("PATCH /api/v1/control-orders/{id}", "admin commander"),
+    ("GET /api/v1/sites", EVERYONE),
+    ("POST /api/v1/sites", "admin dispatcher"),
+    ("GET /api/v1/sites/{id}", EVERYONE),
+    ("PATCH /api/v1/sites/{id}", "admin dispatcher"),
+    ("GET /api/v1/departments", EVERYONE),
+    ("POST /api/v1/departments", "admin"),
+    ("GET /api/v1/departments/{id}", EVERYONE),
+    ("PATCH /api/v1/departments/{id}", "admin"),
+    ("GET /api/v1/people", PEOPLE_READERS),
+    ("POST /api/v1/people", PEOPLE_WRITERS),
+    ("GET /api/v1/people/{id}", PEOPLE_READERS),
+    ("PATCH /api/v1/people/{id}", PEOPLE_WRITERS),
+    ("GET /api/v1/teams", TEAM_READERS),
+    ("POST /api/v1/teams", PEOPLE_WRITERS),
+    ("GET /api/v1/teams/{id}", TEAM_READERS),
+    ("PATCH /api/v1/teams/{id}", PEOPLE_WRITERS),
+    ("POST /api/v1/teams/{id}/members", PEOPLE_WRITERS),
+    (
+        "DELETE /api/v1/teams/{id}/members/{person_id}",
+        PEOPLE_WRITERS,
+    ),
+    ("GET /api/v1/registrations", PEOPLE_READERS),
+    ("POST /api/v1/registrations", PEOPLE_WRITERS),
+    ("POST /api/v1/import/{kind}", "admin"),
+    ("GET /api/v1/export/{kind}", "admin commander dispatcher"),
+];
+
+fn allowed(roles: &str, role: &str) -> bool {
+    roles == EVERYONE || roles.split(' ').any(|r| r == role)
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_the_table_says() {
+    let app = spawn_app(true).await;
+    let doc: serde_json::Value = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let table: BTreeMap<&str, &str> = TABLE.iter().copied().collect();
+    for r in &routes {
+        assert!(
+            table.contains_key(r.as_str()),
+            "route {r} is missing from the authorisation table"
+        );
+    }
+    for r in table.keys() {
+        assert!(routes.iter().any(|x| x == r), "table row {r} has no route");
+    }
+    let mut tokens = BTreeMap::new();
+    for role in ROLES {
+        tokens.insert(role, app.token(role).await);
+    }
+    let mut failures = Vec::new();
+    for route in &routes {
+        let (method, path) = route.split_once(' ').unwrap();
+        let url = path
+            .replace("{id}", "1")
+            .replace("{person_id}", "1")
+            .replace("{kind}", "people");
+        for role in ROLES {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut req = app
+                .client
+                .request(m, format!("{}{url}", app.base))
+                .bearer_auth(&tokens[role]);
+            if method != "GET" && method != "DELETE" {
+                req = req.header("content-type", "application/json").body("{}");
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            let expect_allowed = allowed(table[route.as_str()], role);
+            let ok = if expect_allowed {
+                status != 401 && status != 403 && status < 500
+            } else {
+                status == 403
+            };
+            if !ok {
+                failures.push(format!(
+                    "{route} as {role}: {status} (allowed: {expect_allowed})"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
