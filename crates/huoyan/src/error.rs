@@ -178,25 +178,25 @@ pub fn serde_field_error(text: &str) -> FieldError {
         .map(|(_, d)| d)
         .unwrap_or(text);
     for marker in ["unknown field `", "missing field `"] {
-        if let Some(rest) = detail.split_once(marker).map(|(_, r)| r) {
-            if let Some(name) = rest.split('`').next() {
-                let prefix = detail
-                    .split_once(": ")
-                    .map(|(p, _)| p)
-                    .filter(|p| !p.contains(' '));
-                let field = match prefix {
-                    // serde_path_to_error already ends the path with an unknown field's name.
-                    Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
-                    Some(p) if p != "." => format!("{p}.{name}"),
-                    _ => name.to_string(),
-                };
-                let why = if marker.starts_with("unknown") {
-                    "unknown field"
-                } else {
-                    "missing field"
-                };
-                return FieldError::new(field, why);
-            }
+        if let Some(rest) = detail.split_once(marker).map(|(_, r)| r)
+            && let Some(name) = rest.split('`').next()
+        {
+            let prefix = detail
+                .split_once(": ")
+                .map(|(p, _)| p)
+                .filter(|p| !p.contains(' '));
+            let field = match prefix {
+                // serde_path_to_error already ends the path with an unknown field's name.
+                Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
+                Some(p) if p != "." => format!("{p}.{name}"),
+                _ => name.to_string(),
+            };
+            let why = if marker.starts_with("unknown") {
+                "unknown field"
+            } else {
+                "missing field"
+            };
+            return FieldError::new(field, why);
         }
     }
     match detail.split_once(": ") {

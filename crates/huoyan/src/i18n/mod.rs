@@ -34,7 +34,7 @@ impl Locale {
 
     /// The catalogue entry for `key`; an unknown key shows itself, so a gap is visible on the page
     /// and caught by the catalogue test instead of rendering blank.
-    pub fn t<'a>(self, key: &'a str) -> &'a str {
+    pub fn t(self, key: &str) -> &str {
         match CATALOGUE.get(key) {
             Some((zh, en)) => match self {
                 Locale::Zh => zh,

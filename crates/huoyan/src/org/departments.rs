@@ -81,15 +81,14 @@ pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> 
     if !KINDS.contains(&new.kind.as_str()) {
         check.fail("kind", format!("one of {}", KINDS.join(", ")));
     }
-    if let Some(r) = new.region_id {
-        if sqlx::query("SELECT 1 FROM regions WHERE id = $1")
+    if let Some(r) = new.region_id
+        && sqlx::query("SELECT 1 FROM regions WHERE id = $1")
             .bind(r)
             .fetch_optional(&mut *change.tx)
             .await?
             .is_none()
-        {
-            check.fail("region_id", "no such region");
-        }
+    {
+        check.fail("region_id", "no such region");
     }
     check.done()?;
     let id: i64 = sqlx::query("INSERT INTO departments (name, kind, region_id, phone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")

@@ -477,13 +477,13 @@ pub async fn register(change: &mut Change, r: &NewRegistration, prefix: &str) ->
     match branch {
         Some(row) if row.try_get::<String, _>(0)? == "party_branch" => {
             let branch_path: Option<String> = row.try_get(1)?;
-            if let (Some(c), Some(b)) = (&community_path, &branch_path) {
-                if !b.starts_with(c.as_str()) {
-                    check.fail(
-                        &f("branch_id"),
-                        "the branch's compound is not in this community",
-                    );
-                }
+            if let (Some(c), Some(b)) = (&community_path, &branch_path)
+                && !b.starts_with(c.as_str())
+            {
+                check.fail(
+                    &f("branch_id"),
+                    "the branch's compound is not in this community",
+                );
             }
         }
         Some(_) => check.fail(&f("branch_id"), "not a temporary party branch"),

@@ -37,9 +37,11 @@ async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver, tempdi
         "goog:chromeOptions".into(),
         serde_json::json!({
             "binary": "/usr/bin/chromium",
+            // Headless windows cannot be narrower than 500 px; phone metrics are emulated instead.
+            "mobileEmulation": {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}},
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     format!("--window-size={width},{height}"), format!("--user-data-dir={}", profile.0.display())]
+                     format!("--window-size={},{height}", width.max(500)), format!("--user-data-dir={}", profile.0.display())]
         }),
     );
     let url = format!("http://127.0.0.1:{port}");
@@ -137,8 +139,44 @@ async fn the_commander_sees_four_districts_under_static_management_on_a_phone() 
         .as_bool()
         .unwrap();
     assert!(!wide, "the regions page scrolls sideways at 360 px");
-    let shot = c.screenshot().await.unwrap();
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::write(dir.join("regions-360.png"), shot).unwrap();
+    std::fs::write(dir.join("regions-360.png"), c.screenshot().await.unwrap()).unwrap();
+    // Every page of the foundation fits the phone; tables scroll inside their own box.
+    let jingcheng = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let person = app.id_of("SELECT MIN(id) FROM people").await;
+    let team = app
+        .id_of("SELECT id FROM teams WHERE name = '景程小区临时党支部'")
+        .await;
+    for (name, path) in [
+        ("home", "/".to_string()),
+        ("region", format!("/regions/{jingcheng}")),
+        ("people", "/people".into()),
+        ("person", format!("/people/{person}")),
+        ("teams", "/teams".into()),
+        ("team", format!("/teams/{team}")),
+        ("orders", "/orders".into()),
+        ("order", "/orders/1".into()),
+        ("order-new", "/orders/new".into()),
+    ] {
+        c.goto(&format!("{}{path}", app.base)).await.unwrap();
+        c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        let wide: bool = c
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap();
+        assert!(!wide, "{path} scrolls sideways at 360 px");
+        std::fs::write(
+            dir.join(format!("{name}-360.png")),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
     c.close().await.unwrap();
 }
