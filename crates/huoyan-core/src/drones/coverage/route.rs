@@ -1,0 +1,335 @@
+//! Chaining the zones into one route and cutting it among the drones and into sorties.
+
+use super::geom::P;
+
+pub(crate) struct FleetDrone {
+    pub home: P,
+    pub speed: f64,
+    /// Metres one sortie may fly: speed × (endurance − reserve).
+    pub range: f64,
+    pub turnaround: f64,
+}
+
+/// A sortie in the planning frame: (point, leg-to-here is covering, on the ground).
+pub(crate) struct SortiePath {
+    pub points: Vec<(P, bool, bool)>,
+    pub length: f64,
+    pub covering_length: f64,
+}
+
+/// (zone index, fleet index of the nearest drone, its distance) for a point nobody reaches.
+type Unreached = (usize, usize, f64);
+
+fn nearest(fleet: &[FleetDrone], p: P) -> (usize, f64) {
+    fleet
+        .iter()
+        .enumerate()
+        .map(|(k, d)| (k, p.dist(d.home), p.dist(d.home) - d.range / 2.0))
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(k, dist, _)| (k, dist))
+        .expect("the fleet was checked to be non-empty")
+}
+
+/// Every point of every zone's path must be within half a sortie of some drone's home.
+pub(crate) fn check_reach(zone_paths: &[Vec<P>], fleet: &[FleetDrone]) -> Result<(), Unreached> {
+    for (z, path) in zone_paths.iter().enumerate() {
+        for &p in path {
+            if !fleet.iter().any(|d| 2.0 * p.dist(d.home) <= d.range) {
+                let (k, dist) = nearest(fleet, p);
+                return Err((z, k, dist));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Zone order and orientation (reversed or not): nearest neighbour from `start`, then 2-opt.
+fn order_zones(paths: &[Vec<P>], start: P) -> Vec<(usize, bool)> {
+    let ends = |(i, rev): (usize, bool)| {
+        let p = &paths[i];
+        let (a, b) = (p[0], p[p.len() - 1]);
+        if rev { (b, a) } else { (a, b) }
+    };
+    let n = paths.len();
+    let mut done = vec![false; n];
+    let mut seq = Vec::with_capacity(n);
+    let mut cur = start;
+    for _ in 0..n {
+        let mut best: Option<(f64, usize, bool)> = None;
+        for i in (0..n).filter(|&i| !done[i]) {
+            for rev in [false, true] {
+                let c = cur.dist(ends((i, rev)).0);
+                if best.is_none_or(|b| c < b.0) {
+                    best = Some((c, i, rev));
+                }
+            }
+        }
+        let (_, i, rev) = best.expect("an unvisited zone remains in this round");
+        done[i] = true;
+        seq.push((i, rev));
+        cur = ends((i, rev)).1;
+    }
+    // 2-opt on the open path: reversing a stretch also turns each of its zones around. Quadratic
+    // per pass, so skipped for very large requests where nearest neighbour has to do.
+    if n <= 3000 {
+        for _ in 0..20 {
+            let mut improved = false;
+            for i in 0..n {
+                for j in i + 1..n {
+                    let prev = if i == 0 { start } else { ends(seq[i - 1]).1 };
+                    let (a, b) = (ends(seq[i]).0, ends(seq[j]).1);
+                    let next = (j + 1 < n).then(|| ends(seq[j + 1]).0);
+                    let old = prev.dist(a) + next.map_or(0.0, |e| b.dist(e));
+                    let new = prev.dist(b) + next.map_or(0.0, |e| a.dist(e));
+                    if new < old - 1e-6 {
+                        seq[i..=j].reverse();
+                        for s in &mut seq[i..=j] {
+                            s.1 = !s.1;
+                        }
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+    seq
+}
+
+struct Route {
+    pts: Vec<P>,
+    /// Whether the leg arriving at each point is a coverage leg.
+    cov: Vec<bool>,
+    zone: Vec<usize>,
+    cum: Vec<f64>,
+}
+
+impl Route {
+    fn new(paths: &[Vec<P>], order: &[(usize, bool)]) -> Self {
+        let (mut pts, mut cov, mut zone) = (Vec::new(), Vec::new(), Vec::new());
+        for &(z, rev) in order {
+            let it: Box<dyn Iterator<Item = &P>> = if rev {
+                Box::new(paths[z].iter().rev())
+            } else {
+                Box::new(paths[z].iter())
+            };
+            for (k, &p) in it.enumerate() {
+                pts.push(p);
+                cov.push(k > 0);
+                zone.push(z);
+            }
+        }
+        let mut cum = Vec::with_capacity(pts.len());
+        let mut acc = 0.0;
+        for i in 0..pts.len() {
+            if i > 0 {
+                acc += pts[i - 1].dist(pts[i]);
+            }
+            cum.push(acc);
+        }
+        Route {
+            pts,
+            cov,
+            zone,
+            cum,
+        }
+    }
+
+    fn len(&self) -> f64 {
+        self.cum.last().copied().unwrap_or(0.0)
+    }
+
+    /// Index of the segment holding arc length `s` (segment k runs from point k to k+1).
+    fn seg(&self, s: f64) -> usize {
+        let k = self.cum.partition_point(|&c| c <= s);
+        k.saturating_sub(1).min(self.pts.len().saturating_sub(2))
+    }
+
+    fn at(&self, s: f64) -> P {
+        if self.pts.len() < 2 {
+            return self.pts[0];
+        }
+        let k = self.seg(s);
+        let l = self.cum[k + 1] - self.cum[k];
+        let t = if l > 0.0 {
+            ((s - self.cum[k]) / l).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.pts[k] + (self.pts[k + 1] - self.pts[k]) * t
+    }
+
+    /// Furthest arc length a sortie from `home` starting at `s` can reach and still return within
+    /// `budget` metres. Out-and-home length grows with how far along the route the sortie goes
+    /// (triangle inequality), so walking segment ends and bisecting the last one is exact.
+    fn extend(&self, s: f64, home: P, budget: f64) -> f64 {
+        let d0 = self.at(s).dist(home);
+        let g = |s1: f64, p: P| d0 + (s1 - s) + p.dist(home);
+        let end = self.len();
+        if g(end, self.at(end)) <= budget {
+            return end;
+        }
+        let mut k = self.seg(s);
+        while k + 1 < self.pts.len() && g(self.cum[k + 1], self.pts[k + 1]) <= budget {
+            k += 1;
+        }
+        let (mut lo, mut hi) = (
+            s.max(self.cum[k]),
+            self.cum[(k + 1).min(self.pts.len() - 1)],
+        );
+        for _ in 0..60 {
+            if hi - lo < 1e-4 {
+                break;
+            }
+            let m = 0.5 * (lo + hi);
+            if g(m, self.at(m)) <= budget {
+                lo = m
+            } else {
+                hi = m
+            }
+        }
+        lo
+    }
+}
+
+/// Sorties cut as (start, end, flown length); `None` time limit means unlimited.
+type Cuts = Vec<Vec<(f64, f64, f64)>>;
+
+/// Least progress a sortie must make to be worth flying; guards against endless slivers when a
+/// zone sits at the very edge of a drone's reach.
+const MIN_PROGRESS_M: f64 = 1.0;
+
+/// Lets the drones in `order` take consecutive stretches of the route within `limit` seconds
+/// each. Returns the cuts and the arc length reached.
+fn run(route: &Route, fleet: &[FleetDrone], order: &[usize], limit: f64) -> (Cuts, f64, bool) {
+    let total = route.len();
+    let mut cuts: Cuts = vec![Vec::new(); fleet.len()];
+    let mut s = 0.0;
+    let mut started = false;
+    for &k in order {
+        let d = &fleet[k];
+        let mut time = 0.0;
+        while s < total - 1e-6 || !started {
+            let d0 = route.at(s).dist(d.home);
+            let pause = if cuts[k].is_empty() {
+                0.0
+            } else {
+                d.turnaround
+            };
+            let budget = d.range.min((limit - time - pause) * d.speed);
+            if budget < 2.0 * d0 + 1e-6 {
+                break;
+            }
+            let s1 = route.extend(s, d.home, budget);
+            if s1 < total - 1e-6 && s1 - s < MIN_PROGRESS_M {
+                break;
+            }
+            let flown = d0 + (s1 - s) + route.at(s1).dist(d.home);
+            time += pause + flown / d.speed;
+            cuts[k].push((s, s1, flown));
+            s = s1;
+            started = true;
+        }
+    }
+    let done = started && s >= total - 1e-6;
+    (cuts, s, done)
+}
+
+/// Splits the zones' paths among the fleet so that the last drone lands as early as possible
+/// (bisection on that time), and cuts each drone's share into sorties.
+pub(crate) fn assign(
+    zone_paths: &[Vec<P>],
+    fleet: &[FleetDrone],
+) -> Result<Vec<Vec<SortiePath>>, Unreached> {
+    let n = fleet.len() as f64;
+    let centre = fleet
+        .iter()
+        .fold(P::new(0.0, 0.0), |a, d| a + d.home * (1.0 / n));
+    let order = order_zones(zone_paths, centre);
+    let route = Route::new(zone_paths, &order);
+
+    // Drones take the route in the order of where it passes closest to their homes.
+    let mut drones: Vec<(f64, usize)> = fleet
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let (i, _) = route
+                .pts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.dist(d.home)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("zone paths are never empty");
+            (route.cum[i], k)
+        })
+        .collect();
+    drones.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let drone_order: Vec<usize> = drones.into_iter().map(|(_, k)| k).collect();
+
+    let (_, reached, done) = run(&route, fleet, &drone_order, f64::INFINITY);
+    if !done {
+        let p = route.at(reached);
+        let (k, dist) = nearest(fleet, p);
+        return Err((
+            route.zone[route.seg(reached).min(route.zone.len() - 1)],
+            k,
+            dist,
+        ));
+    }
+    let mut hi = 60.0;
+    while !run(&route, fleet, &drone_order, hi).2 {
+        hi *= 2.0;
+    }
+    let mut lo = 0.0;
+    for _ in 0..60 {
+        if hi - lo < 1e-3 * hi.max(1.0) {
+            break;
+        }
+        let mid = 0.5 * (lo + hi);
+        if run(&route, fleet, &drone_order, mid).2 {
+            hi = mid
+        } else {
+            lo = mid
+        }
+    }
+    let (cuts, _, _) = run(&route, fleet, &drone_order, hi);
+
+    Ok(cuts
+        .into_iter()
+        .zip(fleet)
+        .map(|(cs, d)| {
+            cs.into_iter()
+                .map(|(s0, s1, flown)| sortie(&route, d.home, s0, s1, flown))
+                .collect()
+        })
+        .collect())
+}
+
+fn sortie(route: &Route, home: P, s0: f64, s1: f64, length: f64) -> SortiePath {
+    let mut points = vec![(home, false, true), (route.at(s0), false, false)];
+    let first = route.cum.partition_point(|&c| c <= s0);
+    let mut last_cov = false;
+    for i in first..route.pts.len() {
+        if route.cum[i] >= s1 - 1e-9 {
+            last_cov = route.cov[i];
+            break;
+        }
+        points.push((route.pts[i], route.cov[i], false));
+    }
+    if s1 > s0 {
+        points.push((route.at(s1), last_cov, false));
+    }
+    points.push((home, false, true));
+    let covering_length = points
+        .windows(2)
+        .filter(|w| w[1].1)
+        .map(|w| w[0].0.dist(w[1].0))
+        .sum();
+    SortiePath {
+        points,
+        length,
+        covering_length,
+    }
+}
