@@ -23,6 +23,7 @@ mod route;
 mod score;
 #[cfg(test)]
 mod tests;
+mod tidy;
 
 use std::collections::HashSet;
 

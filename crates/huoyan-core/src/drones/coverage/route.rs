@@ -201,40 +201,49 @@ type Cuts = Vec<Vec<(f64, f64, f64)>>;
 /// zone sits at the very edge of a drone's reach.
 const MIN_PROGRESS_M: f64 = 1.0;
 
-/// Lets the drones in `order` take consecutive stretches of the route within `limit` seconds
-/// each. Returns the cuts and the arc length reached.
+/// Lets the drones in `order` take stretches of the route within `limit` seconds each. Each drone
+/// goes as far as its time allows; a drone that cannot reach the next stretch hands it on and may
+/// take the route up again further on (homes differ, so reach does), hence the repeated passes.
+/// Returns the cuts, the arc length reached and whether the route is done.
 fn run(route: &Route, fleet: &[FleetDrone], order: &[usize], limit: f64) -> (Cuts, f64, bool) {
     let total = route.len();
     let mut cuts: Cuts = vec![Vec::new(); fleet.len()];
+    let mut time = vec![0.0; fleet.len()];
     let mut s = 0.0;
     let mut started = false;
-    for &k in order {
-        let d = &fleet[k];
-        let mut time = 0.0;
-        while s < total - 1e-6 || !started {
-            let d0 = route.at(s).dist(d.home);
-            let pause = if cuts[k].is_empty() {
-                0.0
-            } else {
-                d.turnaround
-            };
-            let budget = d.range.min((limit - time - pause) * d.speed);
-            if budget < 2.0 * d0 + 1e-6 {
-                break;
+    loop {
+        let before = s;
+        let mut flew = false;
+        for &k in order {
+            let d = &fleet[k];
+            while s < total - 1e-6 || !started {
+                let d0 = route.at(s).dist(d.home);
+                let pause = if cuts[k].is_empty() {
+                    0.0
+                } else {
+                    d.turnaround
+                };
+                let budget = d.range.min((limit - time[k] - pause) * d.speed);
+                if budget < 2.0 * d0 + 1e-6 {
+                    break;
+                }
+                let s1 = route.extend(s, d.home, budget);
+                if s1 < total - 1e-6 && s1 - s < MIN_PROGRESS_M {
+                    break;
+                }
+                let flown = d0 + (s1 - s) + route.at(s1).dist(d.home);
+                time[k] += pause + flown / d.speed;
+                cuts[k].push((s, s1, flown));
+                s = s1;
+                started = true;
+                flew = true;
             }
-            let s1 = route.extend(s, d.home, budget);
-            if s1 < total - 1e-6 && s1 - s < MIN_PROGRESS_M {
-                break;
-            }
-            let flown = d0 + (s1 - s) + route.at(s1).dist(d.home);
-            time += pause + flown / d.speed;
-            cuts[k].push((s, s1, flown));
-            s = s1;
-            started = true;
+        }
+        let done = started && s >= total - 1e-6;
+        if done || !flew || s <= before {
+            return (cuts, s, done);
         }
     }
-    let done = started && s >= total - 1e-6;
-    (cuts, s, done)
 }
 
 /// Splits the zones' paths among the fleet so that the last drone lands as early as possible

@@ -531,3 +531,50 @@ proptest! {
         prop_assert!((covered - plan.zones[0].path_length_m).abs() < 1e-3 * covered.max(1.0));
     }
 }
+
+#[test]
+fn tidy_removes_spikes_and_pinches_that_plan_refuses() {
+    // A square walked out and back along a border (spike), with a repeated point and a small lobe
+    // touching it at a corner.
+    let raw = Zone::from_rings(
+        "web-map",
+        vec![ring(&[
+            (0.0, 0.0),
+            (400.0, 0.0),
+            (400.0, 0.0),
+            (400.0, 200.0),
+            (600.0, 200.0),
+            (400.0, 200.0),
+            (400.0, 400.0),
+            (500.0, 500.0),
+            (400.0, 500.0),
+            (400.0, 400.0),
+            (0.0, 400.0),
+        ])],
+    );
+    let req = |z: Zone| request(vec![z], vec![drone("d", (0.0, -200.0))]);
+    assert!(matches!(
+        err(&req(raw.clone())),
+        CoverageError::SelfIntersection { .. }
+    ));
+    let tidy = raw.tidy();
+    assert!(
+        matches!(tidy.geometry.value, geojson::GeometryValue::MultiPolygon { ref coordinates } if coordinates.len() == 2)
+    );
+    let plan = plan(&req(tidy.clone())).expect("tidy zone plans");
+    assert!(coverage_ratio(&tidy, &plan).expect("valid") >= 0.99);
+}
+
+#[test]
+fn coverage_ratio_sees_gaps() {
+    // One line along the middle of a 100 m square, seen 25 m either side: half the square.
+    let sq = vec![vec![
+        P::new(0.0, 0.0),
+        P::new(100.0, 0.0),
+        P::new(100.0, 100.0),
+        P::new(0.0, 100.0),
+    ]];
+    let line = [(P::new(-50.0, 50.0), P::new(150.0, 50.0))];
+    let r = score::ratio_xy(&[sq], &line, 25.0);
+    assert!((r - 0.5).abs() < 0.01, "{r}");
+}
