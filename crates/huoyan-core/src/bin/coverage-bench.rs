@@ -235,6 +235,7 @@ struct Row {
     time: Duration,
     sorties: usize,
     makespan_h: f64,
+    idle_h: f64,
 }
 
 fn measure(name: &str, req: &PlanRequest, repeats: usize) -> Result<Row, String> {
@@ -248,6 +249,17 @@ fn measure(name: &str, req: &PlanRequest, repeats: usize) -> Result<Row, String>
     }
     times.sort();
     let plan = result.ok_or("no run")?;
+    if std::env::var_os("COVERAGE_BENCH_VERBOSE").is_some() {
+        for d in &plan.drones {
+            eprintln!(
+                "  {name} {}: {} sorties, {:.0} km, busy {:.2} h",
+                d.drone,
+                d.sorties.len(),
+                d.length_m / 1e3,
+                d.busy_s / 3600.0
+            );
+        }
+    }
     let mut covs = Vec::new();
     let mut worst: f64 = 0.0;
     let (mut path, mut bound, mut area) = (0.0, 0.0, 0.0);
@@ -274,6 +286,12 @@ fn measure(name: &str, req: &PlanRequest, repeats: usize) -> Result<Row, String>
         time: times[times.len() / 2],
         sorties: plan.drones.iter().map(|d| d.sorties.len()).sum(),
         makespan_h: plan.makespan_s / 3600.0,
+        idle_h: plan
+            .drones
+            .iter()
+            .map(|d| d.busy_s)
+            .fold(f64::INFINITY, f64::min)
+            / 3600.0,
     })
 }
 
@@ -286,7 +304,7 @@ fn print_header() {
 
 fn print_row(r: &Row) {
     println!(
-        "| {} | {} | {:.2} | {:.1} | {:.3} | {:.3} | {:.4} | {:.4} | {:.1} ms | {} | {:.2} |",
+        "| {} | {} | {:.2} | {:.1} | {:.3} | {:.3} | {:.4} | {:.4} | {:.1} ms | {} | {:.2}–{:.2} |",
         r.name,
         r.zones,
         r.area_km2,
@@ -297,6 +315,7 @@ fn print_row(r: &Row) {
         r.cov_mean,
         r.time.as_secs_f64() * 1e3,
         r.sorties,
+        r.idle_h,
         r.makespan_h
     );
 }

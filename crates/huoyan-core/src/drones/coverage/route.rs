@@ -161,6 +161,39 @@ impl Route {
         self.pts[k] + (self.pts[k + 1] - self.pts[k]) * t
     }
 
+    /// First arc length in [a, b] within `radius` of `home`, if any: the first segment that
+    /// enters the disc, solved exactly.
+    fn first_within(&self, a: f64, b: f64, home: P, radius: f64) -> Option<f64> {
+        if radius < 0.0 {
+            return None;
+        }
+        if self.at(a).dist(home) <= radius {
+            return Some(a);
+        }
+        let mut k = self.seg(a);
+        while k + 1 < self.pts.len() && self.cum[k] <= b {
+            let (p, q) = (self.pts[k], self.pts[k + 1]);
+            let l = self.cum[k + 1] - self.cum[k];
+            if l > 0.0 {
+                // |p + t·u − home| = radius for the unit direction u; take the smaller root.
+                let u = (q - p) * (1.0 / l);
+                let w = p - home;
+                let (bq, cq) = (w.dot(u), w.dot(w) - radius * radius);
+                let disc = bq * bq - cq;
+                if disc >= 0.0 {
+                    let t = (-bq - disc.sqrt()).max(0.0);
+                    let s = self.cum[k] + t;
+                    if t <= l && s >= a && s <= b {
+                        return Some(s);
+                    }
+                    // Entered before `a` (impossible: `a` is outside) or after this segment.
+                }
+            }
+            k += 1;
+        }
+        None
+    }
+
     /// Furthest arc length a sortie from `home` starting at `s` can reach and still return within
     /// `budget` metres. Out-and-home length grows with how far along the route the sortie goes
     /// (triangle inequality), so walking segment ends and bisecting the last one is exact.
@@ -201,47 +234,63 @@ type Cuts = Vec<Vec<(f64, f64, f64)>>;
 /// zone sits at the very edge of a drone's reach.
 const MIN_PROGRESS_M: f64 = 1.0;
 
-/// Lets the drones in `order` take stretches of the route within `limit` seconds each. Each drone
-/// goes as far as its time allows; a drone that cannot reach the next stretch hands it on and may
-/// take the route up again further on (homes differ, so reach does), hence the repeated passes.
-/// Returns the cuts, the arc length reached and whether the route is done.
-fn run(route: &Route, fleet: &[FleetDrone], order: &[usize], limit: f64) -> (Cuts, f64, bool) {
+/// Lets the drones, in `order`, take stretches of the route within `limit` seconds each. A drone
+/// takes the first stretch still open that it can reach and goes as far as its battery and its
+/// time allow; stretches out of its reach are left to the others (homes differ, so reach does).
+/// Passes repeat while anyone makes progress. Returns the cuts and the first open arc length, if
+/// any is left.
+fn run(route: &Route, fleet: &[FleetDrone], order: &[usize], limit: f64) -> (Cuts, Option<f64>) {
     let total = route.len();
     let mut cuts: Cuts = vec![Vec::new(); fleet.len()];
     let mut time = vec![0.0; fleet.len()];
-    let mut s = 0.0;
-    let mut started = false;
+    // Open stretches of the route, sorted and disjoint; a route of one point is one empty stretch.
+    let mut open: Vec<(f64, f64)> = vec![(0.0, total)];
     loop {
-        let before = s;
         let mut flew = false;
         for &k in order {
             let d = &fleet[k];
-            while s < total - 1e-6 || !started {
-                let d0 = route.at(s).dist(d.home);
+            let mut i = 0;
+            while i < open.len() {
+                let (a, b) = open[i];
                 let pause = if cuts[k].is_empty() {
                     0.0
                 } else {
                     d.turnaround
                 };
                 let budget = d.range.min((limit - time[k] - pause) * d.speed);
-                if budget < 2.0 * d0 + 1e-6 {
+                if budget <= 0.0 {
                     break;
                 }
-                let s1 = route.extend(s, d.home, budget);
-                if s1 < total - 1e-6 && s1 - s < MIN_PROGRESS_M {
-                    break;
+                let Some(s) = route.first_within(a, b, d.home, budget / 2.0 - 1e-6) else {
+                    i += 1;
+                    continue;
+                };
+                let s1 = route.extend(s, d.home, budget).min(b);
+                if s1 < b - 1e-6 && s1 - s < MIN_PROGRESS_M {
+                    i += 1;
+                    continue;
                 }
-                let flown = d0 + (s1 - s) + route.at(s1).dist(d.home);
+                let flown = route.at(s).dist(d.home) + (s1 - s) + route.at(s1).dist(d.home);
                 time[k] += pause + flown / d.speed;
                 cuts[k].push((s, s1, flown));
-                s = s1;
-                started = true;
                 flew = true;
+                let mut rest = Vec::with_capacity(2);
+                if s - a > 1e-6 {
+                    rest.push((a, s));
+                }
+                if b - s1 > 1e-6 {
+                    rest.push((s1, b));
+                }
+                let skip = usize::from(s - a > 1e-6);
+                open.splice(i..=i, rest);
+                i += skip;
             }
         }
-        let done = started && s >= total - 1e-6;
-        if done || !flew || s <= before {
-            return (cuts, s, done);
+        if open.is_empty() {
+            return (cuts, None);
+        }
+        if !flew {
+            return (cuts, Some(open[0].0));
         }
     }
 }
@@ -277,18 +326,15 @@ pub(crate) fn assign(
     drones.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let drone_order: Vec<usize> = drones.into_iter().map(|(_, k)| k).collect();
 
-    let (_, reached, done) = run(&route, fleet, &drone_order, f64::INFINITY);
-    if !done {
-        let p = route.at(reached);
-        let (k, dist) = nearest(fleet, p);
-        return Err((
-            route.zone[route.seg(reached).min(route.zone.len() - 1)],
-            k,
-            dist,
-        ));
+    if let (_, Some(left)) = run(&route, fleet, &drone_order, f64::INFINITY) {
+        let (k, dist) = nearest(fleet, route.at(left));
+        // The point sits on the segment ending at the next vertex, which belongs to its zone.
+        let i = (route.seg(left) + 1).min(route.zone.len() - 1);
+        return Err((route.zone[i], k, dist));
     }
+    let feasible = |t: f64| run(&route, fleet, &drone_order, t).1.is_none();
     let mut hi = 60.0;
-    while !run(&route, fleet, &drone_order, hi).2 {
+    while !feasible(hi) {
         hi *= 2.0;
     }
     let mut lo = 0.0;
@@ -297,13 +343,9 @@ pub(crate) fn assign(
             break;
         }
         let mid = 0.5 * (lo + hi);
-        if run(&route, fleet, &drone_order, mid).2 {
-            hi = mid
-        } else {
-            lo = mid
-        }
+        if feasible(mid) { hi = mid } else { lo = mid }
     }
-    let (cuts, _, _) = run(&route, fleet, &drone_order, hi);
+    let (cuts, _) = run(&route, fleet, &drone_order, hi);
 
     Ok(cuts
         .into_iter()
