@@ -297,7 +297,7 @@ fn measure(name: &str, req: &PlanRequest, repeats: usize) -> Result<Row, String>
 
 fn print_header() {
     println!(
-        "| zone set | zones | area km² | d m | length / (A/d) | worst zone | coverage min | coverage (area-weighted) | plan time | sorties | last landing h |"
+        "| zone set | zones | area km² | d m | length / (A/d) | worst zone | coverage min | coverage (area-weighted) | plan time | sorties | drone busy h (least–most) |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 }

@@ -107,7 +107,8 @@ struct Route {
 }
 
 impl Route {
-    fn new(paths: &[Vec<P>], order: &[(usize, bool)]) -> Self {
+    /// Chains `paths` (each tagged with its zone in `zones`) in `order`, each possibly reversed.
+    fn new(paths: &[Vec<P>], zones: &[usize], order: &[(usize, bool)]) -> Self {
         let (mut pts, mut cov, mut zone) = (Vec::new(), Vec::new(), Vec::new());
         for &(z, rev) in order {
             let it: Box<dyn Iterator<Item = &P>> = if rev {
@@ -116,9 +117,13 @@ impl Route {
                 Box::new(paths[z].iter())
             };
             for (k, &p) in it.enumerate() {
+                // A piece that starts where the previous one ended continues it.
+                if k == 0 && pts.last().is_some_and(|q: &P| q.dist(p) < 1e-6) {
+                    continue;
+                }
                 pts.push(p);
                 cov.push(k > 0);
-                zone.push(z);
+                zone.push(zones[z]);
             }
         }
         let mut cum = Vec::with_capacity(pts.len());
@@ -295,18 +300,63 @@ fn run(route: &Route, fleet: &[FleetDrone], order: &[usize], limit: f64) -> (Cut
     }
 }
 
-/// Splits the zones' paths among the fleet so that the last drone lands as early as possible
-/// (bisection on that time), and cuts each drone's share into sorties.
+/// Drones' sorties and the time the last one lands.
+type Assignment = (Vec<Vec<SortiePath>>, f64);
+
+/// Splits the zones' paths among the fleet so that the last drone lands as early as possible, and
+/// cuts each drone's share into sorties. Two methods are tried and the earlier finish is kept:
+/// one route cut into consecutive stretches (best when the drones start together: it divides
+/// the area into bands in proportion to capability), and pieces clustered to the drone whose home
+/// makes them cheapest (best when homes are spread over the city).
 pub(crate) fn assign(
     zone_paths: &[Vec<P>],
     fleet: &[FleetDrone],
 ) -> Result<Vec<Vec<SortiePath>>, Unreached> {
+    // Short pieces (a quarter of the shortest sortie) keep a long sweep line from tying a piece
+    // to the one home that reaches both its ends; longer ones cost fewer joins. Both are tried.
+    let min_range = fleet.iter().map(|d| d.range).fold(f64::INFINITY, f64::min);
+    let mut best: Option<Assignment> = None;
+    let mut first_err = None;
+    for attempt in [
+        contiguous(zone_paths, fleet),
+        clustered(zone_paths, fleet, f64::INFINITY),
+        clustered(zone_paths, fleet, min_range / 4.0),
+    ] {
+        match attempt {
+            // Switch only for a real gain: the first method keeps the fewest waypoints.
+            Ok(a) if best.as_ref().is_none_or(|b| a.1 < 0.999 * b.1) => best = Some(a),
+            Ok(_) => {}
+            Err(e) => first_err = first_err.or(Some(e)),
+        }
+    }
+    match (best, first_err) {
+        (Some(b), _) => Ok(b.0),
+        (None, Some(e)) => Err(e),
+        (None, None) => unreachable!("three attempts were made"),
+    }
+}
+
+fn busy(sorties: &[SortiePath], d: &FleetDrone) -> f64 {
+    sorties.iter().map(|s| s.length / d.speed).sum::<f64>()
+        + d.turnaround * sorties.len().saturating_sub(1) as f64
+}
+
+fn makespan(all: &[Vec<SortiePath>], fleet: &[FleetDrone]) -> f64 {
+    all.iter()
+        .zip(fleet)
+        .map(|(s, d)| busy(s, d))
+        .fold(0.0, f64::max)
+}
+
+/// One route through all zones, cut into consecutive stretches by bisection on the finish time.
+fn contiguous(zone_paths: &[Vec<P>], fleet: &[FleetDrone]) -> Result<Assignment, Unreached> {
     let n = fleet.len() as f64;
     let centre = fleet
         .iter()
         .fold(P::new(0.0, 0.0), |a, d| a + d.home * (1.0 / n));
     let order = order_zones(zone_paths, centre);
-    let route = Route::new(zone_paths, &order);
+    let ids: Vec<usize> = (0..zone_paths.len()).collect();
+    let route = Route::new(zone_paths, &ids, &order);
 
     // Drones take the route in the order of where it passes closest to their homes.
     let mut drones: Vec<(f64, usize)> = fleet
@@ -347,7 +397,7 @@ pub(crate) fn assign(
     }
     let (cuts, _) = run(&route, fleet, &drone_order, hi);
 
-    Ok(cuts
+    let all: Vec<Vec<SortiePath>> = cuts
         .into_iter()
         .zip(fleet)
         .map(|(cs, d)| {
@@ -355,7 +405,240 @@ pub(crate) fn assign(
                 .map(|(s0, s1, flown)| sortie(&route, d.home, s0, s1, flown))
                 .collect()
         })
-        .collect())
+        .collect();
+    let t = makespan(&all, fleet);
+    Ok((all, t))
+}
+
+/// A piece of a zone's coverage path: the unit the clustering hands to a drone.
+struct Piece {
+    pts: Vec<P>,
+    zone: usize,
+    len: f64,
+    centre: P,
+}
+
+impl Piece {
+    fn new(pts: Vec<P>, zone: usize) -> Self {
+        let len = super::cells::path_len(&pts);
+        let n = pts.len().max(1) as f64;
+        let centre = pts.iter().fold(P::new(0.0, 0.0), |a, &p| a + p * (1.0 / n));
+        Piece {
+            pts,
+            zone,
+            len,
+            centre,
+        }
+    }
+
+    /// The stretch of `pts` between arc lengths a and b.
+    fn slice(pts: &[P], a: f64, b: f64) -> Vec<P> {
+        let mut out = Vec::new();
+        let mut acc = 0.0;
+        for w in pts.windows(2) {
+            let l = w[0].dist(w[1]);
+            let (s0, s1) = (acc, acc + l);
+            let at = |s: f64| {
+                if l > 0.0 {
+                    w[0] + (w[1] - w[0]) * ((s - s0) / l)
+                } else {
+                    w[0]
+                }
+            };
+            if out.is_empty() && a <= s1 {
+                out.push(at(a.max(s0)));
+            }
+            if !out.is_empty() {
+                if b <= s1 {
+                    out.push(at(b));
+                    break;
+                }
+                out.push(w[1]);
+            }
+            acc = s1;
+        }
+        if out.is_empty() {
+            out.push(pts[0]);
+        }
+        out.dedup_by(|p, q| p.dist(*q) < 1e-9);
+        out
+    }
+
+    fn halves(self) -> [Piece; 2] {
+        let h = self.len / 2.0;
+        [
+            Piece::new(Piece::slice(&self.pts, 0.0, h), self.zone),
+            Piece::new(Piece::slice(&self.pts, h, self.len), self.zone),
+        ]
+    }
+
+    /// Estimated seconds for drone `d` to fly this piece. A metre flown at distance r from home
+    /// costs range / (range − 2r) metres once the trips out and back are shared out (a sortie
+    /// has range − 2r left for work there); battery swaps are shared the same way. Sampled every
+    /// few hundred metres, since long sweep lines run far from the piece's centre. `None` when
+    /// the drone cannot reach all of the piece.
+    fn cost(&self, d: &FleetDrone) -> Option<f64> {
+        let far = self.pts.iter().map(|p| p.dist(d.home)).fold(0.0, f64::max);
+        if 2.0 * far >= d.range {
+            return None;
+        }
+        if self.len <= 0.0 {
+            return Some(2.0 * self.pts[0].dist(d.home) / d.speed);
+        }
+        let step = (self.len / 32.0).max(200.0);
+        let (mut metres, mut trips) = (0.0, 0.0);
+        for w in self.pts.windows(2) {
+            let l = w[0].dist(w[1]);
+            let n = (l / step).ceil().max(1.0);
+            for i in 0..n as usize {
+                let p = w[0] + (w[1] - w[0]) * ((i as f64 + 0.5) / n);
+                let work = d.range - 2.0 * p.dist(d.home);
+                metres += l / n * d.range / work;
+                trips += l / n / work;
+            }
+        }
+        Some(metres / d.speed + trips * d.turnaround)
+    }
+}
+
+/// Pieces of about 1/24 of each drone's share (at most a quarter of a sortie) go to the drone for which they are cheapest given
+/// its load so far (longest first), then single moves off the most loaded drone are made while
+/// they lower the estimated finish. Each drone's pieces are then chained from its home.
+fn clustered(
+    zone_paths: &[Vec<P>],
+    fleet: &[FleetDrone],
+    max_piece: f64,
+) -> Result<Assignment, Unreached> {
+    let total: f64 = zone_paths.iter().map(|p| super::cells::path_len(p)).sum();
+    let chunk = (total / (24.0 * fleet.len() as f64))
+        .min(max_piece)
+        .max(1.0);
+    let mut pending: Vec<Piece> = Vec::new();
+    for (z, path) in zone_paths.iter().enumerate() {
+        let len = super::cells::path_len(path);
+        let n = (len / chunk).ceil().max(1.0) as usize;
+        for i in 0..n {
+            let (a, b) = (len * i as f64 / n as f64, len * (i + 1) as f64 / n as f64);
+            pending.push(Piece::new(Piece::slice(path, a, b), z));
+        }
+    }
+    pending.sort_by(|a, b| a.len.total_cmp(&b.len));
+    let mut load = vec![0.0; fleet.len()];
+    let mut pieces: Vec<(Piece, Vec<Option<f64>>)> = Vec::new();
+    // Longest first, each to the drone that would finish it earliest.
+    let mut owner: Vec<usize> = Vec::new();
+    while let Some(p) = pending.pop() {
+        let costs: Vec<Option<f64>> = fleet.iter().map(|d| p.cost(d)).collect();
+        let best = costs
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| c.map(|c| (k, load[k] + c)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        match best {
+            Some((k, t)) => {
+                load[k] = t;
+                owner.push(k);
+                pieces.push((p, costs));
+            }
+            // No one drone reaches all of it: halve it, down to pieces too short to matter.
+            None if p.len > 50.0 => pending.extend(p.halves()),
+            None => {
+                let gap = |q: &P| {
+                    fleet
+                        .iter()
+                        .map(|d| q.dist(d.home) - d.range / 2.0)
+                        .fold(f64::INFINITY, f64::min)
+                };
+                let far = p
+                    .pts
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| gap(a).total_cmp(&gap(b)));
+                let (k, dist) = nearest(fleet, far.unwrap_or(p.centre));
+                return Err((p.zone, k, dist));
+            }
+        }
+    }
+    // The cost model is rough for pieces far from home; a few rounds calibrate it per drone
+    // against the sorties actually cut, keeping the best finish seen.
+    let mut factor = vec![1.0; fleet.len()];
+    let mut best: Option<Assignment> = None;
+    for _ in 0..4 {
+        let cost = |i: usize, k: usize| pieces[i].1[k].map(|c| c * factor[k]);
+        let mut load = vec![0.0; fleet.len()];
+        for (i, &k) in owner.iter().enumerate() {
+            load[k] += cost(i, k).expect("a piece only goes to a drone that reaches it");
+        }
+        for _ in 0..20_000 {
+            let Some(m) = (0..fleet.len()).max_by(|&a, &b| load[a].total_cmp(&load[b])) else {
+                break;
+            };
+            let mut mv: Option<(f64, usize, usize, f64, f64)> = None;
+            for i in (0..pieces.len()).filter(|&i| owner[i] == m) {
+                let Some(cm) = cost(i, m) else { continue };
+                for k in (0..fleet.len()).filter(|&k| k != m) {
+                    let Some(ck) = cost(i, k) else { continue };
+                    let worst = (load[m] - cm).max(load[k] + ck);
+                    if worst < load[m] - 1e-6 && mv.is_none_or(|b| worst < b.0) {
+                        mv = Some((worst, i, k, cm, ck));
+                    }
+                }
+            }
+            let Some((_, i, k, cm, ck)) = mv else { break };
+            owner[i] = k;
+            load[m] -= cm;
+            load[k] += ck;
+        }
+        let all = build_sorties(&pieces, &owner, fleet)?;
+        for (k, s) in all.iter().enumerate() {
+            let actual = busy(s, &fleet[k]);
+            if load[k] > 0.0 && actual > 0.0 {
+                factor[k] *= actual / load[k];
+            }
+        }
+        let t = makespan(&all, fleet);
+        if best.as_ref().is_none_or(|b| t < b.1) {
+            best = Some((all, t));
+        }
+    }
+    Ok(best.expect("at least one round ran"))
+}
+
+/// Each drone's pieces chained from its home (nearest neighbour, 2-opt) and cut into sorties.
+fn build_sorties(
+    pieces: &[(Piece, Vec<Option<f64>>)],
+    owner: &[usize],
+    fleet: &[FleetDrone],
+) -> Result<Vec<Vec<SortiePath>>, Unreached> {
+    let mut all = Vec::with_capacity(fleet.len());
+    for (k, d) in fleet.iter().enumerate() {
+        let mine: Vec<&Piece> = pieces
+            .iter()
+            .zip(owner)
+            .filter(|(_, o)| **o == k)
+            .map(|(p, _)| &p.0)
+            .collect();
+        if mine.is_empty() {
+            all.push(Vec::new());
+            continue;
+        }
+        let zones: Vec<usize> = mine.iter().map(|p| p.zone).collect();
+        let paths: Vec<Vec<P>> = mine.iter().map(|p| p.pts.clone()).collect();
+        let order = order_zones(&paths, d.home);
+        let route = Route::new(&paths, &zones, &order);
+        let (cuts, left) = run(&route, std::slice::from_ref(d), &[0], f64::INFINITY);
+        if let Some(left) = left {
+            let i = (route.seg(left) + 1).min(route.zone.len() - 1);
+            return Err((route.zone[i], k, route.at(left).dist(d.home)));
+        }
+        all.push(
+            cuts.into_iter()
+                .flatten()
+                .map(|(s0, s1, flown)| sortie(&route, d.home, s0, s1, flown))
+                .collect(),
+        );
+    }
+    Ok(all)
 }
 
 fn sortie(route: &Route, home: P, s0: f64, s1: f64, length: f64) -> SortiePath {

@@ -578,3 +578,46 @@ fn coverage_ratio_sees_gaps() {
     let r = score::ratio_xy(&[sq], &line, 25.0);
     assert!((r - 0.5).abs() < 0.01, "{r}");
 }
+
+#[test]
+fn drones_from_spread_homes_each_take_the_zones_near_them() {
+    // Two clusters of compounds 12 km apart, one drone beside each: a single route cut in two
+    // would send both drones across; the clustered split keeps each at home.
+    let mut zones = Vec::new();
+    for (c, cx) in [(0, 0.0), (1, 12_000.0)] {
+        for i in 0..4 {
+            let x = cx + (i % 2) as f64 * 500.0;
+            let y = (i / 2) as f64 * 500.0;
+            zones.push(Zone::from_rings(
+                format!("c{c}-{i}"),
+                vec![ring(&[
+                    (x, y),
+                    (x + 300.0, y),
+                    (x + 300.0, y + 300.0),
+                    (x, y + 300.0),
+                ])],
+            ));
+        }
+    }
+    let mut west = drone("west", (-300.0, 0.0));
+    let mut east = drone("east", (12_300.0, 0.0));
+    west.turnaround_s = 0.0;
+    east.turnaround_s = 0.0;
+    let req = request(zones.clone(), vec![west, east]);
+    let plan = plan(&req).expect("plans");
+    assert_sorties_fit(&req, &plan);
+    for (dp, home_x) in plan.drones.iter().zip([0.0, 12_000.0]) {
+        let home = ll(home_x, 0.0);
+        for w in dp.sorties.iter().flat_map(|s| &s.waypoints) {
+            let dx = (w.lon - home[0]) * 111_320.0 * LAT0.to_radians().cos();
+            assert!(
+                dx.abs() < 3000.0,
+                "{} strays {dx:.0} m from its cluster",
+                dp.drone
+            );
+        }
+    }
+    for z in &zones {
+        assert!(coverage_ratio(z, &plan).expect("valid") >= 0.99);
+    }
+}
