@@ -291,7 +291,7 @@ fn best_cell_sweep(cell: &Cell, angle: f64, d: f64) -> CellSweep {
     if outline.len() < 3 {
         return best;
     }
-    for (a, _) in width_directions(&outline).into_iter().take(3) {
+    for (a, _) in width_directions(&outline).into_iter().take(6) {
         if (a - angle)
             .rem_euclid(std::f64::consts::PI)
             .min((angle - a).rem_euclid(std::f64::consts::PI))
@@ -316,7 +316,7 @@ pub(crate) fn plan_polygon(rings: &[Vec<P>], d: f64) -> Vec<CellSweep> {
     let mut best: Option<(f64, Vec<CellSweep>)> = None;
     let mut tried: Vec<f64> = Vec::new();
     for (angle, _) in width_directions(&rings[0]) {
-        if tried.len() >= 4 {
+        if tried.len() >= 8 {
             break;
         }
         let a = angle.rem_euclid(std::f64::consts::PI);

@@ -11,11 +11,14 @@
 //!    minimum-width direction when it is monotone there. Lines sit at most d apart and reach just
 //!    far enough that every point of the zone is within d/2 of a line.
 //! 4. Cells are chained nearest-first, zones are chained by nearest neighbour and 2-opt.
-//! 5. The chained route is cut among the drones in proportion to what each can do (speed, usable
-//!    endurance, distance from home): a bisection on the finishing time of the last drone finds
-//!    the smallest makespan for which the drones, taking consecutive stretches, finish the route.
-//!    Each stretch is cut into sorties that leave home, fly the stretch and return within
-//!    endurance − reserve.
+//! 5. The work is divided among the drones in proportion to what each can do (speed, usable
+//!    endurance, distance from home, battery swaps) so that the last drone lands as early as
+//!    possible. Two ways are tried and the earlier finish kept: the chained route cut into
+//!    consecutive stretches by bisection on the finish time (with one base this divides the area
+//!    into bands proportional to capability), and pieces of the paths clustered to the drone whose
+//!    home makes them cheapest, balanced by moves off the busiest drone (for bases spread over the
+//!    city). Each drone's share is cut into sorties that leave home, fly a stretch and return
+//!    within endurance − reserve; a stretch out of one drone's reach is left to another.
 
 mod cells;
 mod geom;
