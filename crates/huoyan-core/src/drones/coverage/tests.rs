@@ -621,3 +621,18 @@ fn drones_from_spread_homes_each_take_the_zones_near_them() {
         assert!(coverage_ratio(z, &plan).expect("valid") >= 0.99);
     }
 }
+
+#[test]
+fn coverage_ratio_falls_when_the_camera_sees_less_than_planned() {
+    // Score a real plan as if the footprint were 30 % narrower: strips between lines go unseen.
+    let zone = rect("z", 600.0, 400.0);
+    let mut plan = plan(&request(
+        vec![zone.clone()],
+        vec![drone("d", (0.0, -100.0))],
+    ))
+    .expect("plans");
+    assert!(coverage_ratio(&zone, &plan).expect("valid") > 0.999);
+    plan.spacing_m *= 0.7;
+    let r = coverage_ratio(&zone, &plan).expect("valid");
+    assert!((0.6..0.85).contains(&r), "{r}");
+}
