@@ -274,6 +274,19 @@ fn measure(name: &str, req: &PlanRequest, repeats: usize) -> Result<Row, String>
         bound += b;
         area += s.area_m2;
     }
+    if std::env::var_os("COVERAGE_BENCH_VERBOSE").is_some()
+        && let Some(w) = plan.zones.iter().max_by(|a, b| {
+            (a.path_length_m / a.lower_bound_m).total_cmp(&(b.path_length_m / b.lower_bound_m))
+        })
+    {
+        eprintln!(
+            "  {name}: worst zone {} ({:.0} m², {} cells, {:.3})",
+            w.zone,
+            w.area_m2,
+            w.cells,
+            w.path_length_m / w.lower_bound_m
+        );
+    }
     Ok(Row {
         name: name.to_string(),
         zones: req.zones.len(),
