@@ -57,10 +57,8 @@ pub(crate) fn decompose(rings: &[Vec<P>]) -> Vec<Cell> {
     let mut ys: Vec<f64> = rings.iter().flatten().map(|p| p.y).collect();
     ys.sort_by(f64::total_cmp);
     ys.dedup_by(|b, a| *b - *a < 1e-6);
-    let snap = |y: f64| {
-        let k = ys.partition_point(|&v| v <= y + 1e-6).saturating_sub(1);
-        ys[k]
-    };
+    // Each height maps to the first of its cluster, which is the last kept height not above it.
+    let snap = |y: f64| ys[ys.partition_point(|&v| v <= y).saturating_sub(1)];
     let rings: Vec<Vec<P>> = rings
         .iter()
         .map(|r| r.iter().map(|p| P::new(p.x, snap(p.y))).collect())
@@ -197,9 +195,11 @@ impl Cell {
                 continue;
             }
             if lo > hi {
-                // A sliver narrower than the footprint: one point covers it (see the proof above).
+                // A sliver narrower than the footprint: one point covers it (see the proof above),
+                // and so does any segment through that point. A metre of line keeps a leg to
+                // score and to fly.
                 let m = 0.5 * (lo + hi);
-                (lo, hi) = (m, m);
+                (lo, hi) = (m - 0.5, m + 0.5);
             }
             lines.push((P::new(lo, y), P::new(hi, y)));
         }

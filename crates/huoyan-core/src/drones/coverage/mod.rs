@@ -553,7 +553,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, CoverageError> {
             .iter()
             .flat_map(|p| cells::plan_polygon(p, d))
             .collect();
-        let (path, len) = cells::order_cells(&sweeps, None);
+        let (mut path, len) = cells::order_cells(&sweeps, None);
+        if path.is_empty() {
+            // Cannot happen for a zone with area (every cell has a line), but a visit to one of
+            // its corners keeps the route code total rather than trusting that.
+            path.push(polys[0][0][0]);
+        }
         summaries.push(ZoneSummary {
             zone: zone.id.clone(),
             area_m2: *area,

@@ -384,11 +384,18 @@ fn contiguous(zone_paths: &[Vec<P>], fleet: &[FleetDrone]) -> Result<Assignment,
     }
     let feasible = |t: f64| run(&route, fleet, &drone_order, t).1.is_none();
     let mut hi = 60.0;
-    while !feasible(hi) {
+    while !feasible(hi) && hi < 1e12 {
         hi *= 2.0;
+    }
+    if hi >= 1e12 {
+        // Feasible without a limit (checked above) but not within 30 000 years: plan unlimited.
+        hi = f64::INFINITY;
     }
     let mut lo = 0.0;
     for _ in 0..60 {
+        if !hi.is_finite() {
+            break;
+        }
         if hi - lo < 1e-3 * hi.max(1.0) {
             break;
         }

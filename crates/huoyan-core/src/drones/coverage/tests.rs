@@ -636,3 +636,11 @@ fn coverage_ratio_falls_when_the_camera_sees_less_than_planned() {
     let r = coverage_ratio(&zone, &plan).expect("valid");
     assert!((0.6..0.85).contains(&r), "{r}");
 }
+
+#[test]
+fn a_zone_smaller_than_the_footprint_is_still_seen() {
+    let zone = rect("kiosk", 20.0, 15.0);
+    let plan = plan(&request(vec![zone.clone()], vec![drone("d", (100.0, 0.0))])).expect("plans");
+    assert!(coverage_ratio(&zone, &plan).expect("valid") >= 0.99);
+    assert!(worst_gap(&zone, &plan, 200) <= plan.spacing_m / 2.0 + 0.01);
+}
