@@ -566,11 +566,11 @@ fn clustered(
             }
         }
     }
-    // The cost model is rough for pieces far from home; a few rounds calibrate it per drone
+    // The cost model is rough for pieces far from home; eight rounds calibrate it per drone
     // against the sorties actually cut, keeping the best finish seen.
     let mut factor = vec![1.0; fleet.len()];
     let mut best: Option<Assignment> = None;
-    for _ in 0..4 {
+    for _ in 0..8 {
         let cost = |i: usize, k: usize| pieces[i].1[k].map(|c| c * factor[k]);
         let mut load = vec![0.0; fleet.len()];
         for (i, &k) in owner.iter().enumerate() {
