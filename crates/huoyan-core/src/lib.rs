@@ -25,4 +25,5 @@ macro_rules! coded_enum {
 
 pub mod audit;
 pub mod auth;
+pub mod drones;
 pub mod org;
