@@ -11,7 +11,7 @@ use huoyan_core::drones::coverage::{
     CameraSpec, Drone, Plan, PlanRequest, Zone, coverage_ratio, lower_bound_length, plan,
 };
 
-const DISTRICTS: &str = include_str!("../../testdata/daqing-districts.geojson");
+const DISTRICTS: &str = include_str!("../../../../data/daqing-districts.geojson");
 
 /// Small deterministic generator (PCG-style LCG), so every run plans the same zones.
 struct Rng(u64);
@@ -443,7 +443,7 @@ fn main() {
         }
     };
     println!(
-        "\nDaqing districts (testdata/daqing-districts.geojson, GCJ-02): camera {district_cam:?};"
+        "\nDaqing districts (data/daqing-districts.geojson, GCJ-02): camera {district_cam:?};"
     );
     println!(
         "5 VTOL drones 20 m/s, 150 min, 15 min reserve, 10 min turnaround, launched from the centre point `cp`"
