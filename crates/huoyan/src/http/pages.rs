@@ -228,6 +228,7 @@ struct HomePage {
     ctx: PageCtx,
     role: Role,
     scope_name: String,
+    intro_key: String,
     cards: Vec<NavItem>,
 }
 
@@ -245,6 +246,7 @@ async fn home(
     Ok(render(&HomePage {
         role: user.role,
         scope_name,
+        intro_key: format!("role.intro.{}", user.role.code()),
         cards,
         ctx,
     }))

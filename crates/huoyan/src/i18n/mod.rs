@@ -66,6 +66,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_role_has_its_home_page_text() {
+        for role in huoyan_core::auth::Role::ALL {
+            assert!(
+                CATALOGUE.contains_key(&format!("role.intro.{}", role.code())),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_entry_has_both_languages() {
         let raw: HashMap<String, Vec<String>> =
             toml::from_str(include_str!("catalog.toml")).unwrap();
