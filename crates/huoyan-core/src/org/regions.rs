@@ -48,6 +48,21 @@ impl RegionLevel {
         }
     }
 
+    pub fn en(self) -> &'static str {
+        match self {
+            Self::City => "City",
+            Self::District => "District",
+            Self::Subdistrict => "Subdistrict",
+            Self::Community => "Community",
+            Self::Compound => "Compound",
+            Self::Building => "Building",
+        }
+    }
+
+    pub fn label(self, english: bool) -> &'static str {
+        if english { self.en() } else { self.zh() }
+    }
+
     /// The level a parent of this level must have; `None` for the city, which is the root.
     pub fn parent_level(self) -> Option<Self> {
         let i = Self::ALL.iter().position(|l| *l == self)?;

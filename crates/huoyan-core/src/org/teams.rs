@@ -17,7 +17,7 @@ crate::coded_enum!(
 
 crate::coded_enum!(
     MemberRole {
-        Leader = "leader", "队长", "Leader";
+        Leader = "leader", "负责人", "Leader";
         Member = "member", "组员", "Member";
         WorkingGroup = "working_group", "工作组", "Working group";
         GroupLeader = "group_leader", "志愿者小组长", "Group leader";

@@ -164,6 +164,9 @@ impl RegionPage {
             .map(|c| c.level.as_str())
             .unwrap_or("none")
     }
+    fn level_name(&self) -> &'static str {
+        huoyan_core::org::RegionLevel::parse(&self.region.level).map(|l| l.label(self.ctx.en())).unwrap_or("")
+    }
     fn since(&self) -> String {
         self.region
             .control
