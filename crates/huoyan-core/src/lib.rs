@@ -26,3 +26,4 @@ macro_rules! coded_enum {
 pub mod audit;
 pub mod auth;
 pub mod org;
+pub mod workforce;

@@ -1,0 +1,555 @@
+//! Greedy construction and simulated annealing with an exact incremental objective.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
+
+use super::model::{Model, NONE};
+use super::{Assignment, Shortfall, Solution, SolveOptions};
+
+/// Iterations when the options set neither a time limit nor an iteration cap.
+const DEFAULT_ITERATIONS: u64 = 2_000_000;
+
+/// The group counters are hit on every move; SipHash would dominate the profile, so a
+/// multiply-shift hash over our own integer keys is enough (no untrusted keys reach it).
+#[derive(Default)]
+struct IntHasher(u64);
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+type IntMap<V> = HashMap<u64, V, BuildHasherDefault<IntHasher>>;
+
+/// SplitMix64: tiny, seedable, good enough for move selection; saves a dependency.
+pub(crate) struct Rng(u64);
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next() >> 32) * n as u64 >> 32) as usize
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+struct State<'m, 'a> {
+    m: &'m Model<'a>,
+    /// Shift worked by person `p` on day `d` at `p * days + d`, or `NONE`.
+    at: Vec<u32>,
+    week_min: Vec<u32>,
+    early_n: Vec<u32>,
+    members: Vec<Vec<u32>>,
+    /// Shifts with a vacancy, and each shift's position in it (`NONE` when full).
+    vacant: Vec<u32>,
+    vac_pos: Vec<u32>,
+    group_cnt: IntMap<u32>,
+    pinned: HashSet<u64>,
+    cost: i64,
+}
+
+impl<'m, 'a> State<'m, 'a> {
+    fn new(m: &'m Model<'a>) -> Self {
+        let unfilled: i64 = m.s_head.iter().map(|&h| i64::from(h)).sum();
+        Self {
+            m,
+            at: vec![NONE; m.n_people * m.days],
+            week_min: vec![0; m.n_people * m.weeks],
+            early_n: vec![0; m.n_people],
+            members: vec![Vec::new(); m.n_shifts],
+            vacant: (0..m.n_shifts as u32).collect(),
+            vac_pos: (0..m.n_shifts as u32).collect(),
+            group_cnt: IntMap::default(),
+            pinned: HashSet::new(),
+            cost: m.w.unfilled * unfilled + m.change_constant,
+        }
+    }
+
+    fn key(&self, p: u32, s: u32) -> u64 {
+        u64::from(p) * self.m.n_shifts as u64 + u64::from(s)
+    }
+
+    fn early_on(&self, p: u32, d: usize) -> bool {
+        let t = self.at[p as usize * self.m.days + d];
+        t != NONE && self.m.s_early[t as usize]
+    }
+
+    fn group_key(&self, p: u32, s: u32) -> Option<u64> {
+        let g = self.m.group[p as usize];
+        (g != NONE).then(|| {
+            (u64::from(g) << 36)
+                | (u64::from(self.m.s_day[s as usize]) << 28)
+                | u64::from(self.m.s_post[s as usize])
+        })
+    }
+
+    /// Every hard rule for adding `p` to `s` given the rest of the roster.
+    fn can_add(&self, p: u32, s: u32) -> bool {
+        let m = self.m;
+        let (pi, si) = (p as usize, s as usize);
+        let d = usize::from(m.s_day[si]);
+        if self.at[pi * m.days + d] != NONE || self.members[si].len() >= usize::from(m.s_head[si]) {
+            return false;
+        }
+        if m.lin(p, s).is_none() {
+            return false;
+        }
+        if self.week_min[pi * m.weeks + m.week(s)] + m.dur(s) > m.max_week[pi] {
+            return false;
+        }
+        let lo = d.saturating_sub(m.rest_window);
+        let hi = (d + m.rest_window + 1).min(m.days);
+        (lo..hi).all(|e| {
+            let t = self.at[pi * m.days + e];
+            t == NONE || m.rest_ok(s, t)
+        })
+    }
+
+    /// Objective change of adding `p` to `s` in the current state (removal is the negated change of
+    /// adding back after the removal).
+    fn delta(&self, p: u32, s: u32) -> i64 {
+        let m = self.m;
+        let w = &m.w;
+        let si = s as usize;
+        let d = usize::from(m.s_day[si]);
+        let lin = m.lin(p, s).expect("only eligible pairs enter the roster");
+        let mut delta = lin - w.unfilled;
+        if m.s_early[si] {
+            let e = i64::from(self.early_n[p as usize]);
+            delta += w.early_square * (2 * e + 1);
+            let neighbours = i64::from(d > 0 && self.early_on(p, d - 1))
+                + i64::from(d + 1 < m.days && self.early_on(p, d + 1));
+            delta += w.consecutive_early * neighbours;
+        }
+        if let Some(k) = self.group_key(p, s) {
+            if !self.group_cnt.contains_key(&k) {
+                delta += w.group_split;
+            }
+        }
+        delta
+    }
+
+    fn add(&mut self, p: u32, s: u32) -> i64 {
+        let m = self.m;
+        let si = s as usize;
+        let d = usize::from(m.s_day[si]);
+        let delta = self.delta(p, s);
+        self.at[p as usize * m.days + d] = s;
+        self.week_min[p as usize * m.weeks + m.week(s)] += m.dur(s);
+        if m.s_early[si] {
+            self.early_n[p as usize] += 1;
+        }
+        if let Some(k) = self.group_key(p, s) {
+            *self.group_cnt.entry(k).or_insert(0) += 1;
+        }
+        self.members[si].push(p);
+        if self.members[si].len() == usize::from(m.s_head[si]) {
+            let pos = self.vac_pos[si] as usize;
+            let last = *self
+                .vacant
+                .last()
+                .expect("a shift with a vacancy is in the vacant list");
+            self.vacant.swap_remove(pos);
+            if last != s {
+                self.vac_pos[last as usize] = pos as u32;
+            }
+            self.vac_pos[si] = NONE;
+        }
+        self.cost += delta;
+        delta
+    }
+
+    fn remove(&mut self, p: u32, s: u32) -> i64 {
+        let m = self.m;
+        let si = s as usize;
+        let d = usize::from(m.s_day[si]);
+        self.at[p as usize * m.days + d] = NONE;
+        if m.s_early[si] {
+            self.early_n[p as usize] -= 1;
+        }
+        self.week_min[p as usize * m.weeks + m.week(s)] -= m.dur(s);
+        if let Some(k) = self.group_key(p, s) {
+            let c = self
+                .group_cnt
+                .get_mut(&k)
+                .expect("a worked group place is counted");
+            *c -= 1;
+            if *c == 0 {
+                self.group_cnt.remove(&k);
+            }
+        }
+        let list = &mut self.members[si];
+        let i = list
+            .iter()
+            .position(|&q| q == p)
+            .expect("removed person is on the shift");
+        list.swap_remove(i);
+        if self.vac_pos[si] == NONE {
+            self.vac_pos[si] = self.vacant.len() as u32;
+            self.vacant.push(s);
+        }
+        let delta = -self.delta(p, s);
+        self.cost += delta;
+        delta
+    }
+
+    fn pairs(&self) -> Vec<(u32, u32)> {
+        let days = self.m.days;
+        self.at
+            .iter()
+            .enumerate()
+            .filter(|&(_, &s)| s != NONE)
+            .map(|(i, &s)| ((i / days) as u32, s))
+            .collect()
+    }
+}
+
+/// A move as a list of adds and removes so it can be undone exactly.
+struct Log(Vec<(bool, u32, u32)>);
+impl Log {
+    fn add(&mut self, st: &mut State, p: u32, s: u32) {
+        st.add(p, s);
+        self.0.push((true, p, s));
+    }
+    fn remove(&mut self, st: &mut State, p: u32, s: u32) {
+        st.remove(p, s);
+        self.0.push((false, p, s));
+    }
+    fn undo(&mut self, st: &mut State) {
+        while let Some((added, p, s)) = self.0.pop() {
+            if added {
+                st.remove(p, s);
+            } else {
+                st.add(p, s);
+            }
+        }
+    }
+}
+
+/// Fills every vacancy it can, scarcest shifts first, each with the person whose addition costs
+/// least.
+fn construct(st: &mut State) {
+    let m = st.m;
+    let mut order: Vec<u32> = (0..m.n_shifts as u32).collect();
+    order.sort_by_key(|&s| {
+        let s = s as usize;
+        (
+            m.eligible[s].len() * 1000 / usize::from(m.s_head[s]),
+            m.s_day[s],
+            s,
+        )
+    });
+    for s in order {
+        while st.members[s as usize].len() < usize::from(m.s_head[s as usize]) {
+            let best = m.eligible[s as usize]
+                .iter()
+                .filter(|&&(p, _)| st.can_add(p, s))
+                .map(|&(p, _)| (st.delta(p, s), p))
+                .min();
+            match best {
+                Some((_, p)) => {
+                    st.add(p, s);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+struct Budget {
+    start: Instant,
+    opts: SolveOptions,
+    max_iter: u64,
+}
+
+impl Budget {
+    fn new(opts: &SolveOptions) -> Self {
+        let max_iter = if opts.time_limit.is_none() && opts.max_iterations == u64::MAX {
+            DEFAULT_ITERATIONS
+        } else {
+            opts.max_iterations
+        };
+        Self {
+            start: Instant::now(),
+            opts: opts.clone(),
+            max_iter,
+        }
+    }
+    /// Fraction of the budget spent, or `None` when it is spent.
+    fn progress(&self, iter: u64) -> Option<f64> {
+        let by_iter = iter as f64 / self.max_iter as f64;
+        let by_time = self
+            .opts
+            .time_limit
+            .map(|t| self.start.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9))
+            .unwrap_or(0.0);
+        let f = by_iter.max(by_time);
+        (f < 1.0).then_some(f)
+    }
+}
+
+pub(crate) fn run(
+    m: &Model,
+    pins: &[(u32, u32)],
+    warm: &[(u32, u32)],
+    opts: &SolveOptions,
+) -> Solution {
+    let budget = Budget::new(opts);
+    let mut rng = Rng::new(opts.seed);
+    let mut st = State::new(m);
+    for &(p, s) in pins {
+        // Pins were checked against every hard rule by the caller.
+        st.add(p, s);
+        let k = st.key(p, s);
+        st.pinned.insert(k);
+    }
+    for &(p, s) in warm {
+        if st.can_add(p, s) {
+            st.add(p, s);
+        }
+    }
+    construct(&mut st);
+    // A warm start is already good: search near it instead of shaking it up.
+    let (t0, t1) = if warm.is_empty() {
+        (60.0, 0.5)
+    } else {
+        (5.0, 0.2)
+    };
+    let iterations = anneal(&mut st, &mut rng, &budget, t0, t1);
+    finish(&st, iterations)
+}
+
+fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u64 {
+    let m = st.m;
+    let mut best_cost = st.cost;
+    let mut best_at = st.at.clone();
+    let mut at_best = true;
+    let mut log = Log(Vec::with_capacity(8));
+    let mut iter = 0u64;
+    let mut temp = t0;
+    if m.n_people == 0 || m.n_shifts == 0 {
+        return 0;
+    }
+    loop {
+        if iter % 256 == 0 {
+            match budget.progress(iter) {
+                Some(f) => temp = t0 * (t1 / t0).powf(f),
+                None => break,
+            }
+        }
+        iter += 1;
+        let before = st.cost;
+        let tried = if !st.vacant.is_empty() && rng.below(3) == 0 {
+            move_fill(st, rng, &mut log)
+        } else {
+            move_person_day(st, rng, &mut log)
+        };
+        if !tried {
+            log.undo(st);
+            continue;
+        }
+        let delta = st.cost - before;
+        if delta <= 0 || rng.unit() < (-(delta as f64) / temp).exp() {
+            if delta > 0 && at_best {
+                // Leaving the best roster seen: keep a copy first.
+                best_at.copy_from_slice(&st.at);
+                at_best = false;
+            }
+            if st.cost < best_cost {
+                best_cost = st.cost;
+                at_best = true;
+            }
+            log.0.clear();
+        } else {
+            log.undo(st);
+        }
+    }
+    if !at_best && best_cost < st.cost {
+        // Rebuild the best roster: pins first so they keep their mark.
+        let pinned = std::mem::take(&mut st.pinned);
+        let mut fresh = State::new(m);
+        fresh.pinned = pinned;
+        for (i, &s) in best_at.iter().enumerate() {
+            if s != NONE {
+                fresh.add((i / m.days) as u32, s);
+            }
+        }
+        debug_assert_eq!(fresh.cost, best_cost);
+        *st = fresh;
+    }
+    iter
+}
+
+/// Person-day move: put a random person on a random shift they may work that day, relocating,
+/// replacing or swapping with whoever is in the way. Returns false when nothing applies.
+fn move_person_day(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
+    let m = st.m;
+    let p = rng.below(m.n_people) as u32;
+    let d = rng.below(m.days);
+    let options = &m.by_person_day[p as usize * m.days + d];
+    if options.is_empty() {
+        return false;
+    }
+    let s = options[rng.below(options.len())];
+    let cur = st.at[p as usize * m.days + d];
+    if cur == s || (cur != NONE && st.pinned.contains(&st.key(p, cur))) {
+        return false;
+    }
+    if st.members[s as usize].len() < usize::from(m.s_head[s as usize]) {
+        if cur != NONE {
+            log.remove(st, p, cur);
+        }
+        if !st.can_add(p, s) {
+            return false;
+        }
+        log.add(st, p, s);
+        if cur != NONE {
+            refill(st, rng, log, cur);
+        }
+        return true;
+    }
+    let mem = &st.members[s as usize];
+    let r = mem[rng.below(mem.len())];
+    if st.pinned.contains(&st.key(r, s)) {
+        return false;
+    }
+    log.remove(st, r, s);
+    if cur != NONE {
+        log.remove(st, p, cur);
+    }
+    if !st.can_add(p, s) {
+        return false;
+    }
+    log.add(st, p, s);
+    if cur != NONE {
+        if st.can_add(r, cur) {
+            log.add(st, r, cur);
+        } else {
+            refill(st, rng, log, cur);
+        }
+    } else {
+        // r is free now: let r take a vacancy that day if one fits.
+        let opts = &m.by_person_day[r as usize * m.days + d];
+        if !opts.is_empty() {
+            let t = opts[rng.below(opts.len())];
+            if t != s && st.can_add(r, t) {
+                log.add(st, r, t);
+            }
+        }
+    }
+    true
+}
+
+/// Vacancy move: give a vacant place to a random able person, ejecting one of their other shifts
+/// (same week or within the rest window) when hours or rest stand in the way, and refilling what
+/// they leave.
+fn move_fill(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
+    let m = st.m;
+    let s = st.vacant[rng.below(st.vacant.len())];
+    let el = &m.eligible[s as usize];
+    if el.is_empty() {
+        return false;
+    }
+    let p = el[rng.below(el.len())].0;
+    let d = usize::from(m.s_day[s as usize]);
+    let cur = st.at[p as usize * m.days + d];
+    if cur == s {
+        return false;
+    }
+    if cur != NONE {
+        if st.pinned.contains(&st.key(p, cur)) {
+            return false;
+        }
+        log.remove(st, p, cur);
+        if !st.can_add(p, s) {
+            return false;
+        }
+        log.add(st, p, s);
+        refill(st, rng, log, cur);
+        return true;
+    }
+    if !st.can_add(p, s) {
+        // Eject another of p's shifts in the same week or the rest window.
+        let w = m.week(s);
+        let lo = (w * 7).min(d.saturating_sub(m.rest_window));
+        let hi = ((w + 1) * 7).max(d + m.rest_window + 1).min(m.days);
+        let e = lo + rng.below(hi - lo);
+        let t = st.at[p as usize * m.days + e];
+        if t == NONE || st.pinned.contains(&st.key(p, t)) {
+            return false;
+        }
+        log.remove(st, p, t);
+        if !st.can_add(p, s) {
+            return false;
+        }
+        log.add(st, p, s);
+        refill(st, rng, log, t);
+        return true;
+    }
+    log.add(st, p, s);
+    true
+}
+
+/// Tries a few random able people on a shift that just lost someone.
+fn refill(st: &mut State, rng: &mut Rng, log: &mut Log, s: u32) {
+    let el = &st.m.eligible[s as usize];
+    for _ in 0..4 {
+        let q = el[rng.below(el.len())].0;
+        if st.can_add(q, s) {
+            log.add(st, q, s);
+            return;
+        }
+    }
+}
+
+fn finish(st: &State, iterations: u64) -> Solution {
+    let m = st.m;
+    let pairs = st.pairs();
+    let breakdown = m.score(&pairs);
+    debug_assert_eq!(breakdown.total, st.cost, "incremental objective drifted");
+    let mut assignments: Vec<Assignment> = pairs
+        .iter()
+        .map(|&(p, s)| {
+            Assignment::new(
+                m.p.people[p as usize].id.clone(),
+                m.p.shifts[s as usize].id.clone(),
+            )
+        })
+        .collect();
+    assignments.sort();
+    let mut vacant = st.vacant.clone();
+    vacant.sort_unstable();
+    let shortfalls = vacant
+        .into_iter()
+        .map(|s| Shortfall {
+            shift: m.p.shifts[s as usize].id.clone(),
+            missing: m.s_head[s as usize] - st.members[s as usize].len() as u16,
+            reason: m.short_reason(s, &st.at, &st.week_min),
+        })
+        .collect();
+    Solution {
+        assignments,
+        breakdown,
+        shortfalls,
+        iterations,
+    }
+}
