@@ -476,8 +476,8 @@ impl<'a> Model<'a> {
             b.distance +=
                 w.distance_per_100m * i64::from(person.home.distance_m(&post.place).div_ceil(100));
         }
-        for s in 0..self.n_shifts {
-            let missing = i64::from(self.s_head[s]) - count[s];
+        for (head, n) in self.s_head.iter().zip(&count) {
+            let missing = i64::from(*head) - n;
             b.unfilled_places += missing.max(0) as u32;
             b.unfilled += w.unfilled * missing.max(0);
         }

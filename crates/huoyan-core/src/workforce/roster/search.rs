@@ -45,7 +45,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
     pub fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
@@ -140,10 +140,10 @@ impl<'m, 'a> State<'m, 'a> {
                 + i64::from(d + 1 < m.days && self.early_on(p, d + 1));
             delta += w.consecutive_early * neighbours;
         }
-        if let Some(k) = self.group_key(p, s) {
-            if !self.group_cnt.contains_key(&k) {
-                delta += w.group_split;
-            }
+        if let Some(k) = self.group_key(p, s)
+            && !self.group_cnt.contains_key(&k)
+        {
+            delta += w.group_split;
         }
         delta
     }
@@ -350,7 +350,7 @@ fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u
         return 0;
     }
     loop {
-        if iter % 256 == 0 {
+        if iter.is_multiple_of(256) {
             match budget.progress(iter) {
                 Some(f) => temp = t0 * (t1 / t0).powf(f),
                 None => break,
@@ -370,8 +370,17 @@ fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u
         let delta = st.cost - before;
         if delta <= 0 || rng.unit() < (-(delta as f64) / temp).exp() {
             if delta > 0 && at_best {
-                // Leaving the best roster seen: keep a copy first.
+                // Leaving the best roster seen: step back, keep a copy, step forward again.
+                let ops = log.0.clone();
+                log.undo(st);
                 best_at.copy_from_slice(&st.at);
+                for (added, p, s) in ops {
+                    if added {
+                        st.add(p, s);
+                    } else {
+                        st.remove(p, s);
+                    }
+                }
                 at_best = false;
             }
             if st.cost < best_cost {
