@@ -1,7 +1,8 @@
 //! Roster engine against Google OR-Tools CP-SAT on the same instances, both scored by our one
 //! evaluator. Run through `bench/roster.sh`, which builds the Python venv with `ortools`.
 //!
-//! Usage: roster-bench [--python PATH] [--cpsat-seconds N] [--out DIR] [--quick] [--no-cpsat]
+//! Usage: roster-bench [--python PATH] [--cpsat-seconds N] [--workers N] [--out DIR] [--quick]
+//!                     [--no-cpsat] [--only NAME-PART] [--ours-seconds S] [--seed N]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +19,10 @@ struct Args {
     out: PathBuf,
     quick: bool,
     cpsat: bool,
+    only: Option<String>,
+    workers: Option<u32>,
+    ours_seconds: Option<f64>,
+    seed: u64,
 }
 
 fn args() -> Args {
@@ -27,6 +32,10 @@ fn args() -> Args {
         out: std::env::temp_dir().join("huoyan-roster-bench"),
         quick: false,
         cpsat: true,
+        only: None,
+        workers: None,
+        ours_seconds: None,
+        seed: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -41,6 +50,15 @@ fn args() -> Args {
             "--out" => a.out = it.next().expect("--out needs a directory").into(),
             "--quick" => a.quick = true,
             "--no-cpsat" => a.cpsat = false,
+            "--only" => a.only = it.next(),
+            "--ours-seconds" => a.ours_seconds = it.next().and_then(|v| v.parse().ok()),
+            "--seed" => {
+                a.seed = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--seed needs a number")
+            }
+            "--workers" => a.workers = it.next().and_then(|v| v.parse().ok()),
             other => panic!("unknown argument {other}; see the header of roster-bench.rs"),
         }
     }
@@ -66,6 +84,7 @@ fn run_cpsat(a: &Args, name: &str, problem: &RosterProblem, seconds: f64) -> Opt
         .arg(&input)
         .arg(&output)
         .arg(format!("{seconds}"))
+        .args(a.workers.map(|w| w.to_string()))
         .status()
         .expect("run the CP-SAT script");
     if !status.success() {
@@ -84,7 +103,10 @@ fn run_cpsat(a: &Args, name: &str, problem: &RosterProblem, seconds: f64) -> Opt
         })
         .collect();
     let evaluated = match evaluate(problem, &assignments) {
-        Ok(b) => b.total,
+        Ok(b) => {
+            eprintln!("{name}: CP-SAT {b:?}");
+            b.total
+        }
         Err(e) => {
             eprintln!("{name}: CP-SAT's roster breaks a rule: {e}");
             i64::MAX
@@ -109,8 +131,11 @@ fn main() {
     let a = args();
     std::fs::create_dir_all(&a.out).expect("create the output directory");
     let limit = a.cpsat_seconds;
-    let mut instances: Vec<(String, RosterProblem, f64)> =
-        vec![("daqing-79".into(), generate::daqing(2022), 1.0)];
+    let mut instances: Vec<(String, RosterProblem, f64)> = vec![
+        ("small-20x3d".into(), generate::city(20, 4, 3, 11), 1.0),
+        ("small-50".into(), generate::city(50, 4, 7, 12), 1.0),
+        ("daqing-79".into(), generate::daqing(2022), limit / 10.0),
+    ];
     let series: &[(usize, usize)] = if a.quick {
         &[(250, 20)]
     } else {
@@ -129,17 +154,24 @@ fn main() {
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut city_solution = None;
     for (name, problem, ours_seconds) in &instances {
+        if a.only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
         let json = serde_json::to_vec(problem).expect("serialisable");
         std::fs::write(a.out.join(format!("{name}.json")), json).expect("write instance");
         let vars = flatten(problem).expect("valid").vars.len();
         let t = Instant::now();
         let opts = SolveOptions {
-            seed: 1,
-            time_limit: Some(Duration::from_secs_f64(*ours_seconds)),
+            seed: a.seed,
+            time_limit: Some(Duration::from_secs_f64(
+                a.ours_seconds.unwrap_or(*ours_seconds),
+            )),
             max_iterations: u64::MAX,
         };
         let ours = solve(problem, &opts).expect("generated instances are valid");
         let ours_s = t.elapsed().as_secs_f64();
+        let json = serde_json::to_vec(&ours).expect("serialisable");
+        std::fs::write(a.out.join(format!("{name}.ours.json")), json).expect("write our roster");
         let check = evaluate(problem, &ours.assignments).expect("our roster keeps every hard rule");
         assert_eq!(
             check, ours.breakdown,

@@ -27,6 +27,7 @@ pub(crate) struct Model<'a> {
     pub s_early: Vec<bool>,
     /// Group index per person, `NONE` without a group.
     pub group: Vec<u32>,
+    pub group_members: Vec<Vec<u32>>,
     pub max_week: Vec<u32>,
     /// Eligible people per shift, sorted by person, with the linear cost of the assignment
     /// (distance, day off, early avoidance and the change against the baseline).
@@ -277,6 +278,15 @@ impl<'a> Model<'a> {
             s_end,
             s_head,
             s_early,
+            group_members: {
+                let mut gm = vec![Vec::new(); groups.len()];
+                for (i, &g) in group.iter().enumerate() {
+                    if g != NONE {
+                        gm[g as usize].push(i as u32);
+                    }
+                }
+                gm
+            },
             group,
             max_week: p.people.iter().map(|x| x.max_minutes_per_week).collect(),
             eligible,

@@ -357,6 +357,14 @@ fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u
             }
         }
         iter += 1;
+        if rng.below(REPAIR_ONE_IN) == 0 {
+            // Exact repair never worsens the roster, so it needs no acceptance test.
+            if repair(st, rng) && st.cost < best_cost {
+                best_cost = st.cost;
+                at_best = true;
+            }
+            continue;
+        }
         let before = st.cost;
         let tried = if !st.vacant.is_empty() && rng.below(3) == 0 {
             move_fill(st, rng, &mut log)
@@ -516,6 +524,127 @@ fn move_fill(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
     }
     log.add(st, p, s);
     true
+}
+
+/// One move in this many is an exact repair.
+const REPAIR_ONE_IN: usize = 500;
+/// Search-tree nodes one exact repair may visit.
+const REPAIR_NODES: u32 = 4_000;
+
+/// Large-neighbourhood move: frees every shift of two or three people who could stand in for
+/// each other over a window of three days, and re-assigns those person-days by exhaustive
+/// branch and bound on the exact objective. Chains the single moves cannot reach (rotations
+/// among three people, a night moved to free an early the next day) are found here. Returns true
+/// when the roster improved.
+fn repair(st: &mut State, rng: &mut Rng) -> bool {
+    let m = st.m;
+    let p = rng.below(m.n_people) as u32;
+    let d = rng.below(m.days);
+    let opts = &m.by_person_day[p as usize * m.days + d];
+    if opts.is_empty() {
+        return false;
+    }
+    let s = opts[rng.below(opts.len())];
+    let g = m.group[p as usize];
+    let (people, lo, hi) = if g != NONE && rng.below(2) == 0 {
+        // The whole branch group on one day: moves it to one post together.
+        let mut people = m.group_members[g as usize].clone();
+        // Half the time with the group whose post it might take, so two groups can trade posts.
+        let mem = &st.members[s as usize];
+        if !mem.is_empty() && rng.below(2) == 0 {
+            let g2 = m.group[mem[rng.below(mem.len())] as usize];
+            if g2 != NONE && g2 != g {
+                people.extend(&m.group_members[g2 as usize]);
+            }
+        }
+        if people.len() > 10 {
+            people.retain(|&q| q == p || rng.below(2) == 0);
+        }
+        (people, d, d + 1)
+    } else {
+        // Two or three people who can stand in for each other, over three days.
+        let mut people = vec![p];
+        let el = &m.eligible[s as usize];
+        for _ in 0..(1 + rng.below(2)) {
+            let q = el[rng.below(el.len())].0;
+            if !people.contains(&q) {
+                people.push(q);
+            }
+        }
+        (people, d.saturating_sub(1), (d + 2).min(m.days))
+    };
+    let before = st.cost;
+    let mut removed = Vec::new();
+    let mut slots = Vec::new();
+    for &q in &people {
+        for e in lo..hi {
+            let t = st.at[q as usize * m.days + e];
+            if t != NONE {
+                if st.pinned.contains(&st.key(q, t)) {
+                    continue;
+                }
+                st.remove(q, t);
+                removed.push((q, t));
+            }
+            if !m.by_person_day[q as usize * m.days + e].is_empty() {
+                slots.push((q, e));
+            }
+        }
+    }
+    // Optimistic bound per slot: no add costs less than its linear part minus the filled place.
+    let mut bound = vec![0i64; slots.len() + 1];
+    for i in (0..slots.len()).rev() {
+        let (q, e) = slots[i];
+        let best = m.by_person_day[q as usize * m.days + e]
+            .iter()
+            .map(|&t| m.lin(q, t).expect("listed shifts are eligible") - m.w.unfilled)
+            .min()
+            .unwrap_or(0);
+        bound[i] = bound[i + 1] + best.min(0);
+    }
+    let mut best = (before, removed.clone());
+    let mut chosen = Vec::with_capacity(slots.len());
+    let mut nodes = 0u32;
+    branch(st, &slots, &bound, 0, &mut chosen, &mut best, &mut nodes);
+    for &(q, t) in &best.1 {
+        st.add(q, t);
+    }
+    st.cost < before
+}
+
+fn branch(
+    st: &mut State,
+    slots: &[(u32, usize)],
+    bound: &[i64],
+    i: usize,
+    chosen: &mut Vec<(u32, u32)>,
+    best: &mut (i64, Vec<(u32, u32)>),
+    nodes: &mut u32,
+) {
+    *nodes += 1;
+    if *nodes > REPAIR_NODES || st.cost + bound[i] >= best.0 {
+        return;
+    }
+    if i == slots.len() {
+        *best = (st.cost, chosen.clone());
+        return;
+    }
+    let m = st.m;
+    let (q, e) = slots[i];
+    let mut options: Vec<(i64, u32)> = m.by_person_day[q as usize * m.days + e]
+        .iter()
+        .filter(|&&t| st.can_add(q, t))
+        .map(|&t| (st.delta(q, t), t))
+        .collect();
+    options.sort_unstable();
+    for (_, t) in options {
+        st.add(q, t);
+        chosen.push((q, t));
+        branch(st, slots, bound, i + 1, chosen, best, nodes);
+        chosen.pop();
+        st.remove(q, t);
+    }
+    branch(st, slots, bound, i + 1, chosen, best, nodes);
 }
 
 /// Tries a few random able people on a shift that just lost someone.
