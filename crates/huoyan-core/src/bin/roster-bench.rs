@@ -71,6 +71,7 @@ struct CpSat {
     bound: i64,
     seconds: f64,
     evaluated: i64,
+    unfilled: u32,
 }
 
 fn run_cpsat(a: &Args, name: &str, problem: &RosterProblem, seconds: f64) -> Option<CpSat> {
@@ -93,6 +94,18 @@ fn run_cpsat(a: &Args, name: &str, problem: &RosterProblem, seconds: f64) -> Opt
     }
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&output).expect("read CP-SAT output")).expect("json");
+    let status = v["status"].as_str().unwrap_or("?").to_string();
+    if status != "OPTIMAL" && status != "FEASIBLE" {
+        // No roster found: nothing to score.
+        return Some(CpSat {
+            status,
+            objective: i64::MAX,
+            bound: i64::MIN,
+            seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
+            evaluated: i64::MAX,
+            unfilled: 0,
+        });
+    }
     let pairs = v["assignments"].as_array().expect("assignments");
     let assignments: Vec<Assignment> = pairs
         .iter()
@@ -102,18 +115,18 @@ fn run_cpsat(a: &Args, name: &str, problem: &RosterProblem, seconds: f64) -> Opt
             Assignment::new(problem.people[p].id.clone(), problem.shifts[s].id.clone())
         })
         .collect();
-    let evaluated = match evaluate(problem, &assignments) {
+    let (evaluated, unfilled) = match evaluate(problem, &assignments) {
         Ok(b) => {
             eprintln!("{name}: CP-SAT {b:?}");
-            b.total
+            (b.total, b.unfilled_places)
         }
         Err(e) => {
             eprintln!("{name}: CP-SAT's roster breaks a rule: {e}");
-            i64::MAX
+            (i64::MAX, 0)
         }
     };
     Some(CpSat {
-        status: v["status"].as_str().unwrap_or("?").to_string(),
+        status,
         objective: v["objective"]
             .as_f64()
             .map(|x| x.round() as i64)
@@ -124,6 +137,7 @@ fn run_cpsat(a: &Args, name: &str, problem: &RosterProblem, seconds: f64) -> Opt
             .unwrap_or(i64::MIN),
         seconds: v["seconds"].as_f64().unwrap_or(f64::NAN),
         evaluated,
+        unfilled,
     })
 }
 
@@ -149,9 +163,9 @@ fn main() {
         ));
     }
     println!(
-        "| instance | people | shifts | vars | ours objective | ours s | CP-SAT objective | CP-SAT bound | CP-SAT s | status | ours / CP-SAT | unfilled (ours / CP-SAT) |"
+        "| instance | people | shifts | vars | ours objective | ours s | CP-SAT objective | CP-SAT bound | CP-SAT s | status | ours / CP-SAT | ours / bound | unfilled (ours / CP-SAT) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut city_solution = None;
     for (name, problem, ours_seconds) in &instances {
         if a.only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
@@ -183,6 +197,14 @@ fn main() {
             None
         };
         let (cp_obj, cp_bound, cp_s, cp_status, ratio, cp_unf) = match &cp {
+            Some(c) if c.evaluated == i64::MAX => (
+                "no roster".into(),
+                "-".into(),
+                format!("{:.2}", c.seconds),
+                c.status.clone(),
+                "- | -".into(),
+                -1,
+            ),
             Some(c) => {
                 if c.evaluated != c.objective {
                     eprintln!(
@@ -195,8 +217,12 @@ fn main() {
                     c.bound.to_string(),
                     format!("{:.2}", c.seconds),
                     c.status.clone(),
-                    format!("{:.4}", ours.breakdown.total as f64 / c.evaluated as f64),
-                    c.evaluated / problem.weights.unfilled,
+                    format!(
+                        "{:.4} | {:.3}",
+                        ours.breakdown.total as f64 / c.evaluated as f64,
+                        ours.breakdown.total as f64 / c.bound as f64
+                    ),
+                    i64::from(c.unfilled),
                 )
             }
             None => (
@@ -217,7 +243,7 @@ fn main() {
             if cp_unf < 0 {
                 "-".to_string()
             } else {
-                format!("~{cp_unf}")
+                cp_unf.to_string()
             },
         );
         eprintln!("{name}: ours {:?}", ours.breakdown);
