@@ -218,9 +218,14 @@ fn main() {
                     format!("{:.2}", c.seconds),
                     c.status.clone(),
                     format!(
-                        "{:.4} | {:.3}",
+                        "{:.4} | {}",
                         ours.breakdown.total as f64 / c.evaluated as f64,
-                        ours.breakdown.total as f64 / c.bound as f64
+                        // A bound at or below zero says nothing about the gap.
+                        if c.bound > 0 {
+                            format!("{:.3}", ours.breakdown.total as f64 / c.bound as f64)
+                        } else {
+                            "-".into()
+                        }
                     ),
                     i64::from(c.unfilled),
                 )
