@@ -2,7 +2,8 @@
 //! evaluator. Run through `bench/roster.sh`, which builds the Python venv with `ortools`.
 //!
 //! Usage: roster-bench [--python PATH] [--cpsat-seconds N] [--workers N] [--out DIR] [--quick]
-//!                     [--no-cpsat] [--only NAME-PART] [--ours-seconds S] [--seed N]
+//!                     [--no-cpsat] [--only NAME-PART] [--ours-seconds S]
+//!                     [--ours-iterations N] [--seed N]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +23,7 @@ struct Args {
     only: Option<String>,
     workers: Option<u32>,
     ours_seconds: Option<f64>,
+    ours_iterations: Option<u64>,
     seed: u64,
 }
 
@@ -35,6 +37,7 @@ fn args() -> Args {
         only: None,
         workers: None,
         ours_seconds: None,
+        ours_iterations: None,
         seed: 1,
     };
     let mut it = std::env::args().skip(1);
@@ -52,6 +55,7 @@ fn args() -> Args {
             "--no-cpsat" => a.cpsat = false,
             "--only" => a.only = it.next(),
             "--ours-seconds" => a.ours_seconds = it.next().and_then(|v| v.parse().ok()),
+            "--ours-iterations" => a.ours_iterations = it.next().and_then(|v| v.parse().ok()),
             "--seed" => {
                 a.seed = it
                     .next()
@@ -175,12 +179,20 @@ fn main() {
         std::fs::write(a.out.join(format!("{name}.json")), json).expect("write instance");
         let vars = flatten(problem).expect("valid").vars.len();
         let t = Instant::now();
-        let opts = SolveOptions {
-            seed: a.seed,
-            time_limit: Some(Duration::from_secs_f64(
-                a.ours_seconds.unwrap_or(*ours_seconds),
-            )),
-            max_iterations: u64::MAX,
+        let opts = match a.ours_iterations {
+            // A fixed iteration count makes runs comparable on a loaded machine.
+            Some(n) => SolveOptions {
+                seed: a.seed,
+                time_limit: None,
+                max_iterations: n,
+            },
+            None => SolveOptions {
+                seed: a.seed,
+                time_limit: Some(Duration::from_secs_f64(
+                    a.ours_seconds.unwrap_or(*ours_seconds),
+                )),
+                max_iterations: u64::MAX,
+            },
         };
         let ours = solve(problem, &opts).expect("generated instances are valid");
         let ours_s = t.elapsed().as_secs_f64();
