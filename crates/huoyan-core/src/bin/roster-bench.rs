@@ -151,6 +151,8 @@ fn main() {
     let limit = a.cpsat_seconds;
     let mut instances: Vec<(String, RosterProblem, f64)> = vec![
         ("small-20x3d".into(), generate::city(20, 4, 3, 11), 1.0),
+        ("small-30x2d".into(), generate::city(30, 4, 2, 13), 1.0),
+        ("small-16x7d".into(), generate::city(16, 4, 7, 14), 1.0),
         ("small-50".into(), generate::city(50, 4, 7, 12), 1.0),
         ("daqing-79".into(), generate::daqing(2022), limit / 10.0),
     ];

@@ -367,8 +367,9 @@ fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u
             continue;
         }
         let before = st.cost;
-        let tried = match rng.below(6) {
+        let tried = match rng.below(8) {
             0 | 1 if !st.vacant.is_empty() => move_fill(st, rng, &mut log),
+            2 => move_swap_groups(st, rng, &mut log),
             _ => move_person_day(st, rng, &mut log),
         };
         if !tried {
@@ -401,7 +402,7 @@ fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u
         }
     }
     if !at_best && best_cost < st.cost {
-        // Rebuild the best roster: pins first so they keep their mark.
+        // Rebuild the best roster; it holds every pin, and the pins keep their mark.
         let pinned = std::mem::take(&mut st.pinned);
         let mut fresh = State::new(m);
         fresh.pinned = pinned;
@@ -428,6 +429,75 @@ fn move_person_day(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
     }
     let s = options[rng.below(options.len())];
     place(st, rng, log, p, d, s)
+}
+
+/// Group exchange: on one day, a person's branch group leaves its post for another post and
+/// the group found there (if any) takes its place, each person keeping the same hours. Groups
+/// trading posts is what single moves reach only through many uphill steps.
+fn move_swap_groups(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
+    let m = st.m;
+    let p = rng.below(m.n_people) as u32;
+    let g1 = m.group[p as usize];
+    let d = rng.below(m.days);
+    let cur = st.at[p as usize * m.days + d];
+    if g1 == NONE || cur == NONE {
+        return false;
+    }
+    let opts = &m.by_person_day[p as usize * m.days + d];
+    let s = opts[rng.below(opts.len())];
+    let (a, b) = (m.s_post[cur as usize], m.s_post[s as usize]);
+    if a == b {
+        return false;
+    }
+    let mem = &st.members[s as usize];
+    let g2 = if mem.is_empty() {
+        NONE
+    } else {
+        m.group[mem[rng.below(mem.len())] as usize]
+    };
+    if g2 == g1 {
+        return false;
+    }
+    let at_post = |g: u32, post: u32| -> Vec<(u32, u32)> {
+        if g == NONE {
+            return Vec::new();
+        }
+        m.group_members[g as usize]
+            .iter()
+            .filter_map(|&q| {
+                let t = st.at[q as usize * m.days + d];
+                (t != NONE && m.s_post[t as usize] == post).then_some((q, t))
+            })
+            .collect()
+    };
+    let (x, y) = (at_post(g1, a), at_post(g2, b));
+    if x.iter()
+        .chain(&y)
+        .any(|&(q, t)| st.pinned.contains(&st.key(q, t)))
+    {
+        return false;
+    }
+    for &(q, t) in x.iter().chain(&y) {
+        log.remove(st, q, t);
+    }
+    for (group, to) in [(&x, b), (&y, a)] {
+        for &(q, t) in group {
+            let (start, end) = (m.s_start[t as usize], m.s_end[t as usize]);
+            let target = m.by_person_day[q as usize * m.days + d]
+                .iter()
+                .copied()
+                .find(|&u| {
+                    m.s_post[u as usize] == to
+                        && m.s_start[u as usize] == start
+                        && m.s_end[u as usize] == end
+                });
+            match target {
+                Some(u) if st.can_add(q, u) => log.add(st, q, u),
+                _ => return false,
+            }
+        }
+    }
+    true
 }
 
 /// Puts `p` on `s` (on day `d`), relocating from their current shift that day, replacing or
