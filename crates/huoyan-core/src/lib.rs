@@ -27,3 +27,4 @@ pub mod audit;
 pub mod auth;
 pub mod drones;
 pub mod org;
+pub mod workforce;
