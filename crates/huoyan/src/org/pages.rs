@@ -165,7 +165,9 @@ impl RegionPage {
             .unwrap_or("none")
     }
     fn level_name(&self) -> &'static str {
-        huoyan_core::org::RegionLevel::parse(&self.region.level).map(|l| l.label(self.ctx.en())).unwrap_or("")
+        huoyan_core::org::RegionLevel::parse(&self.region.level)
+            .map(|l| l.label(self.ctx.en()))
+            .unwrap_or("")
     }
     fn since(&self) -> String {
         self.region
