@@ -52,6 +52,28 @@ impl Change {
         })
     }
 
+    /// Runs `f` in one writing transaction and commits what it wrote; on error nothing stays.
+    pub async fn run<T>(
+        db: &Db,
+        actor: &Actor,
+        f: impl AsyncFnOnce(&mut Change) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut change = Change::begin(db, actor).await?;
+        let out = f(&mut change).await?;
+        change.commit().await?;
+        Ok(out)
+    }
+
+    /// Whether row `id` exists in `table`, as this transaction sees it (rows it wrote included).
+    pub async fn exists(&mut self, table: &'static str, id: i64) -> AppResult<bool> {
+        let sql = format!("SELECT 1 FROM {table} WHERE id = $1");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .is_some())
+    }
+
     pub fn actor(&self) -> &Actor {
         &self.actor
     }

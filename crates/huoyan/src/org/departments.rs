@@ -82,11 +82,7 @@ pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> 
         check.fail("kind", format!("one of {}", KINDS.join(", ")));
     }
     if let Some(r) = new.region_id
-        && sqlx::query("SELECT 1 FROM regions WHERE id = $1")
-            .bind(r)
-            .fetch_optional(&mut *change.tx)
-            .await?
-            .is_none()
+        && !change.exists("regions", r).await?
     {
         check.fail("region_id", "no such region");
     }
@@ -152,9 +148,10 @@ async fn create_route(
     Can(p, _): Can<perm::DepartmentsWrite>,
     ApiJson(new): ApiJson<NewDepartment>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Department>)> {
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    let id = insert(&mut change, &new).await?;
-    change.commit().await?;
+    let id = Change::run(&state.db, &p.actor(), async |change| {
+        insert(change, &new).await
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         ApiJson(get(&state.db, id).await?),

@@ -133,12 +133,7 @@ pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
         ));
     }
     for (i, rid) in new.region_ids.iter().enumerate() {
-        if sqlx::query("SELECT 1 FROM regions WHERE id = $1")
-            .bind(rid)
-            .fetch_optional(&mut *change.tx)
-            .await?
-            .is_none()
-        {
+        if !change.exists("regions", *rid).await? {
             errors.push(FieldError::new(
                 format!("region_ids[{i}]"),
                 "no such region",
@@ -205,9 +200,7 @@ pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
 }
 
 pub async fn create(db: &Db, actor: &Actor, new: &NewOrder) -> AppResult<i64> {
-    let mut change = Change::begin(db, actor).await?;
-    let id = insert(&mut change, new).await?;
-    change.commit().await?;
+    let id = Change::run(db, actor, async |change| insert(change, new).await).await?;
     Ok(id)
 }
 

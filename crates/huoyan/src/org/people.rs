@@ -304,9 +304,7 @@ pub async fn create(db: &Db, p: &Principal, new: &NewPerson) -> AppResult<i64> {
             return Err(AppError::invalid("home_region_id", "outside your scope"));
         }
     }
-    let mut change = Change::begin(db, &p.actor()).await?;
-    let id = insert(&mut change, new, "").await?;
-    change.commit().await?;
+    let id = Change::run(db, &p.actor(), async |change| insert(change, new, "").await).await?;
     Ok(id)
 }
 

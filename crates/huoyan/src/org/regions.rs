@@ -216,9 +216,7 @@ pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
 }
 
 pub async fn create(db: &Db, actor: &Actor, new: &NewRegion) -> AppResult<i64> {
-    let mut change = Change::begin(db, actor).await?;
-    let id = insert(&mut change, new).await?;
-    change.commit().await?;
+    let id = Change::run(db, actor, async |change| insert(change, new).await).await?;
     Ok(id)
 }
 

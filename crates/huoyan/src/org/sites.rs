@@ -100,12 +100,7 @@ pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
         check.fail("kind", "one of sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor");
     }
     check_point(&mut check, new.lon, new.lat);
-    if sqlx::query("SELECT 1 FROM regions WHERE id = $1")
-        .bind(new.region_id)
-        .fetch_optional(&mut *change.tx)
-        .await?
-        .is_none()
-    {
+    if !change.exists("regions", new.region_id).await? {
         check.fail("region_id", "no such region");
     }
     check.done()?;
@@ -177,9 +172,10 @@ async fn create_route(
     Can(p, _): Can<perm::SitesWrite>,
     ApiJson(new): ApiJson<NewSite>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Site>)> {
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    let id = insert(&mut change, &new).await?;
-    change.commit().await?;
+    let id = Change::run(&state.db, &p.actor(), async |change| {
+        insert(change, &new).await
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         ApiJson(get(&state.db, id).await?),

@@ -238,12 +238,7 @@ pub async fn add_member(
         ),
         Some(_) => {}
     }
-    if sqlx::query("SELECT 1 FROM people WHERE id = $1")
-        .bind(m.person_id)
-        .fetch_optional(&mut *change.tx)
-        .await?
-        .is_none()
-    {
+    if !change.exists("people", m.person_id).await? {
         check.fail(&f("person_id"), "no such person");
     }
     check.done()?;
@@ -332,9 +327,10 @@ async fn create_route(
             return Err(AppError::invalid("parent_id", "outside your scope"));
         }
     }
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    let id = insert(&mut change, &new, "").await?;
-    change.commit().await?;
+    let id = Change::run(&state.db, &p.actor(), async |change| {
+        insert(change, &new, "").await
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         ApiJson(get_scoped(&state.db, &p, id).await?),
@@ -445,12 +441,7 @@ pub struct NewRegistration {
 pub async fn register(change: &mut Change, r: &NewRegistration, prefix: &str) -> AppResult<i64> {
     let f = |n: &str| format!("{prefix}{n}");
     let mut check = Check::default();
-    if sqlx::query("SELECT 1 FROM people WHERE id = $1")
-        .bind(r.person_id)
-        .fetch_optional(&mut *change.tx)
-        .await?
-        .is_none()
-    {
+    if !change.exists("people", r.person_id).await? {
         check.fail(&f("person_id"), "no such person");
     }
     let community = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
