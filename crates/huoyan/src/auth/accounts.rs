@@ -152,6 +152,18 @@ pub async fn id_by_username(db: &Db, username: &str) -> AppResult<i64> {
 
 pub async fn update(db: &Db, actor: &Actor, id: i64, u: &AccountUpdate) -> AppResult<Account> {
     let before = get(db, id).await?;
+    if actor.id == Some(id) {
+        // An administrator who disables or demotes themselves may leave nobody able to undo it.
+        if u.disabled == Some(true) {
+            return Err(AppError::invalid(
+                "disabled",
+                "you cannot disable your own account",
+            ));
+        }
+        if u.role.as_deref().is_some_and(|r| r != before.role) {
+            return Err(AppError::invalid("role", "you cannot change your own role"));
+        }
+    }
     let role = match &u.role {
         Some(r) => parse_role(r)?,
         None => parse_role(&before.role)?,
