@@ -25,6 +25,7 @@ macro_rules! coded_enum {
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod drones;
 pub mod org;
 pub mod workforce;

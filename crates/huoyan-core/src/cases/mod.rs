@@ -1,0 +1,7 @@
+//! Cases (三方联动): a problem or suggestion chased from report to verified fix. This module holds
+//! the workflow of DESIGN.md as a state machine: which action moves a case from which state to
+//! which, and which role may take it. Storage and pages come with issue #3.
+
+mod workflow;
+
+pub use workflow::{Action, CaseState, WorkflowError, transition};
