@@ -2,6 +2,8 @@
 //! the workflow of DESIGN.md as a state machine: which action moves a case from which state to
 //! which, and which role may take it. Storage and pages come with issue #3.
 
+mod duplicates;
 mod workflow;
 
+pub use duplicates::{CaseText, DuplicateRule, propose, similarity};
 pub use workflow::{Action, CaseState, WorkflowError, transition};
