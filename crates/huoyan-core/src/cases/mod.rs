@@ -2,8 +2,10 @@
 //! the workflow of DESIGN.md as a state machine: which action moves a case from which state to
 //! which, and which role may take it. Storage and pages come with issue #3.
 
+mod deadlines;
 mod duplicates;
 mod workflow;
 
+pub use deadlines::{DeadlinePolicy, Priority, is_overdue, quantile};
 pub use duplicates::{CaseText, DuplicateRule, propose, similarity};
 pub use workflow::{Action, CaseState, WorkflowError, transition};
