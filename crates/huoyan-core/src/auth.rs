@@ -41,6 +41,10 @@ pub enum Permission {
     AuditRead,
     Import,
     Export,
+    /// Read cases in scope (a department: those dispatched to it).
+    CasesRead,
+    /// File a new case.
+    CasesReport,
 }
 
 /// What an account's scope is anchored to.
@@ -91,6 +95,19 @@ impl Role {
             ),
             AuditRead => matches!(self, Admin | Commander | Discipline),
             Export => matches!(self, Admin | Commander | Dispatcher),
+            CasesRead => matches!(
+                self,
+                Admin
+                    | Commander
+                    | Office
+                    | Group
+                    | Department
+                    | Supervisor
+                    | Inspector
+                    | Discipline
+                    | Pilot
+            ),
+            CasesReport => matches!(self, Supervisor | Inspector | Pilot | Office),
         }
     }
 

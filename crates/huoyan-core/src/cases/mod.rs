@@ -4,8 +4,10 @@
 
 mod deadlines;
 mod duplicates;
+mod kinds;
 mod workflow;
 
 pub use deadlines::{DeadlinePolicy, Priority, is_overdue, quantile};
 pub use duplicates::{CaseText, DuplicateRule, propose, similarity};
+pub use kinds::{Category, Kind, Source};
 pub use workflow::{Action, CaseState, WorkflowError, transition};

@@ -198,7 +198,9 @@ pub mod perm {
         AccountsManage,
         AuditRead,
         Import,
-        Export
+        Export,
+        CasesRead,
+        CasesReport
     );
 }
 

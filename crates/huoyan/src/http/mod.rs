@@ -126,6 +126,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::accounts::api())
         .merge(crate::audit::routes::api())
         .merge(crate::org::api())
+        .merge(crate::cases::api())
         .split_for_parts()
 }
 

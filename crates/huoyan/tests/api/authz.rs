@@ -26,6 +26,8 @@ const EVERYONE: &str = "*";
 const PEOPLE_READERS: &str =
     "admin commander office group dispatcher discipline supervisor branch inspector";
 const PEOPLE_WRITERS: &str = "admin dispatcher branch";
+const CASE_READERS: &str =
+    "admin commander office group department supervisor inspector discipline pilot";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -72,6 +74,10 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/registrations", PEOPLE_WRITERS),
     ("POST /api/v1/import/{kind}", "admin"),
     ("GET /api/v1/export/{kind}", "admin commander dispatcher"),
+    ("GET /api/v1/cases", CASE_READERS),
+    ("POST /api/v1/cases", "supervisor inspector pilot office"),
+    ("GET /api/v1/cases/{id}", CASE_READERS),
+    ("POST /api/v1/cases/{id}/transitions", CASE_READERS),
 ];
 
 fn allowed(roles: &str, role: &str) -> bool {

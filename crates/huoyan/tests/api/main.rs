@@ -5,6 +5,7 @@
 mod audit;
 mod authz;
 mod browser;
+mod cases;
 mod cli;
 mod imports;
 mod org;
