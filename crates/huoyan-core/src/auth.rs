@@ -43,8 +43,10 @@ pub enum Permission {
     Export,
     /// Read cases in scope (a department: those dispatched to it).
     CasesRead,
-    /// File a new case.
+    /// File a new case, or the daily zero report.
     CasesReport,
+    /// See which compounds have not reported today.
+    CheckInsRead,
 }
 
 /// What an account's scope is anchored to.
@@ -108,6 +110,7 @@ impl Role {
                     | Pilot
             ),
             CasesReport => matches!(self, Supervisor | Inspector | Pilot | Office),
+            CheckInsRead => matches!(self, Admin | Commander | Office | Group),
         }
     }
 

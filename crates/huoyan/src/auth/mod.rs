@@ -200,7 +200,8 @@ pub mod perm {
         Import,
         Export,
         CasesRead,
-        CasesReport
+        CasesReport,
+        CheckInsRead
     );
 }
 

@@ -3,6 +3,8 @@
 //! idempotency keys), lists and reads them within the caller's scope, and moves them through the
 //! workflow with a timeline; duplicates, sub-tasks, escalation, figures, pages and Open311 follow.
 
+pub mod check_ins;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use huoyan_core::auth::Role;
@@ -480,4 +482,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route))
         .routes(routes!(transition_route))
+        .merge(check_ins::api())
 }

@@ -78,6 +78,14 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/cases", "supervisor inspector pilot office"),
     ("GET /api/v1/cases/{id}", CASE_READERS),
     ("POST /api/v1/cases/{id}/transitions", CASE_READERS),
+    (
+        "POST /api/v1/check-ins",
+        "supervisor inspector pilot office",
+    ),
+    (
+        "GET /api/v1/check-ins/missing",
+        "admin commander office group",
+    ),
 ];
 
 fn allowed(roles: &str, role: &str) -> bool {

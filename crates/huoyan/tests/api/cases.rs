@@ -177,3 +177,62 @@ async fn bad_reports_name_their_fields_and_scope_holds() {
     );
     assert_eq!(app.count("cases").await, 0);
 }
+
+#[tokio::test]
+async fn the_office_sees_which_compounds_have_not_reported_today() {
+    let app = spawn_app(true).await;
+    let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
+    let jingcheng = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let silent = |body: &serde_json::Value| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["compound_id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (status, before) = app
+        .get(&office, "/api/v1/check-ins/missing?limit=500")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(before["total"], 140, "no compound has reported yet");
+    assert!(silent(&before).contains(&jingcheng));
+    let (status, body) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/check-ins",
+            &json!({"nothing_to_report": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, after) = app
+        .get(&office, "/api/v1/check-ins/missing?limit=500")
+        .await;
+    assert_eq!(after["total"], 139);
+    assert!(!silent(&after).contains(&jingcheng));
+    // Another compound is heard from by reporting a problem instead.
+    let inspector = app.token("inspector").await;
+    let other = app
+        .id_of("SELECT id FROM regions WHERE name = '新村七区'")
+        .await;
+    let (status, _) = app
+        .send(
+            "POST",
+            &inspector,
+            "/api/v1/cases",
+            &json!({"category": "testing", "compound_id": other, "description": "采样点排队过密"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, after) = app
+        .get(&office, "/api/v1/check-ins/missing?limit=500")
+        .await;
+    assert_eq!(after["total"], 138);
+    let (status, body) = app
+        .get(&office, "/api/v1/check-ins/missing?day=yesterday")
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec!["day".to_string()]));
+}

@@ -1,0 +1,169 @@
+//! Zero reports (零报告): every compound supervisor checks in once a Beijing day, with problems or
+//! with "nothing to report", and the office sees which compounds have not been heard from.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::audit::Change;
+use crate::auth::{Can, perm};
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, ApiQuery, AppState, ListPage, Paging};
+
+/// The Beijing calendar day of an instant: the day a 4 a.m. check-in belongs to.
+pub fn beijing_day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckIn {
+    /// The compound; the supervisor's own when absent.
+    pub compound_id: Option<i64>,
+    /// True: "nothing to report today"; false: problems were reported.
+    pub nothing_to_report: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckIn {
+    pub compound_id: i64,
+    pub day: String,
+    pub nothing_to_report: bool,
+}
+
+/// Check in for today (Beijing time). Checking in again the same day replaces the answer.
+#[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
+async fn check_in(
+    State(state): State<AppState>,
+    Can(p, _): Can<perm::CasesReport>,
+    ApiJson(c): ApiJson<NewCheckIn>,
+) -> AppResult<(StatusCode, ApiJson<CheckIn>)> {
+    let compound = c
+        .compound_id
+        .or(p.scope.region_id)
+        .ok_or_else(|| AppError::invalid("compound_id", "name the compound"))?;
+    let row = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
+        .bind(compound)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    match row {
+        Some(r) if r.try_get::<String, _>(0)? == "compound" => {
+            let path: String = r.try_get(1)?;
+            if p.scope_path
+                .as_ref()
+                .is_some_and(|s| !path.starts_with(s.as_str()))
+            {
+                return Err(AppError::invalid("compound_id", "outside your scope"));
+            }
+        }
+        _ => return Err(AppError::invalid("compound_id", "not a compound")),
+    }
+    let day = Change::run(&state.db, &p.actor(), async |change| {
+        let day = beijing_day(change.at_ms());
+        sqlx::query("DELETE FROM check_ins WHERE compound_id = $1 AND account_id = $2 AND day = $3")
+            .bind(compound)
+            .bind(p.account_id)
+            .bind(&day)
+            .execute(&mut *change.tx)
+            .await?;
+        sqlx::query("INSERT INTO check_ins (compound_id, account_id, day, nothing_to_report, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(compound)
+            .bind(p.account_id)
+            .bind(&day)
+            .bind(c.nothing_to_report as i64)
+            .bind(change.at_ms())
+            .execute(&mut *change.tx)
+            .await?;
+        change.record("check_in", compound, "check_in", &serde_json::json!({"day": day, "nothing_to_report": c.nothing_to_report})).await?;
+        Ok(day)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(CheckIn {
+            compound_id: compound,
+            day,
+            nothing_to_report: c.nothing_to_report,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MissingQuery {
+    /// YYYY-MM-DD in Beijing time; today when absent.
+    pub day: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SilentCompound {
+    pub compound_id: i64,
+    pub name: String,
+}
+
+/// Compounds in your scope not heard from on the day: no check-in and no case reported.
+#[utoipa::path(get, path = "/api/v1/check-ins/missing", tag = "cases", params(MissingQuery), responses((status = 200, body = ListPage<SilentCompound>)))]
+async fn missing(
+    State(state): State<AppState>,
+    Can(p, _): Can<perm::CheckInsRead>,
+    ApiQuery(q): ApiQuery<MissingQuery>,
+) -> AppResult<ApiJson<ListPage<SilentCompound>>> {
+    let day = match q.day.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid("day", "expected YYYY-MM-DD"))?
+            .to_string(),
+        None => beijing_day(crate::db::now_ms()),
+    };
+    // The Beijing day as a UTC millisecond range, for cases reported on it.
+    let start = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .expect("formatted above")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists");
+    let start_ms = start.and_utc().timestamp_millis() - 8 * 3_600_000;
+    let mut filter = Sql::new(" WHERE regions.level = 'compound'");
+    p.scope_region(&mut filter, "regions.path");
+    filter.push(" AND NOT EXISTS (SELECT 1 FROM check_ins c WHERE c.compound_id = regions.id AND c.day = ").bind(day.clone()).push(")");
+    filter
+        .push(" AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.compound_id = regions.id AND k.reported_at >= ")
+        .bind(start_ms)
+        .push(" AND k.reported_at < ")
+        .bind(start_ms + 86_400_000)
+        .push(")");
+    let paging = Paging {
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let page = crate::http::fetch_page(
+        &state.db,
+        "regions.id, regions.name",
+        "regions",
+        &filter,
+        "regions.id",
+        &paging,
+        |r| {
+            Ok(SilentCompound {
+                compound_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+            })
+        },
+    )
+    .await?;
+    Ok(ApiJson(page))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(check_in))
+        .routes(routes!(missing))
+}
