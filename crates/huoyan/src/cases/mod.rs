@@ -181,17 +181,8 @@ pub async fn report(
     new: &NewCase,
     key: Option<&str>,
 ) -> AppResult<(i64, bool)> {
-    if let Some(k) = key {
-        let existing = sqlx::query(
-            "SELECT id FROM cases WHERE reporter_account_id = $1 AND idempotency_key = $2",
-        )
-        .bind(p.account_id)
-        .bind(k)
-        .fetch_optional(&db.pool)
-        .await?;
-        if let Some(r) = existing {
-            return Ok((r.try_get(0)?, false));
-        }
+    if let Some(id) = by_key(db, p, key).await? {
+        return Ok((id, false));
     }
     let mut check = Check::default();
     check.non_empty("description", &new.description, 4000);
@@ -252,7 +243,7 @@ pub async fn report(
         source.expect("checked"),
         priority.expect("checked"),
     );
-    Change::run(db, &p.actor(), async |change| {
+    let written = Change::run(db, &p.actor(), async |change| {
         let at = change.at_ms();
         let id: i64 = sqlx::query(
             "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
@@ -285,7 +276,31 @@ pub async fn report(
             .await?;
         Ok((id, true))
     })
-    .await
+    .await;
+    match written {
+        // Two sends of one key at once: the second lost the race on the unique key and answers
+        // with the case the first made.
+        Err(AppError::Conflict(_)) if key.is_some() => match by_key(db, p, key).await? {
+            Some(id) => Ok((id, false)),
+            None => Err(AppError::Conflict(vec![crate::error::FieldError::new(
+                "idempotency-key",
+                "conflict",
+            )])),
+        },
+        other => other,
+    }
+}
+
+/// The case this account already filed under `key`, if any.
+async fn by_key(db: &Db, p: &Principal, key: Option<&str>) -> AppResult<Option<i64>> {
+    let Some(k) = key else { return Ok(None) };
+    let row =
+        sqlx::query("SELECT id FROM cases WHERE reporter_account_id = $1 AND idempotency_key = $2")
+            .bind(p.account_id)
+            .bind(k)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// Takes one workflow step; the role and the order are checked by the core's state machine.
