@@ -41,6 +41,8 @@ pub struct Case {
     pub reporter_account_id: i64,
     pub department_id: Option<i64>,
     pub due_at: Option<String>,
+    /// A deadline the department asked for and the group has not answered yet.
+    pub extension_until: Option<String>,
     pub reported_at: String,
     pub updated_at: String,
 }
@@ -92,10 +94,12 @@ pub struct TransitionRequest {
     pub note: String,
     /// With `dispatch`: the responsible department.
     pub department_id: Option<i64>,
+    /// With `request_extension`: the deadline asked for (RFC 3339).
+    pub until: Option<String>,
 }
 
 const COLUMNS: &str = "cases.id, cases.kind, cases.source, cases.category, cases.priority, cases.state, cases.compound_id, cases.lon, cases.lat, \
-     cases.address, cases.description, cases.reporter_account_id, cases.department_id, cases.due_at, cases.reported_at, cases.updated_at";
+     cases.address, cases.description, cases.reporter_account_id, cases.department_id, cases.due_at, cases.reported_at, cases.updated_at, cases.extension_until";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
     Ok(Case {
@@ -115,6 +119,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
         due_at: r.try_get::<Option<i64>, _>(13)?.map(rfc3339),
         reported_at: rfc3339(r.try_get(14)?),
         updated_at: rfc3339(r.try_get(15)?),
+        extension_until: r.try_get::<Option<i64>, _>(16)?.map(rfc3339),
     })
 }
 
@@ -328,6 +333,46 @@ pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> Ap
     ) {
         check.non_empty("note", &req.note, 4000);
     }
+    if action == Action::RefuseExtension {
+        check.non_empty("note", &req.note, 4000);
+    }
+    // Extensions: (set the pending request?, its value, the new deadline).
+    let pending = case
+        .extension_until
+        .as_deref()
+        .and_then(|u| crate::http::parse_time("until", u).ok());
+    let current_due = case
+        .due_at
+        .as_deref()
+        .and_then(|u| crate::http::parse_time("due_at", u).ok());
+    let extension: Option<(Option<i64>, Option<i64>)> = match action {
+        Action::RequestExtension => match req
+            .until
+            .as_deref()
+            .map(|u| crate::http::parse_time("until", u))
+        {
+            Some(Ok(until)) if current_due.is_none_or(|d| until > d) => Some((Some(until), None)),
+            Some(Ok(_)) => {
+                check.fail("until", "ask for a deadline later than the current one");
+                None
+            }
+            Some(Err(e)) => {
+                check.fail(&e.field, e.message);
+                None
+            }
+            None => {
+                check.fail("until", "name the deadline you ask for");
+                None
+            }
+        },
+        Action::GrantExtension | Action::RefuseExtension if pending.is_none() => {
+            check.fail("action", "no extension was requested");
+            None
+        }
+        Action::GrantExtension => Some((None, pending)),
+        Action::RefuseExtension => Some((None, None)),
+        _ => None,
+    };
     let department = if action == Action::Dispatch {
         match req.department_id {
             Some(d) if crate::org::departments::get(db, d).await.is_ok() => Some(d),
@@ -348,11 +393,13 @@ pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> Ap
     let priority = Priority::parse(&case.priority).unwrap_or(Priority::Normal);
     Change::run(db, &p.actor(), async |change| {
         let at = change.at_ms();
-        let due = department.map(|_| DeadlinePolicy::default().due(at, priority, &category));
+        let due = department
+            .map(|_| DeadlinePolicy::default().due(at, priority, &category))
+            .or(extension.and_then(|(_, granted)| granted));
         // The state is compared in the update so two people acting at once cannot both move it.
         let done = sqlx::query(
-            "UPDATE cases SET state = $1, updated_at = $2, department_id = COALESCE($3, department_id), due_at = COALESCE($4, due_at) \
-             WHERE id = $5 AND state = $6",
+            "UPDATE cases SET state = $1, updated_at = $2, department_id = COALESCE($3, department_id), due_at = COALESCE($4, due_at), \
+             extension_until = CASE WHEN $7 = 1 THEN $8 ELSE extension_until END WHERE id = $5 AND state = $6",
         )
         .bind(next.code())
         .bind(at)
@@ -360,6 +407,8 @@ pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> Ap
         .bind(due)
         .bind(id)
         .bind(state.code())
+        .bind(extension.is_some() as i64)
+        .bind(extension.and_then(|(asked, _)| asked))
         .execute(&mut *change.tx)
         .await?;
         if done.rows_affected() != 1 {

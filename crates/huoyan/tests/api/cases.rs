@@ -236,3 +236,77 @@ async fn the_office_sees_which_compounds_have_not_reported_today() {
         .await;
     assert_eq!((status, fields(&body)), (422, vec!["day".to_string()]));
 }
+
+#[tokio::test]
+async fn a_department_asks_for_more_time_and_the_group_answers() {
+    let app = spawn_app(true).await;
+    let (supervisor, office, group, department) = (
+        app.token("supervisor").await,
+        app.token("office").await,
+        app.token("group").await,
+        app.token("department").await,
+    );
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let dept = app
+        .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
+        .await;
+    let (_, case) = app.send("POST", &supervisor, "/api/v1/cases", &json!({"category": "disinfection", "compound_id": compound, "description": "垃圾站三天未消杀"})).await;
+    let path = format!("/api/v1/cases/{}/transitions", case["id"]);
+    for (token, body) in [
+        (&office, json!({"action": "triage", "note": "转督导组"})),
+        (&group, json!({"action": "dispatch", "department_id": dept})),
+        (&department, json!({"action": "accept"})),
+    ] {
+        assert_eq!(app.send("POST", token, &path, &body).await.0, 200);
+    }
+    let (status, body) = app
+        .send("POST", &group, &path, &json!({"action": "grant_extension"}))
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["action".to_string()]),
+        "nothing to grant yet"
+    );
+    let (status, body) = app
+        .send(
+            "POST",
+            &department,
+            &path,
+            &json!({"action": "request_extension", "note": "消杀药品明日到货"}),
+        )
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec!["until".to_string()]));
+    let (status, body) = app.send("POST", &department, &path, &json!({"action": "request_extension", "until": "2099-01-01T00:00:00Z", "note": "消杀药品明日到货"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["extension_until"], "2099-01-01T00:00:00Z");
+    let (status, body) = app
+        .send(
+            "POST",
+            &group,
+            &path,
+            &json!({"action": "refuse_extension"}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["note".to_string()]),
+        "a refusal gives its reason"
+    );
+    let (status, body) = app
+        .send(
+            "POST",
+            &group,
+            &path,
+            &json!({"action": "grant_extension", "note": "同意"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["due_at"], "2099-01-01T00:00:00Z");
+    assert!(body["extension_until"].is_null());
+    assert_eq!(
+        body["state"], "rectifying",
+        "an extension changes the deadline, not the state"
+    );
+}
