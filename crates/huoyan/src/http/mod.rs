@@ -98,6 +98,18 @@ pub struct ListPage<T> {
     pub offset: i64,
 }
 
+impl<T> ListPage<T> {
+    /// The offset of the page before this one, for pagers.
+    pub fn prev_offset(&self) -> Option<i64> {
+        (self.offset > 0).then(|| (self.offset - self.limit).max(0))
+    }
+
+    /// The offset of the page after this one, for pagers.
+    pub fn next_offset(&self) -> Option<i64> {
+        (self.offset + self.limit < self.total).then_some(self.offset + self.limit)
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Huoyan 火眼 API", description = "Command, supervision and volunteer coordination for a sealed city."),

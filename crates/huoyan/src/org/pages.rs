@@ -260,13 +260,6 @@ impl PeoplePage {
             "person.female"
         })
     }
-    fn prev(&self) -> Option<i64> {
-        (self.page.offset > 0).then(|| (self.page.offset - self.page.limit).max(0))
-    }
-    fn next(&self) -> Option<i64> {
-        (self.page.offset + self.page.limit < self.page.total)
-            .then_some(self.page.offset + self.page.limit)
-    }
 }
 
 async fn people_page(
@@ -346,10 +339,6 @@ impl TeamsPage {
         TeamKind::parse(k)
             .map(|k| k.label(self.ctx.en()))
             .unwrap_or("")
-    }
-    fn next(&self) -> Option<i64> {
-        (self.page.offset + self.page.limit < self.page.total)
-            .then_some(self.page.offset + self.page.limit)
     }
 }
 
