@@ -105,6 +105,52 @@ impl Loader {
         }
     }
 
+    /// A stand-alone team of `size` people living in random compounds, the first its leader;
+    /// returns the team and its members in order.
+    #[allow(clippy::too_many_arguments)]
+    async fn staffed_team(
+        &mut self,
+        change: &mut Change,
+        homes: &[i64],
+        kind: &str,
+        name: String,
+        size: usize,
+        employer: &str,
+        skills: &[&str],
+        party: impl Fn(usize) -> bool,
+    ) -> crate::error::AppResult<(i64, Vec<i64>)> {
+        let team = teams::insert(
+            change,
+            &teams::NewTeam {
+                kind: kind.into(),
+                name,
+                parent_id: None,
+                region_id: None,
+            },
+            "",
+        )
+        .await?;
+        let mut members = Vec::with_capacity(size);
+        for k in 0..size {
+            let home = homes[self.rng.random_range(0..homes.len())];
+            let pid =
+                people::insert(change, &self.person(home, employer, skills, party(k)), "").await?;
+            let role = if k == 0 { "leader" } else { "member" };
+            teams::add_member(
+                change,
+                team,
+                &teams::NewMember {
+                    person_id: pid,
+                    role: role.into(),
+                },
+                "",
+            )
+            .await?;
+            members.push(pid);
+        }
+        Ok((team, members))
+    }
+
     fn code(&self, code: &str) -> i64 {
         *self
             .codes
@@ -397,83 +443,46 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
 
     report("people, teams and temporary party branches");
     let mut change = Change::begin(db, &actor).await.map_err(e)?;
-    let random_home = |l: &mut Loader| compounds[l.rng.random_range(0..compounds.len())].0;
+    let homes: Vec<i64> = compounds.iter().map(|c| c.0).collect();
+    let random_home = |l: &mut Loader| homes[l.rng.random_range(0..homes.len())];
     let mut named: HashMap<&str, i64> = HashMap::new();
     let mut team_of: HashMap<&str, i64> = HashMap::new();
 
     // 10 supervision teams × 4 cadres.
     for n in 1..=10 {
-        let team = teams::insert(
-            &mut change,
-            &teams::NewTeam {
-                kind: "supervision_team".into(),
-                name: format!("第{n}督战队"),
-                parent_id: None,
-                region_id: None,
-            },
-            "",
-        )
-        .await
-        .map_err(e)?;
-        for k in 0..4 {
-            let home = random_home(&mut l);
-            let p = l.person(home, "大庆市纪委监委", &["督查"], true);
-            let pid = people::insert(&mut change, &p, "").await.map_err(e)?;
-            let role = if k == 0 { "leader" } else { "member" };
-            teams::add_member(
+        let (team, members) = l
+            .staffed_team(
                 &mut change,
-                team,
-                &teams::NewMember {
-                    person_id: pid,
-                    role: role.into(),
-                },
-                "",
+                &homes,
+                "supervision_team",
+                format!("第{n}督战队"),
+                4,
+                "大庆市纪委监委",
+                &["督查"],
+                |_| true,
             )
             .await
             .map_err(e)?;
-            if n == 1 && k == 1 {
-                named.insert("inspector", pid);
-                team_of.insert("inspector", team);
-            }
+        if n == 1 {
+            named.insert("inspector", members[1]);
+            team_of.insert("inspector", team);
         }
     }
     // The supervision group (督导组) that dispatches problems to departments.
-    let group = teams::insert(
-        &mut change,
-        &teams::NewTeam {
-            kind: "supervision_group".into(),
-            name: "市纪委监委督导组".into(),
-            parent_id: None,
-            region_id: None,
-        },
-        "",
-    )
-    .await
-    .map_err(e)?;
-    for k in 0..5 {
-        let home = random_home(&mut l);
-        let pid = people::insert(
+    let (_, members) = l
+        .staffed_team(
             &mut change,
-            &l.person(home, "大庆市纪委监委", &["督导"], true),
-            "",
+            &homes,
+            "supervision_group",
+            "市纪委监委督导组".into(),
+            5,
+            "大庆市纪委监委",
+            &["督导"],
+            |_| true,
         )
         .await
         .map_err(e)?;
-        teams::add_member(
-            &mut change,
-            group,
-            &teams::NewMember {
-                person_id: pid,
-                role: if k == 0 { "leader" } else { "member" }.into(),
-            },
-            "",
-        )
-        .await
-        .map_err(e)?;
-        if k == 1 {
-            named.insert("group", pid);
-        }
-    }
+    named.insert("group", members[1]);
     // 280 compound supervisors: two cadres living in each of the 140 compounds.
     for (i, (compound, _, _)) in compounds.iter().enumerate() {
         for k in 0..2 {
@@ -612,43 +621,21 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         }
     }
     // The police drone squad: five pilots, one per drone.
-    let squad = teams::insert(
-        &mut change,
-        &teams::NewTeam {
-            kind: "drone_squad".into(),
-            name: "市公安局无人机分队".into(),
-            parent_id: None,
-            region_id: None,
-        },
-        "",
-    )
-    .await
-    .map_err(e)?;
-    for k in 0..5 {
-        let home = random_home(&mut l);
-        let pid = people::insert(
+    let (squad, members) = l
+        .staffed_team(
             &mut change,
-            &l.person(home, "大庆市公安局", &["无人机驾驶"], k < 3),
-            "",
+            &homes,
+            "drone_squad",
+            "市公安局无人机分队".into(),
+            5,
+            "大庆市公安局",
+            &["无人机驾驶"],
+            |k| k < 3,
         )
         .await
         .map_err(e)?;
-        teams::add_member(
-            &mut change,
-            squad,
-            &teams::NewMember {
-                person_id: pid,
-                role: if k == 0 { "leader" } else { "member" }.into(),
-            },
-            "",
-        )
-        .await
-        .map_err(e)?;
-        if k == 1 {
-            named.insert("pilot", pid);
-            team_of.insert("pilot", squad);
-        }
-    }
+    named.insert("pilot", members[1]);
+    team_of.insert("pilot", squad);
     for (login, employer) in [
         ("commander", "大庆市疫情防控指挥部"),
         ("office", "大庆市纪委监委办公室"),

@@ -41,32 +41,13 @@ pub async fn run(
                 "people, teams and regions come as xlsx or csv",
             ));
         }
-        ("people", f) => {
-            people(
-                &mut change,
-                &tabular::read(f, bytes)?,
-                &mut errors,
-                progress,
-            )
-            .await?
-        }
-        ("teams", f) => {
-            teams(
-                &mut change,
-                &tabular::read(f, bytes)?,
-                &mut errors,
-                progress,
-            )
-            .await?
-        }
-        ("regions", f) => {
-            regions(
-                &mut change,
-                &tabular::read(f, bytes)?,
-                &mut errors,
-                progress,
-            )
-            .await?
+        (table_kind @ ("people" | "teams" | "regions"), f) => {
+            let table = tabular::read(f, bytes)?;
+            match table_kind {
+                "people" => people(&mut change, &table, &mut errors, progress).await?,
+                "teams" => teams(&mut change, &table, &mut errors, progress).await?,
+                _ => regions(&mut change, &table, &mut errors, progress).await?,
+            }
         }
         _ => {
             return Err(AppError::invalid(

@@ -212,15 +212,7 @@ async fn region_page(
                 )
             })
             .collect();
-        let sites = sqlx::query("SELECT id FROM sites WHERE region_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&state.db.pool)
-            .await?;
-        let mut site_list = Vec::new();
-        for s in sites {
-            use sqlx::Row;
-            site_list.push(super::sites::get(&state.db, s.try_get(0)?).await?);
-        }
+        let site_list = super::sites::in_region(&state.db, id).await?;
         let trail = trail_for(&state, &user, "region", id).await?;
         Ok::<_, AppError>(RegionPage {
             ctx: PageCtx::new(locale, Some(user.clone()), "/regions"),

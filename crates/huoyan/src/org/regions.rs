@@ -432,16 +432,17 @@ async fn levels_route(
 
 /// The region chain from the root to `id`, for breadcrumbs and labels.
 pub async fn lineage(db: &Db, path: &str) -> AppResult<Vec<(i64, String, String)>> {
-    let ids = RegionPath::from_stored(path).ids();
-    let mut out = Vec::new();
-    for id in ids {
-        let r = sqlx::query("SELECT id, name, level FROM regions WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await?;
-        out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
-    }
-    Ok(out)
+    // The ancestors are exactly the regions whose path is a prefix of this one.
+    let rows = sqlx::query(
+        "SELECT id, name, level FROM regions WHERE $1 LIKE path || '%' ORDER BY LENGTH(path)",
+    )
+    .bind(path)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
 }
 
 /// A human label for a principal's scope: the region, department or team name.

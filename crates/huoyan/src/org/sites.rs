@@ -93,6 +93,16 @@ pub async fn get(db: &Db, id: i64) -> AppResult<Site> {
     Ok(from_row(&row)?)
 }
 
+/// The sites of one region (not its subtree).
+pub async fn in_region(db: &Db, region_id: i64) -> AppResult<Vec<Site>> {
+    let sql = format!("SELECT {COLUMNS} FROM sites WHERE region_id = $1 ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(region_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+}
+
 pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
     let mut check = Check::default();
     check.non_empty("name", &new.name, 100);
