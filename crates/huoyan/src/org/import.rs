@@ -89,6 +89,27 @@ fn cell(row: &[String], col: Option<usize>) -> String {
     col.and_then(|c| row.get(c)).cloned().unwrap_or_default()
 }
 
+/// The region a row names by code in `field`: `None` for an empty cell, and for an unknown code
+/// (noted in `row_errors`).
+async fn region_ref(
+    change: &mut Change,
+    code: &str,
+    field: &str,
+    row_errors: &mut Vec<FieldError>,
+) -> AppResult<Option<i64>> {
+    if code.is_empty() {
+        return Ok(None);
+    }
+    let id = region_by_code(change, code).await?;
+    if id.is_none() {
+        row_errors.push(FieldError::new(
+            field,
+            format!("no region with code {code}"),
+        ));
+    }
+    Ok(id)
+}
+
 async fn region_by_code(change: &mut Change, code: &str) -> AppResult<Option<i64>> {
     Ok(sqlx::query("SELECT id FROM regions WHERE code = $1")
         .bind(code)
@@ -134,18 +155,13 @@ async fn people(
             0
         });
         let home_code = cell(row, home);
-        let home_region_id = if home_code.is_empty() {
-            None
-        } else {
-            let id = region_by_code(change, &home_code).await?;
-            if id.is_none() {
-                row_errors.push(FieldError::new(
-                    format!("{prefix}home_region_code"),
-                    format!("no region with code {home_code}"),
-                ));
-            }
-            id
-        };
+        let home_region_id = region_ref(
+            change,
+            &home_code,
+            &format!("{prefix}home_region_code"),
+            &mut row_errors,
+        )
+        .await?;
         let phone_raw = cell(row, Some(cols[1]));
         if let Ok(phone) = huoyan_core::org::parse_phone(&phone_raw) {
             if let Some(first) = seen_phones.insert(phone.clone(), *line) {
@@ -249,18 +265,13 @@ async fn teams(
             id
         };
         let code = cell(row, region);
-        let region_id = if code.is_empty() {
-            None
-        } else {
-            let id = region_by_code(change, &code).await?;
-            if id.is_none() {
-                row_errors.push(FieldError::new(
-                    format!("{prefix}region_code"),
-                    format!("no region with code {code}"),
-                ));
-            }
-            id
-        };
+        let region_id = region_ref(
+            change,
+            &code,
+            &format!("{prefix}region_code"),
+            &mut row_errors,
+        )
+        .await?;
         if row_errors.is_empty() {
             let new = super::teams::NewTeam {
                 kind: cell(row, Some(cols[0])),
@@ -304,18 +315,13 @@ async fn regions(
             ));
         }
         let parent_code = cell(row, Some(cols[3]));
-        let parent_id = if parent_code.is_empty() {
-            None
-        } else {
-            let id = region_by_code(change, &parent_code).await?;
-            if id.is_none() {
-                row_errors.push(FieldError::new(
-                    format!("{prefix}parent_code"),
-                    format!("no region with code {parent_code}"),
-                ));
-            }
-            id
-        };
+        let parent_id = region_ref(
+            change,
+            &parent_code,
+            &format!("{prefix}parent_code"),
+            &mut row_errors,
+        )
+        .await?;
         let name = cell(row, Some(cols[1]));
         let sibling = sqlx::query("SELECT 1 FROM regions WHERE name = $1 AND parent_id = $2")
             .bind(name.trim())
