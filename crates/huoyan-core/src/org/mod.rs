@@ -3,6 +3,7 @@
 
 mod control;
 mod people;
+pub mod places;
 mod regions;
 mod sites;
 mod teams;

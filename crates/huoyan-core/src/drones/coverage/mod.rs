@@ -21,7 +21,7 @@
 //!    within endurance − reserve; a stretch out of one drone's reach is left to another.
 
 mod cells;
-mod geom;
+pub(crate) mod geom;
 mod route;
 mod score;
 #[cfg(test)]
