@@ -47,6 +47,8 @@ pub enum Permission {
     CasesReport,
     /// See which compounds have not reported today.
     CheckInsRead,
+    /// Attach photos and files to a case in scope (report, fix or verification evidence).
+    CasesEvidence,
 }
 
 /// What an account's scope is anchored to.
@@ -111,6 +113,10 @@ impl Role {
             ),
             CasesReport => matches!(self, Supervisor | Inspector | Pilot | Office),
             CheckInsRead => matches!(self, Admin | Commander | Office | Group),
+            CasesEvidence => matches!(
+                self,
+                Office | Group | Department | Supervisor | Inspector | Pilot
+            ),
         }
     }
 

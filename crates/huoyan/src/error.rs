@@ -38,7 +38,7 @@ pub enum AppError {
     #[error("conflicts with existing data")]
     Conflict(Vec<FieldError>),
     #[error("the request body is too large")]
-    TooLarge,
+    TooLarge(Vec<FieldError>),
     #[error("too many attempts; wait a minute and try again")]
     RateLimited,
     #[error(transparent)]
@@ -57,7 +57,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,7 +70,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) => "invalid",
             Self::Conflict(_) => "conflict",
-            Self::TooLarge => "too_large",
+            Self::TooLarge(_) => "too_large",
             Self::RateLimited => "rate_limited",
             Self::Internal(_) => "internal",
         }
@@ -78,7 +78,7 @@ impl AppError {
 
     pub fn fields(&self) -> &[FieldError] {
         match self {
-            Self::Invalid(f) | Self::Conflict(f) => f,
+            Self::Invalid(f) | Self::Conflict(f) | Self::TooLarge(f) => f,
             _ => &[],
         }
     }
@@ -110,6 +110,12 @@ impl IntoResponse for AppError {
             fields: self.fields().to_vec(),
         };
         (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        Self::Invalid(vec![e])
     }
 }
 
@@ -147,7 +153,10 @@ impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::TooLarge
+                AppError::TooLarge(vec![FieldError::new(
+                    "body",
+                    "the request body is too large",
+                )])
             }
             JsonRejection::JsonDataError(e) => {
                 let text = e.body_text();
@@ -161,7 +170,10 @@ impl From<JsonRejection> for AppError {
             }
             other => {
                 if other.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge
+                    AppError::TooLarge(vec![FieldError::new(
+                        "body",
+                        "the request body is too large",
+                    )])
                 } else {
                     AppError::invalid("body", other.body_text())
                 }

@@ -13,5 +13,6 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod notifications;
 pub mod org;
 pub mod tabular;

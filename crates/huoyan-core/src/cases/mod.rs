@@ -1,13 +1,15 @@
 //! Cases (三方联动): a problem or suggestion chased from report to verified fix. This module holds
 //! the workflow of DESIGN.md as a state machine: which action moves a case from which state to
-//! which, and which role may take it. Storage and pages come with issue #3.
+//! which, and which role may take it. The application's `cases` module stores them.
 
 mod deadlines;
 mod duplicates;
 mod kinds;
+mod tasks;
 mod workflow;
 
 pub use deadlines::{DeadlinePolicy, Priority, is_overdue, quantile};
 pub use duplicates::{CaseText, DuplicateRule, propose, similarity};
 pub use kinds::{Category, Kind, Source};
+pub use tasks::{Share, Task, TaskError, TaskState, case_state, department_step, dispatch, rework};
 pub use workflow::{Action, CaseState, WorkflowError, transition};

@@ -79,7 +79,10 @@ impl Action {
             Action::Reject => (&[Reported, Triaged], Some(Rejected)),
             Action::Merge => (&[Reported, Triaged], Some(Merged)),
             Action::Dispatch => (&[Triaged], Some(Dispatched)),
-            Action::Accept => (&[Dispatched], Some(Rectifying)),
+            // A co-responsible unit may accept after the lead has (the case is then rectifying).
+            // For the department's steps the case's state is settled by its tasks
+            // (`tasks::case_state`); the state given here is the single-unit case.
+            Action::Accept => (&[Dispatched, Rectifying], Some(Rectifying)),
             Action::SendBack => (&[Dispatched, Rectifying], Some(Triaged)),
             Action::ReportFix => (&[Rectifying], Some(Rectified)),
             Action::Verify => (&[Rectified], Some(Verified)),

@@ -201,7 +201,8 @@ pub mod perm {
         Export,
         CasesRead,
         CasesReport,
-        CheckInsRead
+        CheckInsRead,
+        CasesEvidence
     );
 }
 

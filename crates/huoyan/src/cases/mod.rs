@@ -4,13 +4,17 @@
 //! workflow with a timeline; duplicates, sub-tasks, escalation, figures, pages and Open311 follow.
 
 pub mod check_ins;
+pub mod files;
+pub mod overdue;
+mod tasks;
+mod workflow;
+
+pub use workflow::{CoTask, TransitionRequest, act};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use huoyan_core::auth::Role;
-use huoyan_core::cases::{
-    Action, CaseState, Category, DeadlinePolicy, Kind, Priority, Source, WorkflowError, transition,
-};
+use huoyan_core::cases::{Category, Kind, Priority, Source};
 use huoyan_core::org::RegionLevel;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -40,9 +44,12 @@ pub struct Case {
     pub description: String,
     pub reporter_account_id: i64,
     pub department_id: Option<i64>,
+    /// The earliest deadline among the units' open tasks.
     pub due_at: Option<String>,
-    /// A deadline the department asked for and the group has not answered yet.
-    pub extension_until: Option<String>,
+    /// An open task is past its deadline.
+    pub overdue: bool,
+    /// With `merged`: the case this report was merged into.
+    pub merged_into: Option<i64>,
     pub reported_at: String,
     pub updated_at: String,
 }
@@ -55,12 +62,17 @@ pub struct TimelineEntry {
     pub from_state: Option<String>,
     pub to_state: String,
     pub note: String,
+    /// The unit a department step or an escalation concerns.
+    pub department_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseDetail {
     #[serde(flatten)]
     pub case: Case,
+    /// One per responsible unit: the lead (主办) first, then co-responsible units (协办).
+    pub tasks: Vec<tasks::CaseTask>,
+    pub files: Vec<files::CaseFile>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -82,26 +94,11 @@ pub struct NewCase {
     pub description: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionRequest {
-    /// triage, reject, merge, dispatch, accept, send_back, report_fix, verify, rework, close,
-    /// fix_on_site, request_extension, grant_extension, refuse_extension.
-    pub action: String,
-    /// What the role writes: the office's summary, the department's account of the fix, the
-    /// verifier's finding.
-    #[serde(default)]
-    pub note: String,
-    /// With `dispatch`: the responsible department.
-    pub department_id: Option<i64>,
-    /// With `request_extension`: the deadline asked for (RFC 3339).
-    pub until: Option<String>,
-}
-
 const COLUMNS: &str = "cases.id, cases.kind, cases.source, cases.category, cases.priority, cases.state, cases.compound_id, cases.lon, cases.lat, \
-     cases.address, cases.description, cases.reporter_account_id, cases.department_id, cases.due_at, cases.reported_at, cases.updated_at, cases.extension_until";
+     cases.address, cases.description, cases.reporter_account_id, cases.department_id, cases.due_at, cases.reported_at, cases.updated_at, cases.merged_into";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
+    let due: Option<i64> = r.try_get(13)?;
     Ok(Case {
         id: r.try_get(0)?,
         kind: r.try_get(1)?,
@@ -116,18 +113,22 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
         description: r.try_get(10)?,
         reporter_account_id: r.try_get(11)?,
         department_id: r.try_get(12)?,
-        due_at: r.try_get::<Option<i64>, _>(13)?.map(rfc3339),
+        due_at: due.map(rfc3339),
+        overdue: due.is_some_and(|d| d < crate::db::now_ms()),
+        merged_into: r.try_get(16)?,
         reported_at: rfc3339(r.try_get(14)?),
         updated_at: rfc3339(r.try_get(15)?),
-        extension_until: r.try_get::<Option<i64>, _>(16)?.map(rfc3339),
     })
 }
 
-/// Confines a case query to the caller: a department sees what is dispatched to it, team-scoped
+/// Confines a case query to the caller: a department sees what was ever dispatched to it (as lead
+/// or co-responsible unit), team-scoped
 /// roles (inspectors, pilots) what they filed, region-scoped roles their subtree.
 fn scope(p: &Principal, sql: &mut Sql) {
     if let Some(d) = p.scope.department_id {
-        sql.push(" AND cases.department_id = ").bind(d);
+        sql.push(" AND EXISTS (SELECT 1 FROM case_tasks WHERE case_tasks.case_id = cases.id AND case_tasks.department_id = ")
+            .bind(d)
+            .push(")");
     } else if p.scope.team_id.is_some() {
         sql.push(" AND cases.reporter_account_id = ")
             .bind(p.account_id);
@@ -151,7 +152,7 @@ pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Case> {
 }
 
 async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
-    let rows = sqlx::query("SELECT at, actor_account_id, action, from_state, to_state, note FROM case_events WHERE case_id = $1 ORDER BY id")
+    let rows = sqlx::query("SELECT at, actor_account_id, action, from_state, to_state, note, department_id FROM case_events WHERE case_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(&db.pool)
         .await?;
@@ -164,6 +165,7 @@ async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
                 from_state: r.try_get(3)?,
                 to_state: r.try_get(4)?,
                 note: r.try_get(5)?,
+                department_id: r.try_get(6)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -308,177 +310,128 @@ async fn by_key(db: &Db, p: &Principal, key: Option<&str>) -> AppResult<Option<i
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
-/// Takes one workflow step; the role and the order are checked by the core's state machine.
-pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> AppResult<()> {
-    let case = get_scoped(db, p, id).await?;
-    let action =
-        Action::parse(&req.action).ok_or_else(|| AppError::invalid("action", "unknown action"))?;
-    let state = CaseState::parse(&case.state)
-        .ok_or_else(|| anyhow::anyhow!("case {id} has unknown state {}", case.state))?;
-    let next = transition(state, action, p.role).map_err(|e| match e {
-        WorkflowError::RoleMayNot { .. } => AppError::Forbidden,
-        e @ WorkflowError::OutOfOrder { .. } => {
-            AppError::invalid("action", e.to_string().trim_start_matches("action: "))
-        }
-    })?;
-    let mut check = Check::default();
-    if matches!(
-        action,
-        Action::Triage
-            | Action::ReportFix
-            | Action::Verify
-            | Action::Rework
-            | Action::SendBack
-            | Action::Reject
-    ) {
-        check.non_empty("note", &req.note, 4000);
-    }
-    if action == Action::RefuseExtension {
-        check.non_empty("note", &req.note, 4000);
-    }
-    // Extensions: (set the pending request?, its value, the new deadline).
-    let pending = case
-        .extension_until
-        .as_deref()
-        .and_then(|u| crate::http::parse_time("until", u).ok());
-    let current_due = case
-        .due_at
-        .as_deref()
-        .and_then(|u| crate::http::parse_time("due_at", u).ok());
-    let extension: Option<(Option<i64>, Option<i64>)> = match action {
-        Action::RequestExtension => match req
-            .until
-            .as_deref()
-            .map(|u| crate::http::parse_time("until", u))
-        {
-            Some(Ok(until)) if current_due.is_none_or(|d| until > d) => Some((Some(until), None)),
-            Some(Ok(_)) => {
-                check.fail("until", "ask for a deadline later than the current one");
-                None
-            }
-            Some(Err(e)) => {
-                check.fail(&e.field, e.message);
-                None
-            }
-            None => {
-                check.fail("until", "name the deadline you ask for");
-                None
-            }
-        },
-        Action::GrantExtension | Action::RefuseExtension if pending.is_none() => {
-            check.fail("action", "no extension was requested");
-            None
-        }
-        Action::GrantExtension => Some((None, pending)),
-        Action::RefuseExtension => Some((None, None)),
-        _ => None,
-    };
-    let department = if action == Action::Dispatch {
-        match req.department_id {
-            Some(d) if crate::org::departments::get(db, d).await.is_ok() => Some(d),
-            Some(_) => {
-                check.fail("department_id", "no such department");
-                None
-            }
-            None => {
-                check.fail("department_id", "dispatch names the responsible department");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    check.done()?;
-    let category = case.category.clone();
-    let priority = Priority::parse(&case.priority).unwrap_or(Priority::Normal);
-    Change::run(db, &p.actor(), async |change| {
-        let at = change.at_ms();
-        let due = department
-            .map(|_| DeadlinePolicy::default().due(at, priority, &category))
-            .or(extension.and_then(|(_, granted)| granted));
-        // The state is compared in the update so two people acting at once cannot both move it.
-        let done = sqlx::query(
-            "UPDATE cases SET state = $1, updated_at = $2, department_id = COALESCE($3, department_id), due_at = COALESCE($4, due_at), \
-             extension_until = CASE WHEN $7 = 1 THEN $8 ELSE extension_until END WHERE id = $5 AND state = $6",
-        )
-        .bind(next.code())
-        .bind(at)
-        .bind(department)
-        .bind(due)
-        .bind(id)
-        .bind(state.code())
-        .bind(extension.is_some() as i64)
-        .bind(extension.and_then(|(asked, _)| asked))
-        .execute(&mut *change.tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(AppError::Conflict(vec![crate::error::FieldError::new("action", "the case changed meanwhile; reload it")]));
-        }
-        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(id)
-            .bind(at)
-            .bind(p.account_id)
-            .bind(action.code())
-            .bind(state.code())
-            .bind(next.code())
-            .bind(req.note.trim())
-            .execute(&mut *change.tx)
-            .await?;
-        change
-            .record("case", id, action.code(), &serde_json::json!({"from": state.code(), "to": next.code(), "department_id": department, "note": req.note.trim()}))
-            .await
-    })
-    .await
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub state: Option<String>,
     pub category: Option<String>,
+    pub source: Option<String>,
+    /// A district (or any region): cases of compounds in its subtree.
+    pub region_id: Option<i64>,
     pub compound_id: Option<i64>,
+    /// Cases this department has (had) a task on.
     pub department_id: Option<i64>,
+    /// Only cases with an open task past its deadline.
+    pub overdue: Option<bool>,
+    /// Reported on or after this day (YYYY-MM-DD, Beijing time).
+    pub from: Option<String>,
+    /// Reported on or before this day (YYYY-MM-DD, Beijing time).
+    pub to: Option<String>,
+    /// Words in the description, the address or any note of the timeline.
+    pub q: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
 
-/// Cases in the caller's scope, newest first.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl CaseFilter {
+    /// The WHERE clause for these filters within the caller's scope. Search is a substring match:
+    /// Chinese has no spaces for a word index to split on, and at a city's case volume a scan is
+    /// fast enough.
+    pub fn to_sql(&self, p: &Principal) -> AppResult<Sql> {
+        let mut sql = Sql::new(" WHERE 1 = 1");
+        scope(p, &mut sql);
+        if let Some(s) = given(&self.state) {
+            sql.push(" AND cases.state = ").bind(s);
+        }
+        if let Some(c) = given(&self.category) {
+            sql.push(" AND cases.category = ").bind(c);
+        }
+        if let Some(c) = given(&self.source) {
+            sql.push(" AND cases.source = ").bind(c);
+        }
+        if let Some(r) = self.region_id {
+            sql.push(" AND cases.compound_id IN (SELECT id FROM regions WHERE path LIKE (SELECT path FROM regions WHERE id = ")
+                .bind(r)
+                .push(") || '%')");
+        }
+        if let Some(c) = self.compound_id {
+            sql.push(" AND cases.compound_id = ").bind(c);
+        }
+        if let Some(d) = self.department_id {
+            sql.push(" AND EXISTS (SELECT 1 FROM case_tasks ft WHERE ft.case_id = cases.id AND ft.department_id = ")
+                .bind(d)
+                .push(")");
+        }
+        if self.overdue == Some(true) {
+            sql.push(" AND cases.due_at < ").bind(crate::db::now_ms());
+        }
+        for (field, day, end) in [("from", &self.from, false), ("to", &self.to, true)] {
+            if let Some(d) = given(day) {
+                let start = crate::http::beijing_day_start(field, d)?;
+                if end {
+                    sql.push(" AND cases.reported_at < ")
+                        .bind(start + 86_400_000);
+                } else {
+                    sql.push(" AND cases.reported_at >= ").bind(start);
+                }
+            }
+        }
+        if let Some(q) = given(&self.q) {
+            let like = format!(
+                "%{}%",
+                q.replace('\\', "").replace('%', "").replace('_', "")
+            );
+            sql.push(" AND (cases.description LIKE ")
+                .bind(like.clone())
+                .push(" OR cases.address LIKE ")
+                .bind(like.clone())
+                .push(" OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND se.note LIKE ")
+                .bind(like)
+                .push("))");
+        }
+        Ok(sql)
+    }
+}
+
+/// The cases matching `f` in the caller's scope: overdue ones first (the earliest deadline
+/// first), then the newest.
+pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<Case>> {
+    let filter = f.to_sql(p)?;
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    let order = format!(
+        "CASE WHEN cases.due_at < {} THEN 0 ELSE 1 END, CASE WHEN cases.due_at < {} THEN cases.due_at ELSE 0 END, cases.id DESC",
+        crate::db::now_ms(),
+        crate::db::now_ms()
+    );
+    crate::http::fetch_page(db, COLUMNS, "cases", &filter, &order, &paging, from_row).await
+}
+
+/// One case with its units' tasks and its timeline, as the caller may see it.
+pub async fn detail(db: &Db, p: &Principal, id: i64) -> AppResult<CaseDetail> {
+    let case = get_scoped(db, p, id).await?;
+    Ok(CaseDetail {
+        case,
+        tasks: tasks::for_case(db, id, crate::db::now_ms()).await?,
+        files: files::for_case(db, id).await?,
+        timeline: timeline(db, id).await?,
+    })
+}
+
+/// Cases in the caller's scope, overdue first, then newest.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseFilter), responses((status = 200, body = ListPage<Case>)))]
 async fn list_route(
     State(state): State<AppState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> AppResult<ApiJson<ListPage<Case>>> {
-    let mut filter = Sql::new(" WHERE 1 = 1");
-    scope(&p, &mut filter);
-    if let Some(s) = f.state.as_deref().filter(|s| !s.is_empty()) {
-        filter.push(" AND cases.state = ").bind(s);
-    }
-    if let Some(c) = f.category.as_deref().filter(|c| !c.is_empty()) {
-        filter.push(" AND cases.category = ").bind(c);
-    }
-    if let Some(c) = f.compound_id {
-        filter.push(" AND cases.compound_id = ").bind(c);
-    }
-    if let Some(d) = f.department_id {
-        filter.push(" AND cases.department_id = ").bind(d);
-    }
-    let paging = Paging {
-        limit: f.limit,
-        offset: f.offset,
-    };
-    Ok(ApiJson(
-        crate::http::fetch_page(
-            &state.db,
-            COLUMNS,
-            "cases",
-            &filter,
-            "cases.id DESC",
-            &paging,
-            from_row,
-        )
-        .await?,
-    ))
+    Ok(ApiJson(list(&state.db, &p, &f).await?))
 }
 
 /// File a problem or suggestion. Send `Idempotency-Key` so a resend never makes a second case.
@@ -497,15 +450,13 @@ async fn create_route(
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
     let (id, created) = report(&state.db, &p, &new, key).await?;
-    let case = get_scoped(&state.db, &p, id).await?;
-    let timeline = timeline(&state.db, id).await?;
     Ok((
         if created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         },
-        ApiJson(CaseDetail { case, timeline }),
+        ApiJson(detail(&state.db, &p, id).await?),
     ))
 }
 
@@ -516,11 +467,7 @@ async fn get_route(
     Can(p, _): Can<perm::CasesRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<CaseDetail>> {
-    let case = get_scoped(&state.db, &p, id).await?;
-    Ok(ApiJson(CaseDetail {
-        case,
-        timeline: timeline(&state.db, id).await?,
-    }))
+    Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
 /// Take a workflow step (triage, dispatch, report the fix, verify…); refused with 403 for a role
@@ -534,11 +481,7 @@ async fn transition_route(
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> AppResult<ApiJson<CaseDetail>> {
     act(&state.db, &p, id, &req).await?;
-    let case = get_scoped(&state.db, &p, id).await?;
-    Ok(ApiJson(CaseDetail {
-        case,
-        timeline: timeline(&state.db, id).await?,
-    }))
+    Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -547,4 +490,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(get_route))
         .routes(routes!(transition_route))
         .merge(check_ins::api())
+        .merge(files::api())
 }

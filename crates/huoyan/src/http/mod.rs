@@ -139,6 +139,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::audit::routes::api())
         .merge(crate::org::api())
         .merge(crate::cases::api())
+        .merge(crate::notifications::api())
         .split_for_parts()
 }
 
@@ -187,6 +188,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     on_ready(addr);
+    crate::cases::overdue::spawn(db.clone());
     let app = router(AppState::new(db));
     axum::serve(
         listener,
@@ -219,6 +221,17 @@ pub fn parse_time(field: &str, s: &str) -> Result<i64, crate::error::FieldError>
                 "expected an RFC 3339 time such as 2022-08-20T20:00:00+08:00",
             )
         })
+}
+
+/// The first instant of a Beijing calendar day given as YYYY-MM-DD.
+pub fn beijing_day_start(field: &str, day: &str) -> Result<i64, crate::error::FieldError> {
+    use chrono::TimeZone;
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| chrono_tz::Asia::Shanghai.from_local_datetime(&t).single())
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| crate::error::FieldError::new(field, "expected a day such as 2022-08-20"))
 }
 
 /// Runs `SELECT columns FROM from filter ORDER BY order LIMIT/OFFSET` and its count: the one way

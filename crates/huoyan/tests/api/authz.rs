@@ -78,6 +78,13 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/cases", "supervisor inspector pilot office"),
     ("GET /api/v1/cases/{id}", CASE_READERS),
     ("POST /api/v1/cases/{id}/transitions", CASE_READERS),
+    ("GET /api/v1/notifications", EVERYONE),
+    (
+        "POST /api/v1/cases/{id}/files",
+        "office group department supervisor inspector pilot",
+    ),
+    ("GET /api/v1/cases/{id}/files/{file_id}", CASE_READERS),
+    ("POST /api/v1/notifications/{id}/read", EVERYONE),
     (
         "POST /api/v1/check-ins",
         "supervisor inspector pilot office",
@@ -130,6 +137,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
         let url = path
             .replace("{id}", "1")
             .replace("{person_id}", "1")
+            .replace("{file_id}", "1")
             .replace("{kind}", "people");
         for role in ROLES {
             let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();

@@ -115,7 +115,14 @@ async fn a_problem_goes_from_report_to_closed_through_five_accounts() {
             "close"
         ]
     );
-    assert!(case["due_at"].is_string(), "dispatch sets the deadline");
+    assert!(
+        case["tasks"][0]["due_at"].is_string(),
+        "dispatch sets the unit's deadline"
+    );
+    assert!(
+        case["due_at"].is_null(),
+        "a closed case has no running clock"
+    );
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
         huoyan::audit::Verdict::Intact { .. }
@@ -280,7 +287,7 @@ async fn a_department_asks_for_more_time_and_the_group_answers() {
     assert_eq!((status, fields(&body)), (422, vec!["until".to_string()]));
     let (status, body) = app.send("POST", &department, &path, &json!({"action": "request_extension", "until": "2099-01-01T00:00:00Z", "note": "消杀药品明日到货"})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["extension_until"], "2099-01-01T00:00:00Z");
+    assert_eq!(body["tasks"][0]["extension_until"], "2099-01-01T00:00:00Z");
     let (status, body) = app
         .send(
             "POST",
@@ -304,9 +311,539 @@ async fn a_department_asks_for_more_time_and_the_group_answers() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["due_at"], "2099-01-01T00:00:00Z");
-    assert!(body["extension_until"].is_null());
+    assert_eq!(body["tasks"][0]["due_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(body["tasks"][0]["extensions"], 1);
+    assert!(body["tasks"][0]["extension_until"].is_null());
     assert_eq!(
         body["state"], "rectifying",
         "an extension changes the deadline, not the state"
     );
+}
+
+/// A department account for `department` (by name), made by the admin; returns its token.
+async fn department_login(app: &crate::TestApp, username: &str, department: i64) -> String {
+    let admin = app.token("admin").await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/accounts",
+            &json!({"username": username, "password": "a-long-secret", "role": "department", "scope": {"department_id": department}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let r = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .json(&json!({"username": username, "password": "a-long-secret"}))
+        .send()
+        .await
+        .unwrap();
+    r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Files a case at 景程小区 as the supervisor and has the office triage it; returns its id.
+async fn triaged_case(app: &crate::TestApp, category: &str, text: &str) -> i64 {
+    let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let (status, case) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/cases",
+            &json!({"category": category, "compound_id": compound, "description": text}),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_i64().unwrap();
+    let (status, body) = app
+        .send(
+            "POST",
+            &office,
+            &format!("/api/v1/cases/{id}/transitions"),
+            &json!({"action": "triage", "note": "转督导组"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    id
+}
+
+#[tokio::test]
+async fn a_lead_and_a_co_responsible_unit_each_fix_their_part() {
+    let app = spawn_app(true).await;
+    let (group, lead) = (app.token("group").await, app.token("department").await);
+    let lead_id = app
+        .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
+        .await;
+    let market = app
+        .id_of("SELECT id FROM departments WHERE name = '大庆市市场监督管理局'")
+        .await;
+    let police = app
+        .id_of("SELECT id FROM departments WHERE name = '大庆市公安局萨尔图分局'")
+        .await;
+    let co = department_login(&app, "market", market).await;
+    let cops = department_login(&app, "police", police).await;
+    let id = triaged_case(
+        &app,
+        "supply_vendors",
+        "小区门口超市店员三天未做核酸仍在营业",
+    )
+    .await;
+    let path = format!("/api/v1/cases/{id}/transitions");
+    // The lead named among the co-responsible is refused, naming the field.
+    let (status, body) = app
+        .send("POST", &group, &path, &json!({"action": "dispatch", "department_id": lead_id, "co": [{"department_id": lead_id}]}))
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["department_id".to_string()])
+    );
+    let (status, body) = app
+        .send("POST", &group, &path, &json!({"action": "dispatch", "department_id": lead_id, "note": "督促超市停业整改", "due_at": "2099-01-01T00:00:00Z",
+            "co": [{"department_id": market, "instruction": "查处超市", "due_at": "2099-01-02T00:00:00Z"}, {"department_id": police}]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tasks = body["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    assert_eq!(
+        (tasks[0]["share"].as_str(), tasks[1]["share"].as_str()),
+        (Some("lead"), Some("co"))
+    );
+    assert_eq!(
+        tasks[1]["due_at"], "2099-01-02T00:00:00Z",
+        "each unit its own deadline"
+    );
+    assert_eq!(
+        tasks[2]["due_at"], "2099-01-01T00:00:00Z",
+        "the lead's when none is given"
+    );
+    // A co-responsible unit sees the case; another department does not.
+    assert_eq!(app.get(&co, &format!("/api/v1/cases/{id}")).await.0, 200);
+    let commerce = app
+        .id_of("SELECT id FROM departments WHERE name = '大庆市商务局'")
+        .await;
+    let other = department_login(&app, "commerce", commerce).await;
+    assert_eq!(app.get(&other, &format!("/api/v1/cases/{id}")).await.0, 404);
+    for (token, body, state) in [
+        (&lead, json!({"action": "accept"}), "rectifying"),
+        (&co, json!({"action": "accept"}), "rectifying"),
+        (
+            &lead,
+            json!({"action": "report_fix", "note": "超市已停业"}),
+            "rectifying",
+        ),
+        (
+            &co,
+            json!({"action": "report_fix", "note": "已立案查处"}),
+            "rectifying",
+        ),
+    ] {
+        let (status, case) = app.send("POST", token, &path, &body).await;
+        assert_eq!(status, 200, "{body}: {case}");
+        assert_eq!(case["state"], state, "{body}");
+    }
+    // A unit whose task is done has nothing left to accept.
+    let (status, body) = app
+        .send("POST", &lead, &path, &json!({"action": "accept"}))
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["department_id".to_string()])
+    );
+    // Not responsible: the police unit drops out with a reason, and the case is complete.
+    let (status, case) = app
+        .send(
+            "POST",
+            &cops,
+            &path,
+            &json!({"action": "send_back", "note": "不属公安职责"}),
+        )
+        .await;
+    assert_eq!((status, case["state"].as_str()), (200, Some("rectified")));
+    // Verification fails for the market regulator only: only its task reopens.
+    let (status, case) = app
+        .send(
+            "POST",
+            &group,
+            &path,
+            &json!({"action": "rework", "note": "未见处罚决定书", "department_ids": [market]}),
+        )
+        .await;
+    assert_eq!(
+        (status, case["state"].as_str()),
+        (200, Some("rectifying")),
+        "{case}"
+    );
+    let states: Vec<&str> = case["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["done", "rectifying", "sent_back"]);
+    assert_eq!(case["tasks"][1]["reworks"], 1);
+    let (status, case) = app
+        .send(
+            "POST",
+            &co,
+            &path,
+            &json!({"action": "report_fix", "note": "已出具处罚决定书"}),
+        )
+        .await;
+    assert_eq!((status, case["state"].as_str()), (200, Some("rectified")));
+    // The timeline names the unit of each department step.
+    let units: Vec<Option<i64>> = case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "report_fix")
+        .map(|e| e["department_id"].as_i64())
+        .collect();
+    assert_eq!(units, [Some(lead_id), Some(market), Some(market)]);
+}
+
+#[tokio::test]
+async fn a_lead_that_is_not_responsible_sends_the_case_back_for_re_routing() {
+    let app = spawn_app(true).await;
+    let (group, lead) = (app.token("group").await, app.token("department").await);
+    let lead_id = app
+        .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
+        .await;
+    let health = app
+        .id_of("SELECT id FROM departments WHERE name = '萨尔图区疾病预防控制中心'")
+        .await;
+    let id = triaged_case(&app, "testing", "核酸采样点排队两小时无人维持秩序").await;
+    let path = format!("/api/v1/cases/{id}/transitions");
+    let (status, _) = app
+        .send("POST", &group, &path, &json!({"action": "dispatch", "department_id": lead_id, "co": [{"department_id": health}]}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .send("POST", &lead, &path, &json!({"action": "send_back"}))
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["note".to_string()]),
+        "a reason is required"
+    );
+    let (status, case) = app
+        .send(
+            "POST",
+            &lead,
+            &path,
+            &json!({"action": "send_back", "note": "采样点归疾控管理"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["state"], "triaged", "back with the group");
+    let states: Vec<&str> = case["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["sent_back", "withdrawn"]);
+    assert!(case["due_at"].is_null(), "no open task, no clock");
+    // The group re-routes it to the right unit.
+    let (status, case) = app
+        .send(
+            "POST",
+            &group,
+            &path,
+            &json!({"action": "dispatch", "department_id": health}),
+        )
+        .await;
+    assert_eq!((status, case["state"].as_str()), (200, Some("dispatched")));
+    assert_eq!(case["department_id"], health);
+}
+
+#[tokio::test]
+async fn overdue_tasks_are_escalated_once_to_the_group_and_the_commander() {
+    let app = spawn_app(true).await;
+    let (group, commander, department) = (
+        app.token("group").await,
+        app.token("commander").await,
+        app.token("department").await,
+    );
+    let dept = app
+        .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
+        .await;
+    let id = triaged_case(&app, "disinfection", "垃圾站三天未消杀").await;
+    let path = format!("/api/v1/cases/{id}/transitions");
+    let (status, case) = app
+        .send(
+            "POST",
+            &group,
+            &path,
+            &json!({"action": "dispatch", "department_id": dept, "due_at": "2022-08-21T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["overdue"], true);
+    let (_, listed) = app.get(&group, "/api/v1/cases?overdue=true").await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["id"], id);
+    let now = huoyan::db::now_ms();
+    assert_eq!(
+        huoyan::cases::overdue::sweep(&app.db, now).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        huoyan::cases::overdue::sweep(&app.db, now).await.unwrap(),
+        0,
+        "once per task"
+    );
+    for token in [&group, &commander] {
+        let (_, notes) = app.get(token, "/api/v1/notifications?unread=true").await;
+        assert_eq!(notes["items"][0]["kind"], "escalated", "{notes}");
+        assert_eq!(notes["items"][0]["case_id"], id);
+    }
+    assert_eq!(
+        app.get(&department, "/api/v1/notifications").await.1["total"],
+        0
+    );
+    let (_, case) = app.get(&group, &format!("/api/v1/cases/{id}")).await;
+    let last = case["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["department_id"].as_i64()),
+        (Some("escalate"), Some(dept))
+    );
+    assert!(case["tasks"][0]["escalated_at"].is_string());
+    // Read once, it is no longer unread.
+    let (_, notes) = app.get(&group, "/api/v1/notifications").await;
+    let nid = notes["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.send(
+            "POST",
+            &group,
+            &format!("/api/v1/notifications/{nid}/read"),
+            &json!({})
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        app.get(&group, "/api/v1/notifications?unread=true").await.1["total"],
+        0
+    );
+    assert_eq!(
+        app.send(
+            "POST",
+            &commander,
+            &format!("/api/v1/notifications/{nid}/read"),
+            &json!({})
+        )
+        .await
+        .0,
+        404,
+        "not theirs"
+    );
+    assert!(matches!(
+        huoyan::audit::verify(&app.db).await.unwrap(),
+        huoyan::audit::Verdict::Intact { .. }
+    ));
+}
+
+#[tokio::test]
+async fn the_office_merges_many_reports_into_one_and_every_reporter_is_told() {
+    let app = spawn_app(true).await;
+    let (supervisor, office, inspector) = (
+        app.token("supervisor").await,
+        app.token("office").await,
+        app.token("inspector").await,
+    );
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let mut ids = Vec::new();
+    for (token, text) in [
+        (&supervisor, "3号楼东门岗无人值守"),
+        (&inspector, "景程小区东门岗无人，居民随意进出"),
+        (&supervisor, "东门岗没人看守"),
+    ] {
+        let (status, case) = app
+            .send("POST", token, "/api/v1/cases", &json!({"category": "static_control", "compound_id": compound, "description": text}))
+            .await;
+        assert_eq!(status, 201, "{case}");
+        ids.push(case["id"].as_i64().unwrap());
+    }
+    let target = ids[0];
+    let (status, body) = app
+        .send(
+            "POST",
+            &office,
+            &format!("/api/v1/cases/{}/transitions", ids[1]),
+            &json!({"action": "merge"}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["into_case_id".to_string()])
+    );
+    for &id in &ids[1..] {
+        let (status, case) = app
+            .send(
+                "POST",
+                &office,
+                &format!("/api/v1/cases/{id}/transitions"),
+                &json!({"action": "merge", "into_case_id": target}),
+            )
+            .await;
+        assert_eq!(status, 200, "{case}");
+        assert_eq!(
+            (case["state"].as_str(), case["merged_into"].as_i64()),
+            (Some("merged"), Some(target))
+        );
+    }
+    let (status, body) = app
+        .send(
+            "POST",
+            &office,
+            &format!("/api/v1/cases/{target}/transitions"),
+            &json!({"action": "merge", "into_case_id": ids[1]}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["into_case_id".to_string()]),
+        "not into a merged report"
+    );
+    for token in [&supervisor, &inspector] {
+        let (_, notes) = app.get(token, "/api/v1/notifications").await;
+        assert!(
+            notes["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["kind"] == "merged" && n["case_id"] == target),
+            "{notes}"
+        );
+        assert!(notes["total"].as_i64().unwrap() >= 1);
+    }
+    let (_, case) = app.get(&office, &format!("/api/v1/cases/{target}")).await;
+    let absorbed = case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "absorb")
+        .count();
+    assert_eq!(absorbed, 2, "the surviving case records each merge");
+}
+
+/// Sends `files` (name, bytes) as one multipart upload; returns the status and body.
+async fn upload(
+    app: &crate::TestApp,
+    token: &str,
+    case: i64,
+    files: Vec<(&str, Vec<u8>)>,
+) -> (u16, serde_json::Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes) in files {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    let r = app
+        .client
+        .post(format!("{}/api/v1/cases/{case}/files", app.base))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The smallest bytes that are a PNG by their magic number, with `n` bytes of padding.
+fn png(n: usize) -> Vec<u8> {
+    let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    v.resize(8 + n, 7);
+    v
+}
+
+#[tokio::test]
+async fn photos_are_checked_by_content_stored_once_and_served_back() {
+    let app = spawn_app(true).await;
+    let supervisor = app.token("supervisor").await;
+    let id = triaged_case(&app, "static_control", "东门岗无人").await;
+    let photo = png(1000);
+    let (status, body) = upload(
+        &app,
+        &supervisor,
+        id,
+        vec![("东门.png", photo.clone()), ("again.png", photo.clone())],
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let files = body.as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["media_type"], "image/png");
+    assert_eq!(files[0]["size"], 1008);
+    assert_eq!(files[0]["sha256"], files[1]["sha256"]);
+    assert_eq!(app.count("file_blobs").await, 1, "one content, stored once");
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/v1/cases/{id}/files/{}",
+            app.base, files[0]["id"]
+        ))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), photo);
+    // A department with no task on the case cannot see it.
+    let department = app.token("department").await;
+    assert_eq!(
+        app.get(
+            &department,
+            &format!("/api/v1/cases/{id}/files/{}", files[0]["id"])
+        )
+        .await
+        .0,
+        404
+    );
+    // Text posing as a photo, an empty file and a 12 MB photo are refused, naming each part; a
+    // good photo in the same upload is not kept.
+    let before = app.count("case_files").await;
+    let (status, body) = upload(
+        &app,
+        &supervisor,
+        id,
+        vec![
+            ("ok.png", png(10)),
+            ("fake.jpg", b"not a photo at all".to_vec()),
+            ("empty.png", Vec::new()),
+            ("big.png", png(12 * 1024 * 1024)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["file[1]", "file[2]", "file[3]"]);
+    // A 50 MB photo is cut off while it streams in.
+    let (status, body) = upload(
+        &app,
+        &supervisor,
+        id,
+        vec![("huge.png", png(50 * 1024 * 1024))],
+    )
+    .await;
+    assert_eq!((status, fields(&body)), (413, vec!["file".to_string()]));
+    assert_eq!(
+        app.count("case_files").await,
+        before,
+        "nothing half-written"
+    );
+    let (_, case) = app.get(&supervisor, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["files"].as_array().unwrap().len(), 2);
 }

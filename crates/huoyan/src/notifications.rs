@@ -1,0 +1,145 @@
+//! Notifications: what an account should know about without watching a list — a case escalated
+//! as overdue, a report merged into another. Written inside the change that causes them, so a
+//! notice exists exactly when its cause does; read and acknowledged by the account itself.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::audit::Change;
+use crate::auth::Principal;
+use crate::db::Sql;
+use crate::error::{AppError, AppResult};
+use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    /// escalated, merged, …
+    pub kind: String,
+    pub message: String,
+    pub at: String,
+    pub read_at: Option<String>,
+}
+
+/// Tells each of `accounts` (once, however often it is named) about `case_id`.
+pub async fn notify(
+    change: &mut Change,
+    accounts: &[i64],
+    case_id: Option<i64>,
+    kind: &str,
+    message: &str,
+) -> AppResult<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for &a in accounts.iter().filter(|a| seen.insert(**a)) {
+        sqlx::query("INSERT INTO notifications (account_id, case_id, kind, message, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(a)
+            .bind(case_id)
+            .bind(kind)
+            .bind(message)
+            .bind(change.at_ms())
+            .execute(&mut *change.tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The active accounts holding any of `roles` (escalations go to every group member and
+/// commander).
+pub async fn accounts_with_roles(change: &mut Change, roles: &[&str]) -> AppResult<Vec<i64>> {
+    let mut sql = Sql::new("SELECT id FROM accounts WHERE disabled = 0 AND role IN (");
+    for (i, r) in roles.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(r.to_string());
+    }
+    sql.push(") ORDER BY id");
+    sql.query()
+        .fetch_all(&mut *change.tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(AppError::from)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationFilter {
+    /// Only those not yet read.
+    pub unread: Option<bool>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
+    Ok(Notification {
+        id: r.try_get(0)?,
+        case_id: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        message: r.try_get(3)?,
+        at: rfc3339(r.try_get(4)?),
+        read_at: r.try_get::<Option<i64>, _>(5)?.map(rfc3339),
+    })
+}
+
+/// My notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
+async fn list_route(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiQuery(f): ApiQuery<NotificationFilter>,
+) -> AppResult<ApiJson<ListPage<Notification>>> {
+    let mut filter = Sql::new(" WHERE account_id = ");
+    filter.bind(p.account_id);
+    if f.unread == Some(true) {
+        filter.push(" AND read_at IS NULL");
+    }
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    Ok(ApiJson(
+        crate::http::fetch_page(
+            &state.db,
+            "id, case_id, kind, message, at, read_at",
+            "notifications",
+            &filter,
+            "id DESC",
+            &paging,
+            from_row,
+        )
+        .await?,
+    ))
+}
+
+/// Mark one of my notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+async fn read_route(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<axum::http::StatusCode> {
+    let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND account_id = $3")
+        .bind(crate::db::now_ms())
+        .bind(id)
+        .bind(p.account_id)
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::NotFound("notification"));
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_route))
+        .routes(routes!(read_route))
+}
