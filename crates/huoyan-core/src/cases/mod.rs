@@ -8,6 +8,6 @@ mod kinds;
 mod workflow;
 
 pub use deadlines::{DeadlinePolicy, Priority, is_overdue, quantile};
-pub use duplicates::{CaseText, DuplicateRule, propose, similarity};
+pub use duplicates::{CaseText, DuplicateRule, propose, score, similarity};
 pub use kinds::{Category, Kind, Source};
 pub use workflow::{Action, CaseState, WorkflowError, transition};
