@@ -16,10 +16,11 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Measured figures of `DuplicateRule::default()` as (precision, recall, F1), rounded down to
 /// two decimals: on the whole first set and on the fresh set.
-const FLOOR_SET: (f64, f64, f64) = (0.21, 0.18, 0.19);
-const FLOOR_FRESH: (f64, f64, f64) = (0.14, 0.14, 0.14);
+const FLOOR_SET: (f64, f64, f64) = (0.43, 0.39, 0.40);
+const FLOOR_FRESH: (f64, f64, f64) = (0.40, 0.43, 0.41);
 /// Measured share of unrelated reports proposed on the first set, rounded up to two decimals.
-const CEILING_UNRELATED: f64 = 0.04;
+/// Some of them are not unrelated: the set tells one problem in several pairs.
+const CEILING_UNRELATED: f64 = 0.05;
 
 struct Pair {
     number: u32,
