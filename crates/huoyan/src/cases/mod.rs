@@ -4,6 +4,7 @@
 //! workflow with a timeline; duplicates, sub-tasks, escalation, figures, pages and Open311 follow.
 
 pub mod check_ins;
+mod duplicates;
 pub mod files;
 pub mod overdue;
 mod tasks;
@@ -491,4 +492,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(transition_route))
         .merge(check_ins::api())
         .merge(files::api())
+        .merge(duplicates::api())
 }

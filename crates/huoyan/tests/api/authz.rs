@@ -79,6 +79,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/cases/{id}", CASE_READERS),
     ("POST /api/v1/cases/{id}/transitions", CASE_READERS),
     ("GET /api/v1/notifications", EVERYONE),
+    ("GET /api/v1/cases/{id}/duplicates", CASE_READERS),
     (
         "POST /api/v1/cases/{id}/files",
         "office group department supervisor inspector pilot",

@@ -663,9 +663,9 @@ async fn the_office_merges_many_reports_into_one_and_every_reporter_is_told() {
         .await;
     let mut ids = Vec::new();
     for (token, text) in [
-        (&supervisor, "3号楼东门岗无人值守"),
-        (&inspector, "景程小区东门岗无人，居民随意进出"),
-        (&supervisor, "东门岗没人看守"),
+        (&supervisor, "3号楼东门岗无人值守，居民随意进出"),
+        (&inspector, "三号楼东门岗无人值守，居民随意出入"),
+        (&supervisor, "5号楼西门岗没人看守"),
     ] {
         let (status, case) = app
             .send("POST", token, "/api/v1/cases", &json!({"category": "static_control", "compound_id": compound, "description": text}))
@@ -674,6 +674,18 @@ async fn the_office_merges_many_reports_into_one_and_every_reporter_is_told() {
         ids.push(case["id"].as_i64().unwrap());
     }
     let target = ids[0];
+    // The office is offered the first report as a duplicate of the second, not the third.
+    let (status, proposed) = app
+        .get(&office, &format!("/api/v1/cases/{}/duplicates", ids[1]))
+        .await;
+    assert_eq!(status, 200, "{proposed}");
+    let proposed: Vec<i64> = proposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["case"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(proposed, [target]);
     let (status, body) = app
         .send(
             "POST",
