@@ -29,6 +29,7 @@ use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
 use crate::org::Check;
+use crate::org::regions::Located;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Case {
@@ -87,7 +88,8 @@ pub struct NewCase {
     pub category: String,
     /// urgent, high, normal, low; normal when absent.
     pub priority: Option<String>,
-    pub compound_id: i64,
+    /// The compound; matched from `lon`/`lat` when absent.
+    pub compound_id: Option<i64>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     #[serde(default)]
@@ -226,26 +228,51 @@ pub async fn report(
         check.fail("priority", "one of urgent, high, normal, low");
     }
     crate::org::sites::check_point(&mut check, new.lon, new.lat);
-    let compound = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
-        .bind(new.compound_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    match compound {
-        None => check.fail("compound_id", "no such region"),
-        Some(r) => {
-            let (level, path): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-            if RegionLevel::parse(&level) != Some(RegionLevel::Compound) {
-                check.fail("compound_id", "a case is filed against a compound");
-            } else if p
-                .scope_path
-                .as_ref()
-                .is_some_and(|s| !path.starts_with(s.as_str()))
-            {
-                check.fail("compound_id", "outside your scope");
+    // A point is matched to its compound; a point outside the city is refused.
+    let located = match (new.lon, new.lat) {
+        (Some(lon), Some(lat)) if !check.failed("lon") && !check.failed("lat") => {
+            Some(crate::org::regions::locate(db, lon, lat).await?)
+        }
+        _ => None,
+    };
+    if located == Some(Located::OutsideCity) {
+        check.fail("lon", "the point lies outside the city");
+    }
+    let compound_id = match (new.compound_id, located) {
+        (Some(c), _) => Some(c),
+        (None, Some(Located::Compound(c))) => Some(c),
+        (None, Some(Located::OutsideCity)) => None,
+        (None, _) => {
+            check.fail(
+                "compound_id",
+                "name the compound (the report's point, if any, lies in no known compound)",
+            );
+            None
+        }
+    };
+    if let Some(compound_id) = compound_id {
+        let compound = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
+            .bind(compound_id)
+            .fetch_optional(&db.pool)
+            .await?;
+        match compound {
+            None => check.fail("compound_id", "no such region"),
+            Some(r) => {
+                let (level, path): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                if RegionLevel::parse(&level) != Some(RegionLevel::Compound) {
+                    check.fail("compound_id", "a case is filed against a compound");
+                } else if p
+                    .scope_path
+                    .as_ref()
+                    .is_some_and(|s| !path.starts_with(s.as_str()))
+                {
+                    check.fail("compound_id", "outside your scope");
+                }
             }
         }
     }
     check.done()?;
+    let compound_id = compound_id.expect("checked");
     let (kind, source, priority) = (
         kind.expect("checked"),
         source.expect("checked"),
@@ -261,7 +288,7 @@ pub async fn report(
         .bind(source.code())
         .bind(&new.category)
         .bind(priority.code())
-        .bind(new.compound_id)
+        .bind(compound_id)
         .bind(new.lon)
         .bind(new.lat)
         .bind(&new.address)
@@ -280,7 +307,7 @@ pub async fn report(
             .execute(&mut *change.tx)
             .await?;
         change
-            .record("case", id, "report", &serde_json::json!({"category": new.category, "compound_id": new.compound_id, "priority": priority.code()}))
+            .record("case", id, "report", &serde_json::json!({"category": new.category, "compound_id": compound_id, "priority": priority.code()}))
             .await?;
         Ok((id, true))
     })

@@ -40,6 +40,7 @@ pub const ORDER_9_DISTRICTS: [&str; 4] = ["230671", "230602", "230603", "230604"
 const GELIN: &str = "230602022";
 const JINGCHENG_COMMUNITY: &str = "230671010022";
 const LIMING_SUBDISTRICT: &str = "230671010";
+const LONGFENG: &str = "230603";
 
 /// Opens `target` empty: a SQLite file is deleted and created anew; a PostgreSQL database must
 /// hold no data yet.
@@ -159,6 +160,42 @@ impl Loader {
     }
 }
 
+/// A random point inside `outline`, within `radius` degrees of `near` when given.
+fn random_point_in(
+    rng: &mut StdRng,
+    outline: &geojson::Geometry,
+    near: Option<((f64, f64), f64)>,
+) -> (f64, f64) {
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    let rings = match &outline.value {
+        geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect::<Vec<_>>(),
+        geojson::GeometryValue::MultiPolygon { coordinates } => {
+            coordinates.iter().flatten().collect()
+        }
+        _ => Vec::new(),
+    };
+    for p in rings.into_iter().flatten() {
+        for k in 0..2 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    if let Some(((x, y), r)) = near {
+        lo = [lo[0].max(x - r), lo[1].max(y - r)];
+        hi = [hi[0].min(x + r), hi[1].min(y + r)];
+    }
+    for _ in 0..10_000 {
+        let (x, y) = (
+            rng.random_range(lo[0]..hi[0]),
+            rng.random_range(lo[1]..hi[1]),
+        );
+        if huoyan_core::org::places::contains(outline, x, y) {
+            return (x, y);
+        }
+    }
+    near.map_or(((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0), |n| n.0)
+}
+
 /// Loads the scenario, reporting each step; returns a summary of what was created.
 pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<String> {
     let actor = Actor::system("demo");
@@ -232,6 +269,30 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         }
     }
 
+    // The city's outline is all its districts' (the demo loads only four districts as regions).
+    let parts: Vec<serde_json::Value> = geo["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["geometry"]["type"] == "Polygon")
+        .map(|f| f["geometry"]["coordinates"].clone())
+        .collect();
+    let city: i64 =
+        sqlx::query("UPDATE regions SET geometry = $1 WHERE level = 'city' RETURNING id")
+            .bind(serde_json::json!({"type": "MultiPolygon", "coordinates": parts}).to_string())
+            .fetch_one(&mut *change.tx)
+            .await?
+            .try_get(0)?;
+    change
+        .record(
+            "region",
+            city,
+            "set_geometry",
+            &serde_json::json!({"source": "daqing-districts.geojson", "parts": parts.len()}),
+        )
+        .await
+        .map_err(e)?;
+
     report("compounds and buildings");
     let gelin_communities: Vec<String> = (1..=6).map(|i| format!("{GELIN}{i:03}")).collect();
     let mut compounds: Vec<(i64, i64, String)> = Vec::new(); // (compound id, community id, name)
@@ -267,13 +328,43 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         let name = l.names.compound(&mut l.rng);
         wanted.push(add_compound(community, name));
     }
+    // Each compound gets an invented outline of about 230 × 220 m, near its community's centre
+    // and inside its real district, so reported points can be matched to compounds.
+    let districts: HashMap<String, geojson::Geometry> = geo["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            let code = f["id"].as_str()?.to_string();
+            Some((code, serde_json::from_value(f["geometry"].clone()).ok()?))
+        })
+        .collect();
+    let code_of: HashMap<i64, String> = l.codes.iter().map(|(c, id)| (*id, c.clone())).collect();
+    let mut centres: HashMap<i64, (f64, f64)> = HashMap::new();
     for (i, (community, name)) in wanted.into_iter().enumerate() {
+        let district = code_of
+            .get(&community)
+            .map_or(&LIMING_SUBDISTRICT[..6], |c| &c[..6]);
+        // The High-tech Zone has no outline of its own: it was carved out of Longfeng.
+        let outline = districts.get(district).unwrap_or(&districts[LONGFENG]);
+        let centre = *centres
+            .entry(community)
+            .or_insert_with(|| random_point_in(&mut l.rng, outline, None));
+        let (lon, lat) = random_point_in(&mut l.rng, outline, Some((centre, 0.012)));
+        let (dx, dy) = (0.0015, 0.001);
+        let ring: Vec<[f64; 2]> = vec![
+            [lon - dx, lat - dy],
+            [lon + dx, lat - dy],
+            [lon + dx, lat + dy],
+            [lon - dx, lat + dy],
+            [lon - dx, lat - dy],
+        ];
         let new = regions::NewRegion {
             parent_id: Some(community),
             level: "compound".into(),
             code: Some(format!("DQ-C{:03}", i + 1)),
             name: name.clone(),
-            geometry: None,
+            geometry: Some(serde_json::json!({"type": "Polygon", "coordinates": [ring]})),
         };
         let id = regions::insert(&mut change, &new).await.map_err(e)?;
         compounds.push((id, community, name));

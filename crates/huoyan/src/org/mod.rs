@@ -46,6 +46,11 @@ impl Check {
         }
     }
 
+    /// Whether `field` has failed already (later checks that build on it are skipped).
+    pub fn failed(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
     pub fn done(self) -> crate::error::AppResult<()> {
         if self.0.is_empty() {
             Ok(())

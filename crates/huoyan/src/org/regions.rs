@@ -473,6 +473,51 @@ pub async fn scope_label(db: &Db, p: &Principal, locale: Locale) -> AppResult<St
     }
 }
 
+/// Where a point lies among the regions that have outlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Located {
+    /// Outside the city's outline (when it has one).
+    OutsideCity,
+    /// Inside the city, in this compound.
+    Compound(i64),
+    /// Inside the city (or no outlines to tell), in no compound with an outline.
+    Unmatched,
+}
+
+/// Matches a point to the compound whose outline contains it, and tells a point outside the
+/// city. Regions without an outline are not considered.
+pub async fn locate(db: &Db, lon: f64, lat: f64) -> AppResult<Located> {
+    let rows = sqlx::query(
+        "SELECT id, level, geometry FROM regions WHERE level IN ('city', 'compound') AND geometry IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let (mut cities, mut in_city, mut compound) = (0, false, None);
+    for r in &rows {
+        let (id, level, text): (i64, String, String) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let is_city = level == "city";
+        if (is_city && in_city) || (!is_city && compound.is_some()) {
+            continue;
+        }
+        let Ok(geometry) = serde_json::from_str::<geojson::Geometry>(&text) else {
+            continue;
+        };
+        let inside = huoyan_core::org::places::contains(&geometry, lon, lat);
+        if is_city {
+            cities += 1;
+            in_city |= inside;
+        } else if inside {
+            compound = Some(id);
+        }
+    }
+    Ok(match compound {
+        _ if cities > 0 && !in_city => Located::OutsideCity,
+        Some(id) => Located::Compound(id),
+        None => Located::Unmatched,
+    })
+}
+
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))

@@ -859,3 +859,49 @@ async fn photos_are_checked_by_content_stored_once_and_served_back() {
     let (_, case) = app.get(&supervisor, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["files"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_reported_point_is_matched_to_its_compound_and_must_lie_in_the_city() {
+    let app = spawn_app(true).await;
+    let supervisor = app.token("supervisor").await;
+    let (status, jingcheng) = app
+        .get(
+            &supervisor,
+            &format!(
+                "/api/v1/regions/{}",
+                app.id_of("SELECT id FROM regions WHERE name = '景程小区'")
+                    .await
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ring = jingcheng["geometry"]["coordinates"][0].as_array().unwrap();
+    let mean = |k: usize| {
+        ring[..4]
+            .iter()
+            .map(|p| p[k].as_f64().unwrap())
+            .sum::<f64>()
+            / 4.0
+    };
+    let (lon, lat) = (mean(0), mean(1));
+    let report = |body: serde_json::Value| {
+        let (app, token) = (&app, &supervisor);
+        async move { app.send("POST", token, "/api/v1/cases", &body).await }
+    };
+    let (status, case) = report(json!({"category": "supplies", "lon": lon, "lat": lat, "description": "团购蔬菜两天未送达"})).await;
+    assert_eq!(status, 201, "{case}");
+    assert_eq!(case["compound_id"], jingcheng["id"]);
+    // Harbin is in China but not in Daqing.
+    let (status, body) = report(json!({"category": "supplies", "compound_id": jingcheng["id"], "lon": 126.63, "lat": 45.75, "description": "x"})).await;
+    assert_eq!((status, fields(&body)), (422, vec!["lon".to_string()]));
+    // In the city but in no compound, and no compound named.
+    let (status, body) = report(
+        json!({"category": "supplies", "lon": lon + 0.05, "lat": lat + 0.05, "description": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["compound_id".to_string()]),
+        "{body}"
+    );
+}
