@@ -4,6 +4,7 @@
 //! workflow with a timeline; duplicates, sub-tasks, escalation, figures, pages and Open311 follow.
 
 pub mod check_ins;
+pub mod open311;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
