@@ -625,7 +625,8 @@ async fn filing_errors_name_the_parameter_in_both_formats() {
         }
         form
     };
-    let cases: Vec<(Vec<(String, String)>, u16, &str)> = vec![
+    type Form = Vec<(String, String)>;
+    let cases: Vec<(Form, u16, &str)> = vec![
         (with(&key, &[("api_key", None)]), 403, "api_key"),
         (with("not-a-token", &[]), 403, "api_key"),
         (with(&volunteer, &[]), 403, "api_key"),
