@@ -241,7 +241,8 @@ impl FromRequestParts<AppState> for MaybePrincipal {
     }
 }
 
-async fn load(state: &AppState, token: &str, via: Via) -> AppResult<Option<Principal>> {
+/// The caller behind a session or API token (Open311's `api_key` is one), if it is valid.
+pub(crate) async fn load(state: &AppState, token: &str, via: Via) -> AppResult<Option<Principal>> {
     let kind = match via {
         Via::Cookie => "cookie",
         Via::Bearer => "api",

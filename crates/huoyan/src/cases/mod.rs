@@ -11,6 +11,7 @@ mod tasks;
 mod workflow;
 
 pub use workflow::{CoTask, TransitionRequest, act};
+pub mod open311;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -8,6 +8,7 @@ mod browser;
 mod cases;
 mod cli;
 mod imports;
+mod open311;
 mod org;
 mod sessions;
 
