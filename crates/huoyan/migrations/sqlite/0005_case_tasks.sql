@@ -29,6 +29,9 @@ ALTER TABLE cases DROP COLUMN extension_until;
 ALTER TABLE cases ADD COLUMN merged_into BIGINT REFERENCES cases(id);
 CREATE INDEX cases_due ON cases(due_at);
 ALTER TABLE case_events ADD COLUMN department_id BIGINT REFERENCES departments(id);
+-- Where a step was taken (the verifier's finding on the spot).
+ALTER TABLE case_events ADD COLUMN lon DOUBLE PRECISION;
+ALTER TABLE case_events ADD COLUMN lat DOUBLE PRECISION;
 
 -- Photos and files, stored once per content hash.
 CREATE TABLE file_blobs (

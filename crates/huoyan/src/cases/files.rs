@@ -104,6 +104,16 @@ pub async fn store(change: &mut Change, case_id: i64, uploads: &[Upload]) -> App
                 .execute(&mut *change.tx)
                 .await?;
         }
+        // A phone resending after a lost answer must not list the same photo twice.
+        let already = sqlx::query("SELECT id FROM case_files WHERE case_id = $1 AND sha256 = $2")
+            .bind(case_id)
+            .bind(&u.sha256)
+            .fetch_optional(&mut *change.tx)
+            .await?;
+        if let Some(r) = already {
+            ids.push(r.try_get(0)?);
+            continue;
+        }
         let id: i64 = sqlx::query("INSERT INTO case_files (case_id, name, media_type, size, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(case_id)
             .bind(&u.name)

@@ -7,6 +7,7 @@ pub mod check_ins;
 mod duplicates;
 pub mod files;
 pub mod overdue;
+pub mod pages;
 mod tasks;
 mod workflow;
 
@@ -67,6 +68,9 @@ pub struct TimelineEntry {
     pub note: String,
     /// The unit a department step or an escalation concerns.
     pub department_id: Option<i64>,
+    /// Where the step was taken, when the actor gave it.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,7 +160,7 @@ pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Case> {
 }
 
 async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
-    let rows = sqlx::query("SELECT at, actor_account_id, action, from_state, to_state, note, department_id FROM case_events WHERE case_id = $1 ORDER BY id")
+    let rows = sqlx::query("SELECT at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat FROM case_events WHERE case_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(&db.pool)
         .await?;
@@ -170,6 +174,8 @@ async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
                 to_state: r.try_get(4)?,
                 note: r.try_get(5)?,
                 department_id: r.try_get(6)?,
+                lon: r.try_get(7)?,
+                lat: r.try_get(8)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -342,15 +348,20 @@ async fn by_key(db: &Db, p: &Principal, key: Option<&str>) -> AppResult<Option<i
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
+    /// One state, or several separated by commas.
     pub state: Option<String>,
     pub category: Option<String>,
     pub source: Option<String>,
     /// A district (or any region): cases of compounds in its subtree.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub region_id: Option<i64>,
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub compound_id: Option<i64>,
     /// Cases this department has (had) a task on.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub department_id: Option<i64>,
     /// Only cases with an open task past its deadline.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub overdue: Option<bool>,
     /// Reported on or after this day (YYYY-MM-DD, Beijing time).
     pub from: Option<String>,
@@ -358,7 +369,12 @@ pub struct CaseFilter {
     pub to: Option<String>,
     /// Words in the description, the address or any note of the timeline.
     pub q: Option<String>,
+    /// Only the cases I reported.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub mine: Option<bool>,
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub offset: Option<i64>,
 }
 
@@ -374,7 +390,18 @@ impl CaseFilter {
         let mut sql = Sql::new(" WHERE 1 = 1");
         scope(p, &mut sql);
         if let Some(s) = given(&self.state) {
-            sql.push(" AND cases.state = ").bind(s);
+            sql.push(" AND cases.state IN (");
+            for (i, one) in s.split(',').map(str::trim).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(one);
+            }
+            sql.push(")");
+        }
+        if self.mine == Some(true) {
+            sql.push(" AND cases.reporter_account_id = ")
+                .bind(p.account_id);
         }
         if let Some(c) = given(&self.category) {
             sql.push(" AND cases.category = ").bind(c);
@@ -509,7 +536,7 @@ async fn transition_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> AppResult<ApiJson<CaseDetail>> {
-    act(&state.db, &p, id, &req).await?;
+    act(&state.db, &p, id, &req, &[]).await?;
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 

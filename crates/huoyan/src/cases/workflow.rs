@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
+use super::files::Upload;
 use super::tasks::{self, StoredTask};
 use crate::audit::Change;
 use crate::auth::Principal;
@@ -46,6 +47,9 @@ pub struct TransitionRequest {
     /// With `rework`: the units whose fix failed; every unit that reported a fix when empty.
     #[serde(default)]
     pub department_ids: Vec<i64>,
+    /// Where the step was taken (WGS84), e.g. the verifier on the spot.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -139,8 +143,14 @@ async fn check_dispatch(db: &Db, req: &TransitionRequest, check: &mut Check) -> 
     ok.then_some(Dispatch { lead, lead_due, co })
 }
 
-/// Takes one workflow step.
-pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> AppResult<()> {
+/// Takes one workflow step, attaching `evidence` (checked photos and files) in the same change.
+pub async fn act(
+    db: &Db,
+    p: &Principal,
+    id: i64,
+    req: &TransitionRequest,
+    evidence: &[Upload],
+) -> AppResult<()> {
     // Scope first: a case outside the caller's view is 404 whatever is asked.
     let case = super::get_scoped(db, p, id).await?;
     let action =
@@ -150,6 +160,7 @@ pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> Ap
     if needs_note(action) {
         check.non_empty("note", &req.note, 4000);
     }
+    crate::org::sites::check_point(&mut check, req.lon, req.lat);
     let dispatch_plan = if action == Action::Dispatch {
         check_dispatch(db, req, &mut check).await
     } else {
@@ -361,7 +372,7 @@ pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> Ap
         .bind(id)
         .execute(&mut *change.tx)
         .await?;
-        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(id)
             .bind(at)
             .bind(p.account_id)
@@ -370,8 +381,11 @@ pub async fn act(db: &Db, p: &Principal, id: i64, req: &TransitionRequest) -> Ap
             .bind(next.code())
             .bind(note)
             .bind(acting_department)
+            .bind(req.lon)
+            .bind(req.lat)
             .execute(&mut *change.tx)
             .await?;
+        super::files::store(change, id, evidence).await?;
         change
             .record("case", id, action.code(), &serde_json::json!({"from": state.code(), "to": next.code(), "department_id": acting_department, "note": note}))
             .await

@@ -224,6 +224,21 @@ pub fn parse_time(field: &str, s: &str) -> Result<i64, crate::error::FieldError>
         })
 }
 
+/// Reads an optional query value where an empty one (`?region_id=`, what an unchosen select
+/// sends) means absent, as for a missing one.
+pub fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw: Option<String> = Option::deserialize(d)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// The first instant of a Beijing calendar day given as YYYY-MM-DD.
 pub fn beijing_day_start(field: &str, day: &str) -> Result<i64, crate::error::FieldError> {
     use chrono::TimeZone;

@@ -124,6 +124,20 @@ impl PageCtx {
                 key: "nav.teams",
             });
         }
+        if let Some(u) = &self.user {
+            if u.role.allows(Permission::CasesReport) {
+                items.push(NavItem {
+                    href: "/cases/new",
+                    key: "cases.new",
+                });
+            }
+            for v in crate::cases::pages::views_for(u.role) {
+                items.push(NavItem {
+                    href: v.href(),
+                    key: v.title_key(),
+                });
+            }
+        }
         items
     }
 
@@ -293,4 +307,5 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(stylesheet))
         .merge(crate::auth::routes::pages())
         .merge(crate::org::pages::router())
+        .merge(crate::cases::pages::router())
 }

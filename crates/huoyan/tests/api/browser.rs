@@ -180,3 +180,392 @@ async fn the_commander_sees_four_districts_under_static_management_on_a_phone() 
     }
     c.close().await.unwrap();
 }
+
+/// Signs `username` in through the login page (after dropping any earlier session).
+async fn sign_in(c: &fantoccini::Client, base: &str, username: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".cards")).await.unwrap();
+}
+
+/// On the case page, opens the form of `action`, writes `note`, picks `select` options
+/// (name → value), attaches `photo` and submits; returns the state shown afterwards.
+async fn step(
+    c: &fantoccini::Client,
+    action: &str,
+    note: &str,
+    select: &[(&str, String)],
+    photo: Option<&std::path::Path>,
+) -> String {
+    let form = format!("form[data-action={action}]");
+    let details = c
+        .find(Locator::Css(&format!("details:has(> {form}) > summary")))
+        .await
+        .unwrap_or_else(|_| panic!("the case page offers {action}"));
+    let open = c
+        .execute(
+            &format!("return document.querySelector('{form}').closest('details').open"),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    if !open {
+        details.click().await.unwrap();
+    }
+    for (name, value) in select {
+        c.find(Locator::Css(&format!("{form} select[name={name}]")))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+    if !note.is_empty() {
+        c.find(Locator::Css(&format!("{form} textarea[name=note]")))
+            .await
+            .unwrap()
+            .send_keys(note)
+            .await
+            .unwrap();
+    }
+    if let Some(p) = photo {
+        c.find(Locator::Css(&format!("{form} input[type=file]")))
+            .await
+            .unwrap()
+            .send_keys(&p.display().to_string())
+            .await
+            .unwrap();
+    }
+    // Marks this document, so the answer's page is told apart from it.
+    c.execute("document.body.dataset.stale = '1'", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let fresh = c
+            .execute(
+                "return !!document.body && !document.body.dataset.stale && !!document.querySelector('h1 .badge')",
+                vec![],
+            )
+            .await
+            .map(|v| v.as_bool() == Some(true))
+            .unwrap_or(false);
+        if fresh {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let errors = c.find_all(Locator::Css("[role=alert]")).await.unwrap();
+    assert!(
+        errors.is_empty(),
+        "{action} was refused: {}",
+        c.source().await.unwrap()
+    );
+    c.find(Locator::Css("h1 .badge"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn fits(c: &fantoccini::Client, what: &str, width: u32) {
+    let wide: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(!wide, "{what} scrolls sideways at {width} px");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(
+        dir.join(format!("{what}-{width}.png")),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+/// One problem from the supervisor's phone to closed, through five accounts on phone- and
+/// desk-sized windows: the supervisor reports with a photo while the network drops its answer
+/// (the draft is kept and sent again; one case results), the office triages, the group
+/// dispatches, the department accepts and reports its fix with evidence, the verifier sends it
+/// back once, the department fixes again, the verifier confirms and the group closes.
+#[tokio::test]
+async fn one_case_walks_through_every_state_with_five_accounts() {
+    let app = spawn_app(true).await;
+    let admin = app.token("admin").await;
+    let city = app
+        .id_of("SELECT id FROM regions WHERE level = 'city'")
+        .await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/accounts",
+            &serde_json::json!({"username": "verifier", "password": "verify-it-well", "role": "group", "scope": {"region_id": city}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let dept = app
+        .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
+        .await;
+    let photo = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gate.png");
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    png.resize(4096, 1);
+    std::fs::write(&photo, &png).unwrap();
+    let (phone, _d1, _p1) = browser(360, 780).await;
+    let (desk, _d2, _p2) = browser(1280, 900).await;
+    let base = app.base.clone();
+    let cases_before = app.count("cases").await;
+
+    // The supervisor, on the phone: the first send's answer is lost, the draft stays.
+    sign_in(&phone, &base, "supervisor", "huoyan-demo").await;
+    phone.goto(&format!("{base}/cases/new")).await.unwrap();
+    fits(&phone, "case-new", 360).await;
+    phone
+        .find(Locator::Css("select[name=category]"))
+        .await
+        .unwrap()
+        .select_by_value("static_control")
+        .await
+        .unwrap();
+    phone
+        .find(Locator::Css("textarea[name=description]"))
+        .await
+        .unwrap()
+        .send_keys("3号楼东门岗无人值守，居民随意进出")
+        .await
+        .unwrap();
+    phone
+        .find(Locator::Css("#report input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    phone
+        .execute(
+            "window.realFetch = window.fetch; window.fetch = function () { return window.realFetch.apply(this, arguments).then(function () { throw new TypeError('answer lost'); }); };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    phone
+        .find(Locator::Css("#report button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = phone.find(Locator::Id("outbox")).await.unwrap();
+    for _ in 0..50 {
+        if saved.text().await.unwrap().contains("草稿") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(saved.text().await.unwrap().contains("草稿已保存"));
+    // The network returns: the draft is sent again with its key, and only one case exists.
+    phone
+        .execute(
+            "window.fetch = window.realFetch; window.dispatchEvent(new Event('online'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let sent = phone
+        .wait()
+        .for_element(Locator::Id("sent-case"))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("cases").await,
+        cases_before + 1,
+        "one report, one case"
+    );
+    sent.click().await.unwrap();
+    phone
+        .wait()
+        .for_element(Locator::Css("h1 .badge"))
+        .await
+        .unwrap();
+    let id: i64 = phone
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/cases/")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        phone
+            .find(Locator::Css("h1 .badge"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "已上报"
+    );
+    assert_eq!(
+        phone
+            .find_all(Locator::Css(".photos img"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    fits(&phone, "case-reported", 360).await;
+    phone
+        .goto(&format!("{base}/cases?view=mine"))
+        .await
+        .unwrap();
+    assert!(
+        phone
+            .find(Locator::Css(&format!("a[href='/cases/{id}']")))
+            .await
+            .is_ok(),
+        "my reports list it"
+    );
+
+    // The office, at a desk: the triage queue, then the summary.
+    sign_in(&desk, &base, "office", "huoyan-demo").await;
+    desk.goto(&format!("{base}/cases?view=triage"))
+        .await
+        .unwrap();
+    desk.find(Locator::Css(&format!("a[href='/cases/{id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        step(&desk, "triage", "东门岗脱岗，请督导组转社区整改", &[], None).await,
+        "已梳理"
+    );
+
+    // The group dispatches to the community office.
+    sign_in(&desk, &base, "group", "huoyan-demo").await;
+    desk.goto(&format!("{base}/cases?view=board"))
+        .await
+        .unwrap();
+    fits(&desk, "case-board", 1280).await;
+    desk.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    assert_eq!(
+        step(
+            &desk,
+            "dispatch",
+            "今日18时前恢复值守",
+            &[("department_id", dept.to_string())],
+            None
+        )
+        .await,
+        "已转办"
+    );
+
+    // The department, on a phone: its inbox, accept, report the fix with a photo.
+    sign_in(&phone, &base, "department", "huoyan-demo").await;
+    phone
+        .goto(&format!("{base}/cases?view=inbox"))
+        .await
+        .unwrap();
+    fits(&phone, "case-inbox", 360).await;
+    phone
+        .find(Locator::Css(&format!("a[href='/cases/{id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(step(&phone, "accept", "", &[], None).await, "整改中");
+    assert_eq!(
+        step(
+            &phone,
+            "report_fix",
+            "已安排两名志愿者24小时值守",
+            &[],
+            Some(&photo)
+        )
+        .await,
+        "已整改"
+    );
+
+    // The verifier finds the night shift empty: rework; the department fixes again.
+    sign_in(&phone, &base, "verifier", "verify-it-well").await;
+    phone
+        .goto(&format!("{base}/cases?view=verify"))
+        .await
+        .unwrap();
+    phone.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    assert_eq!(
+        step(&phone, "rework", "夜间22时后仍无人值守", &[], None).await,
+        "整改中"
+    );
+    sign_in(&phone, &base, "department", "huoyan-demo").await;
+    phone.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    assert_eq!(
+        step(&phone, "report_fix", "夜班已补齐两人", &[], Some(&photo)).await,
+        "已整改"
+    );
+    sign_in(&phone, &base, "verifier", "verify-it-well").await;
+    phone.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    assert_eq!(
+        step(
+            &phone,
+            "verify",
+            "现场核实：门岗两人值守",
+            &[],
+            Some(&photo)
+        )
+        .await,
+        "已核实"
+    );
+    fits(&phone, "case-verified", 360).await;
+
+    // The group closes it; the timeline holds every step.
+    sign_in(&desk, &base, "group", "huoyan-demo").await;
+    desk.goto(&format!("{base}/cases/{id}")).await.unwrap();
+    assert_eq!(step(&desk, "close", "", &[], None).await, "已办结");
+    let steps = desk.find_all(Locator::Css("ol.timeline li")).await.unwrap();
+    assert_eq!(
+        steps.len(),
+        9,
+        "report, triage, dispatch, accept, fix, rework, fix, verify, close"
+    );
+    fits(&desk, "case-closed", 1280).await;
+    let (_, case) = app.get(&admin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["state"], "closed");
+    // The evidence photo is the same content each time: one stored file per case and hash.
+    assert_eq!(case["files"].as_array().unwrap().len(), 1);
+    phone.close().await.unwrap();
+    desk.close().await.unwrap();
+}

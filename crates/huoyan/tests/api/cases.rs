@@ -791,7 +791,7 @@ async fn photos_are_checked_by_content_stored_once_and_served_back() {
         &app,
         &supervisor,
         id,
-        vec![("东门.png", photo.clone()), ("again.png", photo.clone())],
+        vec![("东门.png", photo.clone()), ("西门.png", png(2000))],
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -799,8 +799,13 @@ async fn photos_are_checked_by_content_stored_once_and_served_back() {
     assert_eq!(files.len(), 2);
     assert_eq!(files[0]["media_type"], "image/png");
     assert_eq!(files[0]["size"], 1008);
-    assert_eq!(files[0]["sha256"], files[1]["sha256"]);
-    assert_eq!(app.count("file_blobs").await, 1, "one content, stored once");
+    assert_ne!(files[0]["sha256"], files[1]["sha256"]);
+    // A phone that resends after a lost answer adds nothing: the same photo is the same file.
+    let (status, again) = upload(&app, &supervisor, id, vec![("again.png", photo.clone())]).await;
+    assert_eq!(status, 201);
+    assert_eq!(again[0]["id"], files[0]["id"]);
+    assert_eq!(app.count("case_files").await, 2);
+    assert_eq!(app.count("file_blobs").await, 2, "each content stored once");
     let r = app
         .client
         .get(format!(

@@ -1,0 +1,950 @@
+//! The cases pages: the supervisor's phone form (with an offline draft sent once), the queues of
+//! each party (my reports, the office's triage, the group's dispatch board and verification, the
+//! department's inbox), the filtered list with search, and the case page with its timeline and
+//! the steps the caller may take. Every write goes through the same functions as the JSON API.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use huoyan_core::auth::{Permission, Role};
+use huoyan_core::cases::{Action, CaseState, Category, Priority, Source, TaskState, transition};
+use serde::Deserialize;
+use sqlx::Row;
+
+use super::files::{self, Upload};
+use super::tasks::CaseTask;
+use super::{Case, CaseDetail, CaseFilter, NewCase, TimelineEntry, TransitionRequest};
+use crate::auth::{MaybePrincipal, Principal};
+use crate::db::Db;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::http::pages::{PageCtx, PageError, PageResultExt, render, signed_in};
+use crate::http::{AppState, ListPage};
+use crate::i18n::Locale;
+
+/// Names of the compounds and departments a page shows by id.
+#[derive(Default)]
+pub struct Names {
+    compounds: HashMap<i64, String>,
+    departments: HashMap<i64, String>,
+    accounts: HashMap<i64, String>,
+}
+
+impl Names {
+    async fn load(db: &Db) -> AppResult<Names> {
+        let mut names = Names::default();
+        for (sql, map) in [
+            (
+                "SELECT id, name FROM regions WHERE level = 'compound'",
+                &mut names.compounds,
+            ),
+            ("SELECT id, name FROM departments", &mut names.departments),
+            ("SELECT id, username FROM accounts", &mut names.accounts),
+        ] {
+            for r in sqlx::query(sql).fetch_all(&db.pool).await? {
+                map.insert(r.try_get(0)?, r.try_get(1)?);
+            }
+        }
+        Ok(names)
+    }
+
+    pub fn compound(&self, id: &i64) -> &str {
+        self.compounds.get(id).map_or("", String::as_str)
+    }
+
+    pub fn department(&self, id: &Option<i64>) -> &str {
+        id.and_then(|d| self.departments.get(&d))
+            .map_or("—", String::as_str)
+    }
+
+    pub fn account_id(&self, id: &i64) -> &str {
+        self.account(&Some(*id))
+    }
+
+    pub fn account(&self, id: &Option<i64>) -> &str {
+        id.and_then(|a| self.accounts.get(&a))
+            .map_or("系统 system", String::as_str)
+    }
+}
+
+/// Labels of the coded values, in the page's language.
+fn state_label(code: &str, en: bool) -> &str {
+    CaseState::parse(code).map_or(code, |s| s.label(en))
+}
+
+fn category_label(code: &str, en: bool) -> &str {
+    Category::parse(code).map_or(code, |c| c.label(en))
+}
+
+fn action_label(code: &str, en: bool) -> &'static str {
+    match code {
+        "report" => {
+            if en {
+                "Reported"
+            } else {
+                "上报"
+            }
+        }
+        "absorb" => {
+            if en {
+                "Merged in another report"
+            } else {
+                "并入其他上报"
+            }
+        }
+        "escalate" => {
+            if en {
+                "Escalated (overdue)"
+            } else {
+                "超期督办"
+            }
+        }
+        other => Action::parse(other).map_or("", |a| a.label(en)),
+    }
+}
+
+/// A time for the screen: RFC 3339 in, Beijing out.
+fn bj(t: &str) -> String {
+    crate::http::beijing_rfc3339(t)
+}
+
+/// The queues: a name, who sees it in the menu, and the list filter it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    All,
+    Mine,
+    Triage,
+    Board,
+    Inbox,
+    Verify,
+}
+
+impl View {
+    fn parse(s: Option<&str>) -> View {
+        match s {
+            Some("mine") => View::Mine,
+            Some("triage") => View::Triage,
+            Some("board") => View::Board,
+            Some("inbox") => View::Inbox,
+            Some("verify") => View::Verify,
+            _ => View::All,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            View::All => "all",
+            View::Mine => "mine",
+            View::Triage => "triage",
+            View::Board => "board",
+            View::Inbox => "inbox",
+            View::Verify => "verify",
+        }
+    }
+
+    pub fn href(self) -> &'static str {
+        match self {
+            View::All => "/cases",
+            View::Mine => "/cases?view=mine",
+            View::Triage => "/cases?view=triage",
+            View::Board => "/cases?view=board",
+            View::Inbox => "/cases?view=inbox",
+            View::Verify => "/cases?view=verify",
+        }
+    }
+
+    pub fn title_key(self) -> &'static str {
+        match self {
+            View::All => "cases.list",
+            View::Mine => "cases.mine",
+            View::Triage => "cases.triage",
+            View::Board => "cases.board",
+            View::Inbox => "cases.inbox",
+            View::Verify => "cases.verify",
+        }
+    }
+
+    /// The queue's own filter, laid over what the user chose.
+    fn apply(self, f: &mut CaseFilter, p: &Principal) {
+        match self {
+            View::All => {}
+            View::Mine => f.mine = Some(true),
+            View::Triage => f.state = Some("reported".into()),
+            View::Board => {
+                f.state = Some("triaged,dispatched,rectifying,rectified,verified".into())
+            }
+            View::Inbox => {
+                f.state = Some("dispatched,rectifying".into());
+                f.department_id = p.scope.department_id;
+            }
+            View::Verify => {
+                f.state = Some("rectified".into());
+                if p.role == Role::Supervisor {
+                    f.mine = Some(true);
+                }
+            }
+        }
+    }
+}
+
+/// The queues in the menu for a role.
+pub fn views_for(role: Role) -> &'static [View] {
+    match role {
+        Role::Office => &[View::Triage, View::All],
+        Role::Group => &[View::Board, View::Verify, View::All],
+        Role::Department => &[View::Inbox, View::All],
+        Role::Supervisor => &[View::Mine, View::Verify],
+        Role::Inspector | Role::Pilot => &[View::Mine],
+        Role::Admin | Role::Commander | Role::Discipline => &[View::All],
+        _ => &[],
+    }
+}
+
+/// The queue and the outcome of a bulk step; the filters are read apart (`CaseFilter`).
+#[derive(Debug, Default, Deserialize)]
+struct ViewQuery {
+    view: Option<String>,
+    /// Ids just acted on in bulk, with the outcome (shown once after a bulk action).
+    done: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "cases/list.html")]
+struct ListPageT {
+    ctx: PageCtx,
+    view: View,
+    page: ListPage<Case>,
+    names: Names,
+    f: CaseFilter,
+    query: String,
+    districts: Vec<(i64, String)>,
+    departments: Vec<(i64, String)>,
+    proposals: HashMap<i64, Vec<(i64, f64)>>,
+    done: String,
+}
+
+impl ListPageT {
+    fn state_label(&self, c: &str) -> String {
+        state_label(c, self.ctx.en()).to_string()
+    }
+    fn category_label(&self, c: &str) -> String {
+        category_label(c, self.ctx.en()).to_string()
+    }
+    fn bj(&self, t: &str) -> String {
+        bj(t)
+    }
+    fn opt_bj(&self, t: &Option<String>) -> String {
+        t.as_deref().map(bj).unwrap_or_default()
+    }
+    fn selected(&self, field: &Option<String>, value: &str) -> bool {
+        field.as_deref() == Some(value)
+    }
+    fn is_id(&self, field: &Option<i64>, value: &i64) -> bool {
+        *field == Some(*value)
+    }
+    fn categories(&self) -> Vec<(&'static str, &'static str)> {
+        Category::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
+    }
+    fn states(&self) -> Vec<(&'static str, &'static str)> {
+        CaseState::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
+    }
+    fn sources(&self) -> Vec<(&'static str, &'static str)> {
+        Source::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
+    }
+    fn short(&self, text: &str) -> String {
+        let t: String = text.chars().take(40).collect();
+        if t.chars().count() < text.chars().count() {
+            format!("{t}…")
+        } else {
+            t
+        }
+    }
+    fn proposals_of(&self, id: &i64) -> Vec<(i64, f64)> {
+        self.proposals.get(id).cloned().unwrap_or_default()
+    }
+    fn pct(&self, score: &f64) -> String {
+        format!("{:.0}%", score * 100.0)
+    }
+}
+
+async fn options(db: &Db, sql: &'static str) -> AppResult<Vec<(i64, String)>> {
+    sqlx::query(sql)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    locale: Locale,
+    user: MaybePrincipal,
+    Query(q): Query<ViewQuery>,
+    filter: Result<Query<CaseFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let user = signed_in(user, locale)?;
+    user.require(Permission::CasesRead).page(locale)?;
+    let Query(filter) = filter.map_err(AppError::from).page(locale)?;
+    let view = View::parse(q.view.as_deref());
+    let mut f = filter.clone();
+    view.apply(&mut f, &user);
+    f.limit = Some(f.limit.unwrap_or(50).clamp(1, 200));
+    let page = super::list(&state.db, &user, &f).await.page(locale)?;
+    let mut proposals = HashMap::new();
+    if view == View::Triage {
+        for c in &page.items {
+            let found = super::duplicates::proposals(&state.db, &user, c.id)
+                .await
+                .page(locale)?;
+            proposals.insert(c.id, found.iter().map(|p| (p.case.id, p.score)).collect());
+        }
+    }
+    // The query string of the current filters, for the pager and the export link.
+    let query = serde_urlencoded::to_string(CaseFilter {
+        limit: None,
+        offset: None,
+        ..filter.clone()
+    })
+    .unwrap_or_default();
+    Ok(render(&ListPageT {
+        ctx: PageCtx::new(locale, Some(user), "/cases"),
+        view,
+        page,
+        names: Names::load(&state.db).await.page(locale)?,
+        f: filter,
+        query,
+        districts: options(
+            &state.db,
+            "SELECT id, name FROM regions WHERE level = 'district' ORDER BY code",
+        )
+        .await
+        .page(locale)?,
+        departments: options(&state.db, "SELECT id, name FROM departments ORDER BY name")
+            .await
+            .page(locale)?,
+        proposals,
+        done: q.done.unwrap_or_default(),
+    }))
+}
+
+// ---- The report form -------------------------------------------------------------------------
+
+#[derive(askama::Template)]
+#[template(path = "cases/new.html")]
+struct NewPage {
+    ctx: PageCtx,
+    compounds: Vec<(i64, String)>,
+    key: String,
+    form: ReportForm,
+    errors: Vec<FieldError>,
+}
+
+impl NewPage {
+    fn error_for(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    fn categories(&self) -> Vec<(&'static str, &'static str)> {
+        Category::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
+    }
+    fn priorities(&self) -> Vec<(&'static str, &'static str)> {
+        Priority::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct ReportForm {
+    category: String,
+    priority: String,
+    compound_id: String,
+    description: String,
+    address: String,
+    lon: String,
+    lat: String,
+}
+
+/// The compounds a reporter may file against: their own subtree.
+async fn compounds_for(db: &Db, p: &Principal) -> AppResult<Vec<(i64, String)>> {
+    let path = p.scope_path.clone().unwrap_or_else(|| "/".into());
+    sqlx::query("SELECT id, name FROM regions WHERE level = 'compound' AND path LIKE $1 ORDER BY code, name")
+        .bind(format!("{path}%"))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Into::into)
+}
+
+/// A fresh idempotency key for one report: the form carries it, so resending the same form
+/// (the phone's retry, a double tap) files one case.
+fn fresh_key() -> String {
+    use rand::RngExt;
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    locale: Locale,
+    user: MaybePrincipal,
+) -> Result<Response, PageError> {
+    let user = signed_in(user, locale)?;
+    user.require(Permission::CasesReport).page(locale)?;
+    let compounds = compounds_for(&state.db, &user).await.page(locale)?;
+    let form = ReportForm {
+        compound_id: if compounds.len() == 1 {
+            compounds[0].0.to_string()
+        } else {
+            String::new()
+        },
+        priority: "normal".into(),
+        ..Default::default()
+    };
+    Ok(render(&NewPage {
+        ctx: PageCtx::new(locale, Some(user), "/cases/new"),
+        compounds,
+        key: fresh_key(),
+        form,
+        errors: Vec::new(),
+    }))
+}
+
+/// Text fields and checked files of a multipart form.
+struct FormParts {
+    fields: HashMap<String, Vec<String>>,
+    uploads: Vec<Upload>,
+    file_errors: Vec<FieldError>,
+}
+
+impl FormParts {
+    fn one(&self, name: &str) -> String {
+        self.fields
+            .get(name)
+            .and_then(|v| v.first())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    fn opt(&self, name: &str) -> Option<String> {
+        Some(self.one(name)).filter(|s| !s.is_empty())
+    }
+
+    fn ids(&self, name: &str) -> Vec<i64> {
+        self.fields
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.trim().parse().ok())
+            .collect()
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, errors: &mut Vec<FieldError>) -> Option<T> {
+        let v = self.opt(name)?;
+        match v.parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(FieldError::new(name, "expected a number"));
+                None
+            }
+        }
+    }
+}
+
+async fn read_form(mut form: Multipart) -> AppResult<FormParts> {
+    let mut parts = FormParts {
+        fields: HashMap::new(),
+        uploads: Vec::new(),
+        file_errors: Vec::new(),
+    };
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| AppError::invalid("file", e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let bytes = field.bytes().await.map_err(|_| {
+                AppError::TooLarge(vec![FieldError::new(
+                    "file",
+                    format!(
+                        "a file may be at most {} MB",
+                        files::MAX_FILE_BYTES / 1024 / 1024
+                    ),
+                )])
+            })?;
+            // An empty file input still sends an empty part: no photo chosen.
+            if bytes.is_empty() && file_name.is_empty() {
+                continue;
+            }
+            match files::check("file", &file_name, bytes.to_vec()) {
+                Ok(u) => parts.uploads.push(u),
+                Err(e) => parts.file_errors.push(e),
+            }
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| AppError::invalid(&name, e.body_text()))?;
+            parts.fields.entry(name).or_default().push(text);
+        }
+    }
+    Ok(parts)
+}
+
+/// The form without script (or its fallback): files the case and its photos, then shows it.
+async fn new_submit(
+    State(state): State<AppState>,
+    locale: Locale,
+    user: MaybePrincipal,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let user = signed_in(user, locale)?;
+    user.require(Permission::CasesReport).page(locale)?;
+    let parts = read_form(form).await.page(locale)?;
+    user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
+    let form = ReportForm {
+        category: parts.one("category"),
+        priority: parts.one("priority"),
+        compound_id: parts.one("compound_id"),
+        description: parts.one("description"),
+        address: parts.one("address"),
+        lon: parts.one("lon"),
+        lat: parts.one("lat"),
+    };
+    let mut errors = parts.file_errors.clone();
+    let new = NewCase {
+        kind: None,
+        source: None,
+        category: form.category.clone(),
+        priority: Some(form.priority.clone()).filter(|p| !p.is_empty()),
+        compound_id: parts.number("compound_id", &mut errors),
+        lon: parts.number("lon", &mut errors),
+        lat: parts.number("lat", &mut errors),
+        address: form.address.clone(),
+        description: form.description.clone(),
+    };
+    let key = parts.one("idempotency_key");
+    let outcome = if errors.is_empty() {
+        super::report(
+            &state.db,
+            &user,
+            &new,
+            Some(key.as_str()).filter(|k| !k.is_empty()),
+        )
+        .await
+        .map(|(id, _)| id)
+    } else {
+        Err(AppError::Invalid(errors))
+    };
+    match outcome {
+        Ok(id) => {
+            if !parts.uploads.is_empty() {
+                crate::audit::Change::run(&state.db, &user.actor(), async |change| {
+                    files::store(change, id, &parts.uploads).await
+                })
+                .await
+                .page(locale)?;
+            }
+            Ok(Redirect::to(&format!("/cases/{id}")).into_response())
+        }
+        Err(AppError::Invalid(errors)) => {
+            let compounds = compounds_for(&state.db, &user).await.page(locale)?;
+            let page = NewPage {
+                ctx: PageCtx::new(locale, Some(user), "/cases/new"),
+                compounds,
+                key,
+                form,
+                errors,
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e).page(locale),
+    }
+}
+
+// ---- The case page ---------------------------------------------------------------------------
+
+#[derive(askama::Template)]
+#[template(path = "cases/case.html")]
+struct CasePage {
+    ctx: PageCtx,
+    detail: CaseDetail,
+    names: Names,
+    actions: Vec<Action>,
+    departments: Vec<(i64, String)>,
+    proposals: Vec<(i64, f64, String)>,
+    errors: Vec<FieldError>,
+    failed_action: String,
+}
+
+impl CasePage {
+    fn state_label(&self, c: &str) -> String {
+        state_label(c, self.ctx.en()).to_string()
+    }
+    fn category_label(&self, c: &str) -> String {
+        category_label(c, self.ctx.en()).to_string()
+    }
+    fn priority_label(&self, c: &str) -> String {
+        Priority::parse(c)
+            .map_or(c, |p| p.label(self.ctx.en()))
+            .to_string()
+    }
+    fn source_label(&self, c: &str) -> String {
+        Source::parse(c)
+            .map_or(c, |p| p.label(self.ctx.en()))
+            .to_string()
+    }
+    fn action_label(&self, c: &str) -> String {
+        action_label(c, self.ctx.en()).to_string()
+    }
+    fn task_state_label(&self, c: &str) -> String {
+        TaskState::parse(c)
+            .map_or(c, |s| s.label(self.ctx.en()))
+            .to_string()
+    }
+    fn share_label(&self, c: &str) -> String {
+        huoyan_core::cases::Share::parse(c)
+            .map_or(c, |s| s.label(self.ctx.en()))
+            .to_string()
+    }
+    fn bj(&self, t: &str) -> String {
+        bj(t)
+    }
+    fn opt_bj(&self, t: &Option<String>) -> String {
+        t.as_deref().map(bj).unwrap_or_default()
+    }
+    fn is_image(&self, media_type: &str) -> bool {
+        media_type.starts_with("image/")
+    }
+    fn done_tasks(&self) -> Vec<&CaseTask> {
+        self.detail
+            .tasks
+            .iter()
+            .filter(|t| t.state == "done")
+            .collect()
+    }
+    fn pending_extensions(&self) -> Vec<&CaseTask> {
+        self.detail
+            .tasks
+            .iter()
+            .filter(|t| t.extension_until.is_some())
+            .collect()
+    }
+    fn error_for(&self, action: &str, field: &str) -> String {
+        if self.failed_action != action {
+            return String::new();
+        }
+        self.errors
+            .iter()
+            .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    fn other_errors(&self) -> Vec<&FieldError> {
+        let known = [
+            "note",
+            "department_id",
+            "due_at",
+            "until",
+            "into_case_id",
+            "department_ids",
+            "file",
+            "lon",
+            "lat",
+        ];
+        self.errors
+            .iter()
+            .filter(|e| {
+                !known
+                    .iter()
+                    .any(|k| e.field == *k || e.field.starts_with(&format!("{k}[")))
+            })
+            .collect()
+    }
+    fn is_open(&self, a: &Action) -> bool {
+        self.failed_action == a.code()
+    }
+    fn needs_photo(&self, a: &Action) -> bool {
+        matches!(
+            a,
+            Action::ReportFix | Action::Verify | Action::Rework | Action::FixOnSite
+        )
+    }
+    fn timeline(&self) -> &[TimelineEntry] {
+        &self.detail.timeline
+    }
+}
+
+/// The steps `p` may take on this case now: allowed by the state machine for the role, and by
+/// the facts the step depends on (the unit's own open task, a pending extension, the reporter).
+fn available(p: &Principal, detail: &CaseDetail) -> Vec<Action> {
+    let Some(state) = CaseState::parse(&detail.case.state) else {
+        return Vec::new();
+    };
+    let my_open_task = || {
+        detail.tasks.iter().any(|t| {
+            Some(t.department_id) == p.scope.department_id
+                && TaskState::parse(&t.state).is_some_and(TaskState::is_open)
+        })
+    };
+    let my_task_in = |s: TaskState| {
+        detail
+            .tasks
+            .iter()
+            .any(|t| Some(t.department_id) == p.scope.department_id && t.state == s.code())
+    };
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| transition(state, *a, p.role).is_ok())
+        .filter(|a| match a {
+            Action::Accept => my_task_in(TaskState::Dispatched),
+            Action::ReportFix => my_task_in(TaskState::Rectifying),
+            Action::SendBack | Action::RequestExtension => my_open_task(),
+            Action::GrantExtension | Action::RefuseExtension => {
+                detail.tasks.iter().any(|t| t.extension_until.is_some())
+            }
+            Action::Verify | Action::Rework => {
+                p.role != Role::Supervisor || detail.case.reporter_account_id == p.account_id
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+async fn case_page_with(
+    state: &AppState,
+    locale: Locale,
+    user: Principal,
+    id: i64,
+    errors: Vec<FieldError>,
+    failed_action: String,
+) -> Result<CasePage, PageError> {
+    let detail = super::detail(&state.db, &user, id).await.page(locale)?;
+    let actions = available(&user, &detail);
+    let proposals = if actions.contains(&Action::Merge) {
+        super::duplicates::proposals(&state.db, &user, id)
+            .await
+            .page(locale)?
+            .into_iter()
+            .map(|p| (p.case.id, p.score, p.case.description))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(CasePage {
+        ctx: PageCtx::new(locale, Some(user), format!("/cases/{id}")),
+        detail,
+        names: Names::load(&state.db).await.page(locale)?,
+        actions,
+        departments: options(&state.db, "SELECT id, name FROM departments ORDER BY name")
+            .await
+            .page(locale)?,
+        proposals,
+        errors,
+        failed_action,
+    })
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    locale: Locale,
+    user: MaybePrincipal,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let user = signed_in(user, locale)?;
+    user.require(Permission::CasesRead).page(locale)?;
+    let page = case_page_with(&state, locale, user, id, Vec::new(), String::new()).await?;
+    Ok(render(&page))
+}
+
+/// A time from a `datetime-local` input, read as Beijing time, in RFC 3339.
+fn beijing_input(v: Option<String>) -> Option<String> {
+    v.map(|t| {
+        if t.len() == 16 {
+            format!("{t}:00+08:00")
+        } else {
+            t
+        }
+    })
+}
+
+/// One step from the case page's forms (multipart: the step's fields and any photos).
+async fn act_submit(
+    State(state): State<AppState>,
+    locale: Locale,
+    user: MaybePrincipal,
+    Path(id): Path<i64>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let user = signed_in(user, locale)?;
+    user.require(Permission::CasesRead).page(locale)?;
+    let parts = read_form(form).await.page(locale)?;
+    user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
+    let mut errors = parts.file_errors.clone();
+    let co: Vec<super::CoTask> = parts
+        .ids("co")
+        .into_iter()
+        .map(|department_id| super::CoTask {
+            department_id,
+            instruction: String::new(),
+            due_at: None,
+        })
+        .collect();
+    let req = TransitionRequest {
+        action: parts.one("action"),
+        note: parts.one("note"),
+        department_id: parts.number("department_id", &mut errors),
+        due_at: beijing_input(parts.opt("due_at")),
+        co,
+        until: beijing_input(parts.opt("until")),
+        into_case_id: parts.number("into_case_id", &mut errors),
+        department_ids: parts.ids("department_ids"),
+        lon: parts.number("lon", &mut errors),
+        lat: parts.number("lat", &mut errors),
+    };
+    if !parts.uploads.is_empty() {
+        user.require(Permission::CasesEvidence).page(locale)?;
+    }
+    let outcome = if errors.is_empty() {
+        super::act(&state.db, &user, id, &req, &parts.uploads).await
+    } else {
+        Err(AppError::Invalid(errors))
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Err(AppError::Invalid(errors) | AppError::Conflict(errors)) => {
+            let page = case_page_with(&state, locale, user, id, errors, req.action).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e).page(locale),
+    }
+}
+
+// ---- Bulk steps from the triage queue ---------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct BulkForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    id: Vec<i64>,
+    action: String,
+    #[serde(default)]
+    note: String,
+    into_case_id: Option<String>,
+    #[serde(default)]
+    view: String,
+}
+
+/// The office takes one step on several reports at once (triage with one summary, reject, merge
+/// into one case); each report succeeds or fails on its own and the queue shows which.
+async fn bulk_submit(
+    State(state): State<AppState>,
+    locale: Locale,
+    user: MaybePrincipal,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<BulkForm>,
+) -> Result<Response, PageError> {
+    let user = signed_in(user, locale)?;
+    user.require(Permission::CasesRead).page(locale)?;
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    if form.id.is_empty() {
+        return Err(AppError::invalid("id", "choose one or more cases")).page(locale);
+    }
+    let into = match form.into_case_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(
+            v.trim_start_matches('#')
+                .parse::<i64>()
+                .map_err(|_| AppError::invalid("into_case_id", "expected a case number"))
+                .page(locale)?,
+        ),
+    };
+    let mut outcome = Vec::new();
+    for id in &form.id {
+        let req = TransitionRequest {
+            action: form.action.clone(),
+            note: form.note.clone(),
+            department_id: None,
+            due_at: None,
+            co: Vec::new(),
+            until: None,
+            into_case_id: into,
+            department_ids: Vec::new(),
+            lon: None,
+            lat: None,
+        };
+        let r = super::act(&state.db, &user, *id, &req, &[]).await;
+        outcome.push(match r {
+            Ok(()) => format!("#{id} ✓"),
+            Err(e) => {
+                let why = e
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                format!(
+                    "#{id} ✗ {}",
+                    if why.is_empty() { e.to_string() } else { why }
+                )
+            }
+        });
+    }
+    let view = if form.view.is_empty() {
+        "triage"
+    } else {
+        form.view.as_str()
+    };
+    let done = serde_urlencoded::to_string([("view", view), ("done", &outcome.join(" · "))])
+        .unwrap_or_default();
+    Ok(Redirect::to(&format!("/cases?{done}")).into_response())
+}
+
+async fn report_script() -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        include_str!("../../static/report.js"),
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(list_page))
+        .route("/cases/new", get(new_page).post(new_submit))
+        .route("/cases/bulk", post(bulk_submit))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/act", post(act_submit))
+        .route("/static/report.js", get(report_script))
+        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+}
