@@ -437,10 +437,7 @@ impl CaseFilter {
             }
         }
         if let Some(q) = given(&self.q) {
-            let like = format!(
-                "%{}%",
-                q.replace('\\', "").replace('%', "").replace('_', "")
-            );
+            let like = format!("%{}%", q.replace(['\\', '%', '_'], ""));
             sql.push(" AND (cases.description LIKE ")
                 .bind(like.clone())
                 .push(" OR cases.address LIKE ")
