@@ -102,6 +102,10 @@ enum AuditCommand {
 struct FileConfig {
     db: Option<String>,
     listen: Option<SocketAddr>,
+    /// `[deadlines]`: hours per priority (`[deadlines.hours]`) and per category and priority
+    /// (`[deadlines.overrides.supplies]`).
+    #[serde(default)]
+    deadlines: huoyan_core::cases::DeadlineConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -137,6 +141,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
         None => FileConfig::default(),
     };
+    let deadlines = file.deadlines.policy().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}",
+            cli.config
+                .as_deref()
+                .unwrap_or(std::path::Path::new("config"))
+                .display()
+        )
+    })?;
     let listen_or = |l: Option<SocketAddr>| {
         l.or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"))
@@ -146,7 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db =
                 Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
                     .await?;
-            crate::http::serve(db, listen_or(listen), |addr| {
+            crate::http::serve(db, deadlines, listen_or(listen), |addr| {
                 println!("Huoyan serving on http://{addr}")
             })
             .await?;
@@ -160,7 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
             eprintln!("{summary}");
             if !no_serve {
-                crate::http::serve(db, listen_or(listen), |addr| {
+                crate::http::serve(db, deadlines, listen_or(listen), |addr| {
                     println!(
                         "Huoyan demo on http://{addr}  (database {})",
                         redact(&target)

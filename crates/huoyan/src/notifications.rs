@@ -138,6 +138,58 @@ async fn read_route(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+#[derive(askama::Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    ctx: crate::http::pages::PageCtx,
+    page: ListPage<Notification>,
+}
+
+impl NotificationsPage {
+    fn bj(&self, t: &str) -> String {
+        crate::http::beijing_rfc3339(t)
+    }
+}
+
+/// My notifications, newest first; opening the page marks them read.
+async fn page(
+    State(state): State<AppState>,
+    locale: crate::i18n::Locale,
+    user: crate::auth::MaybePrincipal,
+    axum::extract::Query(paging): axum::extract::Query<Paging>,
+) -> Result<axum::response::Response, crate::http::pages::PageError> {
+    use crate::http::pages::PageResultExt;
+    let user = crate::http::pages::signed_in(user, locale)?;
+    let mut filter = Sql::new(" WHERE account_id = ");
+    filter.bind(user.account_id);
+    let page = crate::http::fetch_page(
+        &state.db,
+        "id, case_id, kind, message, at, read_at",
+        "notifications",
+        &filter,
+        "id DESC",
+        &paging,
+        from_row,
+    )
+    .await
+    .page(locale)?;
+    sqlx::query("UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND read_at IS NULL")
+        .bind(crate::db::now_ms())
+        .bind(user.account_id)
+        .execute(&state.db.pool)
+        .await
+        .map_err(AppError::from)
+        .page(locale)?;
+    Ok(crate::http::pages::render(&NotificationsPage {
+        ctx: crate::http::pages::PageCtx::new(locale, Some(user), "/notifications"),
+        page,
+    }))
+}
+
+pub fn pages() -> axum::Router<AppState> {
+    axum::Router::new().route("/notifications", axum::routing::get(page))
+}
+
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_route))

@@ -48,6 +48,58 @@ impl DeadlinePolicy {
     }
 }
 
+/// A deadline policy as a city writes it in its configuration: hours per priority, and hours per
+/// category and priority where a category needs its own pace.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineConfig {
+    #[serde(default)]
+    pub hours: HashMap<String, i64>,
+    /// category code → priority code → hours.
+    #[serde(default)]
+    pub overrides: HashMap<String, HashMap<String, i64>>,
+}
+
+impl DeadlineConfig {
+    /// The policy this configuration sets over the defaults; names the first key that is not a
+    /// priority or category, or hours that are not positive.
+    pub fn policy(&self) -> Result<DeadlinePolicy, String> {
+        let mut policy = DeadlinePolicy::default();
+        let priority = |code: &str, at: &str| {
+            Priority::parse(code)
+                .ok_or_else(|| format!("{at}{code}: not a priority (urgent, high, normal, low)"))
+        };
+        let positive = |h: i64, at: String| {
+            if (1..=24 * 90).contains(&h) {
+                Ok(h)
+            } else {
+                Err(format!("{at}: hours must be 1 to 2160"))
+            }
+        };
+        for (code, h) in &self.hours {
+            let p = priority(code, "deadlines.hours.")?;
+            policy
+                .hours
+                .insert(p, positive(*h, format!("deadlines.hours.{code}"))?);
+        }
+        for (category, by_priority) in &self.overrides {
+            if super::Category::parse(category).is_none() {
+                return Err(format!(
+                    "deadlines.overrides.{category}: not a case category"
+                ));
+            }
+            for (code, h) in by_priority {
+                let at = format!("deadlines.overrides.{category}.");
+                let p = priority(code, &at)?;
+                policy
+                    .overrides
+                    .insert((p, category.clone()), positive(*h, format!("{at}{code}"))?);
+            }
+        }
+        Ok(policy)
+    }
+}
+
 /// Overdue: the deadline passed before the work was done (or is still open at `now_ms`).
 pub fn is_overdue(due_ms: i64, done_ms: Option<i64>, now_ms: i64) -> bool {
     done_ms.unwrap_or(now_ms) > due_ms
@@ -78,6 +130,31 @@ mod tests {
         assert_eq!(p.due(0, Priority::Normal, "supplies"), 6 * 3_600_000);
         assert!(is_overdue(10, None, 11));
         assert!(!is_overdue(10, Some(10), 99));
+    }
+
+    #[test]
+    fn a_configured_policy_overrides_the_defaults_and_names_bad_keys() {
+        let config: DeadlineConfig = serde_json::from_value(serde_json::json!({
+            "hours": {"normal": 12},
+            "overrides": {"supplies": {"urgent": 1}}
+        }))
+        .unwrap();
+        let p = config.policy().unwrap();
+        assert_eq!(p.due(0, Priority::Normal, "testing"), 12 * 3_600_000);
+        assert_eq!(p.due(0, Priority::Urgent, "supplies"), 3_600_000);
+        assert_eq!(p.due(0, Priority::Low, "testing"), 72 * 3_600_000);
+        let bad = |v: serde_json::Value| {
+            serde_json::from_value::<DeadlineConfig>(v)
+                .unwrap()
+                .policy()
+                .unwrap_err()
+        };
+        assert!(bad(serde_json::json!({"hours": {"soon": 1}})).starts_with("deadlines.hours.soon"));
+        assert!(bad(serde_json::json!({"hours": {"low": 0}})).contains("1 to 2160"));
+        assert!(
+            bad(serde_json::json!({"overrides": {"gates": {"low": 5}}}))
+                .starts_with("deadlines.overrides.gates")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod kinds;
 mod tasks;
 mod workflow;
 
-pub use deadlines::{DeadlinePolicy, Priority, is_overdue, quantile};
+pub use deadlines::{DeadlineConfig, DeadlinePolicy, Priority, is_overdue, quantile};
 pub use duplicates::{CaseText, DuplicateRule, propose, score, similarity};
 pub use kinds::{Category, Kind, Source};
 pub use tasks::{Share, Task, TaskError, TaskState, case_state, department_step, dispatch, rework};

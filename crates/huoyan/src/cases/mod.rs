@@ -533,7 +533,7 @@ async fn transition_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> AppResult<ApiJson<CaseDetail>> {
-    act(&state.db, &p, id, &req, &[]).await?;
+    act(&state, &p, id, &req, &[]).await?;
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 

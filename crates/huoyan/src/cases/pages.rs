@@ -834,7 +834,7 @@ async fn act_submit(
         user.require(Permission::CasesEvidence).page(locale)?;
     }
     let outcome = if errors.is_empty() {
-        super::act(&state.db, &user, id, &req, &parts.uploads).await
+        super::act(&state, &user, id, &req, &parts.uploads).await
     } else {
         Err(AppError::Invalid(errors))
     };
@@ -901,7 +901,7 @@ async fn bulk_submit(
             lon: None,
             lat: None,
         };
-        let r = super::act(&state.db, &user, *id, &req, &[]).await;
+        let r = super::act(&state, &user, *id, &req, &[]).await;
         outcome.push(match r {
             Ok(()) => format!("#{id} ✓"),
             Err(e) => {

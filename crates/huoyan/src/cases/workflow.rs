@@ -5,8 +5,8 @@
 
 use huoyan_core::auth::Role;
 use huoyan_core::cases::{
-    Action, CaseState, DeadlinePolicy, Priority, Share, TaskError, TaskState, WorkflowError,
-    case_state, department_step, dispatch, rework, transition,
+    Action, CaseState, Priority, Share, TaskError, TaskState, WorkflowError, case_state,
+    department_step, dispatch, rework, transition,
 };
 use serde::Deserialize;
 use sqlx::Row;
@@ -145,12 +145,13 @@ async fn check_dispatch(db: &Db, req: &TransitionRequest, check: &mut Check) -> 
 
 /// Takes one workflow step, attaching `evidence` (checked photos and files) in the same change.
 pub async fn act(
-    db: &Db,
+    app: &crate::http::App,
     p: &Principal,
     id: i64,
     req: &TransitionRequest,
     evidence: &[Upload],
 ) -> AppResult<()> {
+    let db = &app.db;
     // Scope first: a case outside the caller's view is 404 whatever is asked.
     let case = super::get_scoped(db, p, id).await?;
     let action =
@@ -237,7 +238,7 @@ pub async fn act(
                 let plan = dispatch_plan.as_ref().expect("checked before the change");
                 let co: Vec<i64> = plan.co.iter().map(|c| c.0).collect();
                 let fresh = dispatch(plan.lead, &co).map_err(task_error)?;
-                let policy_due = DeadlinePolicy::default().due(at, priority, &category);
+                let policy_due = app.deadlines.due(at, priority, &category);
                 let lead_due = plan.lead_due.unwrap_or(policy_due);
                 for (k, task) in fresh.iter().enumerate() {
                     let (instruction, due) = if k == 0 {

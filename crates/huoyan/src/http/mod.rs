@@ -27,6 +27,8 @@ pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
 pub struct App {
     pub db: Db,
     pub limiter: LoginLimiter,
+    /// How long a unit has to fix a case (the city's configuration, or the defaults).
+    pub deadlines: huoyan_core::cases::DeadlinePolicy,
 }
 
 #[derive(Clone)]
@@ -41,9 +43,14 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(db: Db) -> Self {
+        Self::with_deadlines(db, Default::default())
+    }
+
+    pub fn with_deadlines(db: Db, deadlines: huoyan_core::cases::DeadlinePolicy) -> Self {
         AppState(Arc::new(App {
             db,
             limiter: LoginLimiter::default(),
+            deadlines,
         }))
     }
 }
@@ -183,6 +190,7 @@ async fn healthz(
 /// Serves until the process is stopped.
 pub async fn serve(
     db: Db,
+    deadlines: huoyan_core::cases::DeadlinePolicy,
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -190,7 +198,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     on_ready(addr);
     crate::cases::overdue::spawn(db.clone());
-    let app = router(AppState::new(db));
+    let app = router(AppState::with_deadlines(db, deadlines));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -137,6 +137,10 @@ impl PageCtx {
                     key: v.title_key(),
                 });
             }
+            items.push(NavItem {
+                href: "/notifications",
+                key: "nav.notifications",
+            });
         }
         items
     }
@@ -308,4 +312,5 @@ pub fn router() -> Router<AppState> {
         .merge(crate::auth::routes::pages())
         .merge(crate::org::pages::router())
         .merge(crate::cases::pages::router())
+        .merge(crate::notifications::pages())
 }

@@ -738,6 +738,24 @@ async fn the_office_merges_many_reports_into_one_and_every_reporter_is_told() {
         );
         assert!(notes["total"].as_i64().unwrap() >= 1);
     }
+    // The notice shows on the inspector's notifications page, and is read once shown.
+    let page = app
+        .client
+        .get(format!("{}/notifications", app.base))
+        .bearer_auth(&inspector)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("已并入案件 #{target}")), "{page}");
+    assert_eq!(
+        app.get(&inspector, "/api/v1/notifications?unread=true")
+            .await
+            .1["total"],
+        0
+    );
     let (_, case) = app.get(&office, &format!("/api/v1/cases/{target}")).await;
     let absorbed = case["timeline"]
         .as_array()
@@ -909,4 +927,38 @@ async fn a_reported_point_is_matched_to_its_compound_and_must_lie_in_the_city() 
         (422, vec!["compound_id".to_string()]),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn dispatch_sets_the_deadline_the_city_configured() {
+    let config: huoyan_core::cases::DeadlineConfig =
+        toml::from_str("[hours]\nnormal = 5\n[overrides.disinfection]\nnormal = 3\n").unwrap();
+    let app = crate::spawn_app_with(true, config.policy().unwrap()).await;
+    let group = app.token("group").await;
+    let dept = app
+        .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
+        .await;
+    for (category, hours) in [("static_control", 5), ("disinfection", 3)] {
+        let id = triaged_case(&app, category, "门岗无人值守，垃圾站未消杀").await;
+        let (status, case) = app
+            .send(
+                "POST",
+                &group,
+                &format!("/api/v1/cases/{id}/transitions"),
+                &json!({"action": "dispatch", "department_id": dept}),
+            )
+            .await;
+        assert_eq!(status, 200, "{case}");
+        let t = |v: &serde_json::Value| {
+            chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        };
+        let task = &case["tasks"][0];
+        assert_eq!(
+            t(&task["due_at"]) - t(&task["dispatched_at"]),
+            hours * 3_600_000,
+            "{category}"
+        );
+    }
 }

@@ -116,3 +116,31 @@ async fn audit_verify_exits_non_zero_and_names_an_edited_event() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("event 321"), "{out}");
 }
+
+#[tokio::test]
+async fn a_bad_deadline_configuration_is_refused_naming_the_key() {
+    let dir = std::env::temp_dir().join(format!("huoyan-config-{}", crate::rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("huoyan.toml");
+    std::fs::write(&config, "[deadlines.hours]\nsoon = 3\n").unwrap();
+    let db = dir.join("x.db").display().to_string();
+    let (code, out) = huoyan(
+        &db,
+        &["--config", &config.display().to_string(), "migrate"],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(out.contains("deadlines.hours.soon"), "{out}");
+    std::fs::write(
+        &config,
+        "[deadlines.hours]\nurgent = 1\n[deadlines.overrides.supplies]\nnormal = 6\n",
+    )
+    .unwrap();
+    let (code, out) = huoyan(
+        &db,
+        &["--config", &config.display().to_string(), "migrate"],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

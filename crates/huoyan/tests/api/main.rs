@@ -75,6 +75,11 @@ pub async fn fresh_db() -> (Db, String) {
 
 /// Starts the server on a random port. With `demo`, the Daqing scenario is loaded first.
 pub async fn spawn_app(demo: bool) -> TestApp {
+    spawn_app_with(demo, Default::default()).await
+}
+
+/// The same with the city's own deadline policy.
+pub async fn spawn_app_with(demo: bool, deadlines: huoyan_core::cases::DeadlinePolicy) -> TestApp {
     let (db, db_arg) = fresh_db().await;
     if demo {
         huoyan::demo::load(&db, &mut |_| {})
@@ -83,7 +88,10 @@ pub async fn spawn_app(demo: bool) -> TestApp {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = huoyan::http::router(huoyan::http::AppState::new(db.clone()));
+    let app = huoyan::http::router(huoyan::http::AppState::with_deadlines(
+        db.clone(),
+        deadlines,
+    ));
     tokio::spawn(async move {
         axum::serve(
             listener,
