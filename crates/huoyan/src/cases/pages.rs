@@ -670,6 +670,8 @@ impl CasePage {
     fn other_errors(&self) -> Vec<&FieldError> {
         let known = [
             "note",
+            "category",
+            "priority",
             "department_id",
             "due_at",
             "until",
@@ -696,6 +698,18 @@ impl CasePage {
             a,
             Action::ReportFix | Action::Verify | Action::Rework | Action::FixOnSite
         )
+    }
+    fn categories(&self) -> Vec<(&'static str, &'static str)> {
+        Category::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
+    }
+    fn priorities(&self) -> Vec<(&'static str, &'static str)> {
+        Priority::ALL
+            .iter()
+            .map(|c| (c.code(), c.label(self.ctx.en())))
+            .collect()
     }
     fn timeline(&self) -> &[TimelineEntry] {
         &self.detail.timeline
@@ -827,6 +841,8 @@ async fn act_submit(
         until: beijing_input(parts.opt("until")),
         into_case_id: parts.number("into_case_id", &mut errors),
         department_ids: parts.ids("department_ids"),
+        category: parts.opt("category"),
+        priority: parts.opt("priority"),
         lon: parts.number("lon", &mut errors),
         lat: parts.number("lat", &mut errors),
     };
@@ -898,6 +914,8 @@ async fn bulk_submit(
             until: None,
             into_case_id: into,
             department_ids: Vec::new(),
+            category: None,
+            priority: None,
             lon: None,
             lat: None,
         };

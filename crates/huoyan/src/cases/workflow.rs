@@ -47,6 +47,10 @@ pub struct TransitionRequest {
     /// With `rework`: the units whose fix failed; every unit that reported a fix when empty.
     #[serde(default)]
     pub department_ids: Vec<i64>,
+    /// With `triage`: the office's classification, when the reporter's was wrong.
+    pub category: Option<String>,
+    /// With `triage`: urgent, high, normal or low.
+    pub priority: Option<String>,
     /// Where the step was taken (WGS84), e.g. the verifier on the spot.
     pub lon: Option<f64>,
     pub lat: Option<f64>,
@@ -162,6 +166,20 @@ pub async fn act(
         check.non_empty("note", &req.note, 4000);
     }
     crate::org::sites::check_point(&mut check, req.lon, req.lat);
+    let category = super::given(&req.category);
+    let reprioritised = super::given(&req.priority);
+    for (field, value) in [("category", category), ("priority", reprioritised)] {
+        if value.is_some() && action != Action::Triage {
+            check.fail(field, "only the office's triage classifies a case");
+        }
+    }
+    if category.is_some_and(|c| huoyan_core::cases::Category::parse(c).is_none()) {
+        check.fail("category", "not a case category");
+    }
+    if reprioritised.is_some_and(|c| Priority::parse(c).is_none()) {
+        check.fail("priority", "one of urgent, high, normal, low");
+    }
+    let priority = reprioritised.and_then(Priority::parse).unwrap_or(priority);
     let dispatch_plan = if action == Action::Dispatch {
         check_dispatch(db, req, &mut check).await
     } else {
@@ -222,8 +240,9 @@ pub async fn act(
             .bind(id)
             .fetch_one(&mut *change.tx)
             .await?;
-        let (current, category, reporter): (String, String, i64) =
+        let (current, stored_category, reporter): (String, String, i64) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let category = category.map_or(stored_category, str::to_string);
         if current != state.code() {
             return Err(AppError::Conflict(vec![FieldError::new(
                 "action",
@@ -364,13 +383,15 @@ pub async fn act(
             .find(|s| s.task.share == Share::Lead && s.task.state != TaskState::Withdrawn)
             .map(|s| s.task.department_id);
         sqlx::query(
-            "UPDATE cases SET state = $1, updated_at = $2, department_id = $3, \
+            "UPDATE cases SET state = $1, updated_at = $2, department_id = $3, category = $5, priority = $6, \
              due_at = (SELECT MIN(due_at) FROM case_tasks WHERE case_id = $4 AND state IN ('dispatched', 'rectifying')) WHERE id = $4",
         )
         .bind(next.code())
         .bind(at)
         .bind(lead)
         .bind(id)
+        .bind(&category)
+        .bind(priority.code())
         .execute(&mut *change.tx)
         .await?;
         sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
@@ -388,7 +409,7 @@ pub async fn act(
             .await?;
         super::files::store(change, id, evidence).await?;
         change
-            .record("case", id, action.code(), &serde_json::json!({"from": state.code(), "to": next.code(), "department_id": acting_department, "note": note}))
+            .record("case", id, action.code(), &serde_json::json!({"from": state.code(), "to": next.code(), "department_id": acting_department, "note": note, "category": category, "priority": priority.code()}))
             .await
     })
     .await

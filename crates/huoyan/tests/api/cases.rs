@@ -55,10 +55,28 @@ async fn a_problem_goes_from_report_to_closed_through_five_accounts() {
         .0,
         403
     );
+    let (status, body) = app
+        .send(
+            "POST",
+            &office,
+            &path,
+            &json!({"action": "triage", "note": "x", "category": "gates"}),
+        )
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec!["category".to_string()]));
+    let (status, body) = app
+        .send(
+            "POST",
+            &group,
+            &path,
+            &json!({"action": "close", "priority": "low"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
     let steps = [
         (
             &office,
-            json!({"action": "triage", "note": "门岗脱岗，转督导组"}),
+            json!({"action": "triage", "note": "门岗脱岗，转督导组", "priority": "urgent"}),
             "triaged",
         ),
         (
@@ -115,6 +133,7 @@ async fn a_problem_goes_from_report_to_closed_through_five_accounts() {
             "close"
         ]
     );
+    assert_eq!(case["priority"], "urgent", "the office reclassified it");
     assert!(
         case["tasks"][0]["due_at"].is_string(),
         "dispatch sets the unit's deadline"
