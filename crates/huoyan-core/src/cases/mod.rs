@@ -4,6 +4,7 @@
 
 mod deadlines;
 mod duplicates;
+pub mod figures;
 mod kinds;
 mod tasks;
 mod workflow;

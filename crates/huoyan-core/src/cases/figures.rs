@@ -1,0 +1,855 @@
+//! Figures (统计考核): how fast and how well cases are handled, per responsible unit and per
+//! category, and the league table of units that GB/T 30428 keeps. The application loads plain
+//! records for a filter; every count, quantile and rank is made here, so each figure a leader
+//! reads can be re-derived by hand from the definitions below.
+//!
+//! # The times used
+//!
+//! A case (from its timeline):
+//! - `reported_at`: when it was filed.
+//! - `first_dispatched_at`: its *first* dispatch. A case sent back (退回) and dispatched again keeps
+//!   its first dispatch: the resident's wait was already running, and the time lost to misrouting
+//!   lands in dispatch→rectified, where it belongs.
+//! - `last_rectified_at`: the *last* time it entered `rectified` from another state. After a rework
+//!   (返工) the failed fix no longer counts: the case was rectified when the fix that was finally
+//!   accepted was reported. Used only while the case is rectified, verified or closed — a case
+//!   reworked and not yet fixed again has no standing fix.
+//! - `verified_at`: when it was verified (once: nothing leaves `verified` but closing). Used only
+//!   for verified or closed cases.
+//!
+//! So for every verified case report→dispatch + dispatch→rectified + rectified→verified is exactly
+//! report→verified, the headline.
+//!
+//! A unit's task (主办 or 协办, each with its own clock):
+//! - `dispatched_at`: when this task reached the unit (a dispatch after a send-back is a new task).
+//! - `due_at`: its deadline now, after any granted extension (延期).
+//! - `done_at`: the unit's last report of its fix. A rework clears it, so it is the fix that stood;
+//!   used only for done tasks.
+//!
+//! # Durations (median and 90th percentile, nearest rank: always a time some case really took)
+//!
+//! Per category, one value per case of the category, on the case's clock:
+//! report→dispatch (dispatched cases), dispatch→rectified (cases with a standing fix),
+//! rectified→verified and report→verified (verified or closed cases).
+//!
+//! Per department, one value per task of the unit, on the unit's own clock:
+//! report→dispatch = task dispatched − case reported (how long the case took to reach the unit: the
+//! command side's speed, not the unit's); dispatch→rectified = done − dispatched (done tasks);
+//! rectified→verified = case verified − done, and report→verified = case verified − case reported
+//! (done tasks of verified or closed cases).
+//!
+//! # Rates and counts (over the tasks of the row; a category's tasks are its cases' tasks)
+//!
+//! - `on_time`: done tasks with `done_at <= due_at`.
+//! - `decided`: done tasks plus open tasks already past their deadline at `now` — every task whose
+//!   punctuality is settled. **on-time rate = on_time / decided.** Counting the open overdue tasks
+//!   keeps a unit from looking punctual by never finishing its late work; `on_time / done` (the
+//!   plain 按期率) can be read off the counts given.
+//! - `overdue`: done tasks finished after their deadline plus open tasks past it at `now`
+//!   (`is_overdue`). Sent-back and withdrawn tasks are no longer the unit's and count in neither.
+//! - `fixed`: tasks that reported a fix at least once (done, or reworked at least once: only a done
+//!   task can be reworked). `reworked`: tasks reworked at least once. **rework rate =
+//!   reworked / fixed.**
+//! - `extended`: tasks granted at least one extension. **extension rate = extended / tasks** (every
+//!   task dispatched to the unit, in any state).
+//!
+//! # Ranking of departments
+//!
+//! A unit is ranked when it has at least `RankRule::min_decided` decided tasks; fewer and one late
+//! fix would swing it from first to last. Ranked units are ordered by on-time rate (higher first),
+//! then rework rate (lower first), then median dispatch→rectified (shorter first); a missing figure
+//! comes after any present one, and rates are compared as exact fractions. Units equal on all
+//! three share a rank (1, 2, 2, 4) and are listed by name. Unranked units follow, by name.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use super::deadlines::{is_overdue, quantile};
+use super::kinds::Category;
+use super::tasks::TaskState;
+use super::workflow::CaseState;
+
+/// A case as the figures need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub category: String,
+    pub state: CaseState,
+    pub reported_at: i64,
+    pub first_dispatched_at: Option<i64>,
+    pub last_rectified_at: Option<i64>,
+    pub verified_at: Option<i64>,
+}
+
+/// One unit's task on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub case_id: i64,
+    pub department_id: i64,
+    pub department: String,
+    pub state: TaskState,
+    pub dispatched_at: i64,
+    pub due_at: i64,
+    pub done_at: Option<i64>,
+    pub extensions: i64,
+    pub reworks: i64,
+}
+
+/// Median and 90th percentile of a set of durations (milliseconds), with how many there were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub n: usize,
+    pub median_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
+}
+
+impl Stat {
+    pub fn of(values: &[i64]) -> Stat {
+        Stat {
+            n: values.len(),
+            median_ms: quantile(values, 0.5),
+            p90_ms: quantile(values, 0.9),
+        }
+    }
+}
+
+/// The four durations of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Durations {
+    pub report_to_dispatch: Stat,
+    pub dispatch_to_rectified: Stat,
+    pub rectified_to_verified: Stat,
+    /// The headline: from report to verified fix.
+    pub report_to_verified: Stat,
+}
+
+#[derive(Default)]
+struct Samples([Vec<i64>; 4]);
+
+impl Samples {
+    fn push(&mut self, i: usize, v: Option<i64>) {
+        if let Some(v) = v {
+            self.0[i].push(v);
+        }
+    }
+    fn stats(&self) -> Durations {
+        Durations {
+            report_to_dispatch: Stat::of(&self.0[0]),
+            dispatch_to_rectified: Stat::of(&self.0[1]),
+            rectified_to_verified: Stat::of(&self.0[2]),
+            report_to_verified: Stat::of(&self.0[3]),
+        }
+    }
+}
+
+/// The counts behind the rates, over a set of tasks (see the module header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskMeasures {
+    pub tasks: i64,
+    pub done: i64,
+    pub on_time: i64,
+    pub decided: i64,
+    pub overdue: i64,
+    pub fixed: i64,
+    pub reworked: i64,
+    pub extended: i64,
+}
+
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+impl TaskMeasures {
+    fn add(&mut self, t: &TaskRecord, now_ms: i64) {
+        self.tasks += 1;
+        let done = if t.state == TaskState::Done {
+            t.done_at
+        } else {
+            None
+        };
+        let open = t.state.is_open();
+        if let Some(d) = done {
+            self.done += 1;
+            self.decided += 1;
+            if d <= t.due_at {
+                self.on_time += 1;
+            }
+        } else if open && is_overdue(t.due_at, None, now_ms) {
+            self.decided += 1;
+        }
+        if (done.is_some() || open) && is_overdue(t.due_at, done, now_ms) {
+            self.overdue += 1;
+        }
+        if done.is_some() || t.reworks > 0 {
+            self.fixed += 1;
+        }
+        if t.reworks > 0 {
+            self.reworked += 1;
+        }
+        if t.extensions > 0 {
+            self.extended += 1;
+        }
+    }
+
+    /// on_time / decided.
+    pub fn on_time_rate(&self) -> Option<f64> {
+        ratio(self.on_time, self.decided)
+    }
+    /// reworked / fixed.
+    pub fn rework_rate(&self) -> Option<f64> {
+        ratio(self.reworked, self.fixed)
+    }
+    /// extended / tasks.
+    pub fn extension_rate(&self) -> Option<f64> {
+        ratio(self.extended, self.tasks)
+    }
+}
+
+/// One responsible unit's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepartmentFigures {
+    pub department_id: i64,
+    pub department: String,
+    /// Its tasks by task state, every state listed (zeros included).
+    pub states: Vec<(TaskState, i64)>,
+    pub durations: Durations,
+    pub measures: TaskMeasures,
+    /// Its place in the ranking; `None` when it has too few decided tasks to be ranked.
+    pub rank: Option<usize>,
+}
+
+/// One category's row (also the row over every case).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryFigures {
+    /// The category code; `None` for the row over all categories.
+    pub category: Option<String>,
+    pub cases: i64,
+    /// Its cases by case state, every state listed (zeros included).
+    pub states: Vec<(CaseState, i64)>,
+    pub durations: Durations,
+    pub measures: TaskMeasures,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// In ranking order: ranked units first.
+    pub by_department: Vec<DepartmentFigures>,
+    /// In the order of `Category::ALL`, unknown codes last; only categories with cases.
+    pub by_category: Vec<CategoryFigures>,
+    pub overall: CategoryFigures,
+}
+
+/// Who is ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankRule {
+    /// Fewest decided tasks (done, or open past deadline) for a unit to be ranked.
+    pub min_decided: i64,
+}
+
+impl Default for RankRule {
+    fn default() -> Self {
+        RankRule { min_decided: 3 }
+    }
+}
+
+/// The case's four spans, each `None` when the case has not reached its end point (see the module
+/// header for which times count).
+pub fn case_spans(c: &CaseRecord) -> [Option<i64>; 4] {
+    use CaseState::*;
+    let fix_stands = matches!(c.state, Rectified | Verified | Closed);
+    let verified = matches!(c.state, Verified | Closed);
+    let rectified = c.last_rectified_at.filter(|_| fix_stands);
+    let verified_at = c.verified_at.filter(|_| verified);
+    let dispatched = c.first_dispatched_at;
+    [
+        dispatched.map(|d| d - c.reported_at),
+        dispatched.zip(rectified).map(|(d, r)| r - d),
+        rectified.zip(verified_at).map(|(r, v)| v - r),
+        verified_at.map(|v| v - c.reported_at),
+    ]
+}
+
+/// A task's four spans on the unit's own clock.
+pub fn task_spans(t: &TaskRecord, c: &CaseRecord) -> [Option<i64>; 4] {
+    let done = t.done_at.filter(|_| t.state == TaskState::Done);
+    let verified = c
+        .verified_at
+        .filter(|_| matches!(c.state, CaseState::Verified | CaseState::Closed));
+    let done_and_verified = done.zip(verified);
+    [
+        Some(t.dispatched_at - c.reported_at),
+        done.map(|d| d - t.dispatched_at),
+        done_and_verified.map(|(d, v)| v - d),
+        done_and_verified.map(|(_, v)| v - c.reported_at),
+    ]
+}
+
+fn category_order(code: &str) -> (usize, String) {
+    let i = Category::parse(code)
+        .and_then(|c| Category::ALL.iter().position(|x| *x == c))
+        .unwrap_or(Category::ALL.len());
+    (i, code.to_string())
+}
+
+/// The figures of these cases and tasks as of `now_ms`. Tasks of cases not among `cases` are
+/// ignored.
+pub fn figures(cases: &[CaseRecord], tasks: &[TaskRecord], now_ms: i64, rule: RankRule) -> Figures {
+    let by_id: HashMap<i64, &CaseRecord> = cases.iter().map(|c| (c.id, c)).collect();
+    let tasks: Vec<(&TaskRecord, &CaseRecord)> = tasks
+        .iter()
+        .filter_map(|t| by_id.get(&t.case_id).map(|c| (t, *c)))
+        .collect();
+
+    // Categories (and the overall row), on the case's clock.
+    let category_row = |category: Option<&str>| {
+        let mut samples = Samples::default();
+        let mut states: Vec<(CaseState, i64)> = CaseState::ALL.iter().map(|s| (*s, 0)).collect();
+        let mut n = 0;
+        for c in cases
+            .iter()
+            .filter(|c| category.is_none_or(|k| c.category == k))
+        {
+            n += 1;
+            if let Some(s) = states.iter_mut().find(|(s, _)| *s == c.state) {
+                s.1 += 1;
+            }
+            for (i, v) in case_spans(c).into_iter().enumerate() {
+                samples.push(i, v);
+            }
+        }
+        let mut measures = TaskMeasures::default();
+        for (t, _) in tasks
+            .iter()
+            .filter(|(_, c)| category.is_none_or(|k| c.category == k))
+        {
+            measures.add(t, now_ms);
+        }
+        CategoryFigures {
+            category: category.map(str::to_string),
+            cases: n,
+            states,
+            durations: samples.stats(),
+            measures,
+        }
+    };
+    let mut codes: Vec<&str> = cases.iter().map(|c| c.category.as_str()).collect();
+    codes.sort_by_key(|c| category_order(c));
+    codes.dedup();
+    let by_category = codes.into_iter().map(|c| category_row(Some(c))).collect();
+    let overall = category_row(None);
+
+    // Departments, on each unit's own clock.
+    struct Unit {
+        name: String,
+        samples: Samples,
+        states: Vec<(TaskState, i64)>,
+        measures: TaskMeasures,
+    }
+    let mut units: BTreeMap<i64, Unit> = BTreeMap::new();
+    for (t, c) in &tasks {
+        let unit = units.entry(t.department_id).or_insert_with(|| Unit {
+            name: t.department.clone(),
+            samples: Samples::default(),
+            states: TaskState::ALL.iter().map(|s| (*s, 0)).collect(),
+            measures: TaskMeasures::default(),
+        });
+        if let Some(s) = unit.states.iter_mut().find(|(s, _)| *s == t.state) {
+            s.1 += 1;
+        }
+        for (i, v) in task_spans(t, c).into_iter().enumerate() {
+            unit.samples.push(i, v);
+        }
+        unit.measures.add(t, now_ms);
+    }
+    let mut by_department: Vec<DepartmentFigures> = units
+        .into_iter()
+        .map(|(department_id, u)| DepartmentFigures {
+            department_id,
+            department: u.name,
+            states: u.states,
+            durations: u.samples.stats(),
+            measures: u.measures,
+            rank: None,
+        })
+        .collect();
+    rank(&mut by_department, rule);
+    Figures {
+        by_department,
+        by_category,
+        overall,
+    }
+}
+
+/// `a` before `b` when `a` is present and `b` is not; `cmp` when both are.
+fn present_first<T>(a: Option<T>, b: Option<T>, cmp: impl Fn(T, T) -> Ordering) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => cmp(a, b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// num/den as an exact fraction, when den > 0.
+fn fraction(num: i64, den: i64) -> Option<(i64, i64)> {
+    (den > 0).then_some((num, den))
+}
+
+fn fraction_cmp(a: (i64, i64), b: (i64, i64)) -> Ordering {
+    (a.0 as i128 * b.1 as i128).cmp(&(b.0 as i128 * a.1 as i128))
+}
+
+/// How two ranked units compare: `Less` when `a` ranks better.
+pub fn rank_cmp(a: &DepartmentFigures, b: &DepartmentFigures) -> Ordering {
+    let (ma, mb) = (&a.measures, &b.measures);
+    present_first(
+        fraction(ma.on_time, ma.decided),
+        fraction(mb.on_time, mb.decided),
+        |x, y| fraction_cmp(y, x),
+    )
+    .then_with(|| {
+        present_first(
+            fraction(ma.reworked, ma.fixed),
+            fraction(mb.reworked, mb.fixed),
+            fraction_cmp,
+        )
+    })
+    .then_with(|| {
+        present_first(
+            a.durations.dispatch_to_rectified.median_ms,
+            b.durations.dispatch_to_rectified.median_ms,
+            |x, y| x.cmp(&y),
+        )
+    })
+}
+
+/// Orders the units by the ranking rule and gives the ranked ones their place.
+pub fn rank(units: &mut [DepartmentFigures], rule: RankRule) {
+    let eligible = |u: &DepartmentFigures| u.measures.decided >= rule.min_decided;
+    units.sort_by(|a, b| {
+        eligible(b)
+            .cmp(&eligible(a))
+            .then_with(|| {
+                if eligible(a) {
+                    rank_cmp(a, b)
+                } else {
+                    Ordering::Equal
+                }
+            })
+            .then_with(|| a.department.cmp(&b.department))
+            .then_with(|| a.department_id.cmp(&b.department_id))
+    });
+    for i in 0..units.len() {
+        units[i].rank = if !eligible(&units[i]) {
+            None
+        } else if i > 0 && rank_cmp(&units[i - 1], &units[i]) == Ordering::Equal {
+            units[i - 1].rank
+        } else {
+            Some(i + 1)
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const H: i64 = 3_600_000;
+    const M: i64 = 60_000;
+
+    fn case(id: i64, category: &str, state: CaseState, times: [Option<i64>; 4]) -> CaseRecord {
+        CaseRecord {
+            id,
+            category: category.into(),
+            state,
+            reported_at: times[0].unwrap(),
+            first_dispatched_at: times[1],
+            last_rectified_at: times[2],
+            verified_at: times[3],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn task(
+        case_id: i64,
+        dept: i64,
+        state: TaskState,
+        dispatched: i64,
+        due: i64,
+        done: Option<i64>,
+        extensions: i64,
+        reworks: i64,
+    ) -> TaskRecord {
+        TaskRecord {
+            case_id,
+            department_id: dept,
+            department: format!("unit {dept}"),
+            state,
+            dispatched_at: dispatched,
+            due_at: due,
+            done_at: done,
+            extensions,
+            reworks,
+        }
+    }
+
+    /// A worked example: every figure below is checked by hand against the definitions.
+    #[test]
+    fn a_small_history_by_hand() {
+        use CaseState as C;
+        use TaskState as T;
+        let cases = vec![
+            // Reported 0, dispatched 1 h, rectified (after a rework) 10 h, verified 12 h.
+            case(
+                1,
+                "supplies",
+                C::Closed,
+                [Some(0), Some(H), Some(10 * H), Some(12 * H)],
+            ),
+            // Reported 0, dispatched 2 h, fixed 4 h, verified 5 h.
+            case(
+                2,
+                "supplies",
+                C::Verified,
+                [Some(0), Some(2 * H), Some(4 * H), Some(5 * H)],
+            ),
+            // Rectified once, then reworked: no standing fix.
+            case(
+                3,
+                "testing",
+                C::Rectifying,
+                [Some(0), Some(30 * M), Some(3 * H), None],
+            ),
+            // Never dispatched.
+            case(4, "testing", C::Rejected, [Some(0), None, None, None]),
+        ];
+        let tasks = vec![
+            // Unit 1: lead on 1 (due 9 h, done late at 10 h after one rework), lead on 2 (on
+            // time, with an extension), lead on 3 (reworked, open, past due at `now`).
+            task(1, 1, T::Done, H, 9 * H, Some(10 * H), 0, 1),
+            task(2, 1, T::Done, 2 * H, 6 * H, Some(4 * H), 1, 0),
+            task(3, 1, T::Rectifying, 30 * M, 2 * H, None, 0, 1),
+            // Unit 2: co on 1, done on time; sent back on 2.
+            task(1, 2, T::Done, H, 9 * H, Some(3 * H), 0, 0),
+            task(2, 2, T::SentBack, 2 * H, 6 * H, None, 0, 0),
+        ];
+        let f = figures(&cases, &tasks, 100 * H, RankRule { min_decided: 1 });
+
+        let supplies = &f.by_category[1];
+        assert_eq!(supplies.category.as_deref(), Some("supplies"));
+        assert_eq!(supplies.cases, 2);
+        let d = supplies.durations;
+        // report→dispatch {1 h, 2 h}: nearest-rank median is the 1st of 2, p90 the 2nd.
+        assert_eq!(
+            d.report_to_dispatch,
+            Stat {
+                n: 2,
+                median_ms: Some(H),
+                p90_ms: Some(2 * H)
+            }
+        );
+        assert_eq!(d.dispatch_to_rectified.median_ms, Some(2 * H)); // {9 h, 2 h}
+        assert_eq!(d.rectified_to_verified.p90_ms, Some(2 * H)); // {2 h, 1 h}
+        assert_eq!(
+            d.report_to_verified,
+            Stat {
+                n: 2,
+                median_ms: Some(5 * H),
+                p90_ms: Some(12 * H)
+            }
+        );
+        // Supplies' tasks: four; done 3 (on time 2); sent back 1.
+        let m = supplies.measures;
+        assert_eq!(
+            (m.tasks, m.done, m.on_time, m.decided, m.overdue),
+            (4, 3, 2, 3, 1)
+        );
+        assert_eq!((m.fixed, m.reworked, m.extended), (3, 1, 1));
+
+        let testing = &f.by_category[0];
+        assert_eq!(testing.cases, 2);
+        assert_eq!(testing.durations.report_to_dispatch.n, 1);
+        assert_eq!(
+            testing.durations.dispatch_to_rectified.n, 0,
+            "the fix did not stand"
+        );
+        assert_eq!(
+            testing
+                .states
+                .iter()
+                .find(|s| s.0 == C::Rejected)
+                .unwrap()
+                .1,
+            1
+        );
+        assert_eq!(f.overall.cases, 4);
+        assert_eq!(f.overall.measures.tasks, 5);
+
+        // Unit 2: decided 1, on time 1 → 100 %; unit 1: decided 3 (2 done + 1 open overdue), on
+        // time 1 → 33 %.
+        let names: Vec<_> = f
+            .by_department
+            .iter()
+            .map(|u| (u.department_id, u.rank))
+            .collect();
+        assert_eq!(names, [(2, Some(1)), (1, Some(2))]);
+        let u1 = &f.by_department[1];
+        assert_eq!((u1.measures.on_time, u1.measures.decided), (1, 3));
+        assert_eq!(u1.measures.overdue, 2, "done late on 1, open past due on 3");
+        assert_eq!(
+            u1.measures.fixed, 3,
+            "the reworked open task had reported a fix"
+        );
+        assert_eq!(u1.measures.reworked, 2);
+        assert_eq!(u1.measures.rework_rate(), Some(2.0 / 3.0));
+        // Unit 1's clock: dispatch→rectified {9 h, 2 h}; rectified→verified {2 h, 1 h}.
+        assert_eq!(u1.durations.dispatch_to_rectified.median_ms, Some(2 * H));
+        assert_eq!(u1.durations.rectified_to_verified.p90_ms, Some(2 * H));
+        assert_eq!(u1.durations.report_to_dispatch.n, 3);
+        let u2 = &f.by_department[0];
+        // Unit 2's done task: dispatched 1 h, done 3 h, case verified 12 h.
+        assert_eq!(u2.durations.rectified_to_verified.median_ms, Some(9 * H));
+        assert_eq!(u2.durations.report_to_verified.median_ms, Some(12 * H));
+        assert_eq!(u2.measures.extension_rate(), Some(0.0));
+    }
+
+    #[test]
+    fn ties_share_a_rank_and_small_units_are_not_ranked() {
+        use TaskState as T;
+        let cases: Vec<_> = (1..=9)
+            .map(|i| {
+                case(
+                    i,
+                    "other",
+                    CaseState::Rectified,
+                    [Some(0), Some(0), Some(H), None],
+                )
+            })
+            .collect();
+        let tasks = vec![
+            // "b" and "a" each on time twice of two; "c" once of two; "d" has one decided task.
+            task(1, 20, T::Done, 0, H, Some(H), 0, 0),
+            task(2, 20, T::Done, 0, H, Some(H), 0, 0),
+            task(3, 10, T::Done, 0, H, Some(H), 0, 0),
+            task(4, 10, T::Done, 0, H, Some(H), 0, 0),
+            task(5, 30, T::Done, 0, H, Some(H), 0, 0),
+            task(6, 30, T::Done, 0, H, Some(2 * H), 0, 0),
+            task(7, 40, T::Done, 0, H, Some(H), 0, 0),
+        ];
+        let mut tasks = tasks;
+        for (t, name) in tasks.iter_mut().zip(["b", "b", "a", "a", "c", "c", "d"]) {
+            t.department = name.into();
+        }
+        let f = figures(&cases, &tasks, 10 * H, RankRule { min_decided: 2 });
+        let got: Vec<_> = f
+            .by_department
+            .iter()
+            .map(|u| (u.department.as_str(), u.rank))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", Some(1)), ("b", Some(1)), ("c", Some(3)), ("d", None)]
+        );
+    }
+
+    #[test]
+    fn rework_rate_then_speed_break_equal_punctuality() {
+        use TaskState as T;
+        let cases: Vec<_> = (1..=6)
+            .map(|i| {
+                case(
+                    i,
+                    "other",
+                    CaseState::Rectified,
+                    [Some(0), Some(0), Some(H), None],
+                )
+            })
+            .collect();
+        let tasks = vec![
+            task(1, 1, T::Done, 0, 9 * H, Some(3 * H), 0, 1),
+            task(2, 1, T::Done, 0, 9 * H, Some(3 * H), 0, 0),
+            task(3, 2, T::Done, 0, 9 * H, Some(5 * H), 0, 0),
+            task(4, 2, T::Done, 0, 9 * H, Some(5 * H), 0, 0),
+            task(5, 3, T::Done, 0, 9 * H, Some(4 * H), 0, 0),
+            task(6, 3, T::Done, 0, 9 * H, Some(4 * H), 0, 0),
+        ];
+        let f = figures(&cases, &tasks, 10 * H, RankRule { min_decided: 1 });
+        let order: Vec<_> = f.by_department.iter().map(|u| u.department_id).collect();
+        assert_eq!(
+            order,
+            [3, 2, 1],
+            "no rework beats rework; then the faster fix"
+        );
+    }
+
+    fn arb_history() -> impl Strategy<Value = (Vec<CaseRecord>, Vec<TaskRecord>, i64)> {
+        let case = (
+            0usize..4,
+            0usize..CaseState::ALL.len(),
+            0i64..1_000,
+            proptest::option::of(0i64..1_000),
+            proptest::option::of(0i64..1_000),
+            proptest::option::of(0i64..1_000),
+        );
+        let task = (
+            0usize..12,
+            0i64..5,
+            0usize..TaskState::ALL.len(),
+            0i64..1_000,
+            0i64..1_000,
+            0i64..2_000,
+            0i64..3,
+            0i64..3,
+        );
+        (
+            proptest::collection::vec(case, 0..12),
+            proptest::collection::vec(task, 0..30),
+            0i64..4_000,
+        )
+            .prop_map(|(cs, ts, now)| {
+                let cats = ["supplies", "testing", "other", "made_up"];
+                let cases: Vec<CaseRecord> = cs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(cat, st, rep, d, r, v))| {
+                        // Times follow the workflow's order: each later than the one before.
+                        let dispatched = d.map(|d| rep + d);
+                        let rectified = dispatched.zip(r).map(|(d, r)| d + r);
+                        let verified = rectified.zip(v).map(|(r, v)| r + v);
+                        CaseRecord {
+                            id: i as i64,
+                            category: cats[cat].into(),
+                            state: CaseState::ALL[st],
+                            reported_at: rep,
+                            first_dispatched_at: dispatched,
+                            last_rectified_at: rectified,
+                            verified_at: verified,
+                        }
+                    })
+                    .collect();
+                let tasks = ts
+                    .into_iter()
+                    // As stored: a task has a completion time exactly when it is done.
+                    .map(|(c, dept, st, disp, due, done, ext, rw)| TaskRecord {
+                        case_id: c as i64,
+                        department_id: dept,
+                        department: format!("unit {}", dept % 3),
+                        state: TaskState::ALL[st],
+                        dispatched_at: disp,
+                        due_at: disp + due,
+                        done_at: (TaskState::ALL[st] == TaskState::Done).then_some(disp + done),
+                        extensions: ext,
+                        reworks: rw,
+                    })
+                    .collect();
+                (cases, tasks, now)
+            })
+    }
+
+    fn check_measures(m: &TaskMeasures) -> Result<(), TestCaseError> {
+        prop_assert!(m.on_time <= m.done && m.done <= m.decided && m.decided <= m.tasks);
+        prop_assert!(m.reworked <= m.fixed && m.fixed <= m.tasks && m.extended <= m.tasks);
+        prop_assert!(m.overdue <= m.tasks);
+        // Every decided task is either on time or overdue.
+        prop_assert_eq!(m.on_time + m.overdue, m.decided);
+        for r in [m.on_time_rate(), m.rework_rate(), m.extension_rate()]
+            .into_iter()
+            .flatten()
+        {
+            prop_assert!((0.0..=1.0).contains(&r));
+        }
+        Ok(())
+    }
+
+    fn check_stat(s: &Stat, values: &[i64]) -> Result<(), TestCaseError> {
+        prop_assert_eq!(s.n, values.len());
+        if let (Some(m), Some(p)) = (s.median_ms, s.p90_ms) {
+            prop_assert!(values.contains(&m) && values.contains(&p) && m <= p);
+        } else {
+            prop_assert!(values.is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// Rows add up to the whole, every rate is a share of its own counts, every quantile is a
+        /// measured duration, and a verified case's three spans add up to the headline.
+        #[test]
+        fn figures_add_up((cases, tasks, now) in arb_history()) {
+            let f = figures(&cases, &tasks, now, RankRule::default());
+            let known: Vec<&TaskRecord> = tasks.iter().filter(|t| cases.iter().any(|c| c.id == t.case_id)).collect();
+            prop_assert_eq!(f.overall.cases as usize, cases.len());
+            prop_assert_eq!(f.by_category.iter().map(|c| c.cases).sum::<i64>(), f.overall.cases);
+            prop_assert_eq!(f.overall.measures.tasks as usize, known.len());
+            prop_assert_eq!(f.by_department.iter().map(|u| u.measures.tasks).sum::<i64>(), f.overall.measures.tasks);
+            prop_assert_eq!(f.by_category.iter().map(|c| c.measures.overdue).sum::<i64>(), f.overall.measures.overdue);
+            prop_assert_eq!(f.by_department.iter().map(|u| u.measures.on_time).sum::<i64>(), f.overall.measures.on_time);
+            check_measures(&f.overall.measures)?;
+            for c in &f.by_category {
+                check_measures(&c.measures)?;
+                prop_assert_eq!(c.states.iter().map(|s| s.1).sum::<i64>(), c.cases);
+                let mine: Vec<&CaseRecord> = cases.iter().filter(|x| Some(&x.category) == c.category.as_ref()).collect();
+                for i in 0..4 {
+                    let values: Vec<i64> = mine.iter().filter_map(|x| case_spans(x)[i]).collect();
+                    let s = [c.durations.report_to_dispatch, c.durations.dispatch_to_rectified, c.durations.rectified_to_verified, c.durations.report_to_verified][i];
+                    check_stat(&s, &values)?;
+                }
+            }
+            for u in &f.by_department {
+                check_measures(&u.measures)?;
+                prop_assert_eq!(u.states.iter().map(|s| s.1).sum::<i64>(), u.measures.tasks);
+                let overdue = known.iter().filter(|t| t.department_id == u.department_id)
+                    .filter(|t| (t.state == TaskState::Done || t.state.is_open()) && is_overdue(t.due_at, t.done_at.filter(|_| t.state == TaskState::Done), now))
+                    .count();
+                prop_assert_eq!(u.measures.overdue as usize, overdue);
+            }
+            for c in &cases {
+                if let [Some(a), Some(b), Some(x), Some(total)] = case_spans(c) {
+                    prop_assert_eq!(a + b + x, total);
+                }
+                if matches!(c.state, CaseState::Verified | CaseState::Closed) && c.verified_at.is_some() {
+                    prop_assert!(case_spans(c).iter().all(Option::is_some));
+                }
+            }
+            for t in &known {
+                let c = cases.iter().find(|c| c.id == t.case_id).unwrap();
+                if let [Some(a), Some(b), Some(x), Some(total)] = task_spans(t, c) {
+                    prop_assert_eq!(a + b + x, total);
+                }
+            }
+        }
+
+        /// The ranking is a function of the figures alone: ranked units come first with ranks that
+        /// never decrease and that differ exactly when the figures do, a better on-time rate is
+        /// never ranked below a worse one, and the input's order does not matter.
+        #[test]
+        fn ranking_follows_the_rule((cases, tasks, now) in arb_history(), min in 0i64..4, rotate in 0usize..30) {
+            let rule = RankRule { min_decided: min };
+            let f = figures(&cases, &tasks, now, rule);
+            let units = &f.by_department;
+            let ranked = units.iter().take_while(|u| u.rank.is_some()).count();
+            prop_assert!(units[ranked..].iter().all(|u| u.rank.is_none() && u.measures.decided < min));
+            prop_assert!(units[..ranked].iter().all(|u| u.measures.decided >= min));
+            if ranked > 0 {
+                prop_assert_eq!(units[0].rank, Some(1));
+            }
+            for w in units[..ranked].windows(2) {
+                let (a, b) = (&w[0], &w[1]);
+                prop_assert!(rank_cmp(a, b) != Ordering::Greater);
+                prop_assert_eq!(a.rank == b.rank, rank_cmp(a, b) == Ordering::Equal);
+                if let (Some(x), Some(y)) = (a.measures.on_time_rate(), b.measures.on_time_rate()) {
+                    prop_assert!(x >= y);
+                }
+            }
+            let mut shuffled = tasks.clone();
+            if !shuffled.is_empty() {
+                let k = rotate % shuffled.len();
+                shuffled.rotate_left(k);
+            }
+            let again = figures(&cases, &shuffled, now, rule);
+            let key = |f: &Figures| f.by_department.iter().map(|u| (u.department_id, u.rank)).collect::<Vec<_>>();
+            prop_assert_eq!(key(&f), key(&again));
+        }
+    }
+}
