@@ -49,6 +49,10 @@ pub enum Permission {
     CheckInsRead,
     /// Attach photos and files to a case in scope (report, fix or verification evidence).
     CasesEvidence,
+    /// Read the case figures (durations, on-time, overdue, rework, extension rates, the ranking
+    /// of departments) and export case lists and figures as xlsx, in scope. A department sees its
+    /// own tasks only.
+    CaseFigures,
 }
 
 /// What an account's scope is anchored to.
@@ -116,6 +120,12 @@ impl Role {
             CasesEvidence => matches!(
                 self,
                 Office | Group | Department | Supervisor | Inspector | Pilot
+            ),
+            // The command, triage and dispatch side, the commission that looks for dereliction,
+            // and each unit for its own record (GB/T 30428 publishes a unit's assessment to it).
+            CaseFigures => matches!(
+                self,
+                Admin | Commander | Office | Group | Discipline | Department
             ),
         }
     }

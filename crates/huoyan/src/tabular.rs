@@ -128,30 +128,58 @@ pub fn read(format: Format, bytes: &[u8]) -> AppResult<Table> {
 
 /// Writes one sheet: a bold header and text or number cells.
 pub fn write_xlsx(sheet: &str, headers: &[&str], rows: &[Vec<Cell>]) -> anyhow::Result<Vec<u8>> {
+    write_workbook(&[Sheet {
+        name: sheet,
+        headers,
+        rows,
+    }])
+}
+
+/// One sheet of a workbook: its name (at most 31 characters, none of `[]:*?/\`), a bold header
+/// row and the data rows.
+pub struct Sheet<'a> {
+    pub name: &'a str,
+    pub headers: &'a [&'a str],
+    pub rows: &'a [Vec<Cell>],
+}
+
+/// Writes several sheets into one workbook, in order.
+pub fn write_workbook(sheets: &[Sheet]) -> anyhow::Result<Vec<u8>> {
     let mut book = rust_xlsxwriter::Workbook::new();
-    let ws = book.add_worksheet();
-    ws.set_name(sheet)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            let (r, c) = (r as u32 + 1, c as u16);
-            match cell {
-                Cell::Text(s) => ws.write_string(r, c, s)?,
-                Cell::Number(n) => ws.write_number(r, c, *n)?,
-                Cell::Empty => ws,
-            };
+    for sheet in sheets {
+        let ws = book.add_worksheet();
+        ws.set_name(sheet.name)?;
+        for (c, h) in sheet.headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
+        for (r, row) in sheet.rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r as u32 + 1, c as u16);
+                match cell {
+                    Cell::Text(s) => ws.write_string(r, c, s)?,
+                    Cell::Number(n) => ws.write_number(r, c, *n)?,
+                    Cell::Formatted(n, f) => ws.write_number_with_format(
+                        r,
+                        c,
+                        *n,
+                        &rust_xlsxwriter::Format::new().set_num_format(*f),
+                    )?,
+                    Cell::Empty => ws,
+                };
+            }
+        }
+        ws.autofit();
     }
-    ws.autofit();
     Ok(book.save_to_buffer()?)
 }
 
 pub enum Cell {
     Text(String),
     Number(f64),
+    /// A number shown with an Excel number format (`0.00`, `0.0%`): the cell keeps the exact
+    /// value, only its display is rounded.
+    Formatted(f64, &'static str),
     Empty,
 }
 

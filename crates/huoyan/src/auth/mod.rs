@@ -202,7 +202,8 @@ pub mod perm {
         CasesRead,
         CasesReport,
         CheckInsRead,
-        CasesEvidence
+        CasesEvidence,
+        CaseFigures
     );
 }
 

@@ -5,6 +5,8 @@
 
 pub mod check_ins;
 mod duplicates;
+pub mod figures;
+mod figures_page;
 pub mod files;
 pub mod overdue;
 pub mod pages;
@@ -458,12 +460,16 @@ pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<
         limit: f.limit,
         offset: f.offset,
     };
-    let order = format!(
-        "CASE WHEN cases.due_at < {} THEN 0 ELSE 1 END, CASE WHEN cases.due_at < {} THEN cases.due_at ELSE 0 END, cases.id DESC",
-        crate::db::now_ms(),
-        crate::db::now_ms()
-    );
+    let order = list_order(crate::db::now_ms());
     crate::http::fetch_page(db, COLUMNS, "cases", &filter, &order, &paging, from_row).await
+}
+
+/// The list's order as of `now_ms` (shared with the xlsx export, which must list the same rows in
+/// the same order).
+fn list_order(now_ms: i64) -> String {
+    format!(
+        "CASE WHEN cases.due_at < {now_ms} THEN 0 ELSE 1 END, CASE WHEN cases.due_at < {now_ms} THEN cases.due_at ELSE 0 END, cases.id DESC"
+    )
 }
 
 /// One case with its units' tasks and its timeline, as the caller may see it.
@@ -545,4 +551,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(check_ins::api())
         .merge(files::api())
         .merge(duplicates::api())
+        .merge(figures::api())
 }

@@ -313,4 +313,5 @@ pub fn router() -> Router<AppState> {
         .merge(crate::org::pages::router())
         .merge(crate::cases::pages::router())
         .merge(crate::notifications::pages())
+        .merge(crate::cases::figures::pages())
 }

@@ -1,0 +1,815 @@
+//! Case figures (统计考核) and xlsx exports: the records of `huoyan_core::cases::figures` loaded
+//! for a case filter within the caller's scope, as JSON and as a workbook, and any filtered case
+//! list as a workbook with the same rows, in the same order, as `GET /api/v1/cases`.
+//!
+//! The filter is the list's (`CaseFilter::to_sql`), so the figures cover exactly the cases the
+//! list shows; `limit` and `offset` are ignored. The cases' tasks are all their units' tasks,
+//! except that a department sees only its own tasks, and `department_id` narrows the department
+//! rows to that unit (the cases still count in full per category). Definitions: the core module's
+//! header, repeated in the workbook's notes sheet and on the page.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use huoyan_core::cases::figures::{
+    self as rules, CaseRecord, CategoryFigures, DepartmentFigures, Durations, RankRule, Stat,
+    TaskMeasures, TaskRecord,
+};
+use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source, TaskState};
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::CaseFilter;
+use crate::audit::Change;
+use crate::auth::{Can, Principal, perm};
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::http::pages::beijing;
+use crate::http::{ApiJson, ApiQuery, AppState, rfc3339};
+use crate::i18n::Locale;
+use crate::tabular::{Cell, Sheet, write_workbook};
+
+/// More rows than this in one export is refused: narrow the filters.
+pub const EXPORT_MAX_ROWS: usize = 100_000;
+
+/// The cases matching `f` in the caller's scope and their units' tasks, as the core needs them.
+///
+/// Case times come from the timeline: the first `dispatch`; the last entry into `rectified` from
+/// another state (an `absorb` or `escalate` entry keeps the state and is not one); the entry into
+/// `verified`.
+pub async fn load(
+    db: &Db,
+    p: &Principal,
+    f: &CaseFilter,
+) -> AppResult<(Vec<CaseRecord>, Vec<TaskRecord>)> {
+    let filter = f.to_sql(p)?;
+    let cases_sql = format!(
+        "SELECT cases.id, cases.category, cases.state, cases.reported_at, \
+         (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.action = 'dispatch'), \
+         (SELECT MAX(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'rectified' AND e.from_state <> 'rectified'), \
+         (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'verified' AND e.from_state = 'rectified') \
+         FROM cases{} ORDER BY cases.id",
+        filter.text()
+    );
+    let cases = filter
+        .with_text(&cases_sql)
+        .query()
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let state: String = r.try_get(2)?;
+            Ok(CaseRecord {
+                id: r.try_get(0)?,
+                category: r.try_get(1)?,
+                state: CaseState::parse(&state)
+                    .ok_or_else(|| anyhow::anyhow!("case has unknown state {state}"))?,
+                reported_at: r.try_get(3)?,
+                first_dispatched_at: r.try_get(4)?,
+                last_rectified_at: r.try_get(5)?,
+                verified_at: r.try_get(6)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let tasks_sql = format!(
+        "SELECT t.case_id, t.department_id, d.name, t.state, t.dispatched_at, t.due_at, t.done_at, t.extensions, t.reworks \
+         FROM case_tasks t JOIN departments d ON d.id = t.department_id \
+         WHERE t.case_id IN (SELECT cases.id FROM cases{})",
+        filter.text()
+    );
+    let mut tasks_query = filter.with_text(&tasks_sql);
+    for d in [p.scope.department_id, f.department_id]
+        .into_iter()
+        .flatten()
+    {
+        tasks_query.push(" AND t.department_id = ").bind(d);
+    }
+    tasks_query.push(" ORDER BY t.id");
+    let tasks = tasks_query
+        .query()
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let state: String = r.try_get(3)?;
+            Ok(TaskRecord {
+                case_id: r.try_get(0)?,
+                department_id: r.try_get(1)?,
+                department: r.try_get(2)?,
+                state: TaskState::parse(&state)
+                    .ok_or_else(|| anyhow::anyhow!("task has unknown state {state}"))?,
+                dispatched_at: r.try_get(4)?,
+                due_at: r.try_get(5)?,
+                done_at: r.try_get(6)?,
+                extensions: r.try_get(7)?,
+                reworks: r.try_get(8)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((cases, tasks))
+}
+
+/// Median and 90th percentile of one duration, in milliseconds, over `n` values (nearest rank:
+/// each is a duration some case or task really took); null when `n` is 0.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatJson {
+    pub n: usize,
+    pub median_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
+}
+
+impl From<Stat> for StatJson {
+    fn from(s: Stat) -> Self {
+        StatJson {
+            n: s.n,
+            median_ms: s.median_ms,
+            p90_ms: s.p90_ms,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DurationsJson {
+    pub report_to_dispatch: StatJson,
+    pub dispatch_to_rectified: StatJson,
+    pub rectified_to_verified: StatJson,
+    /// The headline: from report to verified fix.
+    pub report_to_verified: StatJson,
+}
+
+impl From<Durations> for DurationsJson {
+    fn from(d: Durations) -> Self {
+        DurationsJson {
+            report_to_dispatch: d.report_to_dispatch.into(),
+            dispatch_to_rectified: d.dispatch_to_rectified.into(),
+            rectified_to_verified: d.rectified_to_verified.into(),
+            report_to_verified: d.report_to_verified.into(),
+        }
+    }
+}
+
+/// The counts over a row's tasks and the rates made of them; a rate is null when its
+/// denominator is 0.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasuresJson {
+    /// Every task dispatched (any state).
+    pub tasks: i64,
+    /// Tasks done (their fix stands).
+    pub done: i64,
+    /// Done tasks finished by their deadline (after any granted extension).
+    pub on_time: i64,
+    /// Done tasks plus open tasks already past their deadline.
+    pub decided: i64,
+    /// on_time / decided.
+    pub on_time_rate: Option<f64>,
+    /// Done late plus open past the deadline now.
+    pub overdue: i64,
+    /// Tasks that reported a fix at least once (done, or reworked).
+    pub fixed: i64,
+    /// Tasks reworked at least once.
+    pub reworked: i64,
+    /// reworked / fixed.
+    pub rework_rate: Option<f64>,
+    /// Tasks granted at least one extension.
+    pub extended: i64,
+    /// extended / tasks.
+    pub extension_rate: Option<f64>,
+}
+
+impl From<TaskMeasures> for MeasuresJson {
+    fn from(m: TaskMeasures) -> Self {
+        MeasuresJson {
+            tasks: m.tasks,
+            done: m.done,
+            on_time: m.on_time,
+            decided: m.decided,
+            on_time_rate: m.on_time_rate(),
+            overdue: m.overdue,
+            fixed: m.fixed,
+            reworked: m.reworked,
+            rework_rate: m.rework_rate(),
+            extended: m.extended,
+            extension_rate: m.extension_rate(),
+        }
+    }
+}
+
+/// One responsible unit: its tasks on the filtered cases, on its own clock.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentRow {
+    pub department_id: i64,
+    pub department: String,
+    /// Its place in the ranking (equal figures share a place); null when it has fewer decided
+    /// tasks than `rank_min_decided`.
+    pub rank: Option<usize>,
+    /// Its tasks by task state (dispatched, rectifying, done, sent_back, withdrawn).
+    pub tasks_by_state: BTreeMap<String, i64>,
+    pub durations: DurationsJson,
+    pub measures: MeasuresJson,
+}
+
+impl From<&DepartmentFigures> for DepartmentRow {
+    fn from(u: &DepartmentFigures) -> Self {
+        DepartmentRow {
+            department_id: u.department_id,
+            department: u.department.clone(),
+            rank: u.rank,
+            tasks_by_state: u
+                .states
+                .iter()
+                .map(|(s, n)| (s.code().to_string(), *n))
+                .collect(),
+            durations: u.durations.into(),
+            measures: u.measures.into(),
+        }
+    }
+}
+
+/// One category (or, with no category, every filtered case): durations on the case's clock,
+/// counts over its cases' tasks.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryRow {
+    /// The category code; null in `overall`.
+    pub category: Option<String>,
+    pub cases: i64,
+    /// Its cases by case state.
+    pub cases_by_state: BTreeMap<String, i64>,
+    pub durations: DurationsJson,
+    pub measures: MeasuresJson,
+}
+
+impl From<&CategoryFigures> for CategoryRow {
+    fn from(c: &CategoryFigures) -> Self {
+        CategoryRow {
+            category: c.category.clone(),
+            cases: c.cases,
+            cases_by_state: c
+                .states
+                .iter()
+                .map(|(s, n)| (s.code().to_string(), *n))
+                .collect(),
+            durations: c.durations.into(),
+            measures: c.measures.into(),
+        }
+    }
+}
+
+/// A unit's place and the three figures it was ranked on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RankEntry {
+    pub rank: Option<usize>,
+    pub department_id: i64,
+    pub department: String,
+    pub on_time_rate: Option<f64>,
+    pub rework_rate: Option<f64>,
+    pub median_dispatch_to_rectified_ms: Option<i64>,
+    pub decided: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseFigures {
+    /// When the figures were made (open tasks are judged overdue as of this time).
+    pub generated_at: String,
+    /// The filters applied, as received (`limit` and `offset` play no part).
+    #[schema(value_type = Object)]
+    pub filter: CaseFilter,
+    /// Fewest decided tasks for a unit to be ranked.
+    pub rank_min_decided: i64,
+    /// In ranking order: ranked units first, then the others by name.
+    pub by_department: Vec<DepartmentRow>,
+    /// In the order of the category list; only categories with cases.
+    pub by_category: Vec<CategoryRow>,
+    pub overall: CategoryRow,
+    /// Ranked units by place, then the unranked.
+    pub ranking: Vec<RankEntry>,
+}
+
+/// The figures of the cases matching `f` in the caller's scope, as of `now_ms`.
+pub async fn figures(
+    db: &Db,
+    p: &Principal,
+    f: &CaseFilter,
+    now_ms: i64,
+) -> AppResult<CaseFigures> {
+    let (cases, tasks) = load(db, p, f).await?;
+    let rule = RankRule::default();
+    let fig = rules::figures(&cases, &tasks, now_ms, rule);
+    Ok(CaseFigures {
+        generated_at: rfc3339(now_ms),
+        filter: CaseFilter {
+            limit: None,
+            offset: None,
+            ..f.clone()
+        },
+        rank_min_decided: rule.min_decided,
+        by_department: fig.by_department.iter().map(DepartmentRow::from).collect(),
+        by_category: fig.by_category.iter().map(CategoryRow::from).collect(),
+        overall: (&fig.overall).into(),
+        ranking: fig
+            .by_department
+            .iter()
+            .map(|u| RankEntry {
+                rank: u.rank,
+                department_id: u.department_id,
+                department: u.department.clone(),
+                on_time_rate: u.measures.on_time_rate(),
+                rework_rate: u.measures.rework_rate(),
+                median_dispatch_to_rectified_ms: u.durations.dispatch_to_rectified.median_ms,
+                decided: u.measures.decided,
+            })
+            .collect(),
+    })
+}
+
+const SPANS: [&str; 4] = [
+    "figures.span.report_to_dispatch",
+    "figures.span.dispatch_to_rectified",
+    "figures.span.rectified_to_verified",
+    "figures.span.report_to_verified",
+];
+
+fn stats(d: &DurationsJson) -> [&StatJson; 4] {
+    [
+        &d.report_to_dispatch,
+        &d.dispatch_to_rectified,
+        &d.rectified_to_verified,
+        &d.report_to_verified,
+    ]
+}
+
+/// Hours as a number (exact; shown with two decimals).
+fn hours(ms: Option<i64>) -> Cell {
+    ms.map(|v| Cell::Formatted(v as f64 / 3_600_000.0, "0.00"))
+        .unwrap_or(Cell::Empty)
+}
+
+fn percent(r: Option<f64>) -> Cell {
+    r.map(|v| Cell::Formatted(v, "0.0%")).unwrap_or(Cell::Empty)
+}
+
+fn span_headers(l: Locale) -> Vec<String> {
+    SPANS
+        .iter()
+        .flat_map(|k| {
+            ["figures.n", "figures.median_h", "figures.p90_h"]
+                .map(|m| format!("{} {}", l.t(k), l.t(m)))
+        })
+        .collect()
+}
+
+fn span_cells(d: &DurationsJson) -> Vec<Cell> {
+    stats(d)
+        .into_iter()
+        .flat_map(|s| [(s.n as i64).into(), hours(s.median_ms), hours(s.p90_ms)])
+        .collect()
+}
+
+const MEASURE_KEYS: [&str; 11] = [
+    "figures.tasks",
+    "figures.done",
+    "figures.on_time",
+    "figures.decided",
+    "figures.on_time_rate",
+    "figures.overdue",
+    "figures.fixed",
+    "figures.reworked",
+    "figures.rework_rate",
+    "figures.extended",
+    "figures.extension_rate",
+];
+
+fn measure_cells(m: &MeasuresJson) -> Vec<Cell> {
+    vec![
+        m.tasks.into(),
+        m.done.into(),
+        m.on_time.into(),
+        m.decided.into(),
+        percent(m.on_time_rate),
+        m.overdue.into(),
+        m.fixed.into(),
+        m.reworked.into(),
+        percent(m.rework_rate),
+        m.extended.into(),
+        percent(m.extension_rate),
+    ]
+}
+
+pub fn category_label(code: Option<&str>, l: Locale) -> String {
+    match code {
+        None => l.t("figures.all").to_string(),
+        Some(c) => Category::parse(c)
+            .map(|c| c.label(l.is_en()).to_string())
+            .unwrap_or_else(|| c.to_string()),
+    }
+}
+
+/// The filter as lines of the notes sheet and the page: (label, value).
+pub fn filter_lines(f: &CaseFilter, l: Locale) -> Vec<(String, String)> {
+    let en = l.is_en();
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut out = Vec::new();
+    let mut add = |key: &str, v: Option<String>| {
+        if let Some(v) = v {
+            out.push((l.t(key).to_string(), v));
+        }
+    };
+    add("figures.from", text(&f.from));
+    add("figures.to", text(&f.to));
+    add(
+        "figures.category",
+        text(&f.category).map(|c| category_label(Some(&c), l)),
+    );
+    add(
+        "figures.source",
+        text(&f.source).map(|s| {
+            Source::parse(&s)
+                .map(|x| x.label(en).to_string())
+                .unwrap_or(s)
+        }),
+    );
+    add(
+        "figures.state",
+        text(&f.state).map(|s| {
+            CaseState::parse(&s)
+                .map(|x| x.label(en).to_string())
+                .unwrap_or(s)
+        }),
+    );
+    add("figures.region", f.region_id.map(|v| format!("#{v}")));
+    add("figures.compound", f.compound_id.map(|v| format!("#{v}")));
+    add(
+        "figures.department",
+        f.department_id.map(|v| format!("#{v}")),
+    );
+    add(
+        "figures.overdue_only",
+        f.overdue.map(|v| {
+            l.t(if v { "figures.yes" } else { "figures.no" })
+                .to_string()
+        }),
+    );
+    add("figures.search", text(&f.q));
+    out
+}
+
+/// The figures as a workbook: by department (in ranking order), by category (with the overall
+/// row last), and notes (filter, time, definitions).
+pub fn figures_xlsx(fig: &CaseFigures, l: Locale) -> anyhow::Result<Vec<u8>> {
+    let en = l.is_en();
+    let mut dept_headers: Vec<String> = vec![
+        l.t("figures.rank").into(),
+        l.t("figures.department_id").into(),
+        l.t("figures.department").into(),
+    ];
+    dept_headers.extend(TaskState::ALL.iter().map(|s| s.label(en).to_string()));
+    dept_headers.extend(span_headers(l));
+    dept_headers.extend(MEASURE_KEYS.iter().map(|k| l.t(k).to_string()));
+    let dept_rows: Vec<Vec<Cell>> = fig
+        .by_department
+        .iter()
+        .map(|u| {
+            let mut row: Vec<Cell> = vec![
+                u.rank.map(|r| r as i64).into(),
+                u.department_id.into(),
+                u.department.as_str().into(),
+            ];
+            row.extend(
+                TaskState::ALL
+                    .iter()
+                    .map(|s| u.tasks_by_state.get(s.code()).copied().unwrap_or(0).into()),
+            );
+            row.extend(span_cells(&u.durations));
+            row.extend(measure_cells(&u.measures));
+            row
+        })
+        .collect();
+    let mut cat_headers: Vec<String> = vec![
+        l.t("figures.category").into(),
+        l.t("figures.code").into(),
+        l.t("figures.cases").into(),
+    ];
+    cat_headers.extend(CaseState::ALL.iter().map(|s| s.label(en).to_string()));
+    cat_headers.extend(span_headers(l));
+    cat_headers.extend(MEASURE_KEYS.iter().map(|k| l.t(k).to_string()));
+    let cat_rows: Vec<Vec<Cell>> = fig
+        .by_category
+        .iter()
+        .chain(std::iter::once(&fig.overall))
+        .map(|c| {
+            let mut row: Vec<Cell> = vec![
+                category_label(c.category.as_deref(), l).into(),
+                c.category.clone().into(),
+                c.cases.into(),
+            ];
+            row.extend(
+                CaseState::ALL
+                    .iter()
+                    .map(|s| c.cases_by_state.get(s.code()).copied().unwrap_or(0).into()),
+            );
+            row.extend(span_cells(&c.durations));
+            row.extend(measure_cells(&c.measures));
+            row
+        })
+        .collect();
+    let generated = chrono::DateTime::parse_from_rfc3339(&fig.generated_at)
+        .map(|t| beijing(t.timestamp_millis()))
+        .unwrap_or_default();
+    let mut notes: Vec<Vec<Cell>> = vec![vec![
+        l.t("figures.generated_at").into(),
+        format!("{generated} ({})", l.t("figures.beijing")).into(),
+    ]];
+    let lines = filter_lines(&fig.filter, l);
+    if lines.is_empty() {
+        notes.push(vec![
+            l.t("figures.filters").into(),
+            l.t("figures.no_filter").into(),
+        ]);
+    }
+    notes.extend(
+        lines
+            .into_iter()
+            .map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]),
+    );
+    notes.push(vec![
+        l.t("figures.rank_rule").into(),
+        l.t("figures.def.rank")
+            .replace("{n}", &fig.rank_min_decided.to_string())
+            .into(),
+    ]);
+    for key in DEFINITIONS {
+        notes.push(vec![l.t(key.0).into(), l.t(key.1).into()]);
+    }
+    let dh: Vec<&str> = dept_headers.iter().map(String::as_str).collect();
+    let ch: Vec<&str> = cat_headers.iter().map(String::as_str).collect();
+    let note_headers = [l.t("figures.item"), l.t("figures.value")];
+    write_workbook(&[
+        Sheet {
+            name: l.t("figures.sheet.departments"),
+            headers: &dh,
+            rows: &dept_rows,
+        },
+        Sheet {
+            name: l.t("figures.sheet.categories"),
+            headers: &ch,
+            rows: &cat_rows,
+        },
+        Sheet {
+            name: l.t("figures.sheet.notes"),
+            headers: &note_headers,
+            rows: &notes,
+        },
+    ])
+}
+
+/// (term, definition) catalogue keys, shown on the page and in the notes sheet.
+pub const DEFINITIONS: [(&str, &str); 7] = [
+    ("figures.def.times.term", "figures.def.times"),
+    ("figures.def.unit_clock.term", "figures.def.unit_clock"),
+    ("figures.on_time_rate", "figures.def.on_time"),
+    ("figures.overdue", "figures.def.overdue"),
+    ("figures.rework_rate", "figures.def.rework"),
+    ("figures.extension_rate", "figures.def.extension"),
+    ("figures.def.quantile.term", "figures.def.quantile"),
+];
+
+/// Every case matching `f` in the caller's scope (not one page), in the list's order, with the
+/// names the list leaves as ids. Refused past `EXPORT_MAX_ROWS`.
+async fn all_rows(
+    db: &Db,
+    p: &Principal,
+    f: &CaseFilter,
+) -> AppResult<Vec<(super::Case, String, Option<String>)>> {
+    let filter = f.to_sql(p)?;
+    let mut q = filter.with_text(&format!(
+        "SELECT {}, compound_region.name, lead_unit.name FROM cases \
+         JOIN regions compound_region ON compound_region.id = cases.compound_id \
+         LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id{} ORDER BY {} LIMIT ",
+        super::COLUMNS,
+        filter.text(),
+        super::list_order(crate::db::now_ms())
+    ));
+    q.bind(EXPORT_MAX_ROWS as i64 + 1);
+    let rows = q.query().fetch_all(&db.pool).await?;
+    if rows.len() > EXPORT_MAX_ROWS {
+        return Err(AppError::invalid(
+            "filter",
+            format!(
+                "more than {EXPORT_MAX_ROWS} cases match; narrow the filters (from, to, region_id…)"
+            ),
+        ));
+    }
+    rows.iter()
+        .map(|r| Ok((super::from_row(r)?, r.try_get(17)?, r.try_get(18)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// The list export's columns (catalogue keys), in order.
+pub const LIST_COLUMNS: [&str; 14] = [
+    "figures.col.id",
+    "figures.col.kind",
+    "figures.col.source",
+    "figures.category",
+    "figures.col.priority",
+    "figures.state",
+    "figures.compound",
+    "figures.col.address",
+    "figures.col.lead",
+    "figures.col.reported_at",
+    "figures.col.due_at",
+    "figures.overdue",
+    "figures.col.merged_into",
+    "figures.col.description",
+];
+
+/// The filtered case list as a workbook, and how many rows it holds. No reporter and no phone
+/// number is written: the reporter's identity is not needed to chase a case.
+pub async fn list_xlsx(
+    db: &Db,
+    p: &Principal,
+    f: &CaseFilter,
+    l: Locale,
+) -> AppResult<(Vec<u8>, usize)> {
+    let en = l.is_en();
+    let rows = all_rows(db, p, f).await?;
+    let label = |code: &str, f: fn(&str, bool) -> Option<&'static str>| -> Cell {
+        f(code, en).map(Cell::from).unwrap_or_else(|| code.into())
+    };
+    let time = |s: &str| -> Cell { crate::http::beijing_rfc3339(s).into() };
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|(c, compound, lead)| {
+            vec![
+                c.id.into(),
+                label(&c.kind, |s, en| Kind::parse(s).map(|k| k.label(en))),
+                label(&c.source, |s, en| Source::parse(s).map(|k| k.label(en))),
+                label(&c.category, |s, en| Category::parse(s).map(|k| k.label(en))),
+                label(&c.priority, |s, en| Priority::parse(s).map(|k| k.label(en))),
+                label(&c.state, |s, en| CaseState::parse(s).map(|k| k.label(en))),
+                compound.as_str().into(),
+                c.address.as_str().into(),
+                lead.clone().into(),
+                time(&c.reported_at),
+                c.due_at.as_deref().map(time).unwrap_or(Cell::Empty),
+                l.t(if c.overdue {
+                    "figures.yes"
+                } else {
+                    "figures.no"
+                })
+                .into(),
+                c.merged_into.into(),
+                c.description.as_str().into(),
+            ]
+        })
+        .collect();
+    let headers: Vec<&str> = LIST_COLUMNS.iter().map(|k| l.t(k)).collect();
+    let bytes = write_workbook(&[Sheet {
+        name: l.t("figures.sheet.cases"),
+        headers: &headers,
+        rows: &cells,
+    }])?;
+    Ok((bytes, rows.len()))
+}
+
+fn xlsx_response(bytes: Vec<u8>, name: &str) -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+}
+
+/// Figures per department and per category for the cases matching the list's filters, with the
+/// ranking of departments. Durations in milliseconds; the definitions are in the notes sheet of
+/// `figures.xlsx` and on the page `/cases/figures`.
+#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", params(CaseFilter),
+    responses((status = 200, body = CaseFigures), (status = 422, body = crate::error::ErrorBody)))]
+async fn figures_route(
+    State(state): State<AppState>,
+    Can(p, _): Can<perm::CaseFigures>,
+    ApiQuery(f): ApiQuery<CaseFilter>,
+) -> AppResult<ApiJson<CaseFigures>> {
+    Ok(ApiJson(
+        figures(&state.db, &p, &f, crate::db::now_ms()).await?,
+    ))
+}
+
+/// The figures as xlsx: by department, by category, and notes (filters, time, definitions), in
+/// the caller's language (`lang=en` for English).
+#[utoipa::path(get, path = "/api/v1/cases/figures.xlsx", tag = "cases", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
+async fn figures_xlsx_route(
+    State(state): State<AppState>,
+    Can(p, _): Can<perm::CaseFigures>,
+    locale: Locale,
+    ApiQuery(f): ApiQuery<CaseFilter>,
+) -> AppResult<impl IntoResponse> {
+    let fig = figures(&state.db, &p, &f, crate::db::now_ms()).await?;
+    Ok(xlsx_response(
+        figures_xlsx(&fig, locale)?,
+        "huoyan-case-figures.xlsx",
+    ))
+}
+
+/// Every case matching the filters of `GET /api/v1/cases` (all rows, not one page; `limit` and
+/// `offset` are ignored) as xlsx, in the list's order. The export is an audited event.
+#[utoipa::path(get, path = "/api/v1/cases/export.xlsx", tag = "cases", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
+async fn export_route(
+    State(state): State<AppState>,
+    Can(p, _): Can<perm::CaseFigures>,
+    locale: Locale,
+    ApiQuery(f): ApiQuery<CaseFilter>,
+) -> AppResult<impl IntoResponse> {
+    let (bytes, rows) = list_xlsx(&state.db, &p, &f, locale).await?;
+    let mut change = Change::begin(&state.db, &p.actor()).await?;
+    let filter = CaseFilter {
+        limit: None,
+        offset: None,
+        ..f
+    };
+    change
+        .record(
+            "export",
+            "cases",
+            "export",
+            &serde_json::json!({"kind": "cases", "rows": rows, "filter": filter}),
+        )
+        .await?;
+    change.commit().await?;
+    Ok(xlsx_response(bytes, "huoyan-cases.xlsx"))
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(figures_route))
+        .routes(routes!(figures_xlsx_route))
+        .routes(routes!(export_route))
+}
+
+/// The figures page, `/cases/figures`.
+pub fn pages() -> axum::Router<AppState> {
+    super::figures_page::router()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys held in tables (which the catalogue scanner cannot see) exist in both languages.
+    #[test]
+    fn every_column_and_definition_has_its_text() {
+        let keys = SPANS
+            .iter()
+            .chain(&MEASURE_KEYS)
+            .chain(&LIST_COLUMNS)
+            .chain(DEFINITIONS.iter().flat_map(|(a, b)| [a, b]))
+            .chain(&[
+                "figures.sheet.departments",
+                "figures.sheet.categories",
+                "figures.sheet.notes",
+                "figures.sheet.cases",
+                "figures.n",
+                "figures.median_h",
+                "figures.p90_h",
+            ]);
+        for k in keys {
+            for l in [Locale::Zh, Locale::En] {
+                assert_ne!(l.t(k), *k, "{k} is missing from the catalogue");
+            }
+        }
+        // Sheet names: at most 31 characters and none that Excel refuses.
+        for k in [
+            "figures.sheet.departments",
+            "figures.sheet.categories",
+            "figures.sheet.notes",
+            "figures.sheet.cases",
+        ] {
+            for l in [Locale::Zh, Locale::En] {
+                let name = l.t(k);
+                assert!(
+                    name.chars().count() <= 31
+                        && !name.contains(['[', ']', ':', '*', '?', '/', '\\'])
+                );
+            }
+        }
+    }
+}
