@@ -106,11 +106,22 @@ pub fn department_step(
     Ok(i)
 }
 
-/// Verification failed: the named units' done tasks (all done tasks when none are named) are
-/// reopened. Returns the indices reopened.
+/// Where the latest dispatch begins: tasks are kept in dispatch order and each dispatch starts
+/// with its lead, so after a send-back and a new dispatch the earlier round is history (its
+/// sent-back lead, withdrawn units and any unit that had already finished).
+fn current_round(tasks: &[Task]) -> usize {
+    tasks
+        .iter()
+        .rposition(|t| t.share == Share::Lead)
+        .unwrap_or(0)
+}
+
+/// Verification failed: the named units' done tasks (all done tasks when none are named) of the
+/// latest dispatch are reopened. Returns the indices reopened.
 pub fn rework(tasks: &mut [Task], departments: &[i64]) -> Result<Vec<usize>, TaskError> {
     let mut reopened = Vec::new();
-    for (i, t) in tasks.iter_mut().enumerate() {
+    let start = current_round(tasks);
+    for (i, t) in tasks.iter_mut().enumerate().skip(start) {
         if t.state == TaskState::Done
             && (departments.is_empty() || departments.contains(&t.department_id))
         {
@@ -126,8 +137,9 @@ pub fn rework(tasks: &mut [Task], departments: &[i64]) -> Result<Vec<usize>, Tas
     Ok(reopened)
 }
 
-/// The case's state while it is with the departments, from its tasks.
+/// The case's state while it is with the departments, from the tasks of its latest dispatch.
 pub fn case_state(tasks: &[Task]) -> CaseState {
+    let tasks = &tasks[current_round(tasks)..];
     let lead_sent_back = tasks
         .iter()
         .any(|t| t.share == Share::Lead && t.state == TaskState::SentBack);
@@ -183,6 +195,26 @@ mod tests {
             department_step(&mut tasks, 2, Action::ReportFix),
             Err(TaskError::NotYours)
         );
+    }
+
+    #[test]
+    fn a_case_dispatched_again_after_a_send_back_follows_its_new_units() {
+        let mut tasks = dispatch(1, &[2]).unwrap();
+        department_step(&mut tasks, 2, Action::Accept).unwrap();
+        department_step(&mut tasks, 2, Action::ReportFix).unwrap();
+        department_step(&mut tasks, 1, Action::SendBack).unwrap();
+        assert_eq!(case_state(&tasks), CaseState::Triaged);
+        // The group dispatches afresh (the workflow appends the new round's tasks).
+        tasks.extend(dispatch(3, &[]).unwrap());
+        assert_eq!(case_state(&tasks), CaseState::Dispatched);
+        department_step(&mut tasks, 3, Action::Accept).unwrap();
+        assert_eq!(case_state(&tasks), CaseState::Rectifying);
+        department_step(&mut tasks, 3, Action::ReportFix).unwrap();
+        assert_eq!(case_state(&tasks), CaseState::Rectified);
+        // A failed verification reopens the new unit's task, not the earlier round's done one.
+        assert_eq!(rework(&mut tasks, &[]).unwrap(), vec![2]);
+        assert_eq!(tasks[1].state, TaskState::Done);
+        assert_eq!(case_state(&tasks), CaseState::Rectifying);
     }
 
     #[test]
