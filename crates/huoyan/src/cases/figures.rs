@@ -440,9 +440,14 @@ pub fn filter_lines(f: &CaseFilter, l: Locale) -> Vec<(String, String)> {
     add(
         "figures.state",
         text(&f.state).map(|s| {
-            CaseState::parse(&s)
-                .map(|x| x.label(en).to_string())
-                .unwrap_or(s)
+            s.split(',')
+                .map(|one| {
+                    CaseState::parse(one.trim())
+                        .map(|x| x.label(en).to_string())
+                        .unwrap_or_else(|| one.trim().to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         }),
     );
     add("figures.region", f.region_id.map(|v| format!("#{v}")));
@@ -459,6 +464,13 @@ pub fn filter_lines(f: &CaseFilter, l: Locale) -> Vec<(String, String)> {
         }),
     );
     add("figures.search", text(&f.q));
+    add(
+        "figures.mine",
+        f.mine.map(|v| {
+            l.t(if v { "figures.yes" } else { "figures.no" })
+                .to_string()
+        }),
+    );
     out
 }
 

@@ -28,6 +28,9 @@ const PEOPLE_READERS: &str =
 const PEOPLE_WRITERS: &str = "admin dispatcher branch";
 const CASE_READERS: &str =
     "admin commander office group department supervisor inspector discipline pilot";
+/// The case figures and the case workbooks: the command side, discipline, and each unit for
+/// its own record.
+const FIGURE_READERS: &str = "admin commander office group discipline department";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -77,6 +80,9 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/cases", CASE_READERS),
     ("POST /api/v1/cases", "supervisor inspector pilot office"),
     ("GET /api/v1/cases/{id}", CASE_READERS),
+    ("GET /api/v1/cases/figures", FIGURE_READERS),
+    ("GET /api/v1/cases/figures.xlsx", FIGURE_READERS),
+    ("GET /api/v1/cases/export.xlsx", FIGURE_READERS),
     ("POST /api/v1/cases/{id}/transitions", CASE_READERS),
     ("GET /api/v1/notifications", EVERYONE),
     ("GET /api/v1/cases/{id}/duplicates", CASE_READERS),

@@ -9,7 +9,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::spawn_app;
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -18,7 +18,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver, tempdir::Dir) {
+pub(crate) async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver, tempdir::Dir) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -59,7 +59,7 @@ async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver, tempdi
     unreachable!()
 }
 
-mod tempdir {
+pub(crate) mod tempdir {
     pub struct Dir(pub std::path::PathBuf);
     impl Dir {
         pub fn new() -> Self {
@@ -182,7 +182,7 @@ async fn the_commander_sees_four_districts_under_static_management_on_a_phone() 
 }
 
 /// Signs `username` in through the login page (after dropping any earlier session).
-async fn sign_in(c: &fantoccini::Client, base: &str, username: &str, password: &str) {
+pub(crate) async fn sign_in(c: &fantoccini::Client, base: &str, username: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{base}/login")).await.unwrap();
@@ -295,7 +295,7 @@ async fn step(
         .unwrap()
 }
 
-async fn fits(c: &fantoccini::Client, what: &str, width: u32) {
+pub(crate) async fn fits(c: &fantoccini::Client, what: &str, width: u32) {
     let wide: bool = c
         .execute(
             "return document.documentElement.scrollWidth > window.innerWidth",

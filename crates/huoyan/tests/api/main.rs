@@ -7,6 +7,7 @@ mod authz;
 mod browser;
 mod cases;
 mod cli;
+mod figures;
 mod imports;
 mod open311;
 mod org;
