@@ -3,9 +3,10 @@
 //! list as a workbook with the same rows, in the same order, as `GET /api/v1/cases`.
 //!
 //! The filter is the list's (`CaseFilter::to_sql`), so the figures cover exactly the cases the
-//! list shows; `limit` and `offset` are ignored. The cases' tasks are all their units' tasks,
-//! except that a department sees only its own tasks, and `department_id` narrows the department
-//! rows to that unit (the cases still count in full per category). Definitions: the core module's
+//! list shows; `limit` and `offset` are ignored. The tasks counted are every unit's tasks on those
+//! cases, except that a department caller's own scope, and a `department_id` filter, keep only that
+//! unit's tasks: the department rows and the task counts per category are then that unit's, while
+//! each case's own clock (the per-category durations) stays whole. Definitions: the core module's
 //! header, repeated in the workbook's notes sheet and on the page.
 
 use std::collections::BTreeMap;
