@@ -137,6 +137,12 @@ impl PageCtx {
                     key: v.title_key(),
                 });
             }
+            if u.role.allows(Permission::CaseFigures) {
+                items.push(NavItem {
+                    href: "/cases/figures",
+                    key: "figures.title",
+                });
+            }
             items.push(NavItem {
                 href: "/notifications",
                 key: "nav.notifications",
