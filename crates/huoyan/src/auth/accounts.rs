@@ -80,6 +80,16 @@ pub async fn create(
     new: &NewAccount,
     allow_demo_password: bool,
 ) -> AppResult<i64> {
+    check_new(new, allow_demo_password)?;
+    let pw = new.password.clone();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Change::run(db, actor, async |change| insert(change, new, &hash).await).await
+}
+
+/// Checks a new account's name, password strength, role and scope, naming every bad field.
+pub fn check_new(new: &NewAccount, allow_demo_password: bool) -> AppResult<()> {
     let mut errors = Vec::new();
     let username = new.username.trim();
     if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
@@ -100,14 +110,18 @@ pub async fn create(
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(errors))
     }
-    let pw = new.password.clone();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(anyhow::Error::from)??;
-    let mut change = Change::begin(db, actor).await?;
+}
+
+/// Writes an account checked by `check_new`, with `password_hash` already made of its password,
+/// and its audit event, inside `change`. The demo makes many logins with one password: it hashes
+/// it once (argon2 is slow on purpose) and writes them all in one change.
+pub async fn insert(change: &mut Change, new: &NewAccount, password_hash: &str) -> AppResult<i64> {
+    let username = new.username.trim();
     let id: i64 = sqlx::query(
         "INSERT INTO accounts (username, person_id, role, scope_region_id, scope_department_id, scope_team_id, password_hash, disabled, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) RETURNING id",
@@ -118,7 +132,7 @@ pub async fn create(
     .bind(new.scope.region_id)
     .bind(new.scope.department_id)
     .bind(new.scope.team_id)
-    .bind(hash)
+    .bind(password_hash)
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
     .await?
@@ -126,7 +140,6 @@ pub async fn create(
     change
         .record("account", id, "create", &serde_json::json!({"username": username, "role": new.role, "person_id": new.person_id, "scope": new.scope}))
         .await?;
-    change.commit().await?;
     Ok(id)
 }
 
