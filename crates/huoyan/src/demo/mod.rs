@@ -2,6 +2,7 @@
 //! figures are the real ones (data/); compounds, buildings and people are invented,
 //! deterministically, so every demo database is the same.
 
+mod cases;
 mod names;
 
 use std::collections::HashMap;
@@ -780,6 +781,9 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         accounts::create(db, &actor, &new, true).await.map_err(e)?;
     }
 
+    report("cases of 2022-08-20 to 09-05, with their timelines");
+    cases::load(db, &actor, &mut l).await?;
+
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
             .fetch_one(&db.pool)
@@ -788,7 +792,7 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         Ok::<_, sqlx::Error>(n)
     };
     Ok(format!(
-        "Daqing 2022 demo loaded: {} regions ({} compounds), {} orders, {} sites ({sampling} sampling points), {} departments, {} people, {} teams, {volunteers} double-registered volunteers, {} accounts",
+        "Daqing 2022 demo loaded: {} regions ({} compounds), {} orders, {} sites ({sampling} sampling points), {} departments, {} people, {} teams, {volunteers} double-registered volunteers, {} accounts, {} cases",
         count("regions").await?,
         compounds.len(),
         count("control_orders").await?,
@@ -797,5 +801,6 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         count("people").await?,
         count("teams").await?,
         count("accounts").await?,
+        count("cases").await?,
     ))
 }

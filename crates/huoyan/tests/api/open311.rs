@@ -540,6 +540,7 @@ async fn a_request_filed_over_open311_reads_back_in_both_formats() {
         ("address_id", compound.as_str()),
         ("description", "5号楼蔬菜包未送达"),
     ];
+    let before = app.count("cases").await;
     let first = app.o311_post("requests.xml", &form, Some("phone-42")).await;
     let again = app.o311_post("requests.xml", &form, Some("phone-42")).await;
     assert_eq!((first.status, again.status), (201, 200), "{}", again.body);
@@ -560,7 +561,7 @@ async fn a_request_filed_over_open311_reads_back_in_both_formats() {
     );
     assert!(!first.request[0].service_notice.is_empty());
     assert_eq!(first.request[0].account_id, account.to_string());
-    assert_eq!(app.count("cases").await, 2);
+    assert_eq!(app.count("cases").await, before + 1);
 
     // A token is the request's id: every service is realtime.
     let a = app.o311(&format!("tokens/{id}.json")).await;
@@ -599,6 +600,7 @@ async fn filing_errors_name_the_parameter_in_both_formats() {
     let key = app.token("supervisor").await;
     let volunteer = app.token("volunteer").await;
     let compound = app.jingcheng().await;
+    let before = app.count("cases").await;
     let elsewhere = app
         .id_of("SELECT id FROM regions WHERE name = '新村七区'")
         .await
@@ -713,7 +715,7 @@ async fn filing_errors_name_the_parameter_in_both_formats() {
         .await
         .unwrap();
     Answer::read(a).await.assert_error(400, "body");
-    assert_eq!(app.count("cases").await, 0, "nothing was filed");
+    assert_eq!(app.count("cases").await, before, "nothing was filed");
     let a = app
         .client
         .post(format!("{}{BASE}/requests.json?api_key={key}", app.base))
@@ -788,10 +790,11 @@ async fn requests_filter_by_id_service_status_and_time() {
         list("?service_request_id=abc".into()).await,
         Vec::<String>::new()
     );
-    assert_eq!(
-        list("?start_date=2022-08-20T00:00:00%2B08:00&end_date=2022-09-01T00:00:00Z".into()).await,
-        Vec::<String>::new(),
-        "nothing was filed in August 2022"
+    let august =
+        list("?start_date=2022-08-20T00:00:00%2B08:00&end_date=2022-09-01T00:00:00Z".into()).await;
+    assert!(
+        !august.is_empty() && august.iter().all(|i| !id.contains(i)),
+        "the demo's history was filed in August 2022, these reports were not"
     );
     let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
