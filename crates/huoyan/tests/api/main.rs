@@ -7,6 +7,7 @@ mod authz;
 mod browser;
 mod cases;
 mod cli;
+mod demo_cases;
 mod figures;
 mod imports;
 mod open311;

@@ -1,0 +1,305 @@
+//! The demo's historical cases (2022-08-20 to 09-05): about 300, in every state and category,
+//! each timeline a walk the workflow allows, each case's state, lead and deadline what its
+//! timeline and tasks make them, and departments that differ in how often they are on time.
+
+use std::collections::{BTreeSet, HashMap};
+
+use huoyan_core::auth::Role;
+use huoyan_core::cases::{Action, CaseState, Category, transition};
+use sqlx::Row;
+
+use crate::spawn_app;
+
+fn bj(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+struct Event {
+    at: i64,
+    actor: Option<i64>,
+    action: String,
+    from: Option<String>,
+    to: String,
+    department: Option<i64>,
+}
+
+struct TaskRow {
+    department: i64,
+    share: String,
+    state: String,
+    due_at: i64,
+    times: [Option<i64>; 4],
+}
+
+#[tokio::test]
+async fn the_demo_cases_walk_the_workflow_from_the_order_to_the_fifth_of_september() {
+    let app = spawn_app(true).await;
+    let db = &app.db.pool;
+    let (from, until) = (
+        bj("2022-08-20T00:00:00+08:00"),
+        bj("2022-09-06T00:00:00+08:00"),
+    );
+    let within = |ms: i64| (from..until).contains(&ms);
+
+    let mut accounts: HashMap<i64, (Role, Option<i64>)> = HashMap::new();
+    for r in sqlx::query("SELECT id, role, scope_department_id FROM accounts")
+        .fetch_all(db)
+        .await
+        .unwrap()
+    {
+        let role: String = r.get(1);
+        accounts.insert(r.get(0), (Role::parse(&role).unwrap(), r.get(2)));
+    }
+    let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
+    for r in sqlx::query("SELECT case_id, at, actor_account_id, action, from_state, to_state, department_id FROM case_events ORDER BY id")
+        .fetch_all(db)
+        .await
+        .unwrap()
+    {
+        events.entry(r.get(0)).or_default().push(Event {
+            at: r.get(1),
+            actor: r.get(2),
+            action: r.get(3),
+            from: r.get(4),
+            to: r.get(5),
+            department: r.get(6),
+        });
+    }
+    let mut tasks: HashMap<i64, Vec<TaskRow>> = HashMap::new();
+    for r in sqlx::query("SELECT case_id, department_id, share, state, due_at, dispatched_at, accepted_at, done_at, escalated_at FROM case_tasks ORDER BY id")
+        .fetch_all(db)
+        .await
+        .unwrap()
+    {
+        let dispatched: i64 = r.get(5);
+        tasks.entry(r.get(0)).or_default().push(TaskRow {
+            department: r.get(1),
+            share: r.get(2),
+            state: r.get(3),
+            due_at: r.get(4),
+            times: [Some(dispatched), r.get(6), r.get(7), r.get(8)],
+        });
+    }
+
+    let cases = sqlx::query("SELECT id, state, category, department_id, due_at, reported_at, updated_at, merged_into, reporter_account_id FROM cases ORDER BY id")
+        .fetch_all(db)
+        .await
+        .unwrap();
+    assert!((250..=350).contains(&cases.len()), "{} cases", cases.len());
+    let mut states = BTreeSet::new();
+    let mut categories = BTreeSet::new();
+    let mut actions = BTreeSet::new();
+    for c in &cases {
+        let id: i64 = c.get(0);
+        let state: String = c.get(1);
+        let category: String = c.get(2);
+        let (lead, due): (Option<i64>, Option<i64>) = (c.get(3), c.get(4));
+        let (reported, updated): (i64, i64) = (c.get(5), c.get(6));
+        let (merged_into, reporter): (Option<i64>, i64) = (c.get(7), c.get(8));
+        states.insert(state.clone());
+        categories.insert(category);
+        assert!(
+            within(reported) && within(updated) && reported <= updated,
+            "case {id}"
+        );
+
+        // The timeline: a report, then steps each allowed to its actor's role from the state the
+        // previous one left, forward in time, ending where the case is.
+        let timeline = &events[&id];
+        assert_eq!(
+            (
+                timeline[0].action.as_str(),
+                timeline[0].from.as_deref(),
+                timeline[0].to.as_str(),
+                timeline[0].actor
+            ),
+            ("report", None, "reported", Some(reporter)),
+            "case {id} begins with its report"
+        );
+        assert_eq!(timeline[0].at, reported, "case {id}");
+        let mut current = "reported".to_string();
+        let mut last_at = reported;
+        for e in &timeline[1..] {
+            assert!(
+                within(e.at) && e.at >= last_at,
+                "case {id}: {} at {}",
+                e.action,
+                e.at
+            );
+            assert_eq!(
+                e.from.as_deref(),
+                Some(current.as_str()),
+                "case {id}: {}",
+                e.action
+            );
+            actions.insert(e.action.clone());
+            match e.action.as_str() {
+                // The overdue job's entry names the unit and no actor; the surviving case of a
+                // merge records it. Neither changes the state.
+                "escalate" => {
+                    assert!(e.actor.is_none() && e.department.is_some(), "case {id}");
+                    assert_eq!(e.to, current, "case {id}");
+                }
+                "absorb" => {
+                    assert_eq!(accounts[&e.actor.unwrap()].0, Role::Office, "case {id}");
+                    assert_eq!(e.to, current, "case {id}");
+                }
+                action => {
+                    let action =
+                        Action::parse(action).unwrap_or_else(|| panic!("case {id}: {action}"));
+                    let (role, unit) = accounts[&e.actor.expect("a step has an actor")];
+                    let state = CaseState::parse(&current).unwrap();
+                    assert!(
+                        transition(state, action, role).is_ok(),
+                        "case {id}: a {role:?} may not {action:?} a {state:?} case"
+                    );
+                    if role == Role::Department {
+                        assert_eq!(unit, e.department, "case {id}: a unit acts on its own task");
+                    }
+                    if role == Role::Supervisor && matches!(action, Action::Verify | Action::Rework)
+                    {
+                        assert_eq!(
+                            e.actor,
+                            Some(reporter),
+                            "case {id}: the reporter re-inspects"
+                        );
+                    }
+                }
+            }
+            current = e.to.clone();
+            last_at = e.at;
+        }
+        assert_eq!(
+            current, state,
+            "case {id}: the timeline ends where the case is"
+        );
+        let last_step = timeline
+            .iter()
+            .filter(|e| e.action != "escalate" && e.action != "absorb")
+            .map(|e| e.at)
+            .max();
+        assert_eq!(
+            Some(updated),
+            last_step,
+            "case {id}: updated at its last step"
+        );
+
+        // Lead and deadline are what the tasks make them.
+        let units = tasks.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let open_due = units
+            .iter()
+            .filter(|t| matches!(t.state.as_str(), "dispatched" | "rectifying"))
+            .map(|t| t.due_at)
+            .min();
+        assert_eq!(
+            due, open_due,
+            "case {id}: due at its earliest open task's deadline"
+        );
+        let expected_lead = units
+            .iter()
+            .rev()
+            .find(|t| t.share == "lead" && t.state != "withdrawn")
+            .map(|t| t.department);
+        assert_eq!(lead, expected_lead, "case {id}: the lead unit");
+        for t in units {
+            for at in t.times.iter().flatten() {
+                assert!(within(*at), "case {id}: task times fall in the operation");
+            }
+            assert!(
+                t.due_at > t.times[0].unwrap(),
+                "case {id}: due after dispatch"
+            );
+        }
+        assert_eq!(
+            merged_into.is_some(),
+            state == "merged",
+            "case {id}: merged into a case exactly when merged"
+        );
+        if let Some(target) = merged_into {
+            assert!(
+                events[&target].iter().any(|e| e.action == "absorb"),
+                "case {target} records the report merged into it"
+            );
+        }
+    }
+    let all_states: BTreeSet<String> = CaseState::ALL
+        .iter()
+        .map(|s| s.code().to_string())
+        .collect();
+    assert_eq!(states, all_states, "every state appears");
+    let all_categories: BTreeSet<String> =
+        Category::ALL.iter().map(|c| c.code().to_string()).collect();
+    assert_eq!(categories, all_categories, "every category appears");
+    for step in [
+        "send_back",
+        "rework",
+        "request_extension",
+        "grant_extension",
+        "refuse_extension",
+        "escalate",
+        "merge",
+        "fix_on_site",
+        "reject",
+    ] {
+        assert!(actions.contains(step), "some case went through {step}");
+    }
+
+    // Departments differ in how often they finish on time: the figures have a spread to show.
+    let rates = sqlx::query(
+        "SELECT department_id, SUM(CASE WHEN done_at <= due_at THEN 1 ELSE 0 END), COUNT(*) FROM case_tasks WHERE done_at IS NOT NULL \
+         GROUP BY department_id HAVING COUNT(*) >= 10",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<i64, _>(1) as f64 / r.get::<i64, _>(2) as f64)
+    .collect::<Vec<f64>>();
+    let (best, worst) = rates
+        .iter()
+        .fold((0f64, 1f64), |(b, w), r| (b.max(*r), w.min(*r)));
+    assert!(
+        rates.len() >= 8 && best - worst >= 0.15,
+        "on-time rates {rates:?}"
+    );
+
+    for r in sqlx::query("SELECT at, read_at FROM notifications")
+        .fetch_all(db)
+        .await
+        .unwrap()
+    {
+        let (at, read): (i64, Option<i64>) = (r.get(0), r.get(1));
+        assert!(within(at) && read.is_some_and(|r| within(r) && r >= at));
+    }
+    assert!(matches!(
+        huoyan::audit::verify(&app.db).await.unwrap(),
+        huoyan::audit::Verdict::Intact { .. }
+    ));
+    let audited: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM audit_events WHERE entity = 'case' AND action = 'demo_history'",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(audited as usize, cases.len(), "one audit event per case");
+
+    // The API shows them in each role's scope: the group all, a compound's supervisor theirs.
+    let group = app.token("group").await;
+    let (_, listed) = app.get(&group, "/api/v1/cases?limit=1").await;
+    assert_eq!(listed["total"].as_i64(), Some(cases.len() as i64));
+    let supervisor = app.token("supervisor-005").await;
+    let (_, own) = app.get(&supervisor, "/api/v1/cases?limit=500").await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE code = 'DQ-C005'")
+        .await;
+    assert!(
+        own["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["compound_id"] == compound)
+    );
+}
