@@ -8,7 +8,10 @@
 //! explicit historical instant, and a case stops where the snapshot does ([`SNAPSHOT`]), so
 //! the last days leave a tail of open cases in every state. Escalations are written as the
 //! overdue job would have written them (at the first minute tick after a deadline passed, with no
-//! actor), with their notices to the group and the commander, read since.
+//! actor), with their notices to the group and the commander, read since. A task still open at
+//! the snapshot whose deadline had not passed by then is left to the live job: in real time it is
+//! long overdue, so a served demo escalates it at its first minute. Deadlines follow the default
+//! policy, whatever a served demo's configuration says (they were set in 2022).
 //!
 //! The scenario's pace shapes the data: the first week's reports come from supervision teams, the
 //! hotline and residents, until every cadre became the supervisor of their compound on 08-29;
