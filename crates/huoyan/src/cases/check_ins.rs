@@ -47,13 +47,26 @@ async fn check_in(
     Can(p, _): Can<perm::CasesReport>,
     ApiJson(c): ApiJson<NewCheckIn>,
 ) -> AppResult<(StatusCode, ApiJson<CheckIn>)> {
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(record(&state.db, &p, &c).await?),
+    ))
+}
+
+/// Records today's check-in of a compound in the caller's scope (the API and the phone page).
+pub async fn record(
+    db: &crate::db::Db,
+    p: &crate::auth::Principal,
+    c: &NewCheckIn,
+) -> AppResult<CheckIn> {
+    let state = db;
     let compound = c
         .compound_id
         .or(p.scope.region_id)
         .ok_or_else(|| AppError::invalid("compound_id", "name the compound"))?;
     let row = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
         .bind(compound)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&state.pool)
         .await?;
     match row {
         Some(r) if r.try_get::<String, _>(0)? == "compound" => {
@@ -67,7 +80,7 @@ async fn check_in(
         }
         _ => return Err(AppError::invalid("compound_id", "not a compound")),
     }
-    let day = Change::run(&state.db, &p.actor(), async |change| {
+    let day = Change::run(state, &p.actor(), async |change| {
         let day = beijing_day(change.at_ms());
         sqlx::query("DELETE FROM check_ins WHERE compound_id = $1 AND account_id = $2 AND day = $3")
             .bind(compound)
@@ -87,14 +100,11 @@ async fn check_in(
         Ok(day)
     })
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(CheckIn {
-            compound_id: compound,
-            day,
-            nothing_to_report: c.nothing_to_report,
-        }),
-    ))
+    Ok(CheckIn {
+        compound_id: compound,
+        day,
+        nothing_to_report: c.nothing_to_report,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -119,6 +129,15 @@ async fn missing(
     Can(p, _): Can<perm::CheckInsRead>,
     ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> AppResult<ApiJson<ListPage<SilentCompound>>> {
+    Ok(ApiJson(silent(&state.db, &p, &q).await?.1))
+}
+
+/// The day asked for (today by default) and the compounds in scope not heard from on it.
+pub async fn silent(
+    db: &crate::db::Db,
+    p: &crate::auth::Principal,
+    q: &MissingQuery,
+) -> AppResult<(String, ListPage<SilentCompound>)> {
     let day = match q.day.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::invalid("day", "expected YYYY-MM-DD"))?
@@ -145,7 +164,7 @@ async fn missing(
         offset: q.offset,
     };
     let page = crate::http::fetch_page(
-        &state.db,
+        db,
         "regions.id, regions.name",
         "regions",
         &filter,
@@ -159,7 +178,107 @@ async fn missing(
         },
     )
     .await?;
-    Ok(ApiJson(page))
+    Ok((day, page))
+}
+
+#[derive(askama::Template)]
+#[template(path = "cases/check_ins.html")]
+struct CheckInsPage {
+    ctx: crate::http::pages::PageCtx,
+    day: String,
+    page: ListPage<SilentCompound>,
+    done: Option<CheckIn>,
+    can_check_in: bool,
+    can_read: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckInForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    nothing_to_report: Option<String>,
+}
+
+async fn render_page(
+    db: &crate::db::Db,
+    locale: crate::i18n::Locale,
+    user: crate::auth::Principal,
+    q: MissingQuery,
+    done: Option<CheckIn>,
+) -> Result<axum::response::Response, crate::http::pages::PageError> {
+    use crate::http::pages::PageResultExt;
+    use huoyan_core::auth::Permission;
+    let can_read = user.role.allows(Permission::CheckInsRead);
+    let can_check_in = user.role.allows(Permission::CasesReport);
+    if !can_read && !can_check_in {
+        return Err(AppError::Forbidden).page(locale);
+    }
+    let (day, page) = if can_read {
+        silent(db, &user, &q).await.page(locale)?
+    } else {
+        (
+            beijing_day(crate::db::now_ms()),
+            ListPage {
+                items: Vec::new(),
+                total: 0,
+                limit: 0,
+                offset: 0,
+            },
+        )
+    };
+    Ok(crate::http::pages::render(&CheckInsPage {
+        ctx: crate::http::pages::PageCtx::new(locale, Some(user), "/check-ins"),
+        day,
+        page,
+        done,
+        can_check_in,
+        can_read,
+    }))
+}
+
+/// The daily zero report (零报告) for supervisors, and for the office the compounds not heard
+/// from on a day.
+async fn page(
+    State(state): State<AppState>,
+    locale: crate::i18n::Locale,
+    user: crate::auth::MaybePrincipal,
+    axum::extract::Query(q): axum::extract::Query<MissingQuery>,
+) -> Result<axum::response::Response, crate::http::pages::PageError> {
+    let user = crate::http::pages::signed_in(user, locale)?;
+    render_page(&state.db, locale, user, q, None).await
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    locale: crate::i18n::Locale,
+    user: crate::auth::MaybePrincipal,
+    axum::Form(form): axum::Form<CheckInForm>,
+) -> Result<axum::response::Response, crate::http::pages::PageError> {
+    use crate::http::pages::PageResultExt;
+    let user = crate::http::pages::signed_in(user, locale)?;
+    user.require(huoyan_core::auth::Permission::CasesReport)
+        .page(locale)?;
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    let done = record(
+        &state.db,
+        &user,
+        &NewCheckIn {
+            compound_id: None,
+            nothing_to_report: form.nothing_to_report.is_some(),
+        },
+    )
+    .await
+    .page(locale)?;
+    let q = MissingQuery {
+        day: None,
+        limit: None,
+        offset: None,
+    };
+    render_page(&state.db, locale, user, q, Some(done)).await
+}
+
+pub fn pages() -> axum::Router<AppState> {
+    axum::Router::new().route("/check-ins", axum::routing::get(page).post(submit))
 }
 
 pub fn api() -> OpenApiRouter<AppState> {

@@ -964,5 +964,6 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/act", post(act_submit))
         .route("/static/report.js", get(report_script))
+        .merge(super::check_ins::pages())
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
 }

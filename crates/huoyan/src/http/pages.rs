@@ -137,6 +137,12 @@ impl PageCtx {
                     key: v.title_key(),
                 });
             }
+            if u.role.allows(Permission::CasesReport) || u.role.allows(Permission::CheckInsRead) {
+                items.push(NavItem {
+                    href: "/check-ins",
+                    key: "checkins.title",
+                });
+            }
             if u.role.allows(Permission::CaseFigures) {
                 items.push(NavItem {
                     href: "/cases/figures",

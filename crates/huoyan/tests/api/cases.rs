@@ -995,3 +995,45 @@ async fn dispatch_sets_the_deadline_the_city_configured() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_zero_report_page_checks_in_and_the_office_page_lists_the_silent() {
+    let app = spawn_app(true).await;
+    let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
+    let page = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(format!("{}/check-ins", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        page(office.clone()).await.contains(">景程小区<"),
+        "silent before"
+    );
+    let r = app
+        .client
+        .post(format!("{}/check-ins", app.base))
+        .bearer_auth(&supervisor)
+        .form(&[("_csrf", ""), ("nothing_to_report", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("id=\"checked-in\"") && body.contains("今日无问题"),
+        "{body}"
+    );
+    assert!(
+        !page(office).await.contains(">景程小区<"),
+        "heard from after"
+    );
+}
