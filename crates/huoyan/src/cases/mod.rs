@@ -4,6 +4,7 @@
 //! workflow with a timeline; duplicates, sub-tasks, escalation, figures, pages and Open311 follow.
 
 pub mod check_ins;
+pub mod intake;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -248,64 +249,29 @@ pub async fn report(
         source.expect("checked"),
         priority.expect("checked"),
     );
-    let written = Change::run(db, &p.actor(), async |change| {
-        let at = change.at_ms();
-        let id: i64 = sqlx::query(
-            "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
-             reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, 'reported', $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
-        )
-        .bind(kind.code())
-        .bind(source.code())
-        .bind(&new.category)
-        .bind(priority.code())
-        .bind(new.compound_id)
-        .bind(new.lon)
-        .bind(new.lat)
-        .bind(&new.address)
-        .bind(new.description.trim())
-        .bind(p.account_id)
-        .bind(at)
-        .bind(key)
-        .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
-        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ($1, $2, $3, 'report', NULL, 'reported', $4)")
-            .bind(id)
-            .bind(at)
-            .bind(p.account_id)
-            .bind(new.description.trim())
-            .execute(&mut *change.tx)
-            .await?;
-        change
-            .record("case", id, "report", &serde_json::json!({"category": new.category, "compound_id": new.compound_id, "priority": priority.code()}))
-            .await?;
-        Ok((id, true))
-    })
-    .await;
-    match written {
-        // Two sends of one key at once: the second lost the race on the unique key and answers
-        // with the case the first made.
-        Err(AppError::Conflict(_)) if key.is_some() => match by_key(db, p, key).await? {
-            Some(id) => Ok((id, false)),
-            None => Err(AppError::Conflict(vec![crate::error::FieldError::new(
-                "idempotency-key",
-                "conflict",
-            )])),
+    intake::write_one(
+        db,
+        &intake::Filing {
+            actor: p.actor(),
+            account_id: p.account_id,
+            key: key.map(str::to_string),
+            kind,
+            source,
+            category: new.category.clone(),
+            priority,
+            compound_id: new.compound_id,
+            lon: new.lon,
+            lat: new.lat,
+            address: new.address.clone(),
+            description: new.description.trim().to_string(),
         },
-        other => other,
-    }
+    )
+    .await
 }
 
 /// The case this account already filed under `key`, if any.
 async fn by_key(db: &Db, p: &Principal, key: Option<&str>) -> AppResult<Option<i64>> {
-    let Some(k) = key else { return Ok(None) };
-    let row =
-        sqlx::query("SELECT id FROM cases WHERE reporter_account_id = $1 AND idempotency_key = $2")
-            .bind(p.account_id)
-            .bind(k)
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    intake::by_key(db, p.account_id, key).await
 }
 
 /// Takes one workflow step; the role and the order are checked by the core's state machine.
