@@ -8,8 +8,11 @@
 //! - **no-op**: the same HTTP load against `POST /bench/noop`, a route added only here that reads
 //!   the body and answers `{}` (the HTTP limit: server and load generator, no database);
 //! - **http**: `POST /api/v1/cases` with a distinct `Idempotency-Key` on every request;
-//! - **storage**: the same rows and audit events written straight through
-//!   `huoyan::cases::intake` by as many tasks, without HTTP or validation (the storage limit).
+//! - **storage**: the same rows and audit events written straight through the same group-commit
+//!   writer (`huoyan::cases::intake::Intake`) by as many tasks, without HTTP or validation (the
+//!   storage limit);
+//! - **storage, one per transaction**: the same again through `intake::write_one`, one
+//!   transaction per case, as the API wrote before group commit (for comparison).
 //!
 //! After each writing phase it checks that the new cases and audit events equal the successful
 //! answers and that the audit chain verifies. Run with `bench/intake.sh` (see BENCHMARKS.md).
@@ -53,6 +56,13 @@ struct Args {
     /// Folder for the SQLite file; it must be on a real disk, or fsync means nothing.
     #[arg(long, default_value = "/var/tmp")]
     dir: std::path::PathBuf,
+    /// Phases to run, of no-op, http, storage, single (storage one case per transaction).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "no-op,http,storage,single"
+    )]
+    phases: Vec<String>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -66,6 +76,8 @@ struct Phase {
     elapsed: Duration,
     /// Microseconds, sorted.
     latencies: Vec<u32>,
+    /// CPU seconds this process spent in the phase (server and load generator; not PostgreSQL's).
+    cpu: f64,
 }
 
 impl Phase {
@@ -84,7 +96,25 @@ impl Phase {
     }
 }
 
-fn collect(name: &str, elapsed: Duration, parts: Vec<(u64, u64, Vec<u32>)>) -> Phase {
+/// CPU seconds used by this process so far (user and system), from /proc; 0 where there is none.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
+    // 13th, in clock ticks of 1/100 s.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn collect(name: &str, elapsed: Duration, cpu: f64, parts: Vec<(u64, u64, Vec<u32>)>) -> Phase {
     let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
     for (o, f, l) in parts {
         ok += o;
@@ -98,6 +128,7 @@ fn collect(name: &str, elapsed: Duration, parts: Vec<(u64, u64, Vec<u32>)>) -> P
         failed,
         elapsed,
         latencies,
+        cpu,
     }
 }
 
@@ -124,7 +155,7 @@ async fn http_load(
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<Phase> {
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let deadline = start + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -169,12 +200,14 @@ async fn http_load(
     for t in tasks {
         parts.push(t.await??);
     }
-    Ok(collect(name, start.elapsed(), parts))
+    Ok(collect(name, start.elapsed(), cpu_seconds() - cpu, parts))
 }
 
 /// How the storage phase writes a filing.
 #[derive(Clone)]
 enum Writer {
+    /// Through the group-commit writer, as the API files cases.
+    Batched(std::sync::Arc<intake::Intake>),
     /// One transaction per case.
     Single(Db),
 }
@@ -182,6 +215,7 @@ enum Writer {
 impl Writer {
     async fn write(&self, f: Filing) -> huoyan::error::AppResult<intake::Filed> {
         match self {
+            Writer::Batched(intake) => intake.file(f).await,
             Writer::Single(db) => intake::write_one(db, &f).await,
         }
     }
@@ -196,7 +230,7 @@ async fn storage_load(
     seconds: u64,
     writer: Writer,
 ) -> anyhow::Result<Phase> {
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let deadline = start + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -217,7 +251,7 @@ async fn storage_load(
                 let done = writer.write(f).await;
                 lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
                 match done {
-                    Ok((_, true)) => ok += 1,
+                    Ok(intake::Filed::New { .. }) => ok += 1,
                     other => {
                         failed += 1;
                         if failed <= 3 {
@@ -233,7 +267,7 @@ async fn storage_load(
     for t in tasks {
         parts.push(t.await?);
     }
-    Ok(collect(name, start.elapsed(), parts))
+    Ok(collect(name, start.elapsed(), cpu_seconds() - cpu, parts))
 }
 
 async fn count(db: &Db, table: &str) -> anyhow::Result<i64> {
@@ -391,44 +425,69 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
 
     let (clients, seconds) = (args.clients, args.seconds);
     let mut phases = Vec::new();
-    eprintln!("{label}: no-op route");
-    phases.push(
-        http_load(
-            "no-op",
-            addr,
-            "/bench/noop",
-            &token,
-            &compounds,
-            clients,
-            seconds,
-        )
-        .await?,
-    );
-    eprintln!("{label}: POST /api/v1/cases");
-    phases.push(
-        durable(
-            &db,
+    let run = |phase: &str| args.phases.iter().any(|p| p == phase);
+    if run("no-op") {
+        eprintln!("{label}: no-op route");
+        phases.push(
             http_load(
-                "http",
+                "no-op",
                 addr,
-                "/api/v1/cases",
+                "/bench/noop",
                 &token,
                 &compounds,
                 clients,
                 seconds,
-            ),
-        )
-        .await?,
-    );
-    eprintln!("{label}: storage, one transaction per case");
-    let single = Writer::Single(db.clone());
-    phases.push(
-        durable(
-            &db,
-            storage_load("storage", &template, &compounds, clients, seconds, single),
-        )
-        .await?,
-    );
+            )
+            .await?,
+        );
+    }
+    if run("http") {
+        eprintln!("{label}: POST /api/v1/cases");
+        phases.push(
+            durable(
+                &db,
+                http_load(
+                    "http",
+                    addr,
+                    "/api/v1/cases",
+                    &token,
+                    &compounds,
+                    clients,
+                    seconds,
+                ),
+            )
+            .await?,
+        );
+    }
+    if run("storage") {
+        eprintln!("{label}: storage, through the group-commit writer");
+        let batched = Writer::Batched(std::sync::Arc::new(intake::Intake::new(db.clone())));
+        phases.push(
+            durable(
+                &db,
+                storage_load("storage", &template, &compounds, clients, seconds, batched),
+            )
+            .await?,
+        );
+    }
+    if run("single") {
+        eprintln!("{label}: storage, one transaction per case");
+        let single = Writer::Single(db.clone());
+        phases.push(
+            durable(
+                &db,
+                storage_load(
+                    "storage, one per transaction",
+                    &template,
+                    &compounds,
+                    clients,
+                    seconds,
+                    single,
+                ),
+            )
+            .await?,
+        );
+    }
     server.abort();
     drop_db(args, backend, db, &name).await?;
     Ok(phases)
@@ -477,18 +536,22 @@ async fn main() -> anyhow::Result<()> {
     for backend in backends {
         rows.push((backend, bench(&args, backend).await?));
     }
-    println!("| backend | phase | ok | failed | per s | p50 ms | p99 ms |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| backend | phase | ok | failed | per s | p50 ms | p99 ms | cores busy | CPU µs each |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (backend, phases) in &rows {
         for p in phases {
             println!(
-                "| {backend:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} |",
+                "| {backend:?} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} |",
                 p.name,
                 p.ok,
                 p.failed,
                 p.rate(),
                 p.quantile_ms(0.50),
-                p.quantile_ms(0.99)
+                p.quantile_ms(0.99),
+                p.cpu / p.elapsed.as_secs_f64(),
+                p.cpu * 1e6 / p.ok.max(1) as f64
             );
         }
     }

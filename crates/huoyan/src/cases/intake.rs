@@ -1,12 +1,33 @@
-//! Case intake: writing a report that passed validation. A filing becomes one `cases` row, its
-//! first timeline entry and one audit event, in one transaction.
+//! Case intake: writing reports that passed validation. A filing becomes one `cases` row, its
+//! first timeline entry and its own audit event.
+//!
+//! Under load the reports are written by group commit: one writer task per database drains a
+//! queue of filings and writes up to `BATCH` of them in one transaction, so that many cases share
+//! one lock of the audit chain head and one flush to disk (with SQLite's `synchronous = FULL`
+//! every commit waits for the disk, a few milliseconds here). Each caller is answered only once
+//! the transaction holding its case has committed, so nothing is acknowledged that is not on
+//! disk. A batch that fails is rolled back whole and its filings are written again one by one, so
+//! one bad filing gets its own error and costs the others nothing.
 
-use huoyan_core::cases::{Kind, Priority, Source};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use huoyan_core::cases::{CaseState, Kind, Priority, Source};
 use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
 
+use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
-use crate::db::Db;
+use crate::db::{Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::http::rfc3339;
+
+/// Most filings in one transaction.
+const BATCH: usize = 256;
+/// Rows written by one INSERT: at most 14 values each, far under both backends' limits.
+const ROWS_PER_INSERT: usize = 128;
+/// Filings waiting for the writer before senders wait too.
+const QUEUE: usize = 4096;
 
 /// A report that passed validation, ready to be written.
 #[derive(Debug, Clone)]
@@ -27,32 +48,358 @@ pub struct Filing {
     pub description: String,
 }
 
-/// What filing did: the case, and whether this filing made it (false: its key was used before).
-pub type Filed = (i64, bool);
+impl Filing {
+    /// The case as `write_many` and `write_one` write it for this filing, so that the answer to
+    /// a new report needs no read. Keep in step with them.
+    pub fn as_written(&self, id: i64, at_ms: i64) -> CaseDetail {
+        CaseDetail {
+            case: Case {
+                id,
+                kind: self.kind.code().to_string(),
+                source: self.source.code().to_string(),
+                category: self.category.clone(),
+                priority: self.priority.code().to_string(),
+                state: CaseState::Reported.code().to_string(),
+                compound_id: self.compound_id,
+                lon: self.lon,
+                lat: self.lat,
+                address: self.address.clone(),
+                description: self.description.clone(),
+                reporter_account_id: self.account_id,
+                department_id: None,
+                due_at: None,
+                extension_until: None,
+                reported_at: rfc3339(at_ms),
+                updated_at: rfc3339(at_ms),
+            },
+            timeline: vec![TimelineEntry {
+                at: rfc3339(at_ms),
+                actor_account_id: Some(self.account_id),
+                action: "report".to_string(),
+                from_state: None,
+                to_state: CaseState::Reported.code().to_string(),
+                note: self.description.clone(),
+            }],
+        }
+    }
+}
+
+/// What a filing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    /// It made case `id` at `at_ms`.
+    New { id: i64, at_ms: i64 },
+    /// Its key was used before, for case `id`.
+    Existing(i64),
+}
+
+impl Filed {
+    pub fn id(self) -> i64 {
+        match self {
+            Filed::New { id, .. } | Filed::Existing(id) => id,
+        }
+    }
+}
+
+/// The queue to one database's intake writer, started on first use (in the caller's runtime).
+pub struct Intake {
+    db: Db,
+    queue: OnceLock<mpsc::Sender<Job>>,
+}
+
+struct Job {
+    filing: Filing,
+    answer: oneshot::Sender<AppResult<Filed>>,
+}
+
+impl Intake {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            queue: OnceLock::new(),
+        }
+    }
+
+    /// Files one case through the writer; answers once it is committed.
+    pub async fn file(&self, filing: Filing) -> AppResult<Filed> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(writer(self.db.clone(), rx));
+            tx
+        });
+        let (answer, answered) = oneshot::channel();
+        queue
+            .send(Job { filing, answer })
+            .await
+            .map_err(|_| anyhow::anyhow!("the intake writer has stopped"))?;
+        answered
+            .await
+            .map_err(|_| anyhow::anyhow!("the intake writer dropped a filing"))?
+    }
+}
+
+/// Writes what is queued, a batch at a time, until every sender is gone.
+async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut jobs, BATCH).await > 0 {
+        let batch = std::mem::replace(&mut jobs, Vec::with_capacity(BATCH));
+        // In a task of its own, so that a panic fails this batch's callers (their answers are
+        // dropped) and not the writer.
+        let db = db.clone();
+        let _ = tokio::spawn(async move {
+            let (filings, answers): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|j| (j.filing, j.answer)).unzip();
+            for (answer, filed) in answers.into_iter().zip(write_all(&db, &filings).await) {
+                // A caller that went away (client disconnected) is not told; its case stays.
+                let _ = answer.send(filed);
+            }
+        })
+        .await;
+    }
+}
+
+/// Writes `filings` in one transaction; if that fails, each again in its own, so that every
+/// filing gets its own answer. One answer per filing, in order.
+pub async fn write_all(db: &Db, filings: &[Filing]) -> Vec<AppResult<Filed>> {
+    match write_many(db, filings).await {
+        Ok(filed) => filed.into_iter().map(Ok).collect(),
+        Err(e) => {
+            if filings.len() > 1 {
+                tracing::warn!(error = %e, filings = filings.len(), "intake batch failed; writing its filings one by one");
+            }
+            let mut out = Vec::with_capacity(filings.len());
+            for f in filings {
+                out.push(write_one(db, f).await);
+            }
+            out
+        }
+    }
+}
+
+/// Writes `filings` in one transaction: one `cases` row, one timeline entry and one audit event
+/// (by the filing's own actor) for each filing whose key its account has not used, earlier or in
+/// this batch; a used key answers with the case it made. All or nothing. The rows go in a few
+/// multi-row INSERTs, whatever the number of filings.
+pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
+    let mut change = Change::begin(db, &Actor::system("intake")).await?;
+    let at = change.at_ms();
+    // Keys are looked up under the chain head's lock, which every writer takes first, so no
+    // other transaction can file one of them before this one commits.
+    let used = used_keys(&mut change, filings).await?;
+    // Which filings make a case (their index among the new ones) and which repeat a key.
+    enum Plan {
+        Make(usize),
+        SameAs(usize),
+        Existing(i64),
+    }
+    let mut plans = Vec::with_capacity(filings.len());
+    let mut making: Vec<&Filing> = Vec::with_capacity(filings.len());
+    let mut in_batch: HashMap<(i64, &str), usize> = HashMap::new();
+    for f in filings {
+        let key = f.key.as_deref().map(|k| (f.account_id, k));
+        if let Some(k) = key {
+            if let Some(&id) = used.get(&(k.0, k.1.to_string())) {
+                plans.push(Plan::Existing(id));
+                continue;
+            }
+            if let Some(&i) = in_batch.get(&k) {
+                plans.push(Plan::SameAs(i));
+                continue;
+            }
+            in_batch.insert(k, making.len());
+        }
+        plans.push(Plan::Make(making.len()));
+        making.push(f);
+    }
+    let ids = new_ids(&mut change, db.backend, making.len()).await?;
+    let mut events = Vec::with_capacity(making.len());
+    for (f, &id) in making.iter().zip(&ids) {
+        events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
+    }
+    for rows in making
+        .chunks(ROWS_PER_INSERT)
+        .zip(ids.chunks(ROWS_PER_INSERT))
+    {
+        insert_cases(&mut change, rows.0, rows.1, at).await?;
+    }
+    change.write_events(&events).await?;
+    change.commit().await?;
+    Ok(plans
+        .into_iter()
+        .map(|p| match p {
+            Plan::Make(i) => Filed::New {
+                id: ids[i],
+                at_ms: at,
+            },
+            Plan::SameAs(i) => Filed::Existing(ids[i]),
+            Plan::Existing(id) => Filed::Existing(id),
+        })
+        .collect())
+}
+
+/// `n` ids for new cases that no other transaction can take: SQLite's next rowids (this
+/// transaction holds the database's only write lock), PostgreSQL's from the identity sequence.
+/// Known before the INSERT, so each filing knows its case without relying on the order of a
+/// multi-row RETURNING.
+async fn new_ids(change: &mut Change, backend: Backend, n: usize) -> AppResult<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    match backend {
+        Backend::Sqlite => {
+            let max: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM cases")
+                .fetch_one(&mut *change.tx)
+                .await?
+                .try_get(0)?;
+            Ok((1..=n as i64).map(|i| max + i).collect())
+        }
+        Backend::Postgres => {
+            let rows = sqlx::query(
+                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut *change.tx)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?)
+        }
+    }
+}
+
+/// One `cases` row and its first timeline entry for each filing, under the ids given.
+async fn insert_cases(
+    change: &mut Change,
+    filings: &[&Filing],
+    ids: &[i64],
+    at: i64,
+) -> AppResult<()> {
+    let mut cases = Sql::new(
+        "INSERT INTO cases (id, kind, source, category, priority, state, compound_id, lon, lat, address, description, \
+         reporter_account_id, reported_at, updated_at, idempotency_key) VALUES ",
+    );
+    let mut timeline = Sql::new(
+        "INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ",
+    );
+    for (i, (f, &id)) in filings.iter().zip(ids).enumerate() {
+        let sep = if i == 0 { "(" } else { ", (" };
+        cases
+            .push(sep)
+            .bind(id)
+            .push(", ")
+            .bind(f.kind.code())
+            .push(", ")
+            .bind(f.source.code())
+            .push(", ")
+            .bind(f.category.as_str())
+            .push(", ")
+            .bind(f.priority.code())
+            .push(", 'reported', ")
+            .bind(f.compound_id)
+            .push(", ")
+            .bind(f.lon)
+            .push(", ")
+            .bind(f.lat)
+            .push(", ")
+            .bind(f.address.as_str())
+            .push(", ")
+            .bind(f.description.as_str())
+            .push(", ")
+            .bind(f.account_id)
+            .push(", ")
+            .bind(at)
+            .push(", ")
+            .bind(at)
+            .push(", ")
+            .bind(f.key.clone())
+            .push(")");
+        timeline
+            .push(sep)
+            .bind(id)
+            .push(", ")
+            .bind(at)
+            .push(", ")
+            .bind(f.account_id)
+            .push(", 'report', NULL, 'reported', ")
+            .bind(f.description.as_str())
+            .push(")");
+    }
+    cases.query().execute(&mut *change.tx).await?;
+    timeline.query().execute(&mut *change.tx).await?;
+    Ok(())
+}
+
+/// The cases the filings' accounts already filed under the filings' keys (and perhaps some
+/// other pairs of those accounts and keys, which no filing asks about).
+async fn used_keys(
+    change: &mut Change,
+    filings: &[Filing],
+) -> AppResult<HashMap<(i64, String), i64>> {
+    let mut accounts: Vec<i64> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
+    for f in filings {
+        if let Some(k) = f.key.as_deref() {
+            if !accounts.contains(&f.account_id) {
+                accounts.push(f.account_id);
+            }
+            keys.push(k);
+        }
+    }
+    let mut used = HashMap::new();
+    if keys.is_empty() {
+        return Ok(used);
+    }
+    // Two IN lists, so both backends search the unique index on (account, key); a list of
+    // (account = a AND key = k) terms makes SQLite scan all of the account's keys.
+    let mut sql = Sql::new(
+        "SELECT reporter_account_id, idempotency_key, id FROM cases WHERE reporter_account_id IN (",
+    );
+    for (i, a) in accounts.iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " }).bind(*a);
+    }
+    sql.push(") AND idempotency_key IN (");
+    for (i, k) in keys.iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " }).bind(*k);
+    }
+    sql.push(")");
+    for r in sql.query().fetch_all(&mut *change.tx).await? {
+        used.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+    }
+    Ok(used)
+}
+
+fn summary(f: &Filing) -> serde_json::Value {
+    serde_json::json!({"category": f.category, "compound_id": f.compound_id, "priority": f.priority.code()})
+}
+
+async fn insert_case(change: &mut Change, f: &Filing, at: i64) -> AppResult<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
+         reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, 'reported', $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
+    )
+    .bind(f.kind.code())
+    .bind(f.source.code())
+    .bind(&f.category)
+    .bind(f.priority.code())
+    .bind(f.compound_id)
+    .bind(f.lon)
+    .bind(f.lat)
+    .bind(&f.address)
+    .bind(&f.description)
+    .bind(f.account_id)
+    .bind(at)
+    .bind(f.key.as_deref())
+    .fetch_one(&mut *change.tx)
+    .await?
+    .try_get(0)?)
+}
 
 /// Writes one filing in its own transaction.
 pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
     let written = Change::run(db, &f.actor, async |change| {
         let at = change.at_ms();
-        let id: i64 = sqlx::query(
-            "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
-             reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, 'reported', $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
-        )
-        .bind(f.kind.code())
-        .bind(f.source.code())
-        .bind(&f.category)
-        .bind(f.priority.code())
-        .bind(f.compound_id)
-        .bind(f.lon)
-        .bind(f.lat)
-        .bind(&f.address)
-        .bind(&f.description)
-        .bind(f.account_id)
-        .bind(at)
-        .bind(f.key.as_deref())
-        .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
+        let id = insert_case(change, f, at).await?;
         sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ($1, $2, $3, 'report', NULL, 'reported', $4)")
             .bind(id)
             .bind(at)
@@ -60,10 +407,8 @@ pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
             .bind(&f.description)
             .execute(&mut *change.tx)
             .await?;
-        change
-            .record("case", id, "report", &serde_json::json!({"category": f.category, "compound_id": f.compound_id, "priority": f.priority.code()}))
-            .await?;
-        Ok((id, true))
+        change.record("case", id, "report", &summary(f)).await?;
+        Ok(Filed::New { id, at_ms: at })
     })
     .await;
     match written {
@@ -71,7 +416,7 @@ pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
         // with the case the first made.
         Err(AppError::Conflict(_)) if f.key.is_some() => {
             match by_key(db, f.account_id, f.key.as_deref()).await? {
-                Some(id) => Ok((id, false)),
+                Some(id) => Ok(Filed::Existing(id)),
                 None => Err(AppError::Conflict(vec![FieldError::new(
                     "idempotency-key",
                     "conflict",

@@ -25,6 +25,7 @@ use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
 use crate::org::Check;
+use intake::{Filed, Filing, Intake};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Case {
@@ -181,14 +182,16 @@ fn default_source(role: Role) -> Source {
 }
 
 /// Files a case; a repeated `Idempotency-Key` from the same account returns the first case.
+/// Answers with the case's id and, when this call made it, the case as written.
 pub async fn report(
     db: &Db,
+    intake: &Intake,
     p: &Principal,
     new: &NewCase,
     key: Option<&str>,
-) -> AppResult<(i64, bool)> {
+) -> AppResult<(i64, Option<CaseDetail>)> {
     if let Some(id) = by_key(db, p, key).await? {
-        return Ok((id, false));
+        return Ok((id, None));
     }
     let mut check = Check::default();
     check.non_empty("description", &new.description, 4000);
@@ -249,24 +252,24 @@ pub async fn report(
         source.expect("checked"),
         priority.expect("checked"),
     );
-    intake::write_one(
-        db,
-        &intake::Filing {
-            actor: p.actor(),
-            account_id: p.account_id,
-            key: key.map(str::to_string),
-            kind,
-            source,
-            category: new.category.clone(),
-            priority,
-            compound_id: new.compound_id,
-            lon: new.lon,
-            lat: new.lat,
-            address: new.address.clone(),
-            description: new.description.trim().to_string(),
-        },
-    )
-    .await
+    let filing = Filing {
+        actor: p.actor(),
+        account_id: p.account_id,
+        key: key.map(str::to_string),
+        kind,
+        source,
+        category: new.category.clone(),
+        priority,
+        compound_id: new.compound_id,
+        lon: new.lon,
+        lat: new.lat,
+        address: new.address.clone(),
+        description: new.description.trim().to_string(),
+    };
+    match intake.file(filing.clone()).await? {
+        Filed::New { id, at_ms } => Ok((id, Some(filing.as_written(id, at_ms)))),
+        Filed::Existing(id) => Ok((id, None)),
+    }
 }
 
 /// The case this account already filed under `key`, if any.
@@ -462,17 +465,14 @@ async fn create_route(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
-    let (id, created) = report(&state.db, &p, &new, key).await?;
+    let (id, made) = report(&state.db, &state.intake, &p, &new, key).await?;
+    if let Some(case) = made {
+        // Just written: answered as written, without reading it back.
+        return Ok((StatusCode::CREATED, ApiJson(case)));
+    }
     let case = get_scoped(&state.db, &p, id).await?;
     let timeline = timeline(&state.db, id).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        ApiJson(CaseDetail { case, timeline }),
-    ))
+    Ok((StatusCode::OK, ApiJson(CaseDetail { case, timeline })))
 }
 
 /// One case with its timeline.

@@ -27,6 +27,8 @@ pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
 pub struct App {
     pub db: Db,
     pub limiter: LoginLimiter,
+    /// The group-commit writer that files cases.
+    pub intake: crate::cases::intake::Intake,
 }
 
 #[derive(Clone)]
@@ -42,6 +44,7 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(db: Db) -> Self {
         AppState(Arc::new(App {
+            intake: crate::cases::intake::Intake::new(db.clone()),
             db,
             limiter: LoginLimiter::default(),
         }))
