@@ -42,7 +42,11 @@ impl Db {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings a connection each time it leaves the pool; on SQLite that is a second
+            // round trip to the connection's thread for every query, to a file that cannot go
+            // away underneath.
+            .test_before_acquire(backend == Backend::Postgres);
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
