@@ -7,11 +7,8 @@ use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Db, Sql, now_ms};
+use crate::db::{Arg, Db, insert_rows, now_ms};
 use crate::error::AppResult;
-
-/// Events written by one statement: 10 values each, far under SQLite's and PostgreSQL's limits.
-const EVENTS_PER_INSERT: usize = 200;
 
 /// Who made a change: an account, or the system itself (demo loader, background jobs).
 #[derive(Debug, Clone)]
@@ -133,44 +130,45 @@ impl Change {
         Ok(event)
     }
 
-    /// Writes events sealed by `seal`, in their order, a few hundred to a statement.
+    /// Writes events sealed by `seal`, in their order, many to a statement.
     pub async fn write_events(&mut self, events: &[AuditEvent]) -> AppResult<()> {
-        for chunk in events.chunks(EVENTS_PER_INSERT) {
-            let mut sql = Sql::new(
-                "INSERT INTO audit_events (seq, at_ms, actor_id, actor, entity, entity_id, action, summary, prev_hash, hash) VALUES ",
-            );
-            for (i, e) in chunk.iter().enumerate() {
-                if e.seq != self.written + 1 {
-                    return Err(anyhow::anyhow!(
-                        "audit event {} written out of order (after {})",
-                        e.seq,
-                        self.written
-                    )
-                    .into());
-                }
-                self.written = e.seq;
-                sql.push(if i == 0 { "(" } else { ", (" })
-                    .bind(e.seq)
-                    .push(", ")
-                    .bind(e.at_ms)
-                    .push(", ")
-                    .bind(e.actor_id)
-                    .push(", ")
-                    .bind(e.actor.as_str())
-                    .push(", ")
-                    .bind(e.entity.as_str())
-                    .push(", ")
-                    .bind(e.entity_id.as_str())
-                    .push(", ")
-                    .bind(e.action.as_str())
-                    .push(", ")
-                    .bind(e.summary.as_str())
-                    .push(", ")
-                    .bind(e.prev_hash.as_str())
-                    .push(", ")
-                    .bind(e.hash.as_str())
-                    .push(")");
+        let mut rows = Vec::with_capacity(events.len());
+        for e in events {
+            if e.seq != self.written + 1 {
+                return Err(anyhow::anyhow!(
+                    "audit event {} written out of order (after {})",
+                    e.seq,
+                    self.written
+                )
+                .into());
             }
+            self.written = e.seq;
+            rows.push(vec![
+                Arg::from(e.seq),
+                Arg::from(e.at_ms),
+                Arg::from(e.actor_id),
+                Arg::from(e.actor.as_str()),
+                Arg::from(e.entity.as_str()),
+                Arg::from(e.entity_id.as_str()),
+                Arg::from(e.action.as_str()),
+                Arg::from(e.summary.as_str()),
+                Arg::from(e.prev_hash.as_str()),
+                Arg::from(e.hash.as_str()),
+            ]);
+        }
+        let columns = [
+            "seq",
+            "at_ms",
+            "actor_id",
+            "actor",
+            "entity",
+            "entity_id",
+            "action",
+            "summary",
+            "prev_hash",
+            "hash",
+        ];
+        for sql in insert_rows("audit_events", &columns, &rows) {
             sql.query().execute(&mut *self.tx).await?;
         }
         Ok(())

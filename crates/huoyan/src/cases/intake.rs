@@ -18,14 +18,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
-use crate::db::{Backend, Db, Sql};
+use crate::db::{Arg, Backend, Db, Sql, insert_rows};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::rfc3339;
 
 /// Most filings in one transaction.
 const BATCH: usize = 256;
-/// Rows written by one INSERT: at most 14 values each, far under both backends' limits.
-const ROWS_PER_INSERT: usize = 128;
 /// Filings waiting for the writer before senders wait too.
 const QUEUE: usize = 4096;
 
@@ -216,12 +214,7 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
     for (f, &id) in making.iter().zip(&ids) {
         events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
     }
-    for rows in making
-        .chunks(ROWS_PER_INSERT)
-        .zip(ids.chunks(ROWS_PER_INSERT))
-    {
-        insert_cases(&mut change, rows.0, rows.1, at).await?;
-    }
+    insert_cases(&mut change, &making, &ids, at).await?;
     change.write_events(&events).await?;
     change.commit().await?;
     Ok(plans
@@ -275,58 +268,67 @@ async fn insert_cases(
     ids: &[i64],
     at: i64,
 ) -> AppResult<()> {
-    let mut cases = Sql::new(
-        "INSERT INTO cases (id, kind, source, category, priority, state, compound_id, lon, lat, address, description, \
-         reporter_account_id, reported_at, updated_at, idempotency_key) VALUES ",
-    );
-    let mut timeline = Sql::new(
-        "INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ",
-    );
-    for (i, (f, &id)) in filings.iter().zip(ids).enumerate() {
-        let sep = if i == 0 { "(" } else { ", (" };
-        cases
-            .push(sep)
-            .bind(id)
-            .push(", ")
-            .bind(f.kind.code())
-            .push(", ")
-            .bind(f.source.code())
-            .push(", ")
-            .bind(f.category.as_str())
-            .push(", ")
-            .bind(f.priority.code())
-            .push(", 'reported', ")
-            .bind(f.compound_id)
-            .push(", ")
-            .bind(f.lon)
-            .push(", ")
-            .bind(f.lat)
-            .push(", ")
-            .bind(f.address.as_str())
-            .push(", ")
-            .bind(f.description.as_str())
-            .push(", ")
-            .bind(f.account_id)
-            .push(", ")
-            .bind(at)
-            .push(", ")
-            .bind(at)
-            .push(", ")
-            .bind(f.key.clone())
-            .push(")");
-        timeline
-            .push(sep)
-            .bind(id)
-            .push(", ")
-            .bind(at)
-            .push(", ")
-            .bind(f.account_id)
-            .push(", 'report', NULL, 'reported', ")
-            .bind(f.description.as_str())
-            .push(")");
+    let (mut cases, mut timeline) = (Vec::new(), Vec::new());
+    for (f, &id) in filings.iter().zip(ids) {
+        cases.push(vec![
+            Arg::from(id),
+            Arg::from(f.kind.code()),
+            Arg::from(f.source.code()),
+            Arg::from(f.category.as_str()),
+            Arg::from(f.priority.code()),
+            Arg::from(CaseState::Reported.code()),
+            Arg::from(f.compound_id),
+            Arg::from(f.lon),
+            Arg::from(f.lat),
+            Arg::from(f.address.as_str()),
+            Arg::from(f.description.as_str()),
+            Arg::from(f.account_id),
+            Arg::from(at),
+            Arg::from(at),
+            Arg::from(f.key.clone()),
+        ]);
+        timeline.push(vec![
+            Arg::from(id),
+            Arg::from(at),
+            Arg::from(f.account_id),
+            Arg::from("report"),
+            Arg::Text(None),
+            Arg::from(CaseState::Reported.code()),
+            Arg::from(f.description.as_str()),
+        ]);
     }
-    cases.query().execute(&mut *change.tx).await?;
-    timeline.query().execute(&mut *change.tx).await?;
+    let case_columns = [
+        "id",
+        "kind",
+        "source",
+        "category",
+        "priority",
+        "state",
+        "compound_id",
+        "lon",
+        "lat",
+        "address",
+        "description",
+        "reporter_account_id",
+        "reported_at",
+        "updated_at",
+        "idempotency_key",
+    ];
+    let timeline_columns = [
+        "case_id",
+        "at",
+        "actor_account_id",
+        "action",
+        "from_state",
+        "to_state",
+        "note",
+    ];
+    for sql in insert_rows("cases", &case_columns, &cases)
+        .into_iter()
+        .chain(insert_rows("case_events", &timeline_columns, &timeline))
+    {
+        sql.query().execute(&mut *change.tx).await?;
+    }
     Ok(())
 }
 
@@ -355,12 +357,16 @@ async fn used_keys(
     let mut sql = Sql::new(
         "SELECT reporter_account_id, idempotency_key, id FROM cases WHERE reporter_account_id IN (",
     );
-    for (i, a) in accounts.iter().enumerate() {
-        sql.push(if i == 0 { "" } else { ", " }).bind(*a);
+    // Both lists repeat their last item up to a power of two, so the statement has few shapes
+    // (see `insert_rows`).
+    for i in 0..accounts.len().next_power_of_two() {
+        sql.push(if i == 0 { "" } else { ", " })
+            .bind(accounts[i.min(accounts.len() - 1)]);
     }
     sql.push(") AND idempotency_key IN (");
-    for (i, k) in keys.iter().enumerate() {
-        sql.push(if i == 0 { "" } else { ", " }).bind(*k);
+    for i in 0..keys.len().next_power_of_two() {
+        sql.push(if i == 0 { "" } else { ", " })
+            .bind(keys[i.min(keys.len() - 1)]);
     }
     sql.push(")");
     for r in sql.query().fetch_all(&mut *change.tx).await? {
