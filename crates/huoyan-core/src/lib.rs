@@ -19,6 +19,8 @@ macro_rules! coded_enum {
             pub fn zh(self) -> &'static str { match self { $($name::$variant => $zh),* } }
             pub fn en(self) -> &'static str { match self { $($name::$variant => $en),* } }
             pub fn label(self, english: bool) -> &'static str { if english { self.en() } else { self.zh() } }
+            /// Every value as (code, label): the options of a select.
+            pub fn choices(english: bool) -> Vec<(&'static str, &'static str)> { Self::ALL.iter().map(|v| (v.code(), v.label(english))).collect() }
         }
     };
 }

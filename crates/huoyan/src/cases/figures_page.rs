@@ -318,18 +318,9 @@ async fn figures_page(
             .iter()
             .map(|k| l.t(k))
             .collect(),
-            categories_choice: Category::ALL
-                .iter()
-                .map(|c| (c.code(), c.label(en)))
-                .collect(),
-            sources_choice: Source::ALL
-                .iter()
-                .map(|c| (c.code(), c.label(en)))
-                .collect(),
-            states_choice: CaseState::ALL
-                .iter()
-                .map(|c| (c.code(), c.label(en)))
-                .collect(),
+            categories_choice: Category::choices(en),
+            sources_choice: Source::choices(en),
+            states_choice: CaseState::choices(en),
             districts,
             units,
             own_unit_only,

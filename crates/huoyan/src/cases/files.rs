@@ -3,6 +3,8 @@
 //! declared type), the size is capped, and each content is stored once under its SHA-256 so the
 //! same photo sent twice from a flaky phone costs nothing twice.
 
+use std::collections::HashMap;
+
 use axum::body::Body;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
@@ -154,54 +156,117 @@ pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
         .map_err(Into::into)
 }
 
-/// Reads every `file` part of a multipart body, checking each; all are refused if one is bad.
-pub async fn read_uploads(mut form: Multipart) -> AppResult<Vec<Upload>> {
-    let mut uploads = Vec::new();
-    let mut errors = Vec::new();
-    let too_large = || {
-        AppError::TooLarge(vec![FieldError::new(
-            "file",
-            format!(
-                "a file may be at most {} MB, and one upload {} MB",
-                MAX_FILE_BYTES / 1024 / 1024,
-                MAX_REQUEST_BYTES / 1024 / 1024
-            ),
-        )])
+/// Text fields and checked files of a multipart form (the upload API and the pages' forms).
+pub struct FormParts {
+    pub fields: HashMap<String, Vec<String>>,
+    pub uploads: Vec<Upload>,
+    /// One per refused `file` part, named by its place among the parts (`file[2]`).
+    pub file_errors: Vec<FieldError>,
+}
+
+impl FormParts {
+    pub fn one(&self, name: &str) -> String {
+        self.fields
+            .get(name)
+            .and_then(|v| v.first())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn opt(&self, name: &str) -> Option<String> {
+        Some(self.one(name)).filter(|s| !s.is_empty())
+    }
+
+    pub fn ids(&self, name: &str) -> Vec<i64> {
+        self.fields
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.trim().parse().ok())
+            .collect()
+    }
+
+    pub fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<T> {
+        let v = self.opt(name)?;
+        match v.parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(FieldError::new(name, "expected a number"));
+                None
+            }
+        }
+    }
+}
+
+fn too_large() -> AppError {
+    AppError::TooLarge(vec![FieldError::new(
+        "file",
+        format!(
+            "a file may be at most {} MB, and one upload {} MB",
+            MAX_FILE_BYTES / 1024 / 1024,
+            MAX_REQUEST_BYTES / 1024 / 1024
+        ),
+    )])
+}
+
+/// Reads a multipart body: text parts by name, `file` parts checked one by one. An oversized
+/// body is refused while it streams in, naming `file`.
+pub async fn read_form(mut form: Multipart) -> AppResult<FormParts> {
+    let mut parts = FormParts {
+        fields: HashMap::new(),
+        uploads: Vec::new(),
+        file_errors: Vec::new(),
     };
-    while let Some(field) = form.next_field().await.map_err(|e| {
+    let stream_error = |e: axum::extract::multipart::MultipartError, field: &str| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
-            AppError::invalid("body", e.body_text())
+            AppError::invalid(field, e.body_text())
         }
-    })? {
-        if field.name() != Some("file") {
+    };
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| stream_error(e, "body"))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name != "file" {
+            let text = field.text().await.map_err(|e| stream_error(e, &name))?;
+            parts.fields.entry(name).or_default().push(text);
             continue;
         }
-        let index = uploads.len() + errors.len();
-        let name = field.file_name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                AppError::invalid("file", e.body_text())
-            }
-        })?;
-        match check(&format!("file[{index}]"), &name, bytes.to_vec()) {
-            Ok(u) => uploads.push(u),
-            Err(e) => errors.push(e),
+        let index = parts.uploads.len() + parts.file_errors.len();
+        let file_name = field.file_name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| stream_error(e, "file"))?;
+        // An empty file input still sends an empty, nameless part: no file was chosen.
+        if bytes.is_empty() && file_name.is_empty() {
+            continue;
+        }
+        match check(&format!("file[{index}]"), &file_name, bytes.to_vec()) {
+            Ok(u) => parts.uploads.push(u),
+            Err(e) => parts.file_errors.push(e),
         }
     }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+    Ok(parts)
+}
+
+/// Reads an upload's `file` parts; all are refused if one is bad.
+pub async fn read_uploads(form: Multipart) -> AppResult<Vec<Upload>> {
+    let parts = read_form(form).await?;
+    if !parts.file_errors.is_empty() {
+        return Err(AppError::Invalid(parts.file_errors));
     }
-    if uploads.is_empty() {
+    if parts.uploads.is_empty() {
         return Err(AppError::invalid(
             "file",
             "send one or more parts named file",
         ));
     }
-    Ok(uploads)
+    Ok(parts.uploads)
 }
 
 /// The multipart body of an upload, for the API document.

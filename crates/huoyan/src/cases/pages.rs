@@ -15,7 +15,7 @@ use huoyan_core::cases::{Action, CaseState, Category, Priority, Source, TaskStat
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::files::{self, Upload};
+use super::files::{self, read_form};
 use super::tasks::CaseTask;
 use super::{Case, CaseDetail, CaseFilter, NewCase, TimelineEntry, TransitionRequest};
 use crate::auth::{MaybePrincipal, Principal};
@@ -246,22 +246,13 @@ impl ListPageT {
         *field == Some(*value)
     }
     fn categories(&self) -> Vec<(&'static str, &'static str)> {
-        Category::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        Category::choices(self.ctx.en())
     }
     fn states(&self) -> Vec<(&'static str, &'static str)> {
-        CaseState::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        CaseState::choices(self.ctx.en())
     }
     fn sources(&self) -> Vec<(&'static str, &'static str)> {
-        Source::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        Source::choices(self.ctx.en())
     }
     fn short(&self, text: &str) -> String {
         let t: String = text.chars().take(40).collect();
@@ -355,24 +346,13 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-            .map(|e| e.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ")
+        crate::http::pages::messages_for(&self.errors, field)
     }
     fn categories(&self) -> Vec<(&'static str, &'static str)> {
-        Category::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        Category::choices(self.ctx.en())
     }
     fn priorities(&self) -> Vec<(&'static str, &'static str)> {
-        Priority::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        Priority::choices(self.ctx.en())
     }
 }
 
@@ -432,89 +412,6 @@ async fn new_page(
         form,
         errors: Vec::new(),
     }))
-}
-
-/// Text fields and checked files of a multipart form.
-struct FormParts {
-    fields: HashMap<String, Vec<String>>,
-    uploads: Vec<Upload>,
-    file_errors: Vec<FieldError>,
-}
-
-impl FormParts {
-    fn one(&self, name: &str) -> String {
-        self.fields
-            .get(name)
-            .and_then(|v| v.first())
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    }
-
-    fn opt(&self, name: &str) -> Option<String> {
-        Some(self.one(name)).filter(|s| !s.is_empty())
-    }
-
-    fn ids(&self, name: &str) -> Vec<i64> {
-        self.fields
-            .get(name)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.trim().parse().ok())
-            .collect()
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str, errors: &mut Vec<FieldError>) -> Option<T> {
-        let v = self.opt(name)?;
-        match v.parse() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                errors.push(FieldError::new(name, "expected a number"));
-                None
-            }
-        }
-    }
-}
-
-async fn read_form(mut form: Multipart) -> AppResult<FormParts> {
-    let mut parts = FormParts {
-        fields: HashMap::new(),
-        uploads: Vec::new(),
-        file_errors: Vec::new(),
-    };
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| AppError::invalid("file", e.body_text()))?
-    {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "file" {
-            let file_name = field.file_name().unwrap_or_default().to_string();
-            let bytes = field.bytes().await.map_err(|_| {
-                AppError::TooLarge(vec![FieldError::new(
-                    "file",
-                    format!(
-                        "a file may be at most {} MB",
-                        files::MAX_FILE_BYTES / 1024 / 1024
-                    ),
-                )])
-            })?;
-            // An empty file input still sends an empty part: no photo chosen.
-            if bytes.is_empty() && file_name.is_empty() {
-                continue;
-            }
-            match files::check("file", &file_name, bytes.to_vec()) {
-                Ok(u) => parts.uploads.push(u),
-                Err(e) => parts.file_errors.push(e),
-            }
-        } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| AppError::invalid(&name, e.body_text()))?;
-            parts.fields.entry(name).or_default().push(text);
-        }
-    }
-    Ok(parts)
 }
 
 /// The form without script (or its fallback): files the case and its photos, then shows it.
@@ -660,12 +557,7 @@ impl CasePage {
         if self.failed_action != action {
             return String::new();
         }
-        self.errors
-            .iter()
-            .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-            .map(|e| e.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ")
+        crate::http::pages::messages_for(&self.errors, field)
     }
     fn other_errors(&self) -> Vec<&FieldError> {
         let known = [
@@ -700,16 +592,10 @@ impl CasePage {
         )
     }
     fn categories(&self) -> Vec<(&'static str, &'static str)> {
-        Category::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        Category::choices(self.ctx.en())
     }
     fn priorities(&self) -> Vec<(&'static str, &'static str)> {
-        Priority::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(self.ctx.en())))
-            .collect()
+        Priority::choices(self.ctx.en())
     }
     fn timeline(&self) -> &[TimelineEntry] {
         &self.detail.timeline

@@ -223,6 +223,17 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The messages a form's errors give for `field` (and its elements, `field[3]`), joined for
+/// showing beside the input.
+pub fn messages_for(errors: &[FieldError], field: &str) -> String {
+    errors
+        .iter()
+        .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+        .map(|e| e.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn render(t: &impl askama::Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

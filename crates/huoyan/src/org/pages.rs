@@ -554,12 +554,7 @@ struct NewOrderPage {
 
 impl NewOrderPage {
     fn error_for(&self, field: &str) -> String {
-        self.errors
-            .iter()
-            .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-            .map(|e| e.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ")
+        crate::http::pages::messages_for(&self.errors, field)
     }
 }
 
