@@ -42,7 +42,11 @@ impl Db {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(30));
+            .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings a connection each time it leaves the pool; on SQLite that is a second
+            // round trip to the connection's thread for every query, to a file that cannot go
+            // away underneath.
+            .test_before_acquire(backend == Backend::Postgres);
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -120,6 +124,17 @@ pub enum Arg {
     Int(Option<i64>),
     Float(Option<f64>),
     Text(Option<String>),
+}
+
+impl Arg {
+    /// A NULL of the same type.
+    fn null(&self) -> Arg {
+        match self {
+            Arg::Int(_) => Arg::Int(None),
+            Arg::Float(_) => Arg::Float(None),
+            Arg::Text(_) => Arg::Text(None),
+        }
+    }
 }
 
 impl From<i64> for Arg {
@@ -212,5 +227,63 @@ impl Sql {
             text: text.to_string(),
             args: self.args.clone(),
         }
+    }
+}
+
+/// Most rows that one statement of `insert_rows` carries.
+pub const ROWS_PER_INSERT: usize = 128;
+
+/// `INSERT INTO table (columns)` of `rows` (a value per column each, the first never NULL) in as
+/// few statements as `ROWS_PER_INSERT` allows. Each statement carries a power of two of rows,
+/// those past the real ones all NULL and skipped, so that a table sees at most eight statement
+/// texts, each prepared once per connection, rather than one per number of rows.
+pub fn insert_rows(table: &str, columns: &[&str], rows: &[Vec<Arg>]) -> Vec<Sql> {
+    rows.chunks(ROWS_PER_INSERT)
+        .map(|chunk| {
+            let mut sql = Sql::new(&format!(
+                "INSERT INTO {table} ({}) SELECT * FROM (VALUES ",
+                columns.join(", ")
+            ));
+            for i in 0..chunk.len().next_power_of_two() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                for c in 0..columns.len() {
+                    if c > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(match chunk.get(i) {
+                        Some(row) => row[c].clone(),
+                        None => chunk[0][c].null(),
+                    });
+                }
+                sql.push(")");
+            }
+            // Both backends name the columns of VALUES column1, column2…
+            sql.push(") AS v WHERE v.column1 IS NOT NULL");
+            sql
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod insert_rows_tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_padded_to_a_power_of_two_with_nulls() {
+        let rows: Vec<Vec<Arg>> = (0..3).map(|i| vec![Arg::from(i), Arg::from("x")]).collect();
+        let sql = insert_rows("t", &["a", "b"], &rows);
+        assert_eq!(sql.len(), 1);
+        assert_eq!(
+            sql[0].text(),
+            "INSERT INTO t (a, b) SELECT * FROM (VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8)) AS v WHERE v.column1 IS NOT NULL"
+        );
+        assert!(matches!(sql[0].args[6], Arg::Int(None)));
+        assert!(matches!(sql[0].args[7], Arg::Text(None)));
+        let many: Vec<Vec<Arg>> = (0..200).map(|i| vec![Arg::from(i)]).collect();
+        let sql = insert_rows("t", &["a"], &many);
+        assert_eq!(
+            sql.iter().map(|s| s.args.len()).collect::<Vec<_>>(),
+            [128, 128]
+        );
     }
 }

@@ -7,7 +7,7 @@ use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Db, now_ms};
+use crate::db::{Arg, Db, insert_rows, now_ms};
 use crate::error::AppResult;
 
 /// Who made a change: an account, or the system itself (demo loader, background jobs).
@@ -34,6 +34,8 @@ pub struct Change {
     actor: Actor,
     seq: i64,
     head: String,
+    /// The last event written to `audit_events`; `commit` needs it to equal `seq`.
+    written: i64,
     at_ms: i64,
 }
 
@@ -43,11 +45,13 @@ impl Change {
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
             .await?;
+        let seq = row.try_get(0)?;
         Ok(Change {
             tx,
             actor: actor.clone(),
-            seq: row.try_get(0)?,
+            seq,
             head: row.try_get(1)?,
+            written: seq,
             at_ms: now_ms(),
         })
     }
@@ -92,11 +96,27 @@ impl Change {
         action: &str,
         summary: &impl Serialize,
     ) -> AppResult<()> {
+        let actor = self.actor.clone();
+        let event = self.seal(&actor, entity, entity_id, action, summary)?;
+        self.write_events(std::slice::from_ref(&event)).await
+    }
+
+    /// Chains the next event in memory, made by `actor` (a batch may carry many people's
+    /// changes), without writing it: pass it to `write_events` before `commit`, which refuses to
+    /// move the head past events not written.
+    pub fn seal(
+        &mut self,
+        actor: &Actor,
+        entity: &str,
+        entity_id: impl ToString,
+        action: &str,
+        summary: &impl Serialize,
+    ) -> AppResult<AuditEvent> {
         let event = AuditEvent {
             seq: self.seq + 1,
             at_ms: self.at_ms,
-            actor_id: self.actor.id,
-            actor: self.actor.name.clone(),
+            actor_id: actor.id,
+            actor: actor.name.clone(),
             entity: entity.to_string(),
             entity_id: entity_id.to_string(),
             action: action.to_string(),
@@ -105,29 +125,65 @@ impl Change {
             hash: String::new(),
         }
         .seal(&self.head);
-        sqlx::query(
-            "INSERT INTO audit_events (seq, at_ms, actor_id, actor, entity, entity_id, action, summary, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(event.seq)
-        .bind(event.at_ms)
-        .bind(event.actor_id)
-        .bind(&event.actor)
-        .bind(&event.entity)
-        .bind(&event.entity_id)
-        .bind(&event.action)
-        .bind(&event.summary)
-        .bind(&event.prev_hash)
-        .bind(&event.hash)
-        .execute(&mut *self.tx)
-        .await?;
         self.seq = event.seq;
-        self.head = event.hash;
+        self.head.clone_from(&event.hash);
+        Ok(event)
+    }
+
+    /// Writes events sealed by `seal`, in their order, many to a statement.
+    pub async fn write_events(&mut self, events: &[AuditEvent]) -> AppResult<()> {
+        let mut rows = Vec::with_capacity(events.len());
+        for e in events {
+            if e.seq != self.written + 1 {
+                return Err(anyhow::anyhow!(
+                    "audit event {} written out of order (after {})",
+                    e.seq,
+                    self.written
+                )
+                .into());
+            }
+            self.written = e.seq;
+            rows.push(vec![
+                Arg::from(e.seq),
+                Arg::from(e.at_ms),
+                Arg::from(e.actor_id),
+                Arg::from(e.actor.as_str()),
+                Arg::from(e.entity.as_str()),
+                Arg::from(e.entity_id.as_str()),
+                Arg::from(e.action.as_str()),
+                Arg::from(e.summary.as_str()),
+                Arg::from(e.prev_hash.as_str()),
+                Arg::from(e.hash.as_str()),
+            ]);
+        }
+        let columns = [
+            "seq",
+            "at_ms",
+            "actor_id",
+            "actor",
+            "entity",
+            "entity_id",
+            "action",
+            "summary",
+            "prev_hash",
+            "hash",
+        ];
+        for sql in insert_rows("audit_events", &columns, &rows) {
+            sql.query().execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 
     /// Moves the chain head and commits; the caller's write is acknowledged only after this.
     pub async fn commit(mut self) -> AppResult<()> {
+        if self.written != self.seq {
+            return Err(anyhow::anyhow!(
+                "audit events {}..={} were sealed but never written",
+                self.written + 1,
+                self.seq
+            )
+            .into());
+        }
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(self.seq)
             .bind(&self.head)

@@ -8,6 +8,7 @@ mod duplicates;
 pub mod figures;
 mod figures_page;
 pub mod files;
+pub mod intake;
 pub mod overdue;
 pub mod pages;
 mod tasks;
@@ -27,13 +28,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
 use crate::org::Check;
 use crate::org::regions::Located;
+use intake::{Filed, Filing, Intake};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Case {
@@ -194,14 +195,16 @@ fn default_source(role: Role) -> Source {
 }
 
 /// Files a case; a repeated `Idempotency-Key` from the same account returns the first case.
+/// Answers with the case's id and, when this call made it, the case as written.
 pub async fn report(
     db: &Db,
+    intake: &Intake,
     p: &Principal,
     new: &NewCase,
     key: Option<&str>,
-) -> AppResult<(i64, bool)> {
+) -> AppResult<(i64, Option<CaseDetail>)> {
     if let Some(id) = by_key(db, p, key).await? {
-        return Ok((id, false));
+        return Ok((id, None));
     }
     let mut check = Check::default();
     check.non_empty("description", &new.description, 4000);
@@ -287,64 +290,29 @@ pub async fn report(
         source.expect("checked"),
         priority.expect("checked"),
     );
-    let written = Change::run(db, &p.actor(), async |change| {
-        let at = change.at_ms();
-        let id: i64 = sqlx::query(
-            "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
-             reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, 'reported', $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
-        )
-        .bind(kind.code())
-        .bind(source.code())
-        .bind(&new.category)
-        .bind(priority.code())
-        .bind(compound_id)
-        .bind(new.lon)
-        .bind(new.lat)
-        .bind(&new.address)
-        .bind(new.description.trim())
-        .bind(p.account_id)
-        .bind(at)
-        .bind(key)
-        .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
-        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ($1, $2, $3, 'report', NULL, 'reported', $4)")
-            .bind(id)
-            .bind(at)
-            .bind(p.account_id)
-            .bind(new.description.trim())
-            .execute(&mut *change.tx)
-            .await?;
-        change
-            .record("case", id, "report", &serde_json::json!({"category": new.category, "compound_id": compound_id, "priority": priority.code()}))
-            .await?;
-        Ok((id, true))
-    })
-    .await;
-    match written {
-        // Two sends of one key at once: the second lost the race on the unique key and answers
-        // with the case the first made.
-        Err(AppError::Conflict(_)) if key.is_some() => match by_key(db, p, key).await? {
-            Some(id) => Ok((id, false)),
-            None => Err(AppError::Conflict(vec![crate::error::FieldError::new(
-                "idempotency-key",
-                "conflict",
-            )])),
-        },
-        other => other,
+    let filing = Filing {
+        actor: p.actor(),
+        account_id: p.account_id,
+        key: key.map(str::to_string),
+        kind,
+        source,
+        category: new.category.clone(),
+        priority,
+        compound_id,
+        lon: new.lon,
+        lat: new.lat,
+        address: new.address.clone(),
+        description: new.description.trim().to_string(),
+    };
+    match intake.file(filing.clone()).await? {
+        Filed::New { id, at_ms } => Ok((id, Some(filing.as_written(id, at_ms)))),
+        Filed::Existing(id) => Ok((id, None)),
     }
 }
 
 /// The case this account already filed under `key`, if any.
 async fn by_key(db: &Db, p: &Principal, key: Option<&str>) -> AppResult<Option<i64>> {
-    let Some(k) = key else { return Ok(None) };
-    let row =
-        sqlx::query("SELECT id FROM cases WHERE reporter_account_id = $1 AND idempotency_key = $2")
-            .bind(p.account_id)
-            .bind(k)
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    intake::by_key(db, p.account_id, key).await
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
@@ -508,15 +476,12 @@ async fn create_route(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
-    let (id, created) = report(&state.db, &p, &new, key).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        ApiJson(detail(&state.db, &p, id).await?),
-    ))
+    let (id, made) = report(&state.db, &state.intake, &p, &new, key).await?;
+    Ok(match made {
+        // Just written: answered as written, without reading it back.
+        Some(case) => (StatusCode::CREATED, ApiJson(case)),
+        None => (StatusCode::OK, ApiJson(detail(&state.db, &p, id).await?)),
+    })
 }
 
 /// One case with its timeline.

@@ -852,7 +852,7 @@ async fn create_request(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
-    let (id, created) = super::report(&state.db, &p, &new, key).await?;
+    let (id, made) = super::report(&state.db, &state.intake, &p, &new, key).await?;
     let doc = Many {
         format,
         item: "request",
@@ -862,7 +862,7 @@ async fn create_request(
             account_id: Some(p.account_id.to_string()),
         }],
     };
-    let status = if created {
+    let status = if made.is_some() {
         StatusCode::CREATED
     } else {
         StatusCode::OK

@@ -450,6 +450,7 @@ async fn new_submit(
     let outcome = if errors.is_empty() {
         super::report(
             &state.db,
+            &state.intake,
             &user,
             &new,
             Some(key.as_str()).filter(|k| !k.is_empty()),

@@ -29,6 +29,8 @@ pub struct App {
     pub limiter: LoginLimiter,
     /// How long a unit has to fix a case (the city's configuration, or the defaults).
     pub deadlines: huoyan_core::cases::DeadlinePolicy,
+    /// The group-commit writer that files cases.
+    pub intake: crate::cases::intake::Intake,
 }
 
 #[derive(Clone)]
@@ -48,6 +50,7 @@ impl AppState {
 
     pub fn with_deadlines(db: Db, deadlines: huoyan_core::cases::DeadlinePolicy) -> Self {
         AppState(Arc::new(App {
+            intake: crate::cases::intake::Intake::new(db.clone()),
             db,
             limiter: LoginLimiter::default(),
             deadlines,

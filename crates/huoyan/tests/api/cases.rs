@@ -1,6 +1,8 @@
 //! Cases as the five parties tell it: the supervisor reports, the office triages, the group
 //! dispatches, the department fixes, the supervisor verifies and the group closes.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::json;
 
 use crate::{fields, spawn_app};
@@ -1036,4 +1038,171 @@ async fn the_zero_report_page_checks_in_and_the_office_page_lists_the_silent() {
         !page(office).await.contains(">景程小区<"),
         "heard from after"
     );
+}
+
+#[tokio::test]
+async fn many_reports_at_once_land_exactly_once_with_an_intact_chain() {
+    let app = spawn_app(true).await;
+    let token = app.token("supervisor").await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let events_before = app.count("audit_events").await;
+    // The demo's own cases and their timelines are there before.
+    let (cases_before, steps_before) = (app.count("cases").await, app.count("case_events").await);
+    let last_before = app.id_of("SELECT COALESCE(MAX(id), 0) FROM cases").await;
+    // 200 reports sent all at once: 180 under 60 keys (each key sent three times, as a phone
+    // resends), 20 without a key.
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let key = (i < 180).then(|| format!("phone-{}", i % 60));
+        let body = json!({"category": "supplies", "compound_id": compound, "description": format!("{}号楼蔬菜包未送达", i % 60)});
+        let request = app
+            .client
+            .post(format!("{}/api/v1/cases", app.base))
+            .bearer_auth(&token)
+            .json(&body);
+        let request = match &key {
+            Some(k) => request.header("Idempotency-Key", k),
+            None => request,
+        };
+        sends.spawn(async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let case: serde_json::Value = r.json().await.unwrap();
+            (key, status, case)
+        });
+    }
+    let mut by_key: HashMap<String, Vec<(u16, i64)>> = HashMap::new();
+    let mut unkeyed = Vec::new();
+    let mut made = Vec::new();
+    for (key, status, case) in sends.join_all().await {
+        let id = case["id"].as_i64().expect("a case");
+        if status == 201 {
+            made.push(case);
+        }
+        match (key, status, id) {
+            (Some(k), status, id) => by_key.entry(k).or_default().push((status, id)),
+            (None, status, id) => unkeyed.push((status, id)),
+        }
+    }
+    assert_eq!(by_key.len(), 60);
+    for (key, answers) in &by_key {
+        let made: Vec<_> = answers.iter().filter(|(s, _)| *s == 201).collect();
+        assert_eq!(made.len(), 1, "{key}: one send makes the case, {answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|&(s, id)| (s == 201 || s == 200) && id == made[0].1),
+            "{key}: every resend answers with that case, {answers:?}"
+        );
+    }
+    assert!(unkeyed.iter().all(|(s, _)| *s == 201));
+    let mut ids: Vec<i64> = by_key
+        .values()
+        .map(|a| a[0].1)
+        .chain(unkeyed.iter().map(|a| a.1))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 80);
+    assert_eq!(app.count("cases").await - cases_before, 80);
+    assert_eq!(app.count("case_events").await - steps_before, 80);
+    assert_eq!(app.count("audit_events").await - events_before, 80);
+    assert_eq!(
+        app.id_of(&format!("SELECT COUNT(DISTINCT entity_id) FROM audit_events WHERE entity = 'case' AND action = 'report' AND actor = 'supervisor' AND CAST(entity_id AS BIGINT) > {last_before}"))
+            .await,
+        80,
+        "each case has its own event, by its reporter"
+    );
+    assert!(matches!(
+        huoyan::audit::verify(&app.db).await.unwrap(),
+        huoyan::audit::Verdict::Intact { events } if events == app.count("audit_events").await
+    ));
+    // A new case is answered as written, without reading it back: the same as reading it.
+    assert_eq!(made.len(), 80);
+    for case in made {
+        let (status, read) = app
+            .get(&token, &format!("/api/v1/cases/{}", case["id"]))
+            .await;
+        assert_eq!((status, read), (200, case));
+    }
+}
+
+#[tokio::test]
+async fn a_batch_keeps_one_case_per_key_and_one_bad_filing_costs_the_others_nothing() {
+    use huoyan::cases::intake::{Filed, Filing, write_all, write_many};
+    use huoyan_core::cases::{Kind, Priority, Source};
+
+    let app = spawn_app(true).await;
+    let account = app
+        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
+        .await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let cases_before = app.count("cases").await;
+    let filing = |key: Option<&str>, compound_id: i64| Filing {
+        actor: huoyan::audit::Actor {
+            id: Some(account),
+            name: "supervisor".into(),
+        },
+        account_id: account,
+        key: key.map(str::to_string),
+        kind: Kind::Problem,
+        source: Source::Supervisor,
+        category: "supplies".into(),
+        priority: Priority::Normal,
+        compound_id,
+        lon: None,
+        lat: None,
+        address: String::new(),
+        description: "5号楼蔬菜包未送达".into(),
+    };
+    // One transaction: two sends of key a, a filing on a region that does not exist (the batch
+    // fails and its filings are written one by one), key b, and one without a key.
+    let out = write_all(
+        &app.db,
+        &[
+            filing(Some("a"), compound),
+            filing(Some("a"), compound),
+            filing(None, 999_999_999),
+            filing(Some("b"), compound),
+            filing(None, compound),
+        ],
+    )
+    .await;
+    let ok: Vec<Option<Filed>> = out.iter().map(|r| r.as_ref().ok().copied()).collect();
+    let (a, b, c) = (
+        ok[0].unwrap().id(),
+        ok[3].unwrap().id(),
+        ok[4].unwrap().id(),
+    );
+    assert!(matches!(ok[0], Some(Filed::New { .. })));
+    assert_eq!(ok[1], Some(Filed::Existing(a)));
+    assert!(ok[2].is_none());
+    assert!(matches!(&out[2], Err(huoyan::error::AppError::Invalid(_))));
+    assert!(matches!(ok[3], Some(Filed::New { .. })));
+    assert!(matches!(ok[4], Some(Filed::New { .. })));
+    assert_eq!([a, b, c].iter().collect::<HashSet<_>>().len(), 3);
+    // In one transaction, with no retry one by one to fall back on: key b answers with its case,
+    // key c is made once.
+    let out = write_many(
+        &app.db,
+        &[
+            filing(Some("b"), compound),
+            filing(Some("c"), compound),
+            filing(Some("c"), compound),
+        ],
+    )
+    .await
+    .unwrap();
+    let d = out[1].id();
+    assert!(matches!(out[1], Filed::New { .. }));
+    assert_eq!([out[0], out[2]], [Filed::Existing(b), Filed::Existing(d)]);
+    assert_eq!(app.count("cases").await - cases_before, 4);
+    assert!(matches!(
+        huoyan::audit::verify(&app.db).await.unwrap(),
+        huoyan::audit::Verdict::Intact { .. }
+    ));
 }
