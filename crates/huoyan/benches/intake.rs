@@ -17,6 +17,10 @@
 //! After each writing phase it checks that the new cases and audit events equal the successful
 //! answers and that the audit chain verifies. Run with `bench/intake.sh` (see BENCHMARKS.md).
 
+// The server's allocator (see src/main.rs), so that the bench measures what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,7 @@ use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Arg, Db, insert_rows, now_ms};
+use crate::db::{Arg, Backend, Db, insert_rows, now_ms};
 use crate::error::AppResult;
 
 /// Who made a change: an account, or the system itself (demo loader, background jobs).
@@ -31,6 +31,7 @@ impl Actor {
 /// rolls back and leaves nothing behind.
 pub struct Change {
     pub tx: Transaction<'static, Any>,
+    backend: Backend,
     actor: Actor,
     seq: i64,
     head: String,
@@ -48,6 +49,7 @@ impl Change {
         let seq = row.try_get(0)?;
         Ok(Change {
             tx,
+            backend: db.backend,
             actor: actor.clone(),
             seq,
             head: row.try_get(1)?,
@@ -168,7 +170,17 @@ impl Change {
             "prev_hash",
             "hash",
         ];
-        for sql in insert_rows("audit_events", &columns, &rows) {
+        self.insert_rows("audit_events", &columns, &rows).await
+    }
+
+    /// Appends `rows` to `table` in a few multi-row INSERTs (`db::insert_rows`).
+    pub async fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Arg>],
+    ) -> AppResult<()> {
+        for sql in insert_rows(self.backend, table, columns, rows) {
             sql.query().execute(&mut *self.tx).await?;
         }
         Ok(())

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
-use crate::db::{Arg, Backend, Db, Sql, insert_rows};
+use crate::db::{Arg, Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::rfc3339;
 
@@ -330,13 +330,10 @@ async fn insert_cases(
         "to_state",
         "note",
     ];
-    for sql in insert_rows("cases", &case_columns, &cases)
-        .into_iter()
-        .chain(insert_rows("case_events", &timeline_columns, &timeline))
-    {
-        sql.query().execute(&mut *change.tx).await?;
-    }
-    Ok(())
+    change.insert_rows("cases", &case_columns, &cases).await?;
+    change
+        .insert_rows("case_events", &timeline_columns, &timeline)
+        .await
 }
 
 /// The cases the filings' accounts already filed under the filings' keys (and perhaps some

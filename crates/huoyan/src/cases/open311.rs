@@ -852,7 +852,7 @@ async fn create_request(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200);
-    let (id, made) = super::report(&state.db, &state.intake, &p, &new, key).await?;
+    let (id, made) = super::report(&state, &p, &new, key).await?;
     let doc = Many {
         format,
         item: "request",

@@ -449,8 +449,7 @@ async fn new_submit(
     let key = parts.one("idempotency_key");
     let outcome = if errors.is_empty() {
         super::report(
-            &state.db,
-            &state.intake,
+            &state,
             &user,
             &new,
             Some(key.as_str()).filter(|k| !k.is_empty()),

@@ -39,7 +39,7 @@ use super::Loader;
 use crate::audit::{Actor, Change};
 use crate::auth::accounts::{self, NewAccount};
 use crate::auth::password::{self, DEMO_PASSWORD};
-use crate::db::{Db, Sql};
+use crate::db::Db;
 use crate::org::people;
 
 /// The cases' own generator, so that adding them shifts nothing else the demo makes.
@@ -1837,29 +1837,6 @@ impl World {
     }
 }
 
-/// Appends rows to a table, a few hundred per statement.
-async fn insert_rows(
-    change: &mut Change,
-    head: &str,
-    rows: Vec<Vec<crate::db::Arg>>,
-) -> anyhow::Result<()> {
-    for chunk in rows.chunks(200) {
-        let mut sql = Sql::new(head);
-        for (k, row) in chunk.iter().enumerate() {
-            sql.push(if k == 0 { " (" } else { ", (" });
-            for (j, v) in row.iter().enumerate() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(v.clone());
-            }
-            sql.push(")");
-        }
-        sql.query().execute(&mut *change.tx).await?;
-    }
-    Ok(())
-}
-
 /// Writes the cases in the order they were reported, with their timelines, tasks and notices,
 /// and one audit event for each.
 async fn write(db: &Db, actor: &Actor, w: &World, sims: &[Sim]) -> anyhow::Result<()> {
@@ -1935,22 +1912,48 @@ async fn write(db: &Db, actor: &Actor, w: &World, sims: &[Sim]) -> anyhow::Resul
             ]);
         }
     }
-    insert_rows(
-        &mut change,
-        "INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id) VALUES",
-        events,
-    )
-    .await?;
-    insert_rows(
-        &mut change,
-        "INSERT INTO case_tasks (case_id, department_id, share, state, instruction, dispatched_at, due_at, accepted_at, done_at, \
-         extension_until, extensions, reworks, escalated_at) VALUES",
-        tasks,
-    )
-    .await?;
+    change
+        .insert_rows(
+            "case_events",
+            &[
+                "case_id",
+                "at",
+                "actor_account_id",
+                "action",
+                "from_state",
+                "to_state",
+                "note",
+                "department_id",
+            ],
+            &events,
+        )
+        .await
+        .map_err(e)?;
+    change
+        .insert_rows(
+            "case_tasks",
+            &[
+                "case_id",
+                "department_id",
+                "share",
+                "state",
+                "instruction",
+                "dispatched_at",
+                "due_at",
+                "accepted_at",
+                "done_at",
+                "extension_until",
+                "extensions",
+                "reworks",
+                "escalated_at",
+            ],
+            &tasks,
+        )
+        .await
+        .map_err(e)?;
     let mut notices: Vec<&Notice> = w.notices.iter().collect();
     notices.sort_by_key(|n| (n.at, n.case, n.account));
-    let notices = notices
+    let notices: Vec<Vec<Arg>> = notices
         .into_iter()
         .map(|n| {
             vec![
@@ -1963,12 +1966,14 @@ async fn write(db: &Db, actor: &Actor, w: &World, sims: &[Sim]) -> anyhow::Resul
             ]
         })
         .collect();
-    insert_rows(
-        &mut change,
-        "INSERT INTO notifications (account_id, case_id, kind, message, at, read_at) VALUES",
-        notices,
-    )
-    .await?;
+    change
+        .insert_rows(
+            "notifications",
+            &["account_id", "case_id", "kind", "message", "at", "read_at"],
+            &notices,
+        )
+        .await
+        .map_err(e)?;
     // The audit event is the load's; the case's timeline keeps the historical times.
     for &i in &order {
         let s = &sims[i];

@@ -31,6 +31,7 @@ pub struct App {
     pub deadlines: huoyan_core::cases::DeadlinePolicy,
     /// The group-commit writer that files cases.
     pub intake: crate::cases::intake::Intake,
+    pub regions: crate::org::regions::Lineages,
 }
 
 #[derive(Clone)]
@@ -54,6 +55,7 @@ impl AppState {
             db,
             limiter: LoginLimiter::default(),
             deadlines,
+            regions: Default::default(),
         }))
     }
 }

@@ -484,6 +484,37 @@ pub enum Located {
     Unmatched,
 }
 
+/// Each region's level and path, read once: both are fixed when the region is made (the path is
+/// its ancestors' ids, and regions are never moved or deleted), so the copy cannot go stale.
+/// Saves a round trip on every report and check-in, which name a compound to validate.
+#[derive(Default)]
+pub struct Lineages(std::sync::RwLock<std::collections::HashMap<i64, (RegionLevel, String)>>);
+
+impl Lineages {
+    /// Region `id`'s level and path, or None when there is no such region.
+    pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<(RegionLevel, String)>> {
+        if let Some(known) = self.0.read().expect("not poisoned").get(&id) {
+            return Ok(Some(known.clone()));
+        }
+        let Some(row) = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let level: String = row.try_get(0)?;
+        let level = RegionLevel::parse(&level)
+            .ok_or_else(|| anyhow::anyhow!("region {id} has unknown level {level}"))?;
+        let lineage = (level, row.try_get::<String, _>(1)?);
+        self.0
+            .write()
+            .expect("not poisoned")
+            .insert(id, lineage.clone());
+        Ok(Some(lineage))
+    }
+}
+
 /// Matches a point to the compound whose outline contains it, and tells a point outside the
 /// city. Regions without an outline are not considered.
 pub async fn locate(db: &Db, lon: f64, lat: f64) -> AppResult<Located> {
