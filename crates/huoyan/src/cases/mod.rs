@@ -325,7 +325,8 @@ pub struct CaseFilter {
     pub from: Option<String>,
     /// Reported on or before this day (YYYY-MM-DD, Beijing time).
     pub to: Option<String>,
-    /// Words in the description, the address or any note of the timeline.
+    /// Words separated by spaces; each must appear in the description, the address or a note
+    /// of the timeline (Latin letters in either case).
     pub q: Option<String>,
     /// Only the cases I reported.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
@@ -394,18 +395,31 @@ impl CaseFilter {
                 }
             }
         }
-        if let Some(q) = given(&self.q) {
-            let like = format!("%{}%", q.replace(['\\', '%', '_'], ""));
-            sql.push(" AND (cases.description LIKE ")
+        // Each word (split on spaces, full-width ones too) must appear in the description, the
+        // address or a note of the timeline; Latin letters match in either case on both
+        // backends. Substrings suit Chinese, which has no spaces between words to index.
+        for word in search_words(self.q.as_deref().unwrap_or_default()) {
+            let like = format!("%{word}%");
+            sql.push(" AND (LOWER(cases.description) LIKE ")
                 .bind(like.clone())
-                .push(" OR cases.address LIKE ")
+                .push(" OR LOWER(cases.address) LIKE ")
                 .bind(like.clone())
-                .push(" OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND se.note LIKE ")
+                .push(" OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND LOWER(se.note) LIKE ")
                 .bind(like)
                 .push("))");
         }
         Ok(sql)
     }
+}
+
+/// The words of a search, lower-cased, without LIKE's wildcards; at most eight.
+fn search_words(q: &str) -> Vec<String> {
+    // Unicode whitespace takes in the full-width space of Chinese input methods.
+    q.split(char::is_whitespace)
+        .map(|w| w.replace(['\\', '%', '_'], "").to_lowercase())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .collect()
 }
 
 /// The cases matching `f` in the caller's scope: overdue ones first (the earliest deadline
@@ -505,4 +519,19 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(files::api())
         .merge(duplicates::api())
         .merge(figures::api())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_words;
+
+    #[test]
+    fn a_search_is_split_into_lowercase_words_without_wildcards() {
+        assert_eq!(
+            search_words(" 3号楼\u{3000}蔬菜  KN95 50%_ \\ "),
+            ["3号楼", "蔬菜", "kn95", "50"]
+        );
+        assert!(search_words(" %_ ").is_empty());
+        assert_eq!(search_words("a b c d e f g h i j").len(), 8);
+    }
 }

@@ -1206,3 +1206,102 @@ async fn a_batch_keeps_one_case_per_key_and_one_bad_filing_costs_the_others_noth
         huoyan::audit::Verdict::Intact { .. }
     ));
 }
+
+#[tokio::test]
+async fn the_list_filters_by_each_field_and_searches_every_word_in_text_address_and_notes() {
+    let app = spawn_app(true).await;
+    let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let mut ids = HashMap::new();
+    for (name, category, description, address) in [
+        ("gate", "static_control", "东门岗夜间无人值守", ""),
+        ("veg", "supplies", "3号楼蔬菜包未送达", ""),
+        ("drug", "assistance", "独居老人缺药", "3号楼2单元"),
+        ("mask", "supplies", "KN95口罩不足", ""),
+    ] {
+        let body = json!({"category": category, "compound_id": compound, "description": description, "address": address});
+        let (status, case) = app.send("POST", &supervisor, "/api/v1/cases", &body).await;
+        assert_eq!(status, 201, "{case}");
+        ids.insert(name, case["id"].as_i64().unwrap());
+    }
+    let (status, _) = app
+        .send(
+            "POST",
+            &office,
+            &format!("/api/v1/cases/{}/transitions", ids["gate"]),
+            &json!({"action": "triage", "note": "已请街道核实夜班排班"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Only today's reports (Beijing time): the demo's are from 2022.
+    let day = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let found = |query: String| {
+        let (app, office, day) = (&app, office.clone(), day.clone());
+        async move {
+            let (status, list) = app
+                .get(&office, &format!("/api/v1/cases?from={day}&{query}"))
+                .await;
+            assert_eq!(status, 200, "{query}: {list}");
+            let mut got: Vec<i64> = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect();
+            got.sort_unstable();
+            got
+        }
+    };
+    let want = |names: &[&str]| {
+        let mut w: Vec<i64> = names.iter().map(|n| ids[n]).collect();
+        w.sort_unstable();
+        w
+    };
+    let q = |words: &str| serde_urlencoded::to_string([("q", words)]).unwrap();
+    assert_eq!(
+        found(String::new()).await,
+        want(&["gate", "veg", "drug", "mask"])
+    );
+    assert_eq!(found(q("蔬菜")).await, want(&["veg"]));
+    // Both words, anywhere: one in the text, one in the address.
+    assert_eq!(found(q("3号楼")).await, want(&["veg", "drug"]));
+    assert_eq!(found(q("3号楼 缺药")).await, want(&["drug"]));
+    assert_eq!(found(q("3号楼\u{3000}蔬菜")).await, want(&["veg"]));
+    assert_eq!(found(q("3号楼 东门")).await, want(&[]));
+    // A note of the timeline, and Latin letters in either case.
+    assert_eq!(found(q("街道核实")).await, want(&["gate"]));
+    assert_eq!(found(q("kn95")).await, want(&["mask"]));
+    // Wildcards are text, not patterns.
+    assert_eq!(found(q("%")).await, want(&["gate", "veg", "drug", "mask"]));
+    assert_eq!(found(q("_号楼")).await, want(&["veg", "drug"]));
+    assert_eq!(
+        found("category=supplies".into()).await,
+        want(&["veg", "mask"])
+    );
+    assert_eq!(found("state=triaged".into()).await, want(&["gate"]));
+    assert_eq!(
+        found("state=reported,triaged".into()).await,
+        want(&["gate", "veg", "drug", "mask"])
+    );
+    assert_eq!(
+        found(format!("compound_id={compound}&source=supervisor&q=3号楼")).await,
+        want(&["veg", "drug"])
+    );
+    assert_eq!(found("source=hotline".into()).await, want(&[]));
+    // Reported before today: none of them.
+    let (_, earlier) = app
+        .get(&office, "/api/v1/cases?to=2022-08-25&limit=200")
+        .await;
+    let earlier = earlier["items"].as_array().unwrap();
+    assert!(!earlier.is_empty());
+    assert!(
+        earlier
+            .iter()
+            .all(|c| c["reported_at"].as_str().unwrap() < "2022-08-25T16:00:00Z"),
+        "to= is the last Beijing day"
+    );
+}
