@@ -346,7 +346,7 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        crate::http::pages::messages_for(&self.errors, field)
+        crate::http::pages::messages_for(&self.errors, field, self.ctx.locale)
     }
     fn categories(&self) -> Vec<(&'static str, &'static str)> {
         Category::choices(self.ctx.en())
@@ -557,7 +557,7 @@ impl CasePage {
         if self.failed_action != action {
             return String::new();
         }
-        crate::http::pages::messages_for(&self.errors, field)
+        crate::http::pages::messages_for(&self.errors, field, self.ctx.locale)
     }
     fn other_errors(&self) -> Vec<&FieldError> {
         let known = [

@@ -66,6 +66,11 @@ impl PageCtx {
         self.locale.is_en()
     }
 
+    /// An error message in the page's language.
+    pub fn message(&self, english: &str) -> String {
+        self.locale.message(english)
+    }
+
     pub fn lang(&self) -> &'static str {
         self.locale.code()
     }
@@ -211,7 +216,7 @@ impl IntoResponse for PageError {
         let message = match &self.error {
             AppError::Forbidden => self.locale.t("error.forbidden").to_string(),
             AppError::NotFound(_) => self.locale.t("error.not_found").to_string(),
-            e => e.public_message(),
+            e => self.locale.message(&e.public_message()),
         };
         let page = ErrorPage {
             ctx: PageCtx::new(self.locale, None, ""),
@@ -223,13 +228,13 @@ impl IntoResponse for PageError {
     }
 }
 
-/// The messages a form's errors give for `field` (and its elements, `field[3]`), joined for
-/// showing beside the input.
-pub fn messages_for(errors: &[FieldError], field: &str) -> String {
+/// The messages a form's errors give for `field` (and its elements, `field[3]`), in the page's
+/// language, joined for showing beside the input.
+pub fn messages_for(errors: &[FieldError], field: &str, locale: Locale) -> String {
     errors
         .iter()
         .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-        .map(|e| e.message.clone())
+        .map(|e| locale.message(&e.message))
         .collect::<Vec<_>>()
         .join("; ")
 }

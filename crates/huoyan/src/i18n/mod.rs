@@ -48,6 +48,77 @@ impl Locale {
     }
 }
 
+impl Locale {
+    /// An error message in this locale. Messages are raised in English, which the API answers
+    /// in; pages show the Chinese of `messages.toml`, found by the whole message or by a
+    /// template whose `{}` stand for the parts that vary (carried over as they are). A message
+    /// not in the table shows in English rather than not at all.
+    pub fn message(self, english: &str) -> String {
+        if self.is_en() {
+            return english.to_string();
+        }
+        if let Some(zh) = MESSAGES.exact.get(english) {
+            return zh.clone();
+        }
+        // The most specific template wins: "unknown role; one of {}" before "one of {}".
+        MESSAGES
+            .templates
+            .iter()
+            .filter_map(|(en, zh)| Some((en, fill(zh, &holes(en, english)?))))
+            .max_by_key(|(en, _)| en.len())
+            .map(|(_, zh)| zh)
+            .unwrap_or_else(|| english.to_string())
+    }
+}
+
+struct Messages {
+    exact: HashMap<String, String>,
+    /// (English, Chinese) pairs with `{}` holes.
+    templates: Vec<(String, String)>,
+}
+
+static MESSAGES: LazyLock<Messages> = LazyLock::new(|| {
+    let raw: HashMap<String, String> = toml::from_str(include_str!("messages.toml"))
+        .expect("messages.toml is checked by its test");
+    let (templates, exact): (Vec<_>, Vec<_>) =
+        raw.into_iter().partition(|(en, _)| en.contains("{}"));
+    Messages {
+        exact: exact.into_iter().collect(),
+        templates,
+    }
+});
+
+/// What fills the `{}` holes of `template` in `text`, if `text` has its shape (each hole at
+/// least one character).
+fn holes<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = template.split("{}").collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    let mut rest = text.strip_prefix(first)?.strip_suffix(last)?;
+    let mut found = Vec::new();
+    for part in &parts[1..parts.len() - 1] {
+        // A hole holds at least one character, so the part is looked for after the first.
+        let skip = rest.chars().next()?.len_utf8();
+        let at = rest[skip..].find(part)? + skip;
+        found.push(&rest[..at]);
+        rest = &rest[at + part.len()..];
+    }
+    (!rest.is_empty()).then_some(())?;
+    found.push(rest);
+    Some(found)
+}
+
+/// `template` with its `{}` holes filled in order.
+fn fill(template: &str, values: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, part) in template.split("{}").enumerate() {
+        if i > 0 {
+            out.push_str(values.get(i - 1).copied().unwrap_or_default());
+        }
+        out.push_str(part);
+    }
+    out
+}
+
 static CATALOGUE: LazyLock<HashMap<String, (String, String)>> = LazyLock::new(|| {
     let raw: HashMap<String, Vec<String>> = toml::from_str(include_str!("catalog.toml"))
         .expect("catalog.toml is checked by the catalogue test");
@@ -86,6 +157,62 @@ mod tests {
                 "{k} has an empty translation"
             );
         }
+    }
+
+    #[test]
+    fn every_message_has_its_chinese_with_the_same_holes() {
+        let raw: HashMap<String, String> = toml::from_str(include_str!("messages.toml")).unwrap();
+        assert!(raw.len() > 50);
+        for (en, zh) in raw {
+            assert!(!zh.trim().is_empty(), "{en} has no Chinese");
+            assert_eq!(
+                en.matches("{}").count(),
+                zh.matches("{}").count(),
+                "{en} and {zh} differ in their holes"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_are_shown_in_chinese_whole_or_by_template() {
+        let zh = Locale::Zh;
+        assert_eq!(zh.message("must not be empty"), "不能为空");
+        assert_eq!(zh.message("at most 4000 characters"), "最多 4000 个字符");
+        assert_eq!(
+            zh.message("a case that is closed cannot be dispatch"),
+            "案件当前状态为 closed，不能进行 dispatch"
+        );
+        assert_eq!(
+            zh.message("a file may be at most 10 MB, and one upload 32 MB"),
+            "每个文件最大 10 MB，每次上传合计最大 32 MB"
+        );
+        // The most specific template: not "one of {}".
+        assert_eq!(
+            zh.message("unknown role; one of admin, office"),
+            "未知角色；应为以下之一：admin, office"
+        );
+        assert_eq!(
+            zh.message("one of urgent, high"),
+            "应为以下之一：urgent, high"
+        );
+        // Unknown messages, and English readers, get the English.
+        assert_eq!(zh.message("something new"), "something new");
+        assert_eq!(Locale::En.message("must not be empty"), "must not be empty");
+        // A hole is never empty.
+        assert_eq!(zh.message("at most  characters"), "at most  characters");
+    }
+
+    #[test]
+    fn holes_are_found_in_order() {
+        assert_eq!(holes("a {} b {}", "a x b y"), Some(vec!["x", "y"]));
+        assert_eq!(holes("a {} b {}", "a x b y b z"), Some(vec!["x", "y b z"]));
+        assert_eq!(holes("{} not found", "case not found"), Some(vec!["case"]));
+        assert_eq!(holes("a {} b", "a b"), None);
+        assert_eq!(holes("a {}", "b x"), None);
+        assert_eq!(
+            holes("{} 和 {}", "东门 和 西门"),
+            Some(vec!["东门", "西门"])
+        );
     }
 
     /// Every key used in a template or in code exists in the catalogue.

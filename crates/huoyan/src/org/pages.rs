@@ -554,7 +554,7 @@ struct NewOrderPage {
 
 impl NewOrderPage {
     fn error_for(&self, field: &str) -> String {
-        crate::http::pages::messages_for(&self.errors, field)
+        crate::http::pages::messages_for(&self.errors, field, self.ctx.locale)
     }
 }
 

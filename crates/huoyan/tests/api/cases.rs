@@ -1305,3 +1305,42 @@ async fn the_list_filters_by_each_field_and_searches_every_word_in_text_address_
         "to= is the last Beijing day"
     );
 }
+
+#[tokio::test]
+async fn the_phone_form_names_what_is_wrong_in_the_readers_language() {
+    let app = spawn_app(true).await;
+    let supervisor = app.token("supervisor").await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let send = |path: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", "")
+            .text("category", "supplies")
+            .text("compound_id", compound.to_string())
+            .text("priority", "normal")
+            .text("description", " ")
+            .text("lon", "200")
+            .text("lat", "46.6");
+        app.client
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(&supervisor)
+            .multipart(form)
+            .send()
+    };
+    let before = app.count("cases").await;
+    let r = send("/cases/new").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("不能为空"), "{page}");
+    assert!(page.contains("经度须在中国境内"), "{page}");
+    assert!(!page.contains("must not be empty"), "{page}");
+    let page = send("/cases/new?lang=en")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("must not be empty"), "{page}");
+    assert_eq!(app.count("cases").await, before, "nothing written");
+}

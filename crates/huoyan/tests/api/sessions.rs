@@ -250,7 +250,8 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
         bad.text()
             .await
             .unwrap()
-            .contains("no region with code 999")
+            .contains("没有区划代码为 999 的区域"),
+        "the message in the page's language"
     );
     assert_eq!(app.count("control_orders").await, orders);
     let ok = client
