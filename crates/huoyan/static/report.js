@@ -32,6 +32,8 @@
   var drop = function (key) { return store("readwrite", function (s) { return s.delete(key); }); };
   var all = function () { return store("readonly", function (s) { return s.getAll(); }); };
 
+  // The API's error messages in the page's language.
+  var lang = "?lang=" + encodeURIComponent(document.documentElement.lang || "zh-CN");
   function say(text) { outbox.hidden = !text; outbox.textContent = text || ""; }
   function showErrors(fields) {
     form.querySelectorAll(".error[data-for]").forEach(function (el) { el.textContent = ""; });
@@ -75,7 +77,7 @@
   function send(draft) {
     var headers = { "content-type": "application/json", "idempotency-key": draft.key, "x-csrf-token": csrf };
     var step = draft.caseId ? Promise.resolve({ status: 200, json: { id: draft.caseId } }) :
-      fetch("/api/v1/cases", { method: "POST", headers: headers, body: JSON.stringify(body(draft.fields)), credentials: "same-origin" })
+      fetch("/api/v1/cases" + lang, { method: "POST", headers: headers, body: JSON.stringify(body(draft.fields)), credentials: "same-origin" })
         .then(function (r) { return r.json().then(function (j) { return { status: r.status, json: j }; }, function () { return { status: r.status, json: {} }; }); });
     return step.then(function (r) {
       if (r.status === 422) { return { invalid: r.json.fields }; }
@@ -85,7 +87,7 @@
       return put(draft).then(function () {
         var data = new FormData();
         draft.files.forEach(function (f) { data.append("file", f, f.name || "photo.jpg"); });
-        return fetch("/api/v1/cases/" + draft.caseId + "/files", { method: "POST", headers: { "x-csrf-token": csrf }, body: data, credentials: "same-origin" });
+        return fetch("/api/v1/cases/" + draft.caseId + "/files" + lang, { method: "POST", headers: { "x-csrf-token": csrf }, body: data, credentials: "same-origin" });
       }).then(function (u) {
         if (u.status === 201) return { id: draft.caseId };
         if (u.status === 413 || u.status === 422) {

@@ -159,7 +159,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = Arc::new(doc);
     Router::new()
-        .merge(api)
+        .merge(api.layer(axum::middleware::from_fn(localise_errors)))
         .route(
             "/api/v1/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),
@@ -183,6 +183,43 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// An API error's messages in the language the request names with `?lang=` (the pages' scripts
+/// name their page's, to show the messages beside the form's fields); English without it.
+async fn localise_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let locale = pages::asked_locale(req.uri()).filter(|l| !l.is_en());
+    let res = next.run(req).await;
+    let Some(locale) = locale.filter(|_| res.status().is_client_error()) else {
+        return res;
+    };
+    let (mut parts, body) = res.into_parts();
+    // Error bodies are small; anything that does not read as one goes out as it came.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut error = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(error)) => error,
+        _ => return axum::response::Response::from_parts(parts, bytes.into()),
+    };
+    let localise = |v: Option<&mut serde_json::Value>| {
+        if let Some(v) = v
+            && let Some(text) = v.as_str()
+        {
+            *v = locale.message(text).into();
+        }
+    };
+    localise(error.get_mut("message"));
+    if let Some(fields) = error.get_mut("fields").and_then(|f| f.as_array_mut()) {
+        for f in fields {
+            localise(f.get_mut("message"));
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, serde_json::Value::Object(error).to_string().into())
 }
 
 async fn healthz(

@@ -19,15 +19,18 @@ use crate::i18n::Locale;
 pub const LANG_COOKIE: &str = "huoyan_lang";
 
 /// The locale of this request: `?lang=` first, then the cookie, then Chinese.
+/// The language a request names with `?lang=`, if any.
+pub fn asked_locale(uri: &axum::http::Uri) -> Option<Locale> {
+    uri.query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .and_then(Locale::parse)
+}
+
 impl FromRequestParts<AppState> for Locale {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        let from_query = parts
-            .uri
-            .query()
-            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
-            .and_then(Locale::parse);
+        let from_query = asked_locale(&parts.uri);
         let from_cookie = || {
             CookieJar::from_headers(&parts.headers)
                 .get(LANG_COOKIE)

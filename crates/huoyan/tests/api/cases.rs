@@ -1344,3 +1344,36 @@ async fn the_phone_form_names_what_is_wrong_in_the_readers_language() {
     assert!(page.contains("must not be empty"), "{page}");
     assert_eq!(app.count("cases").await, before, "nothing written");
 }
+
+#[tokio::test]
+async fn api_errors_come_in_the_language_a_page_asks_for() {
+    let app = spawn_app(true).await;
+    let supervisor = app.token("supervisor").await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let bad = json!({"category": "supplies", "compound_id": compound, "description": ""});
+    let (status, body) = app
+        .send("POST", &supervisor, "/api/v1/cases?lang=zh-CN", &bad)
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["message"], "输入有误");
+    assert_eq!(body["fields"][0]["field"], "description");
+    assert_eq!(body["fields"][0]["message"], "不能为空");
+    // Without it, and with lang=en, English, as every API client gets.
+    for path in ["/api/v1/cases", "/api/v1/cases?lang=en"] {
+        let (status, body) = app.send("POST", &supervisor, path, &bad).await;
+        assert_eq!(status, 422);
+        assert_eq!(body["fields"][0]["message"], "must not be empty");
+    }
+    let (status, body) = app.get(&supervisor, "/api/v1/cases/999999?lang=zh").await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    assert_eq!(body["message"], "未找到：case");
+    // Success is left alone.
+    let good =
+        json!({"category": "supplies", "compound_id": compound, "description": "蔬菜包未送达"});
+    let (status, body) = app
+        .send("POST", &supervisor, "/api/v1/cases?lang=zh", &good)
+        .await;
+    assert_eq!((status, body["state"].as_str()), (201, Some("reported")));
+}
