@@ -163,20 +163,32 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes `filings` in one transaction; if that fails, each again in its own, so that every
-/// filing gets its own answer. One answer per filing, in order.
+/// Writes `filings` in one transaction. If one of them broke a rule of the database (a region
+/// deleted meanwhile, a key taken), each is written again in its own, so that it alone fails.
+/// If the database itself failed (unreachable, busy, the commit lost), every filing gets that
+/// error at once: retrying one by one would make each caller wait out the same failure in turn,
+/// and after a lost commit, which may have landed, it could file keyless reports twice.
+/// One answer per filing, in order.
 pub async fn write_all(db: &Db, filings: &[Filing]) -> Vec<AppResult<Filed>> {
     match write_many(db, filings).await {
         Ok(filed) => filed.into_iter().map(Ok).collect(),
-        Err(e) => {
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             if filings.len() > 1 {
-                tracing::warn!(error = %e, filings = filings.len(), "intake batch failed; writing its filings one by one");
+                tracing::warn!(error = %e, filings = filings.len(), "intake batch refused; writing its filings one by one");
             }
             let mut out = Vec::with_capacity(filings.len());
             for f in filings {
                 out.push(write_one(db, f).await);
             }
             out
+        }
+        Err(e) => {
+            tracing::error!(error = %e, filings = filings.len(), "intake batch failed");
+            let message = e.to_string();
+            filings
+                .iter()
+                .map(|_| Err(anyhow::anyhow!("the report was not saved: {message}").into()))
+                .collect()
         }
     }
 }

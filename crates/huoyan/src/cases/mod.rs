@@ -203,7 +203,9 @@ pub async fn report(
     key: Option<&str>,
 ) -> AppResult<(i64, Option<CaseDetail>)> {
     // A resent key is answered by the writer, which looks keys up inside its transaction: no
-    // read here, so a new report (nearly every one) costs one round trip less.
+    // read here, so a new report (nearly every one) costs one round trip less. Only a resend
+    // that no longer passes (its point now outside any compound, its reporter's scope changed)
+    // is looked up before it is refused, below.
     let mut check = Check::default();
     check.non_empty("description", &new.description, 4000);
     let kind = new
@@ -276,7 +278,12 @@ pub async fn report(
             }
         }
     }
-    check.done()?;
+    if let Err(refused) = check.done() {
+        return match intake::by_key(&app.db, p.account_id, key).await? {
+            Some(id) => Ok((id, None)),
+            None => Err(refused),
+        };
+    }
     let compound_id = compound_id.expect("checked");
     let (kind, source, priority) = (
         kind.expect("checked"),
@@ -400,23 +407,25 @@ impl CaseFilter {
         // backends. Substrings suit Chinese, which has no spaces between words to index.
         for word in search_words(self.q.as_deref().unwrap_or_default()) {
             let like = format!("%{word}%");
-            sql.push(" AND (LOWER(cases.description) LIKE ")
+            // LOWER on both sides, so that both backends fold the same letters (SQLite only
+            // ASCII ones): full-width Ｂ栋 still finds Ｂ栋.
+            sql.push(" AND (LOWER(cases.description) LIKE LOWER(")
                 .bind(like.clone())
-                .push(" OR LOWER(cases.address) LIKE ")
+                .push(") OR LOWER(cases.address) LIKE LOWER(")
                 .bind(like.clone())
-                .push(" OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND LOWER(se.note) LIKE ")
+                .push(") OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND LOWER(se.note) LIKE LOWER(")
                 .bind(like)
-                .push("))");
+                .push(")))");
         }
         Ok(sql)
     }
 }
 
-/// The words of a search, lower-cased, without LIKE's wildcards; at most eight.
+/// The words of a search, without LIKE's wildcards; at most eight.
 fn search_words(q: &str) -> Vec<String> {
     // Unicode whitespace takes in the full-width space of Chinese input methods.
     q.split(char::is_whitespace)
-        .map(|w| w.replace(['\\', '%', '_'], "").to_lowercase())
+        .map(|w| w.replace(['\\', '%', '_'], ""))
         .filter(|w| !w.is_empty())
         .take(8)
         .collect()
@@ -526,10 +535,10 @@ mod tests {
     use super::search_words;
 
     #[test]
-    fn a_search_is_split_into_lowercase_words_without_wildcards() {
+    fn a_search_is_split_into_words_without_wildcards() {
         assert_eq!(
             search_words(" 3号楼\u{3000}蔬菜  KN95 50%_ \\ "),
-            ["3号楼", "蔬菜", "kn95", "50"]
+            ["3号楼", "蔬菜", "KN95", "50"]
         );
         assert!(search_words(" %_ ").is_empty());
         assert_eq!(search_words("a b c d e f g h i j").len(), 8);

@@ -65,7 +65,7 @@ impl Locale {
             .templates
             .iter()
             .filter_map(|(en, zh)| Some((en, fill(zh, &holes(en, english)?))))
-            .max_by_key(|(en, _)| en.len())
+            .max_by_key(|(en, _)| (en.len(), en.as_str()))
             .map(|(_, zh)| zh)
             .unwrap_or_else(|| english.to_string())
     }
