@@ -88,15 +88,14 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
     })
 }
 
-/// My notifications, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
-async fn list_route(
-    State(state): State<AppState>,
-    p: Principal,
-    ApiQuery(f): ApiQuery<NotificationFilter>,
-) -> AppResult<ApiJson<ListPage<Notification>>> {
+/// An account's notifications, newest first.
+async fn list(
+    db: &crate::db::Db,
+    account_id: i64,
+    f: &NotificationFilter,
+) -> AppResult<ListPage<Notification>> {
     let mut filter = Sql::new(" WHERE account_id = ");
-    filter.bind(p.account_id);
+    filter.bind(account_id);
     if f.unread == Some(true) {
         filter.push(" AND read_at IS NULL");
     }
@@ -104,18 +103,26 @@ async fn list_route(
         limit: f.limit,
         offset: f.offset,
     };
-    Ok(ApiJson(
-        crate::http::fetch_page(
-            &state.db,
-            "id, case_id, kind, message, at, read_at",
-            "notifications",
-            &filter,
-            "id DESC",
-            &paging,
-            from_row,
-        )
-        .await?,
-    ))
+    crate::http::fetch_page(
+        db,
+        "id, case_id, kind, message, at, read_at",
+        "notifications",
+        &filter,
+        "id DESC",
+        &paging,
+        from_row,
+    )
+    .await
+}
+
+/// My notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
+async fn list_route(
+    State(state): State<AppState>,
+    p: Principal,
+    ApiQuery(f): ApiQuery<NotificationFilter>,
+) -> AppResult<ApiJson<ListPage<Notification>>> {
+    Ok(ApiJson(list(&state.db, p.account_id, &f).await?))
 }
 
 /// Mark one of my notifications read.
@@ -160,19 +167,12 @@ async fn page(
 ) -> Result<axum::response::Response, crate::http::pages::PageError> {
     use crate::http::pages::PageResultExt;
     let user = crate::http::pages::signed_in(user, locale)?;
-    let mut filter = Sql::new(" WHERE account_id = ");
-    filter.bind(user.account_id);
-    let page = crate::http::fetch_page(
-        &state.db,
-        "id, case_id, kind, message, at, read_at",
-        "notifications",
-        &filter,
-        "id DESC",
-        &paging,
-        from_row,
-    )
-    .await
-    .page(locale)?;
+    let all = NotificationFilter {
+        unread: None,
+        limit: paging.limit,
+        offset: paging.offset,
+    };
+    let page = list(&state.db, user.account_id, &all).await.page(locale)?;
     sqlx::query("UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND read_at IS NULL")
         .bind(crate::db::now_ms())
         .bind(user.account_id)

@@ -47,30 +47,21 @@ async fn check_in(
     Can(p, _): Can<perm::CasesReport>,
     ApiJson(c): ApiJson<NewCheckIn>,
 ) -> AppResult<(StatusCode, ApiJson<CheckIn>)> {
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(record(&state.db, &p, &c).await?),
-    ))
+    Ok((StatusCode::CREATED, ApiJson(record(&state, &p, &c).await?)))
 }
 
 /// Records today's check-in of a compound in the caller's scope (the API and the phone page).
 pub async fn record(
-    db: &crate::db::Db,
+    app: &crate::http::App,
     p: &crate::auth::Principal,
     c: &NewCheckIn,
 ) -> AppResult<CheckIn> {
-    let state = db;
     let compound = c
         .compound_id
         .or(p.scope.region_id)
         .ok_or_else(|| AppError::invalid("compound_id", "name the compound"))?;
-    let row = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
-        .bind(compound)
-        .fetch_optional(&state.pool)
-        .await?;
-    match row {
-        Some(r) if r.try_get::<String, _>(0)? == "compound" => {
-            let path: String = r.try_get(1)?;
+    match app.regions.get(&app.db, compound).await? {
+        Some((huoyan_core::org::RegionLevel::Compound, path)) => {
             if p.scope_path
                 .as_ref()
                 .is_some_and(|s| !path.starts_with(s.as_str()))
@@ -80,7 +71,7 @@ pub async fn record(
         }
         _ => return Err(AppError::invalid("compound_id", "not a compound")),
     }
-    let day = Change::run(state, &p.actor(), async |change| {
+    let day = Change::run(&app.db, &p.actor(), async |change| {
         let day = beijing_day(change.at_ms());
         sqlx::query("DELETE FROM check_ins WHERE compound_id = $1 AND account_id = $2 AND day = $3")
             .bind(compound)
@@ -260,7 +251,7 @@ async fn submit(
         .page(locale)?;
     user.check_csrf(Some(&form.csrf)).page(locale)?;
     let done = record(
-        &state.db,
+        &state,
         &user,
         &NewCheckIn {
             compound_id: None,

@@ -9,7 +9,6 @@ use axum::routing::get;
 use huoyan_core::auth::Permission;
 use huoyan_core::cases::{CaseState, Category, Source, TaskState};
 use serde::Deserialize;
-use sqlx::Row;
 
 use super::CaseFilter;
 use super::figures::{
@@ -235,16 +234,6 @@ impl FiguresPage {
     }
 }
 
-async fn choices(state: &AppState, sql: &str) -> AppResult<Vec<(i64, String)>> {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(AppError::from)
-}
-
 async fn figures_page(
     State(state): State<AppState>,
     locale: Locale,
@@ -258,8 +247,8 @@ async fn figures_page(
     let page = async {
         let filter = form.filter()?;
         let fig: CaseFigures = figures(&state.db, &user, &filter, crate::db::now_ms()).await?;
-        let districts = choices(
-            &state,
+        let districts = super::pages::options(
+            &state.db,
             "SELECT id, name FROM regions WHERE level = 'district' ORDER BY code, id",
         )
         .await?;
@@ -267,7 +256,11 @@ async fn figures_page(
         let units = if own_unit_only {
             vec![]
         } else {
-            choices(&state, "SELECT id, name FROM departments ORDER BY name, id").await?
+            super::pages::options(
+                &state.db,
+                "SELECT id, name FROM departments ORDER BY name, id",
+            )
+            .await?
         };
         let departments = fig
             .by_department

@@ -270,7 +270,8 @@ impl ListPageT {
     }
 }
 
-async fn options(db: &Db, sql: &'static str) -> AppResult<Vec<(i64, String)>> {
+/// (id, name) pairs for a select, from a query of those two columns.
+pub(super) async fn options(db: &Db, sql: &'static str) -> AppResult<Vec<(i64, String)>> {
     sqlx::query(sql)
         .fetch_all(&db.pool)
         .await?

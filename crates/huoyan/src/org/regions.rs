@@ -486,7 +486,7 @@ pub enum Located {
 
 /// Each region's level and path, read once: both are fixed when the region is made (the path is
 /// its ancestors' ids, and regions are never moved or deleted), so the copy cannot go stale.
-/// Saves a round trip on every report, which names a compound to validate.
+/// Saves a round trip on every report and check-in, which name a compound to validate.
 #[derive(Default)]
 pub struct Lineages(std::sync::RwLock<std::collections::HashMap<i64, (RegionLevel, String)>>);
 
