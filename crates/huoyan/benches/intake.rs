@@ -377,10 +377,10 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
     eprintln!("{label}: loading the demo");
     let (db, name) = fresh(args, backend).await?;
     huoyan::demo::load(&db, &mut |_| {}).await?;
-    let state = huoyan::http::AppState::new(db.clone());
+    let state = huoyan::app::App::new(db.clone(), Default::default());
     let app = Router::new()
         .route("/bench/noop", post(noop))
-        .merge(huoyan::http::router(state));
+        .merge(huoyan::app::router(&state));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {

@@ -159,7 +159,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db =
                 Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
                     .await?;
-            crate::http::serve(db, deadlines, listen_or(listen), |addr| {
+            let app = crate::app::App::new(db, crate::app::Settings { deadlines });
+            crate::app::serve(app, listen_or(listen), |addr| {
                 println!("Huoyan serving on http://{addr}")
             })
             .await?;
@@ -173,7 +174,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
             eprintln!("{summary}");
             if !no_serve {
-                crate::http::serve(db, deadlines, listen_or(listen), |addr| {
+                let app = crate::app::App::new(db, crate::app::Settings { deadlines });
+                crate::app::serve(app, listen_or(listen), |addr| {
                     println!(
                         "Huoyan demo on http://{addr}  (database {})",
                         redact(&target)

@@ -1,6 +1,6 @@
 //! The application's one error type. Handlers and storage return `AppError`; it is mapped to an
 //! HTTP answer here and nowhere else: JSON for the API (`IntoResponse`), and through
-//! `crate::http::pages::PageError` an HTML page for the browser. 500s are logged with their whole
+//! `crate::web::PageError` an HTML page for the browser. 500s are logged with their whole
 //! chain and never shown.
 
 use axum::Json;

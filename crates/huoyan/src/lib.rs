@@ -1,18 +1,31 @@
 //! Huoyan (火眼): command, supervision and volunteer coordination for a sealed city.
 //!
-//! Shared plumbing (`db`, `auth`, `audit`, `error`, `i18n`, `http`) and one module per bounded
-//! context (`org`, …), each holding its storage queries, JSON routes, pages and imports. The
-//! domain rules live in the `huoyan-core` crate.
+//! Layers, each importing only those below it:
+//! - toolkits: `db`, `time`, `check`, `geo`, `error`, `i18n`, `tabular`, `http` (the JSON API's
+//!   extractors and paging) and `web` (the page kit);
+//! - the kernel: `audit` (the hash-chained write path), `auth` (accounts, sessions, permissions
+//!   and the `Can`/`Page` extractors), `notifications`;
+//! - the contexts, one folder each with its storage, routes, pages and imports: `org`, below every
+//!   other context, and `cases`;
+//! - the composition root `app`, which alone knows every context, and the loaders and command
+//!   line above it (`demo`, `cli`).
+//!
+//! The domain rules live in the `huoyan-core` crate.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod check;
 pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod geo;
 pub mod http;
 pub mod i18n;
 pub mod notifications;
 pub mod org;
 pub mod tabular;
+pub mod time;
+pub mod web;

@@ -10,10 +10,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit::Change;
-use crate::auth::Principal;
+use crate::auth::{Page, Principal};
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::time::rfc3339;
+use crate::web::Base;
+use crate::web::{MenuItem, PageCtx, PageError, PageResultExt, render};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notification {
@@ -118,7 +121,7 @@ async fn list(
 /// My notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<Base>,
     p: Principal,
     ApiQuery(f): ApiQuery<NotificationFilter>,
 ) -> AppResult<ApiJson<ListPage<Notification>>> {
@@ -129,12 +132,12 @@ async fn list_route(
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn read_route(
-    State(state): State<AppState>,
+    State(state): State<Base>,
     p: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<axum::http::StatusCode> {
     let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, $1) WHERE id = $2 AND account_id = $3")
-        .bind(crate::db::now_ms())
+        .bind(crate::time::now_ms())
         .bind(id)
         .bind(p.account_id)
         .execute(&state.db.pool)
@@ -148,25 +151,24 @@ async fn read_route(
 #[derive(askama::Template)]
 #[template(path = "notifications.html")]
 struct NotificationsPage {
-    ctx: crate::http::pages::PageCtx,
+    ctx: PageCtx,
     page: ListPage<Notification>,
 }
 
 impl NotificationsPage {
     fn bj(&self, t: &str) -> String {
-        crate::http::beijing_rfc3339(t)
+        crate::time::beijing_rfc3339(t)
     }
 }
 
 /// My notifications, newest first; opening the page marks them read.
 async fn page(
-    State(state): State<AppState>,
-    locale: crate::i18n::Locale,
-    user: crate::auth::MaybePrincipal,
+    State(state): State<Base>,
+    Page {
+        user, locale, ctx, ..
+    }: Page,
     axum::extract::Query(paging): axum::extract::Query<Paging>,
-) -> Result<axum::response::Response, crate::http::pages::PageError> {
-    use crate::http::pages::PageResultExt;
-    let user = crate::http::pages::signed_in(user, locale)?;
+) -> Result<axum::response::Response, PageError> {
     let all = NotificationFilter {
         unread: None,
         limit: paging.limit,
@@ -174,23 +176,27 @@ async fn page(
     };
     let page = list(&state.db, user.account_id, &all).await.page(locale)?;
     sqlx::query("UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND read_at IS NULL")
-        .bind(crate::db::now_ms())
+        .bind(crate::time::now_ms())
         .bind(user.account_id)
         .execute(&state.db.pool)
         .await
         .map_err(AppError::from)
         .page(locale)?;
-    Ok(crate::http::pages::render(&NotificationsPage {
-        ctx: crate::http::pages::PageCtx::new(locale, Some(user), "/notifications"),
-        page,
-    }))
+    Ok(render(&NotificationsPage { ctx, page }))
 }
 
-pub fn pages() -> axum::Router<AppState> {
+/// The notifications page is every signed-in account's.
+pub fn menu() -> Vec<MenuItem> {
+    vec![MenuItem::new("/notifications", "nav.notifications", |_| {
+        true
+    })]
+}
+
+pub fn pages() -> axum::Router<Base> {
     axum::Router::new().route("/notifications", axum::routing::get(page))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<Base> {
     OpenApiRouter::new()
         .routes(routes!(list_route))
         .routes(routes!(read_route))

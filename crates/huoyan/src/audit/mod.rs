@@ -1,14 +1,14 @@
 //! The audit trail: every change goes through `Change`, which holds the writing transaction and
 //! appends hash-chained events in it, so a change and its record commit or vanish together.
 
-pub mod routes;
-
 use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Arg, Backend, Db, insert_rows, now_ms};
+use crate::db::{Arg, Backend, Db, insert_rows};
+
 use crate::error::AppResult;
+use crate::time::now_ms;
 
 /// Who made a change: an account, or the system itself (demo loader, background jobs).
 #[derive(Debug, Clone)]
@@ -296,4 +296,31 @@ pub async fn trail(
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+}
+
+/// An event as the API and the pages show it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrailEvent {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    /// What changed, as recorded.
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+    pub hash: String,
+}
+
+impl From<huoyan_core::audit::AuditEvent> for TrailEvent {
+    fn from(e: huoyan_core::audit::AuditEvent) -> Self {
+        TrailEvent {
+            seq: e.seq,
+            at: crate::time::rfc3339(e.at_ms),
+            actor: e.actor,
+            action: e.action,
+            summary: serde_json::from_str(&e.summary)
+                .unwrap_or(serde_json::Value::String(e.summary)),
+            hash: e.hash,
+        }
+    }
 }

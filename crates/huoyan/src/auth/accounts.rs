@@ -10,9 +10,11 @@ use utoipa_axum::routes;
 
 use super::{Can, password, perm};
 use crate::audit::{Actor, Change};
+use crate::auth::AuthState;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::time::rfc3339;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Account {
@@ -246,7 +248,7 @@ pub struct AccountFilter {
 /// List accounts (administrators only).
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", params(AccountFilter), responses((status = 200, body = ListPage<Account>)))]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Can(_p, _): Can<perm::AccountsManage>,
     ApiQuery(f): ApiQuery<AccountFilter>,
 ) -> AppResult<ApiJson<ListPage<Account>>> {
@@ -268,7 +270,7 @@ async fn list(
 /// Create an account bound to a person, with a role and scope.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "auth", request_body = NewAccount, responses((status = 201, body = Account)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Can(p, _): Can<perm::AccountsManage>,
     ApiJson(new): ApiJson<NewAccount>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Account>)> {
@@ -282,7 +284,7 @@ async fn create_route(
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 200, body = Account)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Can(_p, _): Can<perm::AccountsManage>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Account>> {
@@ -292,7 +294,7 @@ async fn get_route(
 /// Change an account's role, scope, password or disable it.
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), request_body = AccountUpdate, responses((status = 200, body = Account)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     Can(p, _): Can<perm::AccountsManage>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<AccountUpdate>,
@@ -300,7 +302,7 @@ async fn update_route(
     Ok(ApiJson(update(&state.db, &p.actor(), id, &u).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
         .routes(routes!(list, create_route))
         .routes(routes!(get_route, update_route))

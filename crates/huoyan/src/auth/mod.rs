@@ -2,21 +2,29 @@
 //! (with CSRF tokens), bearer tokens for programs, and each role's scope.
 
 pub mod accounts;
+mod page;
 pub mod password;
 pub mod routes;
 pub mod sessions;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use huoyan_core::auth::{Permission, Role, Scope};
 use sqlx::Row;
 
-use crate::db::Sql;
+use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::AppState;
 
 pub const SESSION_COOKIE: &str = "huoyan_session";
+
+/// What the sign-in routes and account administration need.
+#[derive(Clone, FromRef)]
+pub struct AuthState {
+    pub db: Db,
+    pub menu: crate::web::Menu,
+    pub limiter: std::sync::Arc<sessions::LoginLimiter>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -101,13 +109,15 @@ impl Principal {
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
+pub use page::Page;
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal
+where
+    Db: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
@@ -127,7 +137,7 @@ impl FromRequestParts<AppState> for Principal {
                 }
             }
         };
-        let principal = load(state, &token, via)
+        let principal = load(&Db::from_ref(state), &token, via)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         // Programs and htmx calls that ride on the page session must prove they come from our pages.
@@ -167,18 +177,30 @@ pub struct ScopeDoc {
     team_id: Option<i64>,
 }
 
-/// Names a permission at the type level, so a handler can demand it as an extractor.
+/// Names at the type level what a caller's role must hold, so a handler can demand it as an
+/// extractor (`Can` for the API, `Page` for pages).
 pub trait Needs {
-    const PERMISSION: Permission;
+    fn allows(role: Role) -> bool;
 }
 
-/// Permission markers, one per `Permission`.
+/// Permission markers, one per `Permission`, and `Anyone` for what every signed-in role may open.
 pub mod perm {
+    use huoyan_core::auth::Role;
+
+    pub struct Anyone;
+    impl super::Needs for Anyone {
+        fn allows(_: Role) -> bool {
+            true
+        }
+    }
+
     macro_rules! markers {
         ($($name:ident),*) => {$(
             pub struct $name;
             impl super::Needs for $name {
-                const PERMISSION: huoyan_core::auth::Permission = huoyan_core::auth::Permission::$name;
+                fn allows(role: Role) -> bool {
+                    role.allows(huoyan_core::auth::Permission::$name)
+                }
             }
         )*};
     }
@@ -211,15 +233,17 @@ pub mod perm {
 /// is read, so a role without the permission gets 403 whatever it sent.
 pub struct Can<N>(pub Principal, pub std::marker::PhantomData<N>);
 
-impl<N: Needs + Send + Sync> FromRequestParts<AppState> for Can<N> {
+impl<N: Needs + Send + Sync, S: Send + Sync> FromRequestParts<S> for Can<N>
+where
+    Db: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let p = Principal::from_request_parts(parts, state).await?;
-        p.require(N::PERMISSION)?;
+        if !N::allows(p.role) {
+            return Err(AppError::Forbidden);
+        }
         Ok(Can(p, std::marker::PhantomData))
     }
 }
@@ -227,13 +251,13 @@ impl<N: Needs + Send + Sync> FromRequestParts<AppState> for Can<N> {
 /// The caller if signed in: pages use it to show the login link instead of failing.
 pub struct MaybePrincipal(pub Option<Principal>);
 
-impl FromRequestParts<AppState> for MaybePrincipal {
+impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal
+where
+    Db: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Principal::from_request_parts(parts, state).await {
             Ok(p) => Ok(MaybePrincipal(Some(p))),
             Err(AppError::Unauthenticated) => Ok(MaybePrincipal(None)),
@@ -243,7 +267,7 @@ impl FromRequestParts<AppState> for MaybePrincipal {
 }
 
 /// The caller behind a session or API token (Open311's `api_key` is one), if it is valid.
-pub(crate) async fn load(state: &AppState, token: &str, via: Via) -> AppResult<Option<Principal>> {
+pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Principal>> {
     let kind = match via {
         Via::Cookie => "cookie",
         Via::Bearer => "api",
@@ -256,8 +280,8 @@ pub(crate) async fn load(state: &AppState, token: &str, via: Via) -> AppResult<O
     )
     .bind(sessions::token_hash(token))
     .bind(kind)
-    .bind(crate::db::now_ms())
-    .fetch_optional(&state.db.pool)
+    .bind(crate::time::now_ms())
+    .fetch_optional(&db.pool)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let role: String = r.try_get(3)?;

@@ -12,10 +12,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ClientAddr, MaybePrincipal, Principal, SESSION_COOKIE, sessions};
+use crate::auth::AuthState;
 use crate::error::{AppError, AppResult};
-use crate::http::pages::{NextParam, PageCtx, render, safe_next};
-use crate::http::{ApiJson, AppState};
+use crate::http::ApiJson;
 use crate::i18n::Locale;
+use crate::web::NextParam;
+use crate::web::PageCtx;
+use crate::web::render;
+use crate::web::safe_next;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +40,7 @@ pub struct TokenResponse {
     request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn token(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<ApiJson<TokenResponse>> {
@@ -47,7 +51,7 @@ async fn token(
     let issued = sessions::issue(&state.db, id, "api").await?;
     Ok(ApiJson(TokenResponse {
         token: issued.token,
-        expires_at: crate::http::rfc3339(issued.expires_at_ms),
+        expires_at: crate::time::rfc3339(issued.expires_at_ms),
     }))
 }
 
@@ -73,7 +77,7 @@ async fn me(p: Principal) -> ApiJson<Me> {
     })
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
         .routes(routes!(token))
         .routes(routes!(me))
@@ -106,7 +110,7 @@ fn login_page(
         .same_site(SameSite::Strict)
         .build();
     let page = LoginPage {
-        ctx: PageCtx::new(locale, None, "/login"),
+        ctx: PageCtx::anonymous(locale, "/login"),
         csrf,
         next: next.to_string(),
         username: username.to_string(),
@@ -142,7 +146,7 @@ struct LoginForm {
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     locale: Locale,
     jar: CookieJar,
     ClientAddr(addr): ClientAddr,
@@ -199,7 +203,7 @@ async fn login(
             &form.username,
             Some(locale.t("login.failed").into()),
         ),
-        Err(e) => crate::http::pages::PageError { error: e, locale }.into_response(),
+        Err(e) => crate::web::PageError { error: e, locale }.into_response(),
     }
 }
 
@@ -210,7 +214,7 @@ struct LogoutForm {
 }
 
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     user: Principal,
     jar: CookieJar,
     axum::Form(form): axum::Form<LogoutForm>,
@@ -226,7 +230,7 @@ async fn logout(
         .into_response())
 }
 
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<AuthState> {
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))

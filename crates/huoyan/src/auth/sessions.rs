@@ -8,8 +8,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::db::{Db, now_ms};
+use crate::db::Db;
+
 use crate::error::{AppError, AppResult};
+use crate::time::now_ms;
 
 pub const COOKIE_TTL_MS: i64 = 12 * 3600 * 1000;
 pub const API_TTL_MS: i64 = 30 * 24 * 3600 * 1000;

@@ -10,19 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit::Change;
-use crate::auth::{Can, perm};
+use crate::auth::{Can, Page, Principal, perm};
+use crate::cases::CasesState;
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiQuery, AppState, ListPage, Paging};
-
-/// The Beijing calendar day of an instant: the day a 4 a.m. check-in belongs to.
-pub fn beijing_day(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .format("%Y-%m-%d")
-        .to_string()
-}
+use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
+use crate::time::beijing_day;
+use crate::web::{PageCtx, PageError, PageResultExt, render};
+use huoyan_core::auth::Permission;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +38,7 @@ pub struct CheckIn {
 /// Check in for today (Beijing time). Checking in again the same day replaces the answer.
 #[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
 async fn check_in(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesReport>,
     ApiJson(c): ApiJson<NewCheckIn>,
 ) -> AppResult<(StatusCode, ApiJson<CheckIn>)> {
@@ -52,7 +47,7 @@ async fn check_in(
 
 /// Records today's check-in of a compound in the caller's scope (the API and the phone page).
 pub async fn record(
-    app: &crate::http::App,
+    app: &CasesState,
     p: &crate::auth::Principal,
     c: &NewCheckIn,
 ) -> AppResult<CheckIn> {
@@ -116,7 +111,7 @@ pub struct SilentCompound {
 /// Compounds in your scope not heard from on the day: no check-in and no case reported.
 #[utoipa::path(get, path = "/api/v1/check-ins/missing", tag = "cases", params(MissingQuery), responses((status = 200, body = ListPage<SilentCompound>)))]
 async fn missing(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CheckInsRead>,
     ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> AppResult<ApiJson<ListPage<SilentCompound>>> {
@@ -133,7 +128,7 @@ pub async fn silent(
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::invalid("day", "expected YYYY-MM-DD"))?
             .to_string(),
-        None => beijing_day(crate::db::now_ms()),
+        None => beijing_day(crate::time::now_ms()),
     };
     // The Beijing day as a UTC millisecond range, for cases reported on it.
     let start = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
@@ -175,7 +170,7 @@ pub async fn silent(
 #[derive(askama::Template)]
 #[template(path = "cases/check_ins.html")]
 struct CheckInsPage {
-    ctx: crate::http::pages::PageCtx,
+    ctx: PageCtx,
     day: String,
     page: ListPage<SilentCompound>,
     done: Option<CheckIn>,
@@ -192,23 +187,22 @@ struct CheckInForm {
 
 async fn render_page(
     db: &crate::db::Db,
-    locale: crate::i18n::Locale,
-    user: crate::auth::Principal,
+    ctx: PageCtx,
+    user: &Principal,
     q: MissingQuery,
     done: Option<CheckIn>,
-) -> Result<axum::response::Response, crate::http::pages::PageError> {
-    use crate::http::pages::PageResultExt;
-    use huoyan_core::auth::Permission;
+) -> Result<axum::response::Response, PageError> {
+    let locale = ctx.locale;
     let can_read = user.role.allows(Permission::CheckInsRead);
     let can_check_in = user.role.allows(Permission::CasesReport);
     if !can_read && !can_check_in {
         return Err(AppError::Forbidden).page(locale);
     }
     let (day, page) = if can_read {
-        silent(db, &user, &q).await.page(locale)?
+        silent(db, user, &q).await.page(locale)?
     } else {
         (
-            beijing_day(crate::db::now_ms()),
+            beijing_day(crate::time::now_ms()),
             ListPage {
                 items: Vec::new(),
                 total: 0,
@@ -217,8 +211,8 @@ async fn render_page(
             },
         )
     };
-    Ok(crate::http::pages::render(&CheckInsPage {
-        ctx: crate::http::pages::PageCtx::new(locale, Some(user), "/check-ins"),
+    Ok(render(&CheckInsPage {
+        ctx,
         day,
         page,
         done,
@@ -230,25 +224,20 @@ async fn render_page(
 /// The daily zero report (零报告) for supervisors, and for the office the compounds not heard
 /// from on a day.
 async fn page(
-    State(state): State<AppState>,
-    locale: crate::i18n::Locale,
-    user: crate::auth::MaybePrincipal,
+    State(state): State<CasesState>,
+    Page { user, ctx, .. }: Page,
     axum::extract::Query(q): axum::extract::Query<MissingQuery>,
-) -> Result<axum::response::Response, crate::http::pages::PageError> {
-    let user = crate::http::pages::signed_in(user, locale)?;
-    render_page(&state.db, locale, user, q, None).await
+) -> Result<axum::response::Response, PageError> {
+    render_page(&state.db, ctx, &user, q, None).await
 }
 
 async fn submit(
-    State(state): State<AppState>,
-    locale: crate::i18n::Locale,
-    user: crate::auth::MaybePrincipal,
+    State(state): State<CasesState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::CasesReport>,
     axum::Form(form): axum::Form<CheckInForm>,
-) -> Result<axum::response::Response, crate::http::pages::PageError> {
-    use crate::http::pages::PageResultExt;
-    let user = crate::http::pages::signed_in(user, locale)?;
-    user.require(huoyan_core::auth::Permission::CasesReport)
-        .page(locale)?;
+) -> Result<axum::response::Response, PageError> {
     user.check_csrf(Some(&form.csrf)).page(locale)?;
     let done = record(
         &state,
@@ -265,14 +254,14 @@ async fn submit(
         limit: None,
         offset: None,
     };
-    render_page(&state.db, locale, user, q, Some(done)).await
+    render_page(&state.db, ctx, &user, q, Some(done)).await
 }
 
-pub fn pages() -> axum::Router<AppState> {
+pub fn pages() -> axum::Router<CasesState> {
     axum::Router::new().route("/check-ins", axum::routing::get(page).post(submit))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new()
         .routes(routes!(check_in))
         .routes(routes!(missing))

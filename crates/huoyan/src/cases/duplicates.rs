@@ -12,9 +12,11 @@ use utoipa_axum::routes;
 
 use super::{COLUMNS, Case, from_row, get_scoped};
 use crate::auth::{Can, Principal, perm};
+use crate::cases::CasesState;
 use crate::db::{Db, Sql};
 use crate::error::AppResult;
-use crate::http::{ApiJson, ApiPath, AppState, parse_time};
+use crate::http::{ApiJson, ApiPath};
+use crate::time::parse_time;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Proposal {
@@ -88,13 +90,13 @@ pub async fn proposals(db: &Db, p: &Principal, id: i64) -> AppResult<Vec<Proposa
 #[utoipa::path(get, path = "/api/v1/cases/{id}/duplicates", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Proposal>), (status = 404, body = crate::error::ErrorBody)))]
 async fn duplicates_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Vec<Proposal>>> {
     Ok(ApiJson(proposals(&state.db, &p, id).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new().routes(routes!(duplicates_route))
 }

@@ -28,12 +28,14 @@ use utoipa_axum::routes;
 use super::CaseFilter;
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
+use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::http::pages::beijing;
-use crate::http::{ApiJson, ApiQuery, AppState, rfc3339};
+use crate::http::{ApiJson, ApiQuery};
 use crate::i18n::Locale;
 use crate::tabular::{Cell, Sheet, write_workbook};
+use crate::time::beijing;
+use crate::time::rfc3339;
 
 /// More rows than this in one export is refused: narrow the filters.
 pub const EXPORT_MAX_ROWS: usize = 100_000;
@@ -609,7 +611,7 @@ async fn all_rows(
          LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id{} ORDER BY {} LIMIT ",
         super::COLUMNS,
         filter.text(),
-        super::list_order(crate::db::now_ms())
+        super::list_order(crate::time::now_ms())
     ));
     q.bind(EXPORT_MAX_ROWS as i64 + 1);
     let rows = q.query().fetch_all(&db.pool).await?;
@@ -658,7 +660,7 @@ pub async fn list_xlsx(
     let label = |code: &str, f: fn(&str, bool) -> Option<&'static str>| -> Cell {
         f(code, en).map(Cell::from).unwrap_or_else(|| code.into())
     };
-    let time = |s: &str| -> Cell { crate::http::beijing_rfc3339(s).into() };
+    let time = |s: &str| -> Cell { crate::time::beijing_rfc3339(s).into() };
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|(c, compound, lead)| {
@@ -716,12 +718,12 @@ fn xlsx_response(bytes: Vec<u8>, name: &str) -> impl IntoResponse {
 #[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", params(CaseFilter),
     responses((status = 200, body = CaseFigures), (status = 422, body = crate::error::ErrorBody)))]
 async fn figures_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CaseFigures>,
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> AppResult<ApiJson<CaseFigures>> {
     Ok(ApiJson(
-        figures(&state.db, &p, &f, crate::db::now_ms()).await?,
+        figures(&state.db, &p, &f, crate::time::now_ms()).await?,
     ))
 }
 
@@ -730,12 +732,12 @@ async fn figures_route(
 #[utoipa::path(get, path = "/api/v1/cases/figures.xlsx", tag = "cases", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
 async fn figures_xlsx_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CaseFigures>,
     locale: Locale,
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> AppResult<impl IntoResponse> {
-    let fig = figures(&state.db, &p, &f, crate::db::now_ms()).await?;
+    let fig = figures(&state.db, &p, &f, crate::time::now_ms()).await?;
     Ok(xlsx_response(
         figures_xlsx(&fig, locale)?,
         "huoyan-case-figures.xlsx",
@@ -747,7 +749,7 @@ async fn figures_xlsx_route(
 #[utoipa::path(get, path = "/api/v1/cases/export.xlsx", tag = "cases", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
 async fn export_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CaseFigures>,
     locale: Locale,
     ApiQuery(f): ApiQuery<CaseFilter>,
@@ -771,7 +773,7 @@ async fn export_route(
     Ok(xlsx_response(bytes, "huoyan-cases.xlsx"))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new()
         .routes(routes!(figures_route))
         .routes(routes!(figures_xlsx_route))
@@ -779,7 +781,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 /// The figures page, `/cases/figures`.
-pub fn pages() -> axum::Router<AppState> {
+pub fn pages() -> axum::Router<CasesState> {
     super::figures_page::router()
 }
 

@@ -6,7 +6,6 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use huoyan_core::auth::Permission;
 use huoyan_core::cases::{CaseState, Category, Source, TaskState};
 use serde::Deserialize;
 
@@ -15,11 +14,14 @@ use super::figures::{
     CaseFigures, CategoryRow, DEFINITIONS, DurationsJson, MeasuresJson, StatJson, category_label,
     figures,
 };
-use crate::auth::MaybePrincipal;
+use crate::auth::{Page, perm};
+use crate::cases::CasesState;
 use crate::error::{AppError, AppResult};
-use crate::http::AppState;
-use crate::http::pages::{PageCtx, PageError, PageResultExt, render, signed_in};
 use crate::i18n::Locale;
+use crate::web::PageCtx;
+use crate::web::PageError;
+use crate::web::PageResultExt;
+use crate::web::render;
 
 /// The form as sent: empty fields are "any", numbers arrive as text.
 #[derive(Debug, Default, Deserialize)]
@@ -235,18 +237,17 @@ impl FiguresPage {
 }
 
 async fn figures_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::CaseFigures>,
     Query(form): Query<FormQuery>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CaseFigures).page(locale)?;
     let l = locale;
     let en = l.is_en();
     let page = async {
         let filter = form.filter()?;
-        let fig: CaseFigures = figures(&state.db, &user, &filter, crate::db::now_ms()).await?;
+        let fig: CaseFigures = figures(&state.db, &user, &filter, crate::time::now_ms()).await?;
         let districts = super::pages::options(
             &state.db,
             "SELECT id, name FROM regions WHERE level = 'district' ORDER BY code, id",
@@ -292,7 +293,7 @@ async fn figures_page(
         Ok::<_, AppError>(FiguresPage {
             query: query_string(&filter, l),
             generated_at: chrono::DateTime::parse_from_rfc3339(&fig.generated_at)
-                .map(|t| crate::http::pages::beijing(t.timestamp_millis()))
+                .map(|t| crate::time::beijing(t.timestamp_millis()))
                 .unwrap_or_default(),
             departments,
             categories: fig
@@ -319,7 +320,7 @@ async fn figures_page(
             own_unit_only,
             definitions,
             filter,
-            ctx: PageCtx::new(l, Some(user.clone()), "/cases/figures"),
+            ctx,
         })
     }
     .await
@@ -327,7 +328,7 @@ async fn figures_page(
     Ok(render(&page))
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<CasesState> {
     Router::new().route("/cases/figures", get(figures_page))
 }
 

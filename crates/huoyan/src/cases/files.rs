@@ -18,9 +18,11 @@ use utoipa_axum::routes;
 
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
+use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, ApiPath, AppState, rfc3339};
+use crate::http::{ApiJson, ApiPath};
+use crate::time::rfc3339;
 
 /// Largest file accepted: a phone photo is 2–8 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -283,7 +285,7 @@ struct FileUpload {
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<CaseFile>), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn upload_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesEvidence>,
     ApiPath(id): ApiPath<i64>,
     form: Multipart,
@@ -306,7 +308,7 @@ async fn upload_route(
 #[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file_id}", tag = "cases", params(("id" = i64, Path), ("file_id" = i64, Path)),
     responses((status = 200, description = "the content, with its media type"), (status = 404, body = crate::error::ErrorBody)))]
 async fn download_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiPath((id, file_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Response> {
@@ -346,7 +348,7 @@ fn utf8_percent(name: &str) -> String {
         .collect()
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new()
         .routes(routes!(upload_route))
         .routes(routes!(download_route))

@@ -20,7 +20,7 @@ use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
 use crate::db::{Arg, Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::rfc3339;
+use crate::time::rfc3339;
 
 /// Most filings in one transaction.
 const BATCH: usize = 256;

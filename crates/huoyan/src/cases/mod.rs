@@ -29,12 +29,27 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Can, Principal, perm};
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
-use crate::org::Check;
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::regions::Located;
+use crate::time::rfc3339;
+use crate::web::{Menu, MenuItem};
 use intake::{Filed, Filing};
+
+/// What `cases`' routes, pages and jobs need.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct CasesState {
+    pub db: Db,
+    pub menu: Menu,
+    /// `org`'s cache of region lineages, to check compounds without a read.
+    pub regions: crate::org::regions::Lineages,
+    /// The group-commit writer that files cases.
+    pub intake: std::sync::Arc<intake::Intake>,
+    /// How long a unit has to fix a case (the city's configuration, or the defaults).
+    pub deadlines: std::sync::Arc<huoyan_core::cases::DeadlinePolicy>,
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Case {
@@ -125,7 +140,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
         reporter_account_id: r.try_get(11)?,
         department_id: r.try_get(12)?,
         due_at: due.map(rfc3339),
-        overdue: due.is_some_and(|d| d < crate::db::now_ms()),
+        overdue: due.is_some_and(|d| d < crate::time::now_ms()),
         merged_into: r.try_get(16)?,
         reported_at: rfc3339(r.try_get(14)?),
         updated_at: rfc3339(r.try_get(15)?),
@@ -197,7 +212,7 @@ fn default_source(role: Role) -> Source {
 /// Files a case; a repeated `Idempotency-Key` from the same account returns the first case.
 /// Answers with the case's id and, when this call made it, the case as written.
 pub async fn report(
-    app: &crate::http::App,
+    app: &CasesState,
     p: &Principal,
     new: &NewCase,
     key: Option<&str>,
@@ -239,7 +254,7 @@ pub async fn report(
     if priority.is_none() {
         check.fail("priority", "one of urgent, high, normal, low");
     }
-    crate::org::sites::check_point(&mut check, new.lon, new.lat);
+    crate::geo::check_point(&mut check, new.lon, new.lat);
     // A point is matched to its compound; a point outside the city is refused.
     let located = match (new.lon, new.lat) {
         (Some(lon), Some(lat)) if !check.failed("lon") && !check.failed("lat") => {
@@ -389,11 +404,11 @@ impl CaseFilter {
                 .push(")");
         }
         if self.overdue == Some(true) {
-            sql.push(" AND cases.due_at < ").bind(crate::db::now_ms());
+            sql.push(" AND cases.due_at < ").bind(crate::time::now_ms());
         }
         for (field, day, end) in [("from", &self.from, false), ("to", &self.to, true)] {
             if let Some(d) = given(day) {
-                let start = crate::http::beijing_day_start(field, d)?;
+                let start = crate::time::beijing_day_start(field, d)?;
                 if end {
                     sql.push(" AND cases.reported_at < ")
                         .bind(start + 86_400_000);
@@ -439,7 +454,7 @@ pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<
         limit: f.limit,
         offset: f.offset,
     };
-    let order = list_order(crate::db::now_ms());
+    let order = list_order(crate::time::now_ms());
     crate::http::fetch_page(db, COLUMNS, "cases", &filter, &order, &paging, from_row).await
 }
 
@@ -456,7 +471,7 @@ pub async fn detail(db: &Db, p: &Principal, id: i64) -> AppResult<CaseDetail> {
     let case = get_scoped(db, p, id).await?;
     Ok(CaseDetail {
         case,
-        tasks: tasks::for_case(db, id, crate::db::now_ms()).await?,
+        tasks: tasks::for_case(db, id, crate::time::now_ms()).await?,
         files: files::for_case(db, id).await?,
         timeline: timeline(db, id).await?,
     })
@@ -465,7 +480,7 @@ pub async fn detail(db: &Db, p: &Principal, id: i64) -> AppResult<CaseDetail> {
 /// Cases in the caller's scope, overdue first, then newest.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseFilter), responses((status = 200, body = ListPage<Case>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> AppResult<ApiJson<ListPage<Case>>> {
@@ -477,7 +492,7 @@ async fn list_route(
     params(("Idempotency-Key" = Option<String>, Header, description = "one key, one case")),
     responses((status = 201, body = CaseDetail), (status = 200, body = CaseDetail, description = "the key was used before"), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesReport>,
     headers: HeaderMap,
     ApiJson(new): ApiJson<NewCase>,
@@ -498,7 +513,7 @@ async fn create_route(
 /// One case with its timeline.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = CaseDetail), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<CaseDetail>> {
@@ -510,7 +525,7 @@ async fn get_route(
 #[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)), request_body = TransitionRequest,
     responses((status = 200, body = CaseDetail), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn transition_route(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TransitionRequest>,
@@ -519,7 +534,7 @@ async fn transition_route(
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route))
@@ -528,6 +543,47 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(files::api())
         .merge(duplicates::api())
         .merge(figures::api())
+}
+
+pub fn pages() -> axum::Router<CasesState> {
+    pages::router()
+        .merge(check_ins::pages())
+        .merge(figures::pages())
+}
+
+/// `cases`' entries in the menu: the report form, each role's queues, the check-ins and figures.
+pub fn menu() -> Vec<MenuItem> {
+    use huoyan_core::auth::Permission;
+    use pages::{View, views_for};
+    vec![
+        MenuItem::new("/cases/new", "cases.new", |r: Role| {
+            r.allows(Permission::CasesReport)
+        }),
+        MenuItem::new(View::Mine.href(), View::Mine.title_key(), |r: Role| {
+            views_for(r).contains(&View::Mine)
+        }),
+        MenuItem::new(View::Triage.href(), View::Triage.title_key(), |r: Role| {
+            views_for(r).contains(&View::Triage)
+        }),
+        MenuItem::new(View::Board.href(), View::Board.title_key(), |r: Role| {
+            views_for(r).contains(&View::Board)
+        }),
+        MenuItem::new(View::Inbox.href(), View::Inbox.title_key(), |r: Role| {
+            views_for(r).contains(&View::Inbox)
+        }),
+        MenuItem::new(View::Verify.href(), View::Verify.title_key(), |r: Role| {
+            views_for(r).contains(&View::Verify)
+        }),
+        MenuItem::new(View::All.href(), View::All.title_key(), |r: Role| {
+            views_for(r).contains(&View::All)
+        }),
+        MenuItem::new("/check-ins", "checkins.title", |r: Role| {
+            r.allows(Permission::CasesReport) || r.allows(Permission::CheckInsRead)
+        }),
+        MenuItem::new("/cases/figures", "figures.title", |r: Role| {
+            r.allows(Permission::CaseFigures)
+        }),
+    ]
 }
 
 #[cfg(test)]

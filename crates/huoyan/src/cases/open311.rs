@@ -43,9 +43,10 @@ use serde::{Serialize, Serializer};
 use sqlx::Row;
 
 use crate::auth::{Principal, Via};
-use crate::db::{Db, Sql, now_ms};
+use crate::cases::CasesState;
+use crate::db::{Db, Sql};
 use crate::error::AppError;
-use crate::http::AppState;
+use crate::time::now_ms;
 
 /// Where the interface is mounted.
 pub const PREFIX: &str = "/open311/v2";
@@ -370,7 +371,7 @@ struct Endpoint {
 
 async fn discovery(
     format: Format,
-    state: AppState,
+    state: CasesState,
     headers: HeaderMap,
 ) -> Result<Response, Open311Error> {
     let contact = match city(&state.db).await? {
@@ -450,7 +451,7 @@ fn service(c: Category) -> Service {
 
 async fn services(
     format: Format,
-    state: AppState,
+    state: CasesState,
     params: Params,
 ) -> Result<Response, Open311Error> {
     check_jurisdiction(&state.db, &params).await?;
@@ -470,7 +471,7 @@ struct ServiceDefinition {
 }
 
 async fn service_definition(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Path(file): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
@@ -596,7 +597,7 @@ fn requests_doc(format: Format, items: Vec<ServiceRequest>) -> Many<ServiceReque
 /// newest first, at most 1000.
 async fn list_requests(
     format: Format,
-    state: AppState,
+    state: CasesState,
     params: Params,
 ) -> Result<Response, Open311Error> {
     check_jurisdiction(&state.db, &params).await?;
@@ -721,7 +722,7 @@ async fn one_request(db: &Db, id: &str) -> Result<Option<ServiceRequest>, Open31
 }
 
 async fn get_request(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Path(file): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
@@ -752,7 +753,7 @@ struct TokenAnswer {
 
 /// Every request is realtime, so no token is handed out; a token is read as the request's id.
 async fn get_token(
-    State(state): State<AppState>,
+    State(state): State<CasesState>,
     Path(file): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
@@ -786,10 +787,10 @@ struct Created {
 }
 
 /// The account behind an `api_key`, if it may file cases.
-async fn reporter(state: &AppState, key: Option<&str>) -> Result<Principal, Open311Error> {
+async fn reporter(state: &CasesState, key: Option<&str>) -> Result<Principal, Open311Error> {
     let key =
         key.ok_or_else(|| Open311Error::forbidden("api_key: required to file a service request"))?;
-    let p = crate::auth::load(state, key, Via::Bearer)
+    let p = crate::auth::load(&state.db, key, Via::Bearer)
         .await?
         .ok_or_else(|| Open311Error::forbidden("api_key: not a valid API token"))?;
     p.require(Permission::CasesReport)?;
@@ -799,7 +800,7 @@ async fn reporter(state: &AppState, key: Option<&str>) -> Result<Principal, Open
 /// `POST requests`: files a case as the account behind `api_key`.
 async fn create_request(
     format: Format,
-    state: AppState,
+    state: CasesState,
     headers: HeaderMap,
     query: Params,
     form: Params,
@@ -895,21 +896,21 @@ async fn fallback(OriginalUri(uri): OriginalUri) -> Response {
 }
 
 /// The Open311 routes, mounted at [`PREFIX`], with their own 404 in the standard's format.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<CasesState> {
     let mut r = Router::new();
     for format in Format::ALL {
         let ext = format.ext();
         r = r
             .route(
                 &format!("/discovery.{ext}"),
-                get(move |State(state): State<AppState>, headers: HeaderMap| async move {
+                get(move |State(state): State<CasesState>, headers: HeaderMap| async move {
                     respond(format, discovery(format, state, headers).await)
                 }),
             )
             .route(
                 &format!("/services.{ext}"),
                 get(
-                    move |State(state): State<AppState>,
+                    move |State(state): State<CasesState>,
                           query: Result<Query<Vec<(String, String)>>, QueryRejection>| async move {
                         let answer = async { services(format, state, Params::from_query(query)?).await };
                         respond(format, answer.await)
@@ -919,14 +920,14 @@ pub fn router() -> Router<AppState> {
             .route(
                 &format!("/requests.{ext}"),
                 get(
-                    move |State(state): State<AppState>,
+                    move |State(state): State<CasesState>,
                           query: Result<Query<Vec<(String, String)>>, QueryRejection>| async move {
                         let answer = async { list_requests(format, state, Params::from_query(query)?).await };
                         respond(format, answer.await)
                     },
                 )
                 .post(
-                    move |State(state): State<AppState>,
+                    move |State(state): State<CasesState>,
                           headers: HeaderMap,
                           query: Result<Query<Vec<(String, String)>>, QueryRejection>,
                           form: Result<Form<Vec<(String, String)>>, FormRejection>| async move {

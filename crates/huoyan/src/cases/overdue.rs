@@ -35,7 +35,7 @@ pub async fn sweep(db: &Db, now_ms: i64) -> AppResult<usize> {
                 r.try_get(4)?,
                 r.try_get(5)?,
             );
-            let deadline = crate::http::pages::beijing(due_at);
+            let deadline = crate::time::beijing(due_at);
             sqlx::query("UPDATE case_tasks SET escalated_at = $1 WHERE id = $2")
                 .bind(change.at_ms())
                 .bind(task)
@@ -62,16 +62,14 @@ pub async fn sweep(db: &Db, now_ms: i64) -> AppResult<usize> {
 
 /// Runs `sweep` every minute for as long as the server runs; a failed sweep is logged and tried
 /// again at the next tick.
-pub fn spawn(db: Db) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match sweep(&db, crate::db::now_ms()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(escalated = n, "overdue tasks escalated"),
-                Err(e) => tracing::warn!(error = %e, "overdue sweep failed"),
-            }
+pub async fn run(state: super::CasesState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match sweep(&state.db, crate::time::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(escalated = n, "overdue tasks escalated"),
+            Err(e) => tracing::warn!(error = %e, "overdue sweep failed"),
         }
-    });
+    }
 }

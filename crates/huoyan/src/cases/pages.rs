@@ -18,12 +18,15 @@ use sqlx::Row;
 use super::files::{self, read_form};
 use super::tasks::CaseTask;
 use super::{Case, CaseDetail, CaseFilter, NewCase, TimelineEntry, TransitionRequest};
-use crate::auth::{MaybePrincipal, Principal};
+use crate::auth::{Page, Principal, perm};
+use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::pages::{PageCtx, PageError, PageResultExt, render, signed_in};
-use crate::http::{AppState, ListPage};
-use crate::i18n::Locale;
+use crate::http::ListPage;
+use crate::web::PageCtx;
+use crate::web::PageError;
+use crate::web::PageResultExt;
+use crate::web::render;
 
 /// Names of the compounds and departments a page shows by id.
 #[derive(Default)]
@@ -108,7 +111,7 @@ fn action_label(code: &str, en: bool) -> &'static str {
 
 /// A time for the screen: RFC 3339 in, Beijing out.
 fn bj(t: &str) -> String {
-    crate::http::beijing_rfc3339(t)
+    crate::time::beijing_rfc3339(t)
 }
 
 /// The queues: a name, who sees it in the menu, and the list filter it stands for.
@@ -282,14 +285,13 @@ pub(super) async fn options(db: &Db, sql: &'static str) -> AppResult<Vec<(i64, S
 }
 
 async fn list_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::CasesRead>,
     Query(q): Query<ViewQuery>,
     filter: Result<Query<CaseFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CasesRead).page(locale)?;
     let Query(filter) = filter.map_err(AppError::from).page(locale)?;
     let view = View::parse(q.view.as_deref());
     let mut f = filter.clone();
@@ -313,7 +315,7 @@ async fn list_page(
     })
     .unwrap_or_default();
     Ok(render(&ListPageT {
-        ctx: PageCtx::new(locale, Some(user), "/cases"),
+        ctx,
         view,
         page,
         names: Names::load(&state.db).await.page(locale)?,
@@ -347,7 +349,7 @@ struct NewPage {
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
-        crate::http::pages::messages_for(&self.errors, field, self.ctx.locale)
+        crate::web::messages_for(&self.errors, field, self.ctx.locale)
     }
     fn categories(&self) -> Vec<(&'static str, &'static str)> {
         Category::choices(self.ctx.en())
@@ -390,12 +392,11 @@ fn fresh_key() -> String {
 }
 
 async fn new_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::CasesReport>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CasesReport).page(locale)?;
     let compounds = compounds_for(&state.db, &user).await.page(locale)?;
     let form = ReportForm {
         compound_id: if compounds.len() == 1 {
@@ -407,7 +408,7 @@ async fn new_page(
         ..Default::default()
     };
     Ok(render(&NewPage {
-        ctx: PageCtx::new(locale, Some(user), "/cases/new"),
+        ctx,
         compounds,
         key: fresh_key(),
         form,
@@ -417,13 +418,12 @@ async fn new_page(
 
 /// The form without script (or its fallback): files the case and its photos, then shows it.
 async fn new_submit(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::CasesReport>,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CasesReport).page(locale)?;
     let parts = read_form(form).await.page(locale)?;
     user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
     let form = ReportForm {
@@ -474,7 +474,7 @@ async fn new_submit(
         Err(AppError::Invalid(errors)) => {
             let compounds = compounds_for(&state.db, &user).await.page(locale)?;
             let page = NewPage {
-                ctx: PageCtx::new(locale, Some(user), "/cases/new"),
+                ctx,
                 compounds,
                 key,
                 form,
@@ -558,7 +558,7 @@ impl CasePage {
         if self.failed_action != action {
             return String::new();
         }
-        crate::http::pages::messages_for(&self.errors, field, self.ctx.locale)
+        crate::web::messages_for(&self.errors, field, self.ctx.locale)
     }
     fn other_errors(&self) -> Vec<&FieldError> {
         let known = [
@@ -641,17 +641,18 @@ fn available(p: &Principal, detail: &CaseDetail) -> Vec<Action> {
 }
 
 async fn case_page_with(
-    state: &AppState,
-    locale: Locale,
-    user: Principal,
+    state: &CasesState,
+    ctx: PageCtx,
+    user: &Principal,
     id: i64,
     errors: Vec<FieldError>,
     failed_action: String,
 ) -> Result<CasePage, PageError> {
-    let detail = super::detail(&state.db, &user, id).await.page(locale)?;
-    let actions = available(&user, &detail);
+    let locale = ctx.locale;
+    let detail = super::detail(&state.db, user, id).await.page(locale)?;
+    let actions = available(user, &detail);
     let proposals = if actions.contains(&Action::Merge) {
-        super::duplicates::proposals(&state.db, &user, id)
+        super::duplicates::proposals(&state.db, user, id)
             .await
             .page(locale)?
             .into_iter()
@@ -661,7 +662,7 @@ async fn case_page_with(
         Vec::new()
     };
     Ok(CasePage {
-        ctx: PageCtx::new(locale, Some(user), format!("/cases/{id}")),
+        ctx,
         detail,
         names: Names::load(&state.db).await.page(locale)?,
         actions,
@@ -675,38 +676,29 @@ async fn case_page_with(
 }
 
 async fn case_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page { user, ctx, .. }: Page<perm::CasesRead>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CasesRead).page(locale)?;
-    let page = case_page_with(&state, locale, user, id, Vec::new(), String::new()).await?;
+    let page = case_page_with(&state, ctx, &user, id, Vec::new(), String::new()).await?;
     Ok(render(&page))
 }
 
-/// A time from a `datetime-local` input, read as Beijing time, in RFC 3339.
+/// A time from a `datetime-local` input, read as Beijing time, in RFC 3339; anything else is
+/// passed on for the API to refuse by name.
 fn beijing_input(v: Option<String>) -> Option<String> {
-    v.map(|t| {
-        if t.len() == 16 {
-            format!("{t}:00+08:00")
-        } else {
-            t
-        }
-    })
+    v.map(|t| crate::time::beijing_local(&t).unwrap_or(t))
 }
 
 /// One step from the case page's forms (multipart: the step's fields and any photos).
 async fn act_submit(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::CasesRead>,
     Path(id): Path<i64>,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CasesRead).page(locale)?;
     let parts = read_form(form).await.page(locale)?;
     user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
     let mut errors = parts.file_errors.clone();
@@ -744,7 +736,7 @@ async fn act_submit(
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(errors)) => {
-            let page = case_page_with(&state, locale, user, id, errors, req.action).await?;
+            let page = case_page_with(&state, ctx, &user, id, errors, req.action).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e).page(locale),
@@ -770,13 +762,10 @@ struct BulkForm {
 /// The office takes one step on several reports at once (triage with one summary, reject, merge
 /// into one case); each report succeeds or fails on its own and the queue shows which.
 async fn bulk_submit(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<CasesState>,
+    Page { user, locale, .. }: Page<perm::CasesRead>,
     axum_extra::extract::Form(form): axum_extra::extract::Form<BulkForm>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::CasesRead).page(locale)?;
     user.check_csrf(Some(&form.csrf)).page(locale)?;
     if form.id.is_empty() {
         return Err(AppError::invalid("id", "choose one or more cases")).page(locale);
@@ -843,7 +832,7 @@ async fn report_script() -> impl IntoResponse {
     )
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<CasesState> {
     Router::new()
         .route("/cases", get(list_page))
         .route("/cases/new", get(new_page).post(new_submit))

@@ -8,7 +8,7 @@ use sqlx::{Any, Row};
 use utoipa::ToSchema;
 
 use crate::error::AppResult;
-use crate::http::rfc3339;
+use crate::time::rfc3339;
 
 /// A unit's sub-task as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -12,15 +12,16 @@ use serde::Deserialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 
+use super::CasesState;
 use super::files::Upload;
 use super::tasks::{self, StoredTask};
 use crate::audit::Change;
 use crate::auth::Principal;
+use crate::check::Check;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::parse_time;
 use crate::notifications::notify;
-use crate::org::Check;
+use crate::time::parse_time;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,7 +150,7 @@ async fn check_dispatch(db: &Db, req: &TransitionRequest, check: &mut Check) -> 
 
 /// Takes one workflow step, attaching `evidence` (checked photos and files) in the same change.
 pub async fn act(
-    app: &crate::http::App,
+    app: &CasesState,
     p: &Principal,
     id: i64,
     req: &TransitionRequest,
@@ -165,7 +166,7 @@ pub async fn act(
     if needs_note(action) {
         check.non_empty("note", &req.note, 4000);
     }
-    crate::org::sites::check_point(&mut check, req.lon, req.lat);
+    crate::geo::check_point(&mut check, req.lon, req.lat);
     let category = super::given(&req.category);
     let reprioritised = super::given(&req.priority);
     for (field, value) in [("category", category), ("priority", reprioritised)] {

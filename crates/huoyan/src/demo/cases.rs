@@ -471,7 +471,7 @@ impl Sim {
                 }
                 let unit = t.task.department_id;
                 let name = &depts[&unit];
-                let deadline = crate::http::pages::beijing(t.due_at);
+                let deadline = crate::time::beijing(t.due_at);
                 let note = format!(
                     "{name} 超期未办结（期限 {deadline}）；已提请督导组和指挥长督办 ({name} is overdue)"
                 );
@@ -1987,7 +1987,7 @@ async fn write(db: &Db, actor: &Actor, w: &World, sims: &[Sim]) -> anyhow::Resul
                     "category": s.category.code(),
                     "source": s.source.code(),
                     "compound_id": w.compounds[s.compound].id,
-                    "reported_at": crate::http::rfc3339(s.reported_at),
+                    "reported_at": crate::time::rfc3339(s.reported_at),
                     "timeline": s.events.len(),
                     "tasks": s.tasks.len(),
                 }),

@@ -32,6 +32,13 @@ impl Locale {
         self == Locale::En
     }
 
+    /// The language a request names with `?lang=`, if any.
+    pub fn asked(uri: &axum::http::Uri) -> Option<Locale> {
+        uri.query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+            .and_then(Locale::parse)
+    }
+
     /// The catalogue entry for `key`; an unknown key shows itself, so a gap is visible on the page
     /// and caught by the catalogue test instead of rendering blank.
     pub fn t(self, key: &str) -> &str {

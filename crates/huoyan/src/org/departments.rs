@@ -8,12 +8,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Check;
 use crate::audit::{Actor, Change};
 use crate::auth::{Can, perm};
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::org::OrgState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Department {
@@ -112,7 +113,7 @@ pub struct DepartmentFilter {
 /// List departments.
 #[utoipa::path(get, path = "/api/v1/departments", tag = "org", params(DepartmentFilter), responses((status = 200, body = ListPage<Department>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::DepartmentsRead>,
     ApiQuery(f): ApiQuery<DepartmentFilter>,
 ) -> AppResult<ApiJson<ListPage<Department>>> {
@@ -144,7 +145,7 @@ async fn list_route(
 /// Add a department.
 #[utoipa::path(post, path = "/api/v1/departments", tag = "org", request_body = NewDepartment, responses((status = 201, body = Department)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::DepartmentsWrite>,
     ApiJson(new): ApiJson<NewDepartment>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Department>)> {
@@ -161,7 +162,7 @@ async fn create_route(
 /// One department.
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Department)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::DepartmentsRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Department>> {
@@ -194,7 +195,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> Ap
 /// Rename a department or change its phone.
 #[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), request_body = DepartmentUpdate, responses((status = 200, body = Department)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::DepartmentsWrite>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<DepartmentUpdate>,
@@ -203,7 +204,7 @@ async fn update_route(
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))

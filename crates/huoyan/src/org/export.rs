@@ -11,8 +11,9 @@ use crate::audit::Change;
 use crate::auth::{Can, Principal, Via, perm};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiPath, AppState};
+use crate::http::ApiPath;
 use crate::i18n::Locale;
+use crate::org::OrgState;
 use crate::tabular::{Cell, write_xlsx};
 
 /// Walks every page of a list.
@@ -176,7 +177,7 @@ pub async fn system_export(db: &Db, kind: &str) -> AppResult<Vec<u8>> {
 #[utoipa::path(get, path = "/api/v1/export/{kind}", tag = "org", params(("kind" = String, Path, description = "people, teams or regions")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::Export>,
     ApiPath(kind): ApiPath<String>,
 ) -> AppResult<impl IntoResponse> {
@@ -196,6 +197,6 @@ async fn export_route(
     ))
 }
 
-pub fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
+pub fn api() -> utoipa_axum::router::OpenApiRouter<OrgState> {
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(export_route))
 }

@@ -16,7 +16,8 @@ use crate::audit::{Actor, Change};
 use crate::auth::{Can, perm};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState};
+use crate::http::{ApiJson, ApiPath, ApiQuery};
+use crate::org::OrgState;
 use crate::tabular::{self, Format, Table};
 
 /// Reports progress: rows done, rows in all, and what is happening.
@@ -417,8 +418,8 @@ async fn zones(
             geometry: Some(value),
             ..Default::default()
         };
-        let mut check = super::Check::default();
-        if let Some(g) = super::regions::check_geometry(
+        let mut check = crate::check::Check::default();
+        if let Some(g) = crate::geo::check_geometry(
             &mut check,
             &field("geometry"),
             update.geometry.as_ref().expect("set above"),
@@ -462,7 +463,7 @@ pub struct ImportResult {
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = ImportResult), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::Import>,
     ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<ImportQuery>,
@@ -474,6 +475,6 @@ async fn import_route(
     Ok(ApiJson(ImportResult { imported }))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new().routes(routes!(import_route))
 }

@@ -11,11 +11,22 @@ pub mod regions;
 pub mod sites;
 pub mod teams;
 
+use axum::extract::FromRef;
+use huoyan_core::auth::{Permission, Role};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::http::AppState;
+use crate::db::Db;
+use crate::web::{Menu, MenuItem};
 
-pub fn api() -> OpenApiRouter<AppState> {
+/// What `org`'s routes and pages need.
+#[derive(Clone, FromRef)]
+pub struct OrgState {
+    pub db: Db,
+    pub menu: Menu,
+    pub regions: regions::Lineages,
+}
+
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .merge(regions::api())
         .merge(orders::api())
@@ -27,35 +38,20 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(export::api())
 }
 
-/// Collects field errors and turns them into one `Invalid` answer, so a client learns every bad
-/// field at once.
-#[derive(Default)]
-pub struct Check(Vec<crate::error::FieldError>);
+pub fn pages() -> axum::Router<OrgState> {
+    pages::router()
+}
 
-impl Check {
-    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(crate::error::FieldError::new(field, message));
-    }
-
-    pub fn non_empty(&mut self, field: &str, value: &str, max: usize) {
-        let n = value.trim().chars().count();
-        if n == 0 {
-            self.fail(field, "must not be empty");
-        } else if n > max {
-            self.fail(field, format!("at most {max} characters"));
-        }
-    }
-
-    /// Whether `field` has failed already (later checks that build on it are skipped).
-    pub fn failed(&self, field: &str) -> bool {
-        self.0.iter().any(|e| e.field == field)
-    }
-
-    pub fn done(self) -> crate::error::AppResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(crate::error::AppError::Invalid(self.0))
-        }
-    }
+/// `org`'s entries in the menu.
+pub fn menu() -> Vec<MenuItem> {
+    vec![
+        MenuItem::new("/regions", "nav.regions", |_| true),
+        MenuItem::new("/orders", "nav.orders", |_| true),
+        MenuItem::new("/people", "nav.people", |r: Role| {
+            r.allows(Permission::PeopleRead)
+        }),
+        MenuItem::new("/teams", "nav.teams", |r: Role| {
+            r.allows(Permission::TeamsRead)
+        }),
+    ]
 }

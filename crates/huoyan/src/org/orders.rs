@@ -12,7 +12,10 @@ use crate::audit::{Actor, Change};
 use crate::auth::{Can, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, parse_time, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::org::OrgState;
+use crate::time::parse_time;
+use crate::time::rfc3339;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Order {
@@ -261,7 +264,7 @@ pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
 /// List control orders, newest first.
 #[utoipa::path(get, path = "/api/v1/control-orders", tag = "org", params(OrderFilter), responses((status = 200, body = ListPage<Order>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::OrdersRead>,
     ApiQuery(f): ApiQuery<OrderFilter>,
 ) -> AppResult<ApiJson<ListPage<Order>>> {
@@ -271,7 +274,7 @@ async fn list_route(
 /// Issue a control order.
 #[utoipa::path(post, path = "/api/v1/control-orders", tag = "org", request_body = NewOrder, responses((status = 201, body = Order), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::OrdersWrite>,
     ApiJson(new): ApiJson<NewOrder>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Order>)> {
@@ -285,7 +288,7 @@ async fn create_route(
 /// One control order.
 #[utoipa::path(get, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Order)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::OrdersRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Order>> {
@@ -329,7 +332,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &OrderUpdate) -> AppResu
 /// order instead, so the history stays true.
 #[utoipa::path(patch, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), request_body = OrderUpdate, responses((status = 200, body = Order)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::OrdersWrite>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<OrderUpdate>,
@@ -338,7 +341,7 @@ async fn update_route(
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))

@@ -9,12 +9,17 @@ use huoyan_core::auth::Permission;
 use huoyan_core::org::{ControlLevel, MemberRole, TeamKind};
 use serde::Deserialize;
 
-use crate::audit::routes::TrailEvent;
-use crate::auth::{MaybePrincipal, Principal};
+use crate::audit::TrailEvent;
+use crate::auth::{Page, Principal, perm};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::pages::{PageCtx, PageError, PageResultExt, render, signed_in};
-use crate::http::{AppState, ListPage, beijing_rfc3339};
+use crate::http::ListPage;
 use crate::i18n::Locale;
+use crate::org::OrgState;
+use crate::time::beijing_rfc3339;
+use crate::web::PageCtx;
+use crate::web::PageError;
+use crate::web::PageResultExt;
+use crate::web::render;
 
 use super::regions::{Region, RegionFilter};
 
@@ -42,7 +47,7 @@ fn control_label(locale: Locale, r: &Region) -> String {
 }
 
 async fn trail_for(
-    state: &AppState,
+    state: &OrgState,
     user: &Principal,
     entity: &str,
     id: i64,
@@ -68,7 +73,7 @@ impl RegionsPage {
     }
 }
 
-async fn all_at(state: &AppState, level: &str, locale: Locale) -> AppResult<Vec<Region>> {
+async fn all_at(state: &OrgState, level: &str, locale: Locale) -> AppResult<Vec<Region>> {
     let f = RegionFilter {
         level: Some(level.into()),
         parent_id: None,
@@ -84,11 +89,9 @@ async fn all_at(state: &AppState, level: &str, locale: Locale) -> AppResult<Vec<
 
 /// City → districts → subdistricts, each coloured by its level; deeper levels on the region page.
 async fn regions_tree(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page { locale, ctx, .. }: Page,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
     let (cities, districts, subdistricts) = async {
         Ok::<_, AppError>((
             all_at(&state, "city", locale).await?,
@@ -135,11 +138,7 @@ async fn regions_tree(
         .iter()
         .map(|l| (l.code(), l.label(locale.is_en())))
         .collect();
-    Ok(render(&RegionsPage {
-        ctx: PageCtx::new(locale, Some(user), "/regions"),
-        roots,
-        levels,
-    }))
+    Ok(render(&RegionsPage { ctx, roots, levels }))
 }
 
 #[derive(askama::Template)]
@@ -179,12 +178,12 @@ impl RegionPage {
 }
 
 async fn region_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
     let page = async {
         let region = super::regions::with_control(&state.db, id, locale).await?;
         let crumbs = super::regions::lineage(&state.db, &region.path).await?;
@@ -204,7 +203,7 @@ async fn region_page(
             .into_iter()
             .map(|h| {
                 (
-                    crate::http::pages::beijing(h.from.timestamp_millis()),
+                    crate::time::beijing(h.from.timestamp_millis()),
                     h.level
                         .map(|l| l.label(locale.is_en()).to_string())
                         .unwrap_or_else(|| locale.t("level.none").to_string()),
@@ -215,7 +214,7 @@ async fn region_page(
         let site_list = super::sites::in_region(&state.db, id).await?;
         let trail = trail_for(&state, &user, "region", id).await?;
         Ok::<_, AppError>(RegionPage {
-            ctx: PageCtx::new(locale, Some(user.clone()), "/regions"),
+            ctx,
             region,
             crumbs,
             children,
@@ -255,13 +254,12 @@ impl PeoplePage {
 }
 
 async fn people_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::PeopleRead>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::PeopleRead).page(locale)?;
     let f = super::people::PersonFilter {
         q: q.q.clone(),
         limit: Some(50),
@@ -272,7 +270,7 @@ async fn people_page(
         .await
         .page(locale)?;
     Ok(render(&PeoplePage {
-        ctx: PageCtx::new(locale, Some(user), "/people"),
+        ctx,
         page,
         q: q.q.unwrap_or_default(),
     }))
@@ -288,13 +286,12 @@ struct PersonPage {
 }
 
 async fn person_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::PeopleRead>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::PeopleRead).page(locale)?;
     let page = async {
         let person = super::people::get_scoped(&state.db, &user, id).await?;
         let home = match person.home_region_id {
@@ -306,7 +303,7 @@ async fn person_page(
         };
         let trail = trail_for(&state, &user, "person", id).await?;
         Ok::<_, AppError>(PersonPage {
-            ctx: PageCtx::new(locale, Some(user.clone()), "/people"),
+            ctx,
             person,
             home,
             trail,
@@ -335,13 +332,12 @@ impl TeamsPage {
 }
 
 async fn teams_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::TeamsRead>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::TeamsRead).page(locale)?;
     let f = super::teams::TeamFilter {
         kind: q.kind.clone(),
         q: q.q.clone(),
@@ -357,7 +353,7 @@ async fn teams_page(
         .map(|k| (k.code(), k.label(locale.is_en())))
         .collect();
     Ok(render(&TeamsPage {
-        ctx: PageCtx::new(locale, Some(user), "/teams"),
+        ctx,
         page,
         kinds,
         kind: q.kind.unwrap_or_default(),
@@ -386,21 +382,16 @@ impl TeamPage {
 }
 
 async fn team_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::TeamsRead>,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::TeamsRead).page(locale)?;
     let page = async {
         let team = super::teams::detail(&state.db, &user, id).await?;
         let trail = trail_for(&state, &user, "team", id).await?;
-        Ok::<_, AppError>(TeamPage {
-            ctx: PageCtx::new(locale, Some(user.clone()), "/teams"),
-            team,
-            trail,
-        })
+        Ok::<_, AppError>(TeamPage { ctx, team, trail })
     }
     .await
     .page(locale)?;
@@ -438,7 +429,7 @@ impl OrdersPage {
 }
 
 async fn region_names(
-    state: &AppState,
+    state: &OrgState,
     orders: &[super::orders::Order],
 ) -> AppResult<std::collections::HashMap<i64, String>> {
     use sqlx::Row;
@@ -456,11 +447,9 @@ async fn region_names(
 }
 
 async fn orders_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page { locale, ctx, .. }: Page,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
     let page = async {
         let f = super::orders::OrderFilter {
             level: None,
@@ -472,7 +461,7 @@ async fn orders_page(
         let orders = super::orders::list(&state.db, &f).await?.items;
         let region_names = region_names(&state, &orders).await?;
         Ok::<_, AppError>(OrdersPage {
-            ctx: PageCtx::new(locale, Some(user.clone()), "/orders"),
+            ctx,
             orders,
             region_names,
         })
@@ -503,18 +492,18 @@ impl OrderPage {
 }
 
 async fn order_page(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
     let page = async {
         let order = super::orders::get(&state.db, id).await?;
         let region_names = region_names(&state, std::slice::from_ref(&order)).await?;
         let trail = trail_for(&state, &user, "control_order", id).await?;
         Ok::<_, AppError>(OrderPage {
-            ctx: PageCtx::new(locale, Some(user.clone()), "/orders"),
+            ctx,
             order,
             region_names,
             trail,
@@ -554,19 +543,14 @@ struct NewOrderPage {
 
 impl NewOrderPage {
     fn error_for(&self, field: &str) -> String {
-        crate::http::pages::messages_for(&self.errors, field, self.ctx.locale)
+        crate::web::messages_for(&self.errors, field, self.ctx.locale)
     }
 }
 
-fn new_order_page(
-    locale: Locale,
-    user: Principal,
-    form: OrderForm,
-    errors: Vec<FieldError>,
-) -> Response {
+fn new_order_page(ctx: PageCtx, form: OrderForm, errors: Vec<FieldError>) -> Response {
     let levels = ControlLevel::ALL
         .iter()
-        .map(|l| (l.code(), l.label(locale.is_en())))
+        .map(|l| (l.code(), l.label(ctx.en())))
         .collect();
     let status = if errors.is_empty() {
         axum::http::StatusCode::OK
@@ -576,7 +560,7 @@ fn new_order_page(
     (
         status,
         render(&NewOrderPage {
-            ctx: PageCtx::new(locale, Some(user), "/orders"),
+            ctx,
             form,
             errors,
             levels,
@@ -585,27 +569,22 @@ fn new_order_page(
         .into_response()
 }
 
-async fn order_form(locale: Locale, user: MaybePrincipal) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::OrdersWrite).page(locale)?;
-    Ok(new_order_page(locale, user, OrderForm::default(), vec![]))
+async fn order_form(Page { ctx, .. }: Page<perm::OrdersWrite>) -> Response {
+    new_order_page(ctx, OrderForm::default(), vec![])
 }
 
 /// `datetime-local` inputs carry Beijing wall time without a zone.
 fn beijing_input(field: &str, s: &str) -> Result<String, FieldError> {
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-        .map(|t| format!("{}+08:00", t.format("%Y-%m-%dT%H:%M:%S")))
-        .map_err(|_| FieldError::new(field, "expected a date and time"))
+    crate::time::beijing_local(s).ok_or_else(|| FieldError::new(field, "expected a date and time"))
 }
 
 async fn order_create(
-    State(state): State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
+    State(state): State<OrgState>,
+    Page {
+        user, locale, ctx, ..
+    }: Page<perm::OrdersWrite>,
     axum::Form(form): axum::Form<OrderForm>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    user.require(Permission::OrdersWrite).page(locale)?;
     user.check_csrf(Some(&form.csrf)).page(locale)?;
     let mut errors = Vec::new();
     let from = beijing_input("effective_from", &form.effective_from)
@@ -652,7 +631,7 @@ async fn order_create(
     if errors.is_empty() {
         let new = super::orders::NewOrder {
             number: form.number.clone(),
-            issued_at: crate::http::rfc3339(crate::db::now_ms()),
+            issued_at: crate::time::rfc3339(crate::time::now_ms()),
             effective_from: from,
             effective_until: until,
             level: form.level.clone(),
@@ -665,10 +644,10 @@ async fn order_create(
             Err(e) => return Err(PageError { error: e, locale }),
         }
     }
-    Ok(new_order_page(locale, user, form, errors))
+    Ok(new_order_page(ctx, form, errors))
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<OrgState> {
     Router::new()
         .route("/regions", get(regions_tree))
         .route("/regions/{id}", get(region_page))

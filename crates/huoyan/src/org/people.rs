@@ -10,12 +10,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Check;
 use crate::audit::{Actor, Change};
 use crate::auth::{Can, Principal, perm};
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::org::OrgState;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Person {
@@ -271,7 +272,7 @@ pub async fn list(db: &Db, p: &Principal, f: &PersonFilter) -> AppResult<ListPag
 /// List the people in the caller's scope; phones masked.
 #[utoipa::path(get, path = "/api/v1/people", tag = "org", params(PersonFilter), responses((status = 200, body = ListPage<Person>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,
     ApiQuery(f): ApiQuery<PersonFilter>,
 ) -> AppResult<ApiJson<ListPage<Person>>> {
@@ -281,7 +282,7 @@ async fn list_route(
 /// Register a person.
 #[utoipa::path(post, path = "/api/v1/people", tag = "org", request_body = NewPerson, responses((status = 201, body = Person), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleWrite>,
     ApiJson(new): ApiJson<NewPerson>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Person>)> {
@@ -311,7 +312,7 @@ pub async fn create(db: &Db, p: &Principal, new: &NewPerson) -> AppResult<i64> {
 /// One person in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Person), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Person>> {
@@ -362,7 +363,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &PersonUpdate) -> AppRes
 /// Change a person's details.
 #[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "org", params(("id" = i64, Path)), request_body = PersonUpdate, responses((status = 200, body = Person)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleWrite>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<PersonUpdate>,
@@ -371,7 +372,7 @@ async fn update_route(
     Ok(ApiJson(get_scoped(&state.db, &p, id).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))

@@ -10,13 +10,15 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Check;
 use crate::audit::{Actor, Change};
 use crate::auth::{Can, Principal, perm};
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::i18n::Locale;
+use crate::org::OrgState;
+use crate::time::rfc3339;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Control {
@@ -110,24 +112,6 @@ pub fn attach_control(regions: &mut [Region], orders: &[ControlOrder], at_ms: i6
     }
 }
 
-/// Validates a GeoJSON geometry for a region or zone: a Polygon or MultiPolygon in lon/lat.
-pub fn check_geometry(check: &mut Check, field: &str, value: &serde_json::Value) -> Option<String> {
-    match serde_json::from_value::<geojson::Geometry>(value.clone()) {
-        Ok(g) => match g.value {
-            geojson::GeometryValue::Polygon { .. }
-            | geojson::GeometryValue::MultiPolygon { .. } => Some(value.to_string()),
-            _ => {
-                check.fail(field, "must be a GeoJSON Polygon or MultiPolygon");
-                None
-            }
-        },
-        Err(e) => {
-            check.fail(field, format!("not a GeoJSON geometry: {e}"));
-            None
-        }
-    }
-}
-
 pub async fn get(db: &Db, id: i64) -> AppResult<Region> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS}, geometry FROM regions WHERE id = $1"
@@ -156,7 +140,7 @@ pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
     let geometry = new
         .geometry
         .as_ref()
-        .and_then(|g| check_geometry(&mut check, "geometry", g));
+        .and_then(|g| crate::geo::check_geometry(&mut check, "geometry", g));
     let parent = match new.parent_id {
         Some(pid) => {
             let row = sqlx::query("SELECT level, path FROM regions WHERE id = $1")
@@ -269,8 +253,8 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
             .push(")");
     }
     let at_ms = match f.at.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => crate::http::parse_time("at", a).map_err(|e| AppError::Invalid(vec![e]))?,
-        None => crate::db::now_ms(),
+        Some(a) => crate::time::parse_time("at", a).map_err(|e| AppError::Invalid(vec![e]))?,
+        None => crate::time::now_ms(),
     };
     let paging = Paging {
         limit: f.limit,
@@ -297,7 +281,7 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
 /// List regions with filters; each carries its current control level.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "org", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
     locale: Locale,
     ApiQuery(f): ApiQuery<RegionFilter>,
@@ -308,7 +292,7 @@ async fn list_route(
 /// Add a region under its parent (one level up).
 #[utoipa::path(post, path = "/api/v1/regions", tag = "org", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::RegionsWrite>,
     locale: Locale,
     ApiJson(new): ApiJson<NewRegion>,
@@ -326,7 +310,7 @@ pub async fn with_control(db: &Db, id: i64, locale: Locale) -> AppResult<Region>
     attach_control(
         std::slice::from_mut(&mut region),
         &orders,
-        crate::db::now_ms(),
+        crate::time::now_ms(),
         locale,
     );
     Ok(region)
@@ -335,7 +319,7 @@ pub async fn with_control(db: &Db, id: i64, locale: Locale) -> AppResult<Region>
 /// One region with its geometry and control level.
 #[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
     locale: Locale,
     ApiPath(id): ApiPath<i64>,
@@ -352,7 +336,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppRes
     let geometry = u
         .geometry
         .as_ref()
-        .and_then(|g| check_geometry(&mut check, "geometry", g));
+        .and_then(|g| crate::geo::check_geometry(&mut check, "geometry", g));
     check.done()?;
     let mut change = Change::begin(db, actor).await?;
     sqlx::query("UPDATE regions SET name = COALESCE($1, name), code = COALESCE($2, code), geometry = COALESCE($3, geometry) WHERE id = $4")
@@ -375,7 +359,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppRes
 /// Rename a region, set its code or geometry.
 #[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::RegionsWrite>,
     locale: Locale,
     ApiPath(id): ApiPath<i64>,
@@ -417,7 +401,7 @@ pub async fn history(db: &Db, id: i64) -> AppResult<Vec<LevelChange>> {
 /// The region's control level over time, oldest first.
 #[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
 async fn levels_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Vec<LevelStep>>> {
@@ -487,8 +471,10 @@ pub enum Located {
 /// Each region's level and path, read once: both are fixed when the region is made (the path is
 /// its ancestors' ids, and regions are never moved or deleted), so the copy cannot go stale.
 /// Saves a round trip on every report and check-in, which name a compound to validate.
-#[derive(Default)]
-pub struct Lineages(std::sync::RwLock<std::collections::HashMap<i64, (RegionLevel, String)>>);
+#[derive(Clone, Default)]
+pub struct Lineages(
+    std::sync::Arc<std::sync::RwLock<std::collections::HashMap<i64, (RegionLevel, String)>>>,
+);
 
 impl Lineages {
     /// Region `id`'s level and path, or None when there is no such region.
@@ -549,7 +535,7 @@ pub async fn locate(db: &Db, lon: f64, lat: f64) -> AppResult<Located> {
     })
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))

@@ -8,12 +8,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Check;
 use crate::audit::{Actor, Change};
 use crate::auth::{Can, perm};
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::org::OrgState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Site {
@@ -62,26 +63,6 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Site, sqlx::Error> {
     })
 }
 
-/// Coordinates must be in China (WGS-84 lon/lat), so swapped or zero coordinates are caught.
-pub fn check_point(check: &mut Check, lon: Option<f64>, lat: Option<f64>) {
-    match (lon, lat) {
-        (Some(lon), Some(lat)) => {
-            if !(73.0..=136.0).contains(&lon) {
-                check.fail(
-                    "lon",
-                    "longitude must lie in China (73–136); GeoJSON order is lon, lat",
-                );
-            }
-            if !(3.0..=54.0).contains(&lat) {
-                check.fail("lat", "latitude must lie in China (3–54)");
-            }
-        }
-        (None, None) => {}
-        (None, Some(_)) => check.fail("lon", "give both lon and lat, or neither"),
-        (Some(_), None) => check.fail("lat", "give both lon and lat, or neither"),
-    }
-}
-
 pub async fn get(db: &Db, id: i64) -> AppResult<Site> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM sites WHERE id = $1"
@@ -109,7 +90,7 @@ pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
     if SiteKind::parse(&new.kind).is_none() {
         check.fail("kind", "one of sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor");
     }
-    check_point(&mut check, new.lon, new.lat);
+    crate::geo::check_point(&mut check, new.lon, new.lat);
     if !change.exists("regions", new.region_id).await? {
         check.fail("region_id", "no such region");
     }
@@ -145,7 +126,7 @@ pub struct SiteFilter {
 /// List sites.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "org", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,
     ApiQuery(f): ApiQuery<SiteFilter>,
 ) -> AppResult<ApiJson<ListPage<Site>>> {
@@ -178,7 +159,7 @@ async fn list_route(
 /// Add a site.
 #[utoipa::path(post, path = "/api/v1/sites", tag = "org", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::SitesWrite>,
     ApiJson(new): ApiJson<NewSite>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Site>)> {
@@ -195,7 +176,7 @@ async fn create_route(
 /// One site.
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<Site>> {
@@ -209,7 +190,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &SiteUpdate) -> AppResul
         check.non_empty("name", n, 100);
     }
     let (lon, lat) = (u.lon.or(before.lon), u.lat.or(before.lat));
-    check_point(&mut check, lon, lat);
+    crate::geo::check_point(&mut check, lon, lat);
     check.done()?;
     let mut change = Change::begin(db, actor).await?;
     sqlx::query("UPDATE sites SET name = COALESCE($1, name), lon = $2, lat = $3, address = COALESCE($4, address) WHERE id = $5")
@@ -232,7 +213,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &SiteUpdate) -> AppResul
 /// Rename or move a site.
 #[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::SitesWrite>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<SiteUpdate>,
@@ -241,7 +222,7 @@ async fn update_route(
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))

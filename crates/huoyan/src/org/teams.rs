@@ -9,12 +9,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Check;
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, AppState, ListPage, Paging, rfc3339};
+use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::org::OrgState;
+use crate::time::rfc3339;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Team {
@@ -307,7 +309,7 @@ pub async fn list(db: &Db, p: &Principal, f: &TeamFilter) -> AppResult<ListPage<
 /// List teams and branches.
 #[utoipa::path(get, path = "/api/v1/teams", tag = "org", params(TeamFilter), responses((status = 200, body = ListPage<Team>)))]
 async fn list_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsRead>,
     ApiQuery(f): ApiQuery<TeamFilter>,
 ) -> AppResult<ApiJson<ListPage<Team>>> {
@@ -317,7 +319,7 @@ async fn list_route(
 /// Form a team (a volunteer group under its branch).
 #[utoipa::path(post, path = "/api/v1/teams", tag = "org", request_body = NewTeam, responses((status = 201, body = Team), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(new): ApiJson<NewTeam>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Team>)> {
@@ -340,7 +342,7 @@ async fn create_route(
 /// A team with its members and groups.
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
 async fn get_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsRead>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<TeamDetail>> {
@@ -350,7 +352,7 @@ async fn get_route(
 /// Rename a team.
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), request_body = TeamUpdate, responses((status = 200, body = Team)))]
 async fn update_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<TeamUpdate>,
@@ -375,7 +377,7 @@ async fn update_route(
 /// Add a member with a role fitting the team's kind.
 #[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "org", params(("id" = i64, Path)), request_body = NewMember, responses((status = 201, body = TeamDetail)))]
 async fn add_member_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(m): ApiJson<NewMember>,
@@ -393,7 +395,7 @@ async fn add_member_route(
 /// Remove a member.
 #[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{person_id}", tag = "org", params(("id" = i64, Path), ("person_id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
 async fn remove_member_route(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
     ApiPath((id, person_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<ApiJson<TeamDetail>> {
@@ -509,7 +511,7 @@ pub struct RegistrationFilter {
 /// Double registrations (双报到) in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/registrations", tag = "org", params(RegistrationFilter), responses((status = 200, body = ListPage<Registration>)))]
 async fn list_registrations(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,
     ApiQuery(f): ApiQuery<RegistrationFilter>,
 ) -> AppResult<ApiJson<ListPage<Registration>>> {
@@ -549,7 +551,7 @@ async fn list_registrations(
 /// Register a person with their community and their compound's branch.
 #[utoipa::path(post, path = "/api/v1/registrations", tag = "org", request_body = NewRegistration, responses((status = 201, body = Registration), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_registration(
-    State(state): State<AppState>,
+    State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(r): ApiJson<NewRegistration>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Registration>)> {
@@ -572,7 +574,7 @@ async fn create_registration(
     ))
 }
 
-pub fn api() -> OpenApiRouter<AppState> {
+pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))

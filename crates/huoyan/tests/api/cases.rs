@@ -598,7 +598,7 @@ async fn overdue_tasks_are_escalated_once_to_the_group_and_the_commander() {
         .await;
     // The demo's cases still open in 2022 are overdue today; the job first escalates those of
     // them the scenario's snapshot had not, and the group reads the notices.
-    let now = huoyan::db::now_ms();
+    let now = huoyan::time::now_ms();
     huoyan::cases::overdue::sweep(&app.db, now).await.unwrap();
     let (_, overdue) = app.get(&group, "/api/v1/cases?overdue=true").await;
     let unread = async |token: &str| {

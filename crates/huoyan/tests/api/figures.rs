@@ -703,7 +703,7 @@ async fn expected_row(app: &TestApp, c: &Value) -> Vec<Value> {
         json!(f(code.as_str().unwrap()).unwrap())
     };
     let time = |v: &Value| match v.as_str() {
-        Some(t) => json!(huoyan::http::beijing_rfc3339(t)),
+        Some(t) => json!(huoyan::time::beijing_rfc3339(t)),
         None => Value::Null,
     };
     vec![

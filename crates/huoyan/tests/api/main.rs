@@ -90,9 +90,9 @@ pub async fn spawn_app_with(demo: bool, deadlines: huoyan_core::cases::DeadlineP
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = huoyan::http::router(huoyan::http::AppState::with_deadlines(
+    let app = huoyan::app::router(&huoyan::app::App::new(
         db.clone(),
-        deadlines,
+        huoyan::app::Settings { deadlines },
     ));
     tokio::spawn(async move {
         axum::serve(

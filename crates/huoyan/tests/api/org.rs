@@ -203,7 +203,7 @@ async fn bad_bodies_name_their_fields_and_write_nothing() {
     );
     let huge = format!(
         "{{\"name\": \"{}\"}}",
-        "x".repeat(huoyan::http::BODY_LIMIT + 10)
+        "x".repeat(huoyan::app::BODY_LIMIT + 10)
     );
     let r = send(huge).await.unwrap();
     assert_eq!(r.status(), 413);

@@ -1,8 +1,12 @@
-//! What every server-rendered page shares: the locale, the signed-in user, the CSRF token, the
-//! navigation for the user's role, and the mapping of errors to pages.
+//! The page kit: what every server-rendered page shares — the locale, the layout's context (the
+//! signed-in user's name, role and CSRF token, the menu for the role), rendering, and the mapping
+//! of errors to pages. It imports no context: the composition root gives it the menu, and
+//! `auth::Page` fills a `PageCtx` for a signed-in request.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRef, FromRequestParts, Path, Query};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -11,53 +15,108 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use huoyan_core::auth::{Permission, Role};
 
-use crate::auth::{MaybePrincipal, Principal};
+use crate::db::Db;
 use crate::error::{AppError, FieldError};
-use crate::http::AppState;
 use crate::i18n::Locale;
 
 pub const LANG_COOKIE: &str = "huoyan_lang";
 
 /// The locale of this request: `?lang=` first, then the cookie, then Chinese.
-/// The language a request names with `?lang=`, if any.
-pub fn asked_locale(uri: &axum::http::Uri) -> Option<Locale> {
-    uri.query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
-        .and_then(Locale::parse)
-}
-
-impl FromRequestParts<AppState> for Locale {
+impl<S: Send + Sync> FromRequestParts<S> for Locale {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        let from_query = asked_locale(&parts.uri);
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let from_cookie = || {
             CookieJar::from_headers(&parts.headers)
                 .get(LANG_COOKIE)
                 .and_then(|c| Locale::parse(c.value()))
         };
-        Ok(from_query.or_else(from_cookie).unwrap_or_default())
+        Ok(Locale::asked(&parts.uri)
+            .or_else(from_cookie)
+            .unwrap_or_default())
     }
 }
 
-pub struct NavItem {
+/// One entry of the menu: shown to the roles `shown` admits.
+#[derive(Clone, Copy)]
+pub struct MenuItem {
     pub href: &'static str,
+    /// The catalogue key of its label.
     pub key: &'static str,
+    pub shown: fn(Role) -> bool,
+}
+
+impl MenuItem {
+    pub const fn new(href: &'static str, key: &'static str, shown: fn(Role) -> bool) -> Self {
+        Self { href, key, shown }
+    }
+}
+
+/// The whole menu, in order, as the composition root gathers it from every context.
+#[derive(Clone, Default)]
+pub struct Menu(Arc<[MenuItem]>);
+
+impl Menu {
+    pub fn new(items: Vec<MenuItem>) -> Self {
+        Self(items.into())
+    }
+
+    /// The entries `role` may open.
+    pub fn for_role(&self, role: Role) -> Vec<MenuItem> {
+        self.0.iter().filter(|i| (i.shown)(role)).copied().collect()
+    }
+}
+
+/// What every context's pages need from the kernel: the database and the menu. Contexts with
+/// more state embed these two and derive `FromRef`.
+#[derive(Clone, FromRef)]
+pub struct Base {
+    pub db: Db,
+    pub menu: Menu,
+}
+
+/// The signed-in user as the layout shows them.
+pub struct PageUser {
+    pub username: String,
+    pub role: Role,
+    pub csrf: String,
 }
 
 /// Everything the layout needs.
 pub struct PageCtx {
     pub locale: Locale,
-    pub user: Option<Principal>,
+    pub user: Option<PageUser>,
+    /// The request's path, for marking the current menu entry.
     pub path: String,
+    /// Path and query, where a language switch returns to.
+    pub here: String,
+    nav: Vec<MenuItem>,
 }
 
 impl PageCtx {
-    pub fn new(locale: Locale, user: Option<Principal>, path: impl Into<String>) -> Self {
+    /// The context of a page shown to nobody in particular (login, errors).
+    pub fn anonymous(locale: Locale, path: impl Into<String>) -> Self {
+        let path = path.into();
         Self {
             locale,
-            user,
-            path: path.into(),
+            user: None,
+            here: path.clone(),
+            path,
+            nav: Vec::new(),
+        }
+    }
+
+    /// The context of a signed-in user's page, with the menu for their role.
+    pub fn signed_in(locale: Locale, user: PageUser, menu: &Menu, uri: &axum::http::Uri) -> Self {
+        Self {
+            locale,
+            nav: menu.for_role(user.role),
+            user: Some(user),
+            path: uri.path().to_string(),
+            here: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| uri.path().to_string()),
         }
     }
 
@@ -105,83 +164,33 @@ impl PageCtx {
     }
 
     /// The menu for the user's role: only what the role may open.
-    pub fn nav(&self) -> Vec<NavItem> {
-        let mut items = vec![
-            NavItem {
-                href: "/",
-                key: "nav.home",
-            },
-            NavItem {
-                href: "/regions",
-                key: "nav.regions",
-            },
-        ];
-        items.push(NavItem {
-            href: "/orders",
-            key: "nav.orders",
-        });
-        if self.can(Permission::PeopleRead) {
-            items.push(NavItem {
-                href: "/people",
-                key: "nav.people",
-            });
+    pub fn nav(&self) -> &[MenuItem] {
+        &self.nav
+    }
+
+    /// Whether `href` is the menu entry of this page: the entry naming exactly this path and
+    /// query, else the longest one whose path this page's lies under.
+    pub fn is_current(&self, href: &str) -> bool {
+        if self.nav.iter().any(|i| i.href == self.here) {
+            return href == self.here;
         }
-        if self.can(Permission::TeamsRead) {
-            items.push(NavItem {
-                href: "/teams",
-                key: "nav.teams",
-            });
-        }
-        if let Some(u) = &self.user {
-            if u.role.allows(Permission::CasesReport) {
-                items.push(NavItem {
-                    href: "/cases/new",
-                    key: "cases.new",
-                });
-            }
-            for v in crate::cases::pages::views_for(u.role) {
-                items.push(NavItem {
-                    href: v.href(),
-                    key: v.title_key(),
-                });
-            }
-            if u.role.allows(Permission::CasesReport) || u.role.allows(Permission::CheckInsRead) {
-                items.push(NavItem {
-                    href: "/check-ins",
-                    key: "checkins.title",
-                });
-            }
-            if u.role.allows(Permission::CaseFigures) {
-                items.push(NavItem {
-                    href: "/cases/figures",
-                    key: "figures.title",
-                });
-            }
-            items.push(NavItem {
-                href: "/notifications",
-                key: "nav.notifications",
-            });
-        }
-        items
+        // Entries with a query (the case views) are current only when named exactly.
+        let under = |h: &str| {
+            !h.contains('?')
+                && (self.path == h || (h != "/" && self.path.starts_with(&format!("{h}/"))))
+        };
+        let best = self
+            .nav
+            .iter()
+            .filter(|i| under(i.href))
+            .max_by_key(|i| i.href.len());
+        best.is_some_and(|b| b.href == href)
     }
 
     /// Chinese time in the city's zone: what every page shows.
     pub fn time(&self, ms: i64) -> String {
-        crate::http::pages::beijing(ms)
+        crate::time::beijing(ms)
     }
-}
-
-pub fn beijing(ms: i64) -> String {
-    use chrono::TimeZone;
-    chrono::Utc
-        .timestamp_millis_opt(ms)
-        .single()
-        .map(|t| {
-            t.with_timezone(&chrono_tz::Asia::Shanghai)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
 }
 
 /// A page handler's error: sign-in problems redirect to the login page, everything else renders
@@ -222,7 +231,7 @@ impl IntoResponse for PageError {
             e => self.locale.message(&e.public_message()),
         };
         let page = ErrorPage {
-            ctx: PageCtx::new(self.locale, None, ""),
+            ctx: PageCtx::anonymous(self.locale, ""),
             status: status.as_u16(),
             message,
             fields: self.error.fields().to_vec(),
@@ -252,6 +261,7 @@ pub fn render(t: &impl askama::Template) -> Response {
     }
 }
 
+/// What no route answers: the JSON error under the API prefixes, the error page elsewhere.
 pub async fn not_found(locale: Locale, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") || uri.path().starts_with("/open311/") {
         return AppError::NotFound("route").into_response();
@@ -261,44 +271,6 @@ pub async fn not_found(locale: Locale, uri: axum::http::Uri) -> Response {
         locale,
     }
     .into_response()
-}
-
-/// A page that needs a signed-in user: the principal or the login redirect.
-pub fn signed_in(user: MaybePrincipal, locale: Locale) -> Result<Principal, PageError> {
-    user.0.ok_or(PageError {
-        error: AppError::Unauthenticated,
-        locale,
-    })
-}
-
-#[derive(askama::Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    ctx: PageCtx,
-    role: Role,
-    scope_name: String,
-    intro_key: String,
-    cards: Vec<NavItem>,
-}
-
-async fn home(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    locale: Locale,
-    user: MaybePrincipal,
-) -> Result<Response, PageError> {
-    let user = signed_in(user, locale)?;
-    let scope_name = crate::org::regions::scope_label(&state.db, &user, locale)
-        .await
-        .page(locale)?;
-    let ctx = PageCtx::new(locale, Some(user.clone()), "/");
-    let cards = ctx.nav().into_iter().skip(1).collect();
-    Ok(render(&HomePage {
-        role: user.role,
-        scope_name,
-        intro_key: format!("role.intro.{}", user.role.code()),
-        cards,
-        ctx,
-    }))
 }
 
 async fn set_lang(
@@ -335,14 +307,9 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-pub fn router() -> Router<AppState> {
+/// The kit's own routes: the language switch and the stylesheet.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/", get(home))
         .route("/lang/{code}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
-        .merge(crate::auth::routes::pages())
-        .merge(crate::org::pages::router())
-        .merge(crate::cases::pages::router())
-        .merge(crate::notifications::pages())
-        .merge(crate::cases::figures::pages())
 }

@@ -1,0 +1,222 @@
+//! The composition root: the one module that knows every context. It builds each context's state,
+//! gathers their routes, pages and menu entries into one server, starts the jobs that run beside
+//! it, and stops both on SIGINT or SIGTERM once in-flight requests are answered. Nothing imports
+//! it but the command line (and the tests, which serve the same router).
+//!
+//! Where a new context goes: a folder beside `org` and `cases` holding its storage, routes, pages
+//! and templates, with its own state (`#[derive(Clone, FromRef)]`, embedding `Db` and `Menu`), an
+//! `api()` and `pages()` router on that state and a `menu()`. It may import the toolkits (`db`,
+//! `time`, `check`, `geo`, `http`, `web`, `i18n`, `error`, `tabular`), the kernel (`audit`, `auth`,
+//! `notifications`) and `org`, and reach another context only through that context's public
+//! functions; it never imports `app`. Register it here, in `App::new`, `router` and `menu`.
+
+mod home;
+mod trail;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use huoyan_core::cases::DeadlinePolicy;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::AuthState;
+use crate::cases::CasesState;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::org::OrgState;
+use crate::web::{Base, Menu, MenuItem};
+
+/// Largest request body accepted (imports included).
+pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
+
+/// The city's configuration that reaches the server.
+#[derive(Debug, Default, Clone)]
+pub struct Settings {
+    /// How long a unit has to fix a case.
+    pub deadlines: DeadlinePolicy,
+}
+
+/// Every context's state, built once per server.
+#[derive(Clone)]
+pub struct App {
+    pub base: Base,
+    pub auth: AuthState,
+    pub org: OrgState,
+    pub cases: CasesState,
+}
+
+impl App {
+    pub fn new(db: Db, settings: Settings) -> App {
+        let menu = menu();
+        let regions = crate::org::regions::Lineages::default();
+        App {
+            base: Base {
+                db: db.clone(),
+                menu: menu.clone(),
+            },
+            auth: AuthState {
+                db: db.clone(),
+                menu: menu.clone(),
+                limiter: Default::default(),
+            },
+            org: OrgState {
+                db: db.clone(),
+                menu: menu.clone(),
+                regions: regions.clone(),
+            },
+            cases: CasesState {
+                intake: Arc::new(crate::cases::intake::Intake::new(db.clone())),
+                db,
+                menu,
+                regions,
+                deadlines: Arc::new(settings.deadlines),
+            },
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.base.db
+    }
+}
+
+/// The menu, in the order it shows: each context's entries.
+fn menu() -> Menu {
+    let mut items = vec![MenuItem::new("/", "nav.home", |_| true)];
+    items.extend(crate::org::menu());
+    items.extend(crate::cases::menu());
+    items.extend(crate::notifications::menu());
+    Menu::new(items)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Huoyan 火眼 API", description = "Command, supervision and volunteer coordination for a sealed city."),
+    components(schemas(crate::error::ErrorBody, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The JSON API of every context with its OpenAPI document.
+pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::routes::api().with_state(app.auth.clone()))
+        .merge(crate::auth::accounts::api().with_state(app.auth.clone()))
+        .merge(trail::api().with_state(app.base.clone()))
+        .merge(crate::org::api().with_state(app.org.clone()))
+        .merge(crate::cases::api().with_state(app.cases.clone()))
+        .merge(crate::notifications::api().with_state(app.base.clone()))
+        .split_for_parts()
+}
+
+/// The whole server: the API, its document, the pages, Open311 and the health check.
+pub fn router(app: &App) -> Router {
+    let (api, doc) = api(app);
+    let doc = Arc::new(doc);
+    let db = app.db().clone();
+    Router::new()
+        .merge(api.layer(axum::middleware::from_fn(crate::http::localise_errors)))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .route("/healthz", get(move || healthz(db.clone())))
+        .merge(home::router().with_state(app.base.clone()))
+        .merge(crate::web::router())
+        .merge(crate::auth::routes::pages().with_state(app.auth.clone()))
+        .merge(crate::org::pages().with_state(app.org.clone()))
+        .merge(crate::cases::pages().with_state(app.cases.clone()))
+        .merge(crate::cases::open311::router().with_state(app.cases.clone()))
+        .merge(crate::notifications::pages().with_state(app.base.clone()))
+        .fallback(crate::web::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        )
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ),
+        )
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+async fn healthz(db: Db) -> Result<&'static str, AppError> {
+    sqlx::query("SELECT 1").execute(&db.pool).await?;
+    Ok("ok")
+}
+
+/// Serves until SIGINT or SIGTERM, with the periodic jobs beside the server. On either signal
+/// the server stops accepting, answers the requests in flight, and the jobs stop with it.
+pub async fn serve(
+    app: App,
+    listen: SocketAddr,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    on_ready(addr);
+    let jobs = tokio::spawn(run_jobs(app.clone()));
+    let server = axum::serve(
+        listener,
+        router(&app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop_signal());
+    let served = server.await;
+    jobs.abort();
+    served?;
+    Ok(())
+}
+
+/// The jobs that run beside the server, each on its own clock, until the server stops.
+async fn run_jobs(app: App) {
+    crate::cases::overdue::run(app.cases).await;
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what systemd and container runtimes send).
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("stopping: answering the requests in flight");
+}

@@ -1,0 +1,169 @@
+//! The JSON API's kit, shared by every context: extractors whose errors name the field, list
+//! envelopes and paging, the `Idempotency-Key` header, and the middleware that answers errors in
+//! the language a request asks for. It imports no context.
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::Locale;
+
+/// JSON body extractor: malformed JSON, unknown fields, wrong types and oversized bodies become
+/// a 4xx whose `fields` name what is wrong.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> axum::response::Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// Query-string extractor whose errors name the parameter.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path extractor whose errors name the segment.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// `limit` and `offset` of every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// At most 500; 50 when absent.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl Paging {
+    pub fn limit(&self) -> i64 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    /// Rows matching the filters, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl<T> ListPage<T> {
+    /// The offset of the page before this one, for pagers.
+    pub fn prev_offset(&self) -> Option<i64> {
+        (self.offset > 0).then(|| (self.offset - self.limit).max(0))
+    }
+
+    /// The offset of the page after this one, for pagers.
+    pub fn next_offset(&self) -> Option<i64> {
+        (self.offset + self.limit < self.total).then_some(self.offset + self.limit)
+    }
+}
+
+/// An API error's messages in the language the request names with `?lang=` (the pages' scripts
+/// name their page's, to show the messages beside the form's fields); English without it.
+pub async fn localise_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let locale = Locale::asked(req.uri()).filter(|l| !l.is_en());
+    let res = next.run(req).await;
+    let Some(locale) = locale.filter(|_| res.status().is_client_error()) else {
+        return res;
+    };
+    let (mut parts, body) = res.into_parts();
+    // Error bodies are small; anything that does not read as one goes out as it came.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut error = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(error)) => error,
+        _ => return axum::response::Response::from_parts(parts, bytes.into()),
+    };
+    let localise = |v: Option<&mut serde_json::Value>| {
+        if let Some(v) = v
+            && let Some(text) = v.as_str()
+        {
+            *v = locale.message(text).into();
+        }
+    };
+    localise(error.get_mut("message"));
+    if let Some(fields) = error.get_mut("fields").and_then(|f| f.as_array_mut()) {
+        for f in fields {
+            localise(f.get_mut("message"));
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, serde_json::Value::Object(error).to_string().into())
+}
+
+/// Reads an optional query value where an empty one (`?region_id=`, what an unchosen select
+/// sends) means absent, as for a missing one.
+pub fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw: Option<String> = Option::deserialize(d)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Runs `SELECT columns FROM from filter ORDER BY order LIMIT/OFFSET` and its count: the one way
+/// every list endpoint pages.
+pub async fn fetch_page<T>(
+    db: &crate::db::Db,
+    columns: &str,
+    from: &str,
+    filter: &crate::db::Sql,
+    order: &str,
+    paging: &Paging,
+    map: impl Fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<ListPage<T>, AppError> {
+    use sqlx::Row;
+    let mut count = crate::db::Sql::new(&format!("SELECT COUNT(*) FROM {from}"));
+    count.push(filter.text());
+    let mut rows = crate::db::Sql::new(&format!("SELECT {columns} FROM {from}"));
+    rows.push(filter.text());
+    let (limit, offset) = (paging.limit(), paging.offset());
+    let total: i64 = filter
+        .with_text(count.text())
+        .query()
+        .fetch_one(&db.pool)
+        .await?
+        .try_get(0)?;
+    let mut q = filter.with_text(rows.text());
+    q.push(&format!(" ORDER BY {order} LIMIT "))
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
+    let items = q
+        .query()
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(map)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ListPage {
+        items,
+        total,
+        limit,
+        offset,
+    })
+}
