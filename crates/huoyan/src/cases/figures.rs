@@ -781,10 +781,6 @@ pub fn api() -> OpenApiRouter<CasesState> {
 }
 
 /// The figures page, `/cases/figures`.
-pub fn pages() -> axum::Router<CasesState> {
-    super::figures_page::router()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -548,7 +548,7 @@ pub fn api() -> OpenApiRouter<CasesState> {
 pub fn pages() -> axum::Router<CasesState> {
     pages::router()
         .merge(check_ins::pages())
-        .merge(figures::pages())
+        .merge(figures_page::router())
 }
 
 /// `cases`' entries in the menu: the report form, each role's queues, the check-ins and figures.

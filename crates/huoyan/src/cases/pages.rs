@@ -840,6 +840,5 @@ pub fn router() -> Router<CasesState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/act", post(act_submit))
         .route("/static/report.js", get(report_script))
-        .merge(super::check_ins::pages())
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
 }
