@@ -115,7 +115,7 @@ mod tests {
 }
 
 /// A value bound into dynamically built SQL.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
     Int(Option<i64>),
     Float(Option<f64>),
@@ -130,6 +130,24 @@ impl Arg {
             Arg::Float(_) => Arg::Float(None),
             Arg::Text(_) => Arg::Text(None),
         }
+    }
+}
+
+impl Arg {
+    /// The value as the audit trail records it.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Arg::Int(v) => (*v).into(),
+            Arg::Float(v) => (*v).into(),
+            Arg::Text(v) => v.clone().into(),
+        }
+    }
+}
+
+impl From<bool> for Arg {
+    /// Booleans are stored as 0 and 1 on both backends.
+    fn from(v: bool) -> Self {
+        Arg::Int(Some(v as i64))
     }
 }
 

@@ -1,6 +1,10 @@
 //! The audit trail: every change goes through `Change`, which holds the writing transaction and
 //! appends hash-chained events in it, so a change and its record commit or vanish together.
 
+mod update;
+
+pub use update::{Columns, diff};
+
 use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};

@@ -3,20 +3,20 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{Actor, Change};
+use crate::audit::{Actor, Change, Columns};
 use crate::auth::{Can, perm};
 use crate::check::Check;
-use crate::db::{Db, Sql};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::OrgState;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Department {
     pub id: i64,
     pub name: String,
@@ -54,26 +54,28 @@ pub struct DepartmentUpdate {
 }
 
 const COLUMNS: &str = "id, name, kind, region_id, phone";
+const BY_ID: &str = "SELECT id, name, kind, region_id, phone FROM departments WHERE id = $1";
+
+/// What an update may change.
+impl Columns for Department {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("name", self.name.as_str().into()),
+            ("phone", self.phone.as_str().into()),
+        ]
+    }
+}
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Department, sqlx::Error> {
-    Ok(Department {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        region_id: r.try_get(3)?,
-        phone: r.try_get(4)?,
-    })
+    Department::from_row(r)
 }
 
 pub async fn get(db: &Db, id: i64) -> AppResult<Department> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM departments WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound("department"))?;
-    Ok(from_row(&row)?)
+    sqlx::query_as(BY_ID)
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound("department"))
 }
 
 pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> {
@@ -170,26 +172,29 @@ async fn get_route(
 }
 
 pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> AppResult<()> {
-    let before = get(db, id).await?;
     let mut check = Check::default();
     if let Some(n) = &u.name {
         check.non_empty("name", n, 100);
     }
     check.done()?;
-    let mut change = Change::begin(db, actor).await?;
-    sqlx::query("UPDATE departments SET name = COALESCE($1, name), phone = COALESCE($2, phone) WHERE id = $3")
-        .bind(u.name.as_deref().map(str::trim))
-        .bind(u.phone.clone())
-        .bind(id)
-        .execute(&mut *change.tx)
-        .await?;
-    change
-        .record("department", id, "update", &serde_json::json!({
-            "before": {"name": before.name, "phone": before.phone},
-            "after": {"name": u.name.as_ref().unwrap_or(&before.name), "phone": u.phone.as_ref().unwrap_or(&before.phone)},
-        }))
-        .await?;
-    change.commit().await
+    Change::run(db, actor, async |change| {
+        let before: Department = change
+            .fetch(BY_ID, id)
+            .await?
+            .ok_or(AppError::NotFound("department"))?;
+        let mut after = before.clone();
+        if let Some(n) = &u.name {
+            after.name = n.trim().to_string();
+        }
+        if let Some(p) = &u.phone {
+            after.phone.clone_from(p);
+        }
+        change
+            .update("department", "departments", id, &before, &after)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Rename a department or change its phone.

@@ -13,12 +13,14 @@ mod imports;
 mod open311;
 mod org;
 mod sessions;
+mod updates;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use huoyan::db::Db;
 use serde_json::Value;
 
+#[derive(Clone)]
 pub struct TestApp {
     pub base: String,
     pub db: Db,
