@@ -418,7 +418,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
         key: None,
         kind: Kind::Problem,
         source: Source::Supervisor,
-        category: "supplies".into(),
+        category: huoyan_core::cases::Category::Supplies,
         priority: Priority::High,
         compound_id: compounds[0],
         lon: None,

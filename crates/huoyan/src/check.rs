@@ -35,3 +35,97 @@ impl Check {
         }
     }
 }
+
+/// Text from a request, refused at parsing when it is longer than `MAX` characters or holds
+/// characters no backend stores alike (NUL, which PostgreSQL refuses and SQLite keeps) or that a
+/// page would show invisibly (control characters other than line breaks and tabs, the
+/// bidirectional overrides). The OpenAPI document shows the limit as `maxLength`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    /// `s` if it passes, else why not.
+    pub fn parse(s: String) -> Result<Self, String> {
+        if let Some(c) = s.chars().find(|c| forbidden(*c)) {
+            return Err(format!(
+                "contains the invisible or control character U+{:04X}",
+                c as u32
+            ));
+        }
+        if s.chars().count() > MAX {
+            return Err(format!("at most {MAX} characters"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Without leading and trailing white space: what is stored.
+    pub fn trimmed(&self) -> &str {
+        self.0.trim()
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Characters refused in any text: controls but line breaks and tabs, and the bidirectional
+/// embeddings, overrides and isolates that can make text read otherwise than it is stored.
+pub fn forbidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+impl<'de, const MAX: usize> serde::Deserialize<'de> for Text<MAX> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Text::parse(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<const MAX: usize> serde::Serialize for Text<MAX> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(MAX))
+            .into()
+    }
+}
+
+impl<const MAX: usize> utoipa::ToSchema for Text<MAX> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Owned(format!("Text{MAX}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_bounded_and_visible() {
+        assert!(Text::<3>::parse("三个字".into()).is_ok());
+        assert_eq!(
+            Text::<3>::parse("四个字呢".into()),
+            Err("at most 3 characters".into())
+        );
+        assert!(
+            Text::<9>::parse("a\0b".into())
+                .unwrap_err()
+                .contains("U+0000")
+        );
+        assert!(Text::<9>::parse("a\u{202E}b".into()).is_err());
+        assert!(Text::<9>::parse("a\nb\tc".into()).is_ok());
+        let t: Text<5> = serde_json::from_str("\" ab \"").unwrap();
+        assert_eq!(t.trimmed(), "ab");
+        assert!(serde_json::from_str::<Text<1>>("\"ab\"").is_err());
+    }
+}

@@ -88,6 +88,14 @@ impl Change {
         &self.actor
     }
 
+    /// Makes what follows in this change the act of `actor` at `at_ms`: a loader replaying a
+    /// history writes many people's steps, each at its own time, through the same functions and
+    /// with one event each, in one transaction.
+    pub fn act_as(&mut self, actor: &Actor, at_ms: i64) {
+        self.actor = actor.clone();
+        self.at_ms = at_ms;
+    }
+
     /// The time of this change, shared by all its rows and events.
     pub fn at_ms(&self) -> i64 {
         self.at_ms

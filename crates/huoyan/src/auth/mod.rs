@@ -266,6 +266,35 @@ where
     }
 }
 
+/// Account `account_id` as a caller (with no session): what a loader acts as when it replays
+/// what that account did.
+pub async fn principal_of(db: &Db, account_id: i64) -> AppResult<Principal> {
+    let r = sqlx::query(
+        "SELECT a.id, a.username, a.person_id, a.role, a.scope_region_id, a.scope_department_id, a.scope_team_id, r.path \
+         FROM accounts a LEFT JOIN regions r ON r.id = a.scope_region_id WHERE a.id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound("account"))?;
+    let role: String = r.try_get("role")?;
+    Ok(Principal {
+        account_id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        person_id: r.try_get("person_id")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("account has unknown role {role}"))?,
+        scope: Scope {
+            region_id: r.try_get("scope_region_id")?,
+            department_id: r.try_get("scope_department_id")?,
+            team_id: r.try_get("scope_team_id")?,
+        },
+        scope_path: r.try_get("path")?,
+        csrf: String::new(),
+        via: Via::Bearer,
+    })
+}
+
 /// The caller behind a session or API token (Open311's `api_key` is one), if it is valid.
 pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Principal>> {
     let kind = match via {

@@ -92,51 +92,6 @@ pub fn check(field: &str, name: &str, content: Vec<u8>) -> Result<Upload, FieldE
     })
 }
 
-/// Stores checked uploads on a case inside `change`.
-pub async fn store(change: &mut Change, case_id: i64, uploads: &[Upload]) -> AppResult<Vec<i64>> {
-    let mut ids = Vec::new();
-    for u in uploads {
-        let known = sqlx::query("SELECT 1 FROM file_blobs WHERE sha256 = $1")
-            .bind(&u.sha256)
-            .fetch_optional(&mut *change.tx)
-            .await?
-            .is_some();
-        if !known {
-            sqlx::query("INSERT INTO file_blobs (sha256, content) VALUES ($1, $2)")
-                .bind(&u.sha256)
-                .bind(u.content.as_slice())
-                .execute(&mut *change.tx)
-                .await?;
-        }
-        // A phone resending after a lost answer must not list the same photo twice.
-        let already = sqlx::query("SELECT id FROM case_files WHERE case_id = $1 AND sha256 = $2")
-            .bind(case_id)
-            .bind(&u.sha256)
-            .fetch_optional(&mut *change.tx)
-            .await?;
-        if let Some(r) = already {
-            ids.push(r.try_get(0)?);
-            continue;
-        }
-        let id: i64 = sqlx::query("INSERT INTO case_files (case_id, name, media_type, size, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
-            .bind(case_id)
-            .bind(&u.name)
-            .bind(u.media_type)
-            .bind(u.content.len() as i64)
-            .bind(&u.sha256)
-            .bind(change.actor().id)
-            .bind(change.at_ms())
-            .fetch_one(&mut *change.tx)
-            .await?
-            .try_get(0)?;
-        change
-            .record("case", case_id, "attach", &serde_json::json!({"file": id, "name": u.name, "sha256": u.sha256, "size": u.content.len()}))
-            .await?;
-        ids.push(id);
-    }
-    Ok(ids)
-}
-
 pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
     let rows = sqlx::query("SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at FROM case_files WHERE case_id = $1 ORDER BY id")
         .bind(case_id)
@@ -186,6 +141,45 @@ impl FormParts {
             .flatten()
             .filter_map(|v| v.trim().parse().ok())
             .collect()
+    }
+
+    /// The named fields that were filled in, as JSON for `http::from_fields`: `text` as strings,
+    /// `numbers` as numbers (or as sent, for the parser to refuse by name), `ids` as lists of
+    /// numbers, `times` (`datetime-local`, Beijing wall time) as RFC 3339.
+    pub fn json(
+        &self,
+        text: &[&str],
+        numbers: &[&str],
+        ids: &[&str],
+        times: &[&str],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value;
+        let mut out = serde_json::Map::new();
+        for &name in text {
+            if let Some(v) = self.opt(name) {
+                out.insert(name.into(), Value::String(v));
+            }
+        }
+        for &name in numbers {
+            if let Some(v) = self.opt(name) {
+                let n = serde_json::from_str::<serde_json::Number>(&v)
+                    .map(Value::Number)
+                    .unwrap_or(Value::String(v));
+                out.insert(name.into(), n);
+            }
+        }
+        for &name in ids {
+            if self.fields.contains_key(name) {
+                out.insert(name.into(), self.ids(name).into());
+            }
+        }
+        for &name in times {
+            if let Some(v) = self.opt(name) {
+                let t = crate::time::beijing_local(&v).unwrap_or(v);
+                out.insert(name.into(), Value::String(t));
+            }
+        }
+        out
     }
 
     pub fn number<T: std::str::FromStr>(
@@ -280,7 +274,9 @@ struct FileUpload {
     file: Vec<u8>,
 }
 
-/// Attach photos or files to a case (multipart, parts named `file`; at most 10 MB each).
+/// Attach photos or files to an open case (multipart, parts named `file`; at most 10 MB each):
+/// its reporter, the office, the group and a unit with an open task on it may; each upload is a
+/// step of the timeline.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "cases", params(("id" = i64, Path)),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<CaseFile>), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -293,7 +289,7 @@ async fn upload_route(
     super::get_scoped(&state.db, &p, id).await?;
     let uploads = read_uploads(form).await?;
     let ids = Change::run(&state.db, &p.actor(), async |change| {
-        store(change, id, &uploads).await
+        super::workflow::attach(change, &p, id, &uploads).await
     })
     .await?;
     let files = for_case(&state.db, id)

@@ -12,13 +12,13 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use huoyan_core::cases::{CaseState, Kind, Priority, Source};
+use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
-use crate::db::{Arg, Backend, Db, Sql};
+use crate::db::{Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::time::rfc3339;
 
@@ -35,8 +35,7 @@ pub struct Filing {
     pub key: Option<String>,
     pub kind: Kind,
     pub source: Source,
-    /// A checked category code.
-    pub category: String,
+    pub category: Category,
     pub priority: Priority,
     pub compound_id: i64,
     pub lon: Option<f64>,
@@ -47,17 +46,17 @@ pub struct Filing {
 }
 
 impl Filing {
-    /// The case as `write_many` and `write_one` write it for this filing, so that the answer to
-    /// a new report needs no read. Keep in step with them.
+    /// The case as `store::insert_reports` and `store::insert_report` write it for this filing,
+    /// so that the answer to a new report needs no read (a test compares it with a later read).
     pub fn as_written(&self, id: i64, at_ms: i64) -> CaseDetail {
         CaseDetail {
             case: Case {
                 id,
-                kind: self.kind.code().to_string(),
-                source: self.source.code().to_string(),
-                category: self.category.clone(),
-                priority: self.priority.code().to_string(),
-                state: CaseState::Reported.code().to_string(),
+                kind: self.kind,
+                source: self.source,
+                category: self.category,
+                priority: self.priority,
+                state: CaseState::Reported,
                 compound_id: self.compound_id,
                 lon: self.lon,
                 lat: self.lat,
@@ -79,7 +78,7 @@ impl Filing {
                 actor_account_id: Some(self.account_id),
                 action: "report".to_string(),
                 from_state: None,
-                to_state: CaseState::Reported.code().to_string(),
+                to_state: CaseState::Reported,
                 note: self.description.clone(),
                 department_id: None,
                 lon: None,
@@ -233,7 +232,7 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
     for (f, &id) in making.iter().zip(&ids) {
         events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
     }
-    insert_cases(&mut change, &making, &ids, at).await?;
+    super::store::insert_reports(&mut change, &making, &ids, at).await?;
     change.write_events(&events).await?;
     change.commit().await?;
     Ok(plans
@@ -278,74 +277,6 @@ async fn new_ids(change: &mut Change, backend: Backend, n: usize) -> AppResult<V
                 .collect::<Result<_, _>>()?)
         }
     }
-}
-
-/// One `cases` row and its first timeline entry for each filing, under the ids given.
-async fn insert_cases(
-    change: &mut Change,
-    filings: &[&Filing],
-    ids: &[i64],
-    at: i64,
-) -> AppResult<()> {
-    let (mut cases, mut timeline) = (Vec::new(), Vec::new());
-    for (f, &id) in filings.iter().zip(ids) {
-        cases.push(vec![
-            Arg::from(id),
-            Arg::from(f.kind.code()),
-            Arg::from(f.source.code()),
-            Arg::from(f.category.as_str()),
-            Arg::from(f.priority.code()),
-            Arg::from(CaseState::Reported.code()),
-            Arg::from(f.compound_id),
-            Arg::from(f.lon),
-            Arg::from(f.lat),
-            Arg::from(f.address.as_str()),
-            Arg::from(f.description.as_str()),
-            Arg::from(f.account_id),
-            Arg::from(at),
-            Arg::from(at),
-            Arg::from(f.key.clone()),
-        ]);
-        timeline.push(vec![
-            Arg::from(id),
-            Arg::from(at),
-            Arg::from(f.account_id),
-            Arg::from("report"),
-            Arg::Text(None),
-            Arg::from(CaseState::Reported.code()),
-            Arg::from(f.description.as_str()),
-        ]);
-    }
-    let case_columns = [
-        "id",
-        "kind",
-        "source",
-        "category",
-        "priority",
-        "state",
-        "compound_id",
-        "lon",
-        "lat",
-        "address",
-        "description",
-        "reporter_account_id",
-        "reported_at",
-        "updated_at",
-        "idempotency_key",
-    ];
-    let timeline_columns = [
-        "case_id",
-        "at",
-        "actor_account_id",
-        "action",
-        "from_state",
-        "to_state",
-        "note",
-    ];
-    change.insert_rows("cases", &case_columns, &cases).await?;
-    change
-        .insert_rows("case_events", &timeline_columns, &timeline)
-        .await
 }
 
 /// The cases the filings' accounts already filed under the filings' keys (and perhaps some
@@ -398,45 +329,25 @@ async fn used_keys(
 }
 
 fn summary(f: &Filing) -> serde_json::Value {
-    serde_json::json!({"category": f.category, "compound_id": f.compound_id, "priority": f.priority.code()})
+    serde_json::json!({"category": f.category.code(), "compound_id": f.compound_id, "priority": f.priority.code(), "to": CaseState::Reported.code()})
 }
 
-async fn insert_case(change: &mut Change, f: &Filing, at: i64) -> AppResult<i64> {
-    Ok(sqlx::query(
-        "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
-         reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, 'reported', $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
-    )
-    .bind(f.kind.code())
-    .bind(f.source.code())
-    .bind(&f.category)
-    .bind(f.priority.code())
-    .bind(f.compound_id)
-    .bind(f.lon)
-    .bind(f.lat)
-    .bind(&f.address)
-    .bind(&f.description)
-    .bind(f.account_id)
-    .bind(at)
-    .bind(f.key.as_deref())
-    .fetch_one(&mut *change.tx)
-    .await?
-    .try_get(0)?)
+/// Files one report inside `change`, at its time, with its audit event (the demo's history
+/// files each report so, at the time it was made).
+pub async fn file_in(change: &mut Change, f: &Filing) -> AppResult<i64> {
+    let id = super::store::insert_report(change, f).await?;
+    change.record("case", id, "report", &summary(f)).await?;
+    Ok(id)
 }
 
 /// Writes one filing in its own transaction.
 pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
     let written = Change::run(db, &f.actor, async |change| {
-        let at = change.at_ms();
-        let id = insert_case(change, f, at).await?;
-        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ($1, $2, $3, 'report', NULL, 'reported', $4)")
-            .bind(id)
-            .bind(at)
-            .bind(f.account_id)
-            .bind(&f.description)
-            .execute(&mut *change.tx)
-            .await?;
-        change.record("case", id, "report", &summary(f)).await?;
-        Ok(Filed::New { id, at_ms: at })
+        let id = file_in(change, f).await?;
+        Ok(Filed::New {
+            id,
+            at_ms: change.at_ms(),
+        })
     })
     .await;
     match written {

@@ -1151,7 +1151,7 @@ async fn a_batch_keeps_one_case_per_key_and_one_bad_filing_costs_the_others_noth
         key: key.map(str::to_string),
         kind: Kind::Problem,
         source: Source::Supervisor,
-        category: "supplies".into(),
+        category: huoyan_core::cases::Category::Supplies,
         priority: Priority::Normal,
         compound_id,
         lon: None,
