@@ -1,6 +1,6 @@
-//! Reliability tests: the real `huoyan` binary under load, killed, backed up and restored. A test
-//! binary of its own, so that the servers it starts and kills do not share the machine with the
-//! API suite's tests.
+//! Reliability tests: the real `huoyan` binary under load, killed, backed up and restored; and
+//! the two migration folders kept in step. A test binary of its own, so that the servers it
+//! starts and kills do not share the machine with the API suite's tests.
 //!
 //! The backend is chosen by HUOYAN_TEST_BACKEND (`sqlite`, the default, or `postgres` with
 //! HUOYAN_TEST_PG), as in `tests/api`. All traffic goes to 127.0.0.1.
@@ -8,6 +8,7 @@
 mod backup;
 mod crash;
 mod harness;
+mod migrations;
 
 use std::process::Stdio;
 use std::time::Duration;
