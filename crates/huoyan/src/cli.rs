@@ -1,4 +1,4 @@
-//! The `huoyan` command line: serve, demo, migrate, user, audit, import, export.
+//! The `huoyan` command line: serve, demo, migrate, user, audit, backup, import, export.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -52,6 +52,13 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy a live SQLite database to a new file and verify the copy's audit chain (PostgreSQL:
+    /// use pg_dump, as this explains).
+    Backup {
+        /// The new file; an existing one is never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Import people, teams or regions (xlsx or csv) or zones (GeoJSON); all rows or none.
     Import {
         /// people, teams, regions or zones.
@@ -221,6 +228,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ExitCode::from(2)
                 }
             });
+        }
+        Command::Backup { to } => {
+            let db = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
+            return crate::backup::run(&db, &to).await;
         }
         Command::Import { kind, file: path } => {
             let db =
