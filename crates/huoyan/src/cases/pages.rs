@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -420,7 +421,7 @@ async fn new_submit(
     State(state): State<AppState>,
     locale: Locale,
     user: MaybePrincipal,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let user = signed_in(user, locale)?;
     user.require(Permission::CasesReport).page(locale)?;
@@ -703,7 +704,7 @@ async fn act_submit(
     locale: Locale,
     user: MaybePrincipal,
     Path(id): Path<i64>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let user = signed_in(user, locale)?;
     user.require(Permission::CasesRead).page(locale)?;
