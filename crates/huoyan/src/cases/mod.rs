@@ -208,6 +208,7 @@ pub async fn report(
     // is looked up before it is refused, below.
     let mut check = Check::default();
     check.non_empty("description", &new.description, 4000);
+    check.optional("address", &new.address, 500);
     let kind = new
         .kind
         .as_deref()

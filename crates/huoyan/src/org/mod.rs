@@ -43,6 +43,25 @@ impl Check {
             self.fail(field, "must not be empty");
         } else if n > max {
             self.fail(field, format!("at most {max} characters"));
+        } else {
+            self.storable(field, value);
+        }
+    }
+
+    /// A text field that may be left empty: at most `max` characters, and storable.
+    pub fn optional(&mut self, field: &str, value: &str, max: usize) {
+        if value.trim().chars().count() > max {
+            self.fail(field, format!("at most {max} characters"));
+        } else {
+            self.storable(field, value);
+        }
+    }
+
+    /// Refuses text that a backend cannot store, so that both refuse it alike and before any
+    /// write: PostgreSQL's TEXT takes every character but U+0000 (SQLite takes that too).
+    pub fn storable(&mut self, field: &str, value: &str) {
+        if value.contains('\0') {
+            self.fail(field, "must not contain the character U+0000");
         }
     }
 

@@ -10,6 +10,7 @@ mod cli;
 mod demo_cases;
 mod figures;
 mod imports;
+mod intake;
 mod open311;
 mod org;
 mod sessions;
