@@ -105,7 +105,7 @@ fn partial_name(to: &Path) -> anyhow::Result<PathBuf> {
     Ok(to.with_file_name(format!(
         ".{name}.partial-{}-{}",
         std::process::id(),
-        crate::db::now_ms()
+        crate::time::now_ms()
     )))
 }
 

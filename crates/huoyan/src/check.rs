@@ -14,11 +14,28 @@ impl Check {
     }
 
     pub fn non_empty(&mut self, field: &str, value: &str, max: usize) {
-        let n = value.trim().chars().count();
-        if n == 0 {
+        if value.trim().is_empty() {
             self.fail(field, "must not be empty");
-        } else if n > max {
+        } else {
+            self.optional(field, value, max);
+        }
+    }
+
+    /// A text field that may be left empty: at most `max` characters, and storable.
+    pub fn optional(&mut self, field: &str, value: &str, max: usize) {
+        if value.trim().chars().count() > max {
             self.fail(field, format!("at most {max} characters"));
+        } else {
+            self.storable(field, value);
+        }
+    }
+
+    /// Refuses text that a backend cannot store alike or a page would show otherwise than it is
+    /// stored (see `forbidden`), before any write: PostgreSQL's TEXT refuses U+0000, which SQLite
+    /// keeps.
+    pub fn storable(&mut self, field: &str, value: &str) {
+        if let Some(c) = value.chars().find(|c| forbidden(*c)) {
+            self.fail(field, invisible(c));
         }
     }
 
@@ -47,10 +64,7 @@ impl<const MAX: usize> Text<MAX> {
     /// `s` if it passes, else why not.
     pub fn parse(s: String) -> Result<Self, String> {
         if let Some(c) = s.chars().find(|c| forbidden(*c)) {
-            return Err(format!(
-                "contains the invisible or control character U+{:04X}",
-                c as u32
-            ));
+            return Err(invisible(c));
         }
         if s.chars().count() > MAX {
             return Err(format!("at most {MAX} characters"));
@@ -70,6 +84,13 @@ impl<const MAX: usize> Text<MAX> {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+fn invisible(c: char) -> String {
+    format!(
+        "must not contain the invisible or control character U+{:04X}",
+        c as u32
+    )
 }
 
 /// Characters refused in any text: controls but line breaks and tabs, and the bidirectional

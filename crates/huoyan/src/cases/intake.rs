@@ -6,8 +6,9 @@
 //! one lock of the audit chain head and one flush to disk (with SQLite's `synchronous = FULL`
 //! every commit waits for the disk, a few milliseconds here). Each caller is answered only once
 //! the transaction holding its case has committed, so nothing is acknowledged that is not on
-//! disk. A batch that fails is rolled back whole and its filings are written again one by one, so
-//! one bad filing gets its own error and costs the others nothing.
+//! disk. A batch that one filing's data fails (a rule of the database broken, a value it cannot
+//! store) is rolled back whole and its filings are written again one by one, so that the bad
+//! filing gets its own error and costs the others nothing.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -18,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
+use crate::check::Check;
 use crate::db::{Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::time::rfc3339;
@@ -163,7 +165,8 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
 }
 
 /// Writes `filings` in one transaction. If one of them broke a rule of the database (a region
-/// deleted meanwhile, a key taken), each is written again in its own, so that it alone fails.
+/// deleted meanwhile, a key taken) or held a value it cannot store (PostgreSQL's data
+/// exceptions), each is written again in its own, so that it alone fails.
 /// If the database itself failed (unreachable, busy, the commit lost), every filing gets that
 /// error at once: retrying one by one would make each caller wait out the same failure in turn,
 /// and after a lost commit, which may have landed, it could file keyless reports twice.
@@ -171,7 +174,10 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
 pub async fn write_all(db: &Db, filings: &[Filing]) -> Vec<AppResult<Filed>> {
     match write_many(db, filings).await {
         Ok(filed) => filed.into_iter().map(Ok).collect(),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+        Err(e)
+            if matches!(e, AppError::Invalid(_) | AppError::Conflict(_))
+                || is_data_exception(&e) =>
+        {
             if filings.len() > 1 {
                 tracing::warn!(error = %e, filings = filings.len(), "intake batch refused; writing its filings one by one");
             }
@@ -340,6 +346,36 @@ pub async fn file_in(change: &mut Change, f: &Filing) -> AppResult<i64> {
     Ok(id)
 }
 
+/// Whether the database refused a value it was given (SQLSTATE class 22, data exception: text
+/// with U+0000, a number out of range), the fault of the filing that carries it. The statement
+/// failed before any commit, so writing the others again cannot file one twice.
+fn is_data_exception(e: &AppError) -> bool {
+    let AppError::Internal(e) = e else {
+        return false;
+    };
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("22"))
+}
+
+/// The answer to a filing whose data the database refused: the fields that validation should
+/// have refused (a caller that skipped it), else the filing as a whole.
+fn refused_data(f: &Filing) -> AppError {
+    let mut check = Check::default();
+    for (field, value) in [
+        ("description", f.description.as_str()),
+        ("address", f.address.as_str()),
+        ("idempotency-key", f.key.as_deref().unwrap_or_default()),
+    ] {
+        check.storable(field, value);
+    }
+    check
+        .done()
+        .err()
+        .unwrap_or_else(|| AppError::invalid("body", "holds a value the database cannot store"))
+}
+
 /// Writes one filing in its own transaction.
 pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
     let written = Change::run(db, &f.actor, async |change| {
@@ -361,6 +397,10 @@ pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
                     "conflict",
                 )])),
             }
+        }
+        Err(e) if is_data_exception(&e) => {
+            tracing::warn!(error = %e, "the database refused a filing's data");
+            Err(refused_data(f))
         }
         other => other,
     }

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -420,7 +421,7 @@ async fn new_submit(
     Page {
         user, locale, ctx, ..
     }: Page<perm::CasesReport>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let parts = read_form(form).await.page(locale)?;
     user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
@@ -703,7 +704,7 @@ async fn act_submit(
         user, locale, ctx, ..
     }: Page<perm::CasesRead>,
     Path(id): Path<i64>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let parts = read_form(form).await.page(locale)?;
     user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;

@@ -304,7 +304,7 @@ pub async fn attach(
         if !known {
             sqlx::query("INSERT INTO file_blobs (sha256, content) VALUES ($1, $2)")
                 .bind(&u.sha256)
-                .bind(u.content.as_slice())
+                .bind(u.read().await?)
                 .execute(&mut *change.tx)
                 .await?;
         }
@@ -324,7 +324,7 @@ pub async fn attach(
         .bind(case)
         .bind(&u.name)
         .bind(u.media_type)
-        .bind(u.content.len() as i64)
+        .bind(u.size as i64)
         .bind(&u.sha256)
         .bind(change.actor().id)
         .bind(change.at_ms())
@@ -336,7 +336,7 @@ pub async fn attach(
                 "case",
                 case,
                 "attach",
-                &serde_json::json!({"file": id, "name": u.name, "sha256": u.sha256, "size": u.content.len()}),
+                &serde_json::json!({"file": id, "name": u.name, "sha256": u.sha256, "size": u.size}),
             )
             .await?;
         ids.push(id);

@@ -10,10 +10,12 @@ mod cli;
 mod demo_cases;
 mod figures;
 mod imports;
+mod intake;
 mod open311;
 mod org;
 mod sessions;
 mod updates;
+mod uploads;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
