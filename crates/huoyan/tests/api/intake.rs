@@ -95,7 +95,7 @@ async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one(
         key: None,
         kind: Kind::Problem,
         source: Source::Supervisor,
-        category: "static_control".into(),
+        category: huoyan_core::cases::Category::StaticControl,
         priority: Priority::Normal,
         compound_id: compound,
         lon: None,
