@@ -53,18 +53,24 @@ impl Check {
     }
 }
 
-/// Text from a request, refused at parsing when it is longer than `MAX` characters or holds
-/// characters no backend stores alike (NUL, which PostgreSQL refuses and SQLite keeps) or that a
-/// page would show invisibly (control characters other than line breaks and tabs, the
-/// bidirectional overrides). The OpenAPI document shows the limit as `maxLength`.
+/// Text from a request, refused at parsing when it is longer than `MAX` characters, blank when
+/// `REQUIRED`, or holds characters no backend stores alike (NUL, which PostgreSQL refuses and
+/// SQLite keeps) or that a page would show invisibly (control characters other than line breaks
+/// and tabs, the bidirectional overrides). The OpenAPI document shows the limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Text<const MAX: usize>(String);
+pub struct Text<const MAX: usize, const REQUIRED: bool = false>(String);
 
-impl<const MAX: usize> Text<MAX> {
+/// Text that must say something (not empty, not only spaces).
+pub type Required<const MAX: usize> = Text<MAX, true>;
+
+impl<const MAX: usize, const REQUIRED: bool> Text<MAX, REQUIRED> {
     /// `s` if it passes, else why not.
     pub fn parse(s: String) -> Result<Self, String> {
         if let Some(c) = s.chars().find(|c| forbidden(*c)) {
             return Err(invisible(c));
+        }
+        if REQUIRED && s.trim().is_empty() {
+            return Err("must not be empty".into());
         }
         if s.chars().count() > MAX {
             return Err(format!("at most {MAX} characters"));
@@ -100,30 +106,37 @@ pub fn forbidden(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-impl<'de, const MAX: usize> serde::Deserialize<'de> for Text<MAX> {
+impl<'de, const MAX: usize, const REQUIRED: bool> serde::Deserialize<'de> for Text<MAX, REQUIRED> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Text::parse(String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
-impl<const MAX: usize> serde::Serialize for Text<MAX> {
+impl<const MAX: usize, const REQUIRED: bool> serde::Serialize for Text<MAX, REQUIRED> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
     }
 }
 
-impl<const MAX: usize> utoipa::PartialSchema for Text<MAX> {
+/// What a page would show otherwise than it is stored, as a pattern for the document.
+const VISIBLE: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+const SAYS_SOMETHING: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+
+impl<const MAX: usize, const REQUIRED: bool> utoipa::PartialSchema for Text<MAX, REQUIRED> {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .max_length(Some(MAX))
+            .min_length(REQUIRED.then_some(1))
+            .pattern(Some(if REQUIRED { SAYS_SOMETHING } else { VISIBLE }))
             .into()
     }
 }
 
-impl<const MAX: usize> utoipa::ToSchema for Text<MAX> {
+impl<const MAX: usize, const REQUIRED: bool> utoipa::ToSchema for Text<MAX, REQUIRED> {
     fn name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Owned(format!("Text{MAX}"))
+        let kind = if REQUIRED { "Required" } else { "Text" };
+        std::borrow::Cow::Owned(format!("{kind}{MAX}"))
     }
 }
 
@@ -148,5 +161,8 @@ mod tests {
         let t: Text<5> = serde_json::from_str("\" ab \"").unwrap();
         assert_eq!(t.trimmed(), "ab");
         assert!(serde_json::from_str::<Text<1>>("\"ab\"").is_err());
+        assert!(Required::<9>::parse(" \n".into()).is_err());
+        assert!(Required::<9>::parse(" x ".into()).is_ok());
+        assert!(Text::<9>::parse(" ".into()).is_ok());
     }
 }

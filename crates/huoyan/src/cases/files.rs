@@ -247,6 +247,16 @@ pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
         .map_err(Into::into)
 }
 
+/// Which of a form's fields a request takes, by how they are sent.
+#[derive(Default)]
+pub struct FormFields {
+    pub text: &'static [&'static str],
+    pub choices: &'static [&'static str],
+    pub numbers: &'static [&'static str],
+    pub ids: &'static [&'static str],
+    pub times: &'static [&'static str],
+}
+
 /// Text fields and checked files of a multipart form (the upload API and the pages' forms).
 pub struct FormParts {
     pub fields: HashMap<String, Vec<String>>,
@@ -277,24 +287,24 @@ impl FormParts {
             .collect()
     }
 
-    /// The named fields that were filled in, as JSON for `http::from_fields`: `text` as strings,
-    /// `numbers` as numbers (or as sent, for the parser to refuse by name), `ids` as lists of
-    /// numbers, `times` (`datetime-local`, Beijing wall time) as RFC 3339.
-    pub fn json(
-        &self,
-        text: &[&str],
-        numbers: &[&str],
-        ids: &[&str],
-        times: &[&str],
-    ) -> serde_json::Map<String, serde_json::Value> {
+    /// The named fields, as JSON for `http::from_fields`: `text` as sent (a blank one is the
+    /// parser's to refuse by name); `choices` (selects), `numbers` (as numbers, or as sent for
+    /// the parser to refuse by name) and `times` (`datetime-local`, Beijing wall time, as RFC
+    /// 3339) only when filled in; `ids` as lists of numbers.
+    pub fn json(&self, fields: &FormFields) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::Value;
         let mut out = serde_json::Map::new();
-        for &name in text {
+        for &name in fields.text {
+            if let Some(v) = self.fields.get(name).and_then(|v| v.first()) {
+                out.insert(name.into(), Value::String(v.clone()));
+            }
+        }
+        for &name in fields.choices {
             if let Some(v) = self.opt(name) {
                 out.insert(name.into(), Value::String(v));
             }
         }
-        for &name in numbers {
+        for &name in fields.numbers {
             if let Some(v) = self.opt(name) {
                 let n = serde_json::from_str::<serde_json::Number>(&v)
                     .map(Value::Number)
@@ -302,12 +312,12 @@ impl FormParts {
                 out.insert(name.into(), n);
             }
         }
-        for &name in ids {
+        for &name in fields.ids {
             if self.fields.contains_key(name) {
                 out.insert(name.into(), self.ids(name).into());
             }
         }
-        for &name in times {
+        for &name in fields.times {
             if let Some(v) = self.opt(name) {
                 let t = crate::time::beijing_local(&v).unwrap_or(v);
                 out.insert(name.into(), Value::String(t));

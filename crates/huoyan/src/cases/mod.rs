@@ -14,14 +14,16 @@ pub mod open311;
 pub mod overdue;
 pub mod pages;
 mod report;
+mod steps;
 mod store;
 mod tasks;
 mod views;
 mod workflow;
 
 pub use report::{NewCase, report};
+pub use steps::{CoTask, TransitionRequest};
 pub use views::{Case, CaseDetail, CaseFilter, TimelineEntry, detail, get_scoped, list};
-pub use workflow::{CoTask, TransitionRequest, act, take};
+pub use workflow::{act, take};
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -435,12 +435,12 @@ async fn new_submit(
         lat: parts.one("lat"),
     };
     let key = parts.one("idempotency_key");
-    let fields = parts.json(
-        &["category", "priority", "address", "description"],
-        &["compound_id", "lon", "lat"],
-        &[],
-        &[],
-    );
+    let fields = parts.json(&files::FormFields {
+        text: &["address", "description"],
+        choices: &["category", "priority"],
+        numbers: &["compound_id", "lon", "lat"],
+        ..Default::default()
+    });
     let outcome = async {
         let new = from_fields::<NewCase>(fields);
         let key = IdempotencyKey::parse(Some(key.as_bytes()).filter(|k| !k.is_empty()));
@@ -678,12 +678,13 @@ async fn case_page(
 /// them. Each action's form holds only its own inputs, bar the place every form records, which
 /// only the steps taken in the field keep.
 fn step_from_form(parts: &files::FormParts) -> AppResult<TransitionRequest> {
-    let mut fields = parts.json(
-        &["action", "note", "category", "priority"],
-        &["department_id", "into_case_id", "lon", "lat"],
-        &["department_ids"],
-        &["due_at", "until"],
-    );
+    let mut fields = parts.json(&files::FormFields {
+        text: &["note"],
+        choices: &["action", "category", "priority"],
+        numbers: &["department_id", "into_case_id", "lon", "lat"],
+        ids: &["department_ids"],
+        times: &["due_at", "until"],
+    });
     let in_the_field = ["accept", "report_fix", "verify", "rework", "fix_on_site"];
     if !in_the_field.contains(&parts.one("action").as_str()) {
         fields.remove("lon");

@@ -201,9 +201,10 @@ pub async fn apply(
     }
     for (notice, to) in &outcome.notices {
         let (kind, case, args) = match notice {
+            // The reporters follow the case that is handled.
             Notice::Merged { case, into } => (
                 "merged",
-                *case,
+                *into,
                 serde_json::json!({"case": case, "into": into}),
             ),
             Notice::Escalated {

@@ -4,167 +4,17 @@
 //! units exist, the case merged into is open and in scope), `huoyan_core::cases::step` decides,
 //! and `store` writes what it decided. Nothing is decided on a copy read before the change.
 
+use huoyan_core::cases::DeadlinePolicy;
 use huoyan_core::cases::step::{self, Actor, CoUnit, MergeInto, Step, StepError};
-use huoyan_core::cases::{Category, DeadlinePolicy, Priority};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::CasesState;
 use super::files::Upload;
-use super::store::{self, Place};
+use super::steps::{Note, TransitionRequest};
+use super::store;
 use crate::audit::Change;
 use crate::auth::Principal;
-use crate::check::{Check, Text};
+use crate::check::Check;
 use crate::error::{AppError, AppResult};
-use crate::time::Instant;
-
-/// What a step's note may hold.
-pub type Note = Text<4000>;
-
-/// A co-responsible unit (协办) of a dispatch, with its own task and deadline.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CoTask {
-    pub department_id: i64,
-    /// What this unit is to do.
-    #[serde(default)]
-    pub instruction: Text<1000>,
-    /// The lead's deadline when absent; must lie in the future.
-    pub due_at: Option<Instant>,
-}
-
-/// One workflow step: the action and exactly the fields it takes. Which role may take which
-/// action from which state is the workflow of the README (`huoyan_core::cases::workflow`).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TransitionRequest {
-    /// The office classifies and summarises a report (office).
-    Triage {
-        /// The office's summary.
-        note: Note,
-        /// A corrected category, when the reporter's was wrong.
-        category: Option<Category>,
-        priority: Option<Priority>,
-    },
-    /// Not a problem to handle, with the reason (office).
-    Reject { note: Note },
-    /// The same problem as another open case: this report joins it (office).
-    Merge {
-        #[serde(default)]
-        note: Note,
-        into_case_id: i64,
-    },
-    /// To the lead unit (主办) and any co-responsible units (协办), with deadlines (group).
-    Dispatch {
-        /// The lead's instruction.
-        #[serde(default)]
-        note: Note,
-        /// The lead unit.
-        department_id: i64,
-        /// The lead's deadline; from the city's deadline policy when absent. Must lie in the
-        /// future.
-        due_at: Option<Instant>,
-        #[serde(default)]
-        co: Vec<CoTask>,
-    },
-    /// The unit takes its task on (department).
-    Accept {
-        #[serde(default)]
-        note: Note,
-        lon: Option<f64>,
-        lat: Option<f64>,
-    },
-    /// Not this unit's responsibility, with the reason (department).
-    SendBack { note: Note },
-    /// What was done (department).
-    ReportFix {
-        note: Note,
-        lon: Option<f64>,
-        lat: Option<f64>,
-    },
-    /// The fix holds (the group, or the supervisor who reported it).
-    Verify {
-        note: Note,
-        lon: Option<f64>,
-        lat: Option<f64>,
-    },
-    /// The fix does not hold: the named units (every unit that reported a fix when none is
-    /// named) work on (the group, or the supervisor who reported it).
-    Rework {
-        note: Note,
-        #[serde(default)]
-        department_ids: Vec<i64>,
-        lon: Option<f64>,
-        lat: Option<f64>,
-    },
-    /// Done (group).
-    Close {
-        #[serde(default)]
-        note: Note,
-    },
-    /// An inspector's finding fixed on the spot, with what was done (inspector).
-    FixOnSite {
-        note: Note,
-        lon: Option<f64>,
-        lat: Option<f64>,
-    },
-    /// A later deadline, asked by the unit (department).
-    RequestExtension {
-        #[serde(default)]
-        note: Note,
-        /// Later than the current deadline.
-        until: Instant,
-    },
-    /// The group grants a unit's request (group).
-    GrantExtension {
-        #[serde(default)]
-        note: Note,
-        /// Whose request; needed only when several units asked.
-        department_id: Option<i64>,
-    },
-    /// The group refuses a unit's request, with the reason (group).
-    RefuseExtension {
-        note: Note,
-        department_id: Option<i64>,
-    },
-}
-
-impl TransitionRequest {
-    /// Where the step was taken, checked.
-    fn place(&self, check: &mut Check) -> Place {
-        let (lon, lat) = match self {
-            Self::Accept { lon, lat, .. }
-            | Self::ReportFix { lon, lat, .. }
-            | Self::Verify { lon, lat, .. }
-            | Self::Rework { lon, lat, .. }
-            | Self::FixOnSite { lon, lat, .. } => (*lon, *lat),
-            _ => (None, None),
-        };
-        crate::geo::check_point(check, lon, lat);
-        lon.zip(lat)
-    }
-
-    /// The action this step takes.
-    pub fn action(&self) -> huoyan_core::cases::Action {
-        use huoyan_core::cases::Action as A;
-        match self {
-            Self::Triage { .. } => A::Triage,
-            Self::Reject { .. } => A::Reject,
-            Self::Merge { .. } => A::Merge,
-            Self::Dispatch { .. } => A::Dispatch,
-            Self::Accept { .. } => A::Accept,
-            Self::SendBack { .. } => A::SendBack,
-            Self::ReportFix { .. } => A::ReportFix,
-            Self::Verify { .. } => A::Verify,
-            Self::Rework { .. } => A::Rework,
-            Self::Close { .. } => A::Close,
-            Self::FixOnSite { .. } => A::FixOnSite,
-            Self::RequestExtension { .. } => A::RequestExtension,
-            Self::GrantExtension { .. } => A::GrantExtension,
-            Self::RefuseExtension { .. } => A::RefuseExtension,
-        }
-    }
-}
 
 /// The core's refusal as the API's.
 pub(super) fn step_error(e: StepError) -> AppError {
@@ -262,44 +112,30 @@ async fn resolve(
     req: &TransitionRequest,
     check: &mut Check,
 ) -> AppResult<Step> {
-    let note = |n: &Note| n.trimmed().to_string();
+    use TransitionRequest as R;
+    let note = |n: &dyn Note| n.text().trim().to_string();
     Ok(match req {
-        TransitionRequest::Triage {
-            note: n,
-            category,
-            priority,
-        } => Step::Triage {
-            note: note(n),
-            category: *category,
-            priority: *priority,
+        R::Triage(s) => Step::Triage {
+            note: note(&s.note),
+            category: s.category,
+            priority: s.priority,
         },
-        TransitionRequest::Reject { note: n } => Step::Reject { note: note(n) },
-        TransitionRequest::Merge {
-            note: n,
-            into_case_id,
-        } => {
-            let into = merge_target(change, p, id, *into_case_id).await?;
-            match into {
-                Some(into) => Step::Merge {
-                    note: note(n),
-                    into,
-                },
-                None => {
-                    return Err(AppError::invalid("into_case_id", "no such case"));
-                }
-            }
-        }
-        TransitionRequest::Dispatch {
-            note: n,
-            department_id,
-            due_at,
-            co,
-        } => {
-            if co.len() > 20 {
+        R::Reject(s) => Step::Reject {
+            note: note(&s.note),
+        },
+        R::Merge(s) => match merge_target(change, p, id, s.into_case_id).await? {
+            Some(into) => Step::Merge {
+                note: note(&s.note),
+                into,
+            },
+            None => return Err(AppError::invalid("into_case_id", "no such case")),
+        },
+        R::Dispatch(s) => {
+            if s.co.len() > 20 {
                 check.fail("co", "at most 20 co-responsible units");
             }
-            let named = std::iter::once(("department_id".to_string(), *department_id)).chain(
-                co.iter()
+            let named = std::iter::once(("department_id".to_string(), s.department_id)).chain(
+                s.co.iter()
                     .enumerate()
                     .map(|(i, c)| (format!("co[{i}].department_id"), c.department_id)),
             );
@@ -309,10 +145,11 @@ async fn resolve(
                 }
             }
             Step::Dispatch {
-                note: note(n),
-                lead: *department_id,
-                due_at: due_at.map(|t| t.0),
-                co: co
+                note: note(&s.note),
+                lead: s.department_id,
+                due_at: s.due_at.map(|t| t.0),
+                co: s
+                    .co
                     .iter()
                     .map(|c| CoUnit {
                         department_id: c.department_id,
@@ -322,37 +159,39 @@ async fn resolve(
                     .collect(),
             }
         }
-        TransitionRequest::Accept { note: n, .. } => Step::Accept { note: note(n) },
-        TransitionRequest::SendBack { note: n } => Step::SendBack { note: note(n) },
-        TransitionRequest::ReportFix { note: n, .. } => Step::ReportFix { note: note(n) },
-        TransitionRequest::Verify { note: n, .. } => Step::Verify { note: note(n) },
-        TransitionRequest::Rework {
-            note: n,
-            department_ids,
-            ..
-        } => Step::Rework {
-            note: note(n),
-            departments: department_ids.clone(),
+        R::Accept(s) => Step::Accept {
+            note: note(&s.note),
         },
-        TransitionRequest::Close { note: n } => Step::Close { note: note(n) },
-        TransitionRequest::FixOnSite { note: n, .. } => Step::FixOnSite { note: note(n) },
-        TransitionRequest::RequestExtension { note: n, until } => Step::RequestExtension {
-            note: note(n),
-            until: until.0,
+        R::SendBack(s) => Step::SendBack {
+            note: note(&s.note),
         },
-        TransitionRequest::GrantExtension {
-            note: n,
-            department_id,
-        } => Step::GrantExtension {
-            note: note(n),
-            department_id: *department_id,
+        R::ReportFix(s) => Step::ReportFix {
+            note: note(&s.note),
         },
-        TransitionRequest::RefuseExtension {
-            note: n,
-            department_id,
-        } => Step::RefuseExtension {
-            note: note(n),
-            department_id: *department_id,
+        R::Verify(s) => Step::Verify {
+            note: note(&s.note),
+        },
+        R::Rework(s) => Step::Rework {
+            note: note(&s.note),
+            departments: s.department_ids.clone(),
+        },
+        R::Close(s) => Step::Close {
+            note: note(&s.note),
+        },
+        R::FixOnSite(s) => Step::FixOnSite {
+            note: note(&s.note),
+        },
+        R::RequestExtension(s) => Step::RequestExtension {
+            note: note(&s.note),
+            until: s.until.0,
+        },
+        R::GrantExtension(s) => Step::GrantExtension {
+            note: note(&s.note),
+            department_id: s.department_id,
+        },
+        R::RefuseExtension(s) => Step::RefuseExtension {
+            note: note(&s.note),
+            department_id: s.department_id,
         },
     })
 }

@@ -1761,11 +1761,13 @@ async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Result<()> {
     items.sort_by_key(|(at, _)| *at);
     items.dedup_by(|a, b| matches!((&a.1, &b.1), (Item::Tick, Item::Tick)) && a.0 == b.0);
 
-    let e = |e: crate::error::AppError| anyhow::anyhow!("{e}: {:?}", e.fields());
+    let fail = |err: crate::error::AppError| anyhow::anyhow!("{err}: {:?}", err.fields());
     let policy = DeadlinePolicy::default();
     let mut people: HashMap<i64, crate::auth::Principal> = HashMap::new();
     let mut ids = vec![0i64; sims.len()];
-    let mut change = Change::begin(db, &Actor::system("demo")).await.map_err(e)?;
+    let mut change = Change::begin(db, &Actor::system("demo"))
+        .await
+        .map_err(fail)?;
     for (at, item) in items {
         let actor = match item {
             Item::Report(i) => Some(sims[i].reporter),
@@ -1774,11 +1776,14 @@ async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Result<()> {
         };
         let p = match actor {
             Some(a) => {
-                if !people.contains_key(&a) {
-                    people.insert(a, crate::auth::principal_of(db, a).await.map_err(e)?);
-                }
-                change.act_as(&people[&a].actor(), at);
-                Some(&people[&a])
+                let p = match people.entry(a) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(crate::auth::principal_of(db, a).await.map_err(fail)?)
+                    }
+                };
+                change.act_as(&p.actor(), at);
+                Some(&*p)
             }
             None => {
                 change.act_as(&Actor::system("overdue"), at);
@@ -1802,20 +1807,20 @@ async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Result<()> {
                     address: s.address.clone(),
                     description: s.description.clone(),
                 };
-                ids[i] = file_in(&mut change, &filing).await.map_err(e)?;
+                ids[i] = file_in(&mut change, &filing).await.map_err(fail)?;
             }
             (Item::Step(i, planned), Some(p)) => {
                 let req = request(planned, &ids)?;
                 crate::cases::take(&mut change, &policy, p, ids[i], &req, &[])
                     .await
                     .map_err(|err| {
-                        anyhow::anyhow!("case {}, {:?}: {}", ids[i], planned.action, e(err))
+                        anyhow::anyhow!("case {}, {:?}: {}", ids[i], planned.action, fail(err))
                     })?;
             }
             (_, _) => {
                 crate::cases::overdue::sweep_in(&mut change, at)
                     .await
-                    .map_err(e)?;
+                    .map_err(fail)?;
             }
         }
     }
@@ -1827,8 +1832,8 @@ async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Result<()> {
         let read = read_time(&mut w.rng, at).min(w.snapshot).max(at);
         crate::notifications::mark_read(&mut change, id, read)
             .await
-            .map_err(e)?;
+            .map_err(fail)?;
     }
-    change.commit().await.map_err(e)?;
+    change.commit().await.map_err(fail)?;
     Ok(())
 }

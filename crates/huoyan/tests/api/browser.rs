@@ -556,8 +556,9 @@ async fn one_case_walks_through_every_state_with_five_accounts() {
     let steps = desk.find_all(Locator::Css("ol.timeline li")).await.unwrap();
     assert_eq!(
         steps.len(),
-        9,
-        "report, triage, dispatch, accept, fix, rework, fix, verify, close"
+        10,
+        "report, triage, dispatch, accept, fix, its photo attached, rework, fix, verify, close \
+         (the verifier's photo is the same file, attached once)"
     );
     fits(&desk, "case-closed", 1280).await;
     let (_, case) = app.get(&admin, &format!("/api/v1/cases/{id}")).await;
