@@ -13,6 +13,7 @@ mod imports;
 mod open311;
 mod org;
 mod sessions;
+mod tokens;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
