@@ -65,7 +65,8 @@ async fn token(
 /// account stay valid; `DELETE /api/v1/auth/tokens/{id}` ends those.
 #[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", operation_id = "sign_out",
     responses((status = 204, description = "the token no longer signs anyone in"),
-        (status = 401, body = crate::error::ErrorBody)))]
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 422, description = "a page session's call without its CSRF header", body = crate::error::ErrorBody)))]
 async fn sign_out(
     State(state): State<AppState>,
     _p: Principal,
