@@ -214,8 +214,9 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &AccountUpdate) -> AppRe
     .bind(id)
     .execute(&mut *change.tx)
     .await?;
-    if disabled {
-        // A disabled account loses its open sessions at once.
+    if disabled || u.password.is_some() {
+        // A disabled account loses its open sessions at once, and so does one whose password
+        // changed: whoever held a token made with the old password is out.
         sqlx::query("DELETE FROM sessions WHERE account_id = $1")
             .bind(id)
             .execute(&mut *change.tx)

@@ -6,8 +6,11 @@ mod page;
 pub mod password;
 pub mod routes;
 pub mod sessions;
+pub mod throttle;
+pub mod tokens;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use huoyan_core::auth::{Permission, Role, Scope};
@@ -121,22 +124,7 @@ where
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|s| s.trim().to_string());
-        let (token, via) = match bearer {
-            Some(t) => (t, Via::Bearer),
-            None => {
-                let jar = CookieJar::from_headers(&parts.headers);
-                match jar.get(SESSION_COOKIE) {
-                    Some(c) => (c.value().to_string(), Via::Cookie),
-                    None => return Err(AppError::Unauthenticated),
-                }
-            }
-        };
+        let (token, via) = presented_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let principal = load(&Db::from_ref(state), &token, via)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -150,6 +138,21 @@ where
         }
         parts.extensions.insert(principal.clone());
         Ok(principal)
+    }
+}
+
+/// The token a request presents: a bearer token, else the page session's cookie.
+pub fn presented_token(headers: &HeaderMap) -> Option<(String, Via)> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string());
+    match bearer {
+        Some(t) => Some((t, Via::Bearer)),
+        None => CookieJar::from_headers(headers)
+            .get(SESSION_COOKIE)
+            .map(|c| (c.value().to_string(), Via::Cookie)),
     }
 }
 

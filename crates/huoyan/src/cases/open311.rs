@@ -402,7 +402,7 @@ async fn discovery(
     let doc = Discovery {
         changeset: CHANGESET,
         contact,
-        key_service: "api_key 即火眼账号的 API 令牌：以监督员、督战队员、飞手或办公室账号调用 POST /api/v1/auth/token 获取，30 天有效。查询无需 api_key。",
+        key_service: "api_key 即火眼账号的 API 令牌：以监督员、督战队员、飞手或办公室账号调用 POST /api/v1/auth/token 获取，7 天有效。查询无需 api_key。",
         endpoints: Many {
             format,
             item: "endpoint",

@@ -14,6 +14,7 @@ mod intake;
 mod open311;
 mod org;
 mod sessions;
+mod tokens;
 mod updates;
 mod uploads;
 
