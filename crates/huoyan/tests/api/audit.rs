@@ -107,3 +107,288 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
         huoyan::audit::Verdict::Intact { .. }
     ));
 }
+
+// What someone who can write the database does to hide what happened, and what `huoyan audit
+// verify` must then say. The attacker writes through `attacker()`: the database file itself on
+// SQLite, an owner's connection on PostgreSQL.
+
+mod tamper {
+    use huoyan_core::audit::{AuditEvent, GENESIS};
+    use serde_json::json;
+    use sqlx::{AnyPool, Row};
+
+    use crate::{TestApp, spawn_app};
+
+    fn attacker(app: &TestApp) -> &AnyPool {
+        &app.db.pool
+    }
+
+    async fn sql(app: &TestApp, statement: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(attacker(app))
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    async fn one(app: &TestApp, query: &str) -> i64 {
+        sqlx::query(sqlx::AssertSqlSafe(query.to_string()))
+            .fetch_one(attacker(app))
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    }
+
+    fn verify(app: &TestApp) -> (i32, String) {
+        crate::cli::huoyan(&app.db_arg, &["audit", "verify"], "")
+    }
+
+    #[track_caller]
+    fn assert_fails(verdict: (i32, String), naming: &[&str]) {
+        let (code, out) = verdict;
+        assert_ne!(code, 0, "verify passed a tampered trail: {out}");
+        assert!(!out.contains("OK"), "{out}");
+        for n in naming {
+            assert!(out.contains(n), "verify should name {n:?}: {out}");
+        }
+    }
+
+    /// Recomputes every hash from event `from` on, as anyone who reads the hash rule can, and
+    /// moves the head to the last event.
+    async fn rechain(app: &TestApp, from: i64) {
+        let mut tx = attacker(app).begin().await.unwrap();
+        let mut prev = if from == 1 {
+            GENESIS.to_string()
+        } else {
+            sqlx::query("SELECT hash FROM audit_events WHERE seq = $1")
+                .bind(from - 1)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap()
+        };
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor_id, actor, entity, entity_id, action, summary FROM audit_events WHERE seq >= $1 ORDER BY seq",
+        )
+        .bind(from)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        let mut last = from - 1;
+        for r in rows {
+            let e = AuditEvent {
+                seq: r.get(0),
+                at_ms: r.get(1),
+                actor_id: r.get(2),
+                actor: r.get(3),
+                entity: r.get(4),
+                entity_id: r.get(5),
+                action: r.get(6),
+                summary: r.get(7),
+                prev_hash: String::new(),
+                hash: String::new(),
+            }
+            .seal(&prev);
+            sqlx::query("UPDATE audit_events SET prev_hash = $1, hash = $2 WHERE seq = $3")
+                .bind(&e.prev_hash)
+                .bind(&e.hash)
+                .bind(e.seq)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            prev = e.hash;
+            last = e.seq;
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last)
+            .bind(&prev)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn rename_a_site(app: &TestApp, admin: &str, n: usize) {
+        let site = app.id_of("SELECT MIN(id) FROM sites").await;
+        let (status, _) = app
+            .send(
+                "PATCH",
+                admin,
+                &format!("/api/v1/sites/{site}"),
+                &json!({"name": format!("格林街道第1核酸采样点（{n}）")}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+
+    async fn set_role(app: &TestApp, admin: &str, account: i64, body: serde_json::Value) {
+        let (status, body) = app
+            .send(
+                "PATCH",
+                admin,
+                &format!("/api/v1/accounts/{account}"),
+                &body,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// (a) An account is disabled; the attacker re-enables it, deletes the last events (the
+    /// disabling's among them) and moves the head back to the event before.
+    #[tokio::test]
+    async fn deleting_the_last_events_and_moving_the_head_back_is_found() {
+        let app = spawn_app(true).await;
+        let admin = app.token("admin").await;
+        let volunteer = app
+            .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
+            .await;
+        let before = one(&app, "SELECT MAX(seq) FROM audit_events").await;
+        set_role(&app, &admin, volunteer, json!({"disabled": true})).await;
+        rename_a_site(&app, &admin, 1).await;
+        assert_eq!(verify(&app).0, 0);
+        sql(
+            &app,
+            &format!("UPDATE accounts SET disabled = 0 WHERE id = {volunteer}"),
+        )
+        .await;
+        sql(
+            &app,
+            &format!("DELETE FROM audit_events WHERE seq > {before}"),
+        )
+        .await;
+        sql(
+            &app,
+            &format!(
+                "UPDATE audit_head SET seq = {before}, hash = (SELECT hash FROM audit_events WHERE seq = {before}) WHERE id = 1"
+            ),
+        )
+        .await;
+        assert_fails(verify(&app), &["seal"]);
+    }
+
+    /// (b) The attacker promotes an account to administrator and rewrites its creation event to
+    /// say it was made one, recomputing every later hash and the head.
+    #[tokio::test]
+    async fn editing_an_event_and_recomputing_the_later_hashes_is_found() {
+        let app = spawn_app(true).await;
+        let volunteer = app
+            .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
+            .await;
+        let created = one(
+            &app,
+            &format!("SELECT seq FROM audit_events WHERE entity = 'account' AND entity_id = '{volunteer}' AND action = 'create'"),
+        )
+        .await;
+        sql(&app, &format!("UPDATE accounts SET role = 'admin', scope_region_id = NULL, scope_department_id = NULL, scope_team_id = NULL WHERE id = {volunteer}")).await;
+        sql(
+            &app,
+            &format!(
+                r#"UPDATE audit_events SET summary = '{{"username":"volunteer","role":"admin","person_id":null,"scope":{{"region_id":null,"department_id":null,"team_id":null}}}}' WHERE seq = {created}"#
+            ),
+        )
+        .await;
+        rechain(&app, created).await;
+        assert_fails(verify(&app), &["seal"]);
+    }
+
+    /// (c) An account is disabled, more happens; the attacker re-enables it, deletes the event,
+    /// renumbers the later ones and recomputes their hashes and the head.
+    #[tokio::test]
+    async fn deleting_an_event_and_renumbering_the_later_ones_is_found() {
+        let app = spawn_app(true).await;
+        let admin = app.token("admin").await;
+        let volunteer = app
+            .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
+            .await;
+        set_role(&app, &admin, volunteer, json!({"disabled": true})).await;
+        let victim = one(&app, "SELECT MAX(seq) FROM audit_events").await;
+        for n in 0..3 {
+            rename_a_site(&app, &admin, n).await;
+        }
+        let last = one(&app, "SELECT MAX(seq) FROM audit_events").await;
+        sql(
+            &app,
+            &format!("UPDATE accounts SET disabled = 0 WHERE id = {volunteer}"),
+        )
+        .await;
+        sql(
+            &app,
+            &format!("DELETE FROM audit_events WHERE seq = {victim}"),
+        )
+        .await;
+        for seq in victim + 1..=last {
+            sql(
+                &app,
+                &format!(
+                    "UPDATE audit_events SET seq = {} WHERE seq = {seq}",
+                    seq - 1
+                ),
+            )
+            .await;
+        }
+        rechain(&app, victim).await;
+        assert_fails(verify(&app), &["seal"]);
+    }
+
+    /// (d) The whole trail deleted and the head reset to that of a fresh database.
+    #[tokio::test]
+    async fn emptying_the_trail_and_resetting_the_head_is_found() {
+        let app = spawn_app(true).await;
+        sql(&app, "DELETE FROM audit_events").await;
+        sql(
+            &app,
+            &format!("UPDATE audit_head SET seq = 0, hash = '{GENESIS}' WHERE id = 1"),
+        )
+        .await;
+        assert_fails(verify(&app), &["no audit event"]);
+    }
+
+    /// (e) Rows changed without any event: an account promoted, a case deleted with its
+    /// dependent rows, an account added.
+    #[tokio::test]
+    async fn changing_rows_without_events_is_found() {
+        let app = spawn_app(true).await;
+        let volunteer = app
+            .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
+            .await;
+        sql(
+            &app,
+            &format!("UPDATE accounts SET role = 'admin' WHERE id = {volunteer}"),
+        )
+        .await;
+        assert_fails(
+            verify(&app),
+            &[&format!("account {volunteer}"), "role", "\"admin\""],
+        );
+        sql(
+            &app,
+            &format!("UPDATE accounts SET role = 'volunteer' WHERE id = {volunteer}"),
+        )
+        .await;
+        assert_eq!(verify(&app).0, 0, "{}", verify(&app).1);
+
+        let case = one(
+            &app,
+            "SELECT MAX(id) FROM cases WHERE id NOT IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL)",
+        )
+        .await;
+        for dependent in ["case_events", "case_tasks", "case_files", "notifications"] {
+            sql(
+                &app,
+                &format!("DELETE FROM {dependent} WHERE case_id = {case}"),
+            )
+            .await;
+        }
+        sql(&app, &format!("DELETE FROM cases WHERE id = {case}")).await;
+        assert_fails(verify(&app), &[&format!("case {case}"), "gone"]);
+
+        let app = spawn_app(true).await;
+        sql(&app, "INSERT INTO accounts (username, role, password_hash, disabled, created_at) VALUES ('ghost', 'admin', 'x', 0, 0)").await;
+        let ghost = one(&app, "SELECT id FROM accounts WHERE username = 'ghost'").await;
+        assert_fails(
+            verify(&app),
+            &[&format!("account {ghost}"), "no audit event"],
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use crate::spawn_app;
 
-fn huoyan(db: &str, args: &[&str], stdin: &str) -> (i32, String) {
+pub fn huoyan(db: &str, args: &[&str], stdin: &str) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_huoyan"))
         .args(args)
         .arg("--db")
