@@ -1,8 +1,35 @@
-//! The audit trail: every change leaves a chained event; an edited event is found.
+//! The audit trail: every change leaves a chained event; whatever someone who can write the
+//! database does to hide a change, `huoyan audit verify` finds.
 
+use huoyan::audit::Verdict;
+use huoyan_core::audit::{ChainBreak, Finding};
 use serde_json::json;
+use sqlx::AnyPool;
 
-use crate::spawn_app;
+use crate::{TestApp, spawn_app};
+
+/// The database as someone who can write it uses it: the file itself on SQLite, the owner's
+/// connection on PostgreSQL, with the trail's append-only triggers taken off first (the owner
+/// may; the application's role may not).
+pub async fn attacker(app: &TestApp) -> &AnyPool {
+    let statements: &[&str] = if crate::backend() == "postgres" {
+        &[
+            "ALTER TABLE audit_events DISABLE TRIGGER USER",
+            "ALTER TABLE audit_head DISABLE TRIGGER USER",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER IF EXISTS audit_events_no_update",
+            "DROP TRIGGER IF EXISTS audit_events_no_delete",
+            "DROP TRIGGER IF EXISTS audit_head_moves_forward",
+            "DROP TRIGGER IF EXISTS audit_head_kept",
+        ]
+    };
+    for s in statements {
+        sqlx::query(*s).execute(&app.owner.pool).await.unwrap();
+    }
+    &app.owner.pool
+}
 
 #[tokio::test]
 async fn every_change_leaves_an_event_in_the_entitys_trail() {
@@ -52,35 +79,35 @@ async fn verification_finds_an_edited_a_deleted_and_a_truncated_event() {
     let app = spawn_app(true).await;
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
-        huoyan::audit::Verdict::Intact { .. }
+        Verdict::Intact { .. }
     ));
     sqlx::query("UPDATE audit_events SET summary = '{}' WHERE seq = 42")
-        .execute(&app.db.pool)
+        .execute(attacker(&app).await)
         .await
         .unwrap();
     match huoyan::audit::verify(&app.db).await.unwrap() {
-        huoyan::audit::Verdict::Broken { at, verified } => {
-            assert_eq!((at.seq(), verified), (42, 41))
+        Verdict::Broken(Finding::Chain { at, verified }) => {
+            assert_eq!((at, verified), (ChainBreak::Tampered { seq: 42 }, 41))
         }
         v => panic!("{v:?}"),
     }
     let app = spawn_app(true).await;
     sqlx::query("DELETE FROM audit_events WHERE seq = 7")
-        .execute(&app.db.pool)
+        .execute(attacker(&app).await)
         .await
         .unwrap();
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
-        huoyan::audit::Verdict::Broken { .. }
+        Verdict::Broken(Finding::Chain { .. })
     ));
     let app = spawn_app(true).await;
     sqlx::query("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)")
-        .execute(&app.db.pool)
+        .execute(attacker(&app).await)
         .await
         .unwrap();
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
-        huoyan::audit::Verdict::Truncated { .. }
+        Verdict::Broken(Finding::Truncated { .. })
     ));
 }
 
@@ -104,8 +131,126 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
     }
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
-        huoyan::audit::Verdict::Intact { .. }
+        Verdict::Intact { .. }
     ));
+}
+
+#[tokio::test]
+async fn the_application_may_only_append_to_the_trail_and_move_its_head_forward() {
+    let app = spawn_app(false).await;
+    let record = |n: i64| {
+        let db = app.db.clone();
+        async move {
+            huoyan::audit::Change::run(&db, &huoyan::audit::Actor::system("test"), async |c| {
+                c.record("test", n, "create", &json!({"n": n})).await
+            })
+            .await
+            .unwrap()
+        }
+    };
+    record(1).await;
+    record(2).await;
+    let postgres = crate::backend() == "postgres";
+    // As the application's role: PostgreSQL refuses by its grants, SQLite by its triggers.
+    let refused = async |statement: &str, because: &str| {
+        let err = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&app.db.pool)
+            .await
+            .expect_err(statement)
+            .to_string();
+        assert!(err.contains(because), "{statement}: {err}");
+    };
+    let denied = if postgres {
+        "permission denied"
+    } else {
+        "append-only"
+    };
+    refused(
+        "UPDATE audit_events SET summary = '{}' WHERE seq = 1",
+        denied,
+    )
+    .await;
+    refused("DELETE FROM audit_events WHERE seq = 2", denied).await;
+    if postgres {
+        refused("TRUNCATE audit_events", "permission denied").await;
+        refused("DELETE FROM audit_head", "permission denied").await;
+        refused(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, '')",
+            "permission denied",
+        )
+        .await;
+    } else {
+        refused("DELETE FROM audit_head", "keeps its one row").await;
+    }
+    // The head's one row may be updated, but only forward to an event that was written.
+    refused(
+        "UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit_events WHERE seq = 1) WHERE id = 1",
+        "only moves forward",
+    )
+    .await;
+    refused(
+        "UPDATE audit_head SET seq = 3, hash = 'ab' WHERE id = 1",
+        "only moves forward",
+    )
+    .await;
+    // The owner is held by the triggers too, until it takes them off.
+    let err = sqlx::query("DELETE FROM audit_events")
+        .execute(&app.owner.pool)
+        .await
+        .expect_err("the owner deletes an event")
+        .to_string();
+    assert!(err.contains("append-only"), "{err}");
+    record(3).await;
+    assert!(matches!(
+        huoyan::audit::verify(&app.db).await.unwrap(),
+        Verdict::Intact { events: 3 }
+    ));
+}
+
+#[tokio::test]
+async fn the_server_will_not_seal_a_rewritten_head() {
+    let app = spawn_app(true).await;
+    let admin = app.token("admin").await;
+    let attacker = attacker(&app).await;
+    sqlx::query("UPDATE audit_head SET seq = seq - 1, hash = (SELECT hash FROM audit_events WHERE seq = (SELECT seq - 1 FROM audit_head)) WHERE id = 1")
+        .execute(attacker)
+        .await
+        .unwrap();
+    let site = app.id_of("SELECT MIN(id) FROM sites").await;
+    let events = app.count("audit_events").await;
+    let (status, _) = app
+        .send(
+            "PATCH",
+            &admin,
+            &format!("/api/v1/sites/{site}"),
+            &json!({"name": "格林街道第1核酸采样点（东）"}),
+        )
+        .await;
+    assert_eq!(status, 500, "a write on a rewritten head is refused");
+    assert_eq!(app.count("audit_events").await, events);
+    assert!(matches!(
+        huoyan::audit::verify(&app.db).await.unwrap(),
+        Verdict::Broken(Finding::Head(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_head_from_before_seals_is_sealed_once_after_it_verifies() {
+    let app = spawn_app(true).await;
+    sqlx::query("UPDATE audit_head SET mac = NULL, key_id = NULL WHERE id = 1")
+        .execute(attacker(&app).await)
+        .await
+        .unwrap();
+    let (code, out) = crate::cli::huoyan_on(&app, &["audit", "verify"], "");
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("carries no seal"), "{out}");
+    let (code, out) = crate::cli::huoyan_on(&app, &["audit", "seal"], "");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = crate::cli::huoyan_on(&app, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = crate::cli::huoyan_on(&app, &["audit", "seal"], "");
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("sealed already"), "{out}");
 }
 
 // What someone who can write the database does to hide what happened, and what `huoyan audit
@@ -119,8 +264,9 @@ mod tamper {
 
     use crate::{TestApp, spawn_app};
 
+    /// The owner's pool, disarmed by `super::attacker` at the start of each test.
     fn attacker(app: &TestApp) -> &AnyPool {
-        &app.db.pool
+        &app.owner.pool
     }
 
     async fn sql(app: &TestApp, statement: &str) {
@@ -140,14 +286,14 @@ mod tamper {
     }
 
     fn verify(app: &TestApp) -> (i32, String) {
-        crate::cli::huoyan(&app.db_arg, &["audit", "verify"], "")
+        crate::cli::huoyan_on(app, &["audit", "verify"], "")
     }
 
     #[track_caller]
     fn assert_fails(verdict: (i32, String), naming: &[&str]) {
         let (code, out) = verdict;
         assert_ne!(code, 0, "verify passed a tampered trail: {out}");
-        assert!(!out.contains("OK"), "{out}");
+        assert!(out.starts_with("BROKEN"), "{out}");
         for n in naming {
             assert!(out.contains(n), "verify should name {n:?}: {out}");
         }
@@ -239,6 +385,7 @@ mod tamper {
     #[tokio::test]
     async fn deleting_the_last_events_and_moving_the_head_back_is_found() {
         let app = spawn_app(true).await;
+        super::attacker(&app).await;
         let admin = app.token("admin").await;
         let volunteer = app
             .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
@@ -272,6 +419,7 @@ mod tamper {
     #[tokio::test]
     async fn editing_an_event_and_recomputing_the_later_hashes_is_found() {
         let app = spawn_app(true).await;
+        super::attacker(&app).await;
         let volunteer = app
             .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
             .await;
@@ -290,6 +438,10 @@ mod tamper {
         .await;
         rechain(&app, created).await;
         assert_fails(verify(&app), &["seal"]);
+        // The next write does not seal the rewrite: it is refused.
+        let (code, out) = crate::cli::huoyan_on(&app, &["user", "disable", "office"], "");
+        assert_ne!(code, 0, "{out}");
+        assert_fails(verify(&app), &["seal"]);
     }
 
     /// (c) An account is disabled, more happens; the attacker re-enables it, deletes the event,
@@ -297,6 +449,7 @@ mod tamper {
     #[tokio::test]
     async fn deleting_an_event_and_renumbering_the_later_ones_is_found() {
         let app = spawn_app(true).await;
+        super::attacker(&app).await;
         let admin = app.token("admin").await;
         let volunteer = app
             .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
@@ -335,10 +488,11 @@ mod tamper {
     #[tokio::test]
     async fn emptying_the_trail_and_resetting_the_head_is_found() {
         let app = spawn_app(true).await;
+        super::attacker(&app).await;
         sql(&app, "DELETE FROM audit_events").await;
         sql(
             &app,
-            &format!("UPDATE audit_head SET seq = 0, hash = '{GENESIS}' WHERE id = 1"),
+            &format!("UPDATE audit_head SET seq = 0, hash = '{GENESIS}', mac = NULL, key_id = NULL WHERE id = 1"),
         )
         .await;
         assert_fails(verify(&app), &["no audit event"]);
@@ -349,6 +503,7 @@ mod tamper {
     #[tokio::test]
     async fn changing_rows_without_events_is_found() {
         let app = spawn_app(true).await;
+        super::attacker(&app).await;
         let volunteer = app
             .id_of("SELECT id FROM accounts WHERE username = 'volunteer'")
             .await;
@@ -384,6 +539,7 @@ mod tamper {
         assert_fails(verify(&app), &[&format!("case {case}"), "gone"]);
 
         let app = spawn_app(true).await;
+        super::attacker(&app).await;
         sql(&app, "INSERT INTO accounts (username, role, password_hash, disabled, created_at) VALUES ('ghost', 'admin', 'x', 0, 0)").await;
         let ghost = one(&app, "SELECT id FROM accounts WHERE username = 'ghost'").await;
         assert_fails(
