@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use huoyan_core::audit::seal::{AuditKey, Checkpoint};
+
 use crate::audit::key::Purpose;
 use crate::audit::{Actor, Verdict};
 use crate::db::{Db, redact};
@@ -22,13 +24,19 @@ struct Cli {
     /// Database: a SQLite file path (default huoyan.db) or a postgres:// URL.
     #[arg(long, global = true, env = "HUOYAN_DB")]
     db: Option<String>,
-    /// Optional TOML file with `db` and `listen`; flags and HUOYAN_* variables win over it.
+    /// Optional TOML file with `db`, `listen`, `audit_key` and `[deadlines]`; flags and HUOYAN_*
+    /// variables win over it.
     #[arg(long, global = true, env = "HUOYAN_CONFIG")]
     config: Option<PathBuf>,
     /// File holding the audit key that seals the audit trail (64 hex digits), kept apart from
     /// the database; commands that write create it (mode 0600) when missing. Instead of a
     /// file, HUOYAN_AUDIT_KEY may hold the key. Default: ~/.config/huoyan/audit.key.
-    #[arg(long, global = true, env = "HUOYAN_AUDIT_KEY_FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "HUOYAN_AUDIT_KEY_FILE",
+        value_name = "FILE"
+    )]
     audit_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -105,7 +113,7 @@ enum AuditCommand {
     /// when all hold, 2 naming the first thing that does not.
     Verify {
         /// A statement printed by `huoyan audit checkpoint` (may be given more than once).
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         checkpoint: Vec<PathBuf>,
     },
     /// Verify the trail, then print a statement of its head signed with the audit key, to keep
@@ -174,7 +182,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The audit key: writers create it when missing, verification never does.
     let key = |purpose| {
         crate::audit::key::load(cli.audit_key.as_deref(), file.audit_key.as_deref(), purpose)
-            .map(|(key, _)| key)
     };
     let listen_or = |l: Option<SocketAddr>| {
         l.or(file.listen)
@@ -195,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "huoyan-demo.db".into());
             let db = crate::demo::fresh_database(&target)
                 .await?
-                .with_audit_key(key(Purpose::Write)?);
+                .with_audit_key(key(Purpose::Write)?.0);
             let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
             eprintln!("{summary}");
             if !no_serve {
@@ -223,9 +230,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             user(&db, cmd).await?;
         }
         Command::Audit(cmd) => {
-            let key = key(Purpose::Verify)?;
+            let (key, source) = key(Purpose::Verify)?;
             let url = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
-            return audit(&url, key, cmd).await;
+            return audit(&url, key, &source, cmd).await;
         }
         Command::Import { kind, file: path } => {
             let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;
@@ -280,23 +287,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The database for a command that writes: migrated, with the audit key, whose seal on the
 /// stored head must hold (a wrong key stops the command before anything is written).
-async fn writer(db: Option<String>, key: huoyan_core::audit::seal::AuditKey) -> anyhow::Result<Db> {
+async fn writer(
+    db: Option<String>,
+    (key, source): (AuditKey, crate::audit::key::Source),
+) -> anyhow::Result<Db> {
     let db = Db::connect_and_migrate(&db.unwrap_or_else(|| "huoyan.db".into()))
         .await?
         .with_audit_key(key);
-    crate::audit::check_head(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
+    crate::audit::check_head(&db).await.map_err(|e| {
+        anyhow::anyhow!("{e} (the key given came from {source}); nothing was written")
+    })?;
     Ok(db)
 }
 
 async fn audit(
     url: &str,
-    key: huoyan_core::audit::seal::AuditKey,
+    key: AuditKey,
+    source: &crate::audit::key::Source,
     cmd: AuditCommand,
 ) -> anyhow::Result<ExitCode> {
+    let key_id = key.id();
     let broken = |f: huoyan_core::audit::Finding| {
         println!("BROKEN: {f}");
+        eprintln!("(verified with the audit key from {source}, id {key_id})");
         ExitCode::from(2)
     };
     match cmd {
@@ -305,7 +318,7 @@ async fn audit(
             for path in &checkpoint {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                let cp = huoyan_core::audit::seal::Checkpoint::parse(&text, &key)
+                let cp = Checkpoint::parse(&text, &key)
                     .map_err(|e| anyhow::anyhow!("{}: {e}; refused", path.display()))?;
                 checkpoints.push(cp);
             }
@@ -313,8 +326,7 @@ async fn audit(
             Ok(match crate::audit::verify_with(&db, &checkpoints).await? {
                 Verdict::Intact { events } => {
                     println!(
-                        "OK: {events} audit events, chain intact and sealed with key {}; accounts and cases match their trails{}",
-                        db.audit_key.as_ref().map(|k| k.id()).unwrap_or_default(),
+                        "OK: {events} audit events, chain intact and sealed with key {key_id}; accounts and cases match their trails{}",
                         match checkpoints.len() {
                             0 => String::new(),
                             n => format!("; the trail holds the events of {n} checkpoint(s)"),
