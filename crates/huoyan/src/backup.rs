@@ -19,6 +19,8 @@ use anyhow::{Context, bail};
 use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
 
+use huoyan_core::audit::seal::AuditKey;
+
 use crate::audit::Verdict;
 use crate::db::{Backend, Db, normalise_url, redact};
 
@@ -35,7 +37,7 @@ then start the server on NEWDB. See README.md, \"Backup and restore\".";
 /// Backs up database `db` (what `--db` names) to the new file `to`. Exit code 0 when the copy is
 /// made and its audit chain is intact; 2 when the copy is made but its chain is broken (as is the
 /// database's); an error when no copy could be made.
-pub async fn run(db: &str, to: &Path) -> anyhow::Result<ExitCode> {
+pub async fn run(db: &str, to: &Path, key: AuditKey) -> anyhow::Result<ExitCode> {
     if normalise_url(db).1 == Backend::Postgres {
         eprintln!(
             "{} is a PostgreSQL database.\n{POSTGRES_ADVICE}",
@@ -53,7 +55,7 @@ pub async fn run(db: &str, to: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     let partial = partial_name(to)?;
-    let result = copy_and_check(db, &partial).await;
+    let result = copy_and_check(db, &partial, key).await;
     let verdict = match result {
         Ok(v) => v,
         Err(e) => {
@@ -76,18 +78,9 @@ pub async fn run(db: &str, to: &Path) -> anyhow::Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
-        Verdict::Broken { verified, at } => {
+        Verdict::Broken(finding) => {
             println!(
-                "copied {} to {}, but its audit chain is BROKEN at event {}: {at} ({verified} events before it match); the database itself is broken the same way",
-                redact(db),
-                to.display(),
-                at.seq()
-            );
-            ExitCode::from(2)
-        }
-        Verdict::Truncated { events, head_seq } => {
-            println!(
-                "copied {} to {}, but its audit chain is BROKEN: the head says {head_seq} events but {events} remain; the database itself is broken the same way",
+                "copied {} to {}, but its audit trail is BROKEN: {finding}; the database itself is broken the same way",
                 redact(db),
                 to.display()
             );
@@ -110,7 +103,7 @@ fn partial_name(to: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Writes the copy to `partial`, flushes it to disk and checks it.
-async fn copy_and_check(db: &str, partial: &Path) -> anyhow::Result<Verdict> {
+async fn copy_and_check(db: &str, partial: &Path, key: AuditKey) -> anyhow::Result<Verdict> {
     let source = Db::connect(db).await?;
     let copied = sqlx::query("VACUUM INTO $1")
         .bind(partial.to_string_lossy().into_owned())
@@ -129,7 +122,9 @@ async fn copy_and_check(db: &str, partial: &Path) -> anyhow::Result<Verdict> {
     let copy = Db {
         pool: copy,
         backend: Backend::Sqlite,
-    };
+        audit_key: None,
+    }
+    .with_audit_key(key);
     let checked = check(&copy).await;
     copy.pool.close().await;
     checked

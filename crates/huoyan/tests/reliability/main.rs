@@ -19,6 +19,20 @@ use tokio::process::{Child, ChildStdout, Command};
 /// The longest any one run of the binary (a command, or a server coming up) may take.
 pub const PROCESS_LIMIT: Duration = Duration::from_secs(60);
 
+/// The audit key every run of the binary in this process seals and verifies with, written once
+/// (owner-only) before the first run: the binary never falls back on a key of the machine's.
+fn audit_key_file() -> &'static std::path::Path {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let file = std::env::temp_dir().join(format!("{}.key", unique_name()));
+        let key = huoyan_core::audit::seal::AuditKey::from_bytes(rand::random());
+        std::fs::write(&file, key.to_text()).expect("write the audit key");
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("the audit key readable by its owner only");
+        file
+    })
+}
+
 pub fn backend() -> String {
     std::env::var("HUOYAN_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
 }
@@ -93,6 +107,8 @@ pub async fn huoyan(args: &[&str]) -> (i32, String) {
     let run = Command::new(env!("CARGO_BIN_EXE_huoyan"))
         .args(args)
         .env("HUOYAN_LOG", "huoyan=warn")
+        .env("HUOYAN_AUDIT_KEY_FILE", audit_key_file())
+        .env_remove("HUOYAN_AUDIT_KEY")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
@@ -138,6 +154,8 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_huoyan"))
             .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
             .env("HUOYAN_LOG", "huoyan=warn")
+            .env("HUOYAN_AUDIT_KEY_FILE", audit_key_file())
+            .env_remove("HUOYAN_AUDIT_KEY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)

@@ -145,6 +145,12 @@ fn first_difference(sqlite: &[(String, String)], postgres: &[(String, String)]) 
         ));
     }
     for ((name, lite), (_, pg)) in sqlite.iter().zip(postgres) {
+        let ((lite, lite_tail), (pg, pg_tail)) = (compared(lite), compared(pg));
+        if lite_tail != pg_tail {
+            return Some(format!(
+                "{name}: one side has a `{BACKEND_SPECIFIC}` part and the other not"
+            ));
+        }
         let (lite, pg) = (statements(lite), statements(pg));
         for n in 0..lite.len().max(pg.len()) {
             let a = lite.get(n).map(|s| (neutral(&s.tokens, SQLITE), s.line));
@@ -164,6 +170,18 @@ fn first_difference(sqlite: &[(String, String)], postgres: &[(String, String)]) 
         }
     }
     None
+}
+
+/// The line from which a migration holds what only its backend has (triggers, roles, grants):
+/// the rest of the file is not compared, but both sides of the file must have it.
+const BACKEND_SPECIFIC: &str = "-- backend-specific";
+
+/// Compared part of a migration, and whether it has a backend-specific tail.
+fn compared(text: &str) -> (&str, bool) {
+    match text.find(&format!("\n{BACKEND_SPECIFIC}")) {
+        Some(at) => (&text[..at + 1], true),
+        None => (text, false),
+    }
 }
 
 fn folder(dir: &Path) -> Vec<(String, String)> {
