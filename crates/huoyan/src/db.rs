@@ -155,6 +155,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_like_pattern_escapes_the_users_wildcards_only() {
+        assert_eq!(like_pattern("%", "50%", "%"), "%50\\%%");
+        assert_eq!(like_pattern("", "a_b\\c", "%"), "a\\_b\\\\c%");
+        assert_eq!(like_pattern("%,", "扫码", ",%"), "%,扫码,%");
+    }
+
+    #[test]
     fn urls() {
         assert_eq!(normalise_url("huoyan.db").1, Backend::Sqlite);
         assert_eq!(normalise_url("/tmp/x.db").0, "sqlite:///tmp/x.db?mode=rwc");
@@ -237,6 +244,25 @@ impl From<Option<String>> for Arg {
 }
 
 /// SQL assembled at run time (filters that depend on the request and the caller's scope) with
+/// What follows a `LIKE` whose pattern came from [`like_pattern`]. Both backends take it.
+pub const LIKE_ESCAPE: &str = " ESCAPE '\\'";
+
+/// A `LIKE` pattern (with [`LIKE_ESCAPE`]) of `before`, the user's text `q`, and `after`: the `%`,
+/// `_` and `\` in `q` are escaped, so a search for `10%` or `a_b` finds those characters rather
+/// than everything.
+pub fn like_pattern(before: &str, q: &str, after: &str) -> String {
+    let mut out = String::with_capacity(before.len() + q.len() + after.len() + 4);
+    out.push_str(before);
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str(after);
+    out
+}
+
 /// `$n` placeholders numbered as values are pushed. sqlx's own `QueryBuilder` cannot be used: on
 /// the `Any` driver it writes `?`, which PostgreSQL refuses.
 #[derive(Debug, Default, Clone)]
@@ -256,6 +282,14 @@ impl Sql {
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
+    }
+
+    /// Appends ` LIKE <pattern> ESCAPE '\'`, the pattern being [`like_pattern`]: `q` matches its
+    /// own `%` and `_`.
+    pub fn like(&mut self, before: &str, q: &str, after: &str) -> &mut Self {
+        self.push(" LIKE ")
+            .bind(like_pattern(before, q, after))
+            .push(LIKE_ESCAPE)
     }
 
     /// Appends a placeholder for `value`.

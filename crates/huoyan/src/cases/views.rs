@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{files, tasks};
 use crate::audit::Change;
 use crate::auth::Principal;
-use crate::db::{Db, Sql};
+use crate::db::{Db, LIKE_ESCAPE, Sql, like_pattern};
 use crate::error::{AppError, AppResult};
 use crate::http::{ListPage, Paging};
 use crate::time::rfc3339;
@@ -312,26 +312,32 @@ impl CaseFilter {
         // address or a note of the timeline; Latin letters match in either case on both
         // backends. Substrings suit Chinese, which has no spaces between words to index.
         for word in search_words(self.q.as_deref().unwrap_or_default()) {
-            let like = format!("%{word}%");
+            let like = like_pattern("%", &word, "%");
             // LOWER on both sides, so that both backends fold the same letters (SQLite only
             // ASCII ones): full-width Ｂ栋 still finds Ｂ栋.
             sql.push(" AND (LOWER(cases.description) LIKE LOWER(")
                 .bind(like.clone())
-                .push(") OR LOWER(cases.address) LIKE LOWER(")
+                .push(")")
+                .push(LIKE_ESCAPE)
+                .push(" OR LOWER(cases.address) LIKE LOWER(")
                 .bind(like.clone())
-                .push(") OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND LOWER(se.note) LIKE LOWER(")
+                .push(")")
+                .push(LIKE_ESCAPE)
+                .push(" OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND LOWER(se.note) LIKE LOWER(")
                 .bind(like)
-                .push(")))");
+                .push(")")
+                .push(LIKE_ESCAPE)
+                .push("))");
         }
         Ok(sql)
     }
 }
 
-/// The words of a search, without LIKE's wildcards; at most eight.
+/// The words of a search; at most eight.
 fn search_words(q: &str) -> Vec<String> {
     // Unicode whitespace takes in the full-width space of Chinese input methods.
     q.split(char::is_whitespace)
-        .map(|w| w.replace(['\\', '%', '_'], ""))
+        .map(str::to_string)
         .filter(|w| !w.is_empty())
         .take(8)
         .collect()
@@ -373,12 +379,12 @@ mod tests {
     use super::search_words;
 
     #[test]
-    fn a_search_is_split_into_words_without_wildcards() {
+    fn a_search_is_split_into_words_that_keep_their_characters() {
         assert_eq!(
             search_words(" 3号楼\u{3000}蔬菜  KN95 50%_ \\ "),
-            ["3号楼", "蔬菜", "KN95", "50"]
+            ["3号楼", "蔬菜", "KN95", "50%_", "\\"]
         );
-        assert!(search_words(" %_ ").is_empty());
+        assert!(search_words(" \u{3000} ").is_empty());
         assert_eq!(search_words("a b c d e f g h i j").len(), 8);
     }
 }

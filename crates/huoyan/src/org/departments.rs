@@ -124,7 +124,7 @@ async fn list_route(
         filter.push(" AND kind = ").bind(k);
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-        filter.push(" AND name LIKE ").bind(format!("%{q}%"));
+        filter.push(" AND name").like("%", q, "%");
     }
     let paging = Paging {
         limit: f.limit,

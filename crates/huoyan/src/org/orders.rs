@@ -231,7 +231,7 @@ pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
             .push(")");
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-        filter.push(" AND number LIKE ").bind(format!("%{q}%"));
+        filter.push(" AND number").like("%", q, "%");
     }
     let paging = Paging {
         limit: f.limit,

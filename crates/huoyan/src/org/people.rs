@@ -226,7 +226,7 @@ pub async fn list(db: &Db, p: &Principal, f: &PersonFilter) -> AppResult<ListPag
     let mut filter = Sql::new(" WHERE 1 = 1");
     p.scope_people(&mut filter, "people.id", "people.home_region_id");
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-        filter.push(" AND people.name LIKE ").bind(format!("%{q}%"));
+        filter.push(" AND people.name").like("%", q, "%");
     }
     if let Some(w) = f.within {
         let region = super::regions::get(db, w).await?;
@@ -243,8 +243,8 @@ pub async fn list(db: &Db, p: &Principal, f: &PersonFilter) -> AppResult<ListPag
     }
     if let Some(s) = f.skill.as_deref().filter(|s| !s.is_empty()) {
         filter
-            .push(" AND (',' || people.skills || ',') LIKE ")
-            .bind(format!("%,{s},%"));
+            .push(" AND (',' || people.skills || ',')")
+            .like("%,", s, ",%");
     }
     if let Some(pm) = f.party_member {
         filter.push(" AND people.party_member = ").bind(pm);

@@ -246,10 +246,10 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
         filter
-            .push(" AND (name LIKE ")
-            .bind(format!("%{q}%"))
-            .push(" OR code LIKE ")
-            .bind(format!("{q}%"))
+            .push(" AND (name")
+            .like("%", q, "%")
+            .push(" OR code")
+            .like("", q, "%")
             .push(")");
     }
     let at_ms = match f.at.as_deref().filter(|a| !a.is_empty()) {

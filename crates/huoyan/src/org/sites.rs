@@ -142,7 +142,7 @@ async fn list_route(
             .push(")");
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-        filter.push(" AND name LIKE ").bind(format!("%{q}%"));
+        filter.push(" AND name").like("%", q, "%");
     }
     let paging = Paging {
         limit: f.limit,

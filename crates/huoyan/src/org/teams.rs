@@ -297,7 +297,7 @@ pub async fn list(db: &Db, p: &Principal, f: &TeamFilter) -> AppResult<ListPage<
             .push(")");
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-        filter.push(" AND name LIKE ").bind(format!("%{q}%"));
+        filter.push(" AND name").like("%", q, "%");
     }
     let paging = Paging {
         limit: f.limit,
@@ -506,6 +506,15 @@ pub struct RegistrationFilter {
     pub branch_id: Option<i64>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+}
+
+/// The person a double registration is of.
+pub async fn registration_person(db: &Db, id: i64) -> AppResult<i64> {
+    sqlx::query_scalar("SELECT person_id FROM registrations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound("registration"))
 }
 
 /// Double registrations (双报到) in the caller's scope.

@@ -572,3 +572,93 @@ mod tamper {
         );
     }
 }
+
+/// A login confined to `region` in `role`, made by the admin.
+async fn scoped_login(app: &TestApp, username: &str, role: &str, region: i64) -> String {
+    let admin = app.token("admin").await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/accounts",
+            &json!({"username": username, "password": "a-long-secret", "role": role, "scope": {"region_id": region}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let answer: serde_json::Value = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .json(&json!({"username": username, "password": "a-long-secret"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"].as_str().unwrap().to_string()
+}
+
+/// A district's commander reads the trails of what lies in the district and of nothing else:
+/// another district's case, person and compound check-ins, and the administrator's account,
+/// answer 404 as their own routes do (before, all of them answered 200 with the whole trail).
+#[tokio::test]
+async fn the_trail_is_read_only_within_the_readers_scope() {
+    let app = spawn_app(true).await;
+    let case = app.id_of("SELECT MIN(id) FROM cases").await;
+    let district_of = |what: &str| {
+        format!(
+            "SELECT d.id FROM regions d, regions r WHERE d.level = 'district' \
+             AND r.path LIKE d.path || '%' AND r.id = ({what})"
+        )
+    };
+    let home = app
+        .id_of(&district_of(&format!(
+            "SELECT compound_id FROM cases WHERE id = {case}"
+        )))
+        .await;
+    let elsewhere = app
+        .id_of(&format!(
+            "SELECT MIN(id) FROM regions WHERE level = 'district' AND id <> {home}"
+        ))
+        .await;
+    let person = app
+        .id_of(&format!(
+            "SELECT MIN(p.id) FROM people p JOIN regions r ON r.id = p.home_region_id \
+             JOIN regions d ON d.id = {home} WHERE r.path LIKE d.path || '%'"
+        ))
+        .await;
+    let compound = app
+        .id_of(&format!("SELECT compound_id FROM cases WHERE id = {case}"))
+        .await;
+    let admin_account = app
+        .id_of("SELECT id FROM accounts WHERE username = 'admin'")
+        .await;
+    let inside = scoped_login(&app, "commander-home", "commander", home).await;
+    let outside = scoped_login(&app, "commander-elsewhere", "commander", elsewhere).await;
+    let admin = app.token("admin").await;
+    let trail = |entity: &str, id: i64| format!("/api/v1/audit?entity={entity}&entity_id={id}");
+    for (entity, id) in [
+        ("case", case),
+        ("person", person),
+        ("region", compound),
+        ("account", admin_account),
+    ] {
+        let (status, body) = app.get(&outside, &trail(entity, id)).await;
+        assert_eq!(status, 404, "{entity} {id} from another district: {body}");
+        let (status, body) = app.get(&admin, &trail(entity, id)).await;
+        assert_eq!(status, 200, "{entity} {id} for the admin: {body}");
+    }
+    let (status, body) = app.get(&inside, &trail("case", case)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.as_array().unwrap().is_empty(), "{body}");
+    let (status, body) = app.get(&inside, &trail("account", admin_account)).await;
+    assert_eq!(
+        status, 404,
+        "the admin's account is not a district's: {body}"
+    );
+    let (status, body) = app
+        .get(&admin, "/api/v1/audit?entity=cases&entity_id=1")
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("entity"), "{body}");
+}

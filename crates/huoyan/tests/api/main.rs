@@ -13,6 +13,7 @@ mod imports;
 mod intake;
 mod open311;
 mod org;
+mod search;
 mod sessions;
 mod tokens;
 mod updates;
