@@ -38,6 +38,10 @@ struct Cli {
         value_name = "FILE"
     )]
     audit_key: Option<PathBuf>,
+    /// Mark session cookies `Secure`, so browsers send them only over HTTPS: set it when the
+    /// server is reached through TLS (a reverse proxy). Also `secure_cookies = true` in the TOML.
+    #[arg(long, global = true, env = "HUOYAN_SECURE_COOKIES")]
+    secure_cookies: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -138,6 +142,8 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     /// The audit key file.
     audit_key: Option<PathBuf>,
+    #[serde(default)]
+    secure_cookies: bool,
     /// `[deadlines]`: hours per priority (`[deadlines.hours]`) and per category and priority
     /// (`[deadlines.overrides.supplies]`).
     #[serde(default)]
@@ -186,6 +192,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .display()
         )
     })?;
+    let settings = crate::app::Settings {
+        deadlines,
+        secure_cookies: cli.secure_cookies || file.secure_cookies,
+    };
     // The audit key: writers create it when missing, verification never does.
     let key = |purpose| {
         crate::audit::key::load(cli.audit_key.as_deref(), file.audit_key.as_deref(), purpose)
@@ -197,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { listen } => {
             let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;
-            let app = crate::app::App::new(db, crate::app::Settings { deadlines });
+            let app = crate::app::App::new(db, settings);
             crate::app::serve(app, listen_or(listen), |addr| {
                 println!("Huoyan serving on http://{addr}")
             })
@@ -214,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
             eprintln!("{summary}");
             if !no_serve {
-                let app = crate::app::App::new(db, crate::app::Settings { deadlines });
+                let app = crate::app::App::new(db, settings);
                 crate::app::serve(app, listen_or(listen), |addr| {
                     println!(
                         "Huoyan demo on http://{addr}  (database {})",

@@ -27,6 +27,8 @@ pub struct AuthState {
     pub db: Db,
     pub menu: crate::web::Menu,
     pub limiter: std::sync::Arc<sessions::LoginLimiter>,
+    /// Cookies only over HTTPS (`Secure`): set when the server is reached through TLS.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -123,6 +123,7 @@ struct LoginPage {
 fn login_page(
     locale: Locale,
     jar: CookieJar,
+    secure: bool,
     next: &str,
     username: &str,
     error: Option<(StatusCode, String)>,
@@ -132,6 +133,7 @@ fn login_page(
     let cookie = Cookie::build((LOGIN_CSRF_COOKIE, csrf.clone()))
         .path("/login")
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Strict)
         .build();
     let page = LoginPage {
@@ -146,6 +148,7 @@ fn login_page(
 }
 
 async fn login_form(
+    State(state): State<AuthState>,
     locale: Locale,
     jar: CookieJar,
     user: MaybePrincipal,
@@ -154,7 +157,14 @@ async fn login_form(
     if user.0.is_some() {
         return Redirect::to(safe_next(q.next.as_deref())).into_response();
     }
-    login_page(locale, jar, safe_next(q.next.as_deref()), "", None)
+    login_page(
+        locale,
+        jar,
+        state.secure_cookies,
+        safe_next(q.next.as_deref()),
+        "",
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -187,7 +197,7 @@ async fn login(
             .collect::<Vec<_>>()
             .join("; ");
         let error = Some((StatusCode::UNPROCESSABLE_ENTITY, message));
-        return login_page(locale, jar, &next, "", error);
+        return login_page(locale, jar, state.secure_cookies, &next, "", error);
     }
     let expected = jar
         .get(LOGIN_CSRF_COOKIE)
@@ -196,7 +206,14 @@ async fn login(
     if expected.is_empty() || !sessions::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes())
     {
         let error = Some((StatusCode::UNAUTHORIZED, locale.t("login.expired").into()));
-        return login_page(locale, jar, &next, &form.username, error);
+        return login_page(
+            locale,
+            jar,
+            state.secure_cookies,
+            &next,
+            &form.username,
+            error,
+        );
     }
     let signed_in = sessions::sign_in(
         &state.db,
@@ -216,6 +233,7 @@ async fn login(
             let page = login_page(
                 locale,
                 jar,
+                state.secure_cookies,
                 &next,
                 &form.username,
                 Some((StatusCode::TOO_MANY_REQUESTS, message)),
@@ -228,7 +246,14 @@ async fn login(
         }
         Err(Refused::Error(AppError::Unauthenticated)) => {
             let error = Some((StatusCode::UNAUTHORIZED, locale.t("login.failed").into()));
-            return login_page(locale, jar, &next, &form.username, error);
+            return login_page(
+                locale,
+                jar,
+                state.secure_cookies,
+                &next,
+                &form.username,
+                error,
+            );
         }
         Err(Refused::Error(error)) => return PageError { error, locale }.into_response(),
     };
@@ -237,6 +262,7 @@ async fn login(
             let cookie = Cookie::build((SESSION_COOKIE, issued.token))
                 .path("/")
                 .http_only(true)
+                .secure(state.secure_cookies)
                 .same_site(SameSite::Lax)
                 .build();
             (

@@ -815,9 +815,17 @@ async fn create_request(
     query: Params,
     form: Params,
 ) -> Result<Response, Open311Error> {
+    if query.get("api_key").is_some() {
+        // Addresses are written to logs on the way (proxies, the server's trace): a key there
+        // is a key leaked.
+        return Err(Open311Error::bad(
+            "api_key",
+            "send it in the form body, never in the address",
+        ));
+    }
     check_jurisdiction(&state.db, &form).await?;
     check_jurisdiction(&state.db, &query).await?;
-    let p = reporter(&state, form.get("api_key").or(query.get("api_key"))).await?;
+    let p = reporter(&state, form.get("api_key")).await?;
     let code = form
         .get("service_code")
         .ok_or_else(|| Open311Error::bad("service_code", "required; see services.xml"))?;

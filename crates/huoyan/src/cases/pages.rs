@@ -24,10 +24,7 @@ use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{IdempotencyKey, ListPage, from_fields};
-use crate::web::PageCtx;
-use crate::web::PageError;
-use crate::web::PageResultExt;
-use crate::web::render;
+use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
 
 /// Names of the compounds and departments a page shows by id.
 #[derive(Default)]
@@ -800,14 +797,12 @@ async fn bulk_submit(
     Ok(Redirect::to(&format!("/cases?{done}")).into_response())
 }
 
-async fn report_script() -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/javascript; charset=utf-8",
-        )],
-        include_str!("../../static/report.js"),
-    )
+async fn report_script() -> Response {
+    asset(JAVASCRIPT, include_str!("../../static/report.js"))
+}
+
+async fn case_script() -> Response {
+    asset(JAVASCRIPT, include_str!("../../static/case.js"))
 }
 
 pub fn router() -> Router<CasesState> {
@@ -818,5 +813,6 @@ pub fn router() -> Router<CasesState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/act", post(act_submit))
         .route("/static/report.js", get(report_script))
+        .route("/static/case.js", get(case_script))
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
 }

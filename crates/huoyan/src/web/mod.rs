@@ -310,9 +310,24 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-async fn stylesheet() -> impl IntoResponse {
+/// A file built into the binary. Browsers may keep it five minutes: everything else the server
+/// answers is `no-store` (see `app::router`).
+pub fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
         include_str!("../../static/app.css"),
     )
 }

@@ -1022,7 +1022,14 @@ async fn a_reported_point_is_matched_to_its_compound_and_must_lie_in_the_city() 
 async fn dispatch_sets_the_deadline_the_city_configured() {
     let config: huoyan_core::cases::DeadlineConfig =
         toml::from_str("[hours]\nnormal = 5\n[overrides.disinfection]\nnormal = 3\n").unwrap();
-    let app = crate::spawn_app_with(true, config.policy().unwrap()).await;
+    let app = crate::spawn_app_with(
+        true,
+        huoyan::app::Settings {
+            deadlines: config.policy().unwrap(),
+            ..Default::default()
+        },
+    )
+    .await;
     let group = app.token("group").await;
     let dept = app
         .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")

@@ -9,6 +9,7 @@ mod cases;
 mod cli;
 mod demo_cases;
 mod figures;
+mod headers;
 mod imports;
 mod intake;
 mod open311;
@@ -150,8 +151,8 @@ pub async fn spawn_app(demo: bool) -> TestApp {
     spawn_app_with(demo, Default::default()).await
 }
 
-/// The same with the city's own deadline policy.
-pub async fn spawn_app_with(demo: bool, deadlines: huoyan_core::cases::DeadlinePolicy) -> TestApp {
+/// The same with the city's own settings.
+pub async fn spawn_app_with(demo: bool, settings: huoyan::app::Settings) -> TestApp {
     let FreshDb {
         db,
         owner,
@@ -165,10 +166,7 @@ pub async fn spawn_app_with(demo: bool, deadlines: huoyan_core::cases::DeadlineP
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = huoyan::app::router(&huoyan::app::App::new(
-        db.clone(),
-        huoyan::app::Settings { deadlines },
-    ));
+    let app = huoyan::app::router(&huoyan::app::App::new(db.clone(), settings));
     tokio::spawn(async move {
         axum::serve(
             listener,
