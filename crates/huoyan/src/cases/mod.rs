@@ -10,6 +10,7 @@ pub mod figures;
 mod figures_page;
 pub mod files;
 pub mod intake;
+mod labels;
 pub mod open311;
 pub mod overdue;
 pub mod pages;

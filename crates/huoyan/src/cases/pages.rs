@@ -17,6 +17,7 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use super::files::{self, read_form};
+use super::labels::{Names, action_label};
 use super::tasks::CaseTask;
 use super::{Case, CaseDetail, CaseFilter, NewCase, TimelineEntry, TransitionRequest};
 use crate::auth::{Page, Principal, perm};
@@ -25,85 +26,6 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{IdempotencyKey, ListPage, from_fields};
 use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
-
-/// Names of the compounds and departments a page shows by id.
-#[derive(Default)]
-pub struct Names {
-    compounds: HashMap<i64, String>,
-    departments: HashMap<i64, String>,
-    accounts: HashMap<i64, String>,
-}
-
-impl Names {
-    async fn load(db: &Db) -> AppResult<Names> {
-        let mut names = Names::default();
-        for (sql, map) in [
-            (
-                "SELECT id, name FROM regions WHERE level = 'compound'",
-                &mut names.compounds,
-            ),
-            ("SELECT id, name FROM departments", &mut names.departments),
-            ("SELECT id, username FROM accounts", &mut names.accounts),
-        ] {
-            for r in sqlx::query(sql).fetch_all(&db.pool).await? {
-                map.insert(r.try_get(0)?, r.try_get(1)?);
-            }
-        }
-        Ok(names)
-    }
-
-    pub fn compound(&self, id: &i64) -> &str {
-        self.compounds.get(id).map_or("", String::as_str)
-    }
-
-    pub fn department(&self, id: &Option<i64>) -> &str {
-        id.and_then(|d| self.departments.get(&d))
-            .map_or("—", String::as_str)
-    }
-
-    pub fn account_id(&self, id: &i64) -> &str {
-        self.account(&Some(*id))
-    }
-
-    pub fn account(&self, id: &Option<i64>) -> &str {
-        id.and_then(|a| self.accounts.get(&a))
-            .map_or("系统 system", String::as_str)
-    }
-}
-
-fn action_label(code: &str, en: bool) -> &'static str {
-    match code {
-        "report" => {
-            if en {
-                "Reported"
-            } else {
-                "上报"
-            }
-        }
-        "absorb" => {
-            if en {
-                "Merged in another report"
-            } else {
-                "并入其他上报"
-            }
-        }
-        "escalate" => {
-            if en {
-                "Escalated (overdue)"
-            } else {
-                "超期督办"
-            }
-        }
-        "attach" => {
-            if en {
-                "Files added"
-            } else {
-                "补充材料"
-            }
-        }
-        other => Action::parse(other).map_or("", |a| a.label(en)),
-    }
-}
 
 /// A time for the screen: RFC 3339 in, Beijing out.
 fn bj(t: &str) -> String {
@@ -303,6 +225,14 @@ async fn list_page(
             proposals.insert(c.id, found.iter().map(|p| (p.case.id, p.score)).collect());
         }
     }
+    let names = Names::of(
+        &state.db,
+        page.items.iter().map(|c| c.compound_id),
+        page.items.iter().map(|c| c.department_id),
+        [],
+    )
+    .await
+    .page(locale)?;
     // The query string of the current filters, for the pager and the export link.
     let query = serde_urlencoded::to_string(CaseFilter {
         limit: None,
@@ -314,7 +244,7 @@ async fn list_page(
         ctx,
         view,
         page,
-        names: Names::load(&state.db).await.page(locale)?,
+        names,
         f: filter,
         query,
         districts: options(
@@ -648,10 +578,22 @@ async fn case_page_with(
     } else {
         Vec::new()
     };
+    let names = Names::of(
+        &state.db,
+        [detail.case.compound_id],
+        detail.timeline.iter().map(|e| e.department_id),
+        detail
+            .timeline
+            .iter()
+            .map(|e| e.actor_account_id)
+            .chain([Some(detail.case.reporter_account_id)]),
+    )
+    .await
+    .page(locale)?;
     Ok(CasePage {
         ctx,
         detail,
-        names: Names::load(&state.db).await.page(locale)?,
+        names,
         actions,
         departments: options(&state.db, "SELECT id, name FROM departments ORDER BY name")
             .await
