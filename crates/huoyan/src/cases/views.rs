@@ -240,6 +240,7 @@ pub struct CaseFilter {
     pub to: Option<String>,
     /// Words separated by spaces; each must appear in the description, the address or a note
     /// of the timeline (Latin letters in either case).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Only the cases I reported.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
@@ -311,7 +312,14 @@ impl CaseFilter {
         // Each word (split on spaces, full-width ones too) must appear in the description, the
         // address or a note of the timeline; Latin letters match in either case on both
         // backends. Substrings suit Chinese, which has no spaces between words to index.
-        for word in search_words(self.q.as_deref().unwrap_or_default()) {
+        let q = self.q.as_deref().unwrap_or_default();
+        if q.chars().count() > SEARCH_MAX {
+            return Err(AppError::invalid(
+                "q",
+                format!("at most {SEARCH_MAX} characters"),
+            ));
+        }
+        for word in search_words(q) {
             let like = like_pattern("%", &word, "%");
             // LOWER on both sides, so that both backends fold the same letters (SQLite only
             // ASCII ones): full-width Ｂ栋 still finds Ｂ栋.
@@ -332,6 +340,9 @@ impl CaseFilter {
         Ok(sql)
     }
 }
+
+/// The longest search accepted.
+const SEARCH_MAX: usize = 200;
 
 /// The words of a search; at most eight.
 fn search_words(q: &str) -> Vec<String> {

@@ -51,6 +51,12 @@ async fn percent_and_underscore_in_a_search_match_themselves() {
             "{path} finds only what holds the character: {body}"
         );
     }
+    // A search has a length limit, named.
+    let (status, body) = app
+        .get(&admin, &format!("/api/v1/cases?q={}", "a".repeat(201)))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("\"q\""), "{body}");
     // The ordinary search still works.
     let (_, body) = app.get(&admin, "/api/v1/sites?q=%E9%87%87%E6%A0%B7").await;
     assert!(total(&body) > 0, "{body}");
