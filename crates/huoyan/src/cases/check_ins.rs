@@ -158,8 +158,8 @@ pub async fn silent(
         &paging,
         |r| {
             Ok(SilentCompound {
-                compound_id: r.try_get(0)?,
-                name: r.try_get(1)?,
+                compound_id: r.try_get("id")?,
+                name: r.try_get("name")?,
             })
         },
     )

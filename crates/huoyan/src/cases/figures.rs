@@ -53,9 +53,9 @@ pub async fn load(
     let filter = f.to_sql(p)?;
     let cases_sql = format!(
         "SELECT cases.id, cases.category, cases.state, cases.reported_at, \
-         (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.action = 'dispatch'), \
-         (SELECT MAX(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'rectified' AND e.from_state <> 'rectified'), \
-         (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'verified' AND e.from_state = 'rectified') \
+         (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.action = 'dispatch') AS first_dispatched_at, \
+         (SELECT MAX(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'rectified' AND e.from_state <> 'rectified') AS last_rectified_at, \
+         (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'verified' AND e.from_state = 'rectified') AS verified_at \
          FROM cases{} ORDER BY cases.id",
         filter.text()
     );
@@ -66,21 +66,21 @@ pub async fn load(
         .await?
         .iter()
         .map(|r| {
-            let state: String = r.try_get(2)?;
+            let state: String = r.try_get("state")?;
             Ok(CaseRecord {
-                id: r.try_get(0)?,
-                category: r.try_get(1)?,
+                id: r.try_get("id")?,
+                category: r.try_get("category")?,
                 state: CaseState::parse(&state)
                     .ok_or_else(|| anyhow::anyhow!("case has unknown state {state}"))?,
-                reported_at: r.try_get(3)?,
-                first_dispatched_at: r.try_get(4)?,
-                last_rectified_at: r.try_get(5)?,
-                verified_at: r.try_get(6)?,
+                reported_at: r.try_get("reported_at")?,
+                first_dispatched_at: r.try_get("first_dispatched_at")?,
+                last_rectified_at: r.try_get("last_rectified_at")?,
+                verified_at: r.try_get("verified_at")?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
     let tasks_sql = format!(
-        "SELECT t.case_id, t.department_id, d.name, t.state, t.dispatched_at, t.due_at, t.done_at, t.extensions, t.reworks \
+        "SELECT t.case_id, t.department_id, d.name AS department, t.state, t.dispatched_at, t.due_at, t.done_at, t.extensions, t.reworks \
          FROM case_tasks t JOIN departments d ON d.id = t.department_id \
          WHERE t.case_id IN (SELECT cases.id FROM cases{})",
         filter.text()
@@ -99,18 +99,18 @@ pub async fn load(
         .await?
         .iter()
         .map(|r| {
-            let state: String = r.try_get(3)?;
+            let state: String = r.try_get("state")?;
             Ok(TaskRecord {
-                case_id: r.try_get(0)?,
-                department_id: r.try_get(1)?,
-                department: r.try_get(2)?,
+                case_id: r.try_get("case_id")?,
+                department_id: r.try_get("department_id")?,
+                department: r.try_get("department")?,
                 state: TaskState::parse(&state)
                     .ok_or_else(|| anyhow::anyhow!("task has unknown state {state}"))?,
-                dispatched_at: r.try_get(4)?,
-                due_at: r.try_get(5)?,
-                done_at: r.try_get(6)?,
-                extensions: r.try_get(7)?,
-                reworks: r.try_get(8)?,
+                dispatched_at: r.try_get("dispatched_at")?,
+                due_at: r.try_get("due_at")?,
+                done_at: r.try_get("done_at")?,
+                extensions: r.try_get("extensions")?,
+                reworks: r.try_get("reworks")?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

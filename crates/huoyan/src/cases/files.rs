@@ -234,13 +234,13 @@ pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
     rows.iter()
         .map(|r| {
             Ok(CaseFile {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                media_type: r.try_get(2)?,
-                size: r.try_get(3)?,
-                sha256: r.try_get(4)?,
-                uploaded_by: r.try_get(5)?,
-                uploaded_at: rfc3339(r.try_get(6)?),
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                media_type: r.try_get("media_type")?,
+                size: r.try_get("size")?,
+                sha256: r.try_get("sha256")?,
+                uploaded_by: r.try_get("uploaded_by")?,
+                uploaded_at: rfc3339(r.try_get("uploaded_at")?),
             })
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -493,8 +493,11 @@ pub async fn content(db: &Db, p: &Principal, case_id: i64, file_id: i64) -> AppR
         .fetch_optional(&db.pool)
         .await?
         .ok_or(AppError::NotFound("file"))?;
-    let (name, media_type, bytes): (String, String, Vec<u8>) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let (name, media_type, bytes): (String, String, Vec<u8>) = (
+        row.try_get("name")?,
+        row.try_get("media_type")?,
+        row.try_get("content")?,
+    );
     let disposition = format!("inline; filename*=UTF-8''{}", utf8_percent(&name));
     Response::builder()
         .header(header::CONTENT_TYPE, media_type)

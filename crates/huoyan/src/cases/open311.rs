@@ -278,7 +278,7 @@ async fn city(db: &Db) -> Result<Option<(String, String)>, Open311Error> {
     .fetch_optional(&db.pool)
     .await?;
     Ok(match row {
-        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+        Some(r) => Some((r.try_get("code")?, r.try_get("name")?)),
         None => None,
     })
 }
@@ -530,18 +530,19 @@ struct ServiceRequest {
 }
 
 const REQUEST_COLUMNS: &str = "SELECT cases.id, cases.category, cases.state, cases.description, cases.address, cases.compound_id, \
-     cases.lat, cases.lon, cases.due_at, cases.reported_at, cases.updated_at, departments.name, regions.name \
+     cases.lat, cases.lon, cases.due_at, cases.reported_at, cases.updated_at, departments.name AS agency, \
+     regions.name AS compound \
      FROM cases JOIN regions ON regions.id = cases.compound_id LEFT JOIN departments ON departments.id = cases.department_id \
      WHERE 1 = 1";
 
 fn request_from_row(r: &sqlx::any::AnyRow, now: i64) -> Result<ServiceRequest, sqlx::Error> {
-    let id: i64 = r.try_get(0)?;
-    let code: String = r.try_get(1)?;
-    let state: String = r.try_get(2)?;
-    let address: String = r.try_get(4)?;
-    let compound_id: i64 = r.try_get(5)?;
-    let due: Option<i64> = r.try_get(8)?;
-    let compound: String = r.try_get(12)?;
+    let id: i64 = r.try_get("id")?;
+    let code: String = r.try_get("category")?;
+    let state: String = r.try_get("state")?;
+    let address: String = r.try_get("address")?;
+    let compound_id: i64 = r.try_get("compound_id")?;
+    let due: Option<i64> = r.try_get("due_at")?;
+    let compound: String = r.try_get("compound")?;
     let state = CaseState::parse(&state);
     let closed = state.is_some_and(CaseState::is_terminal);
     let mut notes = match state {
@@ -557,11 +558,11 @@ fn request_from_row(r: &sqlx::any::AnyRow, now: i64) -> Result<ServiceRequest, s
         status_notes: notes,
         service_name: Category::parse(&code).map_or_else(|| code.clone(), |c| c.zh().to_string()),
         service_code: code,
-        description: r.try_get(3)?,
-        agency_responsible: r.try_get(11)?,
+        description: r.try_get("description")?,
+        agency_responsible: r.try_get("agency")?,
         service_notice: None,
-        requested_datetime: w3c(r.try_get(9)?),
-        updated_datetime: w3c(r.try_get(10)?),
+        requested_datetime: w3c(r.try_get("reported_at")?),
+        updated_datetime: w3c(r.try_get("updated_at")?),
         expected_datetime: due.map(w3c),
         // From the most specific place to the most general, as the standard asks.
         address: if address.trim().is_empty() {
@@ -571,8 +572,8 @@ fn request_from_row(r: &sqlx::any::AnyRow, now: i64) -> Result<ServiceRequest, s
         },
         address_id: compound_id.to_string(),
         zipcode: None,
-        lat: r.try_get(6)?,
-        long: r.try_get(7)?,
+        lat: r.try_get("lat")?,
+        long: r.try_get("lon")?,
         media_url: None,
     })
 }
