@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -66,7 +66,7 @@ pub async fn accounts_with_roles(change: &mut Change, roles: &[&str]) -> AppResu
         .fetch_all(&mut *change.tx)
         .await?
         .iter()
-        .map(|r| r.try_get(0))
+        .map(|r| r.try_get("id"))
         .collect::<Result<_, _>>()
         .map_err(AppError::from)
 }
@@ -80,14 +80,26 @@ pub struct NotificationFilter {
     pub offset: Option<i64>,
 }
 
+/// A notification as stored, its times in epoch milliseconds.
+#[derive(FromRow)]
+struct NotificationRow {
+    id: i64,
+    case_id: Option<i64>,
+    kind: String,
+    message: String,
+    at: i64,
+    read_at: Option<i64>,
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
+    let r = NotificationRow::from_row(r)?;
     Ok(Notification {
-        id: r.try_get(0)?,
-        case_id: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        message: r.try_get(3)?,
-        at: rfc3339(r.try_get(4)?),
-        read_at: r.try_get::<Option<i64>, _>(5)?.map(rfc3339),
+        id: r.id,
+        case_id: r.case_id,
+        kind: r.kind,
+        message: r.message,
+        at: rfc3339(r.at),
+        read_at: r.read_at.map(rfc3339),
     })
 }
 

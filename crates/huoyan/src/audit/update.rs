@@ -14,6 +14,13 @@ use crate::error::AppResult;
 /// and writes, and what the audit event shows before and after.
 pub trait Columns {
     fn columns(&self) -> Vec<(&'static str, Arg)>;
+
+    /// How the trail shows `column`'s `value`: as stored, unless a column must be hidden (a
+    /// password hash) or read (a time).
+    fn shown(&self, column: &str, value: &Arg) -> serde_json::Value {
+        let _ = column;
+        value.to_json()
+    }
 }
 
 /// The columns that differ between `before` and `after`, with both values.
@@ -63,8 +70,8 @@ impl Change {
                 sql.push(", ");
             }
             sql.push(&format!("{column} = ")).bind(a.clone());
-            was.insert(column.into(), b.to_json());
-            now.insert(column.into(), a.to_json());
+            was.insert(column.into(), before.shown(column, &b));
+            now.insert(column.into(), after.shown(column, &a));
         }
         sql.push(" WHERE id = ").bind(id);
         sql.query().execute(&mut *self.tx).await?;

@@ -48,7 +48,7 @@ pub async fn check_credentials(db: &Db, username: &str, password: &str) -> AppRe
         let _ = super::password::verify(password, &DUMMY_HASH);
         return Ok(None);
     };
-    let (id, stored): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+    let (id, stored): (i64, String) = (row.try_get("id")?, row.try_get("password_hash")?);
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || super::password::verify(&password, &stored))
         .await

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -90,15 +90,14 @@ pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> 
         check.fail("region_id", "no such region");
     }
     check.done()?;
-    let id: i64 = sqlx::query("INSERT INTO departments (name, kind, region_id, phone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO departments (name, kind, region_id, phone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(new.name.trim())
         .bind(&new.kind)
         .bind(new.region_id)
         .bind(&new.phone)
         .bind(change.at_ms())
         .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
+        .await?;
     change.record("department", id, "create", &serde_json::json!({"name": new.name.trim(), "kind": new.kind, "region_id": new.region_id})).await?;
     Ok(id)
 }

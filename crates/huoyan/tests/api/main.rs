@@ -12,6 +12,7 @@ mod figures;
 mod imports;
 mod open311;
 mod org;
+mod scoped_writes;
 mod sessions;
 mod updates;
 
