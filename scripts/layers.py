@@ -13,7 +13,7 @@ LAYERS = [
     # toolkits: import no context
     "i18n", "error", "time", "db", "check", "geo", "tabular", "http", "web",
     # the kernel
-    "audit", "auth", "notifications",
+    "audit", "backup", "auth", "notifications",
     # contexts, each above those it may call
     "org", "cases",
     # the composition root, then what stands on it

@@ -1,6 +1,15 @@
 //! The audit trail's hash chain. Each event stores the hash of the one before it, so editing,
 //! deleting or reordering any stored event breaks every hash after it and `verify` names the
-//! first event that no longer matches.
+//! first event that no longer matches. The head is sealed with a key kept outside the database
+//! (`seal`), so a trail rewritten with recomputed hashes fails too, and the rows the trail
+//! vouches for are checked against their latest events (`facts`).
+//!
+//! Verification, in order: the head's seal; every event's link and hash from the first; that the
+//! last event is the one the head names; that the trail still holds each checkpoint's event;
+//! then the vouched rows. The first thing that fails is the `Finding`.
+
+pub mod facts;
+pub mod seal;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -121,6 +130,50 @@ impl ChainVerifier {
     pub fn head(&self) -> &str {
         &self.prev_hash
     }
+
+    /// After the last event: whether the trail ends where `head` says. Writers append events
+    /// and move the head in one transaction, so in one snapshot the two always agree.
+    pub fn finish(&self, head: &seal::Head) -> Result<i64, Finding> {
+        let events = self.verified();
+        if events < head.seq {
+            Err(Finding::Truncated {
+                events,
+                head_seq: head.seq,
+            })
+        } else if events > head.seq {
+            Err(Finding::PastHead {
+                seq: head.seq + 1,
+                head_seq: head.seq,
+            })
+        } else if self.head() != head.hash {
+            Err(Finding::NotTheHead { seq: head.seq })
+        } else {
+            Ok(events)
+        }
+    }
+}
+
+/// The first thing verification found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Finding {
+    #[error("{0}")]
+    Head(#[from] seal::HeadError),
+    #[error("{at} ({verified} events before it match)")]
+    Chain { verified: i64, at: ChainBreak },
+    #[error(
+        "the chain head says the trail ends at event {head_seq} but only {events} events remain: events after {events} were removed"
+    )]
+    Truncated { events: i64, head_seq: i64 },
+    #[error(
+        "event {seq} lies past the chain head (event {head_seq}): it was written outside Huoyan"
+    )]
+    PastHead { seq: i64, head_seq: i64 },
+    #[error("event {seq} is not the event the chain head names (their hashes differ)")]
+    NotTheHead { seq: i64 },
+    #[error("{0}")]
+    Checkpoint(#[from] seal::CheckpointBreak),
+    #[error("{0}")]
+    Data(#[from] facts::DataBreak),
 }
 
 #[cfg(test)]
@@ -188,6 +241,41 @@ mod tests {
             events.remove(victim);
             prop_assert!(verify(&events).is_err());
         }
+    }
+
+    #[test]
+    fn the_trail_must_end_where_the_head_says() {
+        let events = chain(5);
+        let mut v = ChainVerifier::default();
+        for e in &events[..4] {
+            v.check(e).unwrap();
+        }
+        let head = |seq: i64, hash: &str| seal::Head {
+            seq,
+            hash: hash.into(),
+            mac: None,
+            key_id: None,
+        };
+        assert_eq!(v.finish(&head(4, &events[3].hash)), Ok(4));
+        assert_eq!(
+            v.finish(&head(5, &events[4].hash)),
+            Err(Finding::Truncated {
+                events: 4,
+                head_seq: 5
+            })
+        );
+        assert_eq!(
+            v.finish(&head(3, &events[2].hash)),
+            Err(Finding::PastHead {
+                seq: 4,
+                head_seq: 3
+            })
+        );
+        assert_eq!(
+            v.finish(&head(4, &events[2].hash)),
+            Err(Finding::NotTheHead { seq: 4 })
+        );
+        assert_eq!(ChainVerifier::default().finish(&head(0, GENESIS)), Ok(0));
     }
 
     #[test]

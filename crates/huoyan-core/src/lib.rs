@@ -9,8 +9,8 @@ macro_rules! coded_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal, $zh:literal, $en:literal;)* }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name { $(#[serde(rename = $code)] $variant),* }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
@@ -22,7 +22,30 @@ macro_rules! coded_enum {
             /// Every value as (code, label): the options of a select.
             pub fn choices(english: bool) -> Vec<(&'static str, &'static str)> { Self::ALL.iter().map(|v| (v.code(), v.label(english))).collect() }
         }
+
+        /// Shown as its code (what forms send and URLs carry).
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        /// Decoding a stored code: an unknown one is an error, never a default.
+        impl TryFrom<String> for $name {
+            type Error = $crate::UnknownCode;
+            fn try_from(code: String) -> Result<Self, Self::Error> {
+                Self::parse(&code).ok_or($crate::UnknownCode { kind: stringify!($name), code })
+            }
+        }
     };
+}
+
+/// A stored or sent code that names no value of its set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?} is not a {kind} we know")]
+pub struct UnknownCode {
+    pub kind: &'static str,
+    pub code: String,
 }
 
 pub mod audit;

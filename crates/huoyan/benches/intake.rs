@@ -309,6 +309,11 @@ where
     Ok(p)
 }
 
+/// A throwaway audit key for a throwaway database.
+fn bench_key() -> huoyan_core::audit::seal::AuditKey {
+    huoyan_core::audit::seal::AuditKey::from_bytes(rand::random())
+}
+
 /// A fresh database of `backend` with the demo loaded; the second value drops it afterwards.
 async fn fresh(args: &Args, backend: Backend) -> anyhow::Result<(Db, String)> {
     let name = format!("huoyan_bench_{}", std::process::id());
@@ -318,7 +323,9 @@ async fn fresh(args: &Args, backend: Backend) -> anyhow::Result<(Db, String)> {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
-            let db = Db::connect_and_migrate(&path.display().to_string()).await?;
+            let db = Db::connect_and_migrate(&path.display().to_string())
+                .await?
+                .with_audit_key(bench_key());
             Ok((db, path.display().to_string()))
         }
         Backend::Postgres => {
@@ -337,7 +344,9 @@ async fn fresh(args: &Args, backend: Backend) -> anyhow::Result<(Db, String)> {
                 .pg
                 .rsplit_once('/')
                 .ok_or_else(|| anyhow::anyhow!("--pg names no database"))?;
-            let db = Db::connect_and_migrate(&format!("{base}/{name}")).await?;
+            let db = Db::connect_and_migrate(&format!("{base}/{name}"))
+                .await?
+                .with_audit_key(bench_key());
             Ok((db, name))
         }
     }
@@ -418,7 +427,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
         key: None,
         kind: Kind::Problem,
         source: Source::Supervisor,
-        category: "supplies".into(),
+        category: huoyan_core::cases::Category::Supplies,
         priority: Priority::High,
         compound_id: compounds[0],
         lon: None,

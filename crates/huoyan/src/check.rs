@@ -14,11 +14,28 @@ impl Check {
     }
 
     pub fn non_empty(&mut self, field: &str, value: &str, max: usize) {
-        let n = value.trim().chars().count();
-        if n == 0 {
+        if value.trim().is_empty() {
             self.fail(field, "must not be empty");
-        } else if n > max {
+        } else {
+            self.optional(field, value, max);
+        }
+    }
+
+    /// A text field that may be left empty: at most `max` characters, and storable.
+    pub fn optional(&mut self, field: &str, value: &str, max: usize) {
+        if value.trim().chars().count() > max {
             self.fail(field, format!("at most {max} characters"));
+        } else {
+            self.storable(field, value);
+        }
+    }
+
+    /// Refuses text that a backend cannot store alike or a page would show otherwise than it is
+    /// stored (see `forbidden`), before any write: PostgreSQL's TEXT refuses U+0000, which SQLite
+    /// keeps.
+    pub fn storable(&mut self, field: &str, value: &str) {
+        if let Some(c) = value.chars().find(|c| forbidden(*c)) {
+            self.fail(field, invisible(c));
         }
     }
 
@@ -33,5 +50,119 @@ impl Check {
         } else {
             Err(AppError::Invalid(self.0))
         }
+    }
+}
+
+/// Text from a request, refused at parsing when it is longer than `MAX` characters, blank when
+/// `REQUIRED`, or holds characters no backend stores alike (NUL, which PostgreSQL refuses and
+/// SQLite keeps) or that a page would show invisibly (control characters other than line breaks
+/// and tabs, the bidirectional overrides). The OpenAPI document shows the limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<const MAX: usize, const REQUIRED: bool = false>(String);
+
+/// Text that must say something (not empty, not only spaces).
+pub type Required<const MAX: usize> = Text<MAX, true>;
+
+impl<const MAX: usize, const REQUIRED: bool> Text<MAX, REQUIRED> {
+    /// `s` if it passes, else why not.
+    pub fn parse(s: String) -> Result<Self, String> {
+        if let Some(c) = s.chars().find(|c| forbidden(*c)) {
+            return Err(invisible(c));
+        }
+        if REQUIRED && s.trim().is_empty() {
+            return Err("must not be empty".into());
+        }
+        if s.chars().count() > MAX {
+            return Err(format!("at most {MAX} characters"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Without leading and trailing white space: what is stored.
+    pub fn trimmed(&self) -> &str {
+        self.0.trim()
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+fn invisible(c: char) -> String {
+    format!(
+        "must not contain the invisible or control character U+{:04X}",
+        c as u32
+    )
+}
+
+/// Characters refused in any text: controls but line breaks and tabs, and the bidirectional
+/// embeddings, overrides and isolates that can make text read otherwise than it is stored.
+pub fn forbidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+impl<'de, const MAX: usize, const REQUIRED: bool> serde::Deserialize<'de> for Text<MAX, REQUIRED> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Text::parse(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<const MAX: usize, const REQUIRED: bool> serde::Serialize for Text<MAX, REQUIRED> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// What a page would show otherwise than it is stored, as a pattern for the document.
+const VISIBLE: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+const SAYS_SOMETHING: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
+
+impl<const MAX: usize, const REQUIRED: bool> utoipa::PartialSchema for Text<MAX, REQUIRED> {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(MAX))
+            .min_length(REQUIRED.then_some(1))
+            .pattern(Some(if REQUIRED { SAYS_SOMETHING } else { VISIBLE }))
+            .into()
+    }
+}
+
+impl<const MAX: usize, const REQUIRED: bool> utoipa::ToSchema for Text<MAX, REQUIRED> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        let kind = if REQUIRED { "Required" } else { "Text" };
+        std::borrow::Cow::Owned(format!("{kind}{MAX}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_bounded_and_visible() {
+        assert!(Text::<3>::parse("三个字".into()).is_ok());
+        assert_eq!(
+            Text::<3>::parse("四个字呢".into()),
+            Err("at most 3 characters".into())
+        );
+        assert!(
+            Text::<9>::parse("a\0b".into())
+                .unwrap_err()
+                .contains("U+0000")
+        );
+        assert!(Text::<9>::parse("a\u{202E}b".into()).is_err());
+        assert!(Text::<9>::parse("a\nb\tc".into()).is_ok());
+        let t: Text<5> = serde_json::from_str("\" ab \"").unwrap();
+        assert_eq!(t.trimmed(), "ab");
+        assert!(serde_json::from_str::<Text<1>>("\"ab\"").is_err());
+        assert!(Required::<9>::parse(" \n".into()).is_err());
+        assert!(Required::<9>::parse(" x ".into()).is_ok());
+        assert!(Text::<9>::parse(" ".into()).is_ok());
     }
 }

@@ -1,4 +1,4 @@
-//! The `huoyan` command line: serve, demo, migrate, user, audit, import, export.
+//! The `huoyan` command line: serve, demo, migrate, user, audit, backup, import, export.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use huoyan_core::audit::seal::{AuditKey, Checkpoint};
+
+use crate::audit::key::Purpose;
 use crate::audit::{Actor, Verdict};
 use crate::db::{Db, redact};
 
@@ -21,9 +24,20 @@ struct Cli {
     /// Database: a SQLite file path (default huoyan.db) or a postgres:// URL.
     #[arg(long, global = true, env = "HUOYAN_DB")]
     db: Option<String>,
-    /// Optional TOML file with `db` and `listen`; flags and HUOYAN_* variables win over it.
+    /// Optional TOML file with `db`, `listen`, `audit_key` and `[deadlines]`; flags and HUOYAN_*
+    /// variables win over it.
     #[arg(long, global = true, env = "HUOYAN_CONFIG")]
     config: Option<PathBuf>,
+    /// File holding the audit key that seals the audit trail (64 hex digits), kept apart from
+    /// the database; commands that write create it (mode 0600) when missing. Instead of a
+    /// file, HUOYAN_AUDIT_KEY may hold the key. Default: ~/.config/huoyan/audit.key.
+    #[arg(
+        long,
+        global = true,
+        env = "HUOYAN_AUDIT_KEY_FILE",
+        value_name = "FILE"
+    )]
+    audit_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +66,13 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy a live SQLite database to a new file and verify the copy's audit chain (PostgreSQL:
+    /// use pg_dump, as this explains).
+    Backup {
+        /// The new file; an existing one is never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Import people, teams or regions (xlsx or csv) or zones (GeoJSON); all rows or none.
     Import {
         /// people, teams, regions or zones.
@@ -93,8 +114,21 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain; exit 0 only when every event matches.
-    Verify,
+    /// Check the trail with the audit key: the chain head's seal, every event's hash and link,
+    /// that the trail still holds each checkpoint's event, and that every account's role, scope
+    /// and disabled flag and every case's state are what their latest events say. Exits 0 only
+    /// when all hold, 2 naming the first thing that does not.
+    Verify {
+        /// A statement printed by `huoyan audit checkpoint` (may be given more than once).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+    },
+    /// Verify the trail, then print a statement of its head signed with the audit key, to keep
+    /// outside the system (on paper, on another machine) for `verify --checkpoint`.
+    Checkpoint,
+    /// Seal the chain head of a database written before heads were sealed, once the trail and
+    /// the rows verify. Needs the key the server will write with.
+    Seal,
 }
 
 #[derive(Deserialize, Default)]
@@ -102,6 +136,8 @@ enum AuditCommand {
 struct FileConfig {
     db: Option<String>,
     listen: Option<SocketAddr>,
+    /// The audit key file.
+    audit_key: Option<PathBuf>,
     /// `[deadlines]`: hours per priority (`[deadlines.hours]`) and per category and priority
     /// (`[deadlines.overrides.supplies]`).
     #[serde(default)]
@@ -150,15 +186,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .display()
         )
     })?;
+    // The audit key: writers create it when missing, verification never does.
+    let key = |purpose| {
+        crate::audit::key::load(cli.audit_key.as_deref(), file.audit_key.as_deref(), purpose)
+    };
     let listen_or = |l: Option<SocketAddr>| {
         l.or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"))
     };
     match cli.command {
         Command::Serve { listen } => {
-            let db =
-                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
-                    .await?;
+            let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;
             let app = crate::app::App::new(db, crate::app::Settings { deadlines });
             crate::app::serve(app, listen_or(listen), |addr| {
                 println!("Huoyan serving on http://{addr}")
@@ -170,7 +208,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .db
                 .or(file.db)
                 .unwrap_or_else(|| "huoyan-demo.db".into());
-            let db = crate::demo::fresh_database(&target).await?;
+            let db = crate::demo::fresh_database(&target)
+                .await?
+                .with_audit_key(key(Purpose::Write)?.0);
             let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
             eprintln!("{summary}");
             if !no_serve {
@@ -195,37 +235,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied to {}", redact(&url));
         }
         Command::User(cmd) => {
-            let db =
-                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
-                    .await?;
+            let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;
             user(&db, cmd).await?;
         }
-        Command::Audit(AuditCommand::Verify) => {
-            let db = Db::connect(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into())).await?;
-            return Ok(match crate::audit::verify(&db).await? {
-                Verdict::Intact { events } => {
-                    println!("OK: {events} audit events, chain intact");
-                    ExitCode::SUCCESS
-                }
-                Verdict::Broken { verified, at } => {
-                    println!(
-                        "BROKEN at event {}: {at} ({verified} events before it match)",
-                        at.seq()
-                    );
-                    ExitCode::from(2)
-                }
-                Verdict::Truncated { events, head_seq } => {
-                    println!(
-                        "BROKEN: the chain head says {head_seq} events but {events} remain (events after {events} were removed)"
-                    );
-                    ExitCode::from(2)
-                }
-            });
+        Command::Audit(cmd) => {
+            let (key, source) = key(Purpose::Verify)?;
+            let url = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
+            return audit(&url, key, &source, cmd).await;
+        }
+        Command::Backup { to } => {
+            let db = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
+            return crate::backup::run(&db, &to, key(Purpose::Verify)?.0).await;
         }
         Command::Import { kind, file: path } => {
-            let db =
-                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
-                    .await?;
+            let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;
             let bytes =
                 std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let format = crate::tabular::Format::from_path(&path)?;
@@ -264,9 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Export { kind, file: path } => {
-            let db =
-                Db::connect_and_migrate(&cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into()))
-                    .await?;
+            let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;
             let bytes = crate::org::export::system_export(&db, &kind)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -275,6 +296,81 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The database for a command that writes: migrated, with the audit key, whose seal on the
+/// stored head must hold (a wrong key stops the command before anything is written).
+async fn writer(
+    db: Option<String>,
+    (key, source): (AuditKey, crate::audit::key::Source),
+) -> anyhow::Result<Db> {
+    let db = Db::connect_and_migrate(&db.unwrap_or_else(|| "huoyan.db".into()))
+        .await?
+        .with_audit_key(key);
+    crate::audit::check_head(&db).await.map_err(|e| {
+        anyhow::anyhow!("{e} (the key given came from {source}); nothing was written")
+    })?;
+    Ok(db)
+}
+
+async fn audit(
+    url: &str,
+    key: AuditKey,
+    source: &crate::audit::key::Source,
+    cmd: AuditCommand,
+) -> anyhow::Result<ExitCode> {
+    let key_id = key.id();
+    let broken = |f: huoyan_core::audit::Finding| {
+        println!("BROKEN: {f}");
+        eprintln!("(verified with the audit key from {source}, id {key_id})");
+        ExitCode::from(2)
+    };
+    match cmd {
+        AuditCommand::Verify { checkpoint } => {
+            let mut checkpoints = Vec::new();
+            for path in &checkpoint {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let cp = Checkpoint::parse(&text, &key)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}; refused", path.display()))?;
+                checkpoints.push(cp);
+            }
+            let db = Db::connect(url).await?.with_audit_key(key);
+            Ok(match crate::audit::verify_with(&db, &checkpoints).await? {
+                Verdict::Intact { events } => {
+                    println!(
+                        "OK: {events} audit events, chain intact and sealed with key {key_id}; accounts and cases match their trails{}",
+                        match checkpoints.len() {
+                            0 => String::new(),
+                            n => format!("; the trail holds the events of {n} checkpoint(s)"),
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Verdict::Broken(f) => broken(f),
+            })
+        }
+        AuditCommand::Checkpoint => {
+            let db = Db::connect(url).await?.with_audit_key(key);
+            Ok(match crate::audit::checkpoint(&db).await? {
+                Ok(statement) => {
+                    print!("{statement}");
+                    ExitCode::SUCCESS
+                }
+                Err(f) => broken(f),
+            })
+        }
+        AuditCommand::Seal => {
+            let db = Db::connect_and_migrate(url).await?.with_audit_key(key);
+            Ok(match crate::audit::seal_old_head(&db).await? {
+                Ok(events) => {
+                    println!("sealed the chain head after {events} verified audit events");
+                    ExitCode::SUCCESS
+                }
+                Err(f) => broken(f),
+            })
+        }
+    }
 }
 
 fn read_password(prompt: &str) -> anyhow::Result<String> {

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use huoyan_core::audit::seal::AuditKey;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -16,6 +17,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The key that seals the audit chain's head, kept outside the database (`audit::key`):
+    /// every writer and verification need it, and refuse to work without it.
+    pub audit_key: Option<AuditKey>,
 }
 
 /// Turns what a user types after `--db` into a URL: a postgres:// URL as it is, anything else a
@@ -68,16 +72,61 @@ impl Db {
             .connect(&url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(&url)))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            audit_key: None,
+        })
     }
 
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
+    pub fn with_audit_key(self, key: AuditKey) -> Db {
+        Db {
+            audit_key: Some(key),
+            ..self
+        }
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies the migrations the database lacks. With none pending it touches nothing, so the
+    /// application's own PostgreSQL role, which may not change the schema, starts too (sqlx's
+    /// migrator would first try to create its table).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        if self.pending_migrations().await == 0 {
+            return Ok(());
+        }
+        self.migrator().run(&self.pool).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot apply the migrations: {e} (the application's restricted role cannot; run `huoyan migrate` as the database's owner)"
+            )
+        })
+    }
+
+    /// How many embedded migrations the database has not applied as they are (all of them when
+    /// it cannot tell, e.g. before the first).
+    pub async fn pending_migrations(&self) -> usize {
+        let wanted = self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration());
+        let Ok(rows) = sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+        else {
+            return wanted.count();
         };
-        migrator.run(&self.pool).await?;
-        Ok(())
+        let applied: Vec<(i64, Vec<u8>)> = rows
+            .iter()
+            .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+            .collect();
+        wanted
+            .filter(|m| !applied.contains(&(m.version, m.checksum.to_vec())))
+            .count()
     }
 
     pub async fn connect_and_migrate(db: &str) -> anyhow::Result<Db> {

@@ -73,6 +73,21 @@ impl<T> ListPage<T> {
     }
 }
 
+/// The language an API request asks for with `?lang=` (the pages' scripts name their page's);
+/// English without it, the API's own language.
+pub struct ApiLocale(pub Locale);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiLocale {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ApiLocale(Locale::asked(&parts.uri).unwrap_or(Locale::En)))
+    }
+}
+
 /// An API error's messages in the language the request names with `?lang=` (the pages' scripts
 /// name their page's, to show the messages beside the form's fields); English without it.
 pub async fn localise_errors(
@@ -166,4 +181,76 @@ pub async fn fetch_page<T>(
         limit,
         offset,
     })
+}
+
+/// Reads a request type from a page form's fields, given as JSON values: the same parsing, naming
+/// the same fields, as the API's JSON body, so a page and the API accept exactly the same input.
+pub fn from_fields<T: serde::de::DeserializeOwned>(
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(serde_json::Value::Object(fields)).map_err(|e| {
+        let text = format!("{}: {}", e.path(), e.inner());
+        AppError::Invalid(vec![crate::error::serde_field_error(&text)])
+    })
+}
+
+/// The `Idempotency-Key` header: one key, one case, however often a phone resends. Absent, it is
+/// None; present, it must be 1–200 visible ASCII characters, or the request is refused naming the
+/// header — a key that cannot be honoured is never silently dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+/// Longest key kept.
+pub const IDEMPOTENCY_KEY_MAX: usize = 200;
+
+impl IdempotencyKey {
+    /// Parses the header's value.
+    pub fn parse(value: Option<&[u8]>) -> Result<Self, AppError> {
+        let Some(raw) = value else {
+            return Ok(Self(None));
+        };
+        let bad = |why: &str| AppError::invalid("Idempotency-Key", why);
+        let key = std::str::from_utf8(raw)
+            .map_err(|_| bad("use visible ASCII characters"))?
+            .trim();
+        if key.is_empty() {
+            return Err(bad("must not be empty; leave the header out instead"));
+        }
+        if key.len() > IDEMPOTENCY_KEY_MAX {
+            return Err(bad("at most 200 characters"));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad("use visible ASCII characters"));
+        }
+        Ok(Self(Some(key.to_string())))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Self::parse(parts.headers.get("idempotency-key").map(|v| v.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_kept_whole_or_refused_by_name() {
+        assert_eq!(IdempotencyKey::parse(None).unwrap(), IdempotencyKey(None));
+        let k = IdempotencyKey::parse(Some(b" draft-7f3a ")).unwrap();
+        assert_eq!(k.0.as_deref(), Some("draft-7f3a"));
+        let long = "k".repeat(201);
+        for bad in [long.as_bytes(), b"", b"two words", "钥匙".as_bytes()] {
+            let e = IdempotencyKey::parse(Some(bad)).unwrap_err();
+            assert_eq!(e.fields()[0].field, "Idempotency-Key");
+        }
+        assert!(IdempotencyKey::parse(Some("k".repeat(200).as_bytes())).is_ok());
+    }
 }

@@ -15,6 +15,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cases;
 pub mod check;
 pub mod cli;

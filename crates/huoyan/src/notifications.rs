@@ -1,10 +1,11 @@
 //! Notifications: what an account should know about without watching a list — a case escalated
 //! as overdue, a report merged into another. Written inside the change that causes them, so a
-//! notice exists exactly when its cause does; read and acknowledged by the account itself.
+//! notice exists exactly when its cause does; read and acknowledged by the account itself. A
+//! notice is stored as its kind with its arguments and worded in the reader's language when read.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Row};
+use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,41 +14,78 @@ use crate::audit::Change;
 use crate::auth::{Page, Principal};
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
+use crate::http::{ApiJson, ApiLocale, ApiPath, ApiQuery, ListPage, Paging};
+use crate::i18n::Locale;
 use crate::time::rfc3339;
 use crate::web::Base;
 use crate::web::{MenuItem, PageCtx, PageError, PageResultExt, render};
+use sqlx::FromRow;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notification {
     pub id: i64,
     pub case_id: Option<i64>,
-    /// escalated, merged, …
+    /// `escalated` (args: case, department_id, department, due_at) or `merged` (args: case, into).
     pub kind: String,
+    /// The notice's particulars, by name.
+    #[schema(value_type = Object)]
+    pub args: serde_json::Value,
+    /// The notice worded in the language the request asks for (`?lang=zh`; English without it).
     pub message: String,
+    #[schema(format = DateTime)]
     pub at: String,
+    #[schema(format = DateTime)]
     pub read_at: Option<String>,
 }
 
-/// Tells each of `accounts` (once, however often it is named) about `case_id`.
+/// Tells each of `accounts` (once, however often it is named) about `case_id`: a notice of
+/// `kind` with its `args`, worded when it is read.
 pub async fn notify(
     change: &mut Change,
     accounts: &[i64],
     case_id: Option<i64>,
     kind: &str,
-    message: &str,
+    args: &serde_json::Value,
 ) -> AppResult<()> {
     let mut seen = std::collections::BTreeSet::new();
+    let args = args.to_string();
     for &a in accounts.iter().filter(|a| seen.insert(**a)) {
-        sqlx::query("INSERT INTO notifications (account_id, case_id, kind, message, at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO notifications (account_id, case_id, kind, args, at) VALUES ($1, $2, $3, $4, $5)")
             .bind(a)
             .bind(case_id)
             .bind(kind)
-            .bind(message)
+            .bind(&args)
             .bind(change.at_ms())
             .execute(&mut *change.tx)
             .await?;
     }
+    Ok(())
+}
+
+/// A notice of `kind` with `args` in `locale`: the catalogue's `notice.<kind>` with each
+/// `{name}` filled from the arguments (times shown in Beijing time).
+pub fn wording(kind: &str, args: &serde_json::Value, locale: Locale) -> String {
+    let mut text = locale.t(&format!("notice.{kind}")).to_string();
+    if let Some(args) = args.as_object() {
+        for (name, value) in args {
+            let shown = match (name.as_str(), value) {
+                ("due_at", v) => v.as_i64().map(crate::time::beijing).unwrap_or_default(),
+                (_, serde_json::Value::String(s)) => s.clone(),
+                (_, v) => v.to_string(),
+            };
+            text = text.replace(&format!("{{{name}}}"), &shown);
+        }
+    }
+    text
+}
+
+/// Marks notice `id` read at `at` (a loader replaying when people read what they were told).
+pub async fn mark_read(change: &mut Change, id: i64, at: i64) -> AppResult<()> {
+    sqlx::query("UPDATE notifications SET read_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *change.tx)
+        .await?;
     Ok(())
 }
 
@@ -66,7 +104,7 @@ pub async fn accounts_with_roles(change: &mut Change, roles: &[&str]) -> AppResu
         .fetch_all(&mut *change.tx)
         .await?
         .iter()
-        .map(|r| r.try_get("id"))
+        .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()
         .map_err(AppError::from)
 }
@@ -80,27 +118,29 @@ pub struct NotificationFilter {
     pub offset: Option<i64>,
 }
 
-/// A notification as stored, its times in epoch milliseconds.
-#[derive(FromRow)]
+#[derive(sqlx::FromRow)]
 struct NotificationRow {
     id: i64,
     case_id: Option<i64>,
     kind: String,
-    message: String,
+    args: String,
     at: i64,
     read_at: Option<i64>,
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
-    let r = NotificationRow::from_row(r)?;
-    Ok(Notification {
-        id: r.id,
-        case_id: r.case_id,
-        kind: r.kind,
-        message: r.message,
-        at: rfc3339(r.at),
-        read_at: r.read_at.map(rfc3339),
-    })
+impl NotificationRow {
+    fn shown(self, locale: Locale) -> Notification {
+        let args = serde_json::from_str(&self.args).unwrap_or_default();
+        Notification {
+            id: self.id,
+            case_id: self.case_id,
+            message: wording(&self.kind, &args, locale),
+            kind: self.kind,
+            args,
+            at: rfc3339(self.at),
+            read_at: self.read_at.map(rfc3339),
+        }
+    }
 }
 
 /// An account's notifications, newest first.
@@ -108,6 +148,7 @@ async fn list(
     db: &crate::db::Db,
     account_id: i64,
     f: &NotificationFilter,
+    locale: Locale,
 ) -> AppResult<ListPage<Notification>> {
     let mut filter = Sql::new(" WHERE account_id = ");
     filter.bind(account_id);
@@ -120,12 +161,12 @@ async fn list(
     };
     crate::http::fetch_page(
         db,
-        "id, case_id, kind, message, at, read_at",
+        "id, case_id, kind, args, at, read_at",
         "notifications",
         &filter,
         "id DESC",
         &paging,
-        from_row,
+        |r| Ok(NotificationRow::from_row(r)?.shown(locale)),
     )
     .await
 }
@@ -135,9 +176,10 @@ async fn list(
 async fn list_route(
     State(state): State<Base>,
     p: Principal,
+    ApiLocale(locale): ApiLocale,
     ApiQuery(f): ApiQuery<NotificationFilter>,
 ) -> AppResult<ApiJson<ListPage<Notification>>> {
-    Ok(ApiJson(list(&state.db, p.account_id, &f).await?))
+    Ok(ApiJson(list(&state.db, p.account_id, &f, locale).await?))
 }
 
 /// Mark one of my notifications read.
@@ -186,7 +228,9 @@ async fn page(
         limit: paging.limit,
         offset: paging.offset,
     };
-    let page = list(&state.db, user.account_id, &all).await.page(locale)?;
+    let page = list(&state.db, user.account_id, &all, locale)
+        .await
+        .page(locale)?;
     sqlx::query("UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND read_at IS NULL")
         .bind(crate::time::now_ms())
         .bind(user.account_id)

@@ -79,6 +79,47 @@ pub fn beijing_local(s: &str) -> Option<String> {
         .map(|t| format!("{}+08:00", t.format("%Y-%m-%dT%H:%M:%S")))
 }
 
+/// An instant as the API takes and gives it: RFC 3339 (`2022-08-20T20:00:00+08:00`), refused at
+/// parsing with an example when it is not one, answered in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Instant(pub i64);
+
+impl<'de> serde::Deserialize<'de> for Instant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| Instant(t.timestamp_millis()))
+            .map_err(|_| {
+                serde::de::Error::custom(
+                    "expected an RFC 3339 time such as 2022-08-20T20:00:00+08:00",
+                )
+            })
+    }
+}
+
+impl serde::Serialize for Instant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        rfc3339(self.0).serialize(s)
+    }
+}
+
+impl utoipa::PartialSchema for Instant {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Instant {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Instant")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

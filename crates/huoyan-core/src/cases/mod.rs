@@ -6,6 +6,7 @@ mod deadlines;
 mod duplicates;
 pub mod figures;
 mod kinds;
+pub mod step;
 mod tasks;
 mod workflow;
 

@@ -192,7 +192,10 @@ pub async fn serve(
 
 /// The jobs that run beside the server, each on its own clock, until the server stops.
 async fn run_jobs(app: App) {
-    crate::cases::overdue::run(app.cases).await;
+    tokio::join!(
+        crate::cases::overdue::run(app.cases),
+        crate::auth::sessions::purge_hourly(app.auth.db),
+    );
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (what systemd and container runtimes send).

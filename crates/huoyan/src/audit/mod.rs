@@ -1,11 +1,18 @@
 //! The audit trail: every change goes through `Change`, which holds the writing transaction and
-//! appends hash-chained events in it, so a change and its record commit or vanish together.
+//! appends hash-chained events in it, so a change and its record commit or vanish together. The
+//! chain's head is sealed with the audit key (`key`), which the database never holds; `verify`
+//! checks the seal, the chain, checkpoints kept elsewhere and the rows the trail vouches for.
 
+pub mod key;
 mod update;
+mod verify;
 
 pub use update::{Columns, diff};
 
-use huoyan_core::audit::{AuditEvent, ChainBreak, ChainVerifier};
+pub use verify::{Verdict, check_head, checkpoint, seal_old_head, verify, verify_with};
+
+use huoyan_core::audit::AuditEvent;
+use huoyan_core::audit::seal::{AuditKey, Head};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
@@ -36,6 +43,7 @@ impl Actor {
 pub struct Change {
     pub tx: Transaction<'static, Any>,
     backend: Backend,
+    key: AuditKey,
     actor: Actor,
     seq: i64,
     head: String,
@@ -45,19 +53,30 @@ pub struct Change {
 }
 
 impl Change {
+    /// Refuses when the head's seal does not hold: building on a head rewritten outside Huoyan
+    /// would seal the rewrite.
     pub async fn begin(db: &Db, actor: &Actor) -> AppResult<Change> {
+        let key = db.audit_key.clone().ok_or_else(|| {
+            anyhow::anyhow!("no audit key: every write seals the audit chain's head with it")
+        })?;
         let mut tx = db.pool.begin().await?;
-        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
-            .await?;
-        let seq = row.try_get(0)?;
+        let row = sqlx::query(
+            "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash, mac, key_id",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let head = head_from_row(&row)?;
+        head.check(&key).map_err(|e| {
+            anyhow::anyhow!("refusing to write: {e}; `huoyan audit verify` tells more")
+        })?;
         Ok(Change {
             tx,
             backend: db.backend,
+            key,
             actor: actor.clone(),
-            seq,
-            head: row.try_get(1)?,
-            written: seq,
+            seq: head.seq,
+            head: head.hash,
+            written: head.seq,
             at_ms: now_ms(),
         })
     }
@@ -86,6 +105,14 @@ impl Change {
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// Makes what follows in this change the act of `actor` at `at_ms`: a loader replaying a
+    /// history writes many people's steps, each at its own time, through the same functions and
+    /// with one event each, in one transaction.
+    pub fn act_as(&mut self, actor: &Actor, at_ms: i64) {
+        self.actor = actor.clone();
+        self.at_ms = at_ms;
     }
 
     /// The time of this change, shared by all its rows and events.
@@ -190,7 +217,8 @@ impl Change {
         Ok(())
     }
 
-    /// Moves the chain head and commits; the caller's write is acknowledged only after this.
+    /// Moves the chain head, seals it and commits; the caller's write is acknowledged only after
+    /// this.
     pub async fn commit(mut self) -> AppResult<()> {
         if self.written != self.seq {
             return Err(anyhow::anyhow!(
@@ -200,11 +228,15 @@ impl Change {
             )
             .into());
         }
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(self.seq)
-            .bind(&self.head)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3, key_id = $4 WHERE id = 1",
+        )
+        .bind(self.seq)
+        .bind(&self.head)
+        .bind(self.key.seal_head(self.seq, &self.head))
+        .bind(self.key.id())
+        .execute(&mut *self.tx)
+        .await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -225,59 +257,12 @@ fn event_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
-#[derive(Debug)]
-pub enum Verdict {
-    Intact {
-        events: i64,
-    },
-    Broken {
-        verified: i64,
-        at: ChainBreak,
-    },
-    /// Every event links, but the head row says the chain ends elsewhere: events were cut off the end.
-    Truncated {
-        events: i64,
-        head_seq: i64,
-    },
-}
-
-/// Walks the whole chain in pages, in constant memory.
-pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
-    let mut verifier = ChainVerifier::default();
-    let page = 5_000i64;
-    loop {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor_id, actor, entity, entity_id, action, summary, prev_hash, hash \
-             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(verifier.verified())
-        .bind(page)
-        .fetch_all(&db.pool)
-        .await?;
-        for r in &rows {
-            if let Err(at) = verifier.check(&event_from_row(r)?) {
-                return Ok(Verdict::Broken {
-                    verified: verifier.verified(),
-                    at,
-                });
-            }
-        }
-        if (rows.len() as i64) < page {
-            break;
-        }
-    }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(&db.pool)
-        .await?;
-    let (head_seq, head_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
-    if head_seq != verifier.verified() || head_hash != verifier.head() {
-        return Ok(Verdict::Truncated {
-            events: verifier.verified(),
-            head_seq,
-        });
-    }
-    Ok(Verdict::Intact {
-        events: verifier.verified(),
+fn head_from_row(r: &sqlx::any::AnyRow) -> Result<Head, sqlx::Error> {
+    Ok(Head {
+        seq: r.try_get("seq")?,
+        hash: r.try_get("hash")?,
+        mac: r.try_get("mac")?,
+        key_id: r.try_get("key_id")?,
     })
 }
 

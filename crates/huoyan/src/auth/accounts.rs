@@ -123,6 +123,35 @@ impl Columns for Editable {
             _ => value.to_json(),
         }
     }
+
+    /// The whole of what `huoyan audit verify` checks (role, scope, disabled) before and after,
+    /// as `huoyan_core::audit::facts` reads it, and whether the password changed.
+    fn summary(
+        before: &Self,
+        after: &Self,
+        _was: serde_json::Map<String, serde_json::Value>,
+        _now: serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "before": before.vouched(),
+            "after": after.vouched(),
+            "password_changed": before.password_hash != after.password_hash,
+        })
+    }
+}
+
+impl Editable {
+    fn vouched(&self) -> serde_json::Value {
+        serde_json::json!({
+            "role": self.role,
+            "scope": Scope {
+                region_id: self.scope_region_id,
+                department_id: self.scope_department_id,
+                team_id: self.scope_team_id,
+            },
+            "disabled": self.disabled != 0,
+        })
+    }
 }
 
 /// Fails the fields of a scope's anchors, and the person, that do not exist.
@@ -330,15 +359,15 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &AccountUpdate) -> AppRe
 }
 
 /// The one place an update signs an account out, in the change that makes it: a disabled account
-/// loses its sessions and API tokens at once. Any other reason to end them goes here too, with
-/// the row before and after the update to decide on (a password that changed).
+/// loses its sessions and API tokens at once, and so does one whose password changed: whoever
+/// held a token made with the old password is out.
 async fn end_sessions(
     change: &mut Change,
     id: i64,
-    _before: &Editable,
+    before: &Editable,
     after: &Editable,
 ) -> AppResult<()> {
-    if after.disabled != 0 {
+    if after.disabled != 0 || after.password_hash != before.password_hash {
         sqlx::query("DELETE FROM sessions WHERE account_id = $1")
             .bind(id)
             .execute(&mut *change.tx)

@@ -6,12 +6,15 @@ mod page;
 pub mod password;
 pub mod routes;
 pub mod sessions;
+pub mod throttle;
+pub mod tokens;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use huoyan_core::auth::{Permission, Role, Scope};
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
@@ -121,22 +124,7 @@ where
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|s| s.trim().to_string());
-        let (token, via) = match bearer {
-            Some(t) => (t, Via::Bearer),
-            None => {
-                let jar = CookieJar::from_headers(&parts.headers);
-                match jar.get(SESSION_COOKIE) {
-                    Some(c) => (c.value().to_string(), Via::Cookie),
-                    None => return Err(AppError::Unauthenticated),
-                }
-            }
-        };
+        let (token, via) = presented_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let principal = load(&Db::from_ref(state), &token, via)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -150,6 +138,21 @@ where
         }
         parts.extensions.insert(principal.clone());
         Ok(principal)
+    }
+}
+
+/// The token a request presents: a bearer token, else the page session's cookie.
+pub fn presented_token(headers: &HeaderMap) -> Option<(String, Via)> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string());
+    match bearer {
+        Some(t) => Some((t, Via::Bearer)),
+        None => CookieJar::from_headers(headers)
+            .get(SESSION_COOKIE)
+            .map(|c| (c.value().to_string(), Via::Cookie)),
     }
 }
 
@@ -264,6 +267,35 @@ where
             Err(e) => Err(e),
         }
     }
+}
+
+/// Account `account_id` as a caller (with no session): what a loader acts as when it replays
+/// what that account did.
+pub async fn principal_of(db: &Db, account_id: i64) -> AppResult<Principal> {
+    let r = sqlx::query(
+        "SELECT a.id, a.username, a.person_id, a.role, a.scope_region_id, a.scope_department_id, a.scope_team_id, r.path \
+         FROM accounts a LEFT JOIN regions r ON r.id = a.scope_region_id WHERE a.id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .ok_or(AppError::NotFound("account"))?;
+    let role: String = r.try_get("role")?;
+    Ok(Principal {
+        account_id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        person_id: r.try_get("person_id")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("account has unknown role {role}"))?,
+        scope: Scope {
+            region_id: r.try_get("scope_region_id")?,
+            department_id: r.try_get("scope_department_id")?,
+            team_id: r.try_get("scope_team_id")?,
+        },
+        scope_path: r.try_get("path")?,
+        csrf: String::new(),
+        via: Via::Bearer,
+    })
 }
 
 /// A session's account as `load` reads it.

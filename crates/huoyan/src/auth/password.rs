@@ -9,6 +9,10 @@ use crate::error::{AppError, AppResult};
 /// Only `huoyan demo` may create accounts with this password; everywhere else it is refused.
 pub const DEMO_PASSWORD: &str = "huoyan-demo";
 
+/// Longest password accepted, set or tried: far past any passphrase, short of making argon2's
+/// input a way to spend the server's memory or time.
+pub const MAX_CHARS: usize = 1024;
+
 pub fn check_strength(password: &str, allow_demo: bool) -> AppResult<()> {
     if password == DEMO_PASSWORD && !allow_demo {
         return Err(AppError::invalid(
@@ -16,8 +20,15 @@ pub fn check_strength(password: &str, allow_demo: bool) -> AppResult<()> {
             "the demo password may only be used by `huoyan demo`",
         ));
     }
-    if password.chars().count() < 8 {
+    let chars = password.chars().count();
+    if chars < 8 {
         return Err(AppError::invalid("password", "use at least 8 characters"));
+    }
+    if chars > MAX_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("at most {MAX_CHARS} characters"),
+        ));
     }
     Ok(())
 }
@@ -51,5 +62,7 @@ mod tests {
         assert!(check_strength(DEMO_PASSWORD, false).is_err());
         assert!(check_strength(DEMO_PASSWORD, true).is_ok());
         assert!(check_strength("short", false).is_err());
+        assert!(check_strength(&"x".repeat(MAX_CHARS), false).is_ok());
+        assert!(check_strength(&"x".repeat(MAX_CHARS + 1), false).is_err());
     }
 }

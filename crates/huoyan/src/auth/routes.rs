@@ -2,6 +2,7 @@
 
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
@@ -11,15 +12,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::sessions::Refused;
 use super::{ClientAddr, MaybePrincipal, Principal, SESSION_COOKIE, sessions};
 use crate::auth::AuthState;
 use crate::error::{AppError, AppResult};
 use crate::http::ApiJson;
 use crate::i18n::Locale;
-use crate::web::NextParam;
-use crate::web::PageCtx;
-use crate::web::render;
-use crate::web::safe_next;
+use crate::web::{NextParam, PageCtx, PageError, render, safe_next};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,24 +34,49 @@ pub struct TokenResponse {
     pub expires_at: String,
 }
 
-/// Exchange a username and password for a bearer token (valid 30 days).
+/// Exchange a username and password for a bearer token (valid 7 days). Wrong passwords slow
+/// down the address that sends them, and guessing at one account or many: a 429 says in
+/// `Retry-After` how many seconds to wait.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()),
     request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
+        (status = 422, description = "a field is too long", body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 async fn token(
     State(state): State<AuthState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<TokenRequest>,
-) -> AppResult<ApiJson<TokenResponse>> {
-    state.limiter.check(&req.username, addr)?;
-    let id = sessions::check_credentials(&state.db, &req.username, &req.password)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+) -> Result<ApiJson<TokenResponse>, Refused> {
+    let id = sessions::sign_in(
+        &state.db,
+        &state.limiter,
+        &req.username,
+        &req.password,
+        addr,
+    )
+    .await?;
     let issued = sessions::issue(&state.db, id, "api").await?;
     Ok(ApiJson(TokenResponse {
         token: issued.token,
         expires_at: crate::time::rfc3339(issued.expires_at_ms),
     }))
+}
+
+/// Sign out: end the token (or page session) this request is sent with. Other tokens of the
+/// account stay valid; `DELETE /api/v1/auth/tokens/{id}` ends those.
+#[utoipa::path(delete, path = "/api/v1/auth/token", tag = "auth", operation_id = "sign_out",
+    responses((status = 204, description = "the token no longer signs anyone in"),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 422, description = "a page session's call without its CSRF header", body = crate::error::ErrorBody)))]
+async fn sign_out(
+    State(state): State<AuthState>,
+    _p: Principal,
+    headers: axum::http::HeaderMap,
+) -> AppResult<axum::http::StatusCode> {
+    // The principal proved the presented token valid; it is the one to end.
+    let (token, _) = super::presented_token(&headers).ok_or(AppError::Unauthenticated)?;
+    sessions::revoke(&state.db, &token).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,8 +103,9 @@ async fn me(p: Principal) -> ApiJson<Me> {
 
 pub fn api() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
-        .routes(routes!(token))
+        .routes(routes!(token, sign_out))
         .routes(routes!(me))
+        .merge(super::tokens::api())
 }
 
 const LOGIN_CSRF_COOKIE: &str = "huoyan_login_csrf";
@@ -100,7 +125,7 @@ fn login_page(
     jar: CookieJar,
     next: &str,
     username: &str,
-    error: Option<String>,
+    error: Option<(StatusCode, String)>,
 ) -> Response {
     // Login CSRF is stopped by double submit: the form carries the value of a cookie it just set.
     let csrf = sessions::new_token();
@@ -114,13 +139,9 @@ fn login_page(
         csrf,
         next: next.to_string(),
         username: username.to_string(),
-        error,
+        error: error.as_ref().map(|(_, e)| e.clone()),
     };
-    let status = if page.error.is_some() {
-        axum::http::StatusCode::UNAUTHORIZED
-    } else {
-        axum::http::StatusCode::OK
-    };
+    let status = error.map_or(StatusCode::OK, |(s, _)| s);
     (status, jar.add(cookie), render(&page)).into_response()
 }
 
@@ -153,38 +174,66 @@ async fn login(
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref()).to_string();
+    // Over-long fields are refused first, and not shown back.
+    if let Err(e) = sessions::check_lengths(&form.username, &form.password) {
+        let colon = if locale.is_en() { ": " } else { "：" };
+        let message = e
+            .fields()
+            .iter()
+            .map(|f| {
+                let label = locale.t(&format!("login.{}", f.field)).to_string();
+                format!("{label}{colon}{}", locale.message(&f.message))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let error = Some((StatusCode::UNPROCESSABLE_ENTITY, message));
+        return login_page(locale, jar, &next, "", error);
+    }
     let expected = jar
         .get(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     if expected.is_empty() || !sessions::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes())
     {
-        return login_page(
-            locale,
-            jar,
-            &next,
-            &form.username,
-            Some(locale.t("login.expired").into()),
-        );
+        let error = Some((StatusCode::UNAUTHORIZED, locale.t("login.expired").into()));
+        return login_page(locale, jar, &next, &form.username, error);
     }
-    if state.limiter.check(&form.username, addr).is_err() {
-        return login_page(
-            locale,
-            jar,
-            &next,
-            &form.username,
-            Some(locale.t("login.throttled").into()),
-        );
-    }
-    let result = async {
-        match sessions::check_credentials(&state.db, &form.username, &form.password).await? {
-            Some(id) => Ok(Some(sessions::issue(&state.db, id, "cookie").await?)),
-            None => Ok::<_, AppError>(None),
-        }
-    }
+    let signed_in = sessions::sign_in(
+        &state.db,
+        &state.limiter,
+        &form.username,
+        &form.password,
+        addr,
+    )
     .await;
-    match result {
-        Ok(Some(issued)) => {
+    let id = match signed_in {
+        Ok(id) => id,
+        Err(Refused::Throttled(t)) => {
+            let message = locale.message(&format!(
+                "too many attempts; try again in {} seconds",
+                t.secs()
+            ));
+            let page = login_page(
+                locale,
+                jar,
+                &next,
+                &form.username,
+                Some((StatusCode::TOO_MANY_REQUESTS, message)),
+            );
+            return (
+                [(axum::http::header::RETRY_AFTER, t.secs().to_string())],
+                page,
+            )
+                .into_response();
+        }
+        Err(Refused::Error(AppError::Unauthenticated)) => {
+            let error = Some((StatusCode::UNAUTHORIZED, locale.t("login.failed").into()));
+            return login_page(locale, jar, &next, &form.username, error);
+        }
+        Err(Refused::Error(error)) => return PageError { error, locale }.into_response(),
+    };
+    match sessions::issue(&state.db, id, "cookie").await {
+        Ok(issued) => {
             let cookie = Cookie::build((SESSION_COOKIE, issued.token))
                 .path("/")
                 .http_only(true)
@@ -196,14 +245,7 @@ async fn login(
             )
                 .into_response()
         }
-        Ok(None) => login_page(
-            locale,
-            jar,
-            &next,
-            &form.username,
-            Some(locale.t("login.failed").into()),
-        ),
-        Err(e) => crate::web::PageError { error: e, locale }.into_response(),
+        Err(error) => PageError { error, locale }.into_response(),
     }
 }
 

@@ -1,20 +1,30 @@
 //! Session and API tokens. Only a token's SHA-256 is stored, so a copy of the database does not
-//! let anyone sign in; login attempts are rate-limited per account name and per address.
+//! let anyone sign in; login attempts are throttled (`super::throttle`) after their lengths are
+//! checked, so nothing an anonymous caller sends is kept unbounded.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::throttle::{Policy, Throttle, origin};
 use crate::db::Db;
-
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::time::now_ms;
 
+/// A page session lasts one long shift: people sign in again each working day.
 pub const COOKIE_TTL_MS: i64 = 12 * 3600 * 1000;
-pub const API_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+/// A program's token lasts a week: long enough for a script or an integration run by a duty
+/// rota to sign in once per weekly shift cycle, short enough that a token copied into a chat or a
+/// config file stops working within days, and a revocation missed by hand ends on its own.
+pub const API_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Longest username accepted at sign-in, in bytes: no account can have a longer one
+/// (`accounts::check_new`).
+pub const MAX_USERNAME: usize = 64;
 
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
@@ -94,30 +104,206 @@ pub async fn revoke(db: &Db, token: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Sign-in throttle: 10 attempts a minute per account name, 30 per address.
+/// Refuses over-long sign-in fields before anything else is done with them.
+pub fn check_lengths(username: &str, password: &str) -> AppResult<()> {
+    let mut errors = Vec::new();
+    if username.len() > MAX_USERNAME {
+        errors.push(FieldError::new(
+            "username",
+            format!("at most {MAX_USERNAME} characters"),
+        ));
+    }
+    if password.chars().count() > super::password::MAX_CHARS {
+        errors.push(FieldError::new(
+            "password",
+            format!("at most {} characters", super::password::MAX_CHARS),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(errors))
+    }
+}
+
+/// The server's sign-in throttle: `Throttle` on the system clock, shared by every request.
 pub struct LoginLimiter {
-    by_name: DefaultKeyedRateLimiter<String>,
-    by_addr: DefaultKeyedRateLimiter<IpAddr>,
+    throttle: Mutex<Throttle>,
 }
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        let per_min = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("non-zero literal"));
         Self {
-            by_name: RateLimiter::keyed(per_min(10)),
-            by_addr: RateLimiter::keyed(per_min(30)),
+            throttle: Mutex::new(Throttle::new(Policy::default())),
         }
     }
 }
 
 impl LoginLimiter {
-    pub fn check(&self, username: &str, addr: Option<IpAddr>) -> AppResult<()> {
-        let name_ok = self.by_name.check_key(&username.to_lowercase()).is_ok();
-        let addr_ok = addr.is_none_or(|a| self.by_addr.check_key(&a).is_ok());
-        if name_ok && addr_ok {
-            Ok(())
-        } else {
-            Err(AppError::RateLimited)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        // The throttle's methods cannot panic half-way; its state stays sound after one elsewhere.
+        self.throttle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets an attempt through (counted as a failure until `succeeded`), or says how long to wait.
+    pub fn attempt(&self, username: &str, addr: Option<IpAddr>) -> Result<(), Throttled> {
+        self.lock()
+            .attempt(username, origin(addr), Instant::now())
+            .map_err(Throttled)
+    }
+
+    /// The attempt let through had the right password (or could not be checked): no failure.
+    pub fn succeeded(&self, username: &str, addr: Option<IpAddr>) {
+        self.lock()
+            .succeeded(username, origin(addr), Instant::now());
+    }
+}
+
+/// A sign-in held back: 429 with `Retry-After`.
+#[derive(Debug)]
+pub struct Throttled(pub Duration);
+
+impl Throttled {
+    /// Whole seconds to wait, at least one.
+    pub fn secs(&self) -> u64 {
+        (self.0.as_secs() + u64::from(self.0.subsec_nanos() > 0)).max(1)
+    }
+}
+
+/// Why a sign-in got no token.
+#[derive(Debug)]
+pub enum Refused {
+    Error(AppError),
+    Throttled(Throttled),
+}
+
+impl From<AppError> for Refused {
+    fn from(e: AppError) -> Self {
+        Self::Error(e)
+    }
+}
+
+impl From<Throttled> for Refused {
+    fn from(t: Throttled) -> Self {
+        Self::Throttled(t)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Error(e) => e.into_response(),
+            Self::Throttled(t) => (
+                [(axum::http::header::RETRY_AFTER, t.secs().to_string())],
+                AppError::RateLimited,
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Checks lengths, the throttle and the password, in that order; the account id on success.
+pub async fn sign_in(
+    db: &Db,
+    limiter: &LoginLimiter,
+    username: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> Result<i64, Refused> {
+    check_lengths(username, password)?;
+    limiter.attempt(username, addr)?;
+    // Were this request dropped while the hash is checked, its attempt stays counted as a
+    // failure: the safe side.
+    let checked = check_credentials(db, username, password).await;
+    if !matches!(checked, Ok(None)) {
+        limiter.succeeded(username, addr);
+    }
+    Ok(checked?.ok_or(AppError::Unauthenticated)?)
+}
+
+/// One session or token as its owner sees it: never the token or its hash.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub account_id: i64,
+    /// `api` for a bearer token, `cookie` for a page session.
+    pub kind: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// True for the token this request was sent with.
+    pub current: bool,
+}
+
+/// An account's unexpired sessions and tokens, newest first.
+pub async fn list(
+    db: &Db,
+    account_id: i64,
+    current: Option<&str>,
+    paging: &crate::http::Paging,
+) -> AppResult<crate::http::ListPage<TokenInfo>> {
+    let current = current.map(token_hash).unwrap_or_default();
+    let mut filter = crate::db::Sql::new(" WHERE account_id = ");
+    filter
+        .bind(account_id)
+        .push(" AND expires_at > ")
+        .bind(now_ms());
+    crate::http::fetch_page(
+        db,
+        "id, account_id, kind, created_at, expires_at, token_hash",
+        "sessions",
+        &filter,
+        "id DESC",
+        paging,
+        |r| {
+            Ok(TokenInfo {
+                id: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                created_at: crate::time::rfc3339(r.try_get(3)?),
+                expires_at: crate::time::rfc3339(r.try_get(4)?),
+                current: r.try_get::<String, _>(5)? == current,
+            })
+        },
+    )
+    .await
+}
+
+/// Ends session `id` if it belongs to `owner` (any account's when `owner` is `None`); whether
+/// there was one to end.
+pub async fn revoke_id(db: &Db, id: i64, owner: Option<i64>) -> AppResult<bool> {
+    let done = match owner {
+        Some(owner) => sqlx::query(
+            "DELETE FROM sessions WHERE id = $1 AND account_id = $2 AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(owner),
+        None => sqlx::query("DELETE FROM sessions WHERE id = $1 AND expires_at > $2").bind(id),
+    }
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes the sessions and tokens that have expired (they already sign nobody in); how many.
+/// The server runs it now and then so the table holds only live sessions.
+pub async fn purge_expired(db: &Db) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The server's job: purge expired sessions once an hour.
+pub async fn purge_hourly(db: Db) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match purge_expired(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "session purge failed"),
         }
     }
 }

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{COLUMNS, Case, from_row, get_scoped};
+use super::views::{COLUMNS, from_row};
+use super::{Case, get_scoped};
 use crate::auth::{Can, Principal, perm};
 use crate::cases::CasesState;
 use crate::db::{Db, Sql};
@@ -34,7 +35,7 @@ pub async fn proposals(db: &Db, p: &Principal, id: i64) -> AppResult<Vec<Proposa
     let mut sql = Sql::new(&format!(
         "SELECT {COLUMNS}, r.parent_id FROM cases JOIN regions r ON r.id = cases.compound_id WHERE cases.category = "
     ));
-    sql.bind(case.category.clone())
+    sql.bind(case.category.code())
         .push(" AND cases.id <> ")
         .bind(id)
         .push(" AND cases.state NOT IN ('closed', 'rejected', 'merged', 'fixed_on_site')")
@@ -45,7 +46,7 @@ pub async fn proposals(db: &Db, p: &Principal, id: i64) -> AppResult<Vec<Proposa
         .push(" AND r.parent_id = (SELECT parent_id FROM regions WHERE id = ")
         .bind(case.compound_id)
         .push(")");
-    super::scope(p, &mut sql);
+    super::views::scope(p, &mut sql);
     let rows = sql.query().fetch_all(&db.pool).await?;
     let community: i64 = sqlx::query("SELECT parent_id FROM regions WHERE id = $1")
         .bind(case.compound_id)
@@ -54,14 +55,14 @@ pub async fn proposals(db: &Db, p: &Principal, id: i64) -> AppResult<Vec<Proposa
         .try_get(0)?;
     let mut others = Vec::with_capacity(rows.len());
     for r in &rows {
-        others.push((from_row(r)?, r.try_get::<i64, _>(17)?));
+        others.push((from_row(r)?, r.try_get::<i64, _>("parent_id")?));
     }
     fn text(c: &Case, community: i64) -> AppResult<CaseText<'_>> {
         Ok(CaseText {
             id: c.id,
             compound_id: c.compound_id,
             community_id: community,
-            category: &c.category,
+            category: c.category.code(),
             text: &c.description,
             reported_at_ms: parse_time("reported_at", &c.reported_at)?,
         })

@@ -18,7 +18,7 @@ use huoyan_core::cases::figures::{
     self as rules, CaseRecord, CategoryFigures, DepartmentFigures, Durations, RankRule, Stat,
     TaskMeasures, TaskRecord,
 };
-use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source, TaskState};
+use huoyan_core::cases::{CaseState, Category, Source, TaskState};
 use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -606,12 +606,12 @@ async fn all_rows(
 ) -> AppResult<Vec<(super::Case, String, Option<String>)>> {
     let filter = f.to_sql(p)?;
     let mut q = filter.with_text(&format!(
-        "SELECT {}, compound_region.name, lead_unit.name FROM cases \
+        "SELECT {}, compound_region.name AS compound_name, lead_unit.name AS lead_name FROM cases \
          JOIN regions compound_region ON compound_region.id = cases.compound_id \
          LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id{} ORDER BY {} LIMIT ",
-        super::COLUMNS,
+        super::views::COLUMNS,
         filter.text(),
-        super::list_order(crate::time::now_ms())
+        super::views::list_order(crate::time::now_ms())
     ));
     q.bind(EXPORT_MAX_ROWS as i64 + 1);
     let rows = q.query().fetch_all(&db.pool).await?;
@@ -624,7 +624,13 @@ async fn all_rows(
         ));
     }
     rows.iter()
-        .map(|r| Ok((super::from_row(r)?, r.try_get(17)?, r.try_get(18)?)))
+        .map(|r| {
+            Ok((
+                super::views::from_row(r)?,
+                r.try_get("compound_name")?,
+                r.try_get("lead_name")?,
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(AppError::from)
 }
@@ -657,20 +663,17 @@ pub async fn list_xlsx(
 ) -> AppResult<(Vec<u8>, usize)> {
     let en = l.is_en();
     let rows = all_rows(db, p, f).await?;
-    let label = |code: &str, f: fn(&str, bool) -> Option<&'static str>| -> Cell {
-        f(code, en).map(Cell::from).unwrap_or_else(|| code.into())
-    };
     let time = |s: &str| -> Cell { crate::time::beijing_rfc3339(s).into() };
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|(c, compound, lead)| {
             vec![
                 c.id.into(),
-                label(&c.kind, |s, en| Kind::parse(s).map(|k| k.label(en))),
-                label(&c.source, |s, en| Source::parse(s).map(|k| k.label(en))),
-                label(&c.category, |s, en| Category::parse(s).map(|k| k.label(en))),
-                label(&c.priority, |s, en| Priority::parse(s).map(|k| k.label(en))),
-                label(&c.state, |s, en| CaseState::parse(s).map(|k| k.label(en))),
+                c.kind.label(en).into(),
+                c.source.label(en).into(),
+                c.category.label(en).into(),
+                c.priority.label(en).into(),
+                c.state.label(en).into(),
                 compound.as_str().into(),
                 c.address.as_str().into(),
                 lead.clone().into(),

@@ -1,17 +1,25 @@
 //! Photos and files on a case: the supervisor's photo of an open gate, the department's evidence
 //! of the fix, the verifier's photo. The type is read from the content (not the name or the
-//! declared type), the size is capped, and each content is stored once under its SHA-256 so the
-//! same photo sent twice from a flaky phone costs nothing twice.
+//! declared type), the size is capped, a picture's dimensions too, and each content is stored
+//! once under its SHA-256 so the same photo sent twice from a flaky phone costs nothing twice.
+//!
+//! A file streams to an unnamed temporary file as it arrives, counted and hashed on the way, and
+//! is read back into memory only when it is written to the database, inside the transaction,
+//! which holds the audit chain head's lock: one upload's files at a time, however many phones
+//! send at once (24 uploads of 31 MB at once took 967 MB when each was read whole).
 
 use std::collections::HashMap;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,6 +36,16 @@ use crate::time::rfc3339;
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 /// Largest upload request: a few photos at once.
 const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+/// Most files in one upload (each is a temporary file until it is stored).
+const MAX_FILES: usize = 20;
+/// Most bytes of the text parts of one form, together: a report's fields take a few kB.
+const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// Most pixels a picture may have. Phones save 12–50 megapixels; a picture's pixels are what a
+/// browser sets aside memory for (4 bytes each), whatever the file's size: a 30,000 × 30,000 PNG
+/// of a few MB asks for 3.6 GB. Pillow warns from 89 megapixels for the same reason.
+pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
+/// Bytes kept from a file's start to tell its type by (`infer` reads at most a few hundred).
+const HEAD_BYTES: usize = 8192;
 
 /// What may be attached, by the type the content itself shows.
 const ALLOWED: &[&str] = &[
@@ -56,85 +74,156 @@ pub struct Upload {
     pub name: String,
     pub media_type: &'static str,
     pub sha256: String,
-    pub content: Vec<u8>,
+    pub size: u64,
+    /// The content, in an unnamed temporary file that the system deletes once it is closed.
+    content: std::fs::File,
 }
 
-/// Checks one file: not empty, not too large, of an allowed type by its content.
-pub fn check(field: &str, name: &str, content: Vec<u8>) -> Result<Upload, FieldError> {
-    if content.is_empty() {
-        return Err(FieldError::new(field, "the file is empty"));
+impl Upload {
+    /// The whole content, read back when it is about to be stored.
+    pub async fn read(&self) -> AppResult<Vec<u8>> {
+        let mut file = self.content.try_clone().map_err(anyhow::Error::from)?;
+        let capacity = self.size as usize;
+        let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            file.seek(SeekFrom::Start(0))?;
+            let mut bytes = Vec::with_capacity(capacity);
+            file.read_to_end(&mut bytes)?;
+            Ok(bytes)
+        })
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(anyhow::Error::from)?;
+        Ok(bytes)
     }
-    if content.len() > MAX_FILE_BYTES {
-        return Err(FieldError::new(
-            field,
-            format!("a file may be at most {} MB", MAX_FILE_BYTES / 1024 / 1024),
-        ));
+}
+
+/// A `file` part as it streamed in: counted, hashed and written to a temporary file, never held
+/// whole in memory.
+struct Received {
+    name: String,
+    size: u64,
+    /// Past `MAX_FILE_BYTES`: the rest was read and thrown away.
+    too_large: bool,
+    head: Vec<u8>,
+    hash: Sha256,
+    /// Made at the first byte, so that an empty part makes no file.
+    file: Option<tokio::fs::File>,
+}
+
+impl Received {
+    /// Reads `field` to its end. Past the size limit nothing more is kept: the rest is read only
+    /// to reach the next part, so that every bad part is named at once (the request's own limit
+    /// bounds that reading).
+    async fn read(mut field: Field<'_>) -> AppResult<Received> {
+        let mut r = Received {
+            name: clean_name(field.file_name().unwrap_or_default()),
+            size: 0,
+            too_large: false,
+            head: Vec::new(),
+            hash: Sha256::new(),
+            file: None,
+        };
+        while let Some(chunk) = field.chunk().await.map_err(|e| stream_error(e, "file"))? {
+            r.size += chunk.len() as u64;
+            if r.too_large || r.size > MAX_FILE_BYTES as u64 {
+                r.too_large = true;
+                r.file = None;
+                continue;
+            }
+            r.hash.update(&chunk);
+            let keep = HEAD_BYTES.saturating_sub(r.head.len()).min(chunk.len());
+            r.head.extend_from_slice(&chunk[..keep]);
+            let file = match &mut r.file {
+                Some(f) => f,
+                None => {
+                    let f = tokio::task::spawn_blocking(tempfile::tempfile)
+                        .await
+                        .map_err(anyhow::Error::from)?
+                        .map_err(anyhow::Error::from)?;
+                    r.file.insert(tokio::fs::File::from_std(f))
+                }
+            };
+            file.write_all(&chunk).await.map_err(anyhow::Error::from)?;
+        }
+        Ok(r)
     }
-    let media_type = infer::get(&content)
-        .map(|t| t.mime_type())
-        .and_then(|m| ALLOWED.iter().copied().find(|a| *a == m))
-        .ok_or_else(|| {
-            FieldError::new(
-                field,
-                "only photos (JPEG, PNG, WebP, HEIC), PDF and MP4 video are accepted",
-            )
-        })?;
-    let name: String = name
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+
+    /// Checks the file: not empty, not too large, of an allowed type by its content, a picture
+    /// of a sane number of pixels by its header.
+    async fn check(self, field: &str) -> AppResult<Result<Upload, FieldError>> {
+        let refuse = |message: String| Ok(Err(FieldError::new(field, message)));
+        if self.too_large {
+            return refuse(format!(
+                "a file may be at most {} MB",
+                MAX_FILE_BYTES / 1024 / 1024
+            ));
+        }
+        let (Some(mut file), true) = (self.file, self.size > 0) else {
+            return refuse("the file is empty".into());
+        };
+        let Some(media_type) = infer::get(&self.head)
+            .map(|t| t.mime_type())
+            .and_then(|m| ALLOWED.iter().copied().find(|a| *a == m))
+        else {
+            return refuse(
+                "only photos (JPEG, PNG, WebP, HEIC), PDF and MP4 video are accepted".into(),
+            );
+        };
+        file.flush().await.map_err(anyhow::Error::from)?;
+        let file = file.into_std().await;
+        if media_type.starts_with("image/") {
+            let probe = file.try_clone().map_err(anyhow::Error::from)?;
+            let size = tokio::task::spawn_blocking(move || {
+                let mut reader = BufReader::new(probe);
+                reader.seek(SeekFrom::Start(0))?;
+                imagesize::reader_size(reader)
+            })
+            .await
+            .map_err(anyhow::Error::from)?;
+            match size {
+                Err(_) => {
+                    return refuse("the picture's size cannot be read from its header".into());
+                }
+                Ok(s) if (s.width as u64).saturating_mul(s.height as u64) > MAX_IMAGE_PIXELS => {
+                    return refuse(format!(
+                        "a picture may have at most {} million pixels",
+                        MAX_IMAGE_PIXELS / 1_000_000
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(Ok(Upload {
+            name: if self.name.is_empty() {
+                "file".into()
+            } else {
+                self.name
+            },
+            media_type,
+            sha256: hex::encode(self.hash.finalize()),
+            size: self.size,
+            content: file,
+        }))
+    }
+}
+
+/// A file name fit to list and to send back in a header: without control characters, the marks
+/// that reorder text (a right-to-left override shows `photo\u{202E}gnp.exe` as `photoexe.png`)
+/// or break lines, and path separators; at most 200 characters.
+fn clean_name(name: &str) -> String {
+    const HIDDEN: &[char] = &[
+        // Bidirectional embeddings, overrides, isolates and marks.
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        // Line and paragraph separators, and the byte order mark.
+        '\u{2028}', '\u{2029}', '\u{FEFF}',
+    ];
+    name.chars()
+        .filter(|c| !c.is_control() && !HIDDEN.contains(c) && *c != '/' && *c != '\\')
         .take(200)
-        .collect();
-    Ok(Upload {
-        name: if name.is_empty() { "file".into() } else { name },
-        media_type,
-        sha256: hex::encode(Sha256::digest(&content)),
-        content,
-    })
-}
-
-/// Stores checked uploads on a case inside `change`.
-pub async fn store(change: &mut Change, case_id: i64, uploads: &[Upload]) -> AppResult<Vec<i64>> {
-    let mut ids = Vec::new();
-    for u in uploads {
-        let known = sqlx::query("SELECT 1 FROM file_blobs WHERE sha256 = $1")
-            .bind(&u.sha256)
-            .fetch_optional(&mut *change.tx)
-            .await?
-            .is_some();
-        if !known {
-            sqlx::query("INSERT INTO file_blobs (sha256, content) VALUES ($1, $2)")
-                .bind(&u.sha256)
-                .bind(u.content.as_slice())
-                .execute(&mut *change.tx)
-                .await?;
-        }
-        // A phone resending after a lost answer must not list the same photo twice.
-        let already = sqlx::query("SELECT id FROM case_files WHERE case_id = $1 AND sha256 = $2")
-            .bind(case_id)
-            .bind(&u.sha256)
-            .fetch_optional(&mut *change.tx)
-            .await?;
-        if let Some(r) = already {
-            ids.push(r.try_get(0)?);
-            continue;
-        }
-        let id: i64 = sqlx::query("INSERT INTO case_files (case_id, name, media_type, size, sha256, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
-            .bind(case_id)
-            .bind(&u.name)
-            .bind(u.media_type)
-            .bind(u.content.len() as i64)
-            .bind(&u.sha256)
-            .bind(change.actor().id)
-            .bind(change.at_ms())
-            .fetch_one(&mut *change.tx)
-            .await?
-            .try_get(0)?;
-        change
-            .record("case", case_id, "attach", &serde_json::json!({"file": id, "name": u.name, "sha256": u.sha256, "size": u.content.len()}))
-            .await?;
-        ids.push(id);
-    }
-    Ok(ids)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
@@ -156,6 +245,16 @@ pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
+}
+
+/// Which of a form's fields a request takes, by how they are sent.
+#[derive(Default)]
+pub struct FormFields {
+    pub text: &'static [&'static str],
+    pub choices: &'static [&'static str],
+    pub numbers: &'static [&'static str],
+    pub ids: &'static [&'static str],
+    pub times: &'static [&'static str],
 }
 
 /// Text fields and checked files of a multipart form (the upload API and the pages' forms).
@@ -188,6 +287,45 @@ impl FormParts {
             .collect()
     }
 
+    /// The named fields, as JSON for `http::from_fields`: `text` as sent (a blank one is the
+    /// parser's to refuse by name); `choices` (selects), `numbers` (as numbers, or as sent for
+    /// the parser to refuse by name) and `times` (`datetime-local`, Beijing wall time, as RFC
+    /// 3339) only when filled in; `ids` as lists of numbers.
+    pub fn json(&self, fields: &FormFields) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value;
+        let mut out = serde_json::Map::new();
+        for &name in fields.text {
+            if let Some(v) = self.fields.get(name).and_then(|v| v.first()) {
+                out.insert(name.into(), Value::String(v.clone()));
+            }
+        }
+        for &name in fields.choices {
+            if let Some(v) = self.opt(name) {
+                out.insert(name.into(), Value::String(v));
+            }
+        }
+        for &name in fields.numbers {
+            if let Some(v) = self.opt(name) {
+                let n = serde_json::from_str::<serde_json::Number>(&v)
+                    .map(Value::Number)
+                    .unwrap_or(Value::String(v));
+                out.insert(name.into(), n);
+            }
+        }
+        for &name in fields.ids {
+            if self.fields.contains_key(name) {
+                out.insert(name.into(), self.ids(name).into());
+            }
+        }
+        for &name in fields.times {
+            if let Some(v) = self.opt(name) {
+                let t = crate::time::beijing_local(&v).unwrap_or(v);
+                out.insert(name.into(), Value::String(t));
+            }
+        }
+        out
+    }
+
     pub fn number<T: std::str::FromStr>(
         &self,
         name: &str,
@@ -215,21 +353,45 @@ fn too_large() -> AppError {
     )])
 }
 
+fn stream_error(e: axum::extract::multipart::MultipartError, field: &str) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        AppError::invalid(field, e.body_text())
+    }
+}
+
+/// Reads a text part, refusing it as soon as the form's text passes `MAX_TEXT_BYTES`.
+async fn read_text(mut field: Field<'_>, name: &str, budget: &mut usize) -> AppResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| stream_error(e, name))? {
+        *budget = budget.checked_sub(chunk.len()).ok_or_else(|| {
+            AppError::TooLarge(vec![FieldError::new(
+                name,
+                format!(
+                    "the form's text may be at most {} kB",
+                    MAX_TEXT_BYTES / 1024
+                ),
+            )])
+        })?;
+        bytes.extend_from_slice(&chunk);
+    }
+    // As multer's own `text()`: bytes that are not UTF-8 become U+FFFD.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Reads a multipart body: text parts by name, `file` parts checked one by one. An oversized
-/// body is refused while it streams in, naming `file`.
-pub async fn read_form(mut form: Multipart) -> AppResult<FormParts> {
+/// body is refused while it streams in, naming `file`; a body that is not multipart, naming
+/// `content-type`.
+pub async fn read_form(form: Result<Multipart, MultipartRejection>) -> AppResult<FormParts> {
+    let mut form = form
+        .map_err(|_| AppError::invalid("content-type", "send the files as multipart/form-data"))?;
     let mut parts = FormParts {
         fields: HashMap::new(),
         uploads: Vec::new(),
         file_errors: Vec::new(),
     };
-    let stream_error = |e: axum::extract::multipart::MultipartError, field: &str| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            AppError::invalid(field, e.body_text())
-        }
-    };
+    let mut text_budget = MAX_TEXT_BYTES;
     while let Some(field) = form
         .next_field()
         .await
@@ -237,18 +399,23 @@ pub async fn read_form(mut form: Multipart) -> AppResult<FormParts> {
     {
         let name = field.name().unwrap_or_default().to_string();
         if name != "file" {
-            let text = field.text().await.map_err(|e| stream_error(e, &name))?;
+            let text = read_text(field, &name, &mut text_budget).await?;
             parts.fields.entry(name).or_default().push(text);
             continue;
         }
         let index = parts.uploads.len() + parts.file_errors.len();
-        let file_name = field.file_name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| stream_error(e, "file"))?;
+        if index == MAX_FILES {
+            return Err(AppError::invalid(
+                "file",
+                format!("at most {MAX_FILES} files in one upload"),
+            ));
+        }
+        let received = Received::read(field).await?;
         // An empty file input still sends an empty, nameless part: no file was chosen.
-        if bytes.is_empty() && file_name.is_empty() {
+        if received.size == 0 && received.name.is_empty() {
             continue;
         }
-        match check(&format!("file[{index}]"), &file_name, bytes.to_vec()) {
+        match received.check(&format!("file[{index}]")).await? {
             Ok(u) => parts.uploads.push(u),
             Err(e) => parts.file_errors.push(e),
         }
@@ -257,7 +424,7 @@ pub async fn read_form(mut form: Multipart) -> AppResult<FormParts> {
 }
 
 /// Reads an upload's `file` parts; all are refused if one is bad.
-pub async fn read_uploads(form: Multipart) -> AppResult<Vec<Upload>> {
+pub async fn read_uploads(form: Result<Multipart, MultipartRejection>) -> AppResult<Vec<Upload>> {
     let parts = read_form(form).await?;
     if !parts.file_errors.is_empty() {
         return Err(AppError::Invalid(parts.file_errors));
@@ -280,7 +447,9 @@ struct FileUpload {
     file: Vec<u8>,
 }
 
-/// Attach photos or files to a case (multipart, parts named `file`; at most 10 MB each).
+/// Attach photos or files to an open case (multipart, parts named `file`; at most 10 MB each):
+/// its reporter, the office, the group and a unit with an open task on it may; each upload is a
+/// step of the timeline.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "cases", params(("id" = i64, Path)),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<CaseFile>), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -288,12 +457,12 @@ async fn upload_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesEvidence>,
     ApiPath(id): ApiPath<i64>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, ApiJson<Vec<CaseFile>>)> {
     super::get_scoped(&state.db, &p, id).await?;
     let uploads = read_uploads(form).await?;
     let ids = Change::run(&state.db, &p.actor(), async |change| {
-        store(change, id, &uploads).await
+        super::workflow::attach(change, &p, id, &uploads).await
     })
     .await?;
     let files = for_case(&state.db, id)
@@ -354,4 +523,26 @@ pub fn api() -> OpenApiRouter<CasesState> {
         .routes(routes!(download_route))
         // Anything larger is cut off while it streams in; `read_uploads` names the field.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    #[test]
+    fn file_names_lose_what_hides_or_turns_their_text() {
+        assert_eq!(clean_name("东门\u{202E}gnp.exe"), "东门gnp.exe");
+        assert_eq!(
+            clean_name(
+                "\u{202A}\u{202B}\u{202C}\u{202D}a\u{2066}\u{2067}\u{2068}\u{2069}b\u{200E}\u{200F}\u{061C}c"
+            ),
+            "abc"
+        );
+        assert_eq!(
+            clean_name(" ../x\u{0}\u{7}\u{1B}\u{85}\u{2028}\u{FEFF}y\\z.png\n"),
+            "..xyz.png"
+        );
+        assert_eq!(clean_name("\u{202E}"), "");
+        assert_eq!(clean_name(&"长".repeat(300)).chars().count(), 200);
+    }
 }

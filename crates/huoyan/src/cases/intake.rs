@@ -6,19 +6,21 @@
 //! one lock of the audit chain head and one flush to disk (with SQLite's `synchronous = FULL`
 //! every commit waits for the disk, a few milliseconds here). Each caller is answered only once
 //! the transaction holding its case has committed, so nothing is acknowledged that is not on
-//! disk. A batch that fails is rolled back whole and its filings are written again one by one, so
-//! one bad filing gets its own error and costs the others nothing.
+//! disk. A batch that one filing's data fails (a rule of the database broken, a value it cannot
+//! store) is rolled back whole and its filings are written again one by one, so that the bad
+//! filing gets its own error and costs the others nothing.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use huoyan_core::cases::{CaseState, Kind, Priority, Source};
+use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
-use crate::db::{Arg, Backend, Db, Sql};
+use crate::check::Check;
+use crate::db::{Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::time::rfc3339;
 
@@ -35,8 +37,7 @@ pub struct Filing {
     pub key: Option<String>,
     pub kind: Kind,
     pub source: Source,
-    /// A checked category code.
-    pub category: String,
+    pub category: Category,
     pub priority: Priority,
     pub compound_id: i64,
     pub lon: Option<f64>,
@@ -47,17 +48,17 @@ pub struct Filing {
 }
 
 impl Filing {
-    /// The case as `write_many` and `write_one` write it for this filing, so that the answer to
-    /// a new report needs no read. Keep in step with them.
+    /// The case as `store::insert_reports` and `store::insert_report` write it for this filing,
+    /// so that the answer to a new report needs no read (a test compares it with a later read).
     pub fn as_written(&self, id: i64, at_ms: i64) -> CaseDetail {
         CaseDetail {
             case: Case {
                 id,
-                kind: self.kind.code().to_string(),
-                source: self.source.code().to_string(),
-                category: self.category.clone(),
-                priority: self.priority.code().to_string(),
-                state: CaseState::Reported.code().to_string(),
+                kind: self.kind,
+                source: self.source,
+                category: self.category,
+                priority: self.priority,
+                state: CaseState::Reported,
                 compound_id: self.compound_id,
                 lon: self.lon,
                 lat: self.lat,
@@ -79,7 +80,7 @@ impl Filing {
                 actor_account_id: Some(self.account_id),
                 action: "report".to_string(),
                 from_state: None,
-                to_state: CaseState::Reported.code().to_string(),
+                to_state: CaseState::Reported,
                 note: self.description.clone(),
                 department_id: None,
                 lon: None,
@@ -164,7 +165,8 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
 }
 
 /// Writes `filings` in one transaction. If one of them broke a rule of the database (a region
-/// deleted meanwhile, a key taken), each is written again in its own, so that it alone fails.
+/// deleted meanwhile, a key taken) or held a value it cannot store (PostgreSQL's data
+/// exceptions), each is written again in its own, so that it alone fails.
 /// If the database itself failed (unreachable, busy, the commit lost), every filing gets that
 /// error at once: retrying one by one would make each caller wait out the same failure in turn,
 /// and after a lost commit, which may have landed, it could file keyless reports twice.
@@ -172,7 +174,10 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
 pub async fn write_all(db: &Db, filings: &[Filing]) -> Vec<AppResult<Filed>> {
     match write_many(db, filings).await {
         Ok(filed) => filed.into_iter().map(Ok).collect(),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+        Err(e)
+            if matches!(e, AppError::Invalid(_) | AppError::Conflict(_))
+                || is_data_exception(&e) =>
+        {
             if filings.len() > 1 {
                 tracing::warn!(error = %e, filings = filings.len(), "intake batch refused; writing its filings one by one");
             }
@@ -233,7 +238,7 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
     for (f, &id) in making.iter().zip(&ids) {
         events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
     }
-    insert_cases(&mut change, &making, &ids, at).await?;
+    super::store::insert_reports(&mut change, &making, &ids, at).await?;
     change.write_events(&events).await?;
     change.commit().await?;
     Ok(plans
@@ -278,74 +283,6 @@ async fn new_ids(change: &mut Change, backend: Backend, n: usize) -> AppResult<V
                 .collect::<Result<_, _>>()?)
         }
     }
-}
-
-/// One `cases` row and its first timeline entry for each filing, under the ids given.
-async fn insert_cases(
-    change: &mut Change,
-    filings: &[&Filing],
-    ids: &[i64],
-    at: i64,
-) -> AppResult<()> {
-    let (mut cases, mut timeline) = (Vec::new(), Vec::new());
-    for (f, &id) in filings.iter().zip(ids) {
-        cases.push(vec![
-            Arg::from(id),
-            Arg::from(f.kind.code()),
-            Arg::from(f.source.code()),
-            Arg::from(f.category.as_str()),
-            Arg::from(f.priority.code()),
-            Arg::from(CaseState::Reported.code()),
-            Arg::from(f.compound_id),
-            Arg::from(f.lon),
-            Arg::from(f.lat),
-            Arg::from(f.address.as_str()),
-            Arg::from(f.description.as_str()),
-            Arg::from(f.account_id),
-            Arg::from(at),
-            Arg::from(at),
-            Arg::from(f.key.clone()),
-        ]);
-        timeline.push(vec![
-            Arg::from(id),
-            Arg::from(at),
-            Arg::from(f.account_id),
-            Arg::from("report"),
-            Arg::Text(None),
-            Arg::from(CaseState::Reported.code()),
-            Arg::from(f.description.as_str()),
-        ]);
-    }
-    let case_columns = [
-        "id",
-        "kind",
-        "source",
-        "category",
-        "priority",
-        "state",
-        "compound_id",
-        "lon",
-        "lat",
-        "address",
-        "description",
-        "reporter_account_id",
-        "reported_at",
-        "updated_at",
-        "idempotency_key",
-    ];
-    let timeline_columns = [
-        "case_id",
-        "at",
-        "actor_account_id",
-        "action",
-        "from_state",
-        "to_state",
-        "note",
-    ];
-    change.insert_rows("cases", &case_columns, &cases).await?;
-    change
-        .insert_rows("case_events", &timeline_columns, &timeline)
-        .await
 }
 
 /// The cases the filings' accounts already filed under the filings' keys (and perhaps some
@@ -398,45 +335,55 @@ async fn used_keys(
 }
 
 fn summary(f: &Filing) -> serde_json::Value {
-    serde_json::json!({"category": f.category, "compound_id": f.compound_id, "priority": f.priority.code()})
+    serde_json::json!({"category": f.category.code(), "compound_id": f.compound_id, "priority": f.priority.code(), "to": CaseState::Reported.code()})
 }
 
-async fn insert_case(change: &mut Change, f: &Filing, at: i64) -> AppResult<i64> {
-    Ok(sqlx::query(
-        "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
-         reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, 'reported', $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING id",
-    )
-    .bind(f.kind.code())
-    .bind(f.source.code())
-    .bind(&f.category)
-    .bind(f.priority.code())
-    .bind(f.compound_id)
-    .bind(f.lon)
-    .bind(f.lat)
-    .bind(&f.address)
-    .bind(&f.description)
-    .bind(f.account_id)
-    .bind(at)
-    .bind(f.key.as_deref())
-    .fetch_one(&mut *change.tx)
-    .await?
-    .try_get(0)?)
+/// Files one report inside `change`, at its time, with its audit event (the demo's history
+/// files each report so, at the time it was made).
+pub async fn file_in(change: &mut Change, f: &Filing) -> AppResult<i64> {
+    let id = super::store::insert_report(change, f).await?;
+    change.record("case", id, "report", &summary(f)).await?;
+    Ok(id)
+}
+
+/// Whether the database refused a value it was given (SQLSTATE class 22, data exception: text
+/// with U+0000, a number out of range), the fault of the filing that carries it. The statement
+/// failed before any commit, so writing the others again cannot file one twice.
+fn is_data_exception(e: &AppError) -> bool {
+    let AppError::Internal(e) = e else {
+        return false;
+    };
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("22"))
+}
+
+/// The answer to a filing whose data the database refused: the fields that validation should
+/// have refused (a caller that skipped it), else the filing as a whole.
+fn refused_data(f: &Filing) -> AppError {
+    let mut check = Check::default();
+    for (field, value) in [
+        ("description", f.description.as_str()),
+        ("address", f.address.as_str()),
+        ("idempotency-key", f.key.as_deref().unwrap_or_default()),
+    ] {
+        check.storable(field, value);
+    }
+    check
+        .done()
+        .err()
+        .unwrap_or_else(|| AppError::invalid("body", "holds a value the database cannot store"))
 }
 
 /// Writes one filing in its own transaction.
 pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
     let written = Change::run(db, &f.actor, async |change| {
-        let at = change.at_ms();
-        let id = insert_case(change, f, at).await?;
-        sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note) VALUES ($1, $2, $3, 'report', NULL, 'reported', $4)")
-            .bind(id)
-            .bind(at)
-            .bind(f.account_id)
-            .bind(&f.description)
-            .execute(&mut *change.tx)
-            .await?;
-        change.record("case", id, "report", &summary(f)).await?;
-        Ok(Filed::New { id, at_ms: at })
+        let id = file_in(change, f).await?;
+        Ok(Filed::New {
+            id,
+            at_ms: change.at_ms(),
+        })
     })
     .await;
     match written {
@@ -450,6 +397,10 @@ pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
                     "conflict",
                 )])),
             }
+        }
+        Err(e) if is_data_exception(&e) => {
+            tracing::warn!(error = %e, "the database refused a filing's data");
+            Err(refused_data(f))
         }
         other => other,
     }

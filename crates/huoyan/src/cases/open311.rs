@@ -44,8 +44,10 @@ use sqlx::Row;
 
 use crate::auth::{Principal, Via};
 use crate::cases::CasesState;
+use crate::check::Text;
 use crate::db::{Db, Sql};
 use crate::error::AppError;
+use crate::http::IdempotencyKey;
 use crate::time::now_ms;
 
 /// Where the interface is mounted.
@@ -400,7 +402,7 @@ async fn discovery(
     let doc = Discovery {
         changeset: CHANGESET,
         contact,
-        key_service: "api_key 即火眼账号的 API 令牌：以监督员、督战队员、飞手或办公室账号调用 POST /api/v1/auth/token 获取，30 天有效。查询无需 api_key。",
+        key_service: "api_key 即火眼账号的 API 令牌：以监督员、督战队员、飞手或办公室账号调用 POST /api/v1/auth/token 获取，7 天有效。查询无需 api_key。",
         endpoints: Many {
             format,
             item: "endpoint",
@@ -797,6 +799,14 @@ async fn reporter(state: &CasesState, key: Option<&str>) -> Result<Principal, Op
     Ok(p)
 }
 
+/// A text parameter of a request, checked as the JSON API checks it.
+fn form_text<const N: usize>(form: &Params, field: &str, errors: &mut Vec<String>) -> Text<N> {
+    Text::parse(form.get(field).unwrap_or_default().to_string()).unwrap_or_else(|why| {
+        errors.push(format!("{field}: {why}"));
+        Text::default()
+    })
+}
+
 /// `POST requests`: files a case as the account behind `api_key`.
 async fn create_request(
     format: Format,
@@ -831,6 +841,8 @@ async fn create_request(
         None => None,
     };
     let (lat, lon) = (coordinate("lat"), coordinate("long"));
+    let address = form_text(&form, "address_string", &mut errors);
+    let description = form_text(&form, "description", &mut errors);
     if !errors.is_empty() {
         return Err(Open311Error {
             status: StatusCode::BAD_REQUEST,
@@ -840,20 +852,16 @@ async fn create_request(
     let new = super::NewCase {
         kind: None,
         source: None,
-        category: category.code().to_string(),
+        category,
         priority: None,
         compound_id,
         lon,
         lat,
-        address: form.get("address_string").unwrap_or_default().to_string(),
-        description: form.get("description").unwrap_or_default().to_string(),
+        address,
+        description,
     };
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 200);
-    let (id, made) = super::report(&state, &p, &new, key).await?;
+    let key = IdempotencyKey::parse(headers.get("idempotency-key").map(|v| v.as_bytes()))?;
+    let (id, made) = super::report(&state, &p, &new, &key).await?;
     let doc = Many {
         format,
         item: "request",

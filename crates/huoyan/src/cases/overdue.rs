@@ -4,60 +4,60 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
+use std::collections::HashMap;
 
+use huoyan_core::cases::step;
+
+use super::store;
 use crate::audit::{Actor, Change};
 use crate::db::Db;
 use crate::error::AppResult;
-use crate::notifications::{accounts_with_roles, notify};
+use crate::notifications::accounts_with_roles;
 
-/// Escalates the open tasks due before `now_ms` that were not escalated yet; returns how many.
+/// Escalates the open tasks due before `now_ms` that were not escalated yet; returns how many
+/// cases had one.
 pub async fn sweep(db: &Db, now_ms: i64) -> AppResult<usize> {
     Change::run(db, &Actor::system("overdue"), async |change| {
-        let due = sqlx::query(
-            "SELECT t.id, t.case_id, t.department_id, d.name, t.due_at, c.state FROM case_tasks t \
-             JOIN departments d ON d.id = t.department_id JOIN cases c ON c.id = t.case_id \
-             WHERE t.state IN ('dispatched', 'rectifying') AND t.due_at < $1 AND t.escalated_at IS NULL ORDER BY t.id",
-        )
-        .bind(now_ms)
-        .fetch_all(&mut *change.tx)
-        .await?;
-        if due.is_empty() {
-            return Ok(0);
-        }
-        let chasers = accounts_with_roles(change, &["group", "commander"]).await?;
-        for r in &due {
-            let (task, case, dept, name, due_at, state): (i64, i64, i64, String, i64, String) = (
-                r.try_get(0)?,
-                r.try_get(1)?,
-                r.try_get(2)?,
-                r.try_get(3)?,
-                r.try_get(4)?,
-                r.try_get(5)?,
-            );
-            let deadline = crate::time::beijing(due_at);
-            sqlx::query("UPDATE case_tasks SET escalated_at = $1 WHERE id = $2")
-                .bind(change.at_ms())
-                .bind(task)
-                .execute(&mut *change.tx)
-                .await?;
-            let note = format!("{name} 超期未办结（期限 {deadline}）；已提请督导组和指挥长督办 ({name} is overdue)");
-            sqlx::query("INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id) VALUES ($1, $2, NULL, 'escalate', $3, $3, $4, $5)")
-                .bind(case)
-                .bind(change.at_ms())
-                .bind(&state)
-                .bind(&note)
-                .bind(dept)
-                .execute(&mut *change.tx)
-                .await?;
-            notify(change, &chasers, Some(case), "escalated", &format!("案件 #{case}：{note}")).await?;
-            change
-                .record("case", case, "escalate", &serde_json::json!({"task": task, "department_id": dept, "due_at": due_at}))
-                .await?;
-        }
-        Ok(due.len())
+        sweep_in(change, now_ms).await
     })
     .await
+}
+
+/// The same inside `change` (whose time should be `now_ms`): what the demo does at each minute
+/// the job would have ticked in its history.
+pub async fn sweep_in(change: &mut Change, now_ms: i64) -> AppResult<usize> {
+    let due: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT DISTINCT t.case_id, t.department_id, d.name FROM case_tasks t JOIN departments d ON d.id = t.department_id \
+         WHERE t.state IN ('dispatched', 'rectifying') AND t.due_at < $1 AND t.escalated_at IS NULL ORDER BY t.case_id",
+    )
+    .bind(now_ms)
+    .fetch_all(&mut *change.tx)
+    .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let chasers = accounts_with_roles(change, &["group", "commander"]).await?;
+    let names: HashMap<i64, String> = due.iter().map(|(_, d, n)| (*d, n.clone())).collect();
+    let mut cases: Vec<i64> = due.iter().map(|(c, _, _)| *c).collect();
+    cases.dedup();
+    for &id in &cases {
+        let (case, tasks) = store::load(change, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("case {id} of an overdue task is gone"))?;
+        let Some(outcome) = step::escalate(&case, &tasks, now_ms, &chasers, &names) else {
+            continue;
+        };
+        let escalated: Vec<_> = outcome
+            .tasks
+            .iter()
+            .zip(&tasks)
+            .filter(|(after, before)| after.escalated_at != before.escalated_at)
+            .map(|(t, _)| serde_json::json!({"task": t.id, "department_id": t.task.department_id, "due_at": t.due_at}))
+            .collect();
+        let summary = serde_json::json!({"escalated": escalated});
+        store::apply(change, &case, &tasks, &outcome, None, &summary).await?;
+    }
+    Ok(cases.len())
 }
 
 /// Runs `sweep` every minute for as long as the server runs; a failed sweep is logged and tried

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use huoyan_core::auth::{Permission, Role};
+use huoyan_core::auth::Role;
 use huoyan_core::cases::{Action, CaseState, Category, Priority, Source, TaskState, transition};
 use serde::Deserialize;
 use sqlx::Row;
@@ -22,7 +23,7 @@ use crate::auth::{Page, Principal, perm};
 use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::ListPage;
+use crate::http::{IdempotencyKey, ListPage, from_fields};
 use crate::web::PageCtx;
 use crate::web::PageError;
 use crate::web::PageResultExt;
@@ -73,15 +74,6 @@ impl Names {
     }
 }
 
-/// Labels of the coded values, in the page's language.
-fn state_label(code: &str, en: bool) -> &str {
-    CaseState::parse(code).map_or(code, |s| s.label(en))
-}
-
-fn category_label(code: &str, en: bool) -> &str {
-    Category::parse(code).map_or(code, |c| c.label(en))
-}
-
 fn action_label(code: &str, en: bool) -> &'static str {
     match code {
         "report" => {
@@ -103,6 +95,13 @@ fn action_label(code: &str, en: bool) -> &'static str {
                 "Escalated (overdue)"
             } else {
                 "超期督办"
+            }
+        }
+        "attach" => {
+            if en {
+                "Files added"
+            } else {
+                "补充材料"
             }
         }
         other => Action::parse(other).map_or("", |a| a.label(en)),
@@ -230,11 +229,11 @@ struct ListPageT {
 }
 
 impl ListPageT {
-    fn state_label(&self, c: &str) -> String {
-        state_label(c, self.ctx.en()).to_string()
+    fn state_label(&self, s: &CaseState) -> &'static str {
+        s.label(self.ctx.en())
     }
-    fn category_label(&self, c: &str) -> String {
-        category_label(c, self.ctx.en()).to_string()
+    fn category_label(&self, c: &Category) -> &'static str {
+        c.label(self.ctx.en())
     }
     fn bj(&self, t: &str) -> String {
         bj(t)
@@ -422,7 +421,7 @@ async fn new_submit(
     Page {
         user, locale, ctx, ..
     }: Page<perm::CasesReport>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let parts = read_form(form).await.page(locale)?;
     user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
@@ -435,36 +434,37 @@ async fn new_submit(
         lon: parts.one("lon"),
         lat: parts.one("lat"),
     };
-    let mut errors = parts.file_errors.clone();
-    let new = NewCase {
-        kind: None,
-        source: None,
-        category: form.category.clone(),
-        priority: Some(form.priority.clone()).filter(|p| !p.is_empty()),
-        compound_id: parts.number("compound_id", &mut errors),
-        lon: parts.number("lon", &mut errors),
-        lat: parts.number("lat", &mut errors),
-        address: form.address.clone(),
-        description: form.description.clone(),
-    };
     let key = parts.one("idempotency_key");
-    let outcome = if errors.is_empty() {
-        super::report(
-            &state,
-            &user,
-            &new,
-            Some(key.as_str()).filter(|k| !k.is_empty()),
-        )
-        .await
-        .map(|(id, _)| id)
-    } else {
-        Err(AppError::Invalid(errors))
-    };
+    let fields = parts.json(&files::FormFields {
+        text: &["address", "description"],
+        choices: &["category", "priority"],
+        numbers: &["compound_id", "lon", "lat"],
+        ..Default::default()
+    });
+    let outcome = async {
+        let new = from_fields::<NewCase>(fields);
+        let key = IdempotencyKey::parse(Some(key.as_bytes()).filter(|k| !k.is_empty()));
+        match (new, key) {
+            (Ok(new), Ok(key)) if parts.file_errors.is_empty() => {
+                super::report(&state, &user, &new, &key)
+                    .await
+                    .map(|(id, _)| id)
+            }
+            (new, key) => {
+                let mut errors = parts.file_errors.clone();
+                for e in [new.err(), key.err()].into_iter().flatten() {
+                    errors.extend(e.fields().iter().cloned());
+                }
+                Err(AppError::Invalid(errors))
+            }
+        }
+    }
+    .await;
     match outcome {
         Ok(id) => {
             if !parts.uploads.is_empty() {
                 crate::audit::Change::run(&state.db, &user.actor(), async |change| {
-                    files::store(change, id, &parts.uploads).await
+                    super::workflow::attach(change, &user, id, &parts.uploads).await
                 })
                 .await
                 .page(locale)?;
@@ -502,34 +502,26 @@ struct CasePage {
 }
 
 impl CasePage {
-    fn state_label(&self, c: &str) -> String {
-        state_label(c, self.ctx.en()).to_string()
+    fn state_label(&self, s: &CaseState) -> &'static str {
+        s.label(self.ctx.en())
     }
-    fn category_label(&self, c: &str) -> String {
-        category_label(c, self.ctx.en()).to_string()
+    fn category_label(&self, c: &Category) -> &'static str {
+        c.label(self.ctx.en())
     }
-    fn priority_label(&self, c: &str) -> String {
-        Priority::parse(c)
-            .map_or(c, |p| p.label(self.ctx.en()))
-            .to_string()
+    fn priority_label(&self, p: &Priority) -> &'static str {
+        p.label(self.ctx.en())
     }
-    fn source_label(&self, c: &str) -> String {
-        Source::parse(c)
-            .map_or(c, |p| p.label(self.ctx.en()))
-            .to_string()
+    fn source_label(&self, s: &Source) -> &'static str {
+        s.label(self.ctx.en())
     }
-    fn action_label(&self, c: &str) -> String {
-        action_label(c, self.ctx.en()).to_string()
+    fn action_label(&self, c: &str) -> &'static str {
+        action_label(c, self.ctx.en())
     }
-    fn task_state_label(&self, c: &str) -> String {
-        TaskState::parse(c)
-            .map_or(c, |s| s.label(self.ctx.en()))
-            .to_string()
+    fn task_state_label(&self, s: &TaskState) -> &'static str {
+        s.label(self.ctx.en())
     }
-    fn share_label(&self, c: &str) -> String {
-        huoyan_core::cases::Share::parse(c)
-            .map_or(c, |s| s.label(self.ctx.en()))
-            .to_string()
+    fn share_label(&self, s: &huoyan_core::cases::Share) -> &'static str {
+        s.label(self.ctx.en())
     }
     fn bj(&self, t: &str) -> String {
         bj(t)
@@ -544,7 +536,7 @@ impl CasePage {
         self.detail
             .tasks
             .iter()
-            .filter(|t| t.state == "done")
+            .filter(|t| t.state == TaskState::Done)
             .collect()
     }
     fn pending_extensions(&self) -> Vec<&CaseTask> {
@@ -606,20 +598,18 @@ impl CasePage {
 /// The steps `p` may take on this case now: allowed by the state machine for the role, and by
 /// the facts the step depends on (the unit's own open task, a pending extension, the reporter).
 fn available(p: &Principal, detail: &CaseDetail) -> Vec<Action> {
-    let Some(state) = CaseState::parse(&detail.case.state) else {
-        return Vec::new();
-    };
+    let state = detail.case.state;
     let my_open_task = || {
-        detail.tasks.iter().any(|t| {
-            Some(t.department_id) == p.scope.department_id
-                && TaskState::parse(&t.state).is_some_and(TaskState::is_open)
-        })
+        detail
+            .tasks
+            .iter()
+            .any(|t| Some(t.department_id) == p.scope.department_id && t.state.is_open())
     };
     let my_task_in = |s: TaskState| {
         detail
             .tasks
             .iter()
-            .any(|t| Some(t.department_id) == p.scope.department_id && t.state == s.code())
+            .any(|t| Some(t.department_id) == p.scope.department_id && t.state == s)
     };
     Action::ALL
         .iter()
@@ -684,10 +674,28 @@ async fn case_page(
     Ok(render(&page))
 }
 
-/// A time from a `datetime-local` input, read as Beijing time, in RFC 3339; anything else is
-/// passed on for the API to refuse by name.
-fn beijing_input(v: Option<String>) -> Option<String> {
-    v.map(|t| crate::time::beijing_local(&t).unwrap_or(t))
+/// A step from the case page's form for it: the fields its action takes, read as the API reads
+/// them. Each action's form holds only its own inputs, bar the place every form records, which
+/// only the steps taken in the field keep.
+fn step_from_form(parts: &files::FormParts) -> AppResult<TransitionRequest> {
+    let mut fields = parts.json(&files::FormFields {
+        text: &["note"],
+        choices: &["action", "category", "priority"],
+        numbers: &["department_id", "into_case_id", "lon", "lat"],
+        ids: &["department_ids"],
+        times: &["due_at", "until"],
+    });
+    let in_the_field = ["accept", "report_fix", "verify", "rework", "fix_on_site"];
+    if !in_the_field.contains(&parts.one("action").as_str()) {
+        fields.remove("lon");
+        fields.remove("lat");
+    }
+    let co = parts.ids("co");
+    if !co.is_empty() {
+        let units = co.iter().map(|d| serde_json::json!({"department_id": d}));
+        fields.insert("co".into(), units.collect());
+    }
+    from_fields(fields)
 }
 
 /// One step from the case page's forms (multipart: the step's fields and any photos).
@@ -697,46 +705,23 @@ async fn act_submit(
         user, locale, ctx, ..
     }: Page<perm::CasesRead>,
     Path(id): Path<i64>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let parts = read_form(form).await.page(locale)?;
     user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
-    let mut errors = parts.file_errors.clone();
-    let co: Vec<super::CoTask> = parts
-        .ids("co")
-        .into_iter()
-        .map(|department_id| super::CoTask {
-            department_id,
-            instruction: String::new(),
-            due_at: None,
-        })
-        .collect();
-    let req = TransitionRequest {
-        action: parts.one("action"),
-        note: parts.one("note"),
-        department_id: parts.number("department_id", &mut errors),
-        due_at: beijing_input(parts.opt("due_at")),
-        co,
-        until: beijing_input(parts.opt("until")),
-        into_case_id: parts.number("into_case_id", &mut errors),
-        department_ids: parts.ids("department_ids"),
-        category: parts.opt("category"),
-        priority: parts.opt("priority"),
-        lon: parts.number("lon", &mut errors),
-        lat: parts.number("lat", &mut errors),
-    };
-    if !parts.uploads.is_empty() {
-        user.require(Permission::CasesEvidence).page(locale)?;
-    }
-    let outcome = if errors.is_empty() {
+    let action = parts.one("action");
+    let outcome = async {
+        let req = step_from_form(&parts)?;
+        if !parts.file_errors.is_empty() {
+            return Err(AppError::Invalid(parts.file_errors.clone()));
+        }
         super::act(&state, &user, id, &req, &parts.uploads).await
-    } else {
-        Err(AppError::Invalid(errors))
-    };
+    }
+    .await;
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(errors)) => {
-            let page = case_page_with(&state, ctx, &user, id, errors, req.action).await?;
+            let page = case_page_with(&state, ctx, &user, id, errors, action).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e).page(locale),
@@ -779,22 +764,15 @@ async fn bulk_submit(
                 .page(locale)?,
         ),
     };
+    let mut fields = serde_json::Map::new();
+    fields.insert("action".into(), form.action.clone().into());
+    fields.insert("note".into(), form.note.clone().into());
+    if let Some(into) = into {
+        fields.insert("into_case_id".into(), into.into());
+    }
+    let req: TransitionRequest = from_fields(fields).page(locale)?;
     let mut outcome = Vec::new();
     for id in &form.id {
-        let req = TransitionRequest {
-            action: form.action.clone(),
-            note: form.note.clone(),
-            department_id: None,
-            due_at: None,
-            co: Vec::new(),
-            until: None,
-            into_case_id: into,
-            department_ids: Vec::new(),
-            category: None,
-            priority: None,
-            lon: None,
-            lat: None,
-        };
         let r = super::act(&state, &user, *id, &req, &[]).await;
         outcome.push(match r {
             Ok(()) => format!("#{id} ✓"),

@@ -18,17 +18,23 @@
 //! drones fly from 08-31 08:00. Static control and supplies dominate the first days, assistance
 //! and vendors the last. Each department has its own speed, so their on-time rates differ.
 //!
-//! What the audit trail says: one event per case (`demo_history`), at the time of loading — the
-//! change that wrote the rows — while the case's own timestamps are the historical ones.
+//! The walk decides every step with `huoyan_core::cases::step` — the same function the API's
+//! steps go through — and the history is then written by replaying it, in time order, through
+//! the application's own functions: each report filed by the intake (`cases::intake::file_in`),
+//! each step taken by `cases::take`, each minute the overdue job would have found something by
+//! `cases::overdue::sweep_in`, all at their historical times and by their historical actors, in
+//! one change. So the rows, the timelines, the notices and one audit event per step are exactly
+//! what the system would have written, and a change to its rules that the demo's history breaks
+//! stops the demo from loading.
 
 mod stories;
 
 use std::collections::HashMap;
 
 use huoyan_core::auth::{Role, Scope};
+use huoyan_core::cases::step::{self as rules, CaseNow, CoUnit, MergeInto, TaskNow};
 use huoyan_core::cases::{
-    Action, CaseState, Category, DeadlinePolicy, Kind, Priority, Share, Source, Task, TaskState,
-    case_state, department_step, dispatch, rework, transition,
+    Action, CaseState, Category, DeadlinePolicy, Kind, Priority, Share, Source, TaskState,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -193,8 +199,6 @@ struct Cast {
     group: i64,
     pilot: i64,
     inspectors: Vec<i64>,
-    /// Who is told of escalations: every group and commander account.
-    chasers: Vec<i64>,
 }
 
 /// A note that names cases by their index among the generated ones; ids are known only once
@@ -220,37 +224,11 @@ fn resolve(note: &str, ids: &[i64]) -> String {
 
 struct Event {
     at: i64,
-    actor: Option<i64>,
-    action: &'static str,
-    from: Option<CaseState>,
     to: CaseState,
-    note: String,
-    department: Option<i64>,
-}
-
-struct TaskRow {
-    task: Task,
-    instruction: String,
-    dispatched_at: i64,
-    due_at: i64,
-    accepted_at: Option<i64>,
-    done_at: Option<i64>,
-    extension_until: Option<i64>,
-    extensions: i64,
-    reworks: i64,
-    escalated_at: Option<i64>,
-}
-
-struct Notice {
-    account: i64,
-    case: usize,
-    kind: &'static str,
-    message: String,
-    at: i64,
-    read_at: i64,
 }
 
 /// What one step needs beyond its action.
+#[derive(Clone)]
 enum Step {
     Plain,
     Dispatch {
@@ -265,7 +243,17 @@ enum Step {
     },
     Answer(i64),
     Rework(Vec<i64>),
-    Merge(usize),
+    /// Into the case of that index, which is open in that state and reported by that account.
+    Merge(usize, CaseState, i64),
+}
+
+/// A step as walked, to be replayed through the application.
+struct Planned {
+    at: i64,
+    actor: i64,
+    action: Action,
+    note: String,
+    step: Step,
 }
 
 struct Sim {
@@ -281,27 +269,27 @@ struct Sim {
     reporter: i64,
     reporter_role: Role,
     reported_at: i64,
+    /// The case as the steps so far left it.
+    case: CaseNow,
+    tasks: Vec<TaskNow>,
     state: CaseState,
-    tasks: Vec<TaskRow>,
-    events: Vec<Event>,
-    updated_at: i64,
-    merged_into: Option<usize>,
     department_id: Option<i64>,
-    due_at: Option<i64>,
+    /// The log of what happened, for planning what happens next.
+    events: Vec<Event>,
+    planned: Vec<Planned>,
+    /// The minutes at which the overdue job escalated one of its tasks.
+    ticks: Vec<i64>,
 }
 
 impl Sim {
-    fn view(&self) -> Vec<Task> {
-        self.tasks.iter().map(|t| t.task).collect()
-    }
-
     fn has_open(&self, unit: i64) -> bool {
         self.tasks
             .iter()
             .any(|t| t.task.department_id == unit && t.task.state.is_open())
     }
 
-    /// Takes one step as `cases::workflow::act` would, or says why the rules refuse it.
+    /// Takes one step as the API would (`huoyan_core::cases::step::decide`), or says why the
+    /// rules refuse it; the step is kept for the replay.
     fn act(
         &mut self,
         at: i64,
@@ -315,140 +303,108 @@ impl Sim {
             self.events.last().is_none_or(|e| e.at <= at),
             "steps go forward in time"
         );
-        let state = self.state;
-        let mut next = transition(state, action, role)
-            .map_err(|e| anyhow::anyhow!("{action:?} by {role:?} from {state:?}: {e}"))?;
-        if matches!(action, Action::Verify | Action::Rework) && role == Role::Supervisor {
-            anyhow::ensure!(
-                actor == self.reporter,
-                "a supervisor verifies only own reports"
-            );
-        }
-        let mut acting = None;
-        match step {
-            Step::Dispatch { lead, due, co } => {
-                let units: Vec<i64> = co.iter().map(|c| c.0).collect();
-                let fresh = dispatch(lead, &units).map_err(|e| anyhow::anyhow!("{e}"))?;
-                for (k, task) in fresh.into_iter().enumerate() {
-                    let (instruction, due) = if k == 0 {
-                        (note.clone(), due)
-                    } else {
-                        (co[k - 1].1.clone(), co[k - 1].2)
-                    };
-                    self.tasks.push(TaskRow {
-                        task,
-                        instruction,
-                        dispatched_at: at,
-                        due_at: due,
-                        accepted_at: None,
-                        done_at: None,
-                        extension_until: None,
-                        extensions: 0,
-                        reworks: 0,
-                        escalated_at: None,
-                    });
-                }
-                acting = Some(lead);
-            }
-            Step::Unit(unit) | Step::Extension { unit, .. } => {
-                anyhow::ensure!(role == Role::Department, "a unit's step is a department's");
-                let mut view = self.view();
-                let i = department_step(&mut view, unit, action)
-                    .map_err(|e| anyhow::anyhow!("{action:?} by unit {unit}: {e}"))?;
-                if let Step::Extension { until, .. } = step {
-                    anyhow::ensure!(
-                        until > self.tasks[i].due_at,
-                        "an extension moves a deadline later"
-                    );
-                    self.tasks[i].extension_until = Some(until);
-                } else {
-                    for (row, after) in self.tasks.iter_mut().zip(&view) {
-                        if row.task.state == after.state {
-                            continue;
-                        }
-                        if after.state == TaskState::Rectifying {
-                            row.accepted_at = row.accepted_at.or(Some(at));
-                        }
-                        if after.state == TaskState::Done {
-                            row.done_at = Some(at);
-                            row.extension_until = None;
-                        }
-                        row.task.state = after.state;
-                    }
-                    next = case_state(&view);
-                }
-                acting = Some(unit);
-            }
-            Step::Answer(unit) => {
-                let pending: Vec<usize> = (0..self.tasks.len())
-                    .filter(|&i| {
-                        let t = &self.tasks[i];
-                        t.extension_until.is_some()
-                            && t.task.state.is_open()
-                            && t.task.department_id == unit
+        let unit = match step {
+            Step::Unit(u) | Step::Extension { unit: u, .. } => Some(u),
+            _ => None,
+        };
+        let who = rules::Actor {
+            account_id: actor,
+            role,
+            department_id: unit.filter(|_| role == Role::Department),
+        };
+        let core = match (&step, action) {
+            (Step::Dispatch { lead, due, co }, _) => rules::Step::Dispatch {
+                note: note.clone(),
+                lead: *lead,
+                due_at: Some(*due),
+                co: co
+                    .iter()
+                    .map(|(d, instruction, due)| CoUnit {
+                        department_id: *d,
+                        instruction: instruction.clone(),
+                        due_at: Some(*due),
                     })
-                    .collect();
-                anyhow::ensure!(pending.len() == 1, "one pending extension answered");
-                let t = &mut self.tasks[pending[0]];
-                if action == Action::GrantExtension {
-                    t.due_at = t.extension_until.expect("pending");
-                    t.extensions += 1;
-                    t.escalated_at = None;
-                }
-                t.extension_until = None;
-                acting = Some(unit);
-            }
-            Step::Rework(units) => {
-                let mut view = self.view();
-                let reopened = rework(&mut view, &units).map_err(|e| anyhow::anyhow!("{e}"))?;
-                for i in reopened {
-                    let t = &mut self.tasks[i];
-                    t.task.state = TaskState::Rectifying;
-                    t.done_at = None;
-                    t.reworks += 1;
-                }
-                next = case_state(&view);
-            }
-            Step::Merge(target) => self.merged_into = Some(target),
-            Step::Plain => {}
-        }
-        self.state = next;
-        self.updated_at = at;
-        self.department_id = self
-            .tasks
-            .iter()
-            .rev()
-            .find(|t| t.task.share == Share::Lead && t.task.state != TaskState::Withdrawn)
-            .map(|t| t.task.department_id);
-        self.due_at = self
-            .tasks
-            .iter()
-            .filter(|t| t.task.state.is_open())
-            .map(|t| t.due_at)
-            .min();
-        self.events.push(Event {
+                    .collect(),
+            },
+            (Step::Extension { until, .. }, _) => rules::Step::RequestExtension {
+                note: note.clone(),
+                until: *until,
+            },
+            (Step::Answer(unit), Action::GrantExtension) => rules::Step::GrantExtension {
+                note: note.clone(),
+                department_id: Some(*unit),
+            },
+            (Step::Answer(unit), _) => rules::Step::RefuseExtension {
+                note: note.clone(),
+                department_id: Some(*unit),
+            },
+            (Step::Rework(units), _) => rules::Step::Rework {
+                note: note.clone(),
+                departments: units.clone(),
+            },
+            (Step::Merge(target, state, reporter), _) => rules::Step::Merge {
+                note: note.clone(),
+                into: MergeInto {
+                    id: *target as i64 + 1_000_000,
+                    state: *state,
+                    reporter: *reporter,
+                    absorbed: Vec::new(),
+                },
+            },
+            (_, Action::Triage) => rules::Step::Triage {
+                note: note.clone(),
+                category: None,
+                priority: None,
+            },
+            (_, Action::Reject) => rules::Step::Reject { note: note.clone() },
+            (_, Action::Accept) => rules::Step::Accept { note: note.clone() },
+            (_, Action::SendBack) => rules::Step::SendBack { note: note.clone() },
+            (_, Action::ReportFix) => rules::Step::ReportFix { note: note.clone() },
+            (_, Action::Verify) => rules::Step::Verify { note: note.clone() },
+            (_, Action::Close) => rules::Step::Close { note: note.clone() },
+            (_, Action::FixOnSite) => rules::Step::FixOnSite { note: note.clone() },
+            (_, other) => anyhow::bail!("the demo takes no {other:?} step without its inputs"),
+        };
+        let o = rules::decide(
+            &self.case,
+            &self.tasks,
+            &who,
+            &core,
             at,
-            actor: Some(actor),
-            action: action.code(),
-            from: Some(state),
-            to: next,
+            &DeadlinePolicy::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("{action:?} by {role:?} from {:?}: {e}", self.state))?;
+        self.adopt(o.case, o.tasks);
+        self.events.push(Event { at, to: self.state });
+        self.planned.push(Planned {
+            at,
+            actor,
+            action,
             note,
-            department: acting,
+            step,
         });
         Ok(())
     }
 
+    /// The case and tasks as a step left them; the tasks a step made get ids in dispatch order,
+    /// as the database gives them.
+    fn adopt(&mut self, case: CaseNow, tasks: Vec<TaskNow>) {
+        self.tasks = tasks
+            .into_iter()
+            .enumerate()
+            .map(|(k, t)| TaskNow {
+                id: Some(k as i64),
+                ..t
+            })
+            .collect();
+        self.state = case.state;
+        self.department_id = case.department_id;
+        self.case = case;
+    }
+
     /// Escalates, as the overdue job would at its minute ticks, every open task whose deadline
     /// passed before `upto` and that was not escalated since its deadline was last set.
-    fn escalate_before(
-        &mut self,
-        upto: i64,
-        me: usize,
-        depts: &HashMap<i64, String>,
-        cast: &Cast,
-        rng: &mut StdRng,
-        notices: &mut Vec<Notice>,
-    ) {
+    fn escalate_before(&mut self, upto: i64, names: &HashMap<i64, String>) {
         loop {
             let due = self
                 .tasks
@@ -464,37 +420,13 @@ impl Sim {
             if tick >= upto {
                 return;
             }
-            for k in 0..self.tasks.len() {
-                let t = &self.tasks[k];
-                if !(t.task.state.is_open() && t.escalated_at.is_none() && t.due_at < tick) {
-                    continue;
-                }
-                let unit = t.task.department_id;
-                let name = &depts[&unit];
-                let deadline = crate::time::beijing(t.due_at);
-                let note = format!(
-                    "{name} 超期未办结（期限 {deadline}）；已提请督导组和指挥长督办 ({name} is overdue)"
-                );
-                self.tasks[k].escalated_at = Some(tick);
-                for &a in &cast.chasers {
-                    notices.push(Notice {
-                        account: a,
-                        case: me,
-                        kind: "escalated",
-                        message: format!("案件 {}：{note}", case_ref(me)),
-                        at: tick,
-                        read_at: read_time(rng, tick),
-                    });
-                }
+            if let Some(o) = rules::escalate(&self.case, &self.tasks, tick, &[], names) {
+                self.adopt(o.case, o.tasks);
                 self.events.push(Event {
                     at: tick,
-                    actor: None,
-                    action: "escalate",
-                    from: Some(self.state),
                     to: self.state,
-                    note,
-                    department: Some(unit),
                 });
+                self.ticks.push(tick);
             }
         }
     }
@@ -659,7 +591,6 @@ struct World {
     compounds: Vec<Compound>,
     cast: Cast,
     snapshot: i64,
-    notices: Vec<Notice>,
 }
 
 impl World {
@@ -826,29 +757,19 @@ impl World {
     fn walk(
         &mut self,
         sim: &mut Sim,
-        me: usize,
         story: &Story,
         parts: &Parts,
         outcome: Outcome,
         hold: Hold,
     ) -> anyhow::Result<()> {
-        let result = self.walk_steps(sim, me, story, parts, outcome, hold);
-        let (snapshot, cast) = (self.snapshot, &self.cast);
-        sim.escalate_before(
-            snapshot,
-            me,
-            &self.dept_names,
-            cast,
-            &mut self.rng,
-            &mut self.notices,
-        );
+        let result = self.walk_steps(sim, story, parts, outcome, hold);
+        sim.escalate_before(self.snapshot, &self.dept_names);
         result
     }
 
     fn walk_steps(
         &mut self,
         sim: &mut Sim,
-        me: usize,
         story: &Story,
         parts: &Parts,
         outcome: Outcome,
@@ -962,14 +883,7 @@ impl World {
                 if at >= now {
                     return Ok(());
                 }
-                sim.escalate_before(
-                    at,
-                    me,
-                    &self.dept_names,
-                    &self.cast,
-                    &mut self.rng,
-                    &mut self.notices,
-                );
+                sim.escalate_before(at, &self.dept_names);
                 // A co-responsible unit's later steps lapse once the lead sent the case back.
                 let open = sim.has_open(self.depts[unit].id);
                 let answering = matches!(action, Action::GrantExtension | Action::RefuseExtension);
@@ -1060,14 +974,7 @@ impl World {
                 if t >= now {
                     return Ok(());
                 }
-                sim.escalate_before(
-                    t,
-                    me,
-                    &self.dept_names,
-                    &self.cast,
-                    &mut self.rng,
-                    &mut self.notices,
-                );
+                sim.escalate_before(t, &self.dept_names);
                 let note = format!(
                     "返工完成：{}。",
                     parts.fill(one(&mut self.rng, story.fixes))
@@ -1230,7 +1137,8 @@ impl World {
                     },
                 ));
                 let answer_at = ask_at + self.rng.random_range(10..90) * MIN;
-                if self.rng.random_bool(0.65) {
+                // A deadline asked for that has passed by the answer can only be refused.
+                if self.rng.random_bool(0.65) && answer_at < until {
                     let note = format!("同意延期至{}，请务必按期办结。", deadline_text(until));
                     steps.push((
                         answer_at,
@@ -1404,7 +1312,7 @@ pub(super) async fn load(db: &Db, actor: &Actor, l: &mut Loader) -> anyhow::Resu
     logins(db, actor, l, &mut rng).await?;
     let mut world = world(db, rng).await?;
     let sims = plan_and_walk(&mut world)?;
-    write(db, actor, &world, &sims).await?;
+    replay(db, &mut world, &sims).await?;
     Ok(sims.len())
 }
 
@@ -1428,8 +1336,8 @@ async fn world(db: &Db, rng: StdRng) -> anyhow::Result<World> {
         office: account("office").await?,
         group: account("group").await?,
         pilot: account("pilot").await?,
-        inspectors: ids("SELECT id FROM accounts WHERE role = 'inspector' ORDER BY scope_team_id").await?,
-        chasers: ids("SELECT id FROM accounts WHERE disabled = 0 AND role IN ('group', 'commander') ORDER BY id").await?,
+        inspectors: ids("SELECT id FROM accounts WHERE role = 'inspector' ORDER BY scope_team_id")
+            .await?,
     };
     let mut depts = Vec::new();
     for r in sqlx::query(
@@ -1529,7 +1437,6 @@ async fn world(db: &Db, rng: StdRng) -> anyhow::Result<World> {
         compounds,
         cast,
         snapshot: bj(SNAPSHOT),
-        notices: Vec::new(),
     })
 }
 
@@ -1668,7 +1575,7 @@ fn plan_and_walk(w: &mut World) -> anyhow::Result<Vec<Sim>> {
         } else {
             Outcome::Normal
         };
-        w.walk(&mut sim, me, story, &parts, outcome, holds[me])?;
+        w.walk(&mut sim, story, &parts, outcome, holds[me])?;
         sims.push(sim);
         stories_of.push(plan.story);
         parts_of.push(parts);
@@ -1719,51 +1626,11 @@ fn plan_and_walk(w: &mut World) -> anyhow::Result<Vec<Sim>> {
                 &parts_of[target],
                 &text,
             );
-            let me = sims.len();
             let note = format!("与案件 {} 反映同一问题，合并办理。", case_ref(target));
-            dup.act(
-                merge_at,
-                office,
-                Role::Office,
-                Action::Merge,
-                note,
-                Step::Merge(target),
-            )?;
             let state = sims[target].state_at(merge_at);
             anyhow::ensure!(!state.is_terminal(), "a report merges into an open case");
-            sims[target].events.push(Event {
-                at: merge_at,
-                actor: Some(office),
-                action: "absorb",
-                from: Some(state),
-                to: state,
-                note: format!("并入案件 {r} (merged in case {r})", r = case_ref(me)),
-                department: None,
-            });
-            sims[target].events.sort_by_key(|e| e.at);
-            let mut told = vec![dup.reporter, sims[target].reporter];
-            told.extend(
-                sims.iter()
-                    .filter(|s| s.merged_into == Some(target) && s.updated_at <= merge_at)
-                    .map(|s| s.reporter),
-            );
-            let mut seen = std::collections::BTreeSet::new();
-            told.retain(|a| seen.insert(*a));
-            for account in told {
-                let read_at = read_time(&mut w.rng, merge_at);
-                w.notices.push(Notice {
-                    account,
-                    case: target,
-                    kind: "merged",
-                    message: format!(
-                        "案件 {d} 已并入案件 {t} 一并办理 (report {d} merged into case {t})",
-                        d = case_ref(me),
-                        t = case_ref(target)
-                    ),
-                    at: merge_at,
-                    read_at,
-                });
-            }
+            let into = Step::Merge(target, state, sims[target].reporter);
+            dup.act(merge_at, office, Role::Office, Action::Merge, note, into)?;
             sims.push(dup);
             stories_of.push(stories_of[target]);
         }
@@ -1816,185 +1683,157 @@ impl World {
             address: parts.address(story.place, text),
             events: vec![Event {
                 at,
-                actor: Some(reporter),
-                action: "report",
-                from: None,
                 to: CaseState::Reported,
-                note: description.clone(),
-                department: None,
             }],
             description,
             reporter,
             reporter_role: role,
             reported_at: at,
+            case: CaseNow {
+                id: 0,
+                state: CaseState::Reported,
+                category: story.category,
+                priority,
+                reporter,
+                department_id: None,
+                due_at: None,
+                merged_into: None,
+                updated_at: at,
+            },
             state: CaseState::Reported,
-            tasks: Vec::new(),
-            updated_at: at,
-            merged_into: None,
             department_id: None,
-            due_at: None,
+            tasks: Vec::new(),
+            planned: Vec::new(),
+            ticks: Vec::new(),
         }
     }
 }
 
-/// Writes the cases in the order they were reported, with their timelines, tasks and notices,
-/// and one audit event for each.
-async fn write(db: &Db, actor: &Actor, w: &World, sims: &[Sim]) -> anyhow::Result<()> {
-    use crate::db::Arg;
-    let e = |e: crate::error::AppError| anyhow::anyhow!("{e}: {:?}", e.fields());
-    let mut change = Change::begin(db, actor).await.map_err(e)?;
-    let mut order: Vec<usize> = (0..sims.len()).collect();
-    order.sort_by_key(|&i| (sims[i].reported_at, i));
+/// An instant as RFC 3339 with its milliseconds, so a replayed deadline is the walked one.
+fn exact(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("scenario times are valid")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A walked step as the API takes it, with the ids the replay has given the cases so far.
+fn request(p: &Planned, ids: &[i64]) -> anyhow::Result<crate::cases::TransitionRequest> {
+    let note = resolve(&p.note, ids);
+    let mut body = serde_json::json!({"action": p.action.code(), "note": note});
+    let fields = match &p.step {
+        Step::Plain | Step::Unit(_) => serde_json::json!({}),
+        Step::Dispatch { lead, due, co } => serde_json::json!({
+            "department_id": lead,
+            "due_at": exact(*due),
+            "co": co.iter().map(|(d, instruction, due)| serde_json::json!({
+                "department_id": d, "instruction": instruction, "due_at": exact(*due),
+            })).collect::<Vec<_>>(),
+        }),
+        Step::Extension { until, .. } => serde_json::json!({"until": exact(*until)}),
+        Step::Answer(unit) => serde_json::json!({"department_id": unit}),
+        Step::Rework(units) => serde_json::json!({"department_ids": units}),
+        Step::Merge(target, ..) => serde_json::json!({"into_case_id": ids[*target]}),
+    };
+    body.as_object_mut()
+        .expect("an object")
+        .extend(fields.as_object().expect("an object").clone());
+    Ok(serde_json::from_value(body)?)
+}
+
+/// Writes the history by replaying it, in time order, through the application's own functions:
+/// reports through the intake, steps through `cases::take`, the overdue job at each minute it
+/// escalated something, each at its time and by its actor, all in one change. Then the notices
+/// are read, as they were soon after.
+async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Result<()> {
+    use crate::cases::intake::{Filing, file_in};
+    enum Item<'a> {
+        Report(usize),
+        Step(usize, &'a Planned),
+        Tick,
+    }
+    let mut items: Vec<(i64, Item)> = Vec::new();
+    for (i, s) in sims.iter().enumerate() {
+        items.push((s.reported_at, Item::Report(i)));
+        items.extend(s.planned.iter().map(|p| (p.at, Item::Step(i, p))));
+        items.extend(s.ticks.iter().map(|&t| (t, Item::Tick)));
+    }
+    // Stable: a case's report and steps keep their order when two fall in one millisecond.
+    items.sort_by_key(|(at, _)| *at);
+    items.dedup_by(|a, b| matches!((&a.1, &b.1), (Item::Tick, Item::Tick)) && a.0 == b.0);
+
+    let fail = |err: crate::error::AppError| anyhow::anyhow!("{err}: {:?}", err.fields());
+    let policy = DeadlinePolicy::default();
+    let mut people: HashMap<i64, crate::auth::Principal> = HashMap::new();
     let mut ids = vec![0i64; sims.len()];
-    for &i in &order {
-        let s = &sims[i];
-        let merged_into = match s.merged_into {
-            Some(t) if ids[t] == 0 => anyhow::bail!("a report merges into an earlier case"),
-            Some(t) => Some(ids[t]),
-            None => None,
+    let mut change = Change::begin(db, &Actor::system("demo"))
+        .await
+        .map_err(fail)?;
+    for (at, item) in items {
+        let actor = match item {
+            Item::Report(i) => Some(sims[i].reporter),
+            Item::Step(_, p) => Some(p.actor),
+            Item::Tick => None,
         };
-        ids[i] = sqlx::query(
-            "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
-             department_id, due_at, reported_at, updated_at, merged_into) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-        )
-        .bind(s.kind.code())
-        .bind(s.source.code())
-        .bind(s.category.code())
-        .bind(s.priority.code())
-        .bind(s.state.code())
-        .bind(w.compounds[s.compound].id)
-        .bind(s.lon)
-        .bind(s.lat)
-        .bind(&s.address)
-        .bind(&s.description)
-        .bind(s.reporter)
-        .bind(s.department_id)
-        .bind(s.due_at)
-        .bind(s.reported_at)
-        .bind(s.updated_at)
-        .bind(merged_into)
-        .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
-    }
-    let text = |s: &str| Arg::from(s.to_string());
-    let mut events = Vec::new();
-    let mut tasks = Vec::new();
-    for &i in &order {
-        let s = &sims[i];
-        for ev in &s.events {
-            events.push(vec![
-                Arg::from(ids[i]),
-                Arg::from(ev.at),
-                Arg::from(ev.actor),
-                text(ev.action),
-                Arg::from(ev.from.map(|f| f.code().to_string())),
-                text(ev.to.code()),
-                Arg::from(resolve(&ev.note, &ids)),
-                Arg::from(ev.department),
-            ]);
-        }
-        for t in &s.tasks {
-            tasks.push(vec![
-                Arg::from(ids[i]),
-                Arg::from(t.task.department_id),
-                text(t.task.share.code()),
-                text(t.task.state.code()),
-                Arg::from(t.instruction.clone()),
-                Arg::from(t.dispatched_at),
-                Arg::from(t.due_at),
-                Arg::from(t.accepted_at),
-                Arg::from(t.done_at),
-                Arg::from(t.extension_until),
-                Arg::from(t.extensions),
-                Arg::from(t.reworks),
-                Arg::from(t.escalated_at),
-            ]);
+        let p = match actor {
+            Some(a) => {
+                let p = match people.entry(a) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(crate::auth::principal_of(db, a).await.map_err(fail)?)
+                    }
+                };
+                change.act_as(&p.actor(), at);
+                Some(&*p)
+            }
+            None => {
+                change.act_as(&Actor::system("overdue"), at);
+                None
+            }
+        };
+        match (item, p) {
+            (Item::Report(i), Some(p)) => {
+                let s = &sims[i];
+                let filing = Filing {
+                    actor: p.actor(),
+                    account_id: p.account_id,
+                    key: None,
+                    kind: s.kind,
+                    source: s.source,
+                    category: s.category,
+                    priority: s.priority,
+                    compound_id: w.compounds[s.compound].id,
+                    lon: Some(s.lon),
+                    lat: Some(s.lat),
+                    address: s.address.clone(),
+                    description: s.description.clone(),
+                };
+                ids[i] = file_in(&mut change, &filing).await.map_err(fail)?;
+            }
+            (Item::Step(i, planned), Some(p)) => {
+                let req = request(planned, &ids)?;
+                crate::cases::take(&mut change, &policy, p, ids[i], &req, &[])
+                    .await
+                    .map_err(|err| {
+                        anyhow::anyhow!("case {}, {:?}: {}", ids[i], planned.action, fail(err))
+                    })?;
+            }
+            (_, _) => {
+                crate::cases::overdue::sweep_in(&mut change, at)
+                    .await
+                    .map_err(fail)?;
+            }
         }
     }
-    change
-        .insert_rows(
-            "case_events",
-            &[
-                "case_id",
-                "at",
-                "actor_account_id",
-                "action",
-                "from_state",
-                "to_state",
-                "note",
-                "department_id",
-            ],
-            &events,
-        )
-        .await
-        .map_err(e)?;
-    change
-        .insert_rows(
-            "case_tasks",
-            &[
-                "case_id",
-                "department_id",
-                "share",
-                "state",
-                "instruction",
-                "dispatched_at",
-                "due_at",
-                "accepted_at",
-                "done_at",
-                "extension_until",
-                "extensions",
-                "reworks",
-                "escalated_at",
-            ],
-            &tasks,
-        )
-        .await
-        .map_err(e)?;
-    let mut notices: Vec<&Notice> = w.notices.iter().collect();
-    notices.sort_by_key(|n| (n.at, n.case, n.account));
-    let notices: Vec<Vec<Arg>> = notices
-        .into_iter()
-        .map(|n| {
-            vec![
-                Arg::from(n.account),
-                Arg::from(ids[n.case]),
-                text(n.kind),
-                Arg::from(resolve(&n.message, &ids)),
-                Arg::from(n.at),
-                Arg::from(n.read_at.min(w.snapshot).max(n.at)),
-            ]
-        })
-        .collect();
-    change
-        .insert_rows(
-            "notifications",
-            &["account_id", "case_id", "kind", "message", "at", "read_at"],
-            &notices,
-        )
-        .await
-        .map_err(e)?;
-    // The audit event is the load's; the case's timeline keeps the historical times.
-    for &i in &order {
-        let s = &sims[i];
-        change
-            .record(
-                "case",
-                ids[i],
-                "demo_history",
-                &serde_json::json!({
-                    "state": s.state.code(),
-                    "category": s.category.code(),
-                    "source": s.source.code(),
-                    "compound_id": w.compounds[s.compound].id,
-                    "reported_at": crate::time::rfc3339(s.reported_at),
-                    "timeline": s.events.len(),
-                    "tasks": s.tasks.len(),
-                }),
-            )
+    let told: Vec<(i64, i64)> = sqlx::query_as("SELECT id, at FROM notifications ORDER BY id")
+        .fetch_all(&mut *change.tx)
+        .await?;
+    change.act_as(&Actor::system("demo"), w.snapshot);
+    for (id, at) in told {
+        let read = read_time(&mut w.rng, at).min(w.snapshot).max(at);
+        crate::notifications::mark_read(&mut change, id, read)
             .await
-            .map_err(e)?;
+            .map_err(fail)?;
     }
-    change.commit().await.map_err(e)?;
+    change.commit().await.map_err(fail)?;
     Ok(())
 }

@@ -292,10 +292,20 @@ pub struct NextParam {
     pub next: Option<String>,
 }
 
-/// Only local paths are followed after login or a language switch (no open redirect).
+/// Only local paths are followed after login or a language switch (no open redirect): a path
+/// that starts with one `/`, with no backslash (browsers read `/\host` as `//host`) and no
+/// control character (they drop tabs and newlines, so `/\t/host` becomes `//host`). Anything
+/// else, a scheme or a host included, goes to `/`.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n[1..].starts_with('/')
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -312,4 +322,33 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/lang/{code}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        for local in ["/", "/cases?view=mine", "/regions/3", "/search?q=食品"] {
+            assert_eq!(safe_next(Some(local)), local);
+        }
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: a=b",
+            "/\u{85}x",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

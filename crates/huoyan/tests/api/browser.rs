@@ -339,9 +339,7 @@ async fn one_case_walks_through_every_state_with_five_accounts() {
         .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
         .await;
     let photo = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("gate.png");
-    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    png.resize(4096, 1);
-    std::fs::write(&photo, &png).unwrap();
+    std::fs::write(&photo, crate::uploads::png_image(64, 48)).unwrap();
     let (phone, _d1, _p1) = browser(360, 780).await;
     let (desk, _d2, _p2) = browser(1280, 900).await;
     let base = app.base.clone();
@@ -558,8 +556,9 @@ async fn one_case_walks_through_every_state_with_five_accounts() {
     let steps = desk.find_all(Locator::Css("ol.timeline li")).await.unwrap();
     assert_eq!(
         steps.len(),
-        9,
-        "report, triage, dispatch, accept, fix, rework, fix, verify, close"
+        10,
+        "report, triage, dispatch, accept, fix, its photo attached, rework, fix, verify, close \
+         (the verifier's photo is the same file, attached once)"
     );
     fits(&desk, "case-closed", 1280).await;
     let (_, case) = app.get(&admin, &format!("/api/v1/cases/{id}")).await;

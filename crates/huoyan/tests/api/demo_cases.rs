@@ -277,14 +277,31 @@ async fn the_demo_cases_walk_the_workflow_from_the_order_to_the_fifth_of_septemb
         huoyan::audit::verify(&app.db).await.unwrap(),
         huoyan::audit::Verdict::Intact { .. }
     ));
-    let audited: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM audit_events WHERE entity = 'case' AND action = 'demo_history'",
+    // The history went through the workflow: each step of a timeline has its audit event, by
+    // its actor at its historical time (a merge's `absorb` line on the surviving case is the
+    // merged report's event).
+    let mut audited: HashMap<i64, BTreeSet<(String, i64, Option<i64>)>> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT entity_id, action, at_ms, actor_id FROM audit_events WHERE entity = 'case'",
     )
-    .fetch_one(db)
+    .fetch_all(db)
     .await
     .unwrap()
-    .get(0);
-    assert_eq!(audited as usize, cases.len(), "one audit event per case");
+    {
+        let id: String = r.get(0);
+        audited
+            .entry(id.parse().unwrap())
+            .or_default()
+            .insert((r.get(1), r.get(2), r.get(3)));
+    }
+    for (case, timeline) in &events {
+        let steps: BTreeSet<(String, i64, Option<i64>)> = timeline
+            .iter()
+            .filter(|e| e.action != "absorb")
+            .map(|e| (e.action.clone(), e.at, e.actor))
+            .collect();
+        assert_eq!(audited.get(case), Some(&steps), "case {case}");
+    }
 
     // The API shows them in each role's scope: the group all, a compound's supervisor theirs.
     let group = app.token("group").await;

@@ -10,11 +10,14 @@ mod cli;
 mod demo_cases;
 mod figures;
 mod imports;
+mod intake;
 mod open311;
 mod org;
 mod scoped_writes;
 mod sessions;
+mod tokens;
 mod updates;
+mod uploads;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,9 +27,17 @@ use serde_json::Value;
 #[derive(Clone)]
 pub struct TestApp {
     pub base: String,
+    /// The database as the server reaches it: on PostgreSQL through the application's
+    /// restricted role, as in production.
     pub db: Db,
-    /// What `--db` takes for this database, for running the binary against it.
+    /// The same database through its owner (the superuser on PostgreSQL), who can change
+    /// anything; the tests tamper through it.
+    pub owner: Db,
+    /// What `--db` takes for this database, for running the binary against it (as the
+    /// application's role).
     pub db_arg: String,
+    /// The audit key file this database is sealed with, for `--audit-key`.
+    pub key_file: std::path::PathBuf,
     pub client: reqwest::Client,
 }
 
@@ -52,10 +63,25 @@ pub fn backend() -> String {
     std::env::var("HUOYAN_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
 }
 
-/// A fresh, empty, migrated database of the backend under test.
-pub async fn fresh_db() -> (Db, String) {
+/// The login role the tests' server connects as on PostgreSQL: a member of `huoyan_app`, the
+/// role the migrations grant only what the application needs.
+const PG_APP_ROLE: &str = "huoyan_test_app";
+
+/// A fresh, empty, migrated database of the backend under test, with a fresh audit key.
+pub struct FreshDb {
+    /// As the application reaches it.
+    pub db: Db,
+    /// As its owner does.
+    pub owner: Db,
+    pub db_arg: String,
+    pub key_file: std::path::PathBuf,
+}
+
+/// Production's split on PostgreSQL: the owner (here the superuser) creates the database and
+/// runs the migrations; the application connects as a role with only the grants they give.
+pub async fn fresh_db() -> FreshDb {
     let name = unique_name();
-    let arg = if backend() == "postgres" {
+    let (owner_arg, db_arg) = if backend() == "postgres" {
         let admin = std::env::var("HUOYAN_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         sqlx::any::install_default_drivers();
@@ -68,14 +94,55 @@ pub async fn fresh_db() -> (Db, String) {
             .expect("create test database");
         pool.close().await;
         let (base, _) = admin.rsplit_once('/').expect("URL has a database");
-        format!("{base}/{name}")
+        let (scheme, rest) = base.split_once("://").expect("URL has a scheme");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        (
+            format!("{base}/{name}"),
+            format!("{scheme}://{PG_APP_ROLE}@{host}/{name}"),
+        )
     } else {
-        std::env::temp_dir()
+        let path = std::env::temp_dir()
             .join(format!("{name}.db"))
             .display()
-            .to_string()
+            .to_string();
+        (path.clone(), path)
     };
-    (Db::connect_and_migrate(&arg).await.expect("migrate"), arg)
+    let key = huoyan_core::audit::seal::AuditKey::from_bytes(rand::random());
+    let key_file = std::env::temp_dir().join(format!("{name}.key"));
+    std::fs::write(&key_file, key.to_text()).expect("write the audit key");
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("the audit key readable by its owner only");
+    let owner = Db::connect_and_migrate(&owner_arg)
+        .await
+        .expect("migrate")
+        .with_audit_key(key.clone());
+    if backend() == "postgres" {
+        // Tests run at once; whichever creates the role first wins.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DO $$ BEGIN \
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PG_APP_ROLE}') THEN \
+                 CREATE ROLE {PG_APP_ROLE} LOGIN IN ROLE huoyan_app; \
+               END IF; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )))
+        .execute(&owner.pool)
+        .await
+        .expect("the application's login role");
+    }
+    // As `serve` does: with nothing pending, migrating touches nothing the role may not.
+    let db = Db::connect_and_migrate(&db_arg)
+        .await
+        .expect("the application's role connects and finds nothing to migrate")
+        .with_audit_key(key);
+    FreshDb {
+        db,
+        owner,
+        db_arg,
+        key_file,
+    }
 }
 
 /// Starts the server on a random port. With `demo`, the Daqing scenario is loaded first.
@@ -85,7 +152,12 @@ pub async fn spawn_app(demo: bool) -> TestApp {
 
 /// The same with the city's own deadline policy.
 pub async fn spawn_app_with(demo: bool, deadlines: huoyan_core::cases::DeadlinePolicy) -> TestApp {
-    let (db, db_arg) = fresh_db().await;
+    let FreshDb {
+        db,
+        owner,
+        db_arg,
+        key_file,
+    } = fresh_db().await;
     if demo {
         huoyan::demo::load(&db, &mut |_| {})
             .await
@@ -108,7 +180,9 @@ pub async fn spawn_app_with(demo: bool, deadlines: huoyan_core::cases::DeadlineP
     TestApp {
         base: format!("http://{addr}"),
         db,
+        owner,
         db_arg,
+        key_file,
         client: reqwest::Client::new(),
     }
 }

@@ -1,0 +1,469 @@
+//! The only code that writes the case tables (`cases`, `case_tasks`, `case_events`,
+//! `case_files`, `file_blobs`): it loads a case and its tasks inside a change for the core to
+//! decide on, and writes back exactly what the core decided — the changed columns of the case and
+//! of each task, the new tasks, the timeline entries, the notices and the audit event. New reports
+//! are inserted here too, one at a time or many to a statement for the intake's group commit.
+
+use huoyan_core::cases::step::{CaseNow, Entry, Notice, Outcome, TaskNow};
+use huoyan_core::cases::{CaseState, Category, Priority, Share, Task, TaskState};
+use sqlx::Row;
+
+use super::files::Upload;
+use super::intake::Filing;
+use crate::audit::{Change, Columns};
+use crate::db::Arg;
+use crate::error::AppResult;
+
+const CASE: &str = "SELECT id, state, category, priority, reporter_account_id, department_id, due_at, \
+     merged_into, updated_at FROM cases WHERE id = $1";
+
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    state: CaseState,
+    #[sqlx(try_from = "String")]
+    category: Category,
+    #[sqlx(try_from = "String")]
+    priority: Priority,
+    reporter_account_id: i64,
+    department_id: Option<i64>,
+    due_at: Option<i64>,
+    merged_into: Option<i64>,
+    updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    id: i64,
+    department_id: i64,
+    #[sqlx(try_from = "String")]
+    share: Share,
+    #[sqlx(try_from = "String")]
+    state: TaskState,
+    instruction: String,
+    dispatched_at: i64,
+    due_at: i64,
+    accepted_at: Option<i64>,
+    done_at: Option<i64>,
+    extension_until: Option<i64>,
+    extensions: i64,
+    reworks: i64,
+    escalated_at: Option<i64>,
+}
+
+impl From<CaseRow> for CaseNow {
+    fn from(r: CaseRow) -> CaseNow {
+        CaseNow {
+            id: r.id,
+            state: r.state,
+            category: r.category,
+            priority: r.priority,
+            reporter: r.reporter_account_id,
+            department_id: r.department_id,
+            due_at: r.due_at,
+            merged_into: r.merged_into,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<TaskRow> for TaskNow {
+    fn from(r: TaskRow) -> TaskNow {
+        TaskNow {
+            id: Some(r.id),
+            task: Task {
+                department_id: r.department_id,
+                share: r.share,
+                state: r.state,
+            },
+            instruction: r.instruction,
+            dispatched_at: r.dispatched_at,
+            due_at: r.due_at,
+            accepted_at: r.accepted_at,
+            done_at: r.done_at,
+            extension_until: r.extension_until,
+            extensions: r.extensions,
+            reworks: r.reworks,
+            escalated_at: r.escalated_at,
+        }
+    }
+}
+
+/// What a step may change on a case.
+struct CaseColumns<'a>(&'a CaseNow);
+
+impl Columns for CaseColumns<'_> {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        let c = self.0;
+        vec![
+            ("state", c.state.code().into()),
+            ("category", c.category.code().into()),
+            ("priority", c.priority.code().into()),
+            ("department_id", c.department_id.into()),
+            ("due_at", c.due_at.into()),
+            ("merged_into", c.merged_into.into()),
+            ("updated_at", c.updated_at.into()),
+        ]
+    }
+}
+
+/// What a step may change on a task.
+struct TaskColumns<'a>(&'a TaskNow);
+
+impl Columns for TaskColumns<'_> {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        let t = self.0;
+        vec![
+            ("state", t.task.state.code().into()),
+            ("due_at", t.due_at.into()),
+            ("accepted_at", t.accepted_at.into()),
+            ("done_at", t.done_at.into()),
+            ("extension_until", t.extension_until.into()),
+            ("extensions", t.extensions.into()),
+            ("reworks", t.reworks.into()),
+            ("escalated_at", t.escalated_at.into()),
+        ]
+    }
+}
+
+/// Case `id` and its tasks in dispatch order, as this change sees them.
+pub async fn load(change: &mut Change, id: i64) -> AppResult<Option<(CaseNow, Vec<TaskNow>)>> {
+    let Some(row) = change.fetch::<CaseRow>(CASE, id).await? else {
+        return Ok(None);
+    };
+    let tasks = sqlx::query_as::<_, TaskRow>(
+        "SELECT id, department_id, share, state, instruction, dispatched_at, due_at, accepted_at, done_at, \
+         extension_until, extensions, reworks, escalated_at FROM case_tasks WHERE case_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *change.tx)
+    .await?
+    .into_iter()
+    .map(TaskNow::from)
+    .collect();
+    Ok(Some((row.into(), tasks)))
+}
+
+/// Where a step was taken, when the actor gave it (the verifier's finding on the spot).
+pub type Place = Option<(f64, f64)>;
+
+/// Writes what the core decided for `before` and its `tasks`: changed columns, new tasks, the
+/// timeline (the case's own entry at `place`), the reports following a merge, the notices and
+/// one audit event `action` for the case. `summary` is the event's account of the step.
+pub async fn apply(
+    change: &mut Change,
+    before: &CaseNow,
+    tasks: &[TaskNow],
+    outcome: &Outcome,
+    place: Place,
+    summary: &serde_json::Value,
+) -> AppResult<()> {
+    let after = &outcome.case;
+    write_changed(
+        change,
+        "cases",
+        before.id,
+        &CaseColumns(before),
+        &CaseColumns(after),
+    )
+    .await?;
+    for t in &outcome.tasks {
+        match t.id {
+            Some(id) => {
+                let was = tasks.iter().find(|b| b.id == Some(id)).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the step returned task {id}, which case {} lacks",
+                        before.id
+                    )
+                })?;
+                write_changed(change, "case_tasks", id, &TaskColumns(was), &TaskColumns(t)).await?;
+            }
+            None => insert_task(change, before.id, t).await?,
+        }
+    }
+    if let Some(into) = after.merged_into.filter(|_| !outcome.redirected.is_empty()) {
+        for id in &outcome.redirected {
+            sqlx::query("UPDATE cases SET merged_into = $1 WHERE id = $2")
+                .bind(into)
+                .bind(id)
+                .execute(&mut *change.tx)
+                .await?;
+        }
+    }
+    for (i, e) in outcome.entries.iter().enumerate() {
+        let at = if e.case_id == before.id && i == 0 {
+            place
+        } else {
+            None
+        };
+        insert_entry(change, e, at).await?;
+    }
+    for (notice, to) in &outcome.notices {
+        let (kind, case, args) = match notice {
+            // The reporters follow the case that is handled.
+            Notice::Merged { case, into } => (
+                "merged",
+                *into,
+                serde_json::json!({"case": case, "into": into}),
+            ),
+            Notice::Escalated {
+                case,
+                department_id,
+                department,
+                due_at,
+            } => (
+                "escalated",
+                *case,
+                serde_json::json!({"case": case, "department_id": department_id, "department": department, "due_at": due_at}),
+            ),
+        };
+        crate::notifications::notify(change, to, Some(case), kind, &args).await?;
+    }
+    let action = outcome.entries.first().map_or("update", |e| e.action);
+    change.record("case", before.id, action, summary).await
+}
+
+/// Updates the columns of row `id` that differ (the audit event is the step's own, written once
+/// by `apply`).
+async fn write_changed(
+    change: &mut Change,
+    table: &str,
+    id: i64,
+    before: &impl Columns,
+    after: &impl Columns,
+) -> AppResult<()> {
+    let changed = crate::audit::diff(before, after);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut sql = crate::db::Sql::new(&format!("UPDATE {table} SET "));
+    for (i, (column, _, value)) in changed.into_iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " })
+            .push(&format!("{column} = "))
+            .bind(value);
+    }
+    sql.push(" WHERE id = ").bind(id);
+    sql.query().execute(&mut *change.tx).await?;
+    Ok(())
+}
+
+async fn insert_task(change: &mut Change, case_id: i64, t: &TaskNow) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO case_tasks (case_id, department_id, share, state, instruction, dispatched_at, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(case_id)
+    .bind(t.task.department_id)
+    .bind(t.task.share.code())
+    .bind(t.task.state.code())
+    .bind(&t.instruction)
+    .bind(t.dispatched_at)
+    .bind(t.due_at)
+    .execute(&mut *change.tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_entry(change: &mut Change, e: &Entry, place: Place) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(e.case_id)
+    .bind(change.at_ms())
+    .bind(change.actor().id)
+    .bind(e.action)
+    .bind(e.from.map(CaseState::code))
+    .bind(e.to.code())
+    .bind(&e.note)
+    .bind(e.department_id)
+    .bind(place.map(|p| p.0))
+    .bind(place.map(|p| p.1))
+    .execute(&mut *change.tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores checked uploads on case `case` in `state`: each content once, each file once per case
+/// (a phone resending after a lost answer must not list the same photo twice), and one `attach`
+/// entry naming the new files. Returns the files' ids, new or already there.
+pub async fn attach(
+    change: &mut Change,
+    case: i64,
+    state: CaseState,
+    uploads: &[Upload],
+) -> AppResult<Vec<i64>> {
+    let mut ids = Vec::new();
+    let mut names = Vec::new();
+    for u in uploads {
+        let known = sqlx::query("SELECT 1 FROM file_blobs WHERE sha256 = $1")
+            .bind(&u.sha256)
+            .fetch_optional(&mut *change.tx)
+            .await?
+            .is_some();
+        if !known {
+            sqlx::query("INSERT INTO file_blobs (sha256, content) VALUES ($1, $2)")
+                .bind(&u.sha256)
+                .bind(u.read().await?)
+                .execute(&mut *change.tx)
+                .await?;
+        }
+        let already = sqlx::query("SELECT id FROM case_files WHERE case_id = $1 AND sha256 = $2")
+            .bind(case)
+            .bind(&u.sha256)
+            .fetch_optional(&mut *change.tx)
+            .await?;
+        if let Some(r) = already {
+            ids.push(r.try_get(0)?);
+            continue;
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO case_files (case_id, name, media_type, size, sha256, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(case)
+        .bind(&u.name)
+        .bind(u.media_type)
+        .bind(u.size as i64)
+        .bind(&u.sha256)
+        .bind(change.actor().id)
+        .bind(change.at_ms())
+        .fetch_one(&mut *change.tx)
+        .await?
+        .try_get(0)?;
+        change
+            .record(
+                "case",
+                case,
+                "attach",
+                &serde_json::json!({"file": id, "name": u.name, "sha256": u.sha256, "size": u.size}),
+            )
+            .await?;
+        ids.push(id);
+        names.push(u.name.as_str());
+    }
+    if !names.is_empty() {
+        let entry = Entry {
+            case_id: case,
+            action: "attach",
+            from: Some(state),
+            to: state,
+            note: names.join("、"),
+            department_id: None,
+        };
+        insert_entry(change, &entry, None).await?;
+    }
+    Ok(ids)
+}
+
+/// The columns of a new report, in `insert_reports`' order.
+const REPORT_COLUMNS: [&str; 15] = [
+    "id",
+    "kind",
+    "source",
+    "category",
+    "priority",
+    "state",
+    "compound_id",
+    "lon",
+    "lat",
+    "address",
+    "description",
+    "reporter_account_id",
+    "reported_at",
+    "updated_at",
+    "idempotency_key",
+];
+
+const ENTRY_COLUMNS: [&str; 7] = [
+    "case_id",
+    "at",
+    "actor_account_id",
+    "action",
+    "from_state",
+    "to_state",
+    "note",
+];
+
+/// One `cases` row and its first timeline entry for each filing, under the ids given, in a few
+/// multi-row INSERTs (the intake's group commit; the audit events are the intake's).
+pub async fn insert_reports(
+    change: &mut Change,
+    filings: &[&Filing],
+    ids: &[i64],
+    at: i64,
+) -> AppResult<()> {
+    let (mut cases, mut timeline) = (Vec::new(), Vec::new());
+    for (f, &id) in filings.iter().zip(ids) {
+        cases.push(report_row(f, id, at));
+        timeline.push(vec![
+            Arg::from(id),
+            Arg::from(at),
+            Arg::from(f.account_id),
+            Arg::from("report"),
+            Arg::Text(None),
+            Arg::from(CaseState::Reported.code()),
+            Arg::from(f.description.as_str()),
+        ]);
+    }
+    change.insert_rows("cases", &REPORT_COLUMNS, &cases).await?;
+    change
+        .insert_rows("case_events", &ENTRY_COLUMNS, &timeline)
+        .await
+}
+
+fn report_row(f: &Filing, id: i64, at: i64) -> Vec<Arg> {
+    vec![
+        Arg::from(id),
+        Arg::from(f.kind.code()),
+        Arg::from(f.source.code()),
+        Arg::from(f.category.code()),
+        Arg::from(f.priority.code()),
+        Arg::from(CaseState::Reported.code()),
+        Arg::from(f.compound_id),
+        Arg::from(f.lon),
+        Arg::from(f.lat),
+        Arg::from(f.address.as_str()),
+        Arg::from(f.description.as_str()),
+        Arg::from(f.account_id),
+        Arg::from(at),
+        Arg::from(at),
+        Arg::from(f.key.clone()),
+    ]
+}
+
+/// One new report in this change with its first timeline entry; returns its id.
+pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<i64> {
+    let at = change.at_ms();
+    let id: i64 = sqlx::query(
+        "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
+         reported_at, updated_at, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
+    )
+    .bind(f.kind.code())
+    .bind(f.source.code())
+    .bind(f.category.code())
+    .bind(f.priority.code())
+    .bind(CaseState::Reported.code())
+    .bind(f.compound_id)
+    .bind(f.lon)
+    .bind(f.lat)
+    .bind(&f.address)
+    .bind(&f.description)
+    .bind(f.account_id)
+    .bind(at)
+    .bind(f.key.as_deref())
+    .fetch_one(&mut *change.tx)
+    .await?
+    .try_get(0)?;
+    let entry = Entry {
+        case_id: id,
+        action: "report",
+        from: None,
+        to: CaseState::Reported,
+        note: f.description.clone(),
+        department_id: None,
+    };
+    insert_entry(change, &entry, None).await?;
+    Ok(id)
+}

@@ -1,0 +1,384 @@
+//! The read side of cases: a case, its timeline and details as the API and pages show them, the
+//! caller's scope, and the filtered list with search.
+
+use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+use super::{files, tasks};
+use crate::audit::Change;
+use crate::auth::Principal;
+use crate::db::{Db, Sql};
+use crate::error::{AppError, AppResult};
+use crate::http::{ListPage, Paging};
+use crate::time::rfc3339;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Case {
+    pub id: i64,
+    pub kind: Kind,
+    pub source: Source,
+    pub category: Category,
+    pub priority: Priority,
+    pub state: CaseState,
+    pub compound_id: i64,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: String,
+    pub description: String,
+    pub reporter_account_id: i64,
+    /// The lead unit of the latest dispatch.
+    pub department_id: Option<i64>,
+    /// The earliest deadline among the units' open tasks.
+    #[schema(format = DateTime)]
+    pub due_at: Option<String>,
+    /// An open task is past its deadline.
+    pub overdue: bool,
+    /// With `merged`: the case this report was merged into.
+    pub merged_into: Option<i64>,
+    #[schema(format = DateTime)]
+    pub reported_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// None for the system (the overdue job).
+    pub actor_account_id: Option<i64>,
+    /// A workflow action, or `report`, `escalate` (the overdue job), `absorb` (a report merged
+    /// into this case), `attach` (files added).
+    pub action: String,
+    pub from_state: Option<CaseState>,
+    pub to_state: CaseState,
+    pub note: String,
+    /// The unit a department step or an escalation concerns.
+    pub department_id: Option<i64>,
+    /// Where the step was taken, when the actor gave it.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: Case,
+    /// One per responsible unit: the lead (主办) first, then co-responsible units (协办).
+    pub tasks: Vec<tasks::CaseTask>,
+    pub files: Vec<files::CaseFile>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+pub(super) const COLUMNS: &str = "cases.id, cases.kind, cases.source, cases.category, cases.priority, cases.state, \
+     cases.compound_id, cases.lon, cases.lat, cases.address, cases.description, cases.reporter_account_id, \
+     cases.department_id, cases.due_at, cases.reported_at, cases.updated_at, cases.merged_into";
+
+/// A `cases` row by its columns' names.
+#[derive(FromRow)]
+struct CaseRow {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    kind: Kind,
+    #[sqlx(try_from = "String")]
+    source: Source,
+    #[sqlx(try_from = "String")]
+    category: Category,
+    #[sqlx(try_from = "String")]
+    priority: Priority,
+    #[sqlx(try_from = "String")]
+    state: CaseState,
+    compound_id: i64,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    address: String,
+    description: String,
+    reporter_account_id: i64,
+    department_id: Option<i64>,
+    due_at: Option<i64>,
+    reported_at: i64,
+    updated_at: i64,
+    merged_into: Option<i64>,
+}
+
+pub(super) fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
+    let r = CaseRow::from_row(r)?;
+    Ok(Case {
+        id: r.id,
+        kind: r.kind,
+        source: r.source,
+        category: r.category,
+        priority: r.priority,
+        state: r.state,
+        compound_id: r.compound_id,
+        lon: r.lon,
+        lat: r.lat,
+        address: r.address,
+        description: r.description,
+        reporter_account_id: r.reporter_account_id,
+        department_id: r.department_id,
+        due_at: r.due_at.map(rfc3339),
+        overdue: r.due_at.is_some_and(|d| d < crate::time::now_ms()),
+        merged_into: r.merged_into,
+        reported_at: rfc3339(r.reported_at),
+        updated_at: rfc3339(r.updated_at),
+    })
+}
+
+/// Confines a case query to the caller: a department sees what was ever dispatched to it (as lead
+/// or co-responsible unit), team-scoped roles (inspectors, pilots) what they filed, region-scoped
+/// roles their subtree.
+pub(super) fn scope(p: &Principal, sql: &mut Sql) {
+    if let Some(d) = p.scope.department_id {
+        sql.push(" AND EXISTS (SELECT 1 FROM case_tasks WHERE case_tasks.case_id = cases.id AND case_tasks.department_id = ")
+            .bind(d)
+            .push(")");
+    } else if p.scope.team_id.is_some() {
+        sql.push(" AND cases.reporter_account_id = ")
+            .bind(p.account_id);
+    } else if let Some(path) = &p.scope_path {
+        sql.push(" AND cases.compound_id IN (SELECT id FROM regions WHERE path LIKE ")
+            .bind(format!("{path}%"))
+            .push(")");
+    }
+}
+
+fn scoped_by_id(p: &Principal, id: i64) -> Sql {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM cases WHERE cases.id = "));
+    sql.bind(id);
+    scope(p, &mut sql);
+    sql
+}
+
+/// Case `id` if the caller may see it, else 404.
+pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Case> {
+    let row = scoped_by_id(p, id)
+        .query()
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    Ok(from_row(&row)?)
+}
+
+/// The same inside a change, for a step that is to decide on what it reads.
+pub async fn scoped_in(change: &mut Change, p: &Principal, id: i64) -> AppResult<Case> {
+    let row = scoped_by_id(p, id)
+        .query()
+        .fetch_optional(&mut *change.tx)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    Ok(from_row(&row)?)
+}
+
+#[derive(FromRow)]
+struct EntryRow {
+    at: i64,
+    actor_account_id: Option<i64>,
+    action: String,
+    from_state: Option<String>,
+    #[sqlx(try_from = "String")]
+    to_state: CaseState,
+    note: String,
+    department_id: Option<i64>,
+    lon: Option<f64>,
+    lat: Option<f64>,
+}
+
+async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat \
+         FROM case_events WHERE case_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let from_state = r
+                .from_state
+                .map(CaseState::try_from)
+                .transpose()
+                .map_err(anyhow::Error::from)?;
+            Ok(TimelineEntry {
+                at: rfc3339(r.at),
+                actor_account_id: r.actor_account_id,
+                action: r.action,
+                from_state,
+                to_state: r.to_state,
+                note: r.note,
+                department_id: r.department_id,
+                lon: r.lon,
+                lat: r.lat,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    /// One state, or several separated by commas.
+    pub state: Option<String>,
+    pub category: Option<String>,
+    pub source: Option<String>,
+    /// A district (or any region): cases of compounds in its subtree.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub region_id: Option<i64>,
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub compound_id: Option<i64>,
+    /// Cases this department has (had) a task on.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub department_id: Option<i64>,
+    /// Only cases with an open task past its deadline.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub overdue: Option<bool>,
+    /// Reported on or after this day (YYYY-MM-DD, Beijing time).
+    pub from: Option<String>,
+    /// Reported on or before this day (YYYY-MM-DD, Beijing time).
+    pub to: Option<String>,
+    /// Words separated by spaces; each must appear in the description, the address or a note
+    /// of the timeline (Latin letters in either case).
+    pub q: Option<String>,
+    /// Only the cases I reported.
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub mine: Option<bool>,
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    pub offset: Option<i64>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl CaseFilter {
+    /// The WHERE clause for these filters within the caller's scope. Search is a substring match:
+    /// Chinese has no spaces for a word index to split on, and at a city's case volume a scan is
+    /// fast enough.
+    pub fn to_sql(&self, p: &Principal) -> AppResult<Sql> {
+        let mut sql = Sql::new(" WHERE 1 = 1");
+        scope(p, &mut sql);
+        if let Some(s) = given(&self.state) {
+            sql.push(" AND cases.state IN (");
+            for (i, one) in s.split(',').map(str::trim).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(one);
+            }
+            sql.push(")");
+        }
+        if self.mine == Some(true) {
+            sql.push(" AND cases.reporter_account_id = ")
+                .bind(p.account_id);
+        }
+        if let Some(c) = given(&self.category) {
+            sql.push(" AND cases.category = ").bind(c);
+        }
+        if let Some(c) = given(&self.source) {
+            sql.push(" AND cases.source = ").bind(c);
+        }
+        if let Some(r) = self.region_id {
+            sql.push(" AND cases.compound_id IN (SELECT id FROM regions WHERE path LIKE (SELECT path FROM regions WHERE id = ")
+                .bind(r)
+                .push(") || '%')");
+        }
+        if let Some(c) = self.compound_id {
+            sql.push(" AND cases.compound_id = ").bind(c);
+        }
+        if let Some(d) = self.department_id {
+            sql.push(" AND EXISTS (SELECT 1 FROM case_tasks ft WHERE ft.case_id = cases.id AND ft.department_id = ")
+                .bind(d)
+                .push(")");
+        }
+        if self.overdue == Some(true) {
+            sql.push(" AND cases.due_at < ").bind(crate::time::now_ms());
+        }
+        for (field, day, end) in [("from", &self.from, false), ("to", &self.to, true)] {
+            if let Some(d) = given(day) {
+                let start = crate::time::beijing_day_start(field, d)?;
+                if end {
+                    sql.push(" AND cases.reported_at < ")
+                        .bind(start + 86_400_000);
+                } else {
+                    sql.push(" AND cases.reported_at >= ").bind(start);
+                }
+            }
+        }
+        // Each word (split on spaces, full-width ones too) must appear in the description, the
+        // address or a note of the timeline; Latin letters match in either case on both
+        // backends. Substrings suit Chinese, which has no spaces between words to index.
+        for word in search_words(self.q.as_deref().unwrap_or_default()) {
+            let like = format!("%{word}%");
+            // LOWER on both sides, so that both backends fold the same letters (SQLite only
+            // ASCII ones): full-width Ｂ栋 still finds Ｂ栋.
+            sql.push(" AND (LOWER(cases.description) LIKE LOWER(")
+                .bind(like.clone())
+                .push(") OR LOWER(cases.address) LIKE LOWER(")
+                .bind(like.clone())
+                .push(") OR EXISTS (SELECT 1 FROM case_events se WHERE se.case_id = cases.id AND LOWER(se.note) LIKE LOWER(")
+                .bind(like)
+                .push(")))");
+        }
+        Ok(sql)
+    }
+}
+
+/// The words of a search, without LIKE's wildcards; at most eight.
+fn search_words(q: &str) -> Vec<String> {
+    // Unicode whitespace takes in the full-width space of Chinese input methods.
+    q.split(char::is_whitespace)
+        .map(|w| w.replace(['\\', '%', '_'], ""))
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .collect()
+}
+
+/// The cases matching `f` in the caller's scope: overdue ones first (the earliest deadline
+/// first), then the newest.
+pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<Case>> {
+    let filter = f.to_sql(p)?;
+    let paging = Paging {
+        limit: f.limit,
+        offset: f.offset,
+    };
+    let order = list_order(crate::time::now_ms());
+    crate::http::fetch_page(db, COLUMNS, "cases", &filter, &order, &paging, from_row).await
+}
+
+/// The list's order as of `now_ms` (shared with the xlsx export, which must list the same rows in
+/// the same order).
+pub(super) fn list_order(now_ms: i64) -> String {
+    format!(
+        "CASE WHEN cases.due_at < {now_ms} THEN 0 ELSE 1 END, CASE WHEN cases.due_at < {now_ms} THEN cases.due_at ELSE 0 END, cases.id DESC"
+    )
+}
+
+/// One case with its units' tasks and its timeline, as the caller may see it.
+pub async fn detail(db: &Db, p: &Principal, id: i64) -> AppResult<CaseDetail> {
+    let case = get_scoped(db, p, id).await?;
+    Ok(CaseDetail {
+        case,
+        tasks: tasks::for_case(db, id, crate::time::now_ms()).await?,
+        files: files::for_case(db, id).await?,
+        timeline: timeline(db, id).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_words;
+
+    #[test]
+    fn a_search_is_split_into_words_without_wildcards() {
+        assert_eq!(
+            search_words(" 3号楼\u{3000}蔬菜  KN95 50%_ \\ "),
+            ["3号楼", "蔬菜", "KN95", "50"]
+        );
+        assert!(search_words(" %_ ").is_empty());
+        assert_eq!(search_words("a b c d e f g h i j").len(), 8);
+    }
+}
