@@ -6,8 +6,8 @@
 //! administrator anywhere. Rows with no region (a city-wide team, a person with no home) lie at
 //! the city level: only a caller whose region is the whole city reaches them.
 //!
-//! An id outside the reach fails its field with `OUTSIDE`; an id that does not exist is left to
-//! the caller's existence check, which names it.
+//! An id outside the reach fails its field as `Check::outside` (403, naming the field, nothing
+//! written); an id that does not exist is left to the caller's existence check, which names it.
 
 use sqlx::Row;
 
@@ -15,8 +15,6 @@ use crate::audit::Change;
 use crate::auth::Principal;
 use crate::check::Check;
 use crate::error::AppResult;
-
-pub const OUTSIDE: &str = "outside your scope";
 
 enum Area {
     Everywhere,
@@ -93,7 +91,7 @@ impl Reach {
             && let Some(path) = region_path(change, id).await?
             && !self.covers(Some(&path))
         {
-            check.fail(field, OUTSIDE);
+            check.outside(field);
         }
         Ok(())
     }
@@ -101,7 +99,7 @@ impl Reach {
     /// Fails `field` when a row of no region (a person with no home) would lie out of reach.
     pub fn no_region(&self, check: &mut Check, field: &str) {
         if !self.covers(None) {
-            check.fail(field, OUTSIDE);
+            check.outside(field);
         }
     }
 
@@ -123,7 +121,7 @@ impl Reach {
             },
         };
         if !inside {
-            check.fail(field, OUTSIDE);
+            check.outside(field);
         }
         Ok(())
     }
@@ -163,7 +161,7 @@ impl Reach {
                 return Ok(());
             }
         }
-        check.fail(field, OUTSIDE);
+        check.outside(field);
         Ok(())
     }
 
@@ -200,7 +198,7 @@ impl Reach {
             None => self.covers(path.as_deref()),
         };
         if !inside {
-            check.fail(field, OUTSIDE);
+            check.outside(field);
         }
         Ok(())
     }

@@ -336,17 +336,14 @@ async fn create_route(
     Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(new): ApiJson<NewTeam>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Team>)> {
-    if let Some(t) = p.scope.team_id {
-        // A branch leader forms groups under their own branch only.
-        if new.parent_id != Some(t) {
-            return Err(AppError::invalid("parent_id", "outside your scope"));
-        }
-    }
     let id = Change::run(&state.db, &p.actor(), async |change| {
         let reach = Reach::of(change, &p).await?;
         let mut check = Check::default();
-        if let Some(parent) = new.parent_id {
-            reach.team(change, &mut check, "parent_id", parent).await?;
+        match (p.scope.team_id, new.parent_id) {
+            // A branch leader forms groups under their own branch only.
+            (Some(own), parent) if parent != Some(own) => check.outside("parent_id"),
+            (_, Some(parent)) => reach.team(change, &mut check, "parent_id", parent).await?,
+            (_, None) => {}
         }
         // A group with no region of its own works where its branch does.
         match (new.region_id, new.parent_id) {

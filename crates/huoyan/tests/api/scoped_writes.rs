@@ -1,6 +1,6 @@
 //! Scoped writes: a caller confined to a region (or a team) writes only inside it. The ids a
 //! request names, and the row it changes, are checked against the caller's scope inside the
-//! change; an id outside it is refused naming the field, a row the caller cannot see is not
+//! change; an id outside it is refused 403 naming the field, a row the caller cannot see is not
 //! found, and nothing is written either way.
 
 use serde_json::{Value, json};
@@ -86,7 +86,7 @@ async fn a_district_dispatcher_cannot_move_a_person_out_of_their_district() {
             &json!({"home_region_id": elsewhere}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["home_region_id"]);
     assert_eq!(app.count("audit_events").await, events, "nothing recorded");
     assert_eq!(home_of(&app, person).await, home, "nothing written");
@@ -131,7 +131,7 @@ async fn a_district_dispatcher_cannot_move_a_person_out_of_their_district() {
             &json!({"name": "外区人员", "phone": "14700001111", "gender": "male", "birth_year": 1980, "home_region_id": elsewhere}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["home_region_id"]);
     assert_eq!(app.count("audit_events").await, events);
 }
@@ -175,7 +175,7 @@ async fn a_district_dispatcher_forms_teams_adds_members_registers_and_places_sit
             &json!({"kind": "supervision_team", "name": "外区督战队", "region_id": far}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["region_id"]);
     let (status, team) = app
         .send(
@@ -199,7 +199,7 @@ async fn a_district_dispatcher_forms_teams_adds_members_registers_and_places_sit
             &json!({"person_id": stranger, "role": "member"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["person_id"]);
     let (status, body) = app
         .send(
@@ -236,7 +236,7 @@ async fn a_district_dispatcher_forms_teams_adds_members_registers_and_places_sit
             &json!({"person_id": stranger, "community_id": community, "branch_id": branch["id"]}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["person_id", "community_id", "branch_id"]);
     assert_eq!(app.count("registrations").await, registrations);
 
@@ -249,7 +249,7 @@ async fn a_district_dispatcher_forms_teams_adds_members_registers_and_places_sit
             &json!({"region_id": far, "kind": "zone_gate", "name": "外区卡口"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["region_id"]);
     let (status, site) = app
         .send(
@@ -269,7 +269,7 @@ async fn a_district_dispatcher_forms_teams_adds_members_registers_and_places_sit
             &json!({"name": "改名的卡口"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["region_id"]);
     assert_eq!(app.count("audit_events").await, events, "nothing recorded");
 }
@@ -295,7 +295,7 @@ async fn a_district_commander_issues_and_ends_orders_only_inside_their_district(
                     "level": "high_risk", "region_ids": [district, far]}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["region_ids[1]"]);
     // Order No. 9 seals four districts: one district's commander cannot end it for all four.
     let order_9 = app
@@ -309,7 +309,7 @@ async fn a_district_commander_issues_and_ends_orders_only_inside_their_district(
             &json!({"effective_until": "2022-09-10T00:00:00+08:00"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["region_ids"]);
     assert_eq!(app.count("audit_events").await, events, "nothing recorded");
     // Order No. 10 covers 景程小区 only, inside the district.
@@ -359,7 +359,7 @@ async fn a_branch_leader_adds_and_registers_only_people_of_their_compound() {
             &json!({"person_id": outsider, "role": "member"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["person_id"]);
     // A person registered elsewhere is not the branch's to enrol either.
     let (status, body) = app
@@ -370,7 +370,7 @@ async fn a_branch_leader_adds_and_registers_only_people_of_their_compound() {
             &json!({"name": "外小区居民", "phone": "14700002222", "gender": "female", "birth_year": 1990, "home_region_id": elsewhere}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 403, "{body}");
     assert_eq!(fields(&body), ["home_region_id"]);
     assert_eq!(app.count("audit_events").await, events, "nothing recorded");
     // A resident of the branch's own compound: registered, answered, then enrolled in a group.
