@@ -108,6 +108,20 @@ impl<const MAX: usize, const REQUIRED: bool> Text<MAX, REQUIRED> {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// Text the program composed itself (the demo's names, a command line's arguments), parsed
+    /// as a request's would be; an error names `field`.
+    pub fn field(field: &str, s: impl Into<String>) -> AppResult<Self> {
+        Self::parse(s.into()).map_err(|why| AppError::invalid(field, why))
+    }
+}
+
+/// Read as the text it holds (`trim`, `is_empty`, comparisons).
+impl<const MAX: usize, const REQUIRED: bool> std::ops::Deref for Text<MAX, REQUIRED> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 fn invisible(c: char) -> String {

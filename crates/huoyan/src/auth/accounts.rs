@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::{Can, password, perm};
 use crate::audit::{Actor, Change, Columns};
 use crate::auth::AuthState;
-use crate::check::Check;
+use crate::check::{Check, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -44,11 +44,11 @@ pub struct NewAccount {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AccountUpdate {
-    pub role: Option<String>,
+    pub role: Option<Text<40>>,
     #[schema(value_type = Option<super::ScopeDoc>)]
     pub scope: Option<Scope>,
     pub disabled: Option<bool>,
-    pub password: Option<String>,
+    pub password: Option<Text<1024>>,
 }
 
 const COLUMNS: &str = "id, username, person_id, role, scope_region_id, scope_department_id, scope_team_id, disabled, created_at";

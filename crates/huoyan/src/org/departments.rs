@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Actor, Change, Columns};
 use crate::auth::{Can, perm};
-use crate::check::Check;
+use crate::check::{Check, Required, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -49,8 +49,8 @@ pub struct NewDepartment {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentUpdate {
-    pub name: Option<String>,
-    pub phone: Option<String>,
+    pub name: Option<Required<100>>,
+    pub phone: Option<Text<30>>,
 }
 
 const COLUMNS: &str = "id, name, kind, region_id, phone";
@@ -186,7 +186,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> Ap
             after.name = n.trim().to_string();
         }
         if let Some(p) = &u.phone {
-            after.phone.clone_from(p);
+            after.phone = p.to_string();
         }
         change
             .update("department", "departments", id, &before, &after)

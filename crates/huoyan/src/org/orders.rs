@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
+use crate::check::{Check, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -50,8 +50,8 @@ pub struct NewOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderUpdate {
     /// Ends the order (e.g. when it is lifted early). RFC 3339.
-    pub effective_until: Option<String>,
-    pub body: Option<String>,
+    pub effective_until: Option<Text<40>>,
+    pub body: Option<Text<20000>>,
 }
 
 /// An order as stored; times in epoch milliseconds.
@@ -386,7 +386,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &OrderUpdate) -> AppResu
             }
         }
         if let Some(b) = &u.body {
-            after.body.clone_from(b);
+            after.body = b.to_string();
         }
         check.done()?;
         change

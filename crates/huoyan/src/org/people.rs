@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
+use crate::check::{Check, Required, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -54,12 +54,12 @@ pub struct NewPerson {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PersonUpdate {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub employer: Option<String>,
+    pub name: Option<Required<50>>,
+    pub phone: Option<Text<20>>,
+    pub employer: Option<Text<100>>,
     pub party_member: Option<bool>,
     pub home_region_id: Option<i64>,
-    pub skills: Option<Vec<String>>,
+    pub skills: Option<Vec<Text<30>>>,
 }
 
 pub const GENDERS: [&str; 2] = ["male", "female"];
@@ -403,7 +403,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &PersonUpdate) -> AppRes
             }
         }
         if let Some(e) = &u.employer {
-            after.employer.clone_from(e);
+            after.employer = e.to_string();
         }
         if let Some(pm) = u.party_member {
             after.party_member = pm as i64;
@@ -425,7 +425,11 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &PersonUpdate) -> AppRes
             {
                 check.fail("skills", "each skill is a non-empty word without commas");
             }
-            after.skills = skills.join(",");
+            after.skills = skills
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
         }
         check.done()?;
         change

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Actor, Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
+use crate::check::{Check, Required, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -64,8 +64,8 @@ pub struct NewRegion {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RegionUpdate {
-    pub name: Option<String>,
-    pub code: Option<String>,
+    pub name: Option<Required<100>>,
+    pub code: Option<Text<20>>,
     #[schema(value_type = Option<Object>)]
     pub geometry: Option<serde_json::Value>,
 }

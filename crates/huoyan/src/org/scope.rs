@@ -229,7 +229,10 @@ mod tests {
         assert!(district.covers(Some("/1/5/40/288/")));
         assert!(!district.covers(Some("/1/50/")), "a sibling sharing digits");
         assert!(!district.covers(Some("/1/")));
-        assert!(!district.covers(None), "rows of no region lie at the city level");
+        assert!(
+            !district.covers(None),
+            "rows of no region lie at the city level"
+        );
         assert!(under("/1/").covers(None), "the city reaches them");
         let nowhere = Reach {
             area: Area::Nowhere,

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
+use crate::check::{Check, Required, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -44,10 +44,10 @@ pub struct NewSite {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SiteUpdate {
-    pub name: Option<String>,
+    pub name: Option<Required<100>>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
-    pub address: Option<String>,
+    pub address: Option<Text<200>>,
 }
 
 const COLUMNS: &str = "id, region_id, kind, name, lon, lat, address";
@@ -215,7 +215,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &SiteUpdate) -> AppResul
             after.lat = u.lat;
         }
         if let Some(a) = &u.address {
-            after.address.clone_from(a);
+            after.address = a.to_string();
         }
         crate::geo::check_point(&mut check, after.lon, after.lat);
         check.done()?;

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
+use crate::check::{Check, Required};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -61,7 +61,7 @@ pub struct NewTeam {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TeamUpdate {
-    pub name: Option<String>,
+    pub name: Option<Required<100>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -280,3 +280,79 @@ async fn a_password_change_never_undoes_a_disable_sent_just_after_it() {
         "a password hash is in the trail"
     );
 }
+
+/// Text longer than its field allows is refused at parsing, naming the field, before anything is
+/// read or written; the limit is in the OpenAPI document. (The 5 MB employer, order body
+/// and site address were all accepted and stored.)
+#[tokio::test]
+async fn over_long_text_in_an_update_is_refused_naming_the_field() {
+    let app = spawn_app(true).await;
+    let admin = app.token("admin").await;
+    let person = app.id_of("SELECT MIN(id) FROM people").await;
+    let site = app.id_of("SELECT MIN(id) FROM sites").await;
+    let order = app
+        .id_of("SELECT id FROM control_orders WHERE number = '2022年第10号'")
+        .await;
+    let events = app.count("audit_events").await;
+    for (path, field, limit) in [
+        (format!("/api/v1/people/{person}"), "employer", 100),
+        (format!("/api/v1/sites/{site}"), "address", 200),
+        (format!("/api/v1/control-orders/{order}"), "body", 20000),
+        (format!("/api/v1/sites/{site}"), "name", 100),
+    ] {
+        let (_, was) = app.get(&admin, &path).await;
+        for long in ["字".repeat(limit + 1), "x".repeat(10 << 20)] {
+            let (status, body) = app
+                .send("PATCH", &admin, &path, &json!({ field: long }))
+                .await;
+            assert!(
+                status == 422 || status == 413,
+                "{path} {field}: {status} {body}"
+            );
+            if status == 422 {
+                assert_eq!(crate::fields(&body), [field], "{path}: {body}");
+            }
+        }
+        // Exactly at the limit is fine.
+        let (status, body) = app
+            .send(
+                "PATCH",
+                &admin,
+                &path,
+                &json!({ field: "字".repeat(limit) }),
+            )
+            .await;
+        assert_eq!(status, 200, "{path} {field}: {body}");
+        assert_ne!(was[field], body[field]);
+        let (status, body) = app
+            .send("PATCH", &admin, &path, &json!({ field: was[field] }))
+            .await;
+        assert_eq!(status, 200, "{path} {field}: {body}");
+    }
+    // The just-over-limit values were refused before anything was written: only the eight
+    // accepted updates (four at the limit, four back) are in the trail.
+    assert_eq!(app.count("audit_events").await, events + 8);
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Text100"]["maxLength"], 100,
+        "{}",
+        schemas["Text100"]
+    );
+    assert!(
+        schemas["PersonUpdate"]["properties"]["employer"]
+            .to_string()
+            .contains("Text100"),
+        "{}",
+        schemas["PersonUpdate"]["properties"]["employer"]
+    );
+    assert_eq!(schemas["Text20000"]["maxLength"], 20000);
+}
