@@ -6,11 +6,23 @@ use crate::error::{AppError, AppResult, FieldError};
 /// Collects field errors and turns them into one `Invalid` answer, so a client learns every bad
 /// field at once.
 #[derive(Default)]
-pub struct Check(Vec<FieldError>);
+pub struct Check {
+    invalid: Vec<FieldError>,
+    outside: Vec<FieldError>,
+}
+
+/// Why a field naming something out of the caller's reach fails.
+pub const OUTSIDE: &str = "outside your scope";
 
 impl Check {
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
+        self.invalid.push(FieldError::new(field, message));
+    }
+
+    /// `field` names something outside the caller's scope: the request is refused 403 whatever
+    /// else is wrong with it.
+    pub fn outside(&mut self, field: &str) {
+        self.outside.push(FieldError::new(field, OUTSIDE));
     }
 
     pub fn non_empty(&mut self, field: &str, value: &str, max: usize) {
@@ -41,14 +53,20 @@ impl Check {
 
     /// Whether `field` has failed already (later checks that build on it are skipped).
     pub fn failed(&self, field: &str) -> bool {
-        self.0.iter().any(|e| e.field == field)
+        self.invalid
+            .iter()
+            .chain(&self.outside)
+            .any(|e| e.field == field)
     }
 
+    /// Out of scope first (403), then invalid (422), else Ok.
     pub fn done(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            Ok(())
+        if !self.outside.is_empty() {
+            Err(AppError::OutsideScope(self.outside))
+        } else if !self.invalid.is_empty() {
+            Err(AppError::Invalid(self.invalid))
         } else {
-            Err(AppError::Invalid(self.0))
+            Ok(())
         }
     }
 }
@@ -89,6 +107,20 @@ impl<const MAX: usize, const REQUIRED: bool> Text<MAX, REQUIRED> {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+
+    /// Text the program composed itself (the demo's names, a command line's arguments), parsed
+    /// as a request's would be; an error names `field`.
+    pub fn field(field: &str, s: impl Into<String>) -> AppResult<Self> {
+        Self::parse(s.into()).map_err(|why| AppError::invalid(field, why))
+    }
+}
+
+/// Read as the text it holds (`trim`, `is_empty`, comparisons).
+impl<const MAX: usize, const REQUIRED: bool> std::ops::Deref for Text<MAX, REQUIRED> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 

@@ -440,7 +440,7 @@ async fn user(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
                 .map_err(show)?;
             let password = read_password("new password")?;
             let u = crate::auth::accounts::AccountUpdate {
-                password: Some(password),
+                password: Some(crate::check::Text::field("password", password).map_err(show)?),
                 ..Default::default()
             };
             crate::auth::accounts::update(db, &actor, id, &u)

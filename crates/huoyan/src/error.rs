@@ -31,6 +31,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("your role may not do this")]
     Forbidden,
+    /// A write naming something outside the caller's scope (a region, a person, a team): 403,
+    /// naming the fields, and nothing written.
+    #[error("outside your scope")]
+    OutsideScope(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("invalid input")]
@@ -53,7 +57,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::OutsideScope(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -66,7 +70,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "unauthenticated",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::OutsideScope(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) => "invalid",
             Self::Conflict(_) => "conflict",
@@ -78,7 +82,7 @@ impl AppError {
 
     pub fn fields(&self) -> &[FieldError] {
         match self {
-            Self::Invalid(f) | Self::Conflict(f) | Self::TooLarge(f) => f,
+            Self::Invalid(f) | Self::Conflict(f) | Self::TooLarge(f) | Self::OutsideScope(f) => f,
             _ => &[],
         }
     }

@@ -104,7 +104,7 @@ pub async fn accounts_with_roles(change: &mut Change, roles: &[&str]) -> AppResu
         .fetch_all(&mut *change.tx)
         .await?
         .iter()
-        .map(|r| r.try_get(0))
+        .map(|r| r.try_get("id"))
         .collect::<Result<_, _>>()
         .map_err(AppError::from)
 }

@@ -14,6 +14,29 @@ use crate::error::AppResult;
 /// and writes, and what the audit event shows before and after.
 pub trait Columns {
     fn columns(&self) -> Vec<(&'static str, Arg)>;
+
+    /// How the trail shows `column`'s `value`: as stored, unless a column must be hidden (a
+    /// password hash) or read (a time).
+    fn shown(&self, column: &str, value: &Arg) -> serde_json::Value {
+        let _ = column;
+        value.to_json()
+    }
+
+    /// The update event's summary: the changed columns as shown, before and after. A row whose
+    /// latest event must say more (an account's role, scope and disabled, which `huoyan audit
+    /// verify` checks against the row: `huoyan_core::audit::facts`) builds its own.
+    fn summary(
+        before: &Self,
+        after: &Self,
+        was: serde_json::Map<String, serde_json::Value>,
+        now: serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Value
+    where
+        Self: Sized,
+    {
+        let _ = (before, after);
+        serde_json::json!({"before": was, "after": now})
+    }
 }
 
 /// The columns that differ between `before` and `after`, with both values.
@@ -44,13 +67,13 @@ impl Change {
     /// Writes the columns of `after` that differ from `before` (read inside this change) to row
     /// `id` of `table`, and records `update` on `entity` with those columns' before and after.
     /// Returns whether anything changed; an update that changes nothing writes nothing.
-    pub async fn update(
+    pub async fn update<C: Columns>(
         &mut self,
         entity: &str,
         table: &str,
         id: i64,
-        before: &impl Columns,
-        after: &impl Columns,
+        before: &C,
+        after: &C,
     ) -> AppResult<bool> {
         let changed = diff(before, after);
         if changed.is_empty() {
@@ -63,18 +86,13 @@ impl Change {
                 sql.push(", ");
             }
             sql.push(&format!("{column} = ")).bind(a.clone());
-            was.insert(column.into(), b.to_json());
-            now.insert(column.into(), a.to_json());
+            was.insert(column.into(), before.shown(column, &b));
+            now.insert(column.into(), after.shown(column, &a));
         }
         sql.push(" WHERE id = ").bind(id);
         sql.query().execute(&mut *self.tx).await?;
-        self.record(
-            entity,
-            id,
-            "update",
-            &serde_json::json!({"before": was, "after": now}),
-        )
-        .await?;
+        self.record(entity, id, "update", &C::summary(before, after, was, now))
+            .await?;
         Ok(true)
     }
 }

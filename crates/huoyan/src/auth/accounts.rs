@@ -3,15 +3,16 @@
 use axum::extract::State;
 use huoyan_core::auth::{Role, Scope};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Can, password, perm};
-use crate::audit::{Actor, Change};
+use crate::audit::{Actor, Change, Columns};
 use crate::auth::AuthState;
-use crate::db::{Db, Sql};
+use crate::check::{Check, Text};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::time::rfc3339;
@@ -43,29 +44,147 @@ pub struct NewAccount {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AccountUpdate {
-    pub role: Option<String>,
+    pub role: Option<Text<40>>,
     #[schema(value_type = Option<super::ScopeDoc>)]
     pub scope: Option<Scope>,
     pub disabled: Option<bool>,
-    pub password: Option<String>,
+    pub password: Option<Text<1024>>,
 }
 
 const COLUMNS: &str = "id, username, person_id, role, scope_region_id, scope_department_id, scope_team_id, disabled, created_at";
 
+/// An account as stored: `disabled` 0 or 1, `created_at` in epoch milliseconds.
+#[derive(Debug, FromRow)]
+struct AccountRow {
+    id: i64,
+    username: String,
+    person_id: Option<i64>,
+    role: String,
+    scope_region_id: Option<i64>,
+    scope_department_id: Option<i64>,
+    scope_team_id: Option<i64>,
+    disabled: i64,
+    created_at: i64,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        Account {
+            id: r.id,
+            username: r.username,
+            person_id: r.person_id,
+            role: r.role,
+            scope: Scope {
+                region_id: r.scope_region_id,
+                department_id: r.scope_department_id,
+                team_id: r.scope_team_id,
+            },
+            disabled: r.disabled != 0,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
-    Ok(Account {
-        id: r.try_get(0)?,
-        username: r.try_get(1)?,
-        person_id: r.try_get(2)?,
-        role: r.try_get(3)?,
-        scope: Scope {
-            region_id: r.try_get(4)?,
-            department_id: r.try_get(5)?,
-            team_id: r.try_get(6)?,
-        },
-        disabled: r.try_get::<i64, _>(7)? != 0,
-        created_at: rfc3339(r.try_get(8)?),
-    })
+    AccountRow::from_row(r).map(Account::from)
+}
+
+/// What an update may change.
+#[derive(Debug, Clone, FromRow)]
+struct Editable {
+    role: String,
+    scope_region_id: Option<i64>,
+    scope_department_id: Option<i64>,
+    scope_team_id: Option<i64>,
+    disabled: i64,
+    password_hash: String,
+}
+
+const EDITABLE: &str = "SELECT role, scope_region_id, scope_department_id, scope_team_id, disabled, password_hash \
+     FROM accounts WHERE id = $1";
+
+impl Columns for Editable {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("role", self.role.as_str().into()),
+            ("scope_region_id", self.scope_region_id.into()),
+            ("scope_department_id", self.scope_department_id.into()),
+            ("scope_team_id", self.scope_team_id.into()),
+            ("disabled", self.disabled.into()),
+            ("password_hash", self.password_hash.as_str().into()),
+        ]
+    }
+
+    /// The trail says that a password changed, never what it is.
+    fn shown(&self, column: &str, value: &Arg) -> serde_json::Value {
+        match (column, value) {
+            ("password_hash", _) => "********".into(),
+            ("disabled", Arg::Int(Some(d))) => (*d != 0).into(),
+            _ => value.to_json(),
+        }
+    }
+
+    /// The whole of what `huoyan audit verify` checks (role, scope, disabled) before and after,
+    /// as `huoyan_core::audit::facts` reads it, and whether the password changed.
+    fn summary(
+        before: &Self,
+        after: &Self,
+        _was: serde_json::Map<String, serde_json::Value>,
+        _now: serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "before": before.vouched(),
+            "after": after.vouched(),
+            "password_changed": before.password_hash != after.password_hash,
+        })
+    }
+}
+
+impl Editable {
+    fn vouched(&self) -> serde_json::Value {
+        serde_json::json!({
+            "role": self.role,
+            "scope": Scope {
+                region_id: self.scope_region_id,
+                department_id: self.scope_department_id,
+                team_id: self.scope_team_id,
+            },
+            "disabled": self.disabled != 0,
+        })
+    }
+}
+
+/// Fails the fields of a scope's anchors, and the person, that do not exist.
+async fn check_refs(
+    change: &mut Change,
+    check: &mut Check,
+    scope: &Scope,
+    person_id: Option<i64>,
+) -> AppResult<()> {
+    let refs = [
+        (
+            "scope.region_id",
+            "regions",
+            scope.region_id,
+            "no such region",
+        ),
+        (
+            "scope.department_id",
+            "departments",
+            scope.department_id,
+            "no such department",
+        ),
+        ("scope.team_id", "teams", scope.team_id, "no such team"),
+        ("person_id", "people", person_id, "no such person"),
+    ];
+    for (field, table, id, missing) in refs {
+        if let Some(id) = id
+            && !change.exists(table, id).await?
+        {
+            check.fail(field, missing);
+        }
+    }
+    Ok(())
 }
 
 fn parse_role(code: &str) -> AppResult<Role> {
@@ -123,8 +242,11 @@ pub fn check_new(new: &NewAccount, allow_demo_password: bool) -> AppResult<()> {
 /// and its audit event, inside `change`. The demo makes many logins with one password: it hashes
 /// it once (argon2 is slow on purpose) and writes them all in one change.
 pub async fn insert(change: &mut Change, new: &NewAccount, password_hash: &str) -> AppResult<i64> {
+    let mut check = Check::default();
+    check_refs(change, &mut check, &new.scope, new.person_id).await?;
+    check.done()?;
     let username = new.username.trim();
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO accounts (username, person_id, role, scope_region_id, scope_department_id, scope_team_id, password_hash, disabled, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) RETURNING id",
     )
@@ -137,8 +259,7 @@ pub async fn insert(change: &mut Change, new: &NewAccount, password_hash: &str) 
     .bind(password_hash)
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     change
         .record("account", id, "create", &serde_json::json!({"username": username, "role": new.role, "person_id": new.person_id, "scope": new.scope}))
         .await?;
@@ -146,47 +267,29 @@ pub async fn insert(change: &mut Change, new: &NewAccount, password_hash: &str) 
 }
 
 pub async fn get(db: &Db, id: i64) -> AppResult<Account> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: AccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM accounts WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(&db.pool)
     .await?
     .ok_or(AppError::NotFound("account"))?;
-    Ok(from_row(&row)?)
+    Ok(Account::from(row))
 }
 
 pub async fn id_by_username(db: &Db, username: &str) -> AppResult<i64> {
-    let row = sqlx::query("SELECT id FROM accounts WHERE username = $1")
+    sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
         .bind(username)
         .fetch_optional(&db.pool)
         .await?
-        .ok_or(AppError::NotFound("account"))?;
-    Ok(row.try_get(0)?)
+        .ok_or(AppError::NotFound("account"))
 }
 
+/// Changes an account's role, scope, password or whether it is disabled, deciding on the row as
+/// the change reads it: a password change and a disable sent together both hold, whatever their
+/// order.
 pub async fn update(db: &Db, actor: &Actor, id: i64, u: &AccountUpdate) -> AppResult<Account> {
-    let before = get(db, id).await?;
-    if actor.id == Some(id) {
-        // An administrator who disables or demotes themselves may leave nobody able to undo it.
-        if u.disabled == Some(true) {
-            return Err(AppError::invalid(
-                "disabled",
-                "you cannot disable your own account",
-            ));
-        }
-        if u.role.as_deref().is_some_and(|r| r != before.role) {
-            return Err(AppError::invalid("role", "you cannot change your own role"));
-        }
-    }
-    let role = match &u.role {
-        Some(r) => parse_role(r)?,
-        None => parse_role(&before.role)?,
-    };
-    let scope = u.scope.clone().unwrap_or_else(|| before.scope.clone());
-    scope
-        .check_for(role)
-        .map_err(|e| AppError::invalid("scope", e.to_string()))?;
+    // argon2 is slow on purpose: hash before the change begins, never between its read and write.
     let hash = match &u.password {
         Some(p) => {
             password::check_strength(p, false)?;
@@ -199,43 +302,78 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &AccountUpdate) -> AppRe
         }
         None => None,
     };
-    let disabled = u.disabled.unwrap_or(before.disabled);
-    let mut change = Change::begin(db, actor).await?;
-    sqlx::query(
-        "UPDATE accounts SET role = $1, scope_region_id = $2, scope_department_id = $3, scope_team_id = $4, disabled = $5, \
-         password_hash = COALESCE($6, password_hash) WHERE id = $7",
-    )
-    .bind(role.code())
-    .bind(scope.region_id)
-    .bind(scope.department_id)
-    .bind(scope.team_id)
-    .bind(disabled as i64)
-    .bind(hash)
-    .bind(id)
-    .execute(&mut *change.tx)
+    Change::run(db, actor, async |change| {
+        let before: Editable = change
+            .fetch(EDITABLE, id)
+            .await?
+            .ok_or(AppError::NotFound("account"))?;
+        let mut check = Check::default();
+        if actor.id == Some(id) {
+            // An administrator who disables or demotes themselves may leave nobody able to undo it.
+            if u.disabled == Some(true) {
+                check.fail("disabled", "you cannot disable your own account");
+            }
+            if u.role.as_deref().is_some_and(|r| r != before.role) {
+                check.fail("role", "you cannot change your own role");
+            }
+        }
+        let role = match parse_role(u.role.as_deref().unwrap_or(&before.role)) {
+            Ok(role) => Some(role),
+            Err(e) => {
+                check.fail(
+                    "role",
+                    e.fields().first().map_or("", |f| f.message.as_str()),
+                );
+                None
+            }
+        };
+        let scope = u.scope.clone().unwrap_or(Scope {
+            region_id: before.scope_region_id,
+            department_id: before.scope_department_id,
+            team_id: before.scope_team_id,
+        });
+        if let Some(role) = role
+            && let Err(e) = scope.check_for(role)
+        {
+            check.fail("scope", e.to_string());
+        }
+        if u.scope.is_some() {
+            check_refs(change, &mut check, &scope, None).await?;
+        }
+        check.done()?;
+        let after = Editable {
+            role: role.map_or(before.role.clone(), |r| r.code().to_string()),
+            scope_region_id: scope.region_id,
+            scope_department_id: scope.department_id,
+            scope_team_id: scope.team_id,
+            disabled: u.disabled.map_or(before.disabled, i64::from),
+            password_hash: hash.clone().unwrap_or_else(|| before.password_hash.clone()),
+        };
+        change
+            .update("account", "accounts", id, &before, &after)
+            .await?;
+        end_sessions(change, id, &before, &after).await
+    })
     .await?;
-    if disabled || u.password.is_some() {
-        // A disabled account loses its open sessions at once, and so does one whose password
-        // changed: whoever held a token made with the old password is out.
+    get(db, id).await
+}
+
+/// The one place an update signs an account out, in the change that makes it: a disabled account
+/// loses its sessions and API tokens at once, and so does one whose password changed: whoever
+/// held a token made with the old password is out.
+async fn end_sessions(
+    change: &mut Change,
+    id: i64,
+    before: &Editable,
+    after: &Editable,
+) -> AppResult<()> {
+    if after.disabled != 0 || after.password_hash != before.password_hash {
         sqlx::query("DELETE FROM sessions WHERE account_id = $1")
             .bind(id)
             .execute(&mut *change.tx)
             .await?;
     }
-    change
-        .record(
-            "account",
-            id,
-            "update",
-            &serde_json::json!({
-                "before": {"role": before.role, "scope": before.scope, "disabled": before.disabled},
-                "after": {"role": role.code(), "scope": scope, "disabled": disabled},
-                "password_changed": u.password.is_some(),
-            }),
-        )
-        .await?;
-    change.commit().await?;
-    get(db, id).await
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

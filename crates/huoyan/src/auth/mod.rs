@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use huoyan_core::auth::{Permission, Role, Scope};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
@@ -300,15 +300,30 @@ pub async fn principal_of(db: &Db, account_id: i64) -> AppResult<Principal> {
     })
 }
 
+/// A session's account as `load` reads it.
+#[derive(FromRow)]
+struct SessionRow {
+    account_id: i64,
+    username: String,
+    person_id: Option<i64>,
+    role: String,
+    scope_region_id: Option<i64>,
+    scope_department_id: Option<i64>,
+    scope_team_id: Option<i64>,
+    scope_path: Option<String>,
+    csrf: String,
+}
+
 /// The caller behind a session or API token (Open311's `api_key` is one), if it is valid.
 pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Principal>> {
     let kind = match via {
         Via::Cookie => "cookie",
         Via::Bearer => "api",
     };
-    let row = sqlx::query(
-        "SELECT a.id, a.username, a.person_id, a.role, a.scope_region_id, a.scope_department_id, a.scope_team_id, \
-                r.path, s.csrf \
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT a.id AS account_id, a.username AS username, a.person_id AS person_id, a.role AS role, \
+                a.scope_region_id AS scope_region_id, a.scope_department_id AS scope_department_id, \
+                a.scope_team_id AS scope_team_id, r.path AS scope_path, s.csrf AS csrf \
          FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN regions r ON r.id = a.scope_region_id \
          WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > $3 AND a.disabled = 0",
     )
@@ -318,21 +333,20 @@ pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Pri
     .fetch_optional(&db.pool)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let role: String = r.try_get(3)?;
-    let role =
-        Role::parse(&role).ok_or_else(|| anyhow::anyhow!("account has unknown role {role}"))?;
+    let role = Role::parse(&r.role)
+        .ok_or_else(|| anyhow::anyhow!("account has unknown role {}", r.role))?;
     Ok(Some(Principal {
-        account_id: r.try_get(0)?,
-        username: r.try_get(1)?,
-        person_id: r.try_get(2)?,
+        account_id: r.account_id,
+        username: r.username,
+        person_id: r.person_id,
         role,
         scope: Scope {
-            region_id: r.try_get(4)?,
-            department_id: r.try_get(5)?,
-            team_id: r.try_get(6)?,
+            region_id: r.scope_region_id,
+            department_id: r.scope_department_id,
+            team_id: r.scope_team_id,
         },
-        scope_path: r.try_get(7)?,
-        csrf: r.try_get(8)?,
+        scope_path: r.scope_path,
+        csrf: r.csrf,
         via,
     }))
 }

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::sessions::Refused;
 use super::{ClientAddr, MaybePrincipal, Principal, SESSION_COOKIE, sessions};
 use crate::auth::AuthState;
+use crate::check::Text;
 use crate::error::{AppError, AppResult};
 use crate::http::ApiJson;
 use crate::i18n::Locale;
@@ -23,8 +24,8 @@ use crate::web::{NextParam, PageCtx, PageError, render, safe_next};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    pub username: String,
-    pub password: String,
+    pub username: Text<64>,
+    pub password: Text<1024>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -58,7 +58,7 @@ pub async fn check_credentials(db: &Db, username: &str, password: &str) -> AppRe
         let _ = super::password::verify(password, &DUMMY_HASH);
         return Ok(None);
     };
-    let (id, stored): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+    let (id, stored): (i64, String) = (row.try_get("id")?, row.try_get("password_hash")?);
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || super::password::verify(&password, &stored))
         .await
@@ -256,12 +256,12 @@ pub async fn list(
         paging,
         |r| {
             Ok(TokenInfo {
-                id: r.try_get(0)?,
-                account_id: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                created_at: crate::time::rfc3339(r.try_get(3)?),
-                expires_at: crate::time::rfc3339(r.try_get(4)?),
-                current: r.try_get::<String, _>(5)? == current,
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                kind: r.try_get("kind")?,
+                created_at: crate::time::rfc3339(r.try_get("created_at")?),
+                expires_at: crate::time::rfc3339(r.try_get("expires_at")?),
+                current: r.try_get::<String, _>("token_hash")? == current,
             })
         },
     )

@@ -3,14 +3,14 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit::{Actor, Change, Columns};
 use crate::auth::{Can, perm};
-use crate::check::Check;
+use crate::check::{Check, Required, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -49,8 +49,8 @@ pub struct NewDepartment {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentUpdate {
-    pub name: Option<String>,
-    pub phone: Option<String>,
+    pub name: Option<Required<100>>,
+    pub phone: Option<Text<30>>,
 }
 
 const COLUMNS: &str = "id, name, kind, region_id, phone";
@@ -90,15 +90,14 @@ pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> 
         check.fail("region_id", "no such region");
     }
     check.done()?;
-    let id: i64 = sqlx::query("INSERT INTO departments (name, kind, region_id, phone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO departments (name, kind, region_id, phone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(new.name.trim())
         .bind(&new.kind)
         .bind(new.region_id)
         .bind(&new.phone)
         .bind(change.at_ms())
         .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
+        .await?;
     change.record("department", id, "create", &serde_json::json!({"name": new.name.trim(), "kind": new.kind, "region_id": new.region_id})).await?;
     Ok(id)
 }
@@ -187,7 +186,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> Ap
             after.name = n.trim().to_string();
         }
         if let Some(p) = &u.phone {
-            after.phone.clone_from(p);
+            after.phone = p.to_string();
         }
         change
             .update("department", "departments", id, &before, &after)

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -112,12 +111,10 @@ async fn region_ref(
 }
 
 async fn region_by_code(change: &mut Change, code: &str) -> AppResult<Option<i64>> {
-    Ok(sqlx::query("SELECT id FROM regions WHERE code = $1")
+    Ok(sqlx::query_scalar("SELECT id FROM regions WHERE code = $1")
         .bind(code)
         .fetch_optional(&mut *change.tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?)
+        .await?)
 }
 
 async fn people(
@@ -251,12 +248,10 @@ async fn teams(
         let parent_id = if parent_name.is_empty() {
             None
         } else {
-            let id: Option<i64> = sqlx::query("SELECT id FROM teams WHERE name = $1")
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE name = $1")
                 .bind(&parent_name)
                 .fetch_optional(&mut *change.tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
+                .await?;
             if id.is_none() {
                 row_errors.push(FieldError::new(
                     format!("{prefix}parent"),

@@ -8,6 +8,7 @@ pub mod orders;
 pub mod pages;
 pub mod people;
 pub mod regions;
+pub mod scope;
 pub mod sites;
 pub mod teams;
 

@@ -3,17 +3,19 @@
 use axum::extract::State;
 use huoyan_core::org::{ControlLevel, ControlOrder};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{Actor, Change};
-use crate::auth::{Can, perm};
-use crate::db::{Db, Sql};
+use crate::audit::{Change, Columns};
+use crate::auth::{Can, Principal, perm};
+use crate::check::{Check, Text};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::OrgState;
+use crate::org::scope::Reach;
 use crate::time::parse_time;
 use crate::time::rfc3339;
 
@@ -48,36 +50,52 @@ pub struct NewOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderUpdate {
     /// Ends the order (e.g. when it is lifted early). RFC 3339.
-    pub effective_until: Option<String>,
-    pub body: Option<String>,
+    pub effective_until: Option<Text<40>>,
+    pub body: Option<Text<20000>>,
+}
+
+/// An order as stored; times in epoch milliseconds.
+#[derive(Debug, FromRow)]
+struct OrderRow {
+    id: i64,
+    number: String,
+    issued_at: i64,
+    effective_from: i64,
+    effective_until: Option<i64>,
+    level: String,
+}
+
+#[derive(Debug, FromRow)]
+struct OrderRegion {
+    order_id: i64,
+    region_id: i64,
 }
 
 /// Every order as the level rules need them. Orders number in the tens over a lockdown, so all
 /// are loaded whenever levels are derived.
 pub async fn rules(db: &Db) -> AppResult<Vec<ControlOrder>> {
-    let rows = sqlx::query("SELECT id, number, issued_at, effective_from, effective_until, level FROM control_orders ORDER BY id")
+    let rows: Vec<OrderRow> = sqlx::query_as("SELECT id, number, issued_at, effective_from, effective_until, level FROM control_orders ORDER BY id")
         .fetch_all(&db.pool)
         .await?;
-    let links = sqlx::query("SELECT order_id, region_id FROM control_order_regions")
-        .fetch_all(&db.pool)
-        .await?;
+    let links: Vec<OrderRegion> =
+        sqlx::query_as("SELECT order_id, region_id FROM control_order_regions")
+            .fetch_all(&db.pool)
+            .await?;
     let ts = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let id: i64 = r.try_get(0)?;
-        let level: String = r.try_get(5)?;
         out.push(ControlOrder {
-            id,
-            number: r.try_get(1)?,
-            issued_at: ts(r.try_get(2)?),
-            effective_from: ts(r.try_get(3)?),
-            effective_until: r.try_get::<Option<i64>, _>(4)?.map(ts),
-            level: ControlLevel::parse(&level)
-                .ok_or_else(|| anyhow::anyhow!("order {id} has unknown level {level}"))?,
+            id: r.id,
+            level: ControlLevel::parse(&r.level)
+                .ok_or_else(|| anyhow::anyhow!("order {} has unknown level {}", r.id, r.level))?,
+            number: r.number,
+            issued_at: ts(r.issued_at),
+            effective_from: ts(r.effective_from),
+            effective_until: r.effective_until.map(ts),
             region_ids: links
                 .iter()
-                .filter(|l| l.try_get::<i64, _>(0).ok() == Some(id))
-                .filter_map(|l| l.try_get::<i64, _>(1).ok())
+                .filter(|l| l.order_id == r.id)
+                .map(|l| l.region_id)
                 .collect(),
         });
     }
@@ -98,12 +116,11 @@ fn to_api(o: &ControlOrder, body: String) -> Order {
 }
 
 pub async fn get(db: &Db, id: i64) -> AppResult<Order> {
-    let body: String = sqlx::query("SELECT body FROM control_orders WHERE id = $1")
+    let body: String = sqlx::query_scalar("SELECT body FROM control_orders WHERE id = $1")
         .bind(id)
         .fetch_optional(&db.pool)
         .await?
-        .ok_or(AppError::NotFound("control order"))?
-        .try_get(0)?;
+        .ok_or(AppError::NotFound("control order"))?;
     let all = rules(db).await?;
     let o = all
         .iter()
@@ -173,7 +190,7 @@ pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO control_orders (number, issued_at, effective_from, effective_until, level, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(new.number.trim())
@@ -184,8 +201,7 @@ pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
     .bind(&new.body)
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     for rid in &new.region_ids {
         sqlx::query("INSERT INTO control_order_regions (order_id, region_id) VALUES ($1, $2)")
             .bind(id)
@@ -202,9 +218,20 @@ pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
     Ok(id)
 }
 
-pub async fn create(db: &Db, actor: &Actor, new: &NewOrder) -> AppResult<i64> {
-    let id = Change::run(db, actor, async |change| insert(change, new).await).await?;
-    Ok(id)
+/// Issues an order over regions in the caller's reach.
+pub async fn create(db: &Db, p: &Principal, new: &NewOrder) -> AppResult<i64> {
+    Change::run(db, &p.actor(), async |change| {
+        let reach = Reach::of(change, p).await?;
+        let mut check = Check::default();
+        for (i, rid) in new.region_ids.iter().enumerate() {
+            reach
+                .region(change, &mut check, &format!("region_ids[{i}]"), *rid)
+                .await?;
+        }
+        check.done()?;
+        insert(change, new).await
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -244,7 +271,10 @@ pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
         &filter,
         "effective_from DESC, id DESC",
         &paging,
-        |r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)),
+        |r| {
+            use sqlx::Row;
+            Ok((r.try_get::<i64, _>("id")?, r.try_get::<String, _>("body")?))
+        },
     )
     .await?;
     let all = rules(db).await?;
@@ -278,7 +308,7 @@ async fn create_route(
     Can(p, _): Can<perm::OrdersWrite>,
     ApiJson(new): ApiJson<NewOrder>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Order>)> {
-    let id = create(&state.db, &p.actor(), &new).await?;
+    let id = create(&state.db, &p, &new).await?;
     Ok((
         axum::http::StatusCode::CREATED,
         ApiJson(get(&state.db, id).await?),
@@ -295,37 +325,76 @@ async fn get_route(
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
-pub async fn update(db: &Db, actor: &Actor, id: i64, u: &OrderUpdate) -> AppResult<()> {
-    let before = get(db, id).await?;
-    let until = match u.effective_until.as_deref() {
-        Some(s) => Some(parse_time("effective_until", s).map_err(|e| AppError::Invalid(vec![e]))?),
-        None => None,
-    };
-    if let Some(until) = until {
-        let from = parse_time("effective_from", &before.effective_from)
-            .map_err(|e| AppError::Invalid(vec![e]))?;
-        if until <= from {
-            return Err(AppError::invalid(
-                "effective_until",
-                "an order must end after it takes effect",
-            ));
+/// What an update may change, with the start it must end after.
+#[derive(Debug, Clone, FromRow)]
+struct Editable {
+    effective_from: i64,
+    effective_until: Option<i64>,
+    body: String,
+}
+
+const EDITABLE: &str =
+    "SELECT effective_from, effective_until, body FROM control_orders WHERE id = $1";
+
+impl Columns for Editable {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("effective_until", self.effective_until.into()),
+            ("body", self.body.as_str().into()),
+        ]
+    }
+
+    /// Times read as the API writes them.
+    fn shown(&self, column: &str, value: &Arg) -> serde_json::Value {
+        match (column, value) {
+            ("effective_until", Arg::Int(Some(ms))) => rfc3339(*ms).into(),
+            _ => value.to_json(),
         }
     }
-    let mut change = Change::begin(db, actor).await?;
-    sqlx::query("UPDATE control_orders SET effective_until = COALESCE($1, effective_until), body = COALESCE($2, body) WHERE id = $3")
-        .bind(until)
-        .bind(u.body.clone())
+}
+
+/// Ends an order or amends its text, deciding on the row as the change reads it. Every region
+/// the order covers must lie in the caller's reach: one district's commander does not end a
+/// city's order.
+pub async fn update(db: &Db, p: &Principal, id: i64, u: &OrderUpdate) -> AppResult<()> {
+    Change::run(db, &p.actor(), async |change| {
+        let before: Editable = change
+            .fetch(EDITABLE, id)
+            .await?
+            .ok_or(AppError::NotFound("control order"))?;
+        let covered: Vec<i64> = sqlx::query_scalar(
+            "SELECT region_id FROM control_order_regions WHERE order_id = $1 ORDER BY region_id",
+        )
         .bind(id)
-        .execute(&mut *change.tx)
+        .fetch_all(&mut *change.tx)
         .await?;
-    change
-        .record("control_order", id, "update", &serde_json::json!({
-            "before": {"effective_until": before.effective_until},
-            "after": {"effective_until": u.effective_until.as_ref().or(before.effective_until.as_ref())},
-            "body_changed": u.body.is_some(),
-        }))
-        .await?;
-    change.commit().await
+        let reach = Reach::of(change, p).await?;
+        let mut check = Check::default();
+        for rid in covered {
+            if !check.failed("region_ids") {
+                reach.region(change, &mut check, "region_ids", rid).await?;
+            }
+        }
+        let mut after = before.clone();
+        if let Some(until) = u.effective_until.as_deref() {
+            match parse_time("effective_until", until) {
+                Ok(until) if until <= before.effective_from => {
+                    check.fail("effective_until", "an order must end after it takes effect")
+                }
+                Ok(until) => after.effective_until = Some(until),
+                Err(e) => check.fail(&e.field, e.message),
+            }
+        }
+        if let Some(b) = &u.body {
+            after.body = b.to_string();
+        }
+        check.done()?;
+        change
+            .update("control_order", "control_orders", id, &before, &after)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// End an order or amend its text. Number, level and regions are fixed once issued: issue a new
@@ -337,7 +406,7 @@ async fn update_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<OrderUpdate>,
 ) -> AppResult<ApiJson<Order>> {
-    update(&state.db, &p.actor(), id, &u).await?;
+    update(&state.db, &p, id, &u).await?;
     Ok(ApiJson(get(&state.db, id).await?))
 }
 

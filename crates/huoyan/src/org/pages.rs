@@ -432,15 +432,14 @@ async fn region_names(
     state: &OrgState,
     orders: &[super::orders::Order],
 ) -> AppResult<std::collections::HashMap<i64, String>> {
-    use sqlx::Row;
     let mut names = std::collections::HashMap::new();
     for id in orders.iter().flat_map(|o| o.region_ids.iter()) {
         if !names.contains_key(id) {
-            let r = sqlx::query("SELECT name FROM regions WHERE id = $1")
+            let name: String = sqlx::query_scalar("SELECT name FROM regions WHERE id = $1")
                 .bind(id)
                 .fetch_one(&state.db.pool)
                 .await?;
-            names.insert(*id, r.try_get(0)?);
+            names.insert(*id, name);
         }
     }
     Ok(names)
@@ -603,13 +602,12 @@ async fn order_create(
         .split([',', '，', ' ', '、'])
         .filter(|c| !c.is_empty())
     {
-        use sqlx::Row;
-        match sqlx::query("SELECT id FROM regions WHERE code = $1")
+        match sqlx::query_scalar::<_, i64>("SELECT id FROM regions WHERE code = $1")
             .bind(code)
             .fetch_optional(&state.db.pool)
             .await
         {
-            Ok(Some(r)) => region_ids.push(r.try_get::<i64, _>(0).unwrap_or_default()),
+            Ok(Some(id)) => region_ids.push(id),
             Ok(None) => errors.push(FieldError::new(
                 "region_codes",
                 format!("no region with code {code}"),
@@ -638,9 +636,17 @@ async fn order_create(
             region_ids,
             body: form.body.clone(),
         };
-        match super::orders::create(&state.db, &user.actor(), &new).await {
+        match super::orders::create(&state.db, &user, &new).await {
             Ok(id) => return Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
-            Err(AppError::Invalid(f) | AppError::Conflict(f)) => errors.extend(f),
+            // The form names regions by their codes, in one field.
+            Err(AppError::Invalid(f) | AppError::Conflict(f)) => {
+                errors.extend(f.into_iter().map(|mut e| {
+                    if e.field.starts_with("region_ids") {
+                        e.field = "region_codes".into();
+                    }
+                    e
+                }))
+            }
             Err(e) => return Err(PageError { error: e, locale }),
         }
     }

@@ -5,18 +5,19 @@ use axum::extract::State;
 use huoyan_core::auth::Permission;
 use huoyan_core::org::{RegionLevel, mask_phone, parse_phone, validate_birth_year};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{Actor, Change};
+use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
-use crate::db::{Db, Sql};
+use crate::check::{Check, Required, Text};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::OrgState;
+use crate::org::scope::Reach;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Person {
@@ -53,34 +54,82 @@ pub struct NewPerson {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PersonUpdate {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub employer: Option<String>,
+    pub name: Option<Required<50>>,
+    pub phone: Option<Text<20>>,
+    pub employer: Option<Text<100>>,
     pub party_member: Option<bool>,
     pub home_region_id: Option<i64>,
-    pub skills: Option<Vec<String>>,
+    pub skills: Option<Vec<Text<30>>>,
 }
 
 pub const GENDERS: [&str; 2] = ["male", "female"];
-const COLUMNS: &str = "people.id, people.name, people.phone, people.gender, people.birth_year, people.party_member, people.employer, people.home_region_id, people.skills";
+const COLUMNS: &str = "people.id AS id, people.name AS name, people.phone AS phone, people.gender AS gender, \
+     people.birth_year AS birth_year, people.party_member AS party_member, people.employer AS employer, \
+     people.home_region_id AS home_region_id, people.skills AS skills";
+
+/// A person as stored: `party_member` 0 or 1, `skills` joined by commas.
+#[derive(Debug, Clone, FromRow)]
+struct PersonRow {
+    id: i64,
+    name: String,
+    phone: String,
+    gender: String,
+    birth_year: i64,
+    party_member: i64,
+    employer: String,
+    home_region_id: Option<i64>,
+    skills: String,
+}
+
+fn split_skills(skills: &str) -> Vec<String> {
+    skills
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl From<PersonRow> for Person {
+    fn from(r: PersonRow) -> Self {
+        Person {
+            id: r.id,
+            name: r.name,
+            phone: r.phone,
+            gender: r.gender,
+            birth_year: r.birth_year,
+            party_member: r.party_member != 0,
+            employer: r.employer,
+            home_region_id: r.home_region_id,
+            skills: split_skills(&r.skills),
+        }
+    }
+}
+
+/// What an update may change. The trail shows phones masked, as lists do.
+impl Columns for PersonRow {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("name", self.name.as_str().into()),
+            ("phone", self.phone.as_str().into()),
+            ("employer", self.employer.as_str().into()),
+            ("party_member", self.party_member.into()),
+            ("home_region_id", self.home_region_id.into()),
+            ("skills", self.skills.as_str().into()),
+        ]
+    }
+
+    fn shown(&self, column: &str, value: &Arg) -> serde_json::Value {
+        match (column, value) {
+            ("phone", Arg::Text(Some(p))) => mask_phone(p).into(),
+            ("party_member", Arg::Int(Some(v))) => (*v != 0).into(),
+            ("skills", Arg::Text(Some(s))) => split_skills(s).into(),
+            _ => value.to_json(),
+        }
+    }
+}
 
 pub fn from_row(r: &sqlx::any::AnyRow) -> Result<Person, sqlx::Error> {
-    let skills: String = r.try_get(8)?;
-    Ok(Person {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        phone: r.try_get(2)?,
-        gender: r.try_get(3)?,
-        birth_year: r.try_get(4)?,
-        party_member: r.try_get::<i64, _>(5)? != 0,
-        employer: r.try_get(6)?,
-        home_region_id: r.try_get(7)?,
-        skills: skills
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-    })
+    PersonRow::from_row(r).map(Person::from)
 }
 
 fn this_year() -> i64 {
@@ -134,12 +183,10 @@ async fn check_home(
     field: &str,
     home: i64,
 ) -> AppResult<()> {
-    let level: Option<String> = sqlx::query("SELECT level FROM regions WHERE id = $1")
+    let level: Option<String> = sqlx::query_scalar("SELECT level FROM regions WHERE id = $1")
         .bind(home)
         .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?;
+        .await?;
     match level.as_deref().and_then(RegionLevel::parse) {
         None => check.fail(field, "no such region"),
         Some(RegionLevel::Compound | RegionLevel::Building) => {}
@@ -150,7 +197,7 @@ async fn check_home(
 
 pub async fn insert(change: &mut Change, new: &NewPerson, prefix: &str) -> AppResult<i64> {
     let phone = validate(&mut change.tx, new, prefix).await?;
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO people (name, phone, gender, birth_year, party_member, employer, home_region_id, skills, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
@@ -165,8 +212,7 @@ pub async fn insert(change: &mut Change, new: &NewPerson, prefix: &str) -> AppRe
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
     .await
-    .map_err(|e| prefixed(AppError::from(e), prefix))?
-    .try_get(0)?;
+    .map_err(|e| prefixed(AppError::from(e), prefix))?;
     change
         .record("person", id, "create", &serde_json::json!({"name": new.name.trim(), "phone": mask_phone(&phone), "home_region_id": new.home_region_id}))
         .await?;
@@ -189,12 +235,17 @@ fn prefixed(e: AppError, prefix: &str) -> AppError {
     }
 }
 
-/// A person the caller may see, or `NotFound` (scope does not reveal who exists elsewhere).
-pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Person> {
+/// Person `id` as the caller may see it: no row when it lies outside their scope.
+fn scoped(p: &Principal, id: i64) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM people WHERE people.id = "));
     sql.bind(id);
     p.scope_people(&mut sql, "people.id", "people.home_region_id");
-    let row = sql
+    sql
+}
+
+/// A person the caller may see, or `NotFound` (scope does not reveal who exists elsewhere).
+pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Person> {
+    let row = scoped(p, id)
         .query()
         .fetch_optional(&db.pool)
         .await?
@@ -286,27 +337,37 @@ async fn create_route(
     Can(p, _): Can<perm::PeopleWrite>,
     ApiJson(new): ApiJson<NewPerson>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Person>)> {
-    let id = create(&state.db, &p, &new).await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        ApiJson(get_scoped(&state.db, &p, id).await?),
-    ))
+    let person = create(&state.db, &p, &new).await?;
+    Ok((axum::http::StatusCode::CREATED, ApiJson(person)))
 }
 
-pub async fn create(db: &Db, p: &Principal, new: &NewPerson) -> AppResult<i64> {
-    if let (Some(path), Some(home)) = (&p.scope_path, new.home_region_id) {
-        // A region-scoped editor adds people only inside their region.
-        let inside = sqlx::query("SELECT 1 FROM regions WHERE id = $1 AND path LIKE $2")
-            .bind(home)
-            .bind(format!("{path}%"))
-            .fetch_optional(&db.pool)
-            .await?;
-        if inside.is_none() {
-            return Err(AppError::invalid("home_region_id", "outside your scope"));
+const BY_ID: &str = "SELECT id, name, phone, gender, birth_year, party_member, employer, home_region_id, skills \
+     FROM people WHERE id = $1";
+
+/// Registers a person whose home lies in the caller's reach, and answers them as written: a
+/// branch leader sees the people of their groups only, so the resident they add is theirs to
+/// see once they enrol them.
+pub async fn create(db: &Db, p: &Principal, new: &NewPerson) -> AppResult<Person> {
+    Change::run(db, &p.actor(), async |change| {
+        let reach = Reach::of(change, p).await?;
+        let mut check = Check::default();
+        match new.home_region_id {
+            Some(home) => {
+                reach
+                    .region(change, &mut check, "home_region_id", home)
+                    .await?
+            }
+            None => reach.no_region(&mut check, "home_region_id"),
         }
-    }
-    let id = Change::run(db, &p.actor(), async |change| insert(change, new, "").await).await?;
-    Ok(id)
+        check.done()?;
+        let id = insert(change, new, "").await?;
+        let row: PersonRow = change
+            .fetch(BY_ID, id)
+            .await?
+            .ok_or(AppError::NotFound("person"))?;
+        Ok(Person::from(row))
+    })
+    .await
 }
 
 /// One person in the caller's scope.
@@ -319,45 +380,64 @@ async fn get_route(
     Ok(ApiJson(get_scoped(&state.db, &p, id).await?))
 }
 
+/// Changes a person the caller may see, deciding on the row as the change reads it; a new home
+/// must lie in the caller's reach.
 pub async fn update(db: &Db, p: &Principal, id: i64, u: &PersonUpdate) -> AppResult<()> {
-    let before = get_scoped(db, p, id).await?;
-    let actor: Actor = p.actor();
-    let mut change = Change::begin(db, &actor).await?;
-    let mut check = Check::default();
-    if let Some(n) = &u.name {
-        check.non_empty("name", n, 50);
-    }
-    let phone = match &u.phone {
-        Some(ph) => parse_phone(ph)
-            .map_err(|_| check.fail("phone", "expected an 11-digit mainland mobile number"))
-            .ok(),
-        None => None,
-    };
-    if let Some(home) = u.home_region_id {
-        check_home(&mut change.tx, &mut check, "home_region_id", home).await?;
-    }
-    check.done()?;
-    sqlx::query(
-        "UPDATE people SET name = COALESCE($1, name), phone = COALESCE($2, phone), employer = COALESCE($3, employer), \
-         party_member = COALESCE($4, party_member), home_region_id = COALESCE($5, home_region_id), skills = COALESCE($6, skills) WHERE id = $7",
-    )
-    .bind(u.name.as_deref().map(str::trim))
-    .bind(phone.clone())
-    .bind(u.employer.clone())
-    .bind(u.party_member.map(|b| b as i64))
-    .bind(u.home_region_id)
-    .bind(u.skills.as_ref().map(|s| s.join(",")))
-    .bind(id)
-    .execute(&mut *change.tx)
-    .await?;
-    change
-        .record("person", id, "update", &serde_json::json!({
-            "before": {"name": before.name, "phone": mask_phone(&before.phone), "home_region_id": before.home_region_id, "skills": before.skills},
-            "after": {"name": u.name.as_ref().unwrap_or(&before.name), "phone": phone.as_deref().map(mask_phone).unwrap_or(mask_phone(&before.phone)),
-                      "home_region_id": u.home_region_id.or(before.home_region_id), "skills": u.skills.as_ref().unwrap_or(&before.skills)},
-        }))
-        .await?;
-    change.commit().await
+    Change::run(db, &p.actor(), async |change| {
+        let row = scoped(p, id)
+            .query()
+            .fetch_optional(&mut *change.tx)
+            .await?
+            .ok_or(AppError::NotFound("person"))?;
+        let before = PersonRow::from_row(&row)?;
+        let mut after = before.clone();
+        let mut check = Check::default();
+        if let Some(n) = &u.name {
+            check.non_empty("name", n, 50);
+            after.name = n.trim().to_string();
+        }
+        if let Some(ph) = &u.phone {
+            match parse_phone(ph) {
+                Ok(ph) => after.phone = ph,
+                Err(_) => check.fail("phone", "expected an 11-digit mainland mobile number"),
+            }
+        }
+        if let Some(e) = &u.employer {
+            after.employer = e.to_string();
+        }
+        if let Some(pm) = u.party_member {
+            after.party_member = pm as i64;
+        }
+        if let Some(home) = u.home_region_id {
+            check_home(&mut change.tx, &mut check, "home_region_id", home).await?;
+            if !check.failed("home_region_id") {
+                Reach::of(change, p)
+                    .await?
+                    .region(change, &mut check, "home_region_id", home)
+                    .await?;
+            }
+            after.home_region_id = Some(home);
+        }
+        if let Some(skills) = &u.skills {
+            if skills
+                .iter()
+                .any(|s| s.contains(',') || s.trim().is_empty())
+            {
+                check.fail("skills", "each skill is a non-empty word without commas");
+            }
+            after.skills = skills
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+        }
+        check.done()?;
+        change
+            .update("person", "people", id, &before, &after)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Change a person's details.

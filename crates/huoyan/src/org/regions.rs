@@ -5,15 +5,16 @@ use huoyan_core::org::{
     ControlOrder, LevelChange, RegionLevel, RegionPath, current_level, level_history,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sha2::{Digest, Sha256};
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{Actor, Change};
+use crate::audit::{Actor, Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
-use crate::db::{Db, Sql};
+use crate::check::{Check, Required, Text};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::i18n::Locale;
@@ -63,25 +64,76 @@ pub struct NewRegion {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RegionUpdate {
-    pub name: Option<String>,
-    pub code: Option<String>,
+    pub name: Option<Required<100>>,
+    pub code: Option<Text<20>>,
     #[schema(value_type = Option<Object>)]
     pub geometry: Option<serde_json::Value>,
 }
 
 const COLUMNS: &str = "id, parent_id, level, code, name, path";
 
+/// A region as stored; `geometry` (GeoJSON text) only where a query selects it.
+#[derive(Debug, FromRow)]
+struct RegionRow {
+    id: i64,
+    parent_id: Option<i64>,
+    level: String,
+    code: Option<String>,
+    name: String,
+    path: String,
+    #[sqlx(default)]
+    geometry: Option<String>,
+}
+
+impl From<RegionRow> for Region {
+    fn from(r: RegionRow) -> Self {
+        Region {
+            id: r.id,
+            parent_id: r.parent_id,
+            level: r.level,
+            code: r.code,
+            name: r.name,
+            path: r.path,
+            control: None,
+            geometry: r.geometry.and_then(|g| serde_json::from_str(&g).ok()),
+        }
+    }
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Region, sqlx::Error> {
-    Ok(Region {
-        id: r.try_get(0)?,
-        parent_id: r.try_get(1)?,
-        level: r.try_get(2)?,
-        code: r.try_get(3)?,
-        name: r.try_get(4)?,
-        path: r.try_get(5)?,
-        control: None,
-        geometry: None,
-    })
+    RegionRow::from_row(r).map(Region::from)
+}
+
+/// What an update may change: level, parent and path are fixed when a region is made.
+#[derive(Debug, Clone, FromRow)]
+struct Editable {
+    name: String,
+    code: Option<String>,
+    geometry: Option<String>,
+}
+
+const EDITABLE: &str = "SELECT name, code, geometry FROM regions WHERE id = $1";
+
+impl Columns for Editable {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("name", self.name.as_str().into()),
+            ("code", self.code.clone().into()),
+            ("geometry", self.geometry.clone().into()),
+        ]
+    }
+
+    /// An outline is too long for the trail: it shows the first 16 hex digits of its SHA-256.
+    fn shown(&self, column: &str, value: &Arg) -> serde_json::Value {
+        match (column, value) {
+            ("geometry", Arg::Text(Some(g))) => format!(
+                "sha256:{}",
+                &hex::encode(Sha256::digest(g.as_bytes()))[..16]
+            )
+            .into(),
+            _ => value.to_json(),
+        }
+    }
 }
 
 /// Fills `control` for each region from the orders in force at `at_ms`.
@@ -113,17 +165,14 @@ pub fn attach_control(regions: &mut [Region], orders: &[ControlOrder], at_ms: i6
 }
 
 pub async fn get(db: &Db, id: i64) -> AppResult<Region> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: RegionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS}, geometry FROM regions WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(&db.pool)
     .await?
     .ok_or(AppError::NotFound("region"))?;
-    let mut region = from_row(&row)?;
-    let geometry: Option<String> = row.try_get(6)?;
-    region.geometry = geometry.and_then(|g| serde_json::from_str(&g).ok());
-    Ok(region)
+    Ok(Region::from(row))
 }
 
 /// Inserts a region inside an open change; the parent must exist and sit one level up.
@@ -148,7 +197,10 @@ pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
                 .fetch_optional(&mut *change.tx)
                 .await?;
             match row {
-                Some(r) => Some((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)),
+                Some(r) => Some((
+                    r.try_get::<String, _>("level")?,
+                    r.try_get::<String, _>("path")?,
+                )),
                 None => {
                     check.fail("parent_id", "no such region");
                     None
@@ -172,7 +224,7 @@ pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
         }
     }
     check.done()?;
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO regions (parent_id, level, code, name, path, geometry, created_at) VALUES ($1, $2, $3, $4, '', $5, $6) RETURNING id",
     )
     .bind(new.parent_id)
@@ -182,8 +234,7 @@ pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
     .bind(geometry)
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     let path = match &parent {
         Some((_, p)) => RegionPath::from_stored(p.clone()).child(id),
         None => RegionPath::root(id),
@@ -327,33 +378,32 @@ async fn get_route(
     Ok(ApiJson(with_control(&state.db, id, locale).await?))
 }
 
+/// Renames a region or sets its code or outline, deciding on the row as the change reads it.
 pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppResult<()> {
-    let before = get(db, id).await?;
-    let mut check = Check::default();
-    if let Some(n) = &u.name {
-        check.non_empty("name", n, 100);
-    }
-    let geometry = u
-        .geometry
-        .as_ref()
-        .and_then(|g| crate::geo::check_geometry(&mut check, "geometry", g));
-    check.done()?;
-    let mut change = Change::begin(db, actor).await?;
-    sqlx::query("UPDATE regions SET name = COALESCE($1, name), code = COALESCE($2, code), geometry = COALESCE($3, geometry) WHERE id = $4")
-        .bind(u.name.as_deref().map(str::trim))
-        .bind(u.code.clone())
-        .bind(geometry)
-        .bind(id)
-        .execute(&mut *change.tx)
-        .await?;
-    change
-        .record("region", id, "update", &serde_json::json!({
-            "before": {"name": before.name, "code": before.code},
-            "after": {"name": u.name.as_deref().unwrap_or(&before.name), "code": u.code.as_ref().or(before.code.as_ref())},
-            "geometry_changed": u.geometry.is_some(),
-        }))
-        .await?;
-    change.commit().await
+    Change::run(db, actor, async |change| {
+        let before: Editable = change
+            .fetch(EDITABLE, id)
+            .await?
+            .ok_or(AppError::NotFound("region"))?;
+        let mut after = before.clone();
+        let mut check = Check::default();
+        if let Some(n) = &u.name {
+            check.non_empty("name", n, 100);
+            after.name = n.trim().to_string();
+        }
+        if let Some(c) = &u.code {
+            after.code = Some(c.trim().to_string()).filter(|c| !c.is_empty());
+        }
+        if let Some(g) = &u.geometry {
+            after.geometry = crate::geo::check_geometry(&mut check, "geometry", g);
+        }
+        check.done()?;
+        change
+            .update("region", "regions", id, &before, &after)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Rename a region, set its code or geometry.
@@ -424,7 +474,7 @@ pub async fn lineage(db: &Db, path: &str) -> AppResult<Vec<(i64, String, String)
     .fetch_all(&db.pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?, r.try_get("level")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(AppError::from)
 }
@@ -441,12 +491,10 @@ pub async fn scope_label(db: &Db, p: &Principal, locale: Locale) -> AppResult<St
             .map(|id| ("SELECT name FROM teams WHERE id = $1", id))
     };
     match q {
-        Some((sql, id)) => Ok(sqlx::query(sql)
+        Some((sql, id)) => Ok(sqlx::query_scalar(sql)
             .bind(id)
             .fetch_optional(&db.pool)
             .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
             .unwrap_or_default()),
         None => Ok(if locale.is_en() {
             "Whole city"
@@ -489,10 +537,10 @@ impl Lineages {
         else {
             return Ok(None);
         };
-        let level: String = row.try_get(0)?;
+        let level: String = row.try_get("level")?;
         let level = RegionLevel::parse(&level)
             .ok_or_else(|| anyhow::anyhow!("region {id} has unknown level {level}"))?;
-        let lineage = (level, row.try_get::<String, _>(1)?);
+        let lineage = (level, row.try_get::<String, _>("path")?);
         self.0
             .write()
             .expect("not poisoned")
@@ -511,8 +559,11 @@ pub async fn locate(db: &Db, lon: f64, lat: f64) -> AppResult<Located> {
     .await?;
     let (mut cities, mut in_city, mut compound) = (0, false, None);
     for r in &rows {
-        let (id, level, text): (i64, String, String) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let (id, level, text): (i64, String, String) = (
+            r.try_get("id")?,
+            r.try_get("level")?,
+            r.try_get("geometry")?,
+        );
         let is_city = level == "city";
         if (is_city && in_city) || (!is_city && compound.is_some()) {
             continue;

@@ -3,20 +3,21 @@
 use axum::extract::State;
 use huoyan_core::org::SiteKind;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::{Actor, Change};
-use crate::auth::{Can, perm};
-use crate::check::Check;
-use crate::db::{Db, Sql};
+use crate::audit::{Change, Columns};
+use crate::auth::{Can, Principal, perm};
+use crate::check::{Check, Required, Text};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::OrgState;
+use crate::org::scope::Reach;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Site {
     pub id: i64,
     pub region_id: i64,
@@ -43,45 +44,47 @@ pub struct NewSite {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SiteUpdate {
-    pub name: Option<String>,
+    pub name: Option<Required<100>>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
-    pub address: Option<String>,
+    pub address: Option<Text<200>>,
 }
 
 const COLUMNS: &str = "id, region_id, kind, name, lon, lat, address";
+const BY_ID: &str = "SELECT id, region_id, kind, name, lon, lat, address FROM sites WHERE id = $1";
+
+/// What an update may change.
+impl Columns for Site {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("name", self.name.as_str().into()),
+            ("lon", self.lon.into()),
+            ("lat", self.lat.into()),
+            ("address", self.address.as_str().into()),
+        ]
+    }
+}
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Site, sqlx::Error> {
-    Ok(Site {
-        id: r.try_get(0)?,
-        region_id: r.try_get(1)?,
-        kind: r.try_get(2)?,
-        name: r.try_get(3)?,
-        lon: r.try_get(4)?,
-        lat: r.try_get(5)?,
-        address: r.try_get(6)?,
-    })
+    Site::from_row(r)
 }
 
 pub async fn get(db: &Db, id: i64) -> AppResult<Site> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM sites WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?
-    .ok_or(AppError::NotFound("site"))?;
-    Ok(from_row(&row)?)
+    sqlx::query_as(BY_ID)
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound("site"))
 }
 
 /// The sites of one region (not its subtree).
 pub async fn in_region(db: &Db, region_id: i64) -> AppResult<Vec<Site>> {
-    let sql = format!("SELECT {COLUMNS} FROM sites WHERE region_id = $1 ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(region_id)
-        .fetch_all(&db.pool)
-        .await?;
-    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    Ok(
+        sqlx::query_as("SELECT id, region_id, kind, name, lon, lat, address FROM sites WHERE region_id = $1 ORDER BY id")
+            .bind(region_id)
+            .fetch_all(&db.pool)
+            .await?,
+    )
 }
 
 pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
@@ -95,7 +98,7 @@ pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
         check.fail("region_id", "no such region");
     }
     check.done()?;
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO sites (region_id, kind, name, lon, lat, address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(new.region_id)
@@ -106,8 +109,7 @@ pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
     .bind(&new.address)
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     change.record("site", id, "create", &serde_json::json!({"region_id": new.region_id, "kind": new.kind, "name": new.name.trim(), "lon": new.lon, "lat": new.lat})).await?;
     Ok(id)
 }
@@ -164,6 +166,12 @@ async fn create_route(
     ApiJson(new): ApiJson<NewSite>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Site>)> {
     let id = Change::run(&state.db, &p.actor(), async |change| {
+        let mut check = Check::default();
+        Reach::of(change, &p)
+            .await?
+            .region(change, &mut check, "region_id", new.region_id)
+            .await?;
+        check.done()?;
         insert(change, &new).await
     })
     .await?;
@@ -183,31 +191,38 @@ async fn get_route(
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
-pub async fn update(db: &Db, actor: &Actor, id: i64, u: &SiteUpdate) -> AppResult<()> {
-    let before = get(db, id).await?;
-    let mut check = Check::default();
-    if let Some(n) = &u.name {
-        check.non_empty("name", n, 100);
-    }
-    let (lon, lat) = (u.lon.or(before.lon), u.lat.or(before.lat));
-    crate::geo::check_point(&mut check, lon, lat);
-    check.done()?;
-    let mut change = Change::begin(db, actor).await?;
-    sqlx::query("UPDATE sites SET name = COALESCE($1, name), lon = $2, lat = $3, address = COALESCE($4, address) WHERE id = $5")
-        .bind(u.name.as_deref().map(str::trim))
-        .bind(lon)
-        .bind(lat)
-        .bind(u.address.clone())
-        .bind(id)
-        .execute(&mut *change.tx)
-        .await?;
-    change
-        .record("site", id, "update", &serde_json::json!({
-            "before": {"name": before.name, "lon": before.lon, "lat": before.lat, "address": before.address},
-            "after": {"name": u.name.as_ref().unwrap_or(&before.name), "lon": lon, "lat": lat, "address": u.address.as_ref().unwrap_or(&before.address)},
-        }))
-        .await?;
-    change.commit().await
+/// Changes a site in the caller's reach, deciding on the row as the change reads it.
+pub async fn update(db: &Db, p: &Principal, id: i64, u: &SiteUpdate) -> AppResult<()> {
+    Change::run(db, &p.actor(), async |change| {
+        let before: Site = change
+            .fetch(BY_ID, id)
+            .await?
+            .ok_or(AppError::NotFound("site"))?;
+        let mut check = Check::default();
+        Reach::of(change, p)
+            .await?
+            .region(change, &mut check, "region_id", before.region_id)
+            .await?;
+        let mut after = before.clone();
+        if let Some(n) = &u.name {
+            check.non_empty("name", n, 100);
+            after.name = n.trim().to_string();
+        }
+        if u.lon.is_some() {
+            after.lon = u.lon;
+        }
+        if u.lat.is_some() {
+            after.lat = u.lat;
+        }
+        if let Some(a) = &u.address {
+            after.address = a.to_string();
+        }
+        crate::geo::check_point(&mut check, after.lon, after.lat);
+        check.done()?;
+        change.update("site", "sites", id, &before, &after).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Rename or move a site.
@@ -218,7 +233,7 @@ async fn update_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<SiteUpdate>,
 ) -> AppResult<ApiJson<Site>> {
-    update(&state.db, &p.actor(), id, &u).await?;
+    update(&state.db, &p, id, &u).await?;
     Ok(ApiJson(get(&state.db, id).await?))
 }
 

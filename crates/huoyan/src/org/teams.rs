@@ -4,21 +4,22 @@
 use axum::extract::State;
 use huoyan_core::org::{MemberRole, RegionLevel, TeamKind};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::audit::Change;
+use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::Check;
-use crate::db::{Db, Sql};
+use crate::check::{Check, Required};
+use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::OrgState;
+use crate::org::scope::Reach;
 use crate::time::rfc3339;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Team {
     pub id: i64,
     /// supervision_team, supervision_group, party_branch, volunteer_group, drone_squad.
@@ -31,7 +32,7 @@ pub struct Team {
     pub member_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Member {
     pub person_id: i64,
     pub name: String,
@@ -60,7 +61,7 @@ pub struct NewTeam {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TeamUpdate {
-    pub name: Option<String>,
+    pub name: Option<Required<100>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,17 +71,18 @@ pub struct NewMember {
     pub role: String,
 }
 
-const COLUMNS: &str = "id, kind, name, parent_id, region_id, (SELECT COUNT(*) FROM team_members m WHERE m.team_id = teams.id)";
+const COLUMNS: &str = "id, kind, name, parent_id, region_id, \
+     (SELECT COUNT(*) FROM team_members m WHERE m.team_id = teams.id) AS member_count";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Team, sqlx::Error> {
-    Ok(Team {
-        id: r.try_get(0)?,
-        kind: r.try_get(1)?,
-        name: r.try_get(2)?,
-        parent_id: r.try_get(3)?,
-        region_id: r.try_get(4)?,
-        member_count: r.try_get(5)?,
-    })
+    Team::from_row(r)
+}
+
+/// What an update may change.
+impl Columns for Team {
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("name", self.name.as_str().into())]
+    }
 }
 
 /// Team-scoped callers (a branch leader) reach their own team and its groups only.
@@ -94,11 +96,16 @@ fn scope_teams(p: &Principal, sql: &mut Sql) {
     }
 }
 
-pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Team> {
+/// Team `id` as the caller may see it: no row when it lies outside their scope.
+fn scoped(p: &Principal, id: i64) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM teams WHERE id = "));
     sql.bind(id);
     scope_teams(p, &mut sql);
-    let row = sql
+    sql
+}
+
+pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Team> {
+    let row = scoped(p, id)
         .query()
         .fetch_optional(&db.pool)
         .await?
@@ -106,27 +113,37 @@ pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Team> {
     Ok(from_row(&row)?)
 }
 
+/// Inside a change: team `id` as the caller may see it (else `NotFound`), which must also work
+/// in their reach (else `region_id` fails: a district's dispatcher sees every team but changes
+/// only those working in their district).
+async fn writable(change: &mut Change, p: &Principal, reach: &Reach, id: i64) -> AppResult<Team> {
+    let row = scoped(p, id)
+        .query()
+        .fetch_optional(&mut *change.tx)
+        .await?
+        .ok_or(AppError::NotFound("team"))?;
+    let team = from_row(&row)?;
+    let mut check = Check::default();
+    reach.team(change, &mut check, "region_id", id).await?;
+    check.done()?;
+    Ok(team)
+}
+
 pub async fn detail(db: &Db, p: &Principal, id: i64) -> AppResult<TeamDetail> {
     let team = get_scoped(db, p, id).await?;
-    let members = sqlx::query(
-        "SELECT m.person_id, pe.name, m.role FROM team_members m JOIN people pe ON pe.id = m.person_id WHERE m.team_id = $1 \
+    let members: Vec<Member> = sqlx::query_as(
+        "SELECT m.person_id AS person_id, pe.name AS name, m.role AS role FROM team_members m JOIN people pe ON pe.id = m.person_id WHERE m.team_id = $1 \
          ORDER BY CASE m.role WHEN 'leader' THEN 0 WHEN 'working_group' THEN 1 WHEN 'group_leader' THEN 2 ELSE 3 END, pe.id",
     )
     .bind(id)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| Ok(Member { person_id: r.try_get(0)?, name: r.try_get(1)?, role: r.try_get(2)? }))
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let groups = sqlx::query(sqlx::AssertSqlSafe(format!(
+    .await?;
+    let groups: Vec<Team> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM teams WHERE parent_id = $1 ORDER BY id"
     )))
     .bind(id)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect::<Result<Vec<_>, _>>()?;
+    .await?;
     Ok(TeamDetail {
         team,
         members,
@@ -144,12 +161,12 @@ pub async fn insert(change: &mut Change, new: &NewTeam, prefix: &str) -> AppResu
     }
     let parent_kind = match new.parent_id {
         Some(pid) => {
-            let row = sqlx::query("SELECT kind FROM teams WHERE id = $1")
+            let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM teams WHERE id = $1")
                 .bind(pid)
                 .fetch_optional(&mut *change.tx)
                 .await?;
-            match row {
-                Some(r) => TeamKind::parse(&r.try_get::<String, _>(0)?),
+            match kind {
+                Some(k) => TeamKind::parse(&k),
                 None => {
                     check.fail(&f("parent_id"), "no such team");
                     None
@@ -172,12 +189,11 @@ pub async fn insert(change: &mut Change, new: &NewTeam, prefix: &str) -> AppResu
             }
         }
         if let Some(rid) = new.region_id {
-            let level: Option<String> = sqlx::query("SELECT level FROM regions WHERE id = $1")
-                .bind(rid)
-                .fetch_optional(&mut *change.tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
+            let level: Option<String> =
+                sqlx::query_scalar("SELECT level FROM regions WHERE id = $1")
+                    .bind(rid)
+                    .fetch_optional(&mut *change.tx)
+                    .await?;
             match level {
                 None => check.fail(&f("region_id"), "no such region"),
                 Some(l)
@@ -199,15 +215,14 @@ pub async fn insert(change: &mut Change, new: &NewTeam, prefix: &str) -> AppResu
         }
     }
     check.done()?;
-    let id: i64 = sqlx::query("INSERT INTO teams (kind, name, parent_id, region_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO teams (kind, name, parent_id, region_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(&new.kind)
         .bind(new.name.trim())
         .bind(new.parent_id)
         .bind(new.region_id)
         .bind(change.at_ms())
         .fetch_one(&mut *change.tx)
-        .await?
-        .try_get(0)?;
+        .await?;
     change.record("team", id, "create", &serde_json::json!({"kind": new.kind, "name": new.name.trim(), "parent_id": new.parent_id, "region_id": new.region_id})).await?;
     Ok(id)
 }
@@ -220,12 +235,10 @@ pub async fn add_member(
 ) -> AppResult<()> {
     let f = |n: &str| format!("{prefix}{n}");
     let mut check = Check::default();
-    let kind: Option<String> = sqlx::query("SELECT kind FROM teams WHERE id = $1")
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM teams WHERE id = $1")
         .bind(team_id)
         .fetch_optional(&mut *change.tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?;
+        .await?;
     let kind = kind
         .and_then(|k| TeamKind::parse(&k))
         .ok_or(AppError::NotFound("team"))?;
@@ -323,13 +336,26 @@ async fn create_route(
     Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(new): ApiJson<NewTeam>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Team>)> {
-    if let Some(t) = p.scope.team_id {
-        // A branch leader forms groups under their own branch only.
-        if new.parent_id != Some(t) {
-            return Err(AppError::invalid("parent_id", "outside your scope"));
-        }
-    }
     let id = Change::run(&state.db, &p.actor(), async |change| {
+        let reach = Reach::of(change, &p).await?;
+        let mut check = Check::default();
+        match (p.scope.team_id, new.parent_id) {
+            // A branch leader forms groups under their own branch only.
+            (Some(own), parent) if parent != Some(own) => check.outside("parent_id"),
+            (_, Some(parent)) => reach.team(change, &mut check, "parent_id", parent).await?,
+            (_, None) => {}
+        }
+        // A group with no region of its own works where its branch does.
+        match (new.region_id, new.parent_id) {
+            (Some(region), _) => {
+                reach
+                    .region(change, &mut check, "region_id", region)
+                    .await?
+            }
+            (None, None) => reach.no_region(&mut check, "region_id"),
+            (None, Some(_)) => {}
+        }
+        check.done()?;
         insert(change, &new, "").await
     })
     .await?;
@@ -349,6 +375,24 @@ async fn get_route(
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
+/// Renames a team the caller may change, deciding on the row as the change reads it.
+pub async fn update(db: &Db, p: &Principal, id: i64, u: &TeamUpdate) -> AppResult<()> {
+    Change::run(db, &p.actor(), async |change| {
+        let reach = Reach::of(change, p).await?;
+        let before = writable(change, p, &reach, id).await?;
+        let mut after = before.clone();
+        let mut check = Check::default();
+        if let Some(n) = &u.name {
+            check.non_empty("name", n, 100);
+            after.name = n.trim().to_string();
+        }
+        check.done()?;
+        change.update("team", "teams", id, &before, &after).await?;
+        Ok(())
+    })
+    .await
+}
+
 /// Rename a team.
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), request_body = TeamUpdate, responses((status = 200, body = Team)))]
 async fn update_route(
@@ -357,20 +401,7 @@ async fn update_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(u): ApiJson<TeamUpdate>,
 ) -> AppResult<ApiJson<Team>> {
-    let before = get_scoped(&state.db, &p, id).await?;
-    let mut check = Check::default();
-    if let Some(n) = &u.name {
-        check.non_empty("name", n, 100);
-    }
-    check.done()?;
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    sqlx::query("UPDATE teams SET name = COALESCE($1, name) WHERE id = $2")
-        .bind(u.name.as_deref().map(str::trim))
-        .bind(id)
-        .execute(&mut *change.tx)
-        .await?;
-    change.record("team", id, "update", &serde_json::json!({"before": {"name": before.name}, "after": {"name": u.name.as_ref().unwrap_or(&before.name)}})).await?;
-    change.commit().await?;
+    update(&state.db, &p, id, &u).await?;
     Ok(ApiJson(get_scoped(&state.db, &p, id).await?))
 }
 
@@ -382,10 +413,17 @@ async fn add_member_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(m): ApiJson<NewMember>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<TeamDetail>)> {
-    get_scoped(&state.db, &p, id).await?;
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    add_member(&mut change, id, &m, "").await?;
-    change.commit().await?;
+    Change::run(&state.db, &p.actor(), async |change| {
+        let reach = Reach::of(change, &p).await?;
+        writable(change, &p, &reach, id).await?;
+        let mut check = Check::default();
+        reach
+            .person(change, &mut check, "person_id", m.person_id)
+            .await?;
+        check.done()?;
+        add_member(change, id, &m, "").await
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         ApiJson(detail(&state.db, &p, id).await?),
@@ -399,25 +437,27 @@ async fn remove_member_route(
     Can(p, _): Can<perm::TeamsWrite>,
     ApiPath((id, person_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<ApiJson<TeamDetail>> {
-    get_scoped(&state.db, &p, id).await?;
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND person_id = $2")
-        .bind(id)
-        .bind(person_id)
-        .execute(&mut *change.tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(AppError::NotFound("member"));
-    }
-    change
-        .record(
-            "team",
-            id,
-            "remove_member",
-            &serde_json::json!({"person_id": person_id}),
-        )
-        .await?;
-    change.commit().await?;
+    Change::run(&state.db, &p.actor(), async |change| {
+        let reach = Reach::of(change, &p).await?;
+        writable(change, &p, &reach, id).await?;
+        let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND person_id = $2")
+            .bind(id)
+            .bind(person_id)
+            .execute(&mut *change.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(AppError::NotFound("member"));
+        }
+        change
+            .record(
+                "team",
+                id,
+                "remove_member",
+                &serde_json::json!({"person_id": person_id}),
+            )
+            .await
+    })
+    .await?;
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
@@ -428,6 +468,28 @@ pub struct Registration {
     pub community_id: i64,
     pub branch_id: i64,
     pub registered_at: String,
+}
+
+/// A registration as stored, its time in epoch milliseconds.
+#[derive(Debug, FromRow)]
+struct RegistrationRow {
+    id: i64,
+    person_id: i64,
+    community_id: i64,
+    branch_id: i64,
+    registered_at: i64,
+}
+
+impl From<RegistrationRow> for Registration {
+    fn from(r: RegistrationRow) -> Self {
+        Registration {
+            id: r.id,
+            person_id: r.person_id,
+            community_id: r.community_id,
+            branch_id: r.branch_id,
+            registered_at: rfc3339(r.registered_at),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -451,8 +513,8 @@ pub async fn register(change: &mut Change, r: &NewRegistration, prefix: &str) ->
         .fetch_optional(&mut *change.tx)
         .await?;
     let community_path = match community {
-        Some(row) if row.try_get::<String, _>(0)? == "community" => {
-            Some(row.try_get::<String, _>(1)?)
+        Some(row) if row.try_get::<String, _>("level")? == "community" => {
+            Some(row.try_get::<String, _>("path")?)
         }
         Some(_) => {
             check.fail(&f("community_id"), "not a community");
@@ -463,13 +525,13 @@ pub async fn register(change: &mut Change, r: &NewRegistration, prefix: &str) ->
             None
         }
     };
-    let branch = sqlx::query("SELECT t.kind, r.path FROM teams t LEFT JOIN regions r ON r.id = t.region_id WHERE t.id = $1")
+    let branch = sqlx::query("SELECT t.kind AS kind, r.path AS path FROM teams t LEFT JOIN regions r ON r.id = t.region_id WHERE t.id = $1")
         .bind(r.branch_id)
         .fetch_optional(&mut *change.tx)
         .await?;
     match branch {
-        Some(row) if row.try_get::<String, _>(0)? == "party_branch" => {
-            let branch_path: Option<String> = row.try_get(1)?;
+        Some(row) if row.try_get::<String, _>("kind")? == "party_branch" => {
+            let branch_path: Option<String> = row.try_get("path")?;
             if let (Some(c), Some(b)) = (&community_path, &branch_path)
                 && !b.starts_with(c.as_str())
             {
@@ -483,7 +545,7 @@ pub async fn register(change: &mut Change, r: &NewRegistration, prefix: &str) ->
         None => check.fail(&f("branch_id"), "no such team"),
     }
     check.done()?;
-    let id: i64 = sqlx::query("INSERT INTO registrations (person_id, community_id, branch_id, registered_at) VALUES ($1, $2, $3, $4) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO registrations (person_id, community_id, branch_id, registered_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(r.person_id)
         .bind(r.community_id)
         .bind(r.branch_id)
@@ -493,8 +555,7 @@ pub async fn register(change: &mut Change, r: &NewRegistration, prefix: &str) ->
         .map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(vec![crate::error::FieldError::new(f("person_id"), "already registered")]),
             e => e,
-        })?
-        .try_get(0)?;
+        })?;
     change.record("registration", id, "create", &serde_json::json!({"person_id": r.person_id, "community_id": r.community_id, "branch_id": r.branch_id})).await?;
     Ok(id)
 }
@@ -538,20 +599,13 @@ async fn list_registrations(
     };
     let page = crate::http::fetch_page(
         &state.db,
-        "registrations.id, registrations.person_id, registrations.community_id, registrations.branch_id, registrations.registered_at",
+        "registrations.id AS id, registrations.person_id AS person_id, registrations.community_id AS community_id, \
+         registrations.branch_id AS branch_id, registrations.registered_at AS registered_at",
         "registrations",
         &filter,
         "registrations.id",
         &paging,
-        |r| {
-            Ok(Registration {
-                id: r.try_get(0)?,
-                person_id: r.try_get(1)?,
-                community_id: r.try_get(2)?,
-                branch_id: r.try_get(3)?,
-                registered_at: rfc3339(r.try_get(4)?),
-            })
-        },
+        |r| RegistrationRow::from_row(r).map(Registration::from),
     )
     .await?;
     Ok(ApiJson(page))
@@ -564,13 +618,24 @@ async fn create_registration(
     Can(p, _): Can<perm::TeamsWrite>,
     ApiJson(r): ApiJson<NewRegistration>,
 ) -> AppResult<(axum::http::StatusCode, ApiJson<Registration>)> {
-    if p.scope.team_id.is_some_and(|t| t != r.branch_id) {
-        return Err(AppError::invalid("branch_id", "outside your scope"));
-    }
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    let id = register(&mut change, &r, "").await?;
-    let at = change.at_ms();
-    change.commit().await?;
+    let (id, at) = Change::run(&state.db, &p.actor(), async |change| {
+        // A branch leader registers people with their own branch; a district's dispatcher,
+        // people, communities and branches of their district.
+        let reach = Reach::of(change, &p).await?;
+        let mut check = Check::default();
+        reach
+            .person(change, &mut check, "person_id", r.person_id)
+            .await?;
+        reach
+            .overlapping_region(change, &mut check, "community_id", r.community_id)
+            .await?;
+        reach
+            .team(change, &mut check, "branch_id", r.branch_id)
+            .await?;
+        check.done()?;
+        Ok((register(change, &r, "").await?, change.at_ms()))
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         ApiJson(Registration {

@@ -14,6 +14,7 @@ mod imports;
 mod intake;
 mod open311;
 mod org;
+mod scoped_writes;
 mod search;
 mod sessions;
 mod tokens;

@@ -306,7 +306,7 @@ async fn a_branch_leader_forms_groups_only_in_their_branch() {
             &json!({"kind": "volunteer_group", "name": "越权小组", "parent_id": other}),
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 403, "outside the branch: {body}");
     assert_eq!(fields(&body), ["parent_id"]);
     let (_, teams) = app.get(&token, "/api/v1/teams?limit=100").await;
     assert!(
