@@ -13,7 +13,7 @@ use crate::audit::Change;
 use crate::auth::{Can, Page, Principal, perm};
 use crate::cases::CasesState;
 use crate::db::Sql;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::time::beijing_day;
 use crate::web::{PageCtx, PageError, PageResultExt, render};
@@ -61,7 +61,10 @@ pub async fn record(
                 .as_ref()
                 .is_some_and(|s| !path.starts_with(s.as_str()))
             {
-                return Err(AppError::invalid("compound_id", "outside your scope"));
+                return Err(AppError::OutsideScope(vec![FieldError::new(
+                    "compound_id",
+                    crate::check::OUTSIDE,
+                )]));
             }
         }
         _ => return Err(AppError::invalid("compound_id", "not a compound")),

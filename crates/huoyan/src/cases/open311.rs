@@ -204,14 +204,18 @@ impl Open311Error {
             "lon" => "long".to_string(),
             other => other.to_string(),
         };
+        let described = |status, fields: Vec<crate::error::FieldError>| Self {
+            status,
+            descriptions: fields
+                .iter()
+                .map(|f| format!("{}: {}", rename(&f.field), f.message))
+                .collect(),
+        };
         match e {
-            AppError::Invalid(fields) | AppError::Conflict(fields) => Self {
-                status: StatusCode::BAD_REQUEST,
-                descriptions: fields
-                    .iter()
-                    .map(|f| format!("{}: {}", rename(&f.field), f.message))
-                    .collect(),
-            },
+            AppError::Invalid(fields) | AppError::Conflict(fields) => {
+                described(StatusCode::BAD_REQUEST, fields)
+            }
+            AppError::OutsideScope(fields) => described(StatusCode::FORBIDDEN, fields),
             AppError::Unauthenticated => Self::forbidden("api_key: not a valid API token"),
             AppError::Forbidden => {
                 Self::forbidden("api_key: this account's role may not file service requests")

@@ -94,7 +94,7 @@ pub async fn report(
                     .as_ref()
                     .is_some_and(|s| !path.starts_with(s.as_str()))
                 {
-                    check.fail("compound_id", "outside your scope");
+                    check.outside("compound_id");
                 }
             }
         }

@@ -231,8 +231,8 @@ async fn bad_reports_name_their_fields_and_scope_holds() {
         .await;
     assert_eq!(
         (status, fields(&body)),
-        (422, vec!["compound_id".to_string()]),
-        "a supervisor reports on their own compound"
+        (403, vec!["compound_id".to_string()]),
+        "a supervisor reports on their own compound (refused as org refuses a write outside the scope)"
     );
     assert_eq!(app.count("cases").await, before);
 }

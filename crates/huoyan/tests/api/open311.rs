@@ -668,7 +668,7 @@ async fn filing_errors_name_the_parameter_in_both_formats() {
         ),
         (
             with(&key, &[("address_id", Some(elsewhere.as_str()))]),
-            400,
+            403,
             "address_id",
         ),
         (
