@@ -32,7 +32,10 @@ pub struct Account {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    /// 1–64 characters without spaces.
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     pub role: String,
     pub person_id: Option<i64>,

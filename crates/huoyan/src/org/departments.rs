@@ -39,10 +39,12 @@ pub const KINDS: [&str; 7] = [
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDepartment {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub kind: String,
     pub region_id: Option<i64>,
     #[serde(default)]
+    #[schema(max_length = 30)]
     pub phone: String,
 }
 
@@ -81,6 +83,7 @@ pub async fn get(db: &Db, id: i64) -> AppResult<Department> {
 pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> {
     let mut check = Check::default();
     check.non_empty("name", &new.name, 100);
+    check.optional("phone", &new.phone, 30);
     if !KINDS.contains(&new.kind.as_str()) {
         check.fail("kind", format!("one of {}", KINDS.join(", ")));
     }

@@ -35,6 +35,8 @@ pub struct Order {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
+    /// As printed, e.g. 2022年第9号.
+    #[schema(min_length = 1, max_length = 100)]
     pub number: String,
     /// RFC 3339.
     pub issued_at: String,
@@ -43,6 +45,7 @@ pub struct NewOrder {
     pub level: String,
     pub region_ids: Vec<i64>,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub body: String,
 }
 
@@ -131,6 +134,12 @@ pub async fn get(db: &Db, id: i64) -> AppResult<Order> {
 
 pub async fn insert(change: &mut Change, new: &NewOrder) -> AppResult<i64> {
     let mut errors: Vec<FieldError> = Vec::new();
+    let mut check = Check::default();
+    check.optional("number", &new.number, 100);
+    check.optional("body", &new.body, 20000);
+    if let Err(AppError::Invalid(bad)) = check.done() {
+        errors.extend(bad);
+    }
     let mut time = |field: &str, v: &str| match parse_time(field, v) {
         Ok(t) => Some(t),
         Err(e) => {

@@ -38,16 +38,22 @@ pub struct Person {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPerson {
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
+    /// An 11-digit mainland mobile number.
+    #[schema(max_length = 20)]
     pub phone: String,
     pub gender: String,
     pub birth_year: i64,
     #[serde(default)]
     pub party_member: bool,
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub employer: String,
     pub home_region_id: Option<i64>,
+    /// At most 20 words of at most 30 characters, without commas.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub skills: Vec<String>,
 }
 
@@ -146,6 +152,10 @@ pub async fn validate(
     let f = |name: &str| format!("{prefix}{name}");
     let mut check = Check::default();
     check.non_empty(&f("name"), &new.name, 50);
+    check.optional(&f("employer"), &new.employer, 100);
+    for skill in &new.skills {
+        check.storable(&f("skills"), skill);
+    }
     let phone = parse_phone(&new.phone)
         .map_err(|e| {
             check.fail(
@@ -163,11 +173,12 @@ pub async fn validate(
     if new
         .skills
         .iter()
-        .any(|s| s.contains(',') || s.trim().is_empty())
+        .any(|s| s.contains(',') || s.trim().is_empty() || s.chars().count() > 30)
+        || new.skills.len() > 20
     {
         check.fail(
             &f("skills"),
-            "each skill is a non-empty word without commas",
+            "at most 20 skills, each a non-empty word of at most 30 characters without commas",
         );
     }
     if let Some(home) = new.home_region_id {

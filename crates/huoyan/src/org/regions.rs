@@ -55,7 +55,9 @@ pub struct Region {
 pub struct NewRegion {
     pub parent_id: Option<i64>,
     pub level: String,
+    #[schema(max_length = 20)]
     pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[schema(value_type = Option<Object>)]
     pub geometry: Option<serde_json::Value>,
@@ -179,6 +181,7 @@ pub async fn get(db: &Db, id: i64) -> AppResult<Region> {
 pub async fn insert(change: &mut Change, new: &NewRegion) -> AppResult<i64> {
     let mut check = Check::default();
     check.non_empty("name", &new.name, 100);
+    check.optional("code", new.code.as_deref().unwrap_or_default(), 20);
     let level = RegionLevel::parse(&new.level);
     if level.is_none() {
         check.fail(

@@ -34,10 +34,12 @@ pub struct NewSite {
     pub region_id: i64,
     /// sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor.
     pub kind: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address: String,
 }
 
@@ -90,6 +92,7 @@ pub async fn in_region(db: &Db, region_id: i64) -> AppResult<Vec<Site>> {
 pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
     let mut check = Check::default();
     check.non_empty("name", &new.name, 100);
+    check.optional("address", &new.address, 200);
     if SiteKind::parse(&new.kind).is_none() {
         check.fail("kind", "one of sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor");
     }

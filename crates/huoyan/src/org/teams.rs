@@ -53,6 +53,7 @@ pub struct TeamDetail {
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
     pub kind: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub parent_id: Option<i64>,
     pub region_id: Option<i64>,

@@ -356,3 +356,103 @@ async fn over_long_text_in_an_update_is_refused_naming_the_field() {
     );
     assert_eq!(schemas["Text20000"]["maxLength"], 20000);
 }
+
+/// The same limits when a row is made: one over-long field refused 422 naming it, nothing written,
+/// the limit in the document. (Before, a new person's employer, a new site's address, a new
+/// order's body, a department's phone and a region's code took any length.)
+#[tokio::test]
+async fn over_long_text_in_a_new_row_is_refused_naming_the_field() {
+    let app = spawn_app(true).await;
+    let admin = app.token("admin").await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let community = app
+        .id_of(&format!(
+            "SELECT parent_id FROM regions WHERE id = {compound}"
+        ))
+        .await;
+    let district = app
+        .id_of("SELECT MIN(id) FROM regions WHERE level = 'district'")
+        .await;
+    let events = app.count("audit_events").await;
+    let cases: [(&str, &str, usize, Value); 6] = [
+        (
+            "/api/v1/people",
+            "employer",
+            100,
+            json!({"name": "测试", "phone": "13800000000", "gender": "female", "birth_year": 1990, "home_region_id": compound}),
+        ),
+        (
+            "/api/v1/people",
+            "skills",
+            30,
+            json!({"name": "测试", "phone": "13800000001", "gender": "male", "birth_year": 1990, "home_region_id": compound}),
+        ),
+        (
+            "/api/v1/sites",
+            "address",
+            200,
+            json!({"region_id": compound, "kind": "sampling_point", "name": "测试采样点"}),
+        ),
+        (
+            "/api/v1/control-orders",
+            "body",
+            20000,
+            json!({"number": "2022年第99号", "issued_at": "2022-08-20T12:00:00+08:00", "effective_from": "2022-08-20T20:00:00+08:00", "level": "static_management", "region_ids": [district]}),
+        ),
+        (
+            "/api/v1/departments",
+            "phone",
+            30,
+            json!({"name": "测试部门", "kind": "community"}),
+        ),
+        (
+            "/api/v1/regions",
+            "code",
+            20,
+            json!({"parent_id": community, "level": "compound", "name": "测试小区"}),
+        ),
+    ];
+    for (path, field, limit, base) in &cases {
+        let with = |value: Value| {
+            let mut body = base.clone();
+            body[*field] = value;
+            body
+        };
+        let long = "字".repeat(limit + 1);
+        let value = if *field == "skills" {
+            json!([long])
+        } else {
+            json!(long)
+        };
+        let (status, body) = app.send("POST", &admin, path, &with(value)).await;
+        assert_eq!(status, 422, "{path} {field}: {body}");
+        assert_eq!(crate::fields(&body), [*field], "{path}: {body}");
+    }
+    assert_eq!(app.count("audit_events").await, events, "nothing written");
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field, limit) in [
+        ("NewPerson", "employer", 100),
+        ("NewSite", "address", 200),
+        ("NewOrder", "body", 20000),
+        ("NewDepartment", "phone", 30),
+        ("NewRegion", "code", 20),
+        ("NewAccount", "username", 64),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["maxLength"], limit,
+            "{schema}.{field}: {}",
+            schemas[schema]["properties"][field]
+        );
+    }
+}
