@@ -172,7 +172,7 @@ async fn list(
 }
 
 /// My notifications, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", operation_id = "list_notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
 async fn list_route(
     State(state): State<Base>,
     p: Principal,
@@ -183,7 +183,7 @@ async fn list_route(
 }
 
 /// Mark one of my notifications read.
-#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", operation_id = "read_notification", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn read_route(
     State(state): State<Base>,

@@ -22,7 +22,7 @@ pub struct TrailQuery {
 }
 
 /// An entity's audit trail, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(TrailQuery), responses((status = 200, body = Vec<TrailEvent>)))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit_events", params(TrailQuery), responses((status = 200, body = Vec<TrailEvent>)))]
 async fn trail(
     State(state): State<Base>,
     Can(_p, _): Can<perm::AuditRead>,

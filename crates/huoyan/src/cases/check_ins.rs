@@ -36,7 +36,7 @@ pub struct CheckIn {
 }
 
 /// Check in for today (Beijing time). Checking in again the same day replaces the answer.
-#[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", operation_id = "check_in", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
 async fn check_in(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesReport>,
@@ -109,7 +109,7 @@ pub struct SilentCompound {
 }
 
 /// Compounds in your scope not heard from on the day: no check-in and no case reported.
-#[utoipa::path(get, path = "/api/v1/check-ins/missing", tag = "cases", params(MissingQuery), responses((status = 200, body = ListPage<SilentCompound>)))]
+#[utoipa::path(get, path = "/api/v1/check-ins/missing", tag = "cases", operation_id = "list_missing_check_ins", params(MissingQuery), responses((status = 200, body = ListPage<SilentCompound>)))]
 async fn missing(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CheckInsRead>,

@@ -174,7 +174,7 @@ pub async fn system_export(db: &Db, kind: &str) -> AppResult<Vec<u8>> {
 }
 
 /// Download a list as xlsx (people, teams or regions), within your scope.
-#[utoipa::path(get, path = "/api/v1/export/{kind}", tag = "org", params(("kind" = String, Path, description = "people, teams or regions")),
+#[utoipa::path(get, path = "/api/v1/export/{kind}", tag = "org", operation_id = "export_org_xlsx", params(("kind" = String, Path, description = "people, teams or regions")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export_route(
     State(state): State<OrgState>,

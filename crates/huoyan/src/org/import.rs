@@ -459,7 +459,7 @@ pub struct ImportResult {
 
 /// Import a file sent as the raw request body. Nothing is written unless every row is good; a
 /// 422 lists every bad row.
-#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "org", params(("kind" = String, Path, description = "people, teams, regions or zones"), ImportQuery),
+#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "org", operation_id = "import_rows", params(("kind" = String, Path, description = "people, teams, regions or zones"), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = ImportResult), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(

@@ -23,9 +23,11 @@ use crate::time::rfc3339;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Control {
     /// `static_management`, `temporary_control`, `high_risk`, `medium_risk`, `low_risk`, `lifted`.
+    #[schema(value_type = huoyan_core::org::ControlLevel)]
     pub level: String,
     pub label: String,
     /// When this level began for the region.
+    #[schema(format = DateTime)]
     pub since: String,
     pub order_id: i64,
     pub order_number: String,
@@ -35,6 +37,7 @@ pub struct Control {
 pub struct Region {
     pub id: i64,
     pub parent_id: Option<i64>,
+    #[schema(value_type = huoyan_core::org::RegionLevel)]
     pub level: String,
     /// GB/T 2260 code for official divisions.
     pub code: Option<String>,
@@ -53,6 +56,7 @@ pub struct Region {
 #[serde(deny_unknown_fields)]
 pub struct NewRegion {
     pub parent_id: Option<i64>,
+    #[schema(value_type = huoyan_core::org::RegionLevel)]
     pub level: String,
     pub code: Option<String>,
     pub name: String,
@@ -279,7 +283,7 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
 }
 
 /// List regions with filters; each carries its current control level.
-#[utoipa::path(get, path = "/api/v1/regions", tag = "org", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
+#[utoipa::path(get, path = "/api/v1/regions", tag = "org", operation_id = "list_regions", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
@@ -290,7 +294,7 @@ async fn list_route(
 }
 
 /// Add a region under its parent (one level up).
-#[utoipa::path(post, path = "/api/v1/regions", tag = "org", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/regions", tag = "org", operation_id = "create_region", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::RegionsWrite>,
@@ -317,7 +321,7 @@ pub async fn with_control(db: &Db, id: i64, locale: Locale) -> AppResult<Region>
 }
 
 /// One region with its geometry and control level.
-#[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", operation_id = "get_region", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
@@ -357,7 +361,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppRes
 }
 
 /// Rename a region, set its code or geometry.
-#[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
+#[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", operation_id = "update_region", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::RegionsWrite>,
@@ -371,8 +375,10 @@ async fn update_route(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LevelStep {
+    #[schema(format = DateTime)]
     pub from: String,
     /// Absent: no order in force from then on.
+    #[schema(value_type = Option<huoyan_core::org::ControlLevel>)]
     pub level: Option<String>,
     pub order_id: Option<i64>,
     pub order_number: Option<String>,
@@ -399,7 +405,7 @@ pub async fn history(db: &Db, id: i64) -> AppResult<Vec<LevelChange>> {
 }
 
 /// The region's control level over time, oldest first.
-#[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
+#[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", operation_id = "list_region_levels", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
 async fn levels_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,

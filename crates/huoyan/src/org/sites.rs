@@ -20,6 +20,7 @@ use crate::org::OrgState;
 pub struct Site {
     pub id: i64,
     pub region_id: i64,
+    #[schema(value_type = huoyan_core::org::SiteKind)]
     pub kind: String,
     pub name: String,
     pub lon: Option<f64>,
@@ -32,6 +33,7 @@ pub struct Site {
 pub struct NewSite {
     pub region_id: i64,
     /// sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor.
+    #[schema(value_type = huoyan_core::org::SiteKind)]
     pub kind: String,
     pub name: String,
     pub lon: Option<f64>,
@@ -124,7 +126,7 @@ pub struct SiteFilter {
 }
 
 /// List sites.
-#[utoipa::path(get, path = "/api/v1/sites", tag = "org", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
+#[utoipa::path(get, path = "/api/v1/sites", tag = "org", operation_id = "list_sites", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,
@@ -157,7 +159,7 @@ async fn list_route(
 }
 
 /// Add a site.
-#[utoipa::path(post, path = "/api/v1/sites", tag = "org", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sites", tag = "org", operation_id = "create_site", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::SitesWrite>,
@@ -174,7 +176,7 @@ async fn create_route(
 }
 
 /// One site.
-#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", operation_id = "get_site", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,
@@ -211,7 +213,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &SiteUpdate) -> AppResul
 }
 
 /// Rename or move a site.
-#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", operation_id = "update_site", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::SitesWrite>,

@@ -12,6 +12,7 @@ mod figures;
 mod imports;
 mod intake;
 mod open311;
+mod openapi;
 mod org;
 mod sessions;
 mod tokens;
