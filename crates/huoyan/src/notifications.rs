@@ -21,11 +21,23 @@ use crate::web::Base;
 use crate::web::{MenuItem, PageCtx, PageError, PageResultExt, render};
 use sqlx::FromRow;
 
+/// What a notice is about, as the document shows `Notification.kind`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum NotificationKind {
+    /// A unit's task went past its deadline.
+    Escalated,
+    /// A report was merged into another case.
+    Merged,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notification {
     pub id: i64,
     pub case_id: Option<i64>,
     /// `escalated` (args: case, department_id, department, due_at) or `merged` (args: case, into).
+    #[schema(value_type = NotificationKind)]
     pub kind: String,
     /// The notice's particulars, by name.
     #[schema(value_type = Object)]

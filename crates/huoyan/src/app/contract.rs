@@ -5,6 +5,8 @@
 //! operation that documents a status itself keeps its own description. Every response gets a
 //! description (the OpenAPI schema requires one), and every error answer the `ErrorBody` it has.
 
+use std::collections::BTreeMap;
+
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{
@@ -54,6 +56,7 @@ impl utoipa::Modify for Contract {
                 .responses
                 .insert(name.to_string(), RefOr::T(error_response(description)));
         }
+        close_tagged_unions(components);
         let secured_by_default = doc.security.as_ref().is_some_and(|s| secures(s));
         for (path, item) in doc.paths.paths.iter_mut() {
             let has_id = path.contains('{');
@@ -160,4 +163,53 @@ fn reason(code: u16) -> &'static str {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Answer")
+}
+
+/// A tagged union (`#[serde(tag = "action")]`) over structs that refuse unknown fields comes out
+/// of the derive as `oneOf: [{allOf: [{$ref: Triage}, {properties: {action}}]}, …]`, which no
+/// value satisfies: the referenced struct refuses `action`. Each such branch becomes one object
+/// with the struct's fields and the tag, still closed, so the document says what the server takes.
+fn close_tagged_unions(components: &mut utoipa::openapi::Components) {
+    use serde_json::{Value, json};
+    let schemas: BTreeMap<String, Value> = components
+        .schemas
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), serde_json::to_value(v).ok()?)))
+        .collect();
+    for (name, schema) in &schemas {
+        let Some(branches) = schema["oneOf"].as_array() else {
+            continue;
+        };
+        let mut closed = Vec::new();
+        for branch in branches {
+            let Some([part, tag]) = branch["allOf"].as_array().map(Vec::as_slice) else {
+                break;
+            };
+            let Some(target) = part["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .and_then(|r| schemas.get(r))
+                .filter(|t| t["additionalProperties"] == json!(false))
+            else {
+                break;
+            };
+            let mut merged = target.clone();
+            let props = merged["properties"].as_object_mut();
+            let Some(props) = props else { break };
+            for (k, v) in tag["properties"].as_object().into_iter().flatten() {
+                props.insert(k.clone(), v.clone());
+            }
+            let mut required: Vec<Value> = target["required"].as_array().cloned().unwrap_or_default();
+            required.extend(tag["required"].as_array().cloned().unwrap_or_default());
+            merged["required"] = Value::Array(required);
+            closed.push(merged);
+        }
+        if closed.len() == branches.len() {
+            let mut schema = schema.clone();
+            schema["oneOf"] = Value::Array(closed);
+            if let Ok(schema) = serde_json::from_value(schema) {
+                components.schemas.insert(name.clone(), schema);
+            }
+        }
+    }
 }

@@ -31,6 +31,7 @@ pub struct TokenRequest {
 pub struct TokenResponse {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 

@@ -31,6 +31,7 @@ pub struct NewCheckIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckIn {
     pub compound_id: i64,
+    #[schema(format = Date)]
     pub day: String,
     pub nothing_to_report: bool,
 }
@@ -96,7 +97,8 @@ pub async fn record(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MissingQuery {
-    /// YYYY-MM-DD in Beijing time; today when absent.
+    /// YYYY-MM-DD in Beijing time; today when absent or blank.
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -124,7 +126,7 @@ pub async fn silent(
     p: &crate::auth::Principal,
     q: &MissingQuery,
 ) -> AppResult<(String, ListPage<SilentCompound>)> {
-    let day = match q.day.as_deref().filter(|d| !d.is_empty()) {
+    let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::invalid("day", "expected YYYY-MM-DD"))?
             .to_string(),

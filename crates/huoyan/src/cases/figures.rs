@@ -238,6 +238,7 @@ impl From<&DepartmentFigures> for DepartmentRow {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CategoryRow {
     /// The category code; null in `overall`.
+    #[schema(value_type = Option<huoyan_core::cases::Category>)]
     pub category: Option<String>,
     pub cases: i64,
     /// Its cases by case state.
@@ -277,6 +278,7 @@ pub struct RankEntry {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseFigures {
     /// When the figures were made (open tasks are judged overdue as of this time).
+    #[schema(format = DateTime)]
     pub generated_at: String,
     /// The filters applied, as received (`limit` and `offset` play no part).
     #[schema(value_type = Object)]

@@ -66,6 +66,7 @@ pub struct CaseFile {
     pub size: i64,
     pub sha256: String,
     pub uploaded_by: Option<i64>,
+    #[schema(format = DateTime)]
     pub uploaded_at: String,
 }
 

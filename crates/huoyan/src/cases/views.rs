@@ -51,6 +51,7 @@ pub struct TimelineEntry {
     pub actor_account_id: Option<i64>,
     /// A workflow action, or `report`, `escalate` (the overdue job), `absorb` (a report merged
     /// into this case), `attach` (files added).
+    #[schema(schema_with = timeline_actions)]
     pub action: String,
     pub from_state: Option<CaseState>,
     pub to_state: CaseState,
@@ -60,6 +61,20 @@ pub struct TimelineEntry {
     /// Where the step was taken, when the actor gave it.
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+}
+
+/// The document's schema of `TimelineEntry.action`: a workflow action, or one of the entries
+/// the workflow writes itself.
+fn timeline_actions() -> utoipa::openapi::schema::Schema {
+    let mut codes: Vec<&str> = huoyan_core::cases::Action::ALL
+        .iter()
+        .map(|a| a.code())
+        .collect();
+    codes.extend(["report", "escalate", "absorb", "attach"]);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(codes))
+        .into()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -235,8 +250,10 @@ pub struct CaseFilter {
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     pub overdue: Option<bool>,
     /// Reported on or after this day (YYYY-MM-DD, Beijing time).
+    #[param(schema_with = crate::time::day_or_blank)]
     pub from: Option<String>,
     /// Reported on or before this day (YYYY-MM-DD, Beijing time).
+    #[param(schema_with = crate::time::day_or_blank)]
     pub to: Option<String>,
     /// Words separated by spaces; each must appear in the description, the address or a note
     /// of the timeline (Latin letters in either case).

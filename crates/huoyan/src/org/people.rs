@@ -272,7 +272,7 @@ pub async fn list(db: &Db, p: &Principal, f: &PersonFilter) -> AppResult<ListPag
 }
 
 /// List the people in the caller's scope; phones masked.
-#[utoipa::path(get, path = "/api/v1/people", tag = "org", operation_id = "list_people", params(PersonFilter), responses((status = 200, body = ListPage<Person>)))]
+#[utoipa::path(get, path = "/api/v1/people", tag = "org", operation_id = "list_people", params(PersonFilter), responses((status = 200, body = ListPage<Person>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,

@@ -283,7 +283,7 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
 }
 
 /// List regions with filters; each carries its current control level.
-#[utoipa::path(get, path = "/api/v1/regions", tag = "org", operation_id = "list_regions", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
+#[utoipa::path(get, path = "/api/v1/regions", tag = "org", operation_id = "list_regions", params(RegionFilter), responses((status = 200, body = ListPage<Region>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,

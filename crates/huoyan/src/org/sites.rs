@@ -126,7 +126,7 @@ pub struct SiteFilter {
 }
 
 /// List sites.
-#[utoipa::path(get, path = "/api/v1/sites", tag = "org", operation_id = "list_sites", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
+#[utoipa::path(get, path = "/api/v1/sites", tag = "org", operation_id = "list_sites", params(SiteFilter), responses((status = 200, body = ListPage<Site>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,

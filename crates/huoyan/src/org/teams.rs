@@ -311,7 +311,7 @@ pub async fn list(db: &Db, p: &Principal, f: &TeamFilter) -> AppResult<ListPage<
 }
 
 /// List teams and branches.
-#[utoipa::path(get, path = "/api/v1/teams", tag = "org", operation_id = "list_teams", params(TeamFilter), responses((status = 200, body = ListPage<Team>)))]
+#[utoipa::path(get, path = "/api/v1/teams", tag = "org", operation_id = "list_teams", params(TeamFilter), responses((status = 200, body = ListPage<Team>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsRead>,
@@ -431,6 +431,7 @@ pub struct Registration {
     pub person_id: i64,
     pub community_id: i64,
     pub branch_id: i64,
+    #[schema(format = DateTime)]
     pub registered_at: String,
 }
 

@@ -101,6 +101,10 @@ const CODED: &[&str] = &[
     "kind", "level", "role", "action", "category", "priority", "source", "gender", "state",
 ];
 
+/// Fields with a coded name that are open sets: the audit trail's actions are named by each
+/// context for its own entities.
+const OPEN: &[&str] = &["TrailEvent.action"];
+
 #[tokio::test]
 async fn closed_sets_and_times_are_typed_in_the_document() {
     let doc = document().await;
@@ -120,7 +124,8 @@ async fn closed_sets_and_times_are_typed_in_the_document() {
                     .iter()
                     .any(|v| check(v) || v["items"].is_object() && check(resolve(&doc, &v["items"])))
             };
-            if CODED.contains(&field.as_str()) && !typed(&|v| v["enum"].is_array()) {
+            let open = OPEN.contains(&format!("{name}.{field}").as_str());
+            if CODED.contains(&field.as_str()) && !open && !typed(&|v| v["enum"].is_array()) {
                 failures.push(format!("{name}.{field}: no enum"));
             }
             if field.ends_with("_at") && !typed(&|v| v["format"] == "date-time") {
