@@ -1,7 +1,8 @@
 //! The answers every API operation shares, written into the OpenAPI document once instead of in
 //! each route's annotation: a secured operation can answer 401 (no valid token) and 422 (a
 //! parameter that does not parse, a page session's write without its CSRF header), one that
-//! checks a permission 403, one with an id in its path 404, one that takes a body 413. An
+//! checks a permission 403, a secured write 409 (a unique name, code or membership already
+//! taken), one with an id in its path 404, one that takes a body 413. An
 //! operation that documents a status itself keeps its own description. Every response gets a
 //! description (the OpenAPI schema requires one), and every error answer the `ErrorBody` it has.
 
@@ -9,9 +10,7 @@ use std::collections::BTreeMap;
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{
-    ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Responses,
-};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Responses};
 
 /// Operations open to every signed-in caller whatever the role (the rows marked `*` in the
 /// authorisation table of `tests/api/authz.rs`): they never answer 403 for the role, and each that
@@ -37,12 +36,36 @@ const ANY_ROLE: &[&str] = &[
 
 /// The shared error answers: (status, component name, description).
 const ERRORS: &[(u16, &str, &str)] = &[
-    (401, "Unauthenticated", "No valid bearer token (or page session) came with the request: sign in first."),
-    (403, "Forbidden", "The caller's role may not do this, or the object lies outside the caller's scope."),
-    (404, "NotFound", "Nothing with this id exists in the caller's view."),
-    (409, "Conflict", "Conflicts with existing data (`fields` names the column that must be unique)."),
-    (413, "TooLarge", "The request body is larger than the server accepts."),
-    (422, "Invalid", "A parameter, header or body field does not parse or breaks a rule; `fields` names each, with why."),
+    (
+        401,
+        "Unauthenticated",
+        "No valid bearer token (or page session) came with the request: sign in first.",
+    ),
+    (
+        403,
+        "Forbidden",
+        "The caller's role may not do this, or the object lies outside the caller's scope.",
+    ),
+    (
+        404,
+        "NotFound",
+        "Nothing with this id exists in the caller's view.",
+    ),
+    (
+        409,
+        "Conflict",
+        "Conflicts with existing data (`fields` names the column that must be unique).",
+    ),
+    (
+        413,
+        "TooLarge",
+        "The request body is larger than the server accepts.",
+    ),
+    (
+        422,
+        "Invalid",
+        "A parameter, header or body field does not parse or breaks a rule; `fields` names each, with why.",
+    ),
     (429, "RateLimited", "Too many attempts; wait and try again."),
 ];
 
@@ -61,14 +84,16 @@ impl utoipa::Modify for Contract {
         for (path, item) in doc.paths.paths.iter_mut() {
             let has_id = path.contains('{');
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
+                (&mut item.get, false),
+                (&mut item.put, true),
+                (&mut item.post, true),
+                (&mut item.delete, false),
+                (&mut item.patch, true),
             ];
-            for op in operations.into_iter().flatten() {
-                complete(op, has_id, secured_by_default);
+            for (op, writes) in operations {
+                if let Some(op) = op {
+                    complete(op, has_id, writes, secured_by_default);
+                }
             }
         }
     }
@@ -80,11 +105,8 @@ fn secures(requirements: &[SecurityRequirement]) -> bool {
     !requirements.is_empty() && !requirements.contains(&SecurityRequirement::default())
 }
 
-fn complete(op: &mut Operation, has_id: bool, secured_by_default: bool) {
-    let secured = op
-        .security
-        .as_deref()
-        .map_or(secured_by_default, secures);
+fn complete(op: &mut Operation, has_id: bool, writes: bool, secured_by_default: bool) {
+    let secured = op.security.as_deref().map_or(secured_by_default, secures);
     let any_role = op
         .operation_id
         .as_deref()
@@ -106,6 +128,10 @@ fn complete(op: &mut Operation, has_id: bool, secured_by_default: bool) {
         if !any_role {
             add(403);
         }
+    }
+    // A write can meet a unique column (a name, a code, a username, a membership) already taken.
+    if secured && writes {
+        add(409);
     }
     if has_id {
         add(404);
@@ -199,7 +225,8 @@ fn close_tagged_unions(components: &mut utoipa::openapi::Components) {
             for (k, v) in tag["properties"].as_object().into_iter().flatten() {
                 props.insert(k.clone(), v.clone());
             }
-            let mut required: Vec<Value> = target["required"].as_array().cloned().unwrap_or_default();
+            let mut required: Vec<Value> =
+                target["required"].as_array().cloned().unwrap_or_default();
             required.extend(tag["required"].as_array().cloned().unwrap_or_default());
             merged["required"] = Value::Array(required);
             closed.push(merged);

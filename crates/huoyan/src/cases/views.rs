@@ -240,14 +240,18 @@ pub struct CaseFilter {
     pub source: Option<String>,
     /// A district (or any region): cases of compounds in its subtree.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub region_id: Option<i64>,
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub compound_id: Option<i64>,
     /// Cases this department has (had) a task on.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub department_id: Option<i64>,
     /// Only cases with an open task past its deadline.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<bool>)]
     pub overdue: Option<bool>,
     /// Reported on or after this day (YYYY-MM-DD, Beijing time).
     #[param(schema_with = crate::time::day_or_blank)]
@@ -260,10 +264,13 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// Only the cases I reported.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<bool>)]
     pub mine: Option<bool>,
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub limit: Option<i64>,
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub offset: Option<i64>,
 }
 

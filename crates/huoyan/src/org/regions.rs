@@ -212,6 +212,7 @@ pub async fn create(db: &Db, actor: &Actor, new: &NewRegion) -> AppResult<i64> {
 #[into_params(parameter_in = Query)]
 pub struct RegionFilter {
     /// city, district, subdistrict, community, compound or building.
+    #[param(schema_with = crate::http::empty_or::<huoyan_core::org::RegionLevel>)]
     pub level: Option<String>,
     pub parent_id: Option<i64>,
     /// Regions inside this one (any depth).
@@ -221,6 +222,7 @@ pub struct RegionFilter {
     /// Only regions at this control level now (`none` for uncontrolled ones); applied after paging.
     pub control: Option<String>,
     /// Evaluate control levels at this RFC 3339 time instead of now.
+    #[param(schema_with = crate::http::empty_or::<crate::http::Instant>)]
     pub at: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

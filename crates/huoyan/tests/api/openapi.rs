@@ -28,7 +28,11 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
         Some(r) => {
             let pointer = r.strip_prefix('#').expect("a local reference");
-            resolve(doc, doc.pointer(pointer).unwrap_or_else(|| panic!("{r} resolves")))
+            resolve(
+                doc,
+                doc.pointer(pointer)
+                    .unwrap_or_else(|| panic!("{r} resolves")),
+            )
         }
         None => v,
     }
@@ -36,9 +40,12 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
 
 /// Whether security requirements demand a credential (`[{}]` makes an operation open).
 fn secures(requirements: &Value) -> bool {
-    requirements
-        .as_array()
-        .is_some_and(|r| !r.is_empty() && !r.iter().any(|x| x.as_object().is_some_and(|o| o.is_empty())))
+    requirements.as_array().is_some_and(|r| {
+        !r.is_empty()
+            && !r
+                .iter()
+                .any(|x| x.as_object().is_some_and(|o| o.is_empty()))
+    })
 }
 
 #[tokio::test]
@@ -62,7 +69,10 @@ async fn every_operation_is_named_once_and_documents_every_answer() {
             let responses = op["responses"].as_object().unwrap();
             for (status, response) in responses {
                 let response = resolve(&doc, response);
-                if response["description"].as_str().is_none_or(|d| d.trim().is_empty()) {
+                if response["description"]
+                    .as_str()
+                    .is_none_or(|d| d.trim().is_empty())
+                {
                     failures.push(format!("{route}: {status} has no description"));
                 }
                 if status.starts_with('4') {
@@ -73,8 +83,12 @@ async fn every_operation_is_named_once_and_documents_every_answer() {
                 }
             }
             let mut expect = Vec::new();
-            if op.get("security").map_or(secured_by_default, secures) {
+            let secured = op.get("security").map_or(secured_by_default, secures);
+            if secured {
                 expect.extend(["401", "422"]);
+            }
+            if secured && matches!(method.as_str(), "post" | "put" | "patch") {
+                expect.push("409");
             }
             if path.contains('{') {
                 expect.extend(["404", "422"]);
@@ -82,7 +96,10 @@ async fn every_operation_is_named_once_and_documents_every_answer() {
             if op.get("requestBody").is_some() {
                 expect.extend(["413", "422"]);
             }
-            if roles.get(route.as_str()).is_some_and(|r| *r != crate::authz::EVERYONE) {
+            if roles
+                .get(route.as_str())
+                .is_some_and(|r| *r != crate::authz::EVERYONE)
+            {
                 expect.push("403");
             }
             for status in expect {
@@ -120,9 +137,9 @@ async fn closed_sets_and_times_are_typed_in_the_document() {
                 None => vec![resolve(&doc, property)],
             };
             let typed = |check: &dyn Fn(&Value) -> bool| {
-                variants
-                    .iter()
-                    .any(|v| check(v) || v["items"].is_object() && check(resolve(&doc, &v["items"])))
+                variants.iter().any(|v| {
+                    check(v) || v["items"].is_object() && check(resolve(&doc, &v["items"]))
+                })
             };
             let open = OPEN.contains(&format!("{name}.{field}").as_str());
             if CODED.contains(&field.as_str()) && !open && !typed(&|v| v["enum"].is_array()) {
