@@ -140,6 +140,34 @@ where
     }
 }
 
+/// The document's schema of a query value read as `T`, or as absent when sent empty (what an
+/// unchosen select sends).
+pub fn empty_or<T: utoipa::PartialSchema>() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(T::schema())
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .build()
+        .into()
+}
+
+/// An RFC 3339 time, for `empty_or`.
+pub struct Instant;
+
+impl utoipa::PartialSchema for Instant {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .into()
+    }
+}
+
 /// Runs `SELECT columns FROM from filter ORDER BY order LIMIT/OFFSET` and its count: the one way
 /// every list endpoint pages.
 pub async fn fetch_page<T>(

@@ -21,11 +21,23 @@ use crate::web::Base;
 use crate::web::{MenuItem, PageCtx, PageError, PageResultExt, render};
 use sqlx::FromRow;
 
+/// What a notice is about, as the document shows `Notification.kind`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum NotificationKind {
+    /// A unit's task went past its deadline.
+    Escalated,
+    /// A report was merged into another case.
+    Merged,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Notification {
     pub id: i64,
     pub case_id: Option<i64>,
     /// `escalated` (args: case, department_id, department, due_at) or `merged` (args: case, into).
+    #[schema(value_type = NotificationKind)]
     pub kind: String,
     /// The notice's particulars, by name.
     #[schema(value_type = Object)]
@@ -172,7 +184,7 @@ async fn list(
 }
 
 /// My notifications, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", operation_id = "list_notifications", params(NotificationFilter), responses((status = 200, body = ListPage<Notification>)))]
 async fn list_route(
     State(state): State<Base>,
     p: Principal,
@@ -183,7 +195,7 @@ async fn list_route(
 }
 
 /// Mark one of my notifications read.
-#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", operation_id = "read_notification", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn read_route(
     State(state): State<Base>,

@@ -52,6 +52,25 @@ pub fn beijing_rfc3339(s: &str) -> String {
 }
 
 /// The first instant of a Beijing calendar day given as YYYY-MM-DD.
+/// The document's schema of a day parameter: YYYY-MM-DD, or blank (empty or only spaces, what a
+/// page's unchosen date field sends), which counts as absent.
+pub fn day_or_blank() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^\\s*$")),
+        )
+        .build()
+        .into()
+}
+
 pub fn beijing_day_start(field: &str, day: &str) -> Result<i64, FieldError> {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .ok()

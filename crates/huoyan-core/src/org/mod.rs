@@ -2,6 +2,7 @@
 //! and teams. Rules only; storage lives in the application's `org` module.
 
 mod control;
+mod departments;
 mod people;
 pub mod places;
 mod regions;
@@ -11,7 +12,8 @@ mod teams;
 pub use control::{
     ControlLevel, ControlOrder, LevelChange, OrderError, current_level, level_history,
 };
-pub use people::{PersonError, mask_phone, parse_phone, validate_birth_year};
+pub use departments::DepartmentKind;
+pub use people::{Gender, PersonError, mask_phone, parse_phone, validate_birth_year};
 pub use regions::{RegionLevel, RegionPath};
 pub use sites::SiteKind;
 pub use teams::{MemberRole, TeamKind};

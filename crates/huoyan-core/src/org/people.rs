@@ -1,6 +1,14 @@
 //! Rules about people's personal data: phones are validated and masked in lists, birth years
 //! bounded.
 
+crate::coded_enum!(
+    /// A person's gender as the registers record it.
+    Gender {
+        Male = "male", "男", "Male";
+        Female = "female", "女", "Female";
+    }
+);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersonError {
     #[error("phone: expected an 11-digit mainland mobile number such as 13800001234")]

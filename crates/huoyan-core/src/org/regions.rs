@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The six levels of the regions tree, from the city down to one building.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RegionLevel {
     City,

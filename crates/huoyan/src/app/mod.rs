@@ -10,6 +10,7 @@
 //! `notifications`) and `org`, and reach another context only through that context's public
 //! functions; it never imports `app`. Register it here, in `App::new`, `router` and `menu`.
 
+mod contract;
 mod home;
 mod trail;
 
@@ -121,14 +122,17 @@ impl utoipa::Modify for BearerAuth {
 
 /// The JSON API of every context with its OpenAPI document.
 pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::routes::api().with_state(app.auth.clone()))
         .merge(crate::auth::accounts::api().with_state(app.auth.clone()))
         .merge(trail::api().with_state(app.base.clone()))
         .merge(crate::org::api().with_state(app.org.clone()))
         .merge(crate::cases::api().with_state(app.cases.clone()))
-        .merge(crate::notifications::api().with_state(app.base.clone()))
-        .split_for_parts()
+        .merge(crate::notifications::api().with_state(app.base.clone()));
+    let (router, mut doc) = api.split_for_parts();
+    // After the merge: the answers every operation shares need the operations.
+    utoipa::Modify::modify(&contract::Contract, &mut doc);
+    (router, doc)
 }
 
 /// The whole server: the API, its document, the pages, Open311 and the health check.

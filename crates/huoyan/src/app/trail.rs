@@ -127,7 +127,7 @@ async fn visible(db: &Db, p: &Principal, entity: TrailEntity, id: i64) -> AppRes
 }
 
 /// An entity's audit trail, newest first; only for an entity the caller may see.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(TrailQuery),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit_events", params(TrailQuery),
     responses((status = 200, description = "the entity's events, newest first", body = Vec<TrailEvent>),
         (status = 404, description = "no such entity in the caller's scope", body = crate::error::ErrorBody)))]
 async fn trail(

@@ -22,10 +22,12 @@ pub struct Account {
     pub id: i64,
     pub username: String,
     pub person_id: Option<i64>,
+    #[schema(value_type = huoyan_core::auth::Role)]
     pub role: String,
     #[schema(value_type = super::ScopeDoc)]
     pub scope: Scope,
     pub disabled: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -37,6 +39,7 @@ pub struct NewAccount {
     pub username: String,
     #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
+    #[schema(value_type = huoyan_core::auth::Role)]
     pub role: String,
     pub person_id: Option<i64>,
     #[serde(default)]
@@ -47,6 +50,7 @@ pub struct NewAccount {
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct AccountUpdate {
+    #[schema(value_type = Option<huoyan_core::auth::Role>)]
     pub role: Option<Text<40>>,
     #[schema(value_type = Option<super::ScopeDoc>)]
     pub scope: Option<Scope>,
@@ -388,7 +392,7 @@ pub struct AccountFilter {
 }
 
 /// List accounts (administrators only).
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", params(AccountFilter), responses((status = 200, body = ListPage<Account>)))]
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", operation_id = "list_accounts", params(AccountFilter), responses((status = 200, body = ListPage<Account>)))]
 async fn list(
     State(state): State<AuthState>,
     Can(_p, _): Can<perm::AccountsManage>,
@@ -410,7 +414,7 @@ async fn list(
 }
 
 /// Create an account bound to a person, with a role and scope.
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "auth", request_body = NewAccount, responses((status = 201, body = Account)))]
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "auth", operation_id = "create_account", request_body = NewAccount, responses((status = 201, body = Account)))]
 async fn create_route(
     State(state): State<AuthState>,
     Can(p, _): Can<perm::AccountsManage>,
@@ -424,7 +428,7 @@ async fn create_route(
 }
 
 /// One account.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 200, body = Account)))]
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "auth", operation_id = "get_account", params(("id" = i64, Path)), responses((status = 200, body = Account)))]
 async fn get_route(
     State(state): State<AuthState>,
     Can(_p, _): Can<perm::AccountsManage>,
@@ -434,7 +438,7 @@ async fn get_route(
 }
 
 /// Change an account's role, scope, password or disable it.
-#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), request_body = AccountUpdate, responses((status = 200, body = Account)))]
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "auth", operation_id = "update_account", params(("id" = i64, Path)), request_body = AccountUpdate, responses((status = 200, body = Account)))]
 async fn update_route(
     State(state): State<AuthState>,
     Can(p, _): Can<perm::AccountsManage>,

@@ -32,13 +32,14 @@ pub struct TokenRequest {
 pub struct TokenResponse {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
 /// Exchange a username and password for a bearer token (valid 7 days). Wrong passwords slow
 /// down the address that sends them, and guessing at one account or many: a 429 says in
 /// `Retry-After` how many seconds to wait.
-#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()),
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", operation_id = "issue_token", security(()),
     request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody),
         (status = 422, description = "a field is too long", body = crate::error::ErrorBody),
@@ -85,13 +86,14 @@ pub struct Me {
     pub account_id: i64,
     pub username: String,
     pub person_id: Option<i64>,
+    #[schema(value_type = huoyan_core::auth::Role)]
     pub role: String,
     #[schema(value_type = super::ScopeDoc)]
     pub scope: huoyan_core::auth::Scope,
 }
 
 /// The calling account, its role and scope.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", operation_id = "me", responses((status = 200, body = Me)))]
 async fn me(p: Principal) -> ApiJson<Me> {
     ApiJson(Me {
         account_id: p.account_id,

@@ -221,14 +221,28 @@ pub async fn sign_in(
     Ok(checked?.ok_or(AppError::Unauthenticated)?)
 }
 
+/// What a session is, as the document shows `TokenInfo.kind`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TokenKind {
+    /// A bearer token for programs.
+    Api,
+    /// A page session.
+    Cookie,
+}
+
 /// One session or token as its owner sees it: never the token or its hash.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: i64,
     pub account_id: i64,
     /// `api` for a bearer token, `cookie` for a page session.
+    #[schema(value_type = TokenKind)]
     pub kind: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
     /// True for the token this request was sent with.
     pub current: bool,

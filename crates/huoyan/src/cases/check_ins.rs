@@ -31,12 +31,13 @@ pub struct NewCheckIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckIn {
     pub compound_id: i64,
+    #[schema(format = Date)]
     pub day: String,
     pub nothing_to_report: bool,
 }
 
 /// Check in for today (Beijing time). Checking in again the same day replaces the answer.
-#[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", operation_id = "check_in", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
 async fn check_in(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesReport>,
@@ -99,7 +100,8 @@ pub async fn record(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MissingQuery {
-    /// YYYY-MM-DD in Beijing time; today when absent.
+    /// YYYY-MM-DD in Beijing time; today when absent or blank.
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -112,7 +114,7 @@ pub struct SilentCompound {
 }
 
 /// Compounds in your scope not heard from on the day: no check-in and no case reported.
-#[utoipa::path(get, path = "/api/v1/check-ins/missing", tag = "cases", params(MissingQuery), responses((status = 200, body = ListPage<SilentCompound>)))]
+#[utoipa::path(get, path = "/api/v1/check-ins/missing", tag = "cases", operation_id = "list_missing_check_ins", params(MissingQuery), responses((status = 200, body = ListPage<SilentCompound>)))]
 async fn missing(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CheckInsRead>,
@@ -127,7 +129,7 @@ pub async fn silent(
     p: &crate::auth::Principal,
     q: &MissingQuery,
 ) -> AppResult<(String, ListPage<SilentCompound>)> {
-    let day = match q.day.as_deref().filter(|d| !d.is_empty()) {
+    let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| AppError::invalid("day", "expected YYYY-MM-DD"))?
             .to_string(),

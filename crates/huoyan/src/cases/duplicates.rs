@@ -88,7 +88,7 @@ pub async fn proposals(db: &Db, p: &Principal, id: i64) -> AppResult<Vec<Proposa
 }
 
 /// Likely duplicates of a case, best first (for the office's triage).
-#[utoipa::path(get, path = "/api/v1/cases/{id}/duplicates", tag = "cases", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/duplicates", tag = "cases", operation_id = "list_case_duplicates", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Proposal>), (status = 404, body = crate::error::ErrorBody)))]
 async fn duplicates_route(
     State(state): State<CasesState>,

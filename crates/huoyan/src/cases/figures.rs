@@ -238,6 +238,7 @@ impl From<&DepartmentFigures> for DepartmentRow {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CategoryRow {
     /// The category code; null in `overall`.
+    #[schema(value_type = Option<huoyan_core::cases::Category>)]
     pub category: Option<String>,
     pub cases: i64,
     /// Its cases by case state.
@@ -277,6 +278,7 @@ pub struct RankEntry {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseFigures {
     /// When the figures were made (open tasks are judged overdue as of this time).
+    #[schema(format = DateTime)]
     pub generated_at: String,
     /// The filters applied, as received (`limit` and `offset` play no part).
     #[schema(value_type = Object)]
@@ -718,7 +720,7 @@ fn xlsx_response(bytes: Vec<u8>, name: &str) -> impl IntoResponse {
 /// Figures per department and per category for the cases matching the list's filters, with the
 /// ranking of departments. Durations in milliseconds; the definitions are in the notes sheet of
 /// `figures.xlsx` and on the page `/cases/figures`.
-#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", params(CaseFilter),
+#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", operation_id = "case_figures", params(CaseFilter),
     responses((status = 200, body = CaseFigures), (status = 422, body = crate::error::ErrorBody)))]
 async fn figures_route(
     State(state): State<CasesState>,
@@ -732,7 +734,7 @@ async fn figures_route(
 
 /// The figures as xlsx: by department, by category, and notes (filters, time, definitions), in
 /// the caller's language (`lang=en` for English).
-#[utoipa::path(get, path = "/api/v1/cases/figures.xlsx", tag = "cases", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
+#[utoipa::path(get, path = "/api/v1/cases/figures.xlsx", tag = "cases", operation_id = "case_figures_xlsx", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
 async fn figures_xlsx_route(
     State(state): State<CasesState>,
@@ -749,7 +751,7 @@ async fn figures_xlsx_route(
 
 /// Every case matching the filters of `GET /api/v1/cases` (all rows, not one page; `limit` and
 /// `offset` are ignored) as xlsx, in the list's order. The export is an audited event.
-#[utoipa::path(get, path = "/api/v1/cases/export.xlsx", tag = "cases", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
+#[utoipa::path(get, path = "/api/v1/cases/export.xlsx", tag = "cases", operation_id = "export_cases_xlsx", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
 async fn export_route(
     State(state): State<CasesState>,

@@ -66,6 +66,7 @@ pub struct CaseFile {
     pub size: i64,
     pub sha256: String,
     pub uploaded_by: Option<i64>,
+    #[schema(format = DateTime)]
     pub uploaded_at: String,
 }
 
@@ -450,7 +451,7 @@ struct FileUpload {
 /// Attach photos or files to an open case (multipart, parts named `file`; at most 10 MB each):
 /// its reporter, the office, the group and a unit with an open task on it may; each upload is a
 /// step of the timeline.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "cases", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "cases", operation_id = "upload_case_files", params(("id" = i64, Path)),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<CaseFile>), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn upload_route(
@@ -474,7 +475,7 @@ async fn upload_route(
 }
 
 /// One file's content.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file_id}", tag = "cases", params(("id" = i64, Path), ("file_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file_id}", tag = "cases", operation_id = "download_case_file", params(("id" = i64, Path), ("file_id" = i64, Path)),
     responses((status = 200, description = "the content, with its media type"), (status = 404, body = crate::error::ErrorBody)))]
 async fn download_route(
     State(state): State<CasesState>,

@@ -53,7 +53,7 @@ pub struct CasesState {
 }
 
 /// Cases in the caller's scope, overdue first, then newest.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseFilter), responses((status = 200, body = ListPage<Case>)))]
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", operation_id = "list_cases", params(CaseFilter), responses((status = 200, body = ListPage<Case>)))]
 async fn list_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
@@ -63,7 +63,7 @@ async fn list_route(
 }
 
 /// File a problem or suggestion. Send `Idempotency-Key` so a resend never makes a second case.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case", request_body = NewCase,
     params(("Idempotency-Key" = Option<String>, Header, max_length = 200, description = "one key, one case: a resend with the same key answers with the first case")),
     responses((status = 201, body = CaseDetail), (status = 200, body = CaseDetail, description = "the key was used before"), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
@@ -81,7 +81,7 @@ async fn create_route(
 }
 
 /// One case with its timeline.
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = CaseDetail), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_case", params(("id" = i64, Path)), responses((status = 200, body = CaseDetail), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
@@ -92,7 +92,7 @@ async fn get_route(
 
 /// Take a workflow step (triage, dispatch, report the fix, verify…); refused with 403 for a role
 /// that may not take it and 422 when the case is not in a state that allows it.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)), request_body = TransitionRequest,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", operation_id = "transition_case", params(("id" = i64, Path)), request_body = TransitionRequest,
     responses((status = 200, body = CaseDetail), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn transition_route(
     State(state): State<CasesState>,

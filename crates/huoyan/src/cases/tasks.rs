@@ -19,14 +19,20 @@ pub struct CaseTask {
     pub share: Share,
     pub state: TaskState,
     pub instruction: String,
+    #[schema(format = DateTime)]
     pub dispatched_at: String,
+    #[schema(format = DateTime)]
     pub due_at: String,
+    #[schema(format = DateTime)]
     pub accepted_at: Option<String>,
+    #[schema(format = DateTime)]
     pub done_at: Option<String>,
     /// A later deadline asked for and not yet answered.
+    #[schema(format = DateTime)]
     pub extension_until: Option<String>,
     pub extensions: i64,
     pub reworks: i64,
+    #[schema(format = DateTime)]
     pub escalated_at: Option<String>,
     /// Open past its deadline, or done after it.
     pub overdue: bool,

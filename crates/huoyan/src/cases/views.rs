@@ -51,6 +51,7 @@ pub struct TimelineEntry {
     pub actor_account_id: Option<i64>,
     /// A workflow action, or `report`, `escalate` (the overdue job), `absorb` (a report merged
     /// into this case), `attach` (files added).
+    #[schema(schema_with = timeline_actions)]
     pub action: String,
     pub from_state: Option<CaseState>,
     pub to_state: CaseState,
@@ -60,6 +61,20 @@ pub struct TimelineEntry {
     /// Where the step was taken, when the actor gave it.
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+}
+
+/// The document's schema of `TimelineEntry.action`: a workflow action, or one of the entries
+/// the workflow writes itself.
+fn timeline_actions() -> utoipa::openapi::schema::Schema {
+    let mut codes: Vec<&str> = huoyan_core::cases::Action::ALL
+        .iter()
+        .map(|a| a.code())
+        .collect();
+    codes.extend(["report", "escalate", "absorb", "attach"]);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(codes))
+        .into()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -225,18 +240,24 @@ pub struct CaseFilter {
     pub source: Option<String>,
     /// A district (or any region): cases of compounds in its subtree.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub region_id: Option<i64>,
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub compound_id: Option<i64>,
     /// Cases this department has (had) a task on.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub department_id: Option<i64>,
     /// Only cases with an open task past its deadline.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<bool>)]
     pub overdue: Option<bool>,
     /// Reported on or after this day (YYYY-MM-DD, Beijing time).
+    #[param(schema_with = crate::time::day_or_blank)]
     pub from: Option<String>,
     /// Reported on or before this day (YYYY-MM-DD, Beijing time).
+    #[param(schema_with = crate::time::day_or_blank)]
     pub to: Option<String>,
     /// Words separated by spaces; each must appear in the description, the address or a note
     /// of the timeline (Latin letters in either case).
@@ -244,10 +265,13 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// Only the cases I reported.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<bool>)]
     pub mine: Option<bool>,
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub limit: Option<i64>,
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<i64>)]
     pub offset: Option<i64>,
 }
 

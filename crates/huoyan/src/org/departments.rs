@@ -21,6 +21,7 @@ pub struct Department {
     pub id: i64,
     pub name: String,
     /// community, police, market_regulator, property_manager, health, supply, other.
+    #[schema(value_type = huoyan_core::org::DepartmentKind)]
     pub kind: String,
     pub region_id: Option<i64>,
     pub phone: String,
@@ -41,6 +42,7 @@ pub const KINDS: [&str; 7] = [
 pub struct NewDepartment {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(value_type = huoyan_core::org::DepartmentKind)]
     pub kind: String,
     pub region_id: Option<i64>,
     #[serde(default)]
@@ -115,7 +117,7 @@ pub struct DepartmentFilter {
 }
 
 /// List departments.
-#[utoipa::path(get, path = "/api/v1/departments", tag = "org", params(DepartmentFilter), responses((status = 200, body = ListPage<Department>)))]
+#[utoipa::path(get, path = "/api/v1/departments", tag = "org", operation_id = "list_departments", params(DepartmentFilter), responses((status = 200, body = ListPage<Department>)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::DepartmentsRead>,
@@ -147,7 +149,7 @@ async fn list_route(
 }
 
 /// Add a department.
-#[utoipa::path(post, path = "/api/v1/departments", tag = "org", request_body = NewDepartment, responses((status = 201, body = Department)))]
+#[utoipa::path(post, path = "/api/v1/departments", tag = "org", operation_id = "create_department", request_body = NewDepartment, responses((status = 201, body = Department)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::DepartmentsWrite>,
@@ -164,7 +166,7 @@ async fn create_route(
 }
 
 /// One department.
-#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Department)))]
+#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "org", operation_id = "get_department", params(("id" = i64, Path)), responses((status = 200, body = Department)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::DepartmentsRead>,
@@ -200,7 +202,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &DepartmentUpdate) -> Ap
 }
 
 /// Rename a department or change its phone.
-#[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "org", params(("id" = i64, Path)), request_body = DepartmentUpdate, responses((status = 200, body = Department)))]
+#[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "org", operation_id = "update_department", params(("id" = i64, Path)), request_body = DepartmentUpdate, responses((status = 200, body = Department)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::DepartmentsWrite>,

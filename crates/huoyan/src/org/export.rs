@@ -173,8 +173,18 @@ pub async fn system_export(db: &Db, kind: &str) -> AppResult<Vec<u8>> {
     export(db, &system, kind).await
 }
 
+/// What the export route writes, as the document shows `kind`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ExportKind {
+    People,
+    Teams,
+    Regions,
+}
+
 /// Download a list as xlsx (people, teams or regions), within your scope.
-#[utoipa::path(get, path = "/api/v1/export/{kind}", tag = "org", params(("kind" = String, Path, description = "people, teams or regions")),
+#[utoipa::path(get, path = "/api/v1/export/{kind}", tag = "org", operation_id = "export_org_xlsx", params(("kind" = inline(ExportKind), Path)),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export_route(
     State(state): State<OrgState>,

@@ -444,7 +444,29 @@ async fn zones(
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// xlsx, csv or geojson.
+    #[param(inline, value_type = ImportFormat)]
     pub format: String,
+}
+
+/// What the import route reads, as the document shows `format`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ImportFormat {
+    Xlsx,
+    Csv,
+    Geojson,
+}
+
+/// What the import route writes, as the document shows `kind`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ImportKind {
+    People,
+    Teams,
+    Regions,
+    Zones,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -454,7 +476,7 @@ pub struct ImportResult {
 
 /// Import a file sent as the raw request body. Nothing is written unless every row is good; a
 /// 422 lists every bad row.
-#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "org", params(("kind" = String, Path, description = "people, teams, regions or zones"), ImportQuery),
+#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "org", operation_id = "import_rows", params(("kind" = inline(ImportKind), Path), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = ImportResult), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(

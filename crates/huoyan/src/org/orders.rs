@@ -24,9 +24,13 @@ pub struct Order {
     pub id: i64,
     /// As printed, e.g. 2022年第9号.
     pub number: String,
+    #[schema(format = DateTime)]
     pub issued_at: String,
+    #[schema(format = DateTime)]
     pub effective_from: String,
+    #[schema(format = DateTime)]
     pub effective_until: Option<String>,
+    #[schema(value_type = huoyan_core::org::ControlLevel)]
     pub level: String,
     pub region_ids: Vec<i64>,
     pub body: String,
@@ -39,9 +43,13 @@ pub struct NewOrder {
     #[schema(min_length = 1, max_length = 100)]
     pub number: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub issued_at: String,
+    #[schema(format = DateTime)]
     pub effective_from: String,
+    #[schema(format = DateTime)]
     pub effective_until: Option<String>,
+    #[schema(value_type = huoyan_core::org::ControlLevel)]
     pub level: String,
     pub region_ids: Vec<i64>,
     #[serde(default)]
@@ -53,6 +61,7 @@ pub struct NewOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderUpdate {
     /// Ends the order (e.g. when it is lifted early). RFC 3339.
+    #[schema(value_type = Option<String>, format = DateTime, max_length = 40)]
     pub effective_until: Option<Text<40>>,
     pub body: Option<Text<20000>>,
 }
@@ -301,7 +310,7 @@ pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
 }
 
 /// List control orders, newest first.
-#[utoipa::path(get, path = "/api/v1/control-orders", tag = "org", params(OrderFilter), responses((status = 200, body = ListPage<Order>)))]
+#[utoipa::path(get, path = "/api/v1/control-orders", tag = "org", operation_id = "list_control_orders", params(OrderFilter), responses((status = 200, body = ListPage<Order>)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::OrdersRead>,
@@ -311,7 +320,7 @@ async fn list_route(
 }
 
 /// Issue a control order.
-#[utoipa::path(post, path = "/api/v1/control-orders", tag = "org", request_body = NewOrder, responses((status = 201, body = Order), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/control-orders", tag = "org", operation_id = "create_control_order", request_body = NewOrder, responses((status = 201, body = Order), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::OrdersWrite>,
@@ -325,7 +334,7 @@ async fn create_route(
 }
 
 /// One control order.
-#[utoipa::path(get, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Order)))]
+#[utoipa::path(get, path = "/api/v1/control-orders/{id}", tag = "org", operation_id = "get_control_order", params(("id" = i64, Path)), responses((status = 200, body = Order)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::OrdersRead>,
@@ -408,7 +417,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &OrderUpdate) -> AppResu
 
 /// End an order or amend its text. Number, level and regions are fixed once issued: issue a new
 /// order instead, so the history stays true.
-#[utoipa::path(patch, path = "/api/v1/control-orders/{id}", tag = "org", params(("id" = i64, Path)), request_body = OrderUpdate, responses((status = 200, body = Order)))]
+#[utoipa::path(patch, path = "/api/v1/control-orders/{id}", tag = "org", operation_id = "update_control_order", params(("id" = i64, Path)), request_body = OrderUpdate, responses((status = 200, body = Order)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::OrdersWrite>,

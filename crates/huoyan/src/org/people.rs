@@ -26,6 +26,7 @@ pub struct Person {
     /// Masked (138****1234) in lists and for roles that may not edit people.
     pub phone: String,
     /// `male` or `female`.
+    #[schema(value_type = huoyan_core::org::Gender)]
     pub gender: String,
     pub birth_year: i64,
     pub party_member: bool,
@@ -43,6 +44,7 @@ pub struct NewPerson {
     /// An 11-digit mainland mobile number.
     #[schema(max_length = 20)]
     pub phone: String,
+    #[schema(value_type = huoyan_core::org::Gender)]
     pub gender: String,
     pub birth_year: i64,
     #[serde(default)]
@@ -332,7 +334,7 @@ pub async fn list(db: &Db, p: &Principal, f: &PersonFilter) -> AppResult<ListPag
 }
 
 /// List the people in the caller's scope; phones masked.
-#[utoipa::path(get, path = "/api/v1/people", tag = "org", params(PersonFilter), responses((status = 200, body = ListPage<Person>)))]
+#[utoipa::path(get, path = "/api/v1/people", tag = "org", operation_id = "list_people", params(PersonFilter), responses((status = 200, body = ListPage<Person>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,
@@ -342,7 +344,7 @@ async fn list_route(
 }
 
 /// Register a person.
-#[utoipa::path(post, path = "/api/v1/people", tag = "org", request_body = NewPerson, responses((status = 201, body = Person), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/people", tag = "org", operation_id = "create_person", request_body = NewPerson, responses((status = 201, body = Person), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleWrite>,
@@ -382,7 +384,7 @@ pub async fn create(db: &Db, p: &Principal, new: &NewPerson) -> AppResult<Person
 }
 
 /// One person in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/people/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Person), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/people/{id}", tag = "org", operation_id = "get_person", params(("id" = i64, Path)), responses((status = 200, body = Person), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,
@@ -452,7 +454,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &PersonUpdate) -> AppRes
 }
 
 /// Change a person's details.
-#[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "org", params(("id" = i64, Path)), request_body = PersonUpdate, responses((status = 200, body = Person)))]
+#[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "org", operation_id = "update_person", params(("id" = i64, Path)), request_body = PersonUpdate, responses((status = 200, body = Person)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleWrite>,

@@ -24,9 +24,11 @@ use crate::time::rfc3339;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Control {
     /// `static_management`, `temporary_control`, `high_risk`, `medium_risk`, `low_risk`, `lifted`.
+    #[schema(value_type = huoyan_core::org::ControlLevel)]
     pub level: String,
     pub label: String,
     /// When this level began for the region.
+    #[schema(format = DateTime)]
     pub since: String,
     pub order_id: i64,
     pub order_number: String,
@@ -36,6 +38,7 @@ pub struct Control {
 pub struct Region {
     pub id: i64,
     pub parent_id: Option<i64>,
+    #[schema(value_type = huoyan_core::org::RegionLevel)]
     pub level: String,
     /// GB/T 2260 code for official divisions.
     pub code: Option<String>,
@@ -54,6 +57,7 @@ pub struct Region {
 #[serde(deny_unknown_fields)]
 pub struct NewRegion {
     pub parent_id: Option<i64>,
+    #[schema(value_type = huoyan_core::org::RegionLevel)]
     pub level: String,
     #[schema(max_length = 20)]
     pub code: Option<String>,
@@ -262,6 +266,7 @@ pub async fn create(db: &Db, actor: &Actor, new: &NewRegion) -> AppResult<i64> {
 #[into_params(parameter_in = Query)]
 pub struct RegionFilter {
     /// city, district, subdistrict, community, compound or building.
+    #[param(schema_with = crate::http::empty_or::<huoyan_core::org::RegionLevel>)]
     pub level: Option<String>,
     pub parent_id: Option<i64>,
     /// Regions inside this one (any depth).
@@ -271,6 +276,7 @@ pub struct RegionFilter {
     /// Only regions at this control level now (`none` for uncontrolled ones); applied after paging.
     pub control: Option<String>,
     /// Evaluate control levels at this RFC 3339 time instead of now.
+    #[param(schema_with = crate::http::empty_or::<crate::http::Instant>)]
     pub at: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -333,7 +339,7 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
 }
 
 /// List regions with filters; each carries its current control level.
-#[utoipa::path(get, path = "/api/v1/regions", tag = "org", params(RegionFilter), responses((status = 200, body = ListPage<Region>)))]
+#[utoipa::path(get, path = "/api/v1/regions", tag = "org", operation_id = "list_regions", params(RegionFilter), responses((status = 200, body = ListPage<Region>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
@@ -344,7 +350,7 @@ async fn list_route(
 }
 
 /// Add a region under its parent (one level up).
-#[utoipa::path(post, path = "/api/v1/regions", tag = "org", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/regions", tag = "org", operation_id = "create_region", request_body = NewRegion, responses((status = 201, body = Region), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::RegionsWrite>,
@@ -371,7 +377,7 @@ pub async fn with_control(db: &Db, id: i64, locale: Locale) -> AppResult<Region>
 }
 
 /// One region with its geometry and control level.
-#[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "org", operation_id = "get_region", params(("id" = i64, Path)), responses((status = 200, body = Region), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,
@@ -410,7 +416,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &RegionUpdate) -> AppRes
 }
 
 /// Rename a region, set its code or geometry.
-#[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
+#[utoipa::path(patch, path = "/api/v1/regions/{id}", tag = "org", operation_id = "update_region", params(("id" = i64, Path)), request_body = RegionUpdate, responses((status = 200, body = Region)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::RegionsWrite>,
@@ -424,8 +430,10 @@ async fn update_route(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LevelStep {
+    #[schema(format = DateTime)]
     pub from: String,
     /// Absent: no order in force from then on.
+    #[schema(value_type = Option<huoyan_core::org::ControlLevel>)]
     pub level: Option<String>,
     pub order_id: Option<i64>,
     pub order_number: Option<String>,
@@ -452,7 +460,7 @@ pub async fn history(db: &Db, id: i64) -> AppResult<Vec<LevelChange>> {
 }
 
 /// The region's control level over time, oldest first.
-#[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
+#[utoipa::path(get, path = "/api/v1/regions/{id}/levels", tag = "org", operation_id = "list_region_levels", params(("id" = i64, Path)), responses((status = 200, body = Vec<LevelStep>)))]
 async fn levels_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::RegionsRead>,

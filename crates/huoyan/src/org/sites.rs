@@ -21,6 +21,7 @@ use crate::org::scope::Reach;
 pub struct Site {
     pub id: i64,
     pub region_id: i64,
+    #[schema(value_type = huoyan_core::org::SiteKind)]
     pub kind: String,
     pub name: String,
     pub lon: Option<f64>,
@@ -33,6 +34,7 @@ pub struct Site {
 pub struct NewSite {
     pub region_id: i64,
     /// sampling_point, zone_gate, supply_station, community_office, quarantine_site, vendor.
+    #[schema(value_type = huoyan_core::org::SiteKind)]
     pub kind: String,
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
@@ -129,7 +131,7 @@ pub struct SiteFilter {
 }
 
 /// List sites.
-#[utoipa::path(get, path = "/api/v1/sites", tag = "org", params(SiteFilter), responses((status = 200, body = ListPage<Site>)))]
+#[utoipa::path(get, path = "/api/v1/sites", tag = "org", operation_id = "list_sites", params(SiteFilter), responses((status = 200, body = ListPage<Site>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,
@@ -162,7 +164,7 @@ async fn list_route(
 }
 
 /// Add a site.
-#[utoipa::path(post, path = "/api/v1/sites", tag = "org", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sites", tag = "org", operation_id = "create_site", request_body = NewSite, responses((status = 201, body = Site), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::SitesWrite>,
@@ -185,7 +187,7 @@ async fn create_route(
 }
 
 /// One site.
-#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "org", operation_id = "get_site", params(("id" = i64, Path)), responses((status = 200, body = Site)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(_p, _): Can<perm::SitesRead>,
@@ -229,7 +231,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &SiteUpdate) -> AppResul
 }
 
 /// Rename or move a site.
-#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "org", operation_id = "update_site", params(("id" = i64, Path)), request_body = SiteUpdate, responses((status = 200, body = Site)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::SitesWrite>,

@@ -23,6 +23,7 @@ use crate::time::rfc3339;
 pub struct Team {
     pub id: i64,
     /// supervision_team, supervision_group, party_branch, volunteer_group, drone_squad.
+    #[schema(value_type = huoyan_core::org::TeamKind)]
     pub kind: String,
     pub name: String,
     /// A volunteer group's branch.
@@ -37,6 +38,7 @@ pub struct Member {
     pub person_id: i64,
     pub name: String,
     /// leader, member, working_group, group_leader.
+    #[schema(value_type = huoyan_core::org::MemberRole)]
     pub role: String,
 }
 
@@ -52,6 +54,7 @@ pub struct TeamDetail {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
+    #[schema(value_type = huoyan_core::org::TeamKind)]
     pub kind: String,
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
@@ -69,6 +72,7 @@ pub struct TeamUpdate {
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub person_id: i64,
+    #[schema(value_type = huoyan_core::org::MemberRole)]
     pub role: String,
 }
 
@@ -321,7 +325,7 @@ pub async fn list(db: &Db, p: &Principal, f: &TeamFilter) -> AppResult<ListPage<
 }
 
 /// List teams and branches.
-#[utoipa::path(get, path = "/api/v1/teams", tag = "org", params(TeamFilter), responses((status = 200, body = ListPage<Team>)))]
+#[utoipa::path(get, path = "/api/v1/teams", tag = "org", operation_id = "list_teams", params(TeamFilter), responses((status = 200, body = ListPage<Team>), (status = 404, description = "the region named by `within` does not exist", body = crate::error::ErrorBody)))]
 async fn list_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsRead>,
@@ -331,7 +335,7 @@ async fn list_route(
 }
 
 /// Form a team (a volunteer group under its branch).
-#[utoipa::path(post, path = "/api/v1/teams", tag = "org", request_body = NewTeam, responses((status = 201, body = Team), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/teams", tag = "org", operation_id = "create_team", request_body = NewTeam, responses((status = 201, body = Team), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
@@ -367,7 +371,7 @@ async fn create_route(
 }
 
 /// A team with its members and groups.
-#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
+#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "org", operation_id = "get_team", params(("id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
 async fn get_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsRead>,
@@ -395,7 +399,7 @@ pub async fn update(db: &Db, p: &Principal, id: i64, u: &TeamUpdate) -> AppResul
 }
 
 /// Rename a team.
-#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "org", params(("id" = i64, Path)), request_body = TeamUpdate, responses((status = 200, body = Team)))]
+#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "org", operation_id = "update_team", params(("id" = i64, Path)), request_body = TeamUpdate, responses((status = 200, body = Team)))]
 async fn update_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
@@ -407,7 +411,7 @@ async fn update_route(
 }
 
 /// Add a member with a role fitting the team's kind.
-#[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "org", params(("id" = i64, Path)), request_body = NewMember, responses((status = 201, body = TeamDetail)))]
+#[utoipa::path(post, path = "/api/v1/teams/{id}/members", tag = "org", operation_id = "add_team_member", params(("id" = i64, Path)), request_body = NewMember, responses((status = 201, body = TeamDetail)))]
 async fn add_member_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
@@ -432,7 +436,7 @@ async fn add_member_route(
 }
 
 /// Remove a member.
-#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{person_id}", tag = "org", params(("id" = i64, Path), ("person_id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
+#[utoipa::path(delete, path = "/api/v1/teams/{id}/members/{person_id}", tag = "org", operation_id = "remove_team_member", params(("id" = i64, Path), ("person_id" = i64, Path)), responses((status = 200, body = TeamDetail)))]
 async fn remove_member_route(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,
@@ -468,6 +472,7 @@ pub struct Registration {
     pub person_id: i64,
     pub community_id: i64,
     pub branch_id: i64,
+    #[schema(format = DateTime)]
     pub registered_at: String,
 }
 
@@ -580,7 +585,7 @@ pub async fn registration_person(db: &Db, id: i64) -> AppResult<i64> {
 }
 
 /// Double registrations (双报到) in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/registrations", tag = "org", params(RegistrationFilter), responses((status = 200, body = ListPage<Registration>)))]
+#[utoipa::path(get, path = "/api/v1/registrations", tag = "org", operation_id = "list_registrations", params(RegistrationFilter), responses((status = 200, body = ListPage<Registration>)))]
 async fn list_registrations(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::PeopleRead>,
@@ -613,7 +618,7 @@ async fn list_registrations(
 }
 
 /// Register a person with their community and their compound's branch.
-#[utoipa::path(post, path = "/api/v1/registrations", tag = "org", request_body = NewRegistration, responses((status = 201, body = Registration), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/registrations", tag = "org", operation_id = "create_registration", request_body = NewRegistration, responses((status = 201, body = Registration), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_registration(
     State(state): State<OrgState>,
     Can(p, _): Can<perm::TeamsWrite>,

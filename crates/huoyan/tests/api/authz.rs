@@ -22,7 +22,7 @@ const ROLES: [&str; 14] = [
     "lab",
     "pilot",
 ];
-const EVERYONE: &str = "*";
+pub const EVERYONE: &str = "*";
 const PEOPLE_READERS: &str =
     "admin commander office group dispatcher discipline supervisor branch inspector";
 const PEOPLE_WRITERS: &str = "admin dispatcher branch";
@@ -37,7 +37,7 @@ const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
 /// Route → roles allowed (space-separated, or `*` for every signed-in role).
-const TABLE: &[(&str, &str)] = &[
+pub const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/auth/token", EVERYONE),
     ("DELETE /api/v1/auth/token", EVERYONE),
     ("GET /api/v1/auth/tokens", EVERYONE),

@@ -13,6 +13,7 @@ mod headers;
 mod imports;
 mod intake;
 mod open311;
+mod openapi;
 mod org;
 mod scoped_writes;
 mod search;
