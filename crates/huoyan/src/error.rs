@@ -189,9 +189,9 @@ impl From<JsonRejection> for AppError {
 /// Turns serde's message ("Failed to deserialize…: phone: invalid type…", "unknown field `x`",
 /// "missing field `y`") into the field it is about.
 pub fn serde_field_error(text: &str) -> FieldError {
-    let detail = text
-        .split_once("target type: ")
-        .map(|(_, d)| d)
+    let detail = ["target type: ", "query string: "]
+        .iter()
+        .find_map(|lead| text.split_once(lead).map(|(_, d)| d))
         .unwrap_or(text);
     for marker in ["unknown field `", "missing field `"] {
         if let Some(rest) = detail.split_once(marker).map(|(_, r)| r)
@@ -255,6 +255,11 @@ mod tests {
             "Failed to deserialize the JSON body into the target type: birth_year: invalid type: string \"x\", expected i64 at line 1 column 20",
         );
         assert_eq!(f.field, "birth_year");
+        let f = serde_field_error("Failed to deserialize query string: q: at most 100 characters");
+        assert_eq!(
+            (f.field.as_str(), f.message.as_str()),
+            ("q", "at most 100 characters")
+        );
     }
 
     #[test]

@@ -46,7 +46,12 @@ async fn demo_db() -> Db {
             .display()
             .to_string()
     };
-    let db = Db::connect_and_migrate(&arg).await.expect("migrate");
+    let db = Db::connect_and_migrate(&arg)
+        .await
+        .expect("migrate")
+        .with_audit_key(huoyan_core::audit::seal::AuditKey::from_bytes(
+            rand::random(),
+        ));
     huoyan::demo::load(&db, &mut |_| {})
         .await
         .expect("demo loads");

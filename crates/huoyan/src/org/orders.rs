@@ -259,7 +259,8 @@ pub struct OrderFilter {
     /// Orders covering this region directly.
     pub region_id: Option<i64>,
     /// Part of the number.
-    pub q: Option<String>,
+    #[param(value_type = Option<String>, max_length = 100)]
+    pub q: Option<Text<100>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::audit::TrailEvent;
 use crate::auth::{Page, Principal, perm};
+use crate::check::Text;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::ListPage;
 use crate::i18n::Locale;
@@ -235,6 +236,17 @@ struct ListQuery {
     offset: Option<i64>,
 }
 
+impl ListQuery {
+    /// The search, checked as the API checks it.
+    fn search(&self) -> AppResult<Option<Text<100>>> {
+        self.q
+            .clone()
+            .map(Text::parse)
+            .transpose()
+            .map_err(|why| AppError::invalid("q", why))
+    }
+}
+
 #[derive(askama::Template)]
 #[template(path = "org/people.html")]
 struct PeoplePage {
@@ -261,7 +273,7 @@ async fn people_page(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let f = super::people::PersonFilter {
-        q: q.q.clone(),
+        q: q.search().page(locale)?,
         limit: Some(50),
         offset: q.offset,
         ..Default::default()
@@ -340,7 +352,7 @@ async fn teams_page(
 ) -> Result<Response, PageError> {
     let f = super::teams::TeamFilter {
         kind: q.kind.clone(),
-        q: q.q.clone(),
+        q: q.search().page(locale)?,
         limit: Some(100),
         offset: q.offset,
         ..Default::default()

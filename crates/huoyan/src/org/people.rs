@@ -274,12 +274,14 @@ pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Person> {
 #[into_params(parameter_in = Query)]
 pub struct PersonFilter {
     /// Part of the name.
-    pub q: Option<String>,
+    #[param(value_type = Option<String>, max_length = 100)]
+    pub q: Option<Text<100>>,
     /// People living in this region's subtree.
     pub within: Option<i64>,
     /// Members of this team.
     pub team_id: Option<i64>,
-    pub skill: Option<String>,
+    #[param(value_type = Option<String>, max_length = 100)]
+    pub skill: Option<Text<100>>,
     /// 1 for party members only, 0 for others.
     pub party_member: Option<i64>,
     pub limit: Option<i64>,

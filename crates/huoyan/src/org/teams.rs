@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
-use crate::check::{Check, Required};
+use crate::check::{Check, Required, Text};
 use crate::db::{Arg, Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
@@ -293,7 +293,8 @@ pub struct TeamFilter {
     pub parent_id: Option<i64>,
     /// Teams working in this region's subtree.
     pub within: Option<i64>,
-    pub q: Option<String>,
+    #[param(value_type = Option<String>, max_length = 100)]
+    pub q: Option<Text<100>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }

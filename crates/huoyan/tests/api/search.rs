@@ -57,6 +57,20 @@ async fn percent_and_underscore_in_a_search_match_themselves() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("\"q\""), "{body}");
+    for path in [
+        "/api/v1/sites",
+        "/api/v1/people",
+        "/api/v1/teams",
+        "/api/v1/departments",
+        "/api/v1/control-orders",
+        "/api/v1/regions",
+    ] {
+        let (status, body) = app
+            .get(&admin, &format!("{path}?q={}", "字".repeat(101)))
+            .await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert!(body.to_string().contains("\"q\""), "{path}: {body}");
+    }
     // The ordinary search still works.
     let (_, body) = app.get(&admin, "/api/v1/sites?q=%E9%87%87%E6%A0%B7").await;
     assert!(total(&body) > 0, "{body}");
