@@ -55,6 +55,7 @@ impl TrailEntity {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrailQuery {
+    #[param(inline)]
     pub entity: TrailEntity,
     #[param(minimum = 1)]
     pub entity_id: i64,
