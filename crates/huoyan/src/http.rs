@@ -13,9 +13,22 @@ use crate::i18n::Locale;
 
 /// JSON body extractor: malformed JSON, unknown fields, wrong types and oversized bodies become
 /// a 4xx whose `fields` name what is wrong.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        // Every request body is an object: serde would also take a struct from an array of its
+        // fields in order (`[null, null]` as an empty update), which the document does not allow.
+        let Json(raw) = Json::<Box<serde_json::value::RawValue>>::from_request(req, state).await?;
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(AppError::invalid("body", "a JSON object"));
+        }
+        let Json(value) = Json::<T>::from_bytes(raw.get().as_bytes())?;
+        Ok(ApiJson(value))
+    }
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> axum::response::Response {

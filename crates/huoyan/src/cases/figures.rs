@@ -468,7 +468,7 @@ pub fn filter_lines(f: &CaseFilter, l: Locale) -> Vec<(String, String)> {
                 .to_string()
         }),
     );
-    add("figures.search", text(&f.q));
+    add("figures.search", text(&f.q.as_deref().map(str::to_string)));
     add(
         "figures.mine",
         f.mine.map(|v| {

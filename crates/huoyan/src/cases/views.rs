@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::{files, tasks};
 use crate::audit::Change;
 use crate::auth::Principal;
+use crate::check::Text;
 use crate::db::{Db, LIKE_ESCAPE, Sql, like_pattern};
 use crate::error::{AppError, AppResult};
 use crate::http::{ListPage, Paging};
@@ -261,8 +262,8 @@ pub struct CaseFilter {
     pub to: Option<String>,
     /// Words separated by spaces; each must appear in the description, the address or a note
     /// of the timeline (Latin letters in either case).
-    #[param(max_length = 200)]
-    pub q: Option<String>,
+    #[param(inline)]
+    pub q: Option<Text<200>>,
     /// Only the cases I reported.
     #[serde(default, deserialize_with = "crate::http::empty_as_none")]
     #[param(schema_with = crate::http::empty_or::<bool>)]
@@ -336,14 +337,7 @@ impl CaseFilter {
         // Each word (split on spaces, full-width ones too) must appear in the description, the
         // address or a note of the timeline; Latin letters match in either case on both
         // backends. Substrings suit Chinese, which has no spaces between words to index.
-        let q = self.q.as_deref().unwrap_or_default();
-        if q.chars().count() > SEARCH_MAX {
-            return Err(AppError::invalid(
-                "q",
-                format!("at most {SEARCH_MAX} characters"),
-            ));
-        }
-        for word in search_words(q) {
+        for word in search_words(self.q.as_deref().unwrap_or_default()) {
             let like = like_pattern("%", &word, "%");
             // LOWER on both sides, so that both backends fold the same letters (SQLite only
             // ASCII ones): full-width Ｂ栋 still finds Ｂ栋.
@@ -364,9 +358,6 @@ impl CaseFilter {
         Ok(sql)
     }
 }
-
-/// The longest search accepted.
-const SEARCH_MAX: usize = 200;
 
 /// The words of a search; at most eight.
 fn search_words(q: &str) -> Vec<String> {

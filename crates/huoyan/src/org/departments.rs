@@ -111,7 +111,7 @@ pub async fn insert(change: &mut Change, new: &NewDepartment) -> AppResult<i64> 
 #[into_params(parameter_in = Query)]
 pub struct DepartmentFilter {
     pub kind: Option<String>,
-    #[param(value_type = Option<String>, max_length = 100)]
+    #[param(inline)]
     pub q: Option<Text<100>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

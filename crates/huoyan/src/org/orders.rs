@@ -259,7 +259,7 @@ pub struct OrderFilter {
     /// Orders covering this region directly.
     pub region_id: Option<i64>,
     /// Part of the number.
-    #[param(value_type = Option<String>, max_length = 100)]
+    #[param(inline)]
     pub q: Option<Text<100>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

@@ -274,13 +274,13 @@ pub async fn get_scoped(db: &Db, p: &Principal, id: i64) -> AppResult<Person> {
 #[into_params(parameter_in = Query)]
 pub struct PersonFilter {
     /// Part of the name.
-    #[param(value_type = Option<String>, max_length = 100)]
+    #[param(inline)]
     pub q: Option<Text<100>>,
     /// People living in this region's subtree.
     pub within: Option<i64>,
     /// Members of this team.
     pub team_id: Option<i64>,
-    #[param(value_type = Option<String>, max_length = 100)]
+    #[param(inline)]
     pub skill: Option<Text<100>>,
     /// 1 for party members only, 0 for others.
     pub party_member: Option<i64>,

@@ -272,7 +272,7 @@ pub struct RegionFilter {
     /// Regions inside this one (any depth).
     pub within: Option<i64>,
     /// Part of the name or code.
-    #[param(value_type = Option<String>, max_length = 100)]
+    #[param(inline)]
     pub q: Option<Text<100>>,
     /// Only regions at this control level now (`none` for uncontrolled ones); applied after paging.
     pub control: Option<String>,

@@ -125,7 +125,7 @@ pub struct SiteFilter {
     pub kind: Option<String>,
     /// Sites in this region's subtree.
     pub within: Option<i64>,
-    #[param(value_type = Option<String>, max_length = 100)]
+    #[param(inline)]
     pub q: Option<Text<100>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

@@ -456,3 +456,31 @@ async fn over_long_text_in_a_new_row_is_refused_naming_the_field() {
         );
     }
 }
+
+/// A request body is a JSON object: an array of a struct's fields in order (`[null, null]`,
+/// which serde would read as an empty update) is refused, naming the body.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused() {
+    let app = spawn_app(true).await;
+    let admin = app.token("admin").await;
+    let department = app.id_of("SELECT MIN(id) FROM departments").await;
+    let events = app.count("audit_events").await;
+    for body in [
+        json!([null, null]),
+        json!(["改名", null]),
+        json!("x"),
+        json!(7),
+    ] {
+        let (status, answer) = app
+            .send(
+                "PATCH",
+                &admin,
+                &format!("/api/v1/departments/{department}"),
+                &body,
+            )
+            .await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(crate::fields(&answer), ["body"], "{body}: {answer}");
+    }
+    assert_eq!(app.count("audit_events").await, events);
+}
