@@ -227,7 +227,7 @@ async fn a_password_change_never_undoes_a_disable_sent_just_after_it() {
         .await;
     let path = format!("/api/v1/accounts/{id}");
     let mut enabled_after = Vec::new();
-    for trial in 0..10 {
+    for trial in 0..20 {
         let (status, body) = app
             .send("PATCH", &admin, &path, &json!({"disabled": false}))
             .await;
