@@ -4,6 +4,7 @@
 
 mod cases;
 mod names;
+mod places;
 
 use std::collections::HashMap;
 
@@ -161,42 +162,6 @@ impl Loader {
     }
 }
 
-/// A random point inside `outline`, within `radius` degrees of `near` when given.
-fn random_point_in(
-    rng: &mut StdRng,
-    outline: &geojson::Geometry,
-    near: Option<((f64, f64), f64)>,
-) -> (f64, f64) {
-    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
-    let rings = match &outline.value {
-        geojson::GeometryValue::Polygon { coordinates } => coordinates.iter().collect::<Vec<_>>(),
-        geojson::GeometryValue::MultiPolygon { coordinates } => {
-            coordinates.iter().flatten().collect()
-        }
-        _ => Vec::new(),
-    };
-    for p in rings.into_iter().flatten() {
-        for k in 0..2 {
-            lo[k] = lo[k].min(p[k]);
-            hi[k] = hi[k].max(p[k]);
-        }
-    }
-    if let Some(((x, y), r)) = near {
-        lo = [lo[0].max(x - r), lo[1].max(y - r)];
-        hi = [hi[0].min(x + r), hi[1].min(y + r)];
-    }
-    for _ in 0..10_000 {
-        let (x, y) = (
-            rng.random_range(lo[0]..hi[0]),
-            rng.random_range(lo[1]..hi[1]),
-        );
-        if huoyan_core::org::places::contains(outline, x, y) {
-            return (x, y);
-        }
-    }
-    near.map_or(((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0), |n| n.0)
-}
-
 /// Loads the scenario, reporting each step; returns a summary of what was created.
 pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<String> {
     let actor = Actor::system("demo");
@@ -350,8 +315,8 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
         let outline = districts.get(district).unwrap_or(&districts[LONGFENG]);
         let centre = *centres
             .entry(community)
-            .or_insert_with(|| random_point_in(&mut l.rng, outline, None));
-        let (lon, lat) = random_point_in(&mut l.rng, outline, Some((centre, 0.012)));
+            .or_insert_with(|| places::random_point_in(&mut l.rng, outline, None));
+        let (lon, lat) = places::random_point_in(&mut l.rng, outline, Some((centre, 0.012)));
         let (dx, dy) = (0.0015, 0.001);
         let ring: Vec<[f64; 2]> = vec![
             [lon - dx, lat - dy],
