@@ -12,8 +12,9 @@ use utoipa_axum::routes;
 use crate::audit::Change;
 use crate::auth::{Can, Page, Principal, perm};
 use crate::cases::CasesState;
+use crate::check::Check;
 use crate::db::Sql;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::time::beijing_day;
 use crate::web::{PageCtx, PageError, PageResultExt, render};
@@ -62,10 +63,9 @@ pub async fn record(
                 .as_ref()
                 .is_some_and(|s| !path.starts_with(s.as_str()))
             {
-                return Err(AppError::OutsideScope(vec![FieldError::new(
-                    "compound_id",
-                    crate::check::OUTSIDE,
-                )]));
+                let mut check = Check::default();
+                check.outside("compound_id");
+                check.done()?;
             }
         }
         _ => return Err(AppError::invalid("compound_id", "not a compound")),

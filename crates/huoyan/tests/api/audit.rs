@@ -573,31 +573,6 @@ mod tamper {
     }
 }
 
-/// A login confined to `region` in `role`, made by the admin.
-async fn scoped_login(app: &TestApp, username: &str, role: &str, region: i64) -> String {
-    let admin = app.token("admin").await;
-    let (status, body) = app
-        .send(
-            "POST",
-            &admin,
-            "/api/v1/accounts",
-            &json!({"username": username, "password": "a-long-secret", "role": role, "scope": {"region_id": region}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let answer: serde_json::Value = app
-        .client
-        .post(format!("{}/api/v1/auth/token", app.base))
-        .json(&json!({"username": username, "password": "a-long-secret"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["token"].as_str().unwrap().to_string()
-}
-
 /// A district's commander reads the trails of what lies in the district and of nothing else:
 /// another district's case, person and compound check-ins, and the administrator's account,
 /// answer 404 as their own routes do (before, all of them answered 200 with the whole trail).
@@ -633,8 +608,16 @@ async fn the_trail_is_read_only_within_the_readers_scope() {
     let admin_account = app
         .id_of("SELECT id FROM accounts WHERE username = 'admin'")
         .await;
-    let inside = scoped_login(&app, "commander-home", "commander", home).await;
-    let outside = scoped_login(&app, "commander-elsewhere", "commander", elsewhere).await;
+    let inside = app
+        .new_login("commander-home", "commander", json!({"region_id": home}))
+        .await;
+    let outside = app
+        .new_login(
+            "commander-elsewhere",
+            "commander",
+            json!({"region_id": elsewhere}),
+        )
+        .await;
     let admin = app.token("admin").await;
     let trail = |entity: &str, id: i64| format!("/api/v1/audit?entity={entity}&entity_id={id}");
     for (entity, id) in [

@@ -372,31 +372,6 @@ async fn a_department_asks_for_more_time_and_the_group_answers() {
     );
 }
 
-/// A department account for `department` (by name), made by the admin; returns its token.
-async fn department_login(app: &crate::TestApp, username: &str, department: i64) -> String {
-    let admin = app.token("admin").await;
-    let (status, body) = app
-        .send(
-            "POST",
-            &admin,
-            "/api/v1/accounts",
-            &json!({"username": username, "password": "a-long-secret", "role": "department", "scope": {"department_id": department}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let r = app
-        .client
-        .post(format!("{}/api/v1/auth/token", app.base))
-        .json(&json!({"username": username, "password": "a-long-secret"}))
-        .send()
-        .await
-        .unwrap();
-    r.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// Files a case at 景程小区 as the supervisor and has the office triage it; returns its id.
 async fn triaged_case(app: &crate::TestApp, category: &str, text: &str) -> i64 {
     let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
@@ -438,8 +413,12 @@ async fn a_lead_and_a_co_responsible_unit_each_fix_their_part() {
     let police = app
         .id_of("SELECT id FROM departments WHERE name = '大庆市公安局萨尔图分局'")
         .await;
-    let co = department_login(&app, "market", market).await;
-    let cops = department_login(&app, "police", police).await;
+    let co = app
+        .new_login("market", "department", json!({"department_id": market}))
+        .await;
+    let cops = app
+        .new_login("police", "department", json!({"department_id": police}))
+        .await;
     let id = triaged_case(
         &app,
         "supply_vendors",
@@ -479,7 +458,9 @@ async fn a_lead_and_a_co_responsible_unit_each_fix_their_part() {
     let commerce = app
         .id_of("SELECT id FROM departments WHERE name = '大庆市商务局'")
         .await;
-    let other = department_login(&app, "commerce", commerce).await;
+    let other = app
+        .new_login("commerce", "department", json!({"department_id": commerce}))
+        .await;
     assert_eq!(app.get(&other, &format!("/api/v1/cases/{id}")).await.0, 404);
     for (token, body, state) in [
         (&lead, json!({"action": "accept"}), "rectifying"),

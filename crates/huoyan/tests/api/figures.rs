@@ -30,30 +30,6 @@ fn at(hours: f64) -> i64 {
     t0() + (hours * H as f64) as i64
 }
 
-async fn department_login(app: &TestApp, username: &str, department: i64) -> String {
-    let admin = app.token("admin").await;
-    let (status, body) = app
-        .send(
-            "POST",
-            &admin,
-            "/api/v1/accounts",
-            &json!({"username": username, "password": "a-long-secret", "role": "department", "scope": {"department_id": department}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let r = app
-        .client
-        .post(format!("{}/api/v1/auth/token", app.base))
-        .json(&json!({"username": username, "password": "a-long-secret"}))
-        .send()
-        .await
-        .unwrap();
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 struct History {
     app: TestApp,
     lead: i64,
@@ -142,8 +118,10 @@ async fn history() -> History {
         app.token("office").await,
         app.token("group").await,
         app.token("department").await,
-        department_login(&app, "market", market).await,
-        department_login(&app, "police", police).await,
+        app.new_login("market", "department", json!({"department_id": market}))
+            .await,
+        app.new_login("police", "department", json!({"department_id": police}))
+            .await,
     ];
     let [sup, office, group, l, m, p] = &tokens;
     let compound = app

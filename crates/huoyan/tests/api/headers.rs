@@ -8,11 +8,7 @@ use crate::{TestApp, spawn_app, spawn_app_with};
 
 /// A browser-like client signed in as `username` through the login form.
 async fn signed_in(app: &TestApp, username: &str) -> (reqwest::Client, Vec<String>) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::page_client();
     let form = client
         .get(format!("{}/login", app.base))
         .send()
@@ -25,19 +21,13 @@ async fn signed_in(app: &TestApp, username: &str) -> (reqwest::Client, Vec<Strin
         .map(|v| v.to_str().unwrap().to_string())
         .collect();
     let form = form.text().await.unwrap();
-    let csrf = form
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let csrf = crate::csrf_of(&form);
     let r = client
         .post(format!("{}/login", app.base))
         .form(&[
             ("username", username),
             ("password", huoyan::auth::password::DEMO_PASSWORD),
-            ("_csrf", csrf),
+            ("_csrf", &csrf),
             ("next", "/"),
         ])
         .send()

@@ -203,6 +203,32 @@ impl TestApp {
             .to_string()
     }
 
+    /// A new account made by the admin (`scope` as `POST /api/v1/accounts` takes it), signed in;
+    /// its bearer token.
+    pub async fn new_login(&self, username: &str, role: &str, scope: Value) -> String {
+        let admin = self.token("admin").await;
+        let (status, body) = self
+            .send(
+                "POST",
+                &admin,
+                "/api/v1/accounts",
+                &serde_json::json!({"username": username, "password": "a-long-secret", "role": role, "scope": scope}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let answer: Value = self
+            .client
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .json(&serde_json::json!({"username": username, "password": "a-long-secret"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["token"].as_str().unwrap().to_string()
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let r = self
             .client
@@ -248,6 +274,39 @@ impl TestApp {
             .try_get(0)
             .unwrap()
     }
+}
+
+/// A client for the pages: keeps cookies, does not follow redirects (so a test sees each 303).
+pub fn page_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of a page's first hidden `_csrf` field.
+pub fn csrf_of(html: &str) -> String {
+    html.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .expect("the page has a _csrf field")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The `_csrf` of page `path` as `client` gets it (the login form also sets its cookie).
+pub async fn page_csrf(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    let page = client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    csrf_of(&page)
 }
 
 /// The field names of a 4xx error body.

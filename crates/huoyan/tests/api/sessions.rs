@@ -94,11 +94,7 @@ async fn accounts_need_a_scope_and_refuse_the_demo_password() {
 #[tokio::test]
 async fn pages_sign_in_with_a_session_and_check_csrf() {
     let app = spawn_app(true).await;
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::page_client();
     let r = client
         .get(format!("{}/regions", app.base))
         .send()
@@ -117,14 +113,7 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
         .text()
         .await
         .unwrap();
-    let csrf = form
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = crate::csrf_of(&form);
     // A forged login form (no matching cookie value) is refused.
     let r = client
         .post(format!("{}/login", app.base))
@@ -145,14 +134,7 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
         .text()
         .await
         .unwrap();
-    let csrf2 = form
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf2 = crate::csrf_of(&form);
     assert_ne!(csrf, csrf2);
     let r = client
         .post(format!("{}/login", app.base))
@@ -220,14 +202,7 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
         .text()
         .await
         .unwrap();
-    let token = page
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = crate::csrf_of(&page);
     let bad = client
         .post(format!("{}/orders", app.base))
         .form(&[
@@ -318,21 +293,7 @@ async fn try_token(
 
 /// The login form's CSRF value, with its cookie kept by `client`.
 async fn login_csrf(client: &reqwest::Client, app: &crate::TestApp) -> String {
-    let form = client
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    form.split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string()
+    crate::page_csrf(client, app, "/login").await
 }
 
 /// A unique 1 MB name per request once grew the server by 12 MB a request, kept forever by the
@@ -361,11 +322,7 @@ async fn overlong_credentials_are_refused_before_anything_is_kept() {
     assert_eq!(r.status(), 422);
     assert_eq!(crate::fields(&r.json().await.unwrap()), ["password"]);
     // The login page refuses it too, names the field, and does not echo the name back.
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::page_client();
     let csrf = login_csrf(&client, &app).await;
     let r = client
         .post(format!("{}/login?lang=en", app.base))
@@ -527,11 +484,7 @@ async fn redirects_after_a_language_switch_or_login_stay_on_the_site() {
         );
     }
     for next in HOSTILE_NEXT {
-        let cookies = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let cookies = crate::page_client();
         let csrf = login_csrf(&cookies, &app).await;
         let r = cookies
             .post(format!("{}/login", app.base))

@@ -177,11 +177,7 @@ async fn tokens_are_listed_and_revoked_by_their_owner_or_an_administrator() {
 #[tokio::test]
 async fn signing_out_of_the_pages_ends_the_session() {
     let app = spawn_app(true).await;
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::page_client();
     let form = client
         .get(format!("{}/login", app.base))
         .send()
@@ -190,14 +186,7 @@ async fn signing_out_of_the_pages_ends_the_session() {
         .text()
         .await
         .unwrap();
-    let csrf = form
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = crate::csrf_of(&form);
     let r = client
         .post(format!("{}/login", app.base))
         .form(&[
@@ -227,14 +216,7 @@ async fn signing_out_of_the_pages_ends_the_session() {
         .text()
         .await
         .unwrap();
-    let page_csrf = page
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let page_csrf = crate::csrf_of(&page);
     let r = client
         .post(format!("{}/logout", app.base))
         .form(&[("_csrf", page_csrf.as_str())])
