@@ -66,10 +66,7 @@ pub struct TrailQuery {
 /// Whether region `path` lies within the caller's scope. A caller confined other than by region
 /// sees no region's trail.
 fn sees_path(p: &Principal, path: &str) -> bool {
-    match &p.scope_path {
-        Some(scope) => path.starts_with(scope.as_str()),
-        None => p.scope == Scope::default(),
-    }
+    p.region_in_scope(path) && (p.scope_path.is_some() || p.scope == Scope::default())
 }
 
 async fn sees_region(db: &Db, p: &Principal, id: i64) -> AppResult<bool> {

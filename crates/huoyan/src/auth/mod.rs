@@ -92,6 +92,14 @@ impl Principal {
         }
     }
 
+    /// Whether the region at `path` lies in this caller's region subtree (always, for a caller
+    /// not confined to a region).
+    pub fn region_in_scope(&self, path: &str) -> bool {
+        self.scope_path
+            .as_deref()
+            .is_none_or(|scope| path.starts_with(scope))
+    }
+
     /// The region subtree condition for rows that carry a region path column.
     pub fn scope_region(&self, sql: &mut Sql, path_col: &str) {
         if let Some(path) = &self.scope_path {

@@ -59,10 +59,7 @@ pub async fn record(
         .ok_or_else(|| AppError::invalid("compound_id", "name the compound"))?;
     match app.regions.get(&app.db, compound).await? {
         Some((huoyan_core::org::RegionLevel::Compound, path)) => {
-            if p.scope_path
-                .as_ref()
-                .is_some_and(|s| !path.starts_with(s.as_str()))
-            {
+            if !p.region_in_scope(&path) {
                 let mut check = Check::default();
                 check.outside("compound_id");
                 check.done()?;

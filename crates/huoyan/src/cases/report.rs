@@ -90,10 +90,7 @@ pub async fn report(
                 check.fail("compound_id", "a case is filed against a compound")
             }
             Some((_, path)) => {
-                if p.scope_path
-                    .as_ref()
-                    .is_some_and(|s| !path.starts_with(s.as_str()))
-                {
+                if !p.region_in_scope(&path) {
                     check.outside("compound_id");
                 }
             }
