@@ -93,6 +93,8 @@ pub struct TaskRecord {
     pub done_at: Option<i64>,
     pub extensions: i64,
     pub reworks: i64,
+    /// Times the group urged (催办) the unit on this task.
+    pub urges: i64,
 }
 
 /// Median and 90th percentile of a set of durations (milliseconds), with how many there were.
@@ -153,6 +155,8 @@ pub struct TaskMeasures {
     pub fixed: i64,
     pub reworked: i64,
     pub extended: i64,
+    /// Times the group urged (催办) these tasks.
+    pub urges: i64,
 }
 
 fn ratio(num: i64, den: i64) -> Option<f64> {
@@ -189,6 +193,7 @@ impl TaskMeasures {
         if t.extensions > 0 {
             self.extended += 1;
         }
+        self.urges += t.urges;
     }
 
     /// on_time / decided.

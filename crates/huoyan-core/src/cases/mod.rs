@@ -2,6 +2,7 @@
 //! the workflow of DESIGN.md as a state machine: which action moves a case from which state to
 //! which, and which role may take it. The application's `cases` module stores them.
 
+pub mod board;
 mod deadlines;
 mod duplicates;
 pub mod figures;

@@ -43,6 +43,8 @@ pub struct TaskNow {
     pub extension_until: Option<i64>,
     pub extensions: i64,
     pub reworks: i64,
+    /// How often the group chased the unit on this task.
+    pub urges: i64,
     pub escalated_at: Option<i64>,
 }
 
@@ -132,6 +134,25 @@ pub enum Step {
         note: String,
         department_id: Option<i64>,
     },
+    /// The group chases a unit (every unit with an open task when none is named).
+    Urge {
+        note: String,
+        department_id: Option<i64>,
+    },
+    /// The group withdraws the open tasks and dispatches afresh to a lead and co-responsible
+    /// units (a wrong unit, or units to add or drop).
+    Reroute {
+        note: String,
+        lead: i64,
+        due_at: Option<i64>,
+        co: Vec<CoUnit>,
+    },
+    /// The group moves a unit's deadline (the lead's when none is named).
+    ChangeDeadline {
+        note: String,
+        department_id: Option<i64>,
+        due_at: i64,
+    },
 }
 
 impl Step {
@@ -151,6 +172,9 @@ impl Step {
             Step::RequestExtension { .. } => Action::RequestExtension,
             Step::GrantExtension { .. } => Action::GrantExtension,
             Step::RefuseExtension { .. } => Action::RefuseExtension,
+            Step::Urge { .. } => Action::Urge,
+            Step::Reroute { .. } => Action::Reroute,
+            Step::ChangeDeadline { .. } => Action::ChangeDeadline,
         }
     }
 
@@ -169,7 +193,10 @@ impl Step {
             | Step::FixOnSite { note }
             | Step::RequestExtension { note, .. }
             | Step::GrantExtension { note, .. }
-            | Step::RefuseExtension { note, .. } => note,
+            | Step::RefuseExtension { note, .. }
+            | Step::Urge { note, .. }
+            | Step::Reroute { note, .. }
+            | Step::ChangeDeadline { note, .. } => note,
         }
     }
 }
@@ -186,6 +213,9 @@ pub fn needs_note(action: Action) -> bool {
             | Action::Reject
             | Action::RefuseExtension
             | Action::FixOnSite
+            | Action::Urge
+            | Action::Reroute
+            | Action::ChangeDeadline
     )
 }
 
@@ -202,17 +232,176 @@ pub struct Entry {
     pub department_id: Option<i64>,
 }
 
-/// What an account is told, as a kind with its arguments (rendered in the reader's language).
+/// What an account is told, as a kind with its arguments (worded in the reader's language when
+/// read). Every step tells whoever must act next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
+    /// A new report waits for the office's triage.
+    Reported { case: i64 },
+    /// A triaged case waits for the group's dispatch.
+    Triaged { case: i64 },
+    /// A unit got a task on `case`, to finish by `due_at`.
+    Dispatched { case: i64, lead: bool, due_at: i64 },
+    /// A unit sent the case back: the group must route it again.
+    SentBack { case: i64, department_id: i64 },
+    /// Every unit reported its fix: the case waits for verification.
+    Fixed { case: i64 },
+    /// The fix was verified: the case waits to be closed.
+    Verified { case: i64 },
+    /// The fix did not hold: the unit works on.
+    Reworked { case: i64 },
+    /// A unit asked for a later deadline.
+    ExtensionAsked {
+        case: i64,
+        department_id: i64,
+        until: i64,
+    },
+    /// The group answered a unit's request; `due_at` is the deadline that holds.
+    ExtensionDecided {
+        case: i64,
+        granted: bool,
+        due_at: i64,
+    },
+    /// The group chased the unit.
+    Urged { case: i64, note: String },
+    /// The unit's task was withdrawn (the case was re-routed).
+    Withdrawn { case: i64 },
+    /// The group moved the unit's deadline.
+    DeadlineMoved { case: i64, due_at: i64 },
+    /// The reporter's case ended (`closed` or `rejected`).
+    Finished { case: i64, state: CaseState },
     /// Report `case` was merged into `into`.
     Merged { case: i64, into: i64 },
-    /// Unit `department_id`'s task on `case` passed its deadline `due_at`.
+    /// Unit `department_id`'s task on `case` passed its deadline `due_at` (told to the chasers).
     Escalated {
         case: i64,
         department_id: i64,
         department: String,
         due_at: i64,
+    },
+    /// The unit's own task on `case` passed its deadline (told to the unit).
+    Overdue { case: i64, due_at: i64 },
+}
+
+impl Notice {
+    /// Every kind's code, as `kind` gives them.
+    pub const KINDS: [&'static str; 17] = [
+        "reported",
+        "triaged",
+        "dispatched",
+        "sent_back",
+        "fixed",
+        "verified",
+        "reworked",
+        "extension_asked",
+        "extension_granted",
+        "extension_refused",
+        "urged",
+        "withdrawn",
+        "deadline_moved",
+        "finished",
+        "merged",
+        "escalated",
+        "overdue",
+    ];
+
+    /// The kind's code, the catalogue key `notice.<kind>`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::Reported { .. } => "reported",
+            Notice::Triaged { .. } => "triaged",
+            Notice::Dispatched { .. } => "dispatched",
+            Notice::SentBack { .. } => "sent_back",
+            Notice::Fixed { .. } => "fixed",
+            Notice::Verified { .. } => "verified",
+            Notice::Reworked { .. } => "reworked",
+            Notice::ExtensionAsked { .. } => "extension_asked",
+            Notice::ExtensionDecided { granted: true, .. } => "extension_granted",
+            Notice::ExtensionDecided { granted: false, .. } => "extension_refused",
+            Notice::Urged { .. } => "urged",
+            Notice::Withdrawn { .. } => "withdrawn",
+            Notice::DeadlineMoved { .. } => "deadline_moved",
+            Notice::Finished { .. } => "finished",
+            Notice::Merged { .. } => "merged",
+            Notice::Escalated { .. } => "escalated",
+            Notice::Overdue { .. } => "overdue",
+        }
+    }
+
+    /// The case the notice leads to (a merged report's reporter follows the case it joined).
+    pub fn case(&self) -> i64 {
+        match self {
+            Notice::Merged { into, .. } => *into,
+            Notice::Reported { case }
+            | Notice::Triaged { case }
+            | Notice::Dispatched { case, .. }
+            | Notice::SentBack { case, .. }
+            | Notice::Fixed { case }
+            | Notice::Verified { case }
+            | Notice::Reworked { case }
+            | Notice::ExtensionAsked { case, .. }
+            | Notice::ExtensionDecided { case, .. }
+            | Notice::Urged { case, .. }
+            | Notice::Withdrawn { case }
+            | Notice::DeadlineMoved { case, .. }
+            | Notice::Finished { case, .. }
+            | Notice::Escalated { case, .. }
+            | Notice::Overdue { case, .. } => *case,
+        }
+    }
+
+    /// The particulars by name, as the catalogue's wording names them (`due_at`, `until`: ms).
+    pub fn args(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Notice::Reported { case }
+            | Notice::Triaged { case }
+            | Notice::Fixed { case }
+            | Notice::Verified { case }
+            | Notice::Reworked { case }
+            | Notice::Withdrawn { case } => json!({"case": case}),
+            Notice::Dispatched { case, lead, due_at } => {
+                json!({"case": case, "lead": lead, "due_at": due_at})
+            }
+            Notice::SentBack {
+                case,
+                department_id,
+            } => json!({"case": case, "department_id": department_id}),
+            Notice::ExtensionAsked {
+                case,
+                department_id,
+                until,
+            } => json!({"case": case, "department_id": department_id, "until": until}),
+            Notice::ExtensionDecided { case, due_at, .. }
+            | Notice::DeadlineMoved { case, due_at }
+            | Notice::Overdue { case, due_at } => json!({"case": case, "due_at": due_at}),
+            Notice::Urged { case, note } => json!({"case": case, "note": note}),
+            Notice::Finished { case, state } => json!({"case": case, "state": state.code()}),
+            Notice::Merged { case, into } => json!({"case": case, "into": into}),
+            Notice::Escalated {
+                case,
+                department_id,
+                department,
+                due_at,
+            } => {
+                json!({"case": case, "department_id": department_id, "department": department, "due_at": due_at})
+            }
+        }
+    }
+}
+
+/// Whom a notice goes to; the application finds the accounts (and never tells the actor of their
+/// own step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Account(i64),
+    /// The active accounts of a unit.
+    Unit(i64),
+    /// Every active account of a role.
+    Role(Role),
+    /// Who verifies a fix: the reporter when their role may verify, else the group.
+    Verifier {
+        reporter: i64,
     },
 }
 
@@ -223,8 +412,8 @@ pub struct Outcome {
     /// The tasks in dispatch order, the ones this step made last (with no id).
     pub tasks: Vec<TaskNow>,
     pub entries: Vec<Entry>,
-    /// Each notice with the accounts it goes to (each named once).
-    pub notices: Vec<(Notice, Vec<i64>)>,
+    /// Each notice with whom it goes to.
+    pub notices: Vec<(Notice, Vec<Audience>)>,
     /// Reports whose `merged_into` moves to the case this one merged into.
     pub redirected: Vec<i64>,
 }
@@ -312,6 +501,10 @@ pub fn decide(
         } => {
             after.category = category.unwrap_or(case.category);
             after.priority = priority.unwrap_or(case.priority);
+            notices.push((
+                Notice::Triaged { case: case.id },
+                vec![Audience::Role(Role::Group)],
+            ));
         }
         Step::Dispatch {
             note,
@@ -319,47 +512,100 @@ pub fn decide(
             due_at,
             co,
         } => {
-            let units: Vec<i64> = co.iter().map(|c| c.department_id).collect();
-            let fresh = dispatch(*lead, &units)?;
-            let lead_due =
-                due_at.unwrap_or_else(|| deadlines.due(at, case.priority, case.category.code()));
-            if lead_due <= at {
+            let round = Round {
+                note,
+                lead: *lead,
+                due_at: *due_at,
+                co,
+            };
+            notices.extend(round.dispatch(case, &mut tasks, at, deadlines)?);
+            department = Some(*lead);
+        }
+        Step::Reroute {
+            note,
+            lead,
+            due_at,
+            co,
+        } => {
+            let mut withdrawn = Vec::new();
+            for t in tasks.iter_mut().filter(|t| t.task.state.is_open()) {
+                t.task.state = TaskState::Withdrawn;
+                t.extension_until = None;
+                withdrawn.push(t.task.department_id);
+            }
+            let round = Round {
+                note,
+                lead: *lead,
+                due_at: *due_at,
+                co,
+            };
+            let told = round.dispatch(case, &mut tasks, at, deadlines)?;
+            let again: Vec<i64> = co.iter().map(|c| c.department_id).chain([*lead]).collect();
+            for d in withdrawn.into_iter().filter(|d| !again.contains(d)) {
+                notices.push((Notice::Withdrawn { case: case.id }, vec![Audience::Unit(d)]));
+            }
+            notices.extend(told);
+            department = Some(*lead);
+        }
+        Step::Urge { department_id, .. } => {
+            let mut urged = Vec::new();
+            for t in tasks.iter_mut().filter(|t| {
+                t.task.state.is_open() && department_id.is_none_or(|d| d == t.task.department_id)
+            }) {
+                t.urges += 1;
+                urged.push(t.task.department_id);
+            }
+            if urged.is_empty() {
+                return Err(StepError::invalid(
+                    "department_id",
+                    "that unit has no open task on this case",
+                ));
+            }
+            department = match urged.as_slice() {
+                [one] => Some(*one),
+                _ => *department_id,
+            };
+            for d in urged {
+                notices.push((
+                    Notice::Urged {
+                        case: case.id,
+                        note: step.note().trim().to_string(),
+                    },
+                    vec![Audience::Unit(d)],
+                ));
+            }
+        }
+        Step::ChangeDeadline {
+            department_id,
+            due_at,
+            ..
+        } => {
+            if *due_at <= at {
                 return Err(StepError::invalid(
                     "due_at",
                     "a deadline must lie in the future",
                 ));
             }
-            for (i, c) in co.iter().enumerate() {
-                if c.due_at.is_some_and(|d| d <= at) {
-                    return Err(StepError::invalid(
-                        format!("co[{i}].due_at"),
-                        "a deadline must lie in the future",
-                    ));
-                }
-            }
-            for (k, task) in fresh.into_iter().enumerate() {
-                let (instruction, due) = match k {
-                    0 => (note.trim().to_string(), lead_due),
-                    _ => (
-                        co[k - 1].instruction.trim().to_string(),
-                        co[k - 1].due_at.unwrap_or(lead_due),
-                    ),
-                };
-                tasks.push(TaskNow {
-                    id: None,
-                    task,
-                    instruction,
-                    dispatched_at: at,
-                    due_at: due,
-                    accepted_at: None,
-                    done_at: None,
-                    extension_until: None,
-                    extensions: 0,
-                    reworks: 0,
-                    escalated_at: None,
-                });
-            }
-            department = Some(*lead);
+            let t = tasks
+                .iter_mut()
+                .filter(|t| t.task.state.is_open())
+                .find(|t| match department_id {
+                    Some(d) => t.task.department_id == *d,
+                    None => t.task.share == Share::Lead,
+                })
+                .ok_or_else(|| {
+                    StepError::invalid("department_id", "that unit has no open task on this case")
+                })?;
+            t.due_at = *due_at;
+            t.escalated_at = None;
+            department = Some(t.task.department_id);
+            notices.push((
+                Notice::DeadlineMoved {
+                    case: case.id,
+                    due_at: *due_at,
+                },
+                vec![Audience::Unit(t.task.department_id)],
+            ));
         }
         Step::Accept { .. } | Step::SendBack { .. } | Step::ReportFix { .. } => {
             let unit = acting_unit.expect("a unit step has its unit");
@@ -391,6 +637,14 @@ pub fn decide(
                 ));
             }
             tasks[i].extension_until = Some(*until);
+            notices.push((
+                Notice::ExtensionAsked {
+                    case: case.id,
+                    department_id: unit,
+                    until: *until,
+                },
+                vec![Audience::Role(Role::Group)],
+            ));
         }
         Step::GrantExtension { department_id, .. }
         | Step::RefuseExtension { department_id, .. } => {
@@ -426,6 +680,14 @@ pub fn decide(
                 t.escalated_at = None;
             }
             department = Some(t.task.department_id);
+            notices.push((
+                Notice::ExtensionDecided {
+                    case: case.id,
+                    granted: action == Action::GrantExtension,
+                    due_at: t.due_at,
+                },
+                vec![Audience::Unit(t.task.department_id)],
+            ));
         }
         Step::Rework { departments, .. } => {
             let mut view: Vec<Task> = tasks.iter().map(|t| t.task).collect();
@@ -440,6 +702,10 @@ pub fn decide(
                 t.task.state = TaskState::Rectifying;
                 t.done_at = None;
                 t.reworks += 1;
+                notices.push((
+                    Notice::Reworked { case: case.id },
+                    vec![Audience::Unit(t.task.department_id)],
+                ));
             }
             next = case_state(&view);
         }
@@ -465,7 +731,7 @@ pub fn decide(
                     case: case.id,
                     into: into.id,
                 },
-                once_each(told),
+                once_each(told).into_iter().map(Audience::Account).collect(),
             ));
             entries.push(Entry {
                 case_id: into.id,
@@ -476,8 +742,34 @@ pub fn decide(
                 department_id: None,
             });
         }
-        Step::Reject { .. } | Step::Verify { .. } | Step::Close { .. } | Step::FixOnSite { .. } => {
-        }
+        Step::Verify { .. } => notices.push((
+            Notice::Verified { case: case.id },
+            vec![Audience::Role(Role::Group)],
+        )),
+        Step::Reject { .. } | Step::Close { .. } => notices.push((
+            Notice::Finished {
+                case: case.id,
+                state: next,
+            },
+            vec![Audience::Account(case.reporter)],
+        )),
+        Step::FixOnSite { .. } => {}
+    }
+    match step {
+        Step::SendBack { .. } => notices.push((
+            Notice::SentBack {
+                case: case.id,
+                department_id: acting_unit.expect("a unit step has its unit"),
+            },
+            vec![Audience::Role(Role::Group)],
+        )),
+        Step::ReportFix { .. } if next == CaseState::Rectified => notices.push((
+            Notice::Fixed { case: case.id },
+            vec![Audience::Verifier {
+                reporter: case.reporter,
+            }],
+        )),
+        _ => {}
     }
     after.state = next;
     after.updated_at = at;
@@ -502,6 +794,78 @@ pub fn decide(
     })
 }
 
+/// A dispatch's units and deadlines: the first round of a case, or a new one when it is re-routed.
+struct Round<'a> {
+    note: &'a str,
+    lead: i64,
+    due_at: Option<i64>,
+    co: &'a [CoUnit],
+}
+
+impl Round<'_> {
+    /// Appends the round's tasks (the lead first) and returns the notice each unit gets.
+    fn dispatch(
+        &self,
+        case: &CaseNow,
+        tasks: &mut Vec<TaskNow>,
+        at: i64,
+        deadlines: &DeadlinePolicy,
+    ) -> Result<Vec<(Notice, Vec<Audience>)>, StepError> {
+        let units: Vec<i64> = self.co.iter().map(|c| c.department_id).collect();
+        let fresh = dispatch(self.lead, &units)?;
+        let lead_due = self
+            .due_at
+            .unwrap_or_else(|| deadlines.due(at, case.priority, case.category.code()));
+        if lead_due <= at {
+            return Err(StepError::invalid(
+                "due_at",
+                "a deadline must lie in the future",
+            ));
+        }
+        for (i, c) in self.co.iter().enumerate() {
+            if c.due_at.is_some_and(|d| d <= at) {
+                return Err(StepError::invalid(
+                    format!("co[{i}].due_at"),
+                    "a deadline must lie in the future",
+                ));
+            }
+        }
+        let mut notices = Vec::new();
+        for (k, task) in fresh.into_iter().enumerate() {
+            let (instruction, due) = match k {
+                0 => (self.note.trim().to_string(), lead_due),
+                _ => (
+                    self.co[k - 1].instruction.trim().to_string(),
+                    self.co[k - 1].due_at.unwrap_or(lead_due),
+                ),
+            };
+            notices.push((
+                Notice::Dispatched {
+                    case: case.id,
+                    lead: k == 0,
+                    due_at: due,
+                },
+                vec![Audience::Unit(task.department_id)],
+            ));
+            tasks.push(TaskNow {
+                id: None,
+                task,
+                instruction,
+                dispatched_at: at,
+                due_at: due,
+                accepted_at: None,
+                done_at: None,
+                extension_until: None,
+                extensions: 0,
+                reworks: 0,
+                urges: 0,
+                escalated_at: None,
+            });
+        }
+        Ok(notices)
+    }
+}
+
 /// The case's lead unit and earliest open deadline, which follow from its tasks.
 fn settle(case: &mut CaseNow, tasks: &[TaskNow]) {
     case.department_id = tasks
@@ -523,14 +887,13 @@ fn once_each(mut accounts: Vec<i64>) -> Vec<i64> {
 }
 
 /// The overdue job's step on one case at `at`: every open task past its deadline and not yet
-/// escalated is escalated once — a timeline entry against its unit and a notice to each of
-/// `chasers` (the group and the commanders). None when nothing is due. `names` gives the units'
+/// escalated is escalated once — a timeline entry against its unit, a notice to the group and the
+/// commanders to chase it and one to the unit. None when nothing is due. `names` gives the units'
 /// names for the entry.
 pub fn escalate(
     case: &CaseNow,
     tasks: &[TaskNow],
     at: i64,
-    chasers: &[i64],
     names: &HashMap<i64, String>,
 ) -> Option<Outcome> {
     let mut tasks = tasks.to_vec();
@@ -558,7 +921,14 @@ pub fn escalate(
                 department: name,
                 due_at: t.due_at,
             },
-            once_each(chasers.to_vec()),
+            vec![Audience::Role(Role::Group), Audience::Role(Role::Commander)],
+        ));
+        notices.push((
+            Notice::Overdue {
+                case: case.id,
+                due_at: t.due_at,
+            },
+            vec![Audience::Unit(unit)],
         ));
     }
     (!entries.is_empty()).then(|| Outcome {

@@ -40,6 +40,9 @@ crate::coded_enum!(
         RequestExtension = "request_extension", "申请延期", "Request extension";
         GrantExtension = "grant_extension", "同意延期", "Grant extension";
         RefuseExtension = "refuse_extension", "不同意延期", "Refuse extension";
+        Urge = "urge", "催办", "Urge";
+        Reroute = "reroute", "改派", "Re-route";
+        ChangeDeadline = "change_deadline", "调整时限", "Change deadline";
     }
 );
 
@@ -60,9 +63,13 @@ impl Action {
         use Role::*;
         match self {
             Action::Triage | Action::Reject | Action::Merge => &[Office],
-            Action::Dispatch | Action::Close | Action::GrantExtension | Action::RefuseExtension => {
-                &[Group]
-            }
+            Action::Dispatch
+            | Action::Close
+            | Action::GrantExtension
+            | Action::RefuseExtension
+            | Action::Urge
+            | Action::Reroute
+            | Action::ChangeDeadline => &[Group],
             Action::Accept | Action::SendBack | Action::ReportFix | Action::RequestExtension => {
                 &[Department]
             }
@@ -89,10 +96,15 @@ impl Action {
             Action::Rework => (&[Rectified], Some(Rectifying)),
             Action::Close => (&[Verified], Some(Closed)),
             Action::FixOnSite => (&[Reported], Some(FixedOnSite)),
-            // Extensions change the deadline, not the state.
-            Action::RequestExtension | Action::GrantExtension | Action::RefuseExtension => {
-                (&[Dispatched, Rectifying], None)
-            }
+            // Extensions, urging and a moved deadline chase the units without a change of state;
+            // re-routing withdraws the open tasks and dispatches afresh (the state follows the
+            // new tasks).
+            Action::RequestExtension
+            | Action::GrantExtension
+            | Action::RefuseExtension
+            | Action::Urge
+            | Action::ChangeDeadline => (&[Dispatched, Rectifying], None),
+            Action::Reroute => (&[Dispatched, Rectifying], Some(Dispatched)),
         }
     }
 }
@@ -190,7 +202,7 @@ mod tests {
         /// role may take from that state, nothing leaves a terminal state, and a case reaches
         /// `closed` only through `verified`.
         #[test]
-        fn random_walks_obey_the_workflow(steps in proptest::collection::vec((0usize..14, 0usize..14), 0..60)) {
+        fn random_walks_obey_the_workflow(steps in proptest::collection::vec((0usize..Action::ALL.len(), 0usize..Role::ALL.len()), 0..60)) {
             let mut state = CaseState::Reported;
             let mut verified = false;
             for (a, r) in steps {

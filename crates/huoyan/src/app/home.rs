@@ -17,6 +17,8 @@ struct HomePage {
     scope_name: String,
     intro_key: String,
     cards: Vec<MenuItem>,
+    /// What waits for the user, queue by queue.
+    waiting: Vec<crate::cases::Waiting>,
 }
 
 async fn home(State(state): State<Base>, page: Page) -> Result<Response, PageError> {
@@ -27,11 +29,15 @@ async fn home(State(state): State<Base>, page: Page) -> Result<Response, PageErr
         .await
         .page(locale)?;
     let cards = ctx.nav().iter().skip(1).copied().collect();
+    let waiting = crate::cases::waiting(&state.db, &user, locale)
+        .await
+        .page(locale)?;
     Ok(render(&HomePage {
         role: user.role,
         scope_name,
         intro_key: format!("role.intro.{}", user.role.code()),
         cards,
+        waiting,
         ctx,
     }))
 }

@@ -44,7 +44,16 @@ where
             role: user.role,
             csrf: user.csrf.clone(),
         };
-        let ctx = PageCtx::signed_in(locale, shown, &Menu::from_ref(state), &parts.uri);
+        let ctx = PageCtx::signed_in(
+            locale,
+            shown,
+            &Menu::from_ref(state),
+            &parts.uri,
+            &Db::from_ref(state),
+            user.account_id,
+        )
+        .await
+        .map_err(|error| PageError { error, locale })?;
         Ok(Page {
             user,
             locale,

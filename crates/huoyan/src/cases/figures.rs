@@ -80,7 +80,7 @@ pub async fn load(
         })
         .collect::<AppResult<Vec<_>>>()?;
     let tasks_sql = format!(
-        "SELECT t.case_id, t.department_id, d.name AS department, t.state, t.dispatched_at, t.due_at, t.done_at, t.extensions, t.reworks \
+        "SELECT t.case_id, t.department_id, d.name AS department, t.state, t.dispatched_at, t.due_at, t.done_at, t.extensions, t.reworks, t.urges \
          FROM case_tasks t JOIN departments d ON d.id = t.department_id \
          WHERE t.case_id IN (SELECT cases.id FROM cases{})",
         filter.text()
@@ -111,6 +111,7 @@ pub async fn load(
                 done_at: r.try_get("done_at")?,
                 extensions: r.try_get("extensions")?,
                 reworks: r.try_get("reworks")?,
+                urges: r.try_get("urges")?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -182,6 +183,8 @@ pub struct MeasuresJson {
     pub extended: i64,
     /// extended / tasks.
     pub extension_rate: Option<f64>,
+    /// Times the group urged (催办) these tasks.
+    pub urges: i64,
 }
 
 impl From<TaskMeasures> for MeasuresJson {
@@ -198,6 +201,7 @@ impl From<TaskMeasures> for MeasuresJson {
             rework_rate: m.rework_rate(),
             extended: m.extended,
             extension_rate: m.extension_rate(),
+            urges: m.urges,
         }
     }
 }
@@ -374,7 +378,7 @@ fn span_cells(d: &DurationsJson) -> Vec<Cell> {
         .collect()
 }
 
-const MEASURE_KEYS: [&str; 11] = [
+const MEASURE_KEYS: [&str; 12] = [
     "figures.tasks",
     "figures.done",
     "figures.on_time",
@@ -386,6 +390,7 @@ const MEASURE_KEYS: [&str; 11] = [
     "figures.rework_rate",
     "figures.extended",
     "figures.extension_rate",
+    "figures.urges",
 ];
 
 fn measure_cells(m: &MeasuresJson) -> Vec<Cell> {
@@ -401,6 +406,7 @@ fn measure_cells(m: &MeasuresJson) -> Vec<Cell> {
         percent(m.rework_rate),
         m.extended.into(),
         percent(m.extension_rate),
+        m.urges.into(),
     ]
 }
 
@@ -589,13 +595,14 @@ pub fn figures_xlsx(fig: &CaseFigures, l: Locale) -> anyhow::Result<Vec<u8>> {
 }
 
 /// (term, definition) catalogue keys, shown on the page and in the notes sheet.
-pub const DEFINITIONS: [(&str, &str); 7] = [
+pub const DEFINITIONS: [(&str, &str); 8] = [
     ("figures.def.times.term", "figures.def.times"),
     ("figures.def.unit_clock.term", "figures.def.unit_clock"),
     ("figures.on_time_rate", "figures.def.on_time"),
     ("figures.overdue", "figures.def.overdue"),
     ("figures.rework_rate", "figures.def.rework"),
     ("figures.extension_rate", "figures.def.extension"),
+    ("figures.urges", "figures.def.urges"),
     ("figures.def.quantile.term", "figures.def.quantile"),
 ];
 

@@ -160,6 +160,7 @@ struct Rates {
     overdue: i64,
     rework: String,
     extension: String,
+    urges: i64,
     tasks: i64,
 }
 
@@ -169,6 +170,7 @@ fn rates(m: &MeasuresJson) -> Rates {
         overdue: m.overdue,
         rework: rate(m.reworked, m.fixed),
         extension: rate(m.extended, m.tasks),
+        urges: m.urges,
         tasks: m.tasks,
     }
 }

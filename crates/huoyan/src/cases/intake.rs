@@ -239,6 +239,7 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
         events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
     }
     super::store::insert_reports(&mut change, &making, &ids, at).await?;
+    crate::notifications::tell_new_reports(&mut change, &ids).await?;
     change.write_events(&events).await?;
     change.commit().await?;
     Ok(plans
@@ -342,6 +343,7 @@ fn summary(f: &Filing) -> serde_json::Value {
 /// files each report so, at the time it was made).
 pub async fn file_in(change: &mut Change, f: &Filing) -> AppResult<i64> {
     let id = super::store::insert_report(change, f).await?;
+    crate::notifications::tell_new_reports(change, &[id]).await?;
     change.record("case", id, "report", &summary(f)).await?;
     Ok(id)
 }

@@ -4,6 +4,7 @@
 //! the core decides (`workflow`) and only `store` writes; around them the units' tasks, files,
 //! the overdue job, duplicates, zero reports, figures, pages and Open311.
 
+mod board;
 pub mod check_ins;
 mod duplicates;
 pub mod figures;
@@ -11,6 +12,7 @@ mod figures_page;
 pub mod files;
 pub mod intake;
 mod labels;
+mod navigate;
 pub mod open311;
 pub mod overdue;
 pub mod pages;
@@ -21,6 +23,7 @@ mod tasks;
 mod views;
 mod workflow;
 
+pub use navigate::{Waiting, waiting};
 pub use report::{NewCase, report};
 pub use steps::{CoTask, TransitionRequest};
 pub use views::{Case, CaseDetail, CaseFilter, TimelineEntry, detail, get_scoped, list};

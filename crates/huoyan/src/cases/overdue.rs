@@ -1,6 +1,7 @@
 //! The overdue job: once a minute, every unit's open task past its deadline is escalated once —
-//! a timeline entry against that unit and a notice to every group member and commander. Whether a
-//! case is overdue needs no job (it is read off the deadline); the job makes someone chase it.
+//! a timeline entry against that unit, a notice to the group and the commanders who hold the case
+//! in their scope, and one to the unit. Whether a case is overdue needs no job (it is read off the
+//! deadline); the job makes someone chase it.
 
 use std::time::Duration;
 
@@ -12,7 +13,6 @@ use super::store;
 use crate::audit::{Actor, Change};
 use crate::db::Db;
 use crate::error::AppResult;
-use crate::notifications::accounts_with_roles;
 
 /// Escalates the open tasks due before `now_ms` that were not escalated yet; returns how many
 /// cases had one.
@@ -36,7 +36,6 @@ pub async fn sweep_in(change: &mut Change, now_ms: i64) -> AppResult<usize> {
     if due.is_empty() {
         return Ok(0);
     }
-    let chasers = accounts_with_roles(change, &["group", "commander"]).await?;
     let names: HashMap<i64, String> = due.iter().map(|(_, d, n)| (*d, n.clone())).collect();
     let mut cases: Vec<i64> = due.iter().map(|(c, _, _)| *c).collect();
     cases.dedup();
@@ -44,7 +43,7 @@ pub async fn sweep_in(change: &mut Change, now_ms: i64) -> AppResult<usize> {
         let (case, tasks) = store::load(change, id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("case {id} of an overdue task is gone"))?;
-        let Some(outcome) = step::escalate(&case, &tasks, now_ms, &chasers, &names) else {
+        let Some(outcome) = step::escalate(&case, &tasks, now_ms, &names) else {
             continue;
         };
         let escalated: Vec<_> = outcome

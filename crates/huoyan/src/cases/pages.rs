@@ -89,7 +89,7 @@ impl View {
     }
 
     /// The queue's own filter, laid over what the user chose.
-    fn apply(self, f: &mut CaseFilter, p: &Principal) {
+    pub(super) fn apply(self, f: &mut CaseFilter, p: &Principal) {
         match self {
             View::All => {}
             View::Mine => f.mine = Some(true),
@@ -145,6 +145,8 @@ struct ListPageT {
     departments: Vec<(i64, String)>,
     proposals: HashMap<i64, Vec<(i64, f64)>>,
     done: String,
+    /// The lanes by next step, on the group's board and a unit's inbox.
+    board: Option<super::board::Board>,
 }
 
 impl ListPageT {
@@ -153,6 +155,12 @@ impl ListPageT {
     }
     fn category_label(&self, c: &Category) -> &'static str {
         c.label(self.ctx.en())
+    }
+    fn priority_label(&self, p: &Priority) -> &'static str {
+        p.label(self.ctx.en())
+    }
+    fn lane_label(&self, l: &huoyan_core::cases::board::Lane) -> &'static str {
+        l.label(self.ctx.en())
     }
     fn bj(&self, t: &str) -> String {
         bj(t)
@@ -216,6 +224,14 @@ async fn list_page(
     view.apply(&mut f, &user);
     f.limit = Some(f.limit.unwrap_or(50).clamp(1, 200));
     let page = super::list(&state.db, &user, &f).await.page(locale)?;
+    let board = match view {
+        View::Board | View::Inbox => Some(
+            super::board::board(&state.db, &user, &filter, crate::time::now_ms())
+                .await
+                .page(locale)?,
+        ),
+        _ => None,
+    };
     let mut proposals = HashMap::new();
     if view == View::Triage {
         for c in &page.items {
@@ -225,10 +241,14 @@ async fn list_page(
             proposals.insert(c.id, found.iter().map(|p| (p.case.id, p.score)).collect());
         }
     }
+    let shown: Vec<&Case> = match &board {
+        Some(b) => b.lanes.iter().flat_map(|l| &l.items).collect(),
+        None => page.items.iter().collect(),
+    };
     let names = Names::of(
         &state.db,
-        page.items.iter().map(|c| c.compound_id),
-        page.items.iter().map(|c| c.department_id),
+        shown.iter().map(|c| c.compound_id),
+        shown.iter().map(|c| c.department_id),
         [],
     )
     .await
@@ -258,6 +278,7 @@ async fn list_page(
             .page(locale)?,
         proposals,
         done: q.done.unwrap_or_default(),
+        board,
     }))
 }
 
@@ -426,6 +447,9 @@ struct CasePage {
     proposals: Vec<(i64, f64, String)>,
     errors: Vec<FieldError>,
     failed_action: String,
+    /// The step just taken (confirmed once), and the next case waiting for the caller.
+    done: Option<Action>,
+    next: Option<i64>,
 }
 
 impl CasePage {
@@ -500,6 +524,14 @@ impl CasePage {
                     .iter()
                     .any(|k| e.field == *k || e.field.starts_with(&format!("{k}[")))
             })
+            .collect()
+    }
+    /// The units' open tasks, the lead's first (for urging and moving a deadline).
+    fn open_tasks(&self) -> Vec<&CaseTask> {
+        self.detail
+            .tasks
+            .iter()
+            .filter(|t| t.state.is_open())
             .collect()
     }
     fn is_open(&self, a: &Action) -> bool {
@@ -601,15 +633,32 @@ async fn case_page_with(
         proposals,
         errors,
         failed_action,
+        done: None,
+        next: None,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneQuery {
+    /// The step just taken, confirmed once with the next case to act on.
+    done: Option<String>,
 }
 
 async fn case_page(
     State(state): State<CasesState>,
-    Page { user, ctx, .. }: Page<perm::CasesRead>,
+    Page {
+        user, ctx, locale, ..
+    }: Page<perm::CasesRead>,
     Path(id): Path<i64>,
+    Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let page = case_page_with(&state, ctx, &user, id, Vec::new(), String::new()).await?;
+    let mut page = case_page_with(&state, ctx, &user, id, Vec::new(), String::new()).await?;
+    page.done = q.done.as_deref().and_then(Action::parse);
+    if page.done.is_some() {
+        page.next = super::navigate::next_case(&state.db, &user, id)
+            .await
+            .page(locale)?;
+    }
     Ok(render(&page))
 }
 
@@ -658,7 +707,7 @@ async fn act_submit(
     }
     .await;
     match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}?done={action}")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(errors)) => {
             let page = case_page_with(&state, ctx, &user, id, errors, action).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
@@ -753,6 +802,7 @@ pub fn router() -> Router<CasesState> {
         .route("/cases/new", get(new_page).post(new_submit))
         .route("/cases/bulk", post(bulk_submit))
         .route("/cases/{id}", get(case_page))
+        .route("/cases/go", get(super::navigate::jump))
         .route("/cases/{id}/act", post(act_submit))
         .route("/static/report.js", get(report_script))
         .route("/static/case.js", get(case_script))

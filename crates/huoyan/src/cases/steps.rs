@@ -153,6 +153,42 @@ pub struct ExtensionRefused {
     pub department_id: Option<i64>,
 }
 
+/// The group chases a unit on an open task (催办): the note is what is asked of it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Urge {
+    pub note: RequiredNote,
+    /// The unit chased; every unit with an open task when absent.
+    pub department_id: Option<i64>,
+}
+
+/// The group withdraws the open tasks and dispatches the case afresh (改派): another lead, or
+/// co-responsible units added or dropped. The note is the reason.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reroute {
+    pub note: RequiredNote,
+    /// The new lead unit (may be the same one when only the co-responsible units change).
+    pub department_id: i64,
+    /// The lead's deadline, in the future; from the city's deadline policy when absent.
+    pub due_at: Option<Instant>,
+    /// At most 20.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub co: Vec<CoTask>,
+}
+
+/// The group moves a unit's deadline (调整时限), with the reason.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineChange {
+    pub note: RequiredNote,
+    /// The unit; the lead when absent.
+    pub department_id: Option<i64>,
+    /// The new deadline, in the future.
+    pub due_at: Instant,
+}
+
 /// One workflow step: the action and exactly the fields it takes. Which role may take which
 /// action from which state is the workflow of the README (`huoyan_core::cases::workflow`).
 #[derive(Debug, Clone, ToSchema)]
@@ -172,6 +208,9 @@ pub enum TransitionRequest {
     RequestExtension(ExtensionAsked),
     GrantExtension(ExtensionGranted),
     RefuseExtension(ExtensionRefused),
+    Urge(Urge),
+    Reroute(Reroute),
+    ChangeDeadline(DeadlineChange),
 }
 
 impl<'de> Deserialize<'de> for TransitionRequest {
@@ -205,6 +244,9 @@ impl<'de> Deserialize<'de> for TransitionRequest {
             Action::RequestExtension => part(fields).map(R::RequestExtension),
             Action::GrantExtension => part(fields).map(R::GrantExtension),
             Action::RefuseExtension => part(fields).map(R::RefuseExtension),
+            Action::Urge => part(fields).map(R::Urge),
+            Action::Reroute => part(fields).map(R::Reroute),
+            Action::ChangeDeadline => part(fields).map(R::ChangeDeadline),
         }
         .map_err(D::Error::custom)
     }

@@ -4,7 +4,7 @@
 //! of each task, the new tasks, the timeline entries, the notices and the audit event. New reports
 //! are inserted here too, one at a time or many to a statement for the intake's group commit.
 
-use huoyan_core::cases::step::{CaseNow, Entry, Notice, Outcome, TaskNow};
+use huoyan_core::cases::step::{CaseNow, Entry, Outcome, TaskNow};
 use huoyan_core::cases::{CaseState, Category, Priority, Share, Task, TaskState};
 use sqlx::Row;
 
@@ -49,6 +49,7 @@ struct TaskRow {
     extension_until: Option<i64>,
     extensions: i64,
     reworks: i64,
+    urges: i64,
     escalated_at: Option<i64>,
 }
 
@@ -85,6 +86,7 @@ impl From<TaskRow> for TaskNow {
             extension_until: r.extension_until,
             extensions: r.extensions,
             reworks: r.reworks,
+            urges: r.urges,
             escalated_at: r.escalated_at,
         }
     }
@@ -122,6 +124,7 @@ impl Columns for TaskColumns<'_> {
             ("extension_until", t.extension_until.into()),
             ("extensions", t.extensions.into()),
             ("reworks", t.reworks.into()),
+            ("urges", t.urges.into()),
             ("escalated_at", t.escalated_at.into()),
         ]
     }
@@ -134,7 +137,7 @@ pub async fn load(change: &mut Change, id: i64) -> AppResult<Option<(CaseNow, Ve
     };
     let tasks = sqlx::query_as::<_, TaskRow>(
         "SELECT id, department_id, share, state, instruction, dispatched_at, due_at, accepted_at, done_at, \
-         extension_until, extensions, reworks, escalated_at FROM case_tasks WHERE case_id = $1 ORDER BY id",
+         extension_until, extensions, reworks, urges, escalated_at FROM case_tasks WHERE case_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *change.tx)
@@ -200,25 +203,7 @@ pub async fn apply(
         insert_entry(change, e, at).await?;
     }
     for (notice, to) in &outcome.notices {
-        let (kind, case, args) = match notice {
-            // The reporters follow the case that is handled.
-            Notice::Merged { case, into } => (
-                "merged",
-                *into,
-                serde_json::json!({"case": case, "into": into}),
-            ),
-            Notice::Escalated {
-                case,
-                department_id,
-                department,
-                due_at,
-            } => (
-                "escalated",
-                *case,
-                serde_json::json!({"case": case, "department_id": department_id, "department": department, "due_at": due_at}),
-            ),
-        };
-        crate::notifications::notify(change, to, Some(case), kind, &args).await?;
+        crate::notifications::tell(change, notice, to).await?;
     }
     let action = outcome.entries.first().map_or("update", |e| e.action);
     change.record("case", before.id, action, summary).await

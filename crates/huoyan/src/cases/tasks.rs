@@ -32,6 +32,8 @@ pub struct CaseTask {
     pub extension_until: Option<String>,
     pub extensions: i64,
     pub reworks: i64,
+    /// How often the group urged (催办) the unit on this task.
+    pub urges: i64,
     #[schema(format = DateTime)]
     pub escalated_at: Option<String>,
     /// Open past its deadline, or done after it.
@@ -56,13 +58,14 @@ struct Row {
     extension_until: Option<i64>,
     extensions: i64,
     reworks: i64,
+    urges: i64,
     escalated_at: Option<i64>,
 }
 
 pub async fn for_case(db: &crate::db::Db, case_id: i64, now_ms: i64) -> AppResult<Vec<CaseTask>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT t.id, t.department_id, d.name AS department, t.share, t.state, t.instruction, t.dispatched_at, t.due_at, \
-         t.accepted_at, t.done_at, t.extension_until, t.extensions, t.reworks, t.escalated_at \
+         t.accepted_at, t.done_at, t.extension_until, t.extensions, t.reworks, t.urges, t.escalated_at \
          FROM case_tasks t JOIN departments d ON d.id = t.department_id WHERE t.case_id = $1 ORDER BY t.id",
     )
     .bind(case_id)
@@ -89,6 +92,7 @@ pub async fn for_case(db: &crate::db::Db, case_id: i64, now_ms: i64) -> AppResul
             extension_until: opt(r.extension_until),
             extensions: r.extensions,
             reworks: r.reworks,
+            urges: r.urges,
             escalated_at: opt(r.escalated_at),
         })
         .collect())

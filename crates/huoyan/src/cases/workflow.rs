@@ -9,7 +9,7 @@ use huoyan_core::cases::step::{self, Actor, CoUnit, MergeInto, Step, StepError};
 
 use super::CasesState;
 use super::files::Upload;
-use super::steps::{Note, TransitionRequest};
+use super::steps::{CoTask, Note, TransitionRequest};
 use super::store;
 use crate::audit::Change;
 use crate::auth::Principal;
@@ -131,34 +131,32 @@ async fn resolve(
             None => return Err(AppError::invalid("into_case_id", "no such case")),
         },
         R::Dispatch(s) => {
-            if s.co.len() > 20 {
-                check.fail("co", "at most 20 co-responsible units");
-            }
-            let named = std::iter::once(("department_id".to_string(), s.department_id)).chain(
-                s.co.iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("co[{i}].department_id"), c.department_id)),
-            );
-            for (field, d) in named {
-                if !change.exists("departments", d).await? {
-                    check.fail(&field, "no such department");
-                }
-            }
+            let (lead, co) = units(change, s.department_id, &s.co, check).await?;
             Step::Dispatch {
                 note: note(&s.note),
-                lead: s.department_id,
+                lead,
                 due_at: s.due_at.map(|t| t.0),
-                co: s
-                    .co
-                    .iter()
-                    .map(|c| CoUnit {
-                        department_id: c.department_id,
-                        instruction: c.instruction.trimmed().to_string(),
-                        due_at: c.due_at.map(|t| t.0),
-                    })
-                    .collect(),
+                co,
             }
         }
+        R::Reroute(s) => {
+            let (lead, co) = units(change, s.department_id, &s.co, check).await?;
+            Step::Reroute {
+                note: note(&s.note),
+                lead,
+                due_at: s.due_at.map(|t| t.0),
+                co,
+            }
+        }
+        R::Urge(s) => Step::Urge {
+            note: note(&s.note),
+            department_id: s.department_id,
+        },
+        R::ChangeDeadline(s) => Step::ChangeDeadline {
+            note: note(&s.note),
+            department_id: s.department_id,
+            due_at: s.due_at.0,
+        },
         R::Accept(s) => Step::Accept {
             note: note(&s.note),
         },
@@ -194,6 +192,37 @@ async fn resolve(
             department_id: s.department_id,
         },
     })
+}
+
+/// A dispatch's lead and co-responsible units, each checked to exist (the fields at fault named).
+async fn units(
+    change: &mut Change,
+    lead: i64,
+    co: &[CoTask],
+    check: &mut Check,
+) -> AppResult<(i64, Vec<CoUnit>)> {
+    if co.len() > 20 {
+        check.fail("co", "at most 20 co-responsible units");
+    }
+    let named = std::iter::once(("department_id".to_string(), lead)).chain(
+        co.iter()
+            .enumerate()
+            .map(|(i, c)| (format!("co[{i}].department_id"), c.department_id)),
+    );
+    for (field, d) in named {
+        if !change.exists("departments", d).await? {
+            check.fail(&field, "no such department");
+        }
+    }
+    let co = co
+        .iter()
+        .map(|c| CoUnit {
+            department_id: c.department_id,
+            instruction: c.instruction.trimmed().to_string(),
+            due_at: c.due_at.map(|t| t.0),
+        })
+        .collect();
+    Ok((lead, co))
 }
 
 /// The case `target` that case `id` is to merge into, as the caller may see it, with the reports

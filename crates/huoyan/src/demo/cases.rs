@@ -428,7 +428,7 @@ impl Sim {
             if tick >= upto {
                 return;
             }
-            if let Some(o) = rules::escalate(&self.case, &self.tasks, tick, &[], names) {
+            if let Some(o) = rules::escalate(&self.case, &self.tasks, tick, names) {
                 self.adopt(o.case, o.tasks);
                 self.events.push(Event {
                     at: tick,

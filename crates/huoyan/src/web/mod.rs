@@ -16,7 +16,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use huoyan_core::auth::{Permission, Role};
 
 use crate::db::Db;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::Locale;
 
 pub const LANG_COOKIE: &str = "huoyan_lang";
@@ -37,6 +37,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Locale {
     }
 }
 
+/// How many things an entry holds for an account (its unread notices), shown beside it on every
+/// page. The context that owns the entry supplies it; the kit knows nothing of what it counts.
+pub type Counter =
+    fn(Db, i64) -> std::pin::Pin<Box<dyn std::future::Future<Output = AppResult<i64>> + Send>>;
+
 /// One entry of the menu: shown to the roles `shown` admits.
 #[derive(Clone, Copy)]
 pub struct MenuItem {
@@ -44,11 +49,25 @@ pub struct MenuItem {
     /// The catalogue key of its label.
     pub key: &'static str,
     pub shown: fn(Role) -> bool,
+    pub counter: Option<Counter>,
 }
 
 impl MenuItem {
     pub const fn new(href: &'static str, key: &'static str, shown: fn(Role) -> bool) -> Self {
-        Self { href, key, shown }
+        Self {
+            href,
+            key,
+            shown,
+            counter: None,
+        }
+    }
+
+    /// The same entry with a count beside it.
+    pub const fn counted(self, counter: Counter) -> Self {
+        Self {
+            counter: Some(counter),
+            ..self
+        }
     }
 }
 
@@ -91,6 +110,8 @@ pub struct PageCtx {
     /// Path and query, where a language switch returns to.
     pub here: String,
     nav: Vec<MenuItem>,
+    /// The counts of the counted entries, by href.
+    counts: Vec<(&'static str, i64)>,
 }
 
 impl PageCtx {
@@ -103,21 +124,46 @@ impl PageCtx {
             here: path.clone(),
             path,
             nav: Vec::new(),
+            counts: Vec::new(),
         }
     }
 
-    /// The context of a signed-in user's page, with the menu for their role.
-    pub fn signed_in(locale: Locale, user: PageUser, menu: &Menu, uri: &axum::http::Uri) -> Self {
-        Self {
+    /// The context of a signed-in user's page, with the menu for their role and its counts for
+    /// account `account_id`.
+    pub async fn signed_in(
+        locale: Locale,
+        user: PageUser,
+        menu: &Menu,
+        uri: &axum::http::Uri,
+        db: &Db,
+        account_id: i64,
+    ) -> AppResult<Self> {
+        let nav = menu.for_role(user.role);
+        let mut counts = Vec::new();
+        for item in &nav {
+            if let Some(count) = item.counter {
+                counts.push((item.href, count(db.clone(), account_id).await?));
+            }
+        }
+        Ok(Self {
             locale,
-            nav: menu.for_role(user.role),
+            nav,
+            counts,
             user: Some(user),
             path: uri.path().to_string(),
             here: uri
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_else(|| uri.path().to_string()),
-        }
+        })
+    }
+
+    /// The count beside menu entry `href`, when it holds anything.
+    pub fn count(&self, href: &str) -> Option<i64> {
+        self.counts
+            .iter()
+            .find(|(h, n)| *h == href && *n > 0)
+            .map(|(_, n)| *n)
     }
 
     pub fn t<'a>(&self, key: &'a str) -> &'a str {

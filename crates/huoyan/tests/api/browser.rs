@@ -209,7 +209,7 @@ pub(crate) async fn sign_in(c: &fantoccini::Client, base: &str, username: &str, 
 
 /// On the case page, opens the form of `action`, writes `note`, picks `select` options
 /// (name → value), attaches `photo` and submits; returns the state shown afterwards.
-async fn step(
+pub(crate) async fn step(
     c: &fantoccini::Client,
     action: &str,
     note: &str,

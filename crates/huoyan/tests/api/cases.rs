@@ -616,8 +616,8 @@ async fn overdue_tasks_are_escalated_once_to_the_group_and_the_commander() {
             .as_i64()
             .unwrap()
     };
-    let (group_unread, commander_unread) = (unread(&group).await, unread(&commander).await);
     let id = triaged_case(&app, "disinfection", "垃圾站三天未消杀").await;
+    let (group_unread, commander_unread) = (unread(&group).await, unread(&commander).await);
     let path = format!("/api/v1/cases/{id}/transitions");
     // A deadline already past is refused by name: it would make the unit overdue at once.
     let (status, body) = app
@@ -675,10 +675,18 @@ async fn overdue_tasks_are_escalated_once_to_the_group_and_the_commander() {
         (unread(&group).await, unread(&commander).await),
         (group_unread + 1, commander_unread + 1)
     );
-    assert_eq!(
-        app.get(&department, "/api/v1/notifications").await.1["total"],
-        0
-    );
+    // The unit was told of its task when it was dispatched, and now that it is overdue.
+    let (_, told) = app
+        .get(&department, "/api/v1/notifications?limit=200")
+        .await;
+    let kinds: Vec<&str> = told["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["case_id"] == id)
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["overdue", "dispatched"]);
     let (_, case) = app.get(&group, &format!("/api/v1/cases/{id}")).await;
     let last = case["timeline"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
@@ -808,7 +816,7 @@ async fn the_office_merges_many_reports_into_one_and_every_reporter_is_told() {
         );
         assert!(notes["total"].as_i64().unwrap() >= 1);
     }
-    // The notice shows on the inspector's notifications page, and is read once shown.
+    // The notice shows on the inspector's notifications page, among the unread until opened.
     let page = app
         .client
         .get(format!("{}/notifications", app.base))
@@ -820,11 +828,15 @@ async fn the_office_merges_many_reports_into_one_and_every_reporter_is_told() {
         .await
         .unwrap();
     assert!(page.contains(&format!("已并入案件 #{target}")), "{page}");
+    assert!(
+        page.contains("class=\"case unread\" data-kind=\"merged\""),
+        "{page}"
+    );
     assert_eq!(
         app.get(&inspector, "/api/v1/notifications?unread=true")
             .await
             .1["total"],
-        0
+        1
     );
     let (_, case) = app.get(&office, &format!("/api/v1/cases/{target}")).await;
     let absorbed = case["timeline"]

@@ -843,6 +843,7 @@ async fn the_figures_workbook_reads_back_with_the_apis_figures() {
             "rework_rate",
             "extended",
             "extension_rate",
+            "urges",
         ]
         .iter()
         .map(|k| row["measures"][k].as_f64())

@@ -5,7 +5,9 @@
 mod audit;
 mod authz;
 mod browser;
+mod browser_chasing;
 mod cases;
+mod chasing;
 mod cli;
 mod demo_cases;
 mod figures;

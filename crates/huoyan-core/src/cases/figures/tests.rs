@@ -37,6 +37,7 @@ fn task(
         done_at: done,
         extensions,
         reworks,
+        urges: 0,
     }
 }
 
@@ -287,6 +288,7 @@ fn arb_history() -> impl Strategy<Value = (Vec<CaseRecord>, Vec<TaskRecord>, i64
                     done_at: (TaskState::ALL[st] == TaskState::Done).then_some(disp + done),
                     extensions: ext,
                     reworks: rw,
+                    urges: rw,
                 })
                 .collect();
             (cases, tasks, now)
