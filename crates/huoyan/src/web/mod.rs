@@ -178,6 +178,15 @@ impl PageCtx {
         &self.nav
     }
 
+    /// The catalogue key of this page's menu entry, which the folded phone menu shows.
+    pub fn current_key(&self) -> &'static str {
+        self.nav
+            .iter()
+            .find(|i| self.is_current(i.href))
+            .map(|i| i.key)
+            .unwrap_or("nav.menu")
+    }
+
     /// Whether `href` is the menu entry of this page: the entry naming exactly this path and
     /// query, else the longest one whose path this page's lies under.
     pub fn is_current(&self, href: &str) -> bool {
@@ -406,11 +415,17 @@ async fn stylesheet() -> Response {
     )
 }
 
-/// The kit's own routes: the language switch and the stylesheet.
+/// The layout's script: long pickers search as you type.
+async fn picker_script() -> Response {
+    asset(JAVASCRIPT, include_str!("../../static/picker.js"))
+}
+
+/// The kit's own routes: the language switch, the stylesheet and the layout's script.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/lang/{code}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/picker.js", get(picker_script))
 }
 
 #[cfg(test)]

@@ -1,9 +1,15 @@
 //! Pages that keep the user: an error page keeps the layout, the menu and the signed-in name, in
 //! the page's language; a refused form comes back as typed with each error beside its field;
-//! a bad address is the 404 page, never a plain-text refusal.
+//! a bad address is the 404 page, never a plain-text refusal; long pickers search as you type
+//! and the phone's menu folds (in Chromium at 360 px).
 
+use std::time::Duration;
+
+use fantoccini::Locator;
 use reqwest::header::CONTENT_TYPE;
+use serde_json::json;
 
+use crate::browser::{browser, sign_in};
 use crate::{TestApp, spawn_app};
 
 /// A page as `token`'s holder gets it: status, content type and body.
@@ -30,7 +36,10 @@ async fn answer(r: reqwest::Response) -> (u16, String, String) {
 
 /// The layout as a signed-in user sees it: the folded menu with their entries, their name.
 fn assert_layout(body: &str, username: &str, entry: &str, what: &str) {
-    assert!(body.contains("<nav>"), "{what}: no menu\n{body}");
+    assert!(
+        body.contains("<details class=\"menu\">"),
+        "{what}: no menu\n{body}"
+    );
     assert!(
         body.contains(&format!("href=\"{entry}\"")),
         "{what}: no menu entry {entry}\n{body}"
@@ -336,4 +345,257 @@ async fn the_check_in_offers_a_compound_to_those_without_one_and_comes_back_when
     let supervisor = app.token("supervisor").await;
     let (_, _, body) = page(&app, &supervisor, "/check-ins").await;
     assert!(!body.contains("name=\"compound_id\""), "{body}");
+}
+
+/// The office files a report at 360 px, finding the compound among the city's by typing part of
+/// its name; the menu takes at most two lines and opens to show every entry.
+#[tokio::test]
+async fn on_a_phone_the_compound_picker_filters_as_you_type_and_the_menu_folds() {
+    let app = spawn_app(true).await;
+    let (c, _driver, _profile) = browser(360, 780).await;
+    sign_in(&c, &app.base, "office", "huoyan-demo").await;
+    c.goto(&format!("{}/cases/new", app.base)).await.unwrap();
+    let filter = c
+        .wait()
+        .for_element(Locator::Css("#report input.picker-filter"))
+        .await
+        .unwrap();
+    let options = |c: &fantoccini::Client| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                "return Array.from(document.querySelector('select[name=compound_id]').options).map(o => o.text)",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+        }
+    };
+    let all = options(&c).await;
+    assert!(all.len() > 100, "the city's compounds: {}", all.len());
+    filter.send_keys("景程").await.unwrap();
+    let left = options(&c).await;
+    assert!(!left.is_empty() && left.len() < 10, "{left:?}");
+    assert!(left.iter().all(|t| t.contains("景程")), "{left:?}");
+    assert!(left.contains(&"景程小区".to_string()), "{left:?}");
+    // The keys move the choice among what is left, and Enter does not send the form.
+    let chosen = |c: &fantoccini::Client| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                "var s = document.querySelector('select[name=compound_id]'); return s.options[s.selectedIndex].text",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+        }
+    };
+    assert_eq!(chosen(&c).await, left[0], "the first match is taken");
+    if left.len() > 1 {
+        filter.send_keys("\u{E015}").await.unwrap(); // ArrowDown
+        assert_eq!(chosen(&c).await, left[1]);
+    }
+    filter.send_keys("\u{E007}").await.unwrap(); // Enter
+    assert!(c.current_url().await.unwrap().path() == "/cases/new");
+    let jingcheng = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    c.find(Locator::Css("select[name=compound_id]"))
+        .await
+        .unwrap()
+        .select_by_value(&jingcheng.to_string())
+        .await
+        .unwrap();
+    // Clearing the box shows every compound again, the choice kept.
+    filter.clear().await.unwrap();
+    filter.send_keys(" ").await.unwrap();
+    assert_eq!(options(&c).await.len(), all.len());
+    assert_eq!(chosen(&c).await, "景程小区");
+    c.find(Locator::Css("select[name=category]"))
+        .await
+        .unwrap()
+        .select_by_value("supplies")
+        .await
+        .unwrap();
+    c.find(Locator::Css("textarea[name=description]"))
+        .await
+        .unwrap()
+        .send_keys("3号楼蔬菜包未送达")
+        .await
+        .unwrap();
+    crate::browser::fits(&c, "picker", 360).await;
+    c.find(Locator::Css("#report button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("sent-case"))
+        .await
+        .unwrap();
+    let filed = app
+        .id_of("SELECT compound_id FROM cases WHERE description = '3号楼蔬菜包未送达'")
+        .await;
+    assert_eq!(filed, jingcheng, "the picked compound is the one filed");
+
+    // The menu at 360 px: one button naming the current entry, the header at most two lines.
+    c.goto(&format!("{}/cases?view=triage", app.base))
+        .await
+        .unwrap();
+    let summary = c
+        .find(Locator::Css("header.top details.menu > summary"))
+        .await
+        .unwrap();
+    assert!(summary.text().await.unwrap().contains("梳理队列"));
+    let measure = |c: &fantoccini::Client| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                "var h = document.querySelector('header.top').getBoundingClientRect().height; \
+                 var line = document.querySelector('header.top .brand').getBoundingClientRect().height; \
+                 var links = Array.from(document.querySelectorAll('header.top nav a')).filter(a => a.checkVisibility()).length; \
+                 return [h, line, links]",
+                vec![],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let folded = measure(&c).await;
+    let (height, line) = (folded[0].as_f64().unwrap(), folded[1].as_f64().unwrap());
+    assert_eq!(folded[2], 0, "the entries are folded away");
+    assert!(height <= 120.0, "the header is {height} px high at 360 px");
+    assert!(height <= 5.0 * line, "{height} px for lines of {line} px");
+    crate::browser::fits(&c, "menu-folded", 360).await;
+    summary.click().await.unwrap();
+    let open = measure(&c).await;
+    crate::browser::fits(&c, "menu-open", 360).await;
+    assert!(
+        open[2].as_u64().unwrap() >= 8,
+        "every entry once opened: {open:?}"
+    );
+    c.find(Locator::Css("header.top nav a[href='/regions']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("regions-tree"))
+        .await
+        .unwrap();
+    assert!(
+        c.find(Locator::Css("header.top details.menu > summary"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("区域与管控")
+    );
+    c.close().await.unwrap();
+
+    // At a desk the menu is open across the top, no button.
+    let (desk, _d2, _p2) = browser(1280, 900).await;
+    sign_in(&desk, &app.base, "office", "huoyan-demo").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let wide = measure(&desk).await;
+    crate::browser::fits(&desk, "menu", 1280).await;
+    assert!(wide[2].as_u64().unwrap() >= 8, "{wide:?}");
+    assert!(wide[0].as_f64().unwrap() <= 2.0 * 60.0, "{wide:?}");
+    desk.close().await.unwrap();
+}
+
+/// The dispatch form's units are searchable too (marked, though the demo has fewer than 20).
+#[tokio::test]
+async fn the_dispatch_forms_unit_pickers_filter_as_you_type() {
+    let app = spawn_app(true).await;
+    let id = crate::cases::triaged_case(&app, "supplies", "蔬菜包未送达").await;
+    let (c, _driver, _profile) = browser(360, 780).await;
+    sign_in(&c, &app.base, "group", "huoyan-demo").await;
+    c.goto(&format!("{}/cases/{id}", app.base)).await.unwrap();
+    let form = "form[data-action=dispatch]";
+    let open = c
+        .execute(
+            &format!("return document.querySelector('{form}').closest('details').open"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    if open != json!(true) {
+        c.find(Locator::Css(&format!("details:has(> {form}) > summary")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    let filters = c
+        .find_all(Locator::Css(&format!("{form} input.picker-filter")))
+        .await
+        .unwrap();
+    assert_eq!(filters.len(), 2, "the lead and the co-responsible units");
+    filters[0].send_keys("市场监督").await.unwrap();
+    let lead: serde_json::Value = c
+        .execute(
+            &format!("var s = document.querySelector('{form} select[name=department_id]'); return [s.options.length, s.options[s.selectedIndex].text]"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(lead, json!([1, "大庆市市场监督管理局"]));
+    filters[1].send_keys("公安").await.unwrap();
+    let shown: Vec<String> = c
+        .execute(
+            &format!("return Array.from(document.querySelectorAll('{form} fieldset.co label')).filter(l => !l.hidden).map(l => l.textContent.trim())"),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown.iter().all(|s| s.contains("公安")), "{shown:?}");
+    c.find(Locator::Css(&format!(
+        "{form} fieldset.co label:not([hidden]) input"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("h1 .badge.st-dispatched"))
+        .await
+        .unwrap();
+    let group = app.token("group").await;
+    let (_, case) = app.get(&group, &format!("/api/v1/cases/{id}")).await;
+    let units: Vec<&str> = case["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["department"].as_str().unwrap())
+        .collect();
+    assert_eq!(units.len(), 2, "{units:?}");
+    assert_eq!(units[0], "大庆市市场监督管理局");
+    assert!(units[1].contains("公安"), "{units:?}");
+    c.close().await.unwrap();
 }
