@@ -101,7 +101,13 @@ pub async fn error_pages(
     }
     let locale = res.extensions().get::<Locale>().copied().unwrap_or(locale);
     let user = match token {
-        Some((token, via)) => super::load(&base.db, &token, via).await.ok().flatten(),
+        Some((token, via)) => super::load(&base.db, &token, via)
+            .await
+            .unwrap_or_else(|e| {
+                // The error page is still shown, to nobody in particular.
+                tracing::warn!(error = %e, "error page: cannot read the session");
+                None
+            }),
         None => None,
     };
     let ctx = match &user {

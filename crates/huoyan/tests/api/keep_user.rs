@@ -160,18 +160,31 @@ async fn other_refusals_on_pages_are_error_pages_naming_the_field_in_the_pages_l
     assert_eq!(status, 403);
     assert_layout(&body, "department", "/cases?view=inbox", "403");
     assert!(body.contains("您的角色无权进行此操作。"), "{body}");
-    // A handler's own refusal without a form of its own (signing out with a stale form).
-    let r = app
-        .client
-        .post(format!("{}/logout", app.base))
-        .header("cookie", "huoyan_session=stale")
-        .bearer_auth(&office)
-        .form(&[("_csrf", "")])
+    // A handler's own refusal without a form of its own: signing out with a stale form.
+    let browser = crate::page_client();
+    let csrf = crate::page_csrf(&browser, &app, "/login").await;
+    let r = browser
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("username", "office"),
+            ("password", huoyan::auth::password::DEMO_PASSWORD),
+            ("_csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
-    let (status, kind, _) = answer(r).await;
-    assert!(kind.starts_with("text/html"), "{status} {kind}");
+    assert_eq!(r.status(), 303);
+    let r = browser
+        .post(format!("{}/logout", app.base))
+        .form(&[("_csrf", "stale")])
+        .send()
+        .await
+        .unwrap();
+    let (status, kind, body) = answer(r).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(kind.starts_with("text/html"), "{kind}: {body}");
+    assert_layout(&body, "office", "/cases?view=triage", "the stale sign-out");
+    assert!(body.contains("<b>表单</b>: 表单已过期"), "{body}");
 }
 
 #[tokio::test]
