@@ -98,8 +98,9 @@ impl AppError {
     }
 }
 
-/// The JSON body of every API error.
-#[derive(Serialize, utoipa::ToSchema)]
+/// The JSON body of every API error. The response also carries it as an extension, so that the
+/// layer rendering page routes' errors (`auth::error_pages`) shows it as a page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
@@ -113,7 +114,9 @@ impl IntoResponse for AppError {
             message: self.public_message(),
             fields: self.fields().to_vec(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut res = (self.status(), Json(body.clone())).into_response();
+        res.extensions_mut().insert(body);
+        res
     }
 }
 

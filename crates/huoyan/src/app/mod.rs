@@ -157,6 +157,10 @@ pub fn router(app: &App) -> Router {
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
         .fallback(crate::web::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.base.clone(),
+            crate::auth::error_pages,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Headers on every answer unless a route set its own: pages and private files are kept
         // by no browser or proxy (`no-store`; the built-in assets say otherwise), and no page's

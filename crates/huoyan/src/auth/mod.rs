@@ -122,7 +122,7 @@ impl Principal {
     }
 }
 
-pub use page::Page;
+pub use page::{Page, error_pages};
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal
 where

@@ -1,17 +1,24 @@
 //! `Page<N>`: what `Can<N>` is for the API, for a server-rendered page — a signed-in caller whose
 //! role passes `N`, with the page's locale and layout context ready. A caller not signed in is
 //! sent to the login page; a role that may not open the page sees the 403 page.
+//!
+//! `error_pages`: the layer that makes every error a page route answers the error page with the
+//! caller's layout — menu, name, language — whatever raised it (a handler, an extractor, a route
+//! that does not exist).
 
 use std::marker::PhantomData;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Needs, Principal, perm};
 use crate::db::Db;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::i18n::Locale;
-use crate::web::{Menu, PageCtx, PageError, PageUser};
+use crate::web::{Base, Menu, PageCtx, PageError, PageUser};
 
 pub struct Page<N = perm::Anyone> {
     pub user: Principal,
@@ -39,14 +46,9 @@ where
                 locale,
             });
         }
-        let shown = PageUser {
-            username: user.username.clone(),
-            role: user.role,
-            csrf: user.csrf.clone(),
-        };
         let ctx = PageCtx::signed_in(
             locale,
-            shown,
+            shown(&user),
             &Menu::from_ref(state),
             &parts.uri,
             &Db::from_ref(state),
@@ -61,4 +63,75 @@ where
             need: PhantomData,
         })
     }
+}
+
+/// The caller as the layout shows them.
+fn shown(p: &Principal) -> PageUser {
+    PageUser {
+        username: p.username.clone(),
+        role: p.role,
+        csrf: p.csrf.clone(),
+    }
+}
+
+/// Renders the errors of page routes as the error page, in the request's language and with the
+/// caller's menu and name: an `AppError` (carried on the answer as its `ErrorBody`) by what it
+/// says, anything else that is not already a page (axum's plain-text refusals, a 405) by its
+/// status. A page that shows its own errors (a form sent back with them) passes untouched, as do
+/// the API's answers; a caller who is not signed in goes to the login page. The session is read
+/// again only here, on the error path, so no handler has to carry its context into its errors.
+pub async fn error_pages(
+    State(base): State<Base>,
+    locale: Locale,
+    req: Request,
+    next: Next,
+) -> Response {
+    if crate::web::is_api(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let uri = req.uri().clone();
+    let token = super::presented_token(req.headers());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let error = res.extensions().get::<ErrorBody>().cloned();
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if error.is_none() && is_page {
+        return res;
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Redirect::to("/login").into_response();
+    }
+    let locale = res.extensions().get::<Locale>().copied().unwrap_or(locale);
+    let user = match token {
+        Some((token, via)) => super::load(&base.db, &token, via)
+            .await
+            .unwrap_or_else(|e| {
+                // The error page is still shown, to nobody in particular.
+                tracing::warn!(error = %e, "error page: cannot read the session");
+                None
+            }),
+        None => None,
+    };
+    let signed_in = match &user {
+        Some(p) => PageCtx::signed_in(locale, shown(p), &base.menu, &uri, &base.db, p.account_id)
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "error page: cannot count the menu's entries"))
+            .ok(),
+        None => None,
+    };
+    let ctx = signed_in.unwrap_or_else(|| PageCtx::anonymous(locale, uri.path()));
+    let page = crate::web::error_page(ctx, status, error.as_ref());
+    // The refusal's own headers (`Allow`, `Retry-After`, cookies) stay; the body is the page's.
+    let (mut parts, _) = res.into_parts();
+    let (page_parts, body) = page.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(page_parts.headers);
+    Response::from_parts(parts, body)
 }

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -14,10 +15,10 @@ use crate::auth::{Can, Page, Principal, perm};
 use crate::cases::CasesState;
 use crate::check::Check;
 use crate::db::Sql;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::time::beijing_day;
-use crate::web::{PageCtx, PageError, PageResultExt, render};
+use crate::web::{PageCtx, PageError, PageResultExt, Typed, render};
 use huoyan_core::auth::Permission;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -178,6 +179,24 @@ struct CheckInsPage {
     done: Option<CheckIn>,
     can_check_in: bool,
     can_read: bool,
+    /// The compounds to check in for, for a caller who has none of their own (an inspector, a
+    /// pilot, the office); empty for a compound's supervisor.
+    compounds: Vec<(i64, String)>,
+    /// The refused form's compound as chosen, and why it was refused.
+    typed: Typed,
+    errors: Vec<FieldError>,
+}
+
+impl CheckInsPage {
+    fn error_for(&self, field: &str) -> String {
+        crate::web::messages_for(&self.errors, field, self.ctx.locale)
+    }
+    fn other_errors(&self) -> Vec<&FieldError> {
+        self.errors
+            .iter()
+            .filter(|e| e.field != "compound_id")
+            .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,14 +204,25 @@ struct CheckInForm {
     #[serde(rename = "_csrf", default)]
     csrf: String,
     nothing_to_report: Option<String>,
+    #[serde(default)]
+    compound_id: String,
+}
+
+/// What the page shows besides the list: today's answer once given, or the refused form.
+#[derive(Default)]
+struct Outcome {
+    status: StatusCode,
+    done: Option<CheckIn>,
+    typed: Typed,
+    errors: Vec<FieldError>,
 }
 
 async fn render_page(
-    db: &crate::db::Db,
+    state: &CasesState,
     ctx: PageCtx,
     user: &Principal,
     q: MissingQuery,
-    done: Option<CheckIn>,
+    outcome: Outcome,
 ) -> Result<axum::response::Response, PageError> {
     let locale = ctx.locale;
     let can_read = user.role.allows(Permission::CheckInsRead);
@@ -201,7 +231,7 @@ async fn render_page(
         return Err(AppError::Forbidden).page(locale);
     }
     let (day, page) = if can_read {
-        silent(db, user, &q).await.page(locale)?
+        silent(&state.db, user, &q).await.page(locale)?
     } else {
         (
             beijing_day(crate::time::now_ms()),
@@ -213,14 +243,34 @@ async fn render_page(
             },
         )
     };
-    Ok(render(&CheckInsPage {
+    let compounds = if can_check_in && own_compound(state, user).await.page(locale)?.is_none() {
+        super::pages::compounds_for(&state.db, user)
+            .await
+            .page(locale)?
+    } else {
+        Vec::new()
+    };
+    let page = CheckInsPage {
         ctx,
         day,
         page,
-        done,
+        done: outcome.done,
         can_check_in,
         can_read,
-    }))
+        compounds,
+        typed: outcome.typed,
+        errors: outcome.errors,
+    };
+    Ok((outcome.status, render(&page)).into_response())
+}
+
+/// The compound the caller supervises: their scope, when it is one.
+async fn own_compound(state: &CasesState, user: &Principal) -> AppResult<Option<i64>> {
+    let Some(region) = user.scope.region_id else {
+        return Ok(None);
+    };
+    let level = state.regions.get(&state.db, region).await?.map(|(l, _)| l);
+    Ok((level == Some(huoyan_core::org::RegionLevel::Compound)).then_some(region))
 }
 
 /// The daily zero report (零报告) for supervisors, and for the office the compounds not heard
@@ -228,9 +278,9 @@ async fn render_page(
 async fn page(
     State(state): State<CasesState>,
     Page { user, ctx, .. }: Page,
-    axum::extract::Query(q): axum::extract::Query<MissingQuery>,
+    ApiQuery(q): ApiQuery<MissingQuery>,
 ) -> Result<axum::response::Response, PageError> {
-    render_page(&state.db, ctx, &user, q, None).await
+    render_page(&state, ctx, &user, q, Outcome::default()).await
 }
 
 async fn submit(
@@ -240,23 +290,45 @@ async fn submit(
     }: Page<perm::CasesReport>,
     axum::Form(form): axum::Form<CheckInForm>,
 ) -> Result<axum::response::Response, PageError> {
-    user.check_csrf(Some(&form.csrf)).page(locale)?;
-    let done = record(
-        &state,
-        &user,
-        &NewCheckIn {
-            compound_id: None,
-            nothing_to_report: form.nothing_to_report.is_some(),
-        },
-    )
-    .await
-    .page(locale)?;
     let q = MissingQuery {
         day: None,
         limit: None,
         offset: None,
     };
-    render_page(&state.db, ctx, &user, q, Some(done)).await
+    let sent = async {
+        user.check_csrf(Some(&form.csrf))?;
+        let compound_id = match form.compound_id.trim() {
+            "" => None,
+            id => Some(
+                id.parse()
+                    .map_err(|_| AppError::invalid("compound_id", "choose from the list"))?,
+            ),
+        };
+        let c = NewCheckIn {
+            compound_id,
+            nothing_to_report: form.nothing_to_report.is_some(),
+        };
+        record(&state, &user, &c).await
+    }
+    .await;
+    let outcome = match sent {
+        Ok(done) => Outcome {
+            done: Some(done),
+            ..Default::default()
+        },
+        Err(e @ (AppError::Invalid(_) | AppError::OutsideScope(_))) => Outcome {
+            status: e.status(),
+            typed: Typed(
+                [("compound_id".to_string(), vec![form.compound_id])]
+                    .into_iter()
+                    .collect(),
+            ),
+            errors: e.fields().to_vec(),
+            ..Default::default()
+        },
+        Err(e) => return Err(e).page(locale),
+    };
+    render_page(&state, ctx, &user, q, outcome).await
 }
 
 pub fn pages() -> axum::Router<CasesState> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,7 +25,7 @@ use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{IdempotencyKey, ListPage, from_fields};
-use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
+use crate::web::{JAVASCRIPT, PageCtx, PageError, PagePath, PageResultExt, Typed, asset, render};
 
 /// A time for the screen: RFC 3339 in, Beijing out.
 fn bj(t: &str) -> String {
@@ -317,8 +317,8 @@ struct ReportForm {
     lat: String,
 }
 
-/// The compounds a reporter may file against: their own subtree.
-async fn compounds_for(db: &Db, p: &Principal) -> AppResult<Vec<(i64, String)>> {
+/// The compounds a reporter may file against (and check in for): their own subtree.
+pub(super) async fn compounds_for(db: &Db, p: &Principal) -> AppResult<Vec<(i64, String)>> {
     let path = p.scope_path.clone().unwrap_or_else(|| "/".into());
     sqlx::query("SELECT id, name FROM regions WHERE level = 'compound' AND path LIKE $1 ORDER BY code, name")
         .bind(format!("{path}%"))
@@ -450,6 +450,8 @@ struct CasePage {
     /// The step just taken (confirmed once), and the next case waiting for the caller.
     done: Option<Action>,
     next: Option<i64>,
+    /// The refused form's fields as typed.
+    typed: Typed,
 }
 
 impl CasePage {
@@ -534,6 +536,27 @@ impl CasePage {
             .filter(|t| t.state.is_open())
             .collect()
     }
+    /// What was typed into `name` of `action`'s form when that form was refused, else "".
+    fn typed(&self, action: &str, name: &str) -> &str {
+        if self.failed_action != action {
+            return "";
+        }
+        self.typed.value(name)
+    }
+    /// Whether `value` was chosen for `name` in `action`'s refused form; `otherwise` when that
+    /// form was not the one sent.
+    fn chosen(
+        &self,
+        action: &str,
+        name: &str,
+        value: impl std::fmt::Display,
+        otherwise: bool,
+    ) -> bool {
+        if self.failed_action != action {
+            return otherwise;
+        }
+        self.typed.has(name, value)
+    }
     fn is_open(&self, a: &Action) -> bool {
         self.failed_action == a.code()
     }
@@ -596,6 +619,7 @@ async fn case_page_with(
     id: i64,
     errors: Vec<FieldError>,
     failed_action: String,
+    typed: Typed,
 ) -> Result<CasePage, PageError> {
     let locale = ctx.locale;
     let detail = super::detail(&state.db, user, id).await.page(locale)?;
@@ -635,6 +659,7 @@ async fn case_page_with(
         failed_action,
         done: None,
         next: None,
+        typed,
     })
 }
 
@@ -649,10 +674,19 @@ async fn case_page(
     Page {
         user, ctx, locale, ..
     }: Page<perm::CasesRead>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let mut page = case_page_with(&state, ctx, &user, id, Vec::new(), String::new()).await?;
+    let mut page = case_page_with(
+        &state,
+        ctx,
+        &user,
+        id,
+        Vec::new(),
+        String::new(),
+        Typed::default(),
+    )
+    .await?;
     page.done = q.done.as_deref().and_then(Action::parse);
     if page.done.is_some() {
         page.next = super::navigate::next_case(&state.db, &user, id)
@@ -692,7 +726,7 @@ async fn act_submit(
     Page {
         user, locale, ctx, ..
     }: Page<perm::CasesRead>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
     let parts = read_form(form).await.page(locale)?;
@@ -709,7 +743,8 @@ async fn act_submit(
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{id}?done={action}")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(errors)) => {
-            let page = case_page_with(&state, ctx, &user, id, errors, action).await?;
+            let typed = Typed(parts.fields);
+            let page = case_page_with(&state, ctx, &user, id, errors, action, typed).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e).page(locale),

@@ -56,6 +56,15 @@ impl Locale {
 }
 
 impl Locale {
+    /// The catalogue entry for `key` if there is one, for names that may have none (a form
+    /// field's label), where `t` would warn.
+    pub fn lookup(self, key: &str) -> Option<&'static str> {
+        CATALOGUE.get(key).map(|(zh, en)| match self {
+            Locale::Zh => zh.as_str(),
+            Locale::En => en.as_str(),
+        })
+    }
+
     /// An error message in this locale. Messages are raised in English, which the API answers
     /// in; pages show the Chinese of `messages.toml`, found by the whole message or by a
     /// template whose `{}` stand for the parts that vary (carried over as they are). A message

@@ -2,7 +2,7 @@
 //! and branches, control orders (with the form to issue one).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use huoyan_core::auth::Permission;
@@ -13,14 +13,11 @@ use crate::audit::TrailEvent;
 use crate::auth::{Page, Principal, perm};
 use crate::check::Text;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::http::ListPage;
+use crate::http::{ApiQuery, ListPage};
 use crate::i18n::Locale;
 use crate::org::OrgState;
 use crate::time::beijing_rfc3339;
-use crate::web::PageCtx;
-use crate::web::PageError;
-use crate::web::PageResultExt;
-use crate::web::render;
+use crate::web::{PageCtx, PageError, PagePath, PageResultExt, render};
 
 use super::regions::{Region, RegionFilter};
 
@@ -183,7 +180,7 @@ async fn region_page(
     Page {
         user, locale, ctx, ..
     }: Page,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     let page = async {
         let region = super::regions::with_control(&state.db, id, locale).await?;
@@ -270,7 +267,7 @@ async fn people_page(
     Page {
         user, locale, ctx, ..
     }: Page<perm::PeopleRead>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let f = super::people::PersonFilter {
         q: q.search().page(locale)?,
@@ -302,7 +299,7 @@ async fn person_page(
     Page {
         user, locale, ctx, ..
     }: Page<perm::PeopleRead>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     let page = async {
         let person = super::people::get_scoped(&state.db, &user, id).await?;
@@ -348,7 +345,7 @@ async fn teams_page(
     Page {
         user, locale, ctx, ..
     }: Page<perm::TeamsRead>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let f = super::teams::TeamFilter {
         kind: q.kind.clone(),
@@ -398,7 +395,7 @@ async fn team_page(
     Page {
         user, locale, ctx, ..
     }: Page<perm::TeamsRead>,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     let page = async {
         let team = super::teams::detail(&state.db, &user, id).await?;
@@ -507,7 +504,7 @@ async fn order_page(
     Page {
         user, locale, ctx, ..
     }: Page,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     let page = async {
         let order = super::orders::get(&state.db, id).await?;

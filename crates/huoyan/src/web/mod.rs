@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRef, FromRequestParts, Path, Query};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -16,7 +19,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use huoyan_core::auth::{Permission, Role};
 
 use crate::db::Db;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, ErrorBody, FieldError};
 use crate::i18n::Locale;
 
 pub const LANG_COOKIE: &str = "huoyan_lang";
@@ -179,6 +182,13 @@ impl PageCtx {
         self.locale.message(english)
     }
 
+    /// A form field's name in the page's language (`note`, `co[2].department_id` → the label of
+    /// `note`, `co`); a field without a label shows as sent.
+    pub fn field<'a>(&self, name: &'a str) -> &'a str {
+        let base = name.split(['[', '.']).next().unwrap_or(name);
+        self.locale.lookup(&format!("field.{base}")).unwrap_or(name)
+    }
+
     pub fn lang(&self) -> &'static str {
         self.locale.code()
     }
@@ -214,6 +224,15 @@ impl PageCtx {
         &self.nav
     }
 
+    /// The catalogue key of this page's menu entry, which the folded phone menu shows.
+    pub fn current_key(&self) -> &'static str {
+        self.nav
+            .iter()
+            .find(|i| self.is_current(i.href))
+            .map(|i| i.key)
+            .unwrap_or("nav.menu")
+    }
+
     /// Whether `href` is the menu entry of this page: the entry naming exactly this path and
     /// query, else the longest one whose path this page's lies under.
     pub fn is_current(&self, href: &str) -> bool {
@@ -239,8 +258,9 @@ impl PageCtx {
     }
 }
 
-/// A page handler's error: sign-in problems redirect to the login page, everything else renders
-/// the error page in the user's language with the status `AppError` chose.
+/// A page handler's error. It answers as `AppError` does, in the language the handler chose; the
+/// kernel's layer for page routes (`auth::error_pages`) turns it into the error page with the
+/// caller's layout, or sends a caller who is not signed in to the login page.
 pub struct PageError {
     pub error: AppError,
     pub locale: Locale,
@@ -256,6 +276,23 @@ impl<T> PageResultExt<T> for Result<T, AppError> {
     }
 }
 
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut res = self.error.into_response();
+        res.extensions_mut().insert(self.locale);
+        res
+    }
+}
+
+/// Whether `path` is the JSON API's (or a program's, like the health check) rather than a page:
+/// there, errors answer in JSON; everywhere else, as the error page.
+pub fn is_api(path: &str) -> bool {
+    ["/api/", "/open311/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+        || path == "/healthz"
+}
+
 #[derive(askama::Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -265,24 +302,77 @@ struct ErrorPage {
     fields: Vec<FieldError>,
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        if matches!(self.error, AppError::Unauthenticated) {
-            return Redirect::to("/login").into_response();
+/// The error page for an answer of `status`: what `error` says when the answer came from an
+/// `AppError`, else what the status means (an extractor's own refusal, a method not allowed).
+pub fn error_page(ctx: PageCtx, status: StatusCode, error: Option<&ErrorBody>) -> Response {
+    let by_status = || match status.as_u16() {
+        404 => "error.not_found",
+        405 => "error.method",
+        413 => "error.too_large",
+        s if s >= 500 => "error.internal",
+        _ => "error.bad_request",
+    };
+    let (message, fields) = match error {
+        Some(e) if e.error == "not_found" => (ctx.t("error.not_found").to_string(), vec![]),
+        Some(e) if e.error == "forbidden" && e.fields.is_empty() => {
+            (ctx.t("error.forbidden").to_string(), vec![])
         }
-        let status = self.error.status();
-        let message = match &self.error {
-            AppError::Forbidden => self.locale.t("error.forbidden").to_string(),
-            AppError::NotFound(_) => self.locale.t("error.not_found").to_string(),
-            e => self.locale.message(&e.public_message()),
-        };
-        let page = ErrorPage {
-            ctx: PageCtx::anonymous(self.locale, ""),
-            status: status.as_u16(),
-            message,
-            fields: self.error.fields().to_vec(),
-        };
-        (status, render(&page)).into_response()
+        Some(e) => (ctx.message(&e.message), e.fields.clone()),
+        None => (ctx.t(by_status()).to_string(), vec![]),
+    };
+    let page = ErrorPage {
+        ctx,
+        status: status.as_u16(),
+        message,
+        fields,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// Path extractor for pages. A segment that does not parse (`/cases/abc`, `/orders/1e9`) names no
+/// page, so it answers the 404 page; the API's `ApiPath` names the segment in a 422 instead.
+#[derive(FromRequestParts)]
+#[from_request(via(Path), rejection(NoSuchPage))]
+pub struct PagePath<T>(pub T);
+
+/// A page address whose parameters do not parse.
+pub struct NoSuchPage(PathRejection);
+
+impl From<PathRejection> for NoSuchPage {
+    fn from(r: PathRejection) -> Self {
+        Self(r)
+    }
+}
+
+impl IntoResponse for NoSuchPage {
+    fn into_response(self) -> Response {
+        match self.0 {
+            PathRejection::FailedToDeserializePathParams(_) => AppError::NotFound("page"),
+            // A route whose pattern lacks what its handler reads: ours to fix.
+            other => AppError::Internal(anyhow::anyhow!("page path: {}", other.body_text())),
+        }
+        .into_response()
+    }
+}
+
+/// A form's fields as typed, to show them back when the form is refused.
+#[derive(Debug, Default, Clone)]
+pub struct Typed(pub HashMap<String, Vec<String>>);
+
+impl Typed {
+    /// The first value sent for `name`, or "".
+    pub fn value(&self, name: &str) -> &str {
+        self.0
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Whether `value` was among those sent for `name` (a checked box, a chosen option).
+    pub fn has(&self, name: &str, value: impl std::fmt::Display) -> bool {
+        let value = value.to_string();
+        self.0.get(name).is_some_and(|v| v.contains(&value))
     }
 }
 
@@ -308,15 +398,8 @@ pub fn render(t: &impl askama::Template) -> Response {
 }
 
 /// What no route answers: the JSON error under the API prefixes, the error page elsewhere.
-pub async fn not_found(locale: Locale, uri: axum::http::Uri) -> Response {
-    if uri.path().starts_with("/api/") || uri.path().starts_with("/open311/") {
-        return AppError::NotFound("route").into_response();
-    }
-    PageError {
-        error: AppError::NotFound("page"),
-        locale,
-    }
-    .into_response()
+pub async fn not_found(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(if is_api(uri.path()) { "route" } else { "page" })
 }
 
 async fn set_lang(
@@ -378,11 +461,17 @@ async fn stylesheet() -> Response {
     )
 }
 
-/// The kit's own routes: the language switch and the stylesheet.
+/// The layout's script: long pickers search as you type.
+async fn picker_script() -> Response {
+    asset(JAVASCRIPT, include_str!("../../static/picker.js"))
+}
+
+/// The kit's own routes: the language switch, the stylesheet and the layout's script.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/lang/{code}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/picker.js", get(picker_script))
 }
 
 #[cfg(test)]

@@ -109,6 +109,13 @@ async fn the_commander_sees_four_districts_under_static_management_on_a_phone() 
         .await
         .unwrap();
     c.wait().for_element(Locator::Css(".cards")).await.unwrap();
+    // On a phone the menu is folded behind its button.
+    c.find(Locator::Css("details.menu > summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.find(Locator::Css("a[href='/regions']"))
         .await
         .unwrap()

@@ -82,7 +82,7 @@ async fn every_actor_learns_of_their_step_from_the_badge_at_360_px() {
     let id = case["id"].as_i64().unwrap();
     let (c, _driver, _profile) = browser(360, 780).await;
     let base = app.base.clone();
-    let walk: [(&str, &str, &str, &str, Vec<(&str, String)>, bool, &str); 7] = [
+    let walk = [
         (
             "office",
             "reported",

@@ -373,7 +373,7 @@ async fn a_department_asks_for_more_time_and_the_group_answers() {
 }
 
 /// Files a case at 景程小区 as the supervisor and has the office triage it; returns its id.
-async fn triaged_case(app: &crate::TestApp, category: &str, text: &str) -> i64 {
+pub(crate) async fn triaged_case(app: &crate::TestApp, category: &str, text: &str) -> i64 {
     let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
     let compound = app
         .id_of("SELECT id FROM regions WHERE name = '景程小区'")
@@ -1056,10 +1056,12 @@ async fn dispatch_sets_the_deadline_the_city_configured() {
 async fn the_zero_report_page_checks_in_and_the_office_page_lists_the_silent() {
     let app = spawn_app(true).await;
     let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
+    // The list of the silent, apart from the form (whose compound picker names them all).
     let page = |token: String| {
         let app = &app;
         async move {
-            app.client
+            let page = app
+                .client
                 .get(format!("{}/check-ins", app.base))
                 .bearer_auth(token)
                 .send()
@@ -1067,7 +1069,8 @@ async fn the_zero_report_page_checks_in_and_the_office_page_lists_the_silent() {
                 .unwrap()
                 .text()
                 .await
-                .unwrap()
+                .unwrap();
+            page.split("id=\"silent\"").nth(1).unwrap().to_string()
         }
     };
     assert!(

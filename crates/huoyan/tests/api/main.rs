@@ -14,6 +14,7 @@ mod figures;
 mod headers;
 mod imports;
 mod intake;
+mod keep_user;
 mod open311;
 mod openapi;
 mod org;
