@@ -1,7 +1,7 @@
 //! Addresses as people write them on the JSON API and the report form (Open311's are in
-//! `open311.rs`).
+//! `open311.rs`), and the API's answers to input it must not echo or methods it does not take.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{TestApp, fields, page_client, spawn_app};
 
@@ -108,4 +108,60 @@ async fn the_api_and_the_report_form_take_an_address_as_people_write_it() {
     assert!(page.contains("value=\"景程小区与毅腾商都之间\""), "{page}");
     assert!(page.contains("匹配到 2 个小区"), "{page}");
     assert_eq!(app.count("cases").await, before + 1);
+}
+
+#[tokio::test]
+async fn api_errors_never_echo_a_huge_value() {
+    let app = spawn_app(true).await;
+    let office = app.token("office").await;
+    let huge = "x".repeat(20_000);
+    let mut unknown = serde_json::Map::new();
+    unknown.insert(huge.clone(), Value::from(1));
+    for body in [
+        json!({"category": "supplies", "priority": huge, "description": "蔬菜包未送达"}),
+        json!({"category": huge, "description": "蔬菜包未送达"}),
+        json!({"category": "supplies", "compound_id": huge, "description": "蔬菜包未送达"}),
+        Value::Object(unknown),
+    ] {
+        let (status, answer) = app.send("POST", &office, "/api/v1/cases", &body).await;
+        assert_eq!(status, 422, "{answer}");
+        let size = answer.to_string().len();
+        assert!(size < 1000, "{size} bytes: {answer}");
+    }
+    let (status, answer) = app.get(&office, &format!("/api/v1/cases/{huge}")).await;
+    assert_eq!(status, 422);
+    assert!(answer.to_string().len() < 1000, "{answer}");
+}
+
+#[tokio::test]
+async fn a_method_an_api_route_does_not_take_is_405_with_the_error_body() {
+    let app = spawn_app(true).await;
+    let office = app.token("office").await;
+    for (method, path, lang, message) in [
+        (
+            "PUT",
+            "/api/v1/cases",
+            "en",
+            "this resource does not take this method",
+        ),
+        ("DELETE", "/api/v1/cases/1", "zh", "此资源不接受该请求方法"),
+    ] {
+        let r = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}?lang={lang}", app.base),
+            )
+            .bearer_auth(&office)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        let allow = r.headers()["allow"].to_str().unwrap().to_string();
+        assert!(allow.contains("GET"), "{allow}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "method_not_allowed");
+        assert_eq!(body["message"], message);
+    }
 }
