@@ -17,12 +17,66 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// A field and why it fails. Either may carry what the client sent (serde names an unknown
+    /// field and quotes a bad value): the field is cut to [`QUOTE_MAX`] characters and every
+    /// quoted run of the message as [`clip_quoted`] cuts it.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
         Self {
-            field: field.into(),
-            message: message.into(),
+            field: match field.char_indices().nth(QUOTE_MAX) {
+                Some((end, _)) => format!("{}…", &field[..end]),
+                None => field,
+            },
+            message: clip_quoted(&message.into()),
         }
     }
+}
+
+/// The most characters of a client's value an error quotes back: enough to recognise it, never
+/// the 20 kB a client may have sent.
+pub const QUOTE_MAX: usize = 64;
+
+/// `value` as an error quotes it: in double quotes, escaped, cut to [`QUOTE_MAX`] characters.
+pub fn quote(value: &str) -> String {
+    clip_quoted(&format!("{value:?}"))
+}
+
+/// `text` with each run in double quotes or backticks (how our messages, serde's and axum's
+/// quote input) cut to [`QUOTE_MAX`] characters and marked `…`; a backslash escapes the next
+/// character inside double quotes, and a quote left open runs to the end.
+pub fn clip_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(1024));
+    let mut open: Option<char> = None;
+    let (mut kept, mut escaped) = (0, false);
+    for c in text.chars() {
+        match open {
+            None => {
+                if c == '"' || c == '`' {
+                    open = Some(c);
+                    (kept, escaped) = (0, false);
+                }
+                out.push(c);
+            }
+            Some(q) if c == q && !escaped => {
+                if kept > QUOTE_MAX {
+                    out.push('…');
+                }
+                out.push(c);
+                open = None;
+            }
+            Some(q) => {
+                escaped = q == '"' && c == '\\' && !escaped;
+                kept += 1;
+                if kept <= QUOTE_MAX {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    if open.is_some() && kept > QUOTE_MAX {
+        out.push('…');
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +99,9 @@ pub enum AppError {
     TooLarge(Vec<FieldError>),
     #[error("too many attempts; wait a minute and try again")]
     RateLimited,
+    /// A route asked with a method it does not take (`PUT /api/v1/cases`).
+    #[error("this resource does not take this method")]
+    MethodNotAllowed,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -63,6 +120,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +134,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",
             Self::RateLimited => "rate_limited",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal",
         }
     }
@@ -263,6 +322,38 @@ mod tests {
             (f.field.as_str(), f.message.as_str()),
             ("q", "at most 100 characters")
         );
+    }
+
+    #[test]
+    fn errors_quote_at_most_64_characters_of_input() {
+        let long = "景".repeat(20_000);
+        let quoted = quote(&long);
+        assert_eq!(quoted, format!("\"{}…\"", "景".repeat(QUOTE_MAX)));
+        assert_eq!(quote("景程小区"), "\"景程小区\"");
+        assert_eq!(
+            quote("a\"b"),
+            "\"a\\\"b\"",
+            "an escaped quote does not end the run"
+        );
+        let serde = format!("unknown variant `{long}`, expected one of `low`, `normal`");
+        assert_eq!(
+            clip_quoted(&serde),
+            format!(
+                "unknown variant `{}…`, expected one of `low`, `normal`",
+                "景".repeat(QUOTE_MAX)
+            )
+        );
+        assert_eq!(
+            clip_quoted(&format!("open \"{long}")),
+            format!("open \"{}…", "景".repeat(QUOTE_MAX))
+        );
+        let f = FieldError::new(long.clone(), format!("invalid type: string {long:?}"));
+        assert_eq!(f.field.chars().count(), QUOTE_MAX + 1);
+        assert!(f.message.chars().count() < 100, "{}", f.message);
+        let f = serde_field_error(&format!(
+            "Failed to deserialize the JSON body into the target type: unknown field `{long}`, expected `name` at line 1 column 9"
+        ));
+        assert!(f.field.chars().count() <= QUOTE_MAX + 1);
     }
 
     #[test]

@@ -138,6 +138,20 @@ pub async fn localise_errors(
     axum::response::Response::from_parts(parts, serde_json::Value::Object(error).to_string().into())
 }
 
+/// A method an API route does not take: the router's 405 with the API's error body. The router
+/// adds its `Allow` header after this layer has run.
+pub async fn wrong_method(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let answer = next.run(req).await;
+    if answer.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        AppError::MethodNotAllowed.into_response()
+    } else {
+        answer
+    }
+}
+
 /// Reads an optional query value where an empty one (`?region_id=`, what an unchosen select
 /// sends) means absent, as for a missing one.
 pub fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>

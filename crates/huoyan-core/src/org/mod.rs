@@ -1,6 +1,7 @@
 //! The city's organisation: the regions tree, control orders and the levels they impose, people
 //! and teams. Rules only; storage lives in the application's `org` module.
 
+pub mod addresses;
 mod control;
 mod departments;
 mod people;

@@ -143,7 +143,10 @@ pub fn router(app: &App) -> Router {
     let set =
         |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
     Router::new()
-        .merge(api.layer(axum::middleware::from_fn(crate::http::localise_errors)))
+        .merge(
+            api.layer(axum::middleware::from_fn(crate::http::wrong_method))
+                .layer(axum::middleware::from_fn(crate::http::localise_errors)),
+        )
         .route(
             "/api/v1/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),

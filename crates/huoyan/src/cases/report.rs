@@ -1,13 +1,16 @@
 //! Filing a report: the request parsed and checked at the boundary (the compound matched from the
-//! point when none is named, in the reporter's scope), then written by the intake's group commit.
+//! address or the point when none is named by id, in the reporter's scope; a point in another
+//! compound than the one named refused), then written by the intake's group commit.
 
 use huoyan_core::auth::Role;
 use huoyan_core::cases::{Category, Kind, Priority, Source};
 use huoyan_core::org::RegionLevel;
+use huoyan_core::org::addresses::AddressMatch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::intake::{self, Filed, Filing};
+use super::labels::Names;
 use super::{CaseDetail, CasesState};
 use crate::auth::Principal;
 use crate::check::{Check, Text};
@@ -26,11 +29,15 @@ pub struct NewCase {
     pub category: Category,
     /// Normal when absent.
     pub priority: Option<Priority>,
-    /// The compound; matched from `lon`/`lat` when absent.
+    /// The compound; when absent, the one whose name `address` contains (`大庆市高新区景程小区3号楼`:
+    /// a name shared by several is told apart by the point or the regions written in front of it,
+    /// else refused listing them), or the one whose outline holds `lon`/`lat`. A point inside
+    /// another compound's outline than the one named is refused.
     pub compound_id: Option<i64>,
     /// WGS-84 longitude, with `lat`.
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+    /// Where, as people write it: the compound, building, gate.
     #[serde(default)]
     pub address: Text<200>,
     pub description: Text<4000>,
@@ -71,15 +78,58 @@ pub async fn report(
     if located == Some(Located::OutsideCity) {
         check.fail("lon", "the point lies outside the city");
     }
-    let compound_id = match (new.compound_id, located) {
-        (Some(c), _) => Some(c),
-        (None, Some(Located::Compound(c))) => Some(c),
-        (None, Some(Located::OutsideCity)) => None,
-        (None, _) => {
-            check.fail(
-                "compound_id",
-                "name the compound (the report's point, if any, lies in no known compound)",
-            );
+    let point_in = match located {
+        Some(Located::Compound(c)) => Some(c),
+        _ => None,
+    };
+    // The compound as the report names it: by id, else by the name its address contains.
+    let named = match new.compound_id {
+        Some(c) => Some(("compound_id", c)),
+        None if !new.address.trim().is_empty() => {
+            let by_address =
+                crate::org::addresses::compound_named(&app.db, p, new.address.trimmed()).await?;
+            match &by_address.found {
+                AddressMatch::Compound(c) => Some(("address", *c)),
+                // The point tells which of them.
+                AddressMatch::Ambiguous(ids) if point_in.is_some_and(|c| ids.contains(&c)) => None,
+                AddressMatch::Ambiguous(ids) => {
+                    check.fail(
+                        "address",
+                        format!(
+                            "matches {} compounds: {}",
+                            ids.len(),
+                            by_address.candidates(ids)
+                        ),
+                    );
+                    None
+                }
+                // A street, a gate: the point, if any, finds the compound.
+                AddressMatch::Unknown if point_in.is_some() => None,
+                AddressMatch::Unknown => {
+                    check.fail(
+                        "address",
+                        if by_address.scoped {
+                            "names no compound in your scope"
+                        } else {
+                            "names no known compound"
+                        },
+                    );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let compound_id = match (named, point_in) {
+        (Some((_, c)), _) => Some(c),
+        (None, Some(c)) => Some(c),
+        (None, None) => {
+            if !check.failed("address") && located != Some(Located::OutsideCity) {
+                check.fail(
+                    "compound_id",
+                    "name the compound (the report's point, if any, lies in no known compound)",
+                );
+            }
             None
         }
     };
@@ -94,6 +144,25 @@ pub async fn report(
                     check.outside("compound_id");
                 }
             }
+        }
+    }
+    if let (Some((field, c)), Some(at), Some(lon), Some(lat)) = (named, point_in, new.lon, new.lat)
+        && !check.failed("compound_id")
+    {
+        // A point in another compound's outline is not in the one named, outlines being
+        // disjoint; unless they overlap (data drawn roughly), which the named one's outline tells.
+        // A named compound without an outline is refused alike: the point lies where another
+        // compound is known to be. A point in no outline (the street by the gate, a GPS fix tens
+        // of metres off) contradicts nothing and is taken.
+        if at != c && !crate::org::regions::outline_contains(&app.db, c, lon, lat).await? {
+            let names = Names::of(&app.db, [c, at], None, None).await?;
+            let why = format!(
+                "the point lies in {} (id {at}), not in {} (id {c})",
+                names.compound(&at),
+                names.compound(&c)
+            );
+            check.fail(field, why.clone());
+            check.fail("lon", why);
         }
     }
     if let Err(refused) = check.done() {

@@ -1,6 +1,7 @@
 //! `org`: the city's organisation — regions tree, control orders, sites, departments, people,
 //! teams and double registration — as storage, JSON routes, pages, imports and exports.
 
+pub mod addresses;
 pub mod departments;
 pub mod export;
 pub mod import;

@@ -598,6 +598,18 @@ pub async fn locate(db: &Db, lon: f64, lat: f64) -> AppResult<Located> {
     })
 }
 
+/// Whether region `id`'s outline contains the point; false when it has none.
+pub async fn outline_contains(db: &Db, id: i64, lon: f64, lat: f64) -> AppResult<bool> {
+    let text: Option<String> = sqlx::query_scalar("SELECT geometry FROM regions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .flatten();
+    Ok(text
+        .and_then(|t| serde_json::from_str::<geojson::Geometry>(&t).ok())
+        .is_some_and(|g| huoyan_core::org::places::contains(&g, lon, lat)))
+}
+
 pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))

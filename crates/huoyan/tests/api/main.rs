@@ -2,6 +2,7 @@
 //! chosen by HUOYAN_TEST_BACKEND (`sqlite`, the default, or `postgres`); the test command runs
 //! the suite once for each.
 
+mod addresses;
 mod audit;
 mod authz;
 mod browser;
@@ -266,6 +267,26 @@ impl TestApp {
             .unwrap()
             .try_get(0)
             .unwrap()
+    }
+
+    /// The centre of region `name`'s outline (the mean of its outer ring's corners, which for
+    /// the demo's rectangular compounds lies inside): (lon, lat).
+    pub async fn centre_of(&self, name: &str) -> (f64, f64) {
+        use sqlx::Row;
+        let text: String = sqlx::query("SELECT geometry FROM regions WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        let g: Value = serde_json::from_str(&text).unwrap();
+        let ring = g["coordinates"][0].as_array().unwrap();
+        let corners = &ring[..ring.len() - 1];
+        let mean = |i: usize| {
+            corners.iter().map(|c| c[i].as_f64().unwrap()).sum::<f64>() / corners.len() as f64
+        };
+        (mean(0), mean(1))
     }
 
     pub async fn id_of(&self, sql: &str) -> i64 {

@@ -999,3 +999,385 @@ async fn only_reporting_roles_may_file_and_anyone_may_read() {
     let a = app.o311("requests.json").await;
     assert_eq!(a.json().as_array().unwrap().len(), reporters.len());
 }
+
+/// The id of the request a filing answered with, in either format.
+fn filed_id(a: &Answer) -> String {
+    if a.content_type.starts_with("application/json") {
+        a.json()[0]["service_request_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    } else {
+        a.xml::<XRequests>().request[0].service_request_id.clone()
+    }
+}
+
+impl TestApp {
+    /// Files a `supplies` request with `place`'s parameters as the account of `key`.
+    async fn o311_file(&self, format: &str, key: &str, place: &[(&str, &str)]) -> Answer {
+        let mut form = vec![
+            ("api_key", key),
+            ("service_code", "supplies"),
+            ("description", "蔬菜包未送达"),
+        ];
+        form.extend_from_slice(place);
+        self.o311_post(&format!("requests.{format}"), &form, None)
+            .await
+    }
+
+    /// The compound (`address_id`) a request was filed under.
+    async fn o311_compound(&self, id: &str) -> String {
+        let a = self.o311(&format!("requests/{id}.json")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.json()[0]["address_id"].as_str().unwrap().to_string()
+    }
+
+    /// A compound named `name` without an outline, made by the admin in 新村七区's community
+    /// (让胡路区, another district than 景程小区's); its id and its district's name.
+    async fn add_compound(&self, name: &str) -> (String, String) {
+        let community = self
+            .id_of("SELECT parent_id FROM regions WHERE name = '新村七区'")
+            .await;
+        let admin = self.token("admin").await;
+        let (status, region) = self
+            .send(
+                "POST",
+                &admin,
+                "/api/v1/regions",
+                &json!({"parent_id": community, "level": "compound", "name": name}),
+            )
+            .await;
+        assert_eq!(status, 201, "{region}");
+        let district: String = {
+            use sqlx::Row;
+            let path: String = sqlx::query("SELECT path FROM regions WHERE id = $1")
+                .bind(community)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap();
+            sqlx::query("SELECT name FROM regions WHERE level = 'district' AND $1 LIKE path || '%'")
+                .bind(path)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap()
+        };
+        (region["id"].to_string(), district)
+    }
+}
+
+/// What a 12345 hotline system sends: the place only as the caller said it, no id, no point.
+#[tokio::test]
+async fn an_address_string_alone_names_the_compound() {
+    let app = spawn_app(true).await;
+    // The office's scope is the city; the supervisor's is 景程小区 alone.
+    let (office, supervisor) = (app.token("office").await, app.token("supervisor").await);
+    let jingcheng = app.jingcheng().await;
+    let yiteng = app
+        .id_of("SELECT id FROM regions WHERE name = '毅腾商都'")
+        .await
+        .to_string();
+    let before = app.count("cases").await;
+    let mut filed = 0;
+    for (key, address, compound) in [
+        (&office, "大庆市高新区景程小区3号楼", &jingcheng),
+        (&office, "  景程小区　３号楼２单元 ", &jingcheng),
+        (&office, "大庆市毅腾商都2号楼东门", &yiteng),
+        (&supervisor, "景程小区3号楼", &jingcheng),
+    ] {
+        for format in ["json", "xml"] {
+            let a = app
+                .o311_file(format, key, &[("address_string", address)])
+                .await;
+            assert_eq!(a.status, 201, "{address} as {format}: {}", a.body);
+            assert_eq!(
+                &app.o311_compound(&filed_id(&a)).await,
+                compound,
+                "{address}"
+            );
+            filed += 1;
+        }
+    }
+    // A scoped account's address counts only its own compounds.
+    for (key, address, why) in [
+        (
+            &supervisor,
+            "毅腾商都2号楼",
+            "names no compound in your scope",
+        ),
+        (&office, "中央大街12号", "names no known compound"),
+        (&office, "大庆市高新区", "names no known compound"),
+    ] {
+        for format in ["json", "xml"] {
+            let a = app
+                .o311_file(format, key, &[("address_string", address)])
+                .await;
+            a.assert_error(400, "address_string");
+            assert!(
+                a.errors()
+                    .iter()
+                    .any(|(_, d)| d == &format!("address_string: {why}")),
+                "{address}: {}",
+                a.body
+            );
+        }
+    }
+    assert_eq!(app.count("cases").await, before + filed);
+}
+
+#[tokio::test]
+async fn an_ambiguous_address_names_its_candidates() {
+    let app = spawn_app(true).await;
+    let office = app.token("office").await;
+    let jingcheng = app.jingcheng().await;
+    let (second, district) = app.add_compound("景程小区").await;
+    let before = app.count("cases").await;
+    for format in ["json", "xml"] {
+        let a = app
+            .o311_file(format, &office, &[("address_string", "景程小区3号楼")])
+            .await;
+        a.assert_error(400, "address_string");
+        let (_, d) = &a.errors()[0];
+        assert!(
+            d.starts_with("address_string: matches 2 compounds: "),
+            "{d}"
+        );
+        for id in [&jingcheng, &second] {
+            assert!(d.contains(&format!("景程小区 (id {id}, ")), "{d}");
+        }
+        assert!(d.contains(&district), "the district tells them apart: {d}");
+    }
+    assert_eq!(app.count("cases").await, before, "nothing was filed");
+    // The regions written in front tell them apart, and so does a point.
+    let (lon, lat) = app.centre_of("景程小区").await;
+    let (lon, lat) = (lon.to_string(), lat.to_string());
+    let here = format!("{district}景程小区5号楼");
+    for (place, compound) in [
+        (
+            vec![("address_string", "大庆市高新区景程小区3号楼")],
+            &jingcheng,
+        ),
+        (vec![("address_string", here.as_str())], &second),
+        (
+            vec![
+                ("address_string", "景程小区3号楼"),
+                ("lat", lat.as_str()),
+                ("long", lon.as_str()),
+            ],
+            &jingcheng,
+        ),
+    ] {
+        let a = app.o311_file("json", &office, &place).await;
+        assert_eq!(a.status, 201, "{place:?}: {}", a.body);
+        assert_eq!(&app.o311_compound(&filed_id(&a)).await, compound);
+    }
+    // Many candidates: five are listed.
+    let names: Vec<String> = {
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT name FROM regions WHERE level = 'compound'")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+        let mut by_length: std::collections::HashMap<usize, Vec<String>> = Default::default();
+        for r in rows {
+            let name: String = r.try_get(0).unwrap();
+            by_length
+                .entry(name.chars().count())
+                .or_default()
+                .push(name);
+        }
+        by_length.into_values().max_by_key(Vec::len).unwrap()
+    };
+    assert!(names.len() >= 7, "{names:?}");
+    let address = names[..7].join("、");
+    let a = app
+        .o311_file("json", &office, &[("address_string", address.as_str())])
+        .await;
+    a.assert_error(400, "address_string");
+    let (_, d) = &a.errors()[0];
+    let n: usize = d
+        .strip_prefix("address_string: matches ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{d}"));
+    assert!(n >= 7, "{d}");
+    assert_eq!(d.matches("(id ").count(), 5, "{d}");
+    assert!(d.ends_with("; …"), "{d}");
+}
+
+#[tokio::test]
+async fn a_point_in_another_compound_than_the_one_named_is_refused() {
+    let app = spawn_app(true).await;
+    let (office, supervisor) = (app.token("office").await, app.token("supervisor").await);
+    let jingcheng = app.jingcheng().await;
+    let (lon, lat) = app.centre_of("景程东苑").await;
+    let (jlon, jlat) = app.centre_of("景程小区").await;
+    assert!(
+        (lon - jlon).abs() > 0.003 || (lat - jlat).abs() > 0.002,
+        "the demo's 景程东苑 and 景程小区 do not overlap"
+    );
+    let (lon, lat, jlon, jlat) = (
+        lon.to_string(),
+        lat.to_string(),
+        jlon.to_string(),
+        jlat.to_string(),
+    );
+    let (unbounded, _) = app.add_compound("无界小区").await;
+    let before = app.count("cases").await;
+    for (key, named, field) in [
+        (
+            &supervisor,
+            ("address_id", jingcheng.as_str()),
+            "address_id",
+        ),
+        (
+            &office,
+            ("address_string", "景程小区3号楼"),
+            "address_string",
+        ),
+        // A compound without an outline: the point lies where another compound is known to be.
+        (&office, ("address_id", unbounded.as_str()), "address_id"),
+    ] {
+        for format in ["json", "xml"] {
+            let a = app
+                .o311_file(
+                    format,
+                    key,
+                    &[named, ("lat", lat.as_str()), ("long", lon.as_str())],
+                )
+                .await;
+            a.assert_error(400, field);
+            a.assert_error(400, "long");
+            assert!(
+                a.errors().iter().all(|(_, d)| d.contains("景程东苑")),
+                "{}",
+                a.body
+            );
+        }
+    }
+    assert_eq!(app.count("cases").await, before, "nothing was filed");
+    // Inside the compound named, or in no compound's outline (just outside its fence): filed.
+    let outside = (jlon.parse::<f64>().unwrap() + 0.0016).to_string();
+    for (key, place) in [
+        (
+            &supervisor,
+            vec![
+                ("address_id", jingcheng.as_str()),
+                ("lat", jlat.as_str()),
+                ("long", jlon.as_str()),
+            ],
+        ),
+        (
+            &supervisor,
+            vec![
+                ("address_id", jingcheng.as_str()),
+                ("lat", jlat.as_str()),
+                ("long", outside.as_str()),
+            ],
+        ),
+    ] {
+        let a = app.o311_file("json", key, &place).await;
+        assert_eq!(a.status, 201, "{place:?}: {}", a.body);
+        assert_eq!(app.o311_compound(&filed_id(&a)).await, jingcheng);
+    }
+}
+
+#[tokio::test]
+async fn limits_and_wrong_methods_answer_in_the_errors_format() {
+    let app = spawn_app(true).await;
+    let key = app.token("supervisor").await;
+    let compound = app.jingcheng().await;
+    let before = app.count("cases").await;
+    // Over the 64 kB limit: 413, not "send the parameters as form-urlencoded".
+    let long = "x".repeat(70 * 1024);
+    for format in ["json", "xml"] {
+        let a = app
+            .o311_file(
+                format,
+                &key,
+                &[("address_id", compound.as_str()), ("media_url", &long)],
+            )
+            .await;
+        a.assert_error(413, "body");
+    }
+    // A 20 kB value is never sent back whole.
+    let huge = "景".repeat(7000);
+    for (param, status, field) in [
+        ("service_code", 404, "service_code"),
+        ("jurisdiction_id", 404, "jurisdiction_id"),
+        ("address_string", 400, "address_string"),
+        ("address_id", 400, "address_id"),
+        ("lat", 400, "lat"),
+        ("description", 400, "description"),
+    ] {
+        for format in ["json", "xml"] {
+            let mut form = vec![
+                ("api_key", key.as_str()),
+                ("service_code", "supplies"),
+                ("address_id", compound.as_str()),
+                ("description", "蔬菜包未送达"),
+            ];
+            form.retain(|(k, _)| *k != param);
+            form.push((param, &huge));
+            let a = app
+                .o311_post(&format!("requests.{format}"), &form, None)
+                .await;
+            a.assert_error(status, field);
+            assert!(a.body.len() < 2000, "{param}: {} bytes", a.body.len());
+        }
+    }
+    let huge = "x".repeat(20_000);
+    for (path, status, field) in [
+        (format!("requests.json?status={huge}"), 400, "status"),
+        (format!("requests.xml?start_date={huge}"), 400, "start_date"),
+        (
+            format!("requests.json?jurisdiction_id={huge}"),
+            404,
+            "jurisdiction_id",
+        ),
+        (format!("requests/{huge}.json"), 404, "service_request_id"),
+        (format!("tokens/{huge}.xml"), 404, "token"),
+        (format!("services/{huge}.json"), 404, "service_code"),
+        (format!("{huge}.json"), 404, "path"),
+        (format!("requests/{huge}"), 404, "format"),
+    ] {
+        let a = app.o311(&path).await;
+        a.assert_error(status, field);
+        assert!(a.body.len() < 2000, "{field}: {} bytes", a.body.len());
+    }
+    // A method a resource does not take: 405 in the format of its suffix, with Allow.
+    for (method, path, allowed) in [
+        ("PUT", "requests.json", "POST"),
+        ("DELETE", "requests.xml", "POST"),
+        ("PATCH", "discovery.json", "GET"),
+        ("POST", "services.xml", "GET"),
+        ("DELETE", "requests/1.json", "GET"),
+    ] {
+        let r = app
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{BASE}/{path}", app.base),
+            )
+            .form(&[("api_key", key.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let allow = r
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(allow.contains(allowed), "{method} {path}: Allow {allow:?}");
+        let a = Answer::read(r).await;
+        a.assert_error(405, "method");
+        if path.ends_with(".xml") {
+            assert_eq!(a.elements()[0], "errors");
+        }
+    }
+    assert_eq!(app.count("cases").await, before, "nothing was filed");
+}

@@ -13,12 +13,19 @@
 //!   what a notice board would: category, state, description, place and the responsible unit.
 //!   Never the reporter, their account or anything they typed about themselves.
 //! - Filing (`POST requests`) needs `api_key`: an account's API token (`POST /api/v1/auth/token`)
-//!   whose role may report (supervisor, inspector, pilot, office). The place is `address_id`,
-//!   our compound's region id, or a `lat`/`long` inside a compound's outline (an address string
-//!   alone is not geocoded). Name, e-mail, phone and device fields are accepted and dropped: we keep no
-//!   personal data we do not need. `media_url` and `attribute[…]` are accepted and ignored.
-//!   `Idempotency-Key` works as on the JSON API: a resend answers with the first request (200
-//!   instead of 201).
+//!   whose role may report (supervisor, inspector, pilot, office; a 12345 hotline system files
+//!   as an office account). The place is `address_id`, our compound's region id; or an
+//!   `address_string` that names a compound as people write it (`大庆市高新区景程小区3号楼`),
+//!   matched against the names of the compounds in the account's scope (the whole city for a
+//!   city-wide office), an ambiguous or unknown one a 400 listing the candidates; or a
+//!   `lat`/`long` inside a compound's outline. A point inside another compound than the one
+//!   named is a 400 naming both. Name, e-mail, phone and device fields are accepted and dropped:
+//!   we keep no personal data we do not need. `media_url` and `attribute[…]` are accepted and
+//!   ignored. `Idempotency-Key` works as on the JSON API: a resend answers with the first request
+//!   (200 instead of 201). A body over 64 kB is a 413.
+//! - Every error, a wrong method's 405 (with `Allow`) included, is in the standard's errors
+//!   format, in the format the resource's suffix names; a value quoted back is cut to 64
+//!   characters.
 //! - Every service is `realtime`: the id is known when the POST returns, so no token is ever
 //!   handed out. `GET tokens/{token}` still answers, taking the token to be the
 //!   `service_request_id` itself.
@@ -43,7 +50,7 @@ use sqlx::Row;
 
 use crate::cases::CasesState;
 use crate::db::Db;
-use crate::error::AppError;
+use crate::error::{AppError, clip_quoted, quote};
 
 mod requests;
 
@@ -59,6 +66,8 @@ const CHANGESET: &str = "2026-11-29 00:00";
 const WINDOW_MS: i64 = 90 * 24 * 3600 * 1000;
 const MAX_REQUESTS: i64 = 1000;
 const SERVICE_GROUP: &str = "疫情防控督导";
+/// Filing a problem is a few kilobytes of form; nothing here takes uploads.
+const BODY_LIMIT: usize = 64 * 1024;
 const SERVICE_NOTICE: &str =
     "已受理。办公室梳理后由督导组转办责任单位限时整改；可凭 service_request_id 查询办理进度。";
 
@@ -82,6 +91,15 @@ impl Format {
         match self {
             Format::Xml => "text/xml; charset=utf-8",
             Format::Json => "application/json; charset=utf-8",
+        }
+    }
+
+    /// The format a path's suffix names: JSON for `.json`, else XML, the standard's own.
+    fn of_path(path: &str) -> Format {
+        if path.ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Xml
         }
     }
 
@@ -157,10 +175,11 @@ struct ErrorItem<'a> {
 }
 
 impl Open311Error {
+    /// Any value the description quotes is cut (see `clip_quoted`).
     fn new(status: StatusCode, description: impl Into<String>) -> Self {
         Self {
             status,
-            descriptions: vec![description.into()],
+            descriptions: vec![clip_quoted(&description.into())],
         }
     }
 
@@ -201,6 +220,7 @@ impl Open311Error {
             "compound_id" => "address_id".to_string(),
             "category" => "service_code".to_string(),
             "lon" => "long".to_string(),
+            "address" => "address_string".to_string(),
             other => other.to_string(),
         };
         let described = |status, fields: Vec<crate::error::FieldError>| Self {
@@ -295,12 +315,13 @@ async fn check_jurisdiction(db: &Db, params: &Params) -> Result<(), Open311Error
         Some((code, name)) => Err(Open311Error::not_found(
             "jurisdiction_id",
             format!(
-                "{asked} is not served here; this endpoint serves {name} (jurisdiction_id {code})"
+                "{} is not served here; this endpoint serves {name} (jurisdiction_id {code})",
+                quote(asked)
             ),
         )),
         None => Err(Open311Error::not_found(
             "jurisdiction_id",
-            format!("{asked} is not served here"),
+            format!("{} is not served here", quote(asked)),
         )),
     }
 }
@@ -336,7 +357,10 @@ fn parse_w3c(field: &str, s: &str) -> Result<i64, Open311Error> {
         .map_err(|_| {
             Open311Error::bad(
                 field,
-                format!("{s:?} is not a W3C datetime such as 2022-08-20T20:00:00+08:00"),
+                format!(
+                    "{} is not a W3C datetime such as 2022-08-20T20:00:00+08:00",
+                    quote(s)
+                ),
             )
         })
 }
@@ -504,29 +528,47 @@ fn unknown_service(code: &str) -> Open311Error {
     let all: Vec<_> = Category::ALL.iter().map(|c| c.code()).collect();
     Open311Error::not_found(
         "service_code",
-        format!("no service {code:?}; the services are {}", all.join(", ")),
+        format!(
+            "no service {}; the services are {}",
+            quote(code),
+            all.join(", ")
+        ),
     )
 }
 
 fn unknown_format(file: &str) -> Response {
     Open311Error::not_found(
         "format",
-        format!("{file:?}: name a resource ending in .xml or .json"),
+        format!("{}: name a resource ending in .xml or .json", quote(file)),
     )
     .render(Format::Xml)
 }
 
 async fn fallback(OriginalUri(uri): OriginalUri) -> Response {
-    let format = if uri.path().ends_with(".json") {
-        Format::Json
-    } else {
-        Format::Xml
-    };
     Open311Error::not_found(
         "path",
         format!(
             "{} is not an Open311 resource; see {PREFIX}/discovery.xml",
-            uri.path()
+            quote(uri.path())
+        ),
+    )
+    .render(Format::of_path(uri.path()))
+}
+
+/// A method a resource does not take (`PUT requests.json`): the router's 405 in the errors format
+/// of the path's suffix. The router adds its `Allow` header after this layer has run.
+async fn wrong_method(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let format = Format::of_path(req.uri().path());
+    let method = req.method().clone();
+    let answer = next.run(req).await;
+    if answer.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return answer;
+    }
+    Open311Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method: {} is not allowed on this resource; its Allow header lists those that are",
+            quote(method.as_str())
         ),
     )
     .render(format)
@@ -571,13 +613,20 @@ pub fn router() -> Router<CasesState> {
                         let answer = async {
                             let query = Params::from_query(query)?;
                             let form = form.map(|Form(pairs)| Params(pairs)).map_err(|e| {
-                                Open311Error::bad(
-                                    "body",
-                                    format!(
-                                        "send the parameters as application/x-www-form-urlencoded ({})",
-                                        e.body_text()
-                                    ),
-                                )
+                                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                                    Open311Error::new(
+                                        StatusCode::PAYLOAD_TOO_LARGE,
+                                        format!("body: larger than the {} kB a service request may be", BODY_LIMIT / 1024),
+                                    )
+                                } else {
+                                    Open311Error::bad(
+                                        "body",
+                                        format!(
+                                            "send the parameters as application/x-www-form-urlencoded ({})",
+                                            e.body_text()
+                                        ),
+                                    )
+                                }
                             })?;
                             create_request(format, state, headers, query, form).await
                         };
@@ -591,8 +640,8 @@ pub fn router() -> Router<CasesState> {
         .route("/requests/{file}", get(get_request))
         .route("/tokens/{file}", get(get_token))
         .fallback(fallback)
-        // Filing a problem is a few kilobytes of form; nothing here takes uploads.
-        .layer(DefaultBodyLimit::max(64 * 1024));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(wrong_method));
     Router::new().nest(PREFIX, inner)
 }
 

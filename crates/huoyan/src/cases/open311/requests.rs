@@ -18,6 +18,7 @@ use crate::auth::{Principal, Via};
 use crate::cases::CasesState;
 use crate::check::Text;
 use crate::db::{Db, Sql};
+use crate::error::quote;
 use crate::http::IdempotencyKey;
 use crate::time::now_ms;
 
@@ -155,7 +156,10 @@ pub(super) async fn list_requests(
             match status {
                 "open" => want_open = true,
                 "closed" => want_closed = true,
-                other => errors.push(format!("status: {other:?} is neither open nor closed")),
+                other => errors.push(format!(
+                    "status: {} is neither open nor closed",
+                    quote(other)
+                )),
             }
         }
         let mut date = |field: &str| match params.get(field).map(|s| parse_w3c(field, s)) {
@@ -250,7 +254,7 @@ pub(super) async fn get_request(
         let params = Params::from_query(query)?;
         check_jurisdiction(&state.db, &params).await?;
         let request = one_request(&state.db, id).await?.ok_or_else(|| {
-            Open311Error::not_found("service_request_id", format!("no request {id:?}"))
+            Open311Error::not_found("service_request_id", format!("no request {}", quote(id)))
         })?;
         Ok(reply(
             format,
@@ -280,9 +284,9 @@ pub(super) async fn get_token(
     let answer = async {
         let params = Params::from_query(query)?;
         check_jurisdiction(&state.db, &params).await?;
-        let request = one_request(&state.db, token)
-            .await?
-            .ok_or_else(|| Open311Error::not_found("token", format!("no token {token:?}")))?;
+        let request = one_request(&state.db, token).await?.ok_or_else(|| {
+            Open311Error::not_found("token", format!("no token {}", quote(token)))
+        })?;
         let doc = Many {
             format,
             item: "request",
