@@ -4,6 +4,7 @@
 pub mod departments;
 pub mod export;
 pub mod import;
+mod import_page;
 pub mod orders;
 pub mod pages;
 pub mod people;
@@ -40,7 +41,7 @@ pub fn api() -> OpenApiRouter<OrgState> {
 }
 
 pub fn pages() -> axum::Router<OrgState> {
-    pages::router()
+    pages::router().merge(import_page::router())
 }
 
 /// `org`'s entries in the menu.
@@ -53,6 +54,9 @@ pub fn menu() -> Vec<MenuItem> {
         }),
         MenuItem::new("/teams", "nav.teams", |r: Role| {
             r.allows(Permission::TeamsRead)
+        }),
+        MenuItem::new("/imports", "nav.imports", |r: Role| {
+            r.allows(Permission::Import)
         }),
     ]
 }

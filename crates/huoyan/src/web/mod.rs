@@ -332,11 +332,17 @@ async fn stylesheet() -> Response {
     )
 }
 
-/// The kit's own routes: the language switch and the stylesheet.
+/// Pickers that search as you type, for any page's long select (`data-picker`).
+async fn picker_script() -> Response {
+    asset(JAVASCRIPT, include_str!("../../static/picker.js"))
+}
+
+/// The kit's own routes: the language switch, the stylesheet and the pickers' script.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/lang/{code}", get(set_lang))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/picker.js", get(picker_script))
 }
 
 #[cfg(test)]

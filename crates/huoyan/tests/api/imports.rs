@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::spawn_app;
 
-fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+pub(crate) fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
