@@ -72,6 +72,12 @@ impl Verifications {
                 Ok(Err(e)) => Ended::Failed(format!("{e:#}")),
                 Err(e) => Ended::Failed(format!("the verification stopped: {e}")),
             };
+            if let Ended::Failed(why) = &ended {
+                tracing::error!(
+                    error = why.as_str(),
+                    "audit verification from the page failed"
+                );
+            }
             if let Some(run) = runs.slot().as_mut() {
                 run.ended = Some((now_ms(), ended));
             }
