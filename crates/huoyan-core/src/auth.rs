@@ -39,6 +39,9 @@ pub enum Permission {
     TeamsWrite,
     AccountsManage,
     AuditRead,
+    /// Run the audit trail's whole verification (as `huoyan audit verify` does) from a page: it
+    /// reads every event and vouched row, so only the administrator starts it.
+    AuditVerify,
     Import,
     Export,
     /// Read cases in scope (a department: those dispatched to it).
@@ -72,7 +75,9 @@ impl Role {
         use Role::*;
         match p {
             RegionsRead | OrdersRead | SitesRead | DepartmentsRead => true,
-            RegionsWrite | DepartmentsWrite | AccountsManage | Import => self == Admin,
+            RegionsWrite | DepartmentsWrite | AccountsManage | Import | AuditVerify => {
+                self == Admin
+            }
             OrdersWrite => matches!(self, Admin | Commander),
             SitesWrite => matches!(self, Admin | Dispatcher),
             PeopleRead => matches!(
@@ -188,10 +193,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_admin_manages_accounts_and_imports() {
+    fn only_admin_manages_accounts_imports_and_verification() {
         for r in Role::ALL {
             assert_eq!(r.allows(Permission::AccountsManage), *r == Role::Admin);
             assert_eq!(r.allows(Permission::Import), *r == Role::Admin);
+            assert_eq!(r.allows(Permission::AuditVerify), *r == Role::Admin);
         }
     }
 

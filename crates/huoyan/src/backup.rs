@@ -70,7 +70,7 @@ pub async fn run(db: &str, to: &Path, key: AuditKey) -> anyhow::Result<ExitCode>
     sync_dir(to)?;
     let size = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
     Ok(match verdict {
-        Verdict::Intact { events } => {
+        Verdict::Intact { events, .. } => {
             println!(
                 "backed up {} to {} ({size} bytes): {events} audit events, chain intact",
                 redact(db),

@@ -347,7 +347,7 @@ async fn audit(
             }
             let db = Db::connect(url).await?.with_audit_key(key);
             Ok(match crate::audit::verify_with(&db, &checkpoints).await? {
-                Verdict::Intact { events } => {
+                Verdict::Intact { events, .. } => {
                     println!(
                         "OK: {events} audit events, chain intact and sealed with key {key_id}; accounts and cases match their trails{}",
                         match checkpoints.len() {

@@ -126,7 +126,7 @@ pub fn read(format: Format, bytes: &[u8]) -> AppResult<Table> {
     Ok(Table { headers, rows })
 }
 
-/// Writes one sheet: a bold header and text or number cells.
+/// Writes one sheet (see `write_workbook`).
 pub fn write_xlsx(sheet: &str, headers: &[&str], rows: &[Vec<Cell>]) -> anyhow::Result<Vec<u8>> {
     write_workbook(&[Sheet {
         name: sheet,
@@ -143,10 +143,27 @@ pub struct Sheet<'a> {
     pub rows: &'a [Vec<Cell>],
 }
 
-/// Writes several sheets into one workbook, in order.
+/// How every exported time is shown: Beijing wall time to the minute (the cell keeps seconds).
+pub const TIME_FORMAT: &str = "yyyy-mm-dd hh:mm";
+
+/// Column widths, in Excel's character units: at least room for a header's filter button, at
+/// most what a screen shows beside other columns (longer text is cut at the cell's edge and read
+/// in the cell itself).
+const MIN_WIDTH: f64 = 8.0;
+const MAX_WIDTH: f64 = 50.0;
+/// Rows measured for a column's width: enough to see what a column holds, bounded so a large
+/// export costs no more than this to lay out.
+const MEASURED_ROWS: usize = 1_000;
+
+/// Writes several sheets into one workbook, in order, each one as a person opens it to work:
+/// the bold header row frozen above the data, a filter over every column, columns as wide as
+/// what they hold (Chinese characters count twice) within bounds, and times as Excel date-time
+/// cells in Beijing time, which sort and filter as times.
 pub fn write_workbook(sheets: &[Sheet]) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::Format;
     let mut book = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let bold = Format::new().set_bold();
+    let time = Format::new().set_num_format(TIME_FORMAT);
     for sheet in sheets {
         let ws = book.add_worksheet();
         ws.set_name(sheet.name)?;
@@ -159,19 +176,68 @@ pub fn write_workbook(sheets: &[Sheet]) -> anyhow::Result<Vec<u8>> {
                 match cell {
                     Cell::Text(s) => ws.write_string(r, c, s)?,
                     Cell::Number(n) => ws.write_number(r, c, *n)?,
-                    Cell::Formatted(n, f) => ws.write_number_with_format(
-                        r,
-                        c,
-                        *n,
-                        &rust_xlsxwriter::Format::new().set_num_format(*f),
-                    )?,
+                    Cell::Formatted(n, f) => {
+                        ws.write_number_with_format(r, c, *n, &Format::new().set_num_format(*f))?
+                    }
+                    Cell::Time(ms) => {
+                        ws.write_datetime_with_format(r, c, excel_time(*ms)?, &time)?
+                    }
                     Cell::Empty => ws,
                 };
             }
         }
-        ws.autofit();
+        let columns = sheet
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([sheet.headers.len()])
+            .max()
+            .unwrap_or(0);
+        if columns > 0 {
+            let last = columns as u16 - 1;
+            ws.set_freeze_panes(1, 0)?;
+            ws.autofilter(0, 0, sheet.rows.len() as u32, last)?;
+            for c in 0..columns {
+                ws.set_column_width(c as u16, column_width(sheet, c))?;
+            }
+        }
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// An instant as Beijing wall time in an Excel date-time (Excel keeps no zone).
+fn excel_time(ms: i64) -> anyhow::Result<rust_xlsxwriter::ExcelDateTime> {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| anyhow::anyhow!("time {ms} out of range"))?
+        .with_timezone(&chrono_tz::Asia::Shanghai);
+    Ok(
+        rust_xlsxwriter::ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day() as u8)?
+            .and_hms(t.hour() as u16, t.minute() as u8, t.second())?,
+    )
+}
+
+/// Column `c`'s width: its widest header or measured cell, plus room for the filter button.
+fn column_width(sheet: &Sheet, c: usize) -> f64 {
+    let header = sheet.headers.get(c).map_or(0.0, |h| text_width(h) + 3.0);
+    sheet
+        .rows
+        .iter()
+        .take(MEASURED_ROWS)
+        .filter_map(|row| row.get(c))
+        .map(Cell::width)
+        .fold(header, f64::max)
+        .clamp(MIN_WIDTH, MAX_WIDTH)
+}
+
+/// Display columns of `s` with a character's padding: wide (CJK) characters count two.
+fn text_width(s: &str) -> f64 {
+    let widest_line = s
+        .lines()
+        .map(unicode_width::UnicodeWidthStr::width)
+        .max()
+        .unwrap_or(0);
+    widest_line as f64 + 1.0
 }
 
 pub enum Cell {
@@ -180,7 +246,31 @@ pub enum Cell {
     /// A number shown with an Excel number format (`0.00`, `0.0%`): the cell keeps the exact
     /// value, only its display is rounded.
     Formatted(f64, &'static str),
+    /// An instant (epoch milliseconds), written as a date-time in Beijing time.
+    Time(i64),
     Empty,
+}
+
+impl Cell {
+    /// An RFC 3339 time from the API as a time cell; text that is not one stays text.
+    pub fn time(rfc3339: &str) -> Cell {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| Cell::Time(t.timestamp_millis()))
+            .unwrap_or_else(|_| Cell::Text(rfc3339.to_string()))
+    }
+
+    /// How wide the cell shows, in Excel's character units.
+    fn width(&self) -> f64 {
+        match self {
+            Cell::Text(s) => text_width(s),
+            // General format shows at most eleven digits.
+            Cell::Number(n) => text_width(&n.to_string()).min(12.0),
+            // A rounded display: the integer part, a separator and two decimals or a percent.
+            Cell::Formatted(n, _) => text_width(&format!("{n:.2}")),
+            Cell::Time(_) => TIME_FORMAT.len() as f64 + 1.0,
+            Cell::Empty => 0.0,
+        }
+    }
 }
 
 impl From<String> for Cell {
@@ -228,6 +318,27 @@ mod tests {
         assert_eq!(t.headers, vec!["name", "birth_year"]);
         assert_eq!(t.rows[0], (2, vec!["张伟".to_string(), "1980".to_string()]));
         assert_eq!(t.rows[1].1[0], "李娜");
+    }
+
+    #[test]
+    fn columns_fit_what_they_hold_within_bounds() {
+        let rows = vec![vec![
+            Cell::Text("景程小区".into()),
+            Cell::Text("x".repeat(300)),
+            Cell::time("2022-08-20T12:00:00Z"),
+            Cell::Number(7.0),
+        ]];
+        let sheet = Sheet {
+            name: "s",
+            headers: &["名称", "description", "reported_at", "id"],
+            rows: &rows,
+        };
+        let widths: Vec<f64> = (0..4).map(|c| column_width(&sheet, c)).collect();
+        // Four Chinese characters are eight columns; long text stops at the bound; a time shows
+        // whole; a short column keeps room for its filter button.
+        assert_eq!(widths, [9.0, MAX_WIDTH, 17.0, MIN_WIDTH]);
+        assert!(matches!(rows[0][2], Cell::Time(1_660_996_800_000)));
+        assert!(matches!(Cell::time("soon"), Cell::Text(_)));
     }
 
     #[test]

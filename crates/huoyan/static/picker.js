@@ -3,6 +3,9 @@
 // text contains what is typed (any case). The select itself stays the form's field, so the page
 // works the same without script, and a checked box is never hidden. Keys in the box: arrows move
 // the choice among the matches, Enter keeps it (without sending the form), Escape shows all.
+//
+// A role select (<select data-role>, each option with data-kind) shows only the scope picker its
+// role needs (the element with the matching data-scope-kind); the server reads only that one.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -116,4 +119,18 @@
     if (sel.options.length > LONG || sel.hasAttribute("data-picker")) select(sel);
   });
   document.querySelectorAll("fieldset[data-picker]").forEach(fieldset);
+
+  function roleScopes(role) {
+    var parts = role.form ? role.form.querySelectorAll("[data-scope-kind]") : [];
+    function show() {
+      var option = role.options[role.selectedIndex];
+      var kind = option ? option.getAttribute("data-kind") : null;
+      Array.prototype.forEach.call(parts, function (p) {
+        p.hidden = kind !== p.getAttribute("data-scope-kind");
+      });
+    }
+    role.addEventListener("change", show);
+    show();
+  }
+  document.querySelectorAll("select[data-role]").forEach(roleScopes);
 })();

@@ -13,6 +13,7 @@
 mod contract;
 mod home;
 mod trail;
+mod verify;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct App {
     pub auth: AuthState,
     pub org: OrgState,
     pub cases: CasesState,
+    /// The audit trail's verifications run from the page, one at a time per server.
+    pub verifications: crate::audit::Verifications,
 }
 
 impl App {
@@ -82,6 +85,7 @@ impl App {
                 regions,
                 deadlines: Arc::new(settings.deadlines),
             },
+            verifications: Default::default(),
         }
     }
 
@@ -96,6 +100,8 @@ fn menu() -> Menu {
     items.extend(crate::org::menu());
     items.extend(crate::cases::menu());
     items.extend(crate::notifications::menu());
+    items.extend(crate::auth::menu());
+    items.extend(verify::menu());
     Menu::new(items)
 }
 
@@ -159,6 +165,11 @@ pub fn router(app: &App) -> Router {
         .merge(crate::cases::pages().with_state(app.cases.clone()))
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
+        .merge(verify::router().with_state(verify::VerifyState {
+            db: app.db().clone(),
+            menu: app.base.menu.clone(),
+            runs: app.verifications.clone(),
+        }))
         .fallback(crate::web::not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.base.clone(),

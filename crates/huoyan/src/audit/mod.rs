@@ -5,11 +5,15 @@
 
 pub mod key;
 mod update;
+mod verifications;
 mod verify;
 
 pub use update::{Columns, diff};
 
-pub use verify::{Verdict, check_head, checkpoint, seal_old_head, verify, verify_with};
+pub use verifications::Verifications;
+pub use verify::{
+    Progress, Verdict, check_head, checkpoint, seal_old_head, verify, verify_watched, verify_with,
+};
 
 use huoyan_core::audit::AuditEvent;
 use huoyan_core::audit::seal::{AuditKey, Head};

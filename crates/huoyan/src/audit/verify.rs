@@ -5,6 +5,7 @@
 //! constant memory.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 use huoyan_core::audit::facts::{self, DataBreak, Expected, Kind, Stored, VOUCHED, Vouched};
 use huoyan_core::audit::seal::{AuditKey, Checkpoint, Head};
@@ -21,8 +22,40 @@ pub enum Verdict {
     /// there and every vouched row is what its latest events say.
     Intact {
         events: i64,
+        /// The last event's hash: what a checkpoint states.
+        head: String,
     },
     Broken(Finding),
+}
+
+/// How far a verification has come, written as it goes and readable meanwhile from another
+/// task: a page shows it while a long trail is walked.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The chain head's event number (how many events there are to check), once read.
+    pub head: AtomicI64,
+    /// Events whose hashes and links were found to hold.
+    pub events: AtomicI64,
+    /// Tables whose rows were checked against their events, of [`Progress::TABLES`].
+    pub tables: AtomicUsize,
+}
+
+impl Progress {
+    /// The tables whose rows the trail vouches for, each checked after the chain.
+    pub const TABLES: usize = VOUCHED.len();
+
+    fn read(n: &AtomicI64) -> i64 {
+        n.load(Ordering::Relaxed)
+    }
+
+    /// (head, events checked, tables checked) as last written.
+    pub fn now(&self) -> (i64, i64, usize) {
+        (
+            Self::read(&self.head),
+            Self::read(&self.events),
+            self.tables.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Events read per page.
@@ -66,8 +99,20 @@ pub async fn verify(db: &Db) -> anyhow::Result<Verdict> {
 
 /// Verifies the trail, and that it still holds the events `checkpoints` saw.
 pub async fn verify_with(db: &Db, checkpoints: &[Checkpoint]) -> anyhow::Result<Verdict> {
-    Ok(match walk(db, checkpoints, true).await? {
-        Ok(head) => Verdict::Intact { events: head.seq },
+    verify_watched(db, checkpoints, &Progress::default()).await
+}
+
+/// `verify_with`, writing how far it has come into `progress` as it goes.
+pub async fn verify_watched(
+    db: &Db,
+    checkpoints: &[Checkpoint],
+    progress: &Progress,
+) -> anyhow::Result<Verdict> {
+    Ok(match walk(db, checkpoints, true, progress).await? {
+        Ok(head) => Verdict::Intact {
+            events: head.seq,
+            head: head.hash,
+        },
         Err(f) => Verdict::Broken(f),
     })
 }
@@ -76,14 +121,16 @@ pub async fn verify_with(db: &Db, checkpoints: &[Checkpoint]) -> anyhow::Result<
 /// the system.
 pub async fn checkpoint(db: &Db) -> anyhow::Result<Result<String, Finding>> {
     let key = key(db)?;
-    Ok(walk(db, &[], true).await?.map(|head| {
-        Checkpoint {
-            events: head.seq,
-            head: head.hash,
-            at_ms: now_ms(),
-        }
-        .render(key)
-    }))
+    Ok(walk(db, &[], true, &Progress::default())
+        .await?
+        .map(|head| {
+            Checkpoint {
+                events: head.seq,
+                head: head.hash,
+                at_ms: now_ms(),
+            }
+            .render(key)
+        }))
 }
 
 /// Whether the stored head's seal holds with the database's key; commands that write check it
@@ -108,7 +155,7 @@ pub async fn seal_old_head(db: &Db) -> anyhow::Result<Result<i64, Finding>> {
     if head_from_row(&row)?.mac.is_some() {
         anyhow::bail!("the chain head is sealed already; `huoyan audit verify` checks it");
     }
-    let head = match walk(db, &[], false).await? {
+    let head = match walk(db, &[], false, &Progress::default()).await? {
         Ok(h) => h,
         Err(f) => return Ok(Err(f)),
     };
@@ -134,6 +181,7 @@ async fn walk(
     db: &Db,
     checkpoints: &[Checkpoint],
     sealed: bool,
+    progress: &Progress,
 ) -> anyhow::Result<Result<Head, Finding>> {
     let key = key(db)?;
     anyhow::ensure!(
@@ -148,7 +196,7 @@ async fn walk(
             .execute(&mut *tx)
             .await?;
     }
-    let out = steps(&mut tx, sealed.then_some(key), checkpoints).await;
+    let out = steps(&mut tx, sealed.then_some(key), checkpoints, progress).await;
     tx.rollback().await?;
     match out {
         Ok(head) => Ok(Ok(head)),
@@ -161,11 +209,13 @@ async fn steps(
     tx: &mut Transaction<'static, Any>,
     key: Option<&AuditKey>,
     checkpoints: &[Checkpoint],
+    progress: &Progress,
 ) -> Result<Head, Stop> {
     let row = sqlx::query("SELECT seq, hash, mac, key_id FROM audit_head WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;
     let head = head_from_row(&row)?;
+    progress.head.store(head.seq, Ordering::Relaxed);
     if let Some(key) = key {
         head.check(key).map_err(Finding::from)?;
     }
@@ -193,6 +243,9 @@ async fn steps(
                 }
             }
         }
+        progress
+            .events
+            .store(verifier.verified(), Ordering::Relaxed);
         if (rows.len() as i64) < EVENTS_PAGE {
             break;
         }
@@ -203,6 +256,7 @@ async fn steps(
     }
     for v in VOUCHED {
         rows(tx, v).await?;
+        progress.tables.fetch_add(1, Ordering::Relaxed);
     }
     Ok(head)
 }

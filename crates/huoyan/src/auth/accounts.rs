@@ -383,34 +383,42 @@ async fn end_sessions(
     Ok(())
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccountFilter {
     pub role: Option<String>,
+    /// Part of the sign-in name.
+    #[param(inline)]
+    pub q: Option<Text<100>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
 
-/// List accounts (administrators only).
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", operation_id = "list_accounts", params(AccountFilter), responses((status = 200, body = ListPage<Account>)))]
-async fn list(
-    State(state): State<AuthState>,
-    Can(_p, _): Can<perm::AccountsManage>,
-    ApiQuery(f): ApiQuery<AccountFilter>,
-) -> AppResult<ApiJson<ListPage<Account>>> {
+/// One page of the accounts matching `f`, in the order they were made: what the API's list and
+/// the administrator's page show.
+pub async fn list(db: &Db, f: &AccountFilter) -> AppResult<ListPage<Account>> {
     let paging = Paging {
         limit: f.limit,
         offset: f.offset,
     };
     let mut filter = Sql::new(" WHERE 1 = 1");
-    if let Some(role) = f.role.filter(|r| !r.is_empty()) {
+    if let Some(role) = f.role.as_deref().filter(|r| !r.is_empty()) {
         filter.push(" AND role = ").bind(role);
     }
-    let page = crate::http::fetch_page(
-        &state.db, COLUMNS, "accounts", &filter, "id", &paging, from_row,
-    )
-    .await?;
-    Ok(ApiJson(page))
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        filter.push(" AND username").like("%", q, "%");
+    }
+    crate::http::fetch_page(db, COLUMNS, "accounts", &filter, "id", &paging, from_row).await
+}
+
+/// List accounts (administrators only).
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", operation_id = "list_accounts", params(AccountFilter), responses((status = 200, body = ListPage<Account>)))]
+async fn list_route(
+    State(state): State<AuthState>,
+    Can(_p, _): Can<perm::AccountsManage>,
+    ApiQuery(f): ApiQuery<AccountFilter>,
+) -> AppResult<ApiJson<ListPage<Account>>> {
+    Ok(ApiJson(list(&state.db, &f).await?))
 }
 
 /// Create an account bound to a person, with a role and scope.
@@ -450,6 +458,6 @@ async fn update_route(
 
 pub fn api() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
-        .routes(routes!(list, create_route))
+        .routes(routes!(list_route, create_route))
         .routes(routes!(get_route, update_route))
 }

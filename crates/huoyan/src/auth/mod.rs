@@ -1,6 +1,7 @@
 //! Who is calling and what they may see: accounts bound to people, cookie sessions for pages
 //! (with CSRF tokens), bearer tokens for programs, and each role's scope.
 
+pub mod account_pages;
 pub mod accounts;
 mod page;
 pub mod password;
@@ -124,6 +125,15 @@ impl Principal {
 
 pub use page::{Page, error_pages};
 
+/// `auth`'s entry in the menu: the administrator's accounts.
+pub fn menu() -> Vec<crate::web::MenuItem> {
+    vec![crate::web::MenuItem::new(
+        "/accounts",
+        "nav.accounts",
+        |r: Role| r.allows(Permission::AccountsManage),
+    )]
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Principal
 where
     Db: FromRef<S>,
@@ -232,6 +242,7 @@ pub mod perm {
         TeamsWrite,
         AccountsManage,
         AuditRead,
+        AuditVerify,
         Import,
         Export,
         CasesRead,

@@ -305,4 +305,5 @@ pub fn pages() -> Router<AuthState> {
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .merge(super::account_pages::router())
 }

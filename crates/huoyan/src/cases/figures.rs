@@ -34,7 +34,6 @@ use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiQuery};
 use crate::i18n::Locale;
 use crate::tabular::{Cell, Sheet, write_workbook};
-use crate::time::beijing;
 use crate::time::rfc3339;
 
 /// More rows than this in one export is refused: narrow the filters.
@@ -544,12 +543,14 @@ pub fn figures_xlsx(fig: &CaseFigures, l: Locale) -> anyhow::Result<Vec<u8>> {
             row
         })
         .collect();
-    let generated = chrono::DateTime::parse_from_rfc3339(&fig.generated_at)
-        .map(|t| beijing(t.timestamp_millis()))
-        .unwrap_or_default();
     let mut notes: Vec<Vec<Cell>> = vec![vec![
-        l.t("figures.generated_at").into(),
-        format!("{generated} ({})", l.t("figures.beijing")).into(),
+        format!(
+            "{} ({})",
+            l.t("figures.generated_at"),
+            l.t("figures.beijing")
+        )
+        .into(),
+        Cell::time(&fig.generated_at),
     ]];
     let lines = filter_lines(&fig.filter, l);
     if lines.is_empty() {
@@ -672,7 +673,6 @@ pub async fn list_xlsx(
 ) -> AppResult<(Vec<u8>, usize)> {
     let en = l.is_en();
     let rows = all_rows(db, p, f).await?;
-    let time = |s: &str| -> Cell { crate::time::beijing_rfc3339(s).into() };
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|(c, compound, lead)| {
@@ -686,8 +686,8 @@ pub async fn list_xlsx(
                 compound.as_str().into(),
                 c.address.as_str().into(),
                 lead.clone().into(),
-                time(&c.reported_at),
-                c.due_at.as_deref().map(time).unwrap_or(Cell::Empty),
+                Cell::time(&c.reported_at),
+                c.due_at.as_deref().map(Cell::time).unwrap_or(Cell::Empty),
                 l.t(if c.overdue {
                     "figures.yes"
                 } else {

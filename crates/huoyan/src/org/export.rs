@@ -144,12 +144,23 @@ pub async fn export(db: &Db, p: &Principal, kind: &str) -> AppResult<Vec<u8>> {
                         r.level.as_str().into(),
                         r.parent_id.into(),
                         r.control.as_ref().map(|c| c.level.clone()).into(),
+                        r.control
+                            .as_ref()
+                            .map_or(Cell::Empty, |c| Cell::time(&c.since)),
                     ]
                 })
                 .collect();
             write_xlsx(
                 "regions",
-                &["id", "code", "name", "level", "parent_id", "control_level"],
+                &[
+                    "id",
+                    "code",
+                    "name",
+                    "level",
+                    "parent_id",
+                    "control_level",
+                    "control_since",
+                ],
                 &rows,
             )?
         }

@@ -175,7 +175,7 @@ async fn people(
             {
                 row_errors.push(FieldError::new(
                     format!("{prefix}phone"),
-                    "already registered",
+                    "another person has this phone number",
                 ));
             }
         }

@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod departments;
 pub mod export;
 pub mod import;
+mod import_page;
 pub mod orders;
 pub mod pages;
 pub mod people;
@@ -41,7 +42,7 @@ pub fn api() -> OpenApiRouter<OrgState> {
 }
 
 pub fn pages() -> axum::Router<OrgState> {
-    pages::router()
+    pages::router().merge(import_page::router())
 }
 
 /// `org`'s entries in the menu.
@@ -54,6 +55,9 @@ pub fn menu() -> Vec<MenuItem> {
         }),
         MenuItem::new("/teams", "nav.teams", |r: Role| {
             r.allows(Permission::TeamsRead)
+        }),
+        MenuItem::new("/imports", "nav.imports", |r: Role| {
+            r.allows(Permission::Import)
         }),
     ]
 }

@@ -227,7 +227,7 @@ async fn the_application_may_only_append_to_the_trail_and_move_its_head_forward(
     record(3).await;
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
-        Verdict::Intact { events: 3 }
+        Verdict::Intact { events: 3, .. }
     ));
 }
 

@@ -1174,7 +1174,7 @@ async fn many_reports_at_once_land_exactly_once_with_an_intact_chain() {
     );
     assert!(matches!(
         huoyan::audit::verify(&app.db).await.unwrap(),
-        huoyan::audit::Verdict::Intact { events } if events == app.count("audit_events").await
+        huoyan::audit::Verdict::Intact { events, .. } if events == app.count("audit_events").await
     ));
     // A new case is answered as written, without reading it back: the same as reading it.
     assert_eq!(made.len(), 80);

@@ -583,7 +583,7 @@ async fn figures_follow_the_filters_and_the_callers_scope() {
 /// Reads a workbook with openpyxl through `tests/xlsx_rows.py`: the sheets with their rows and
 /// number formats. A missing Python or openpyxl fails the test (scripts/test provides both and
 /// names the interpreter in HUOYAN_TEST_PYTHON).
-fn read_back(bytes: &[u8]) -> Vec<Value> {
+pub(crate) fn read_back(bytes: &[u8]) -> Vec<Value> {
     let python = std::env::var("HUOYAN_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let file = std::env::temp_dir().join(format!(
         "huoyan-xlsx-{}-{}.xlsx",
@@ -611,7 +611,7 @@ fn read_back(bytes: &[u8]) -> Vec<Value> {
         .clone()
 }
 
-async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
+pub(crate) async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
     let r = app
         .client
         .get(format!("{}{path}", app.base))
@@ -680,10 +680,6 @@ async fn expected_row(app: &TestApp, c: &Value) -> Vec<Value> {
     let label = |code: &Value, f: fn(&str) -> Option<&'static str>| {
         json!(f(code.as_str().unwrap()).unwrap())
     };
-    let time = |v: &Value| match v.as_str() {
-        Some(t) => json!(huoyan::time::beijing_rfc3339(t)),
-        None => Value::Null,
-    };
     vec![
         c["id"].clone(),
         label(&c["kind"], |s| Kind::parse(s).map(Kind::zh)),
@@ -694,8 +690,8 @@ async fn expected_row(app: &TestApp, c: &Value) -> Vec<Value> {
         name_of(app, "regions", &c["compound_id"]).await,
         text(&c["address"]),
         name_of(app, "departments", &c["department_id"]).await,
-        time(&c["reported_at"]),
-        time(&c["due_at"]),
+        beijing_cell(&c["reported_at"]),
+        beijing_cell(&c["due_at"]),
         json!(if c["overdue"].as_bool().unwrap() {
             "是"
         } else {
@@ -704,6 +700,73 @@ async fn expected_row(app: &TestApp, c: &Value) -> Vec<Value> {
         c["merged_into"].clone(),
         text(&c["description"]),
     ]
+}
+
+/// An API time (RFC 3339) as a workbook's date-time cell reads back: Beijing wall time to the
+/// second, without a zone; no time, an empty cell.
+pub(crate) fn beijing_cell(v: &Value) -> Value {
+    match v.as_str() {
+        Some(t) => json!(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string()
+        ),
+        None => Value::Null,
+    }
+}
+
+/// What a person sees on opening a sheet: the header row frozen, a filter over the header and
+/// every data row, columns as wide as asked (`widths`: column letter, least width), and the
+/// date-time cells of `column` (0-based) in every data row shown as yyyy-mm-dd hh:mm.
+pub(crate) fn assert_usable(
+    sheet: &Value,
+    columns: usize,
+    widths: &[(&str, f64)],
+    time: Option<usize>,
+) {
+    let rows = sheet["rows"].as_array().unwrap().len();
+    // Spreadsheet column letters: A…Z, then AA…
+    let letter = |i: usize| (b'A' + i as u8) as char;
+    let last = match columns - 1 {
+        i if i < 26 => letter(i).to_string(),
+        i => format!("{}{}", letter(i / 26 - 1), letter(i % 26)),
+    };
+    assert_eq!(
+        sheet["freeze_panes"], "A2",
+        "{}: header frozen",
+        sheet["name"]
+    );
+    assert_eq!(
+        sheet["auto_filter"],
+        format!("A1:{last}{rows}"),
+        "{}: a filter over every row",
+        sheet["name"]
+    );
+    for (column, least) in widths {
+        let width = sheet["widths"][column].as_f64().unwrap_or(0.0);
+        assert!(
+            width >= *least,
+            "{}: column {column} is {width} wide, less than {least}",
+            sheet["name"]
+        );
+    }
+    if let Some(c) = time {
+        for (i, (kind, format)) in sheet["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(sheet["formats"].as_array().unwrap())
+            .enumerate()
+            .skip(1)
+        {
+            if !sheet["rows"][i][c].is_null() {
+                assert_eq!(kind[c], "datetime", "row {i}: a time, not text");
+                assert_eq!(format[c], "yyyy-mm-dd hh:mm", "row {i}");
+            }
+        }
+    }
 }
 
 fn rows_of(sheet: &Value) -> Vec<Vec<Value>> {
@@ -755,7 +818,13 @@ async fn the_list_export_reads_back_with_the_lists_rows_and_is_audited() {
             let order: Vec<i64> = rows[1..].iter().map(|r| r[0].as_i64().unwrap()).collect();
             assert_eq!(order, [c, d, b, a]);
             assert_eq!(rows[1][11], "是");
-            assert_eq!(rows[1][10], "2021-05-10 11:00", "due in Beijing time");
+            assert_eq!(rows[1][10], "2021-05-10T11:00:00", "due in Beijing time");
+            // Opened to work in: frozen header, filter, the time columns wide enough to show a
+            // whole time (not ####), the description's width bounded, times as date-times.
+            assert_usable(&book[0], 14, &[("J", 16.0), ("K", 16.0)], Some(9));
+            assert_usable(&book[0], 14, &[], Some(10));
+            let description = book[0]["widths"]["N"].as_f64().unwrap();
+            assert!(description <= 51.0, "bounded: {description}");
         }
     }
     assert_eq!(
@@ -922,6 +991,13 @@ async fn the_figures_workbook_reads_back_with_the_apis_figures() {
             .iter()
             .any(|r| r[0] == "按期率" && r[1].as_str().unwrap().contains("应考核任务"))
     );
+    // Every sheet opens to work in; the time it was made is a time, shown in Beijing time.
+    for sheet in &book {
+        assert_usable(sheet, rows_of(sheet)[0].len(), &[("A", 8.0)], None);
+    }
+    assert_eq!(notes[1][0], "统计时间 (北京时间)");
+    assert_eq!(book[2]["types"][1][1], "datetime");
+    assert_eq!(book[2]["formats"][1][1], "yyyy-mm-dd hh:mm");
     // In English on request.
     let book = read_back(
         &download(

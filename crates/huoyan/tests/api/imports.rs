@@ -1,11 +1,12 @@
-//! Imports are all-or-nothing with every bad row named; exports read back in an independent
-//! reader (calamine) with the same rows as the list.
+//! Imports are all-or-nothing with every bad row named; exports read back in independent readers
+//! (calamine, openpyxl) with the same rows as the list, opening ready to work in.
 
 use calamine::Reader;
+use serde_json::json;
 
 use crate::spawn_app;
 
-fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+pub(crate) fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
@@ -239,4 +240,49 @@ async fn the_people_export_opens_in_calamine_with_the_lists_rows() {
         1,
         "the export is audited"
     );
+}
+
+#[tokio::test]
+async fn org_exports_open_to_work_in_with_times_as_beijing_date_times() {
+    use crate::figures::{assert_usable, beijing_cell, download, read_back};
+    let app = spawn_app(true).await;
+    let token = app.token("commander").await;
+    let book = read_back(&download(&app, &token, "/api/v1/export/regions").await);
+    let sheet = &book[0];
+    let rows = sheet["rows"].as_array().unwrap();
+    assert_eq!(rows[0].as_array().unwrap().last().unwrap(), "control_since");
+    // Frozen header, a filter over every row, the names column as wide as its widest name (a
+    // Chinese character two columns), the time column wide enough to show a whole time, and
+    // every time a date-time cell.
+    let widest = rows[1..]
+        .iter()
+        .map(|r| unicode_width::UnicodeWidthStr::width(r[2].as_str().unwrap()))
+        .max()
+        .unwrap();
+    assert!(widest > 8, "{widest}");
+    assert_usable(sheet, 7, &[("C", widest as f64), ("G", 16.0)], Some(6));
+    // The four districts of order No. 9 are under control since 2022-08-20 20:00 Beijing time,
+    // as the list says.
+    let (status, districts) = app.get(&token, "/api/v1/regions?level=district").await;
+    assert_eq!(status, 200);
+    let mut checked = 0;
+    for d in districts["items"].as_array().unwrap() {
+        let Some(since) = d["control"]["since"].as_str() else {
+            continue;
+        };
+        let row = rows
+            .iter()
+            .find(|r| r[0] == d["id"])
+            .expect("every district is exported");
+        assert_eq!(row[6], beijing_cell(&json!(since)), "{}", d["name"]);
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked}");
+    assert!(
+        rows.iter().any(|r| r[6] == "2022-08-20T20:00:00"),
+        "order No. 9 took effect at 20:00 Beijing time"
+    );
+    // The people export opens the same way (it holds no time).
+    let book = read_back(&download(&app, &token, "/api/v1/export/people").await);
+    assert_usable(&book[0], 9, &[("B", 8.0)], None);
 }

@@ -3,6 +3,7 @@
 //! the suite once for each.
 
 mod addresses;
+mod admin;
 mod audit;
 mod authz;
 mod browser;
@@ -193,10 +194,16 @@ pub async fn spawn_app_with(demo: bool, settings: huoyan::app::Settings) -> Test
 
 impl TestApp {
     pub async fn token(&self, username: &str) -> String {
+        self.token_with(username, huoyan::auth::password::DEMO_PASSWORD)
+            .await
+    }
+
+    /// A bearer token for `username` signing in with `password`.
+    pub async fn token_with(&self, username: &str, password: &str) -> String {
         let r = self
             .client
             .post(format!("{}/api/v1/auth/token", self.base))
-            .json(&serde_json::json!({"username": username, "password": huoyan::auth::password::DEMO_PASSWORD}))
+            .json(&serde_json::json!({"username": username, "password": password}))
             .send()
             .await
             .unwrap();
@@ -307,6 +314,29 @@ pub fn page_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// Signs in through the login form with `client` (a `page_client`); the answer's status: 303
+/// when signed in, 401 when refused.
+pub async fn page_login(
+    client: &reqwest::Client,
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> u16 {
+    let csrf = page_csrf(client, app, "/login").await;
+    client
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("_csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// The value of a page's first hidden `_csrf` field.
