@@ -19,25 +19,32 @@ use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::time::beijing_day;
 use crate::web::{PageCtx, PageError, PageResultExt, render};
 use huoyan_core::auth::Permission;
+use huoyan_core::cases::{CheckInFor, own_check_in};
+use huoyan_core::org::RegionLevel;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckIn {
-    /// The compound; the supervisor's own when absent.
+    /// The compound checked in for. When absent: a supervisor's own compound, an inspector's
+    /// supervision team, a drone operator themselves; the office must name one.
     pub compound_id: Option<i64>,
     /// True: "nothing to report today"; false: problems were reported.
     pub nothing_to_report: bool,
 }
 
+/// One day's answer, and what it speaks for: a compound, a supervision team, or (neither) the
+/// account alone.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckIn {
-    pub compound_id: i64,
+    pub compound_id: Option<i64>,
+    pub team_id: Option<i64>,
     #[schema(format = Date)]
     pub day: String,
     pub nothing_to_report: bool,
 }
 
-/// Check in for today (Beijing time). Checking in again the same day replaces the answer.
+/// Check in for today (Beijing time). Checking in again the same day replaces the answer; the
+/// same answer again changes nothing (a phone resending what it queued offline).
 #[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", operation_id = "check_in", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
 async fn check_in(
     State(state): State<CasesState>,
@@ -47,48 +54,85 @@ async fn check_in(
     Ok((StatusCode::CREATED, ApiJson(record(&state, &p, &c).await?)))
 }
 
-/// Records today's check-in of a compound in the caller's scope (the API and the phone page).
-pub async fn record(
+/// What a check-in naming `compound_id` (or none) is recorded against: a compound in the
+/// caller's scope, else the caller's own beat.
+async fn subject(
     app: &CasesState,
-    p: &crate::auth::Principal,
-    c: &NewCheckIn,
-) -> AppResult<CheckIn> {
-    let compound = c
-        .compound_id
-        .or(p.scope.region_id)
+    p: &Principal,
+    compound_id: Option<i64>,
+) -> AppResult<CheckInFor> {
+    let subject = compound_id
+        .map(CheckInFor::Compound)
+        .or_else(|| own_check_in(p.role, &p.scope))
         .ok_or_else(|| AppError::invalid("compound_id", "name the compound"))?;
-    match app.regions.get(&app.db, compound).await? {
-        Some((huoyan_core::org::RegionLevel::Compound, path)) => {
-            if !p.region_in_scope(&path) {
-                let mut check = Check::default();
-                check.outside("compound_id");
-                check.done()?;
+    if let CheckInFor::Compound(id) = subject {
+        match app.regions.get(&app.db, id).await? {
+            Some((RegionLevel::Compound, path)) => {
+                if !p.region_in_scope(&path) {
+                    let mut check = Check::default();
+                    check.outside("compound_id");
+                    check.done()?;
+                }
             }
+            _ => return Err(AppError::invalid("compound_id", "not a compound")),
         }
-        _ => return Err(AppError::invalid("compound_id", "not a compound")),
     }
+    Ok(subject)
+}
+
+/// Records today's check-in of the caller (the API and the phone page). It is seen in the trail
+/// of what it speaks for: the compound's check-ins, the team's or the account's trail.
+pub async fn record(app: &CasesState, p: &Principal, c: &NewCheckIn) -> AppResult<CheckIn> {
+    let subject = subject(app, p, c.compound_id).await?;
+    let (compound_id, team_id, (entity, entity_id)) = match subject {
+        CheckInFor::Compound(id) => (Some(id), None, ("check_in", id)),
+        CheckInFor::Team(id) => (None, Some(id), ("team", id)),
+        CheckInFor::Myself => (None, None, ("account", p.account_id)),
+    };
     let day = Change::run(&app.db, &p.actor(), async |change| {
         let day = beijing_day(change.at_ms());
-        sqlx::query("DELETE FROM check_ins WHERE compound_id = $1 AND account_id = $2 AND day = $3")
-            .bind(compound)
-            .bind(p.account_id)
-            .bind(&day)
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("INSERT INTO check_ins (compound_id, account_id, day, nothing_to_report, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(compound)
-            .bind(p.account_id)
-            .bind(&day)
-            .bind(c.nothing_to_report as i64)
-            .bind(change.at_ms())
-            .execute(&mut *change.tx)
-            .await?;
-        change.record("check_in", compound, "check_in", &serde_json::json!({"day": day, "nothing_to_report": c.nothing_to_report})).await?;
+        // The expressions of the unique index `check_ins_once`.
+        let before = sqlx::query(
+            "SELECT id, nothing_to_report FROM check_ins WHERE account_id = $1 AND day = $2 \
+             AND COALESCE(compound_id, 0) = $3 AND COALESCE(team_id, 0) = $4",
+        )
+        .bind(p.account_id)
+        .bind(&day)
+        .bind(compound_id.unwrap_or(0))
+        .bind(team_id.unwrap_or(0))
+        .fetch_optional(&mut *change.tx)
+        .await?;
+        let answer = c.nothing_to_report as i64;
+        match before {
+            Some(row) if row.try_get::<i64, _>("nothing_to_report")? == answer => return Ok(day),
+            Some(row) => {
+                sqlx::query("UPDATE check_ins SET nothing_to_report = $1, at = $2 WHERE id = $3")
+                    .bind(answer)
+                    .bind(change.at_ms())
+                    .bind(row.try_get::<i64, _>("id")?)
+                    .execute(&mut *change.tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("INSERT INTO check_ins (compound_id, team_id, account_id, day, nothing_to_report, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(compound_id)
+                    .bind(team_id)
+                    .bind(p.account_id)
+                    .bind(&day)
+                    .bind(answer)
+                    .bind(change.at_ms())
+                    .execute(&mut *change.tx)
+                    .await?;
+            }
+        }
+        let summary = serde_json::json!({"day": day, "nothing_to_report": c.nothing_to_report});
+        change.record(entity, entity_id, "check_in", &summary).await?;
         Ok(day)
     })
     .await?;
     Ok(CheckIn {
-        compound_id: compound,
+        compound_id,
+        team_id,
         day,
         nothing_to_report: c.nothing_to_report,
     })
@@ -123,7 +167,7 @@ async fn missing(
 /// The day asked for (today by default) and the compounds in scope not heard from on it.
 pub async fn silent(
     db: &crate::db::Db,
-    p: &crate::auth::Principal,
+    p: &Principal,
     q: &MissingQuery,
 ) -> AppResult<(String, ListPage<SilentCompound>)> {
     let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
@@ -176,8 +220,20 @@ struct CheckInsPage {
     day: String,
     page: ListPage<SilentCompound>,
     done: Option<CheckIn>,
-    can_check_in: bool,
+    /// What the caller's own check-in speaks for; the buttons show only when there is one.
+    beat: Option<CheckInFor>,
     can_read: bool,
+}
+
+impl CheckInsPage {
+    /// The catalogue key naming what the buttons check in for.
+    fn beat_key(&self) -> &'static str {
+        match self.beat {
+            Some(CheckInFor::Compound(_)) => "checkins.for_compound",
+            Some(CheckInFor::Team(_)) => "checkins.for_team",
+            Some(CheckInFor::Myself) | None => "checkins.for_self",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +244,7 @@ struct CheckInForm {
 }
 
 async fn render_page(
-    db: &crate::db::Db,
+    app: &CasesState,
     ctx: PageCtx,
     user: &Principal,
     q: MissingQuery,
@@ -196,12 +252,17 @@ async fn render_page(
 ) -> Result<axum::response::Response, PageError> {
     let locale = ctx.locale;
     let can_read = user.role.allows(Permission::CheckInsRead);
-    let can_check_in = user.role.allows(Permission::CasesReport);
-    if !can_read && !can_check_in {
+    if !can_read && !user.role.allows(Permission::CasesReport) {
         return Err(AppError::Forbidden).page(locale);
     }
+    // A reporter without a beat of their own (the office) gets no button that would answer 422.
+    let beat = match subject(app, user, None).await {
+        Ok(beat) => Some(beat),
+        Err(AppError::Invalid(_)) => None,
+        Err(e) => return Err(e).page(locale),
+    };
     let (day, page) = if can_read {
-        silent(db, user, &q).await.page(locale)?
+        silent(&app.db, user, &q).await.page(locale)?
     } else {
         (
             beijing_day(crate::time::now_ms()),
@@ -218,19 +279,19 @@ async fn render_page(
         day,
         page,
         done,
-        can_check_in,
+        beat,
         can_read,
     }))
 }
 
-/// The daily zero report (零报告) for supervisors, and for the office the compounds not heard
-/// from on a day.
+/// The daily zero report (零报告) for supervisors, inspectors and drone operators, and for the
+/// office the compounds not heard from on a day.
 async fn page(
     State(state): State<CasesState>,
     Page { user, ctx, .. }: Page,
     axum::extract::Query(q): axum::extract::Query<MissingQuery>,
 ) -> Result<axum::response::Response, PageError> {
-    render_page(&state.db, ctx, &user, q, None).await
+    render_page(&state, ctx, &user, q, None).await
 }
 
 async fn submit(
@@ -256,7 +317,7 @@ async fn submit(
         limit: None,
         offset: None,
     };
-    render_page(&state.db, ctx, &user, q, Some(done)).await
+    render_page(&state, ctx, &user, q, Some(done)).await
 }
 
 pub fn pages() -> axum::Router<CasesState> {

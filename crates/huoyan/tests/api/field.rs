@@ -56,7 +56,11 @@ async fn inspectors_check_in_for_their_team_and_pilots_for_themselves() {
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
-        (&body["team_id"], &body["compound_id"], &body["nothing_to_report"]),
+        (
+            &body["team_id"],
+            &body["compound_id"],
+            &body["nothing_to_report"]
+        ),
         (&json!(team), &Value::Null, &json!(true)),
         "{body}"
     );
@@ -111,7 +115,10 @@ async fn inspectors_check_in_for_their_team_and_pilots_for_themselves() {
     // A check-in is seen in the trail of what it speaks for.
     let admin = app.token("admin").await;
     let (status, trail) = app
-        .get(&admin, &format!("/api/v1/audit?entity=team&entity_id={team}"))
+        .get(
+            &admin,
+            &format!("/api/v1/audit?entity=team&entity_id={team}"),
+        )
         .await;
     assert_eq!(status, 200, "{trail}");
     assert!(trail.to_string().contains("check_in"), "{trail}");
@@ -137,6 +144,8 @@ async fn inspectors_check_in_for_their_team_and_pilots_for_themselves() {
         )
         .await;
     assert_eq!((status, fields(&body)), (422, vec!["compound_id".into()]));
+    let (code, out) = crate::cli::huoyan_on(&app, &["audit", "verify"], "");
+    assert_eq!(code, 0, "the trail still verifies: {out}");
 }
 
 /// Page `path` as the bearer of `token` gets it (pages take a bearer token as the API does).
@@ -161,7 +170,10 @@ async fn the_check_in_page_offers_a_button_only_where_it_works() {
     for login in ["supervisor", "inspector", "pilot"] {
         let token = app.token(login).await;
         let html = page(&app, &token, "/check-ins").await;
-        assert!(html.contains("name=\"nothing_to_report\""), "{login}: {html}");
+        assert!(
+            html.contains("name=\"nothing_to_report\""),
+            "{login}: {html}"
+        );
         let r = app
             .client
             .post(format!("{}/check-ins", app.base))
