@@ -17,7 +17,7 @@ use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::time::beijing_day;
-use crate::web::{PageCtx, PageError, PageResultExt, render};
+use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
 use huoyan_core::auth::Permission;
 use huoyan_core::cases::{CheckInFor, own_check_in};
 use huoyan_core::org::RegionLevel;
@@ -320,8 +320,14 @@ async fn submit(
     render_page(&state, ctx, &user, q, Some(done)).await
 }
 
+async fn script() -> axum::response::Response {
+    asset(JAVASCRIPT, include_str!("../../static/check_ins.js"))
+}
+
 pub fn pages() -> axum::Router<CasesState> {
-    axum::Router::new().route("/check-ins", axum::routing::get(page).post(submit))
+    axum::Router::new()
+        .route("/check-ins", axum::routing::get(page).post(submit))
+        .route("/static/check_ins.js", axum::routing::get(script))
 }
 
 pub fn api() -> OpenApiRouter<CasesState> {

@@ -1,6 +1,10 @@
-//! The field web app: the daily check-in of every role that reports, and the report form's
-//! idempotent replay.
+//! The field web app: the daily check-in of every role that reports, the report form's
+//! idempotent replay, and the pages that open and queue without a network.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fantoccini::Locator;
 use serde_json::{Value, json};
 
 use crate::{TestApp, fields, spawn_app};
@@ -251,4 +255,468 @@ async fn the_report_form_sent_twice_files_one_case_with_one_photo() {
         1,
         "one photo"
     );
+}
+
+/// ChromeDriver's network emulation for the whole browser session (`offline` cuts the page's
+/// requests and its service worker's alike).
+#[derive(Debug)]
+struct Network {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Network {
+    fn endpoint(
+        &self,
+        base: &reqwest::Url,
+        session: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session.expect("a session is open")
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        let conditions = json!({"network_conditions": {
+            "offline": self.offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1
+        }});
+        (axum::http::Method::POST, Some(conditions.to_string()))
+    }
+}
+
+/// Serves `app`'s database again, writing down every request it hears (method and path), so a
+/// test can tell what reached the server while the browser was offline. Its address.
+async fn serve_listening(app: &TestApp) -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let log = heard.clone();
+    let router = huoyan::app::router(&huoyan::app::App::new(app.db.clone(), Default::default()))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let log = log.clone();
+                async move {
+                    let line = format!("{} {}", req.method(), req.uri().path());
+                    log.lock().unwrap().push(line);
+                    next.run(req).await
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, heard)
+}
+
+/// The network between the browser and the server, which the test can cut: while cut, the
+/// connections through it are dropped and new ones refused. The browser's offline mode, as
+/// ChromeDriver sets it, cuts the page's requests but not its service worker's (the worker
+/// still reached the server), so the test cuts both: the page learns it is offline from the
+/// browser, the worker from the wire.
+struct Wire {
+    base: String,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+async fn wire(to: std::net::SocketAddr) -> Wire {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (cut, watching) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let mut cut = watching.clone();
+            if *cut.borrow() {
+                continue;
+            }
+            tokio::spawn(async move {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = cut.wait_for(|cut| *cut) => {}
+                }
+            });
+        }
+    });
+    Wire { base, cut }
+}
+
+/// Cuts or restores the network: the browser's offline mode and the wire.
+async fn network(c: &fantoccini::Client, wire: &Wire, up: bool) {
+    if up {
+        wire.cut.send_replace(false);
+    }
+    c.issue_cmd(Network { offline: !up }).await.unwrap();
+    if !up {
+        wire.cut.send_replace(true);
+    }
+}
+
+/// Waits up to `seconds` for `script` to answer true; it answers by calling `arguments[0]`
+/// (at once, or when a promise settles).
+async fn until(c: &fantoccini::Client, script: &str, seconds: u64) -> bool {
+    for _ in 0..seconds * 5 {
+        if c.execute_async(script, vec![]).await.unwrap() == json!(true) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// Waits up to `seconds` for the SQL count `query` to reach `n`; the count last seen.
+async fn count_until(app: &TestApp, query: &str, n: i64, seconds: u64) -> i64 {
+    for _ in 0..seconds * 5 {
+        if app.id_of(query).await == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.id_of(query).await
+}
+
+/// The field web app with the network cut (the browser's offline mode, and the wire for its
+/// service worker, see `Wire`): the supervisor opens
+/// the report page once online (the service worker installs and keeps the field pages), then
+/// offline opens the report page and the check-in page from the worker, files a report with a
+/// photo and checks in; both wait in the outbox, shown on the page, and nothing reaches the
+/// server. When the network returns the page sends each once: one case with its photo, one
+/// check-in, and the outbox is empty.
+#[tokio::test]
+async fn the_report_page_opens_offline_and_its_queued_report_is_filed_once() {
+    let app = spawn_app(true).await;
+    let (server, heard) = serve_listening(&app).await;
+    let wire = wire(server).await;
+    let base = wire.base.clone();
+    let (c, _driver, _profile) = crate::browser::browser(360, 780).await;
+    let photo = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("offline-gate.png");
+    std::fs::write(&photo, crate::uploads::png_image(40, 30)).unwrap();
+    crate::browser::sign_in(&c, &base, "supervisor", "huoyan-demo").await;
+    c.goto(&format!("{base}/cases/new")).await.unwrap();
+    assert!(
+        until(&c, "arguments[0](!!navigator.serviceWorker.controller)", 30).await,
+        "the service worker takes the report page over"
+    );
+    let kept = "var done = arguments[0]; caches.open('huoyan-pages').then(function (c) { \
+                return Promise.all([c.match('/cases/new'), c.match('/check-ins')]); }) \
+                .then(function (r) { done(!!r[0] && !!r[1]); }, function () { done(false); });";
+    assert!(
+        until(&c, kept, 10).await,
+        "the worker keeps the report and check-in pages"
+    );
+
+    network(&c, &wire, false).await;
+    let heard_before = heard.lock().unwrap().len();
+    let description = "离线上报：7号楼东门岗夜间无人";
+    c.goto(&format!("{base}/cases/new")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#report select[name=category]"))
+        .await
+        .expect("the report page opens without a network");
+    let offline: bool = c
+        .execute_async(
+            "var done = arguments[0]; fetch('/healthz').then(function () { done(false); }, function () { done(true); });",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(offline, "the page has no network");
+    crate::browser::fits(&c, "report-offline", 360).await;
+    c.find(Locator::Css("select[name=category]"))
+        .await
+        .unwrap()
+        .select_by_value("static_control")
+        .await
+        .unwrap();
+    c.find(Locator::Css("textarea[name=description]"))
+        .await
+        .unwrap()
+        .send_keys(description)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#report input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    c.find(Locator::Css("#report button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "arguments[0](document.getElementById('outbox').textContent.indexOf('草稿已保存') >= 0 \
+             && document.querySelectorAll('#queue:not([hidden]) li.queued').length === 1)",
+            20
+        )
+        .await,
+        "the page says the report is queued and shows it: {}",
+        c.execute(
+            "return document.getElementById('outbox').outerHTML + document.getElementById('queue').outerHTML",
+            vec![]
+        )
+        .await
+        .unwrap()
+    );
+    let queued = c
+        .find(Locator::Css("#queue li.queued"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queued.contains("离线上报"), "{queued}");
+    crate::browser::fits(&c, "report-queued", 360).await;
+    // The check-in page opens from the worker too, and its answer joins the queue.
+    c.goto(&format!("{base}/check-ins")).await.unwrap();
+    c.find(Locator::Css("#check-in button[name=nothing_to_report]"))
+        .await
+        .expect("the check-in page opens without a network")
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "arguments[0](document.getElementById('outbox').textContent.indexOf('零报告已存入') >= 0 \
+             && document.querySelectorAll('#queue:not([hidden]) li.queued').length === 2)",
+            20
+        )
+        .await,
+        "the check-in is queued behind the report"
+    );
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-in-offline-360.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let filed = format!("SELECT COUNT(*) FROM cases WHERE description = '{description}'");
+    let checked_in = "SELECT COUNT(*) FROM check_ins c JOIN accounts a ON a.id = c.account_id \
+                      WHERE a.username = 'supervisor'";
+    assert_eq!(app.id_of(&filed).await, 0, "nothing filed offline");
+    assert_eq!(app.id_of(checked_in).await, 0);
+    let while_offline = heard.lock().unwrap()[heard_before..].to_vec();
+    assert!(
+        while_offline.is_empty(),
+        "the server heard nothing while the browser was offline: {while_offline:?}"
+    );
+
+    // The network returns: the open page sends what waited, each once.
+    network(&c, &wire, true).await;
+    assert_eq!(count_until(&app, &filed, 1, 60).await, 1, "one case");
+    assert_eq!(
+        count_until(&app, checked_in, 1, 30).await,
+        1,
+        "one check-in"
+    );
+    assert!(
+        until(
+            &c,
+            "arguments[0](!!document.getElementById('checked-in') \
+             && document.getElementById('queue').hidden)",
+            30
+        )
+        .await,
+        "the page shows the check-in recorded and an empty queue"
+    );
+    let case = app
+        .id_of(&format!(
+            "SELECT id FROM cases WHERE description = '{description}'"
+        ))
+        .await;
+    assert_eq!(
+        count_until(
+            &app,
+            &format!("SELECT COUNT(*) FROM case_files WHERE case_id = {case}"),
+            1,
+            30
+        )
+        .await,
+        1,
+        "its photo, once"
+    );
+    // Opened again online, the report page has nothing left to send, and nothing was sent twice.
+    c.goto(&format!("{base}/cases/new")).await.unwrap();
+    c.wait().for_element(Locator::Css("#report")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        until(
+            &c,
+            "arguments[0](document.getElementById('queue').hidden)",
+            10
+        )
+        .await,
+        "the queue is empty"
+    );
+    assert_eq!(app.id_of(&filed).await, 1, "filed exactly once");
+    assert_eq!(app.id_of(checked_in).await, 1);
+    // Signing out drops the kept pages: none shows its user to the next one offline.
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    assert!(
+        until(
+            &c,
+            "var done = arguments[0]; caches.has('huoyan-pages').then(function (kept) { done(!kept); })",
+            5
+        )
+        .await,
+        "the kept pages are dropped at sign-out"
+    );
+    c.close().await.unwrap();
+}
+
+/// The width and height a PNG's header gives.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+/// What a phone needs to install the field pages: every page links the manifest; the manifest
+/// names the app in Chinese first, starts at the report form and has real icons of the sizes it
+/// says; the worker is served from the root (so its scope is every page) and keeps the report
+/// and check-in pages with the stylesheet and their scripts, each of which is served.
+#[tokio::test]
+async fn the_field_pages_install_from_a_manifest_and_a_worker_at_the_root() {
+    let app = spawn_app(true).await;
+    let supervisor = app.token("supervisor").await;
+    for path in ["/cases/new", "/check-ins", "/"] {
+        let html = page(&app, &supervisor, path).await;
+        assert!(
+            html.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#),
+            "{path}"
+        );
+    }
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .get(format!("{}{path}", app.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+            (kind, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (kind, manifest) = get("/manifest.webmanifest".into()).await;
+    assert_eq!(kind, "application/manifest+json");
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    assert!(manifest["name"].as_str().unwrap().starts_with("火眼"));
+    assert_eq!(manifest["start_url"], "/cases/new");
+    assert_eq!(manifest["display"], "standalone");
+    let icons = manifest["icons"].as_array().unwrap();
+    for size in [192, 512] {
+        let icon = icons
+            .iter()
+            .find(|i| i["sizes"] == format!("{size}x{size}"))
+            .unwrap_or_else(|| panic!("an icon of {size} px"));
+        let (kind, png) = get(icon["src"].as_str().unwrap().to_string()).await;
+        assert_eq!(kind, "image/png");
+        assert_eq!(png_size(&png), (size, size));
+    }
+    let (kind, worker) = get("/sw.js".into()).await;
+    assert!(kind.starts_with("text/javascript"), "{kind}");
+    let worker = String::from_utf8(worker).unwrap();
+    let list = worker
+        .split("var OFFLINE = ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the worker names what it keeps");
+    let kept: Vec<String> = serde_json::from_str(list).unwrap();
+    for path in [
+        "/cases/new",
+        "/check-ins",
+        "/static/app.css",
+        "/static/outbox.js",
+        "/static/report.js",
+        "/static/check_ins.js",
+    ] {
+        assert!(kept.iter().any(|k| k == path), "{path} in {kept:?}");
+    }
+    for asset in kept.iter().filter(|k| k.starts_with("/static/")) {
+        get(asset.clone()).await;
+    }
+}
+
+/// A page kept offline carries the CSRF token of the session it was kept in. The outbox asks
+/// `GET /api/v1/me` for the current session's token instead: it is given to a page session (and
+/// works for a write), never to a bearer token, and a new sign-in gets a new one.
+#[tokio::test]
+async fn a_page_session_learns_its_current_csrf_token() {
+    let app = spawn_app(true).await;
+    let (status, me) = app.get(&app.token("pilot").await, "/api/v1/me").await;
+    assert_eq!(status, 200);
+    assert!(me.get("csrf_token").is_none(), "{me}");
+    let sign_in = || async {
+        let client = crate::page_client();
+        let csrf = crate::page_csrf(&client, &app, "/login").await;
+        let r = client
+            .post(format!("{}/login", app.base))
+            .form(&[
+                ("username", "pilot"),
+                ("password", huoyan::auth::password::DEMO_PASSWORD),
+                ("_csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let me: Value = client
+            .get(format!("{}/api/v1/me", app.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = me["csrf_token"]
+            .as_str()
+            .expect("a page session's token")
+            .to_string();
+        (client, token)
+    };
+    let (client, token) = sign_in().await;
+    let page = client
+        .get(format!("{}/check-ins", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(crate::csrf_of(&page), token, "the token the pages carry");
+    let check_in = |token: String| {
+        client
+            .post(format!("{}/api/v1/check-ins", app.base))
+            .header("x-csrf-token", token)
+            .json(&json!({"nothing_to_report": true}))
+            .send()
+    };
+    assert_eq!(check_in("stale".into()).await.unwrap().status(), 422);
+    assert_eq!(check_in(token.clone()).await.unwrap().status(), 201);
+    let (_, other) = sign_in().await;
+    assert_ne!(other, token, "each session its own");
 }
