@@ -1,39 +1,20 @@
-// The supervisor's report form on a phone with a bad network. A report is kept as a draft in
-// IndexedDB (photos included) the moment it is sent, and sent with its own Idempotency-Key until
-// the server has it: a resend after a lost answer returns the same case, so one report is never
-// two cases. Without script the form posts normally, with the same key in a hidden field.
+// The supervisor's report form on a phone with a bad network. A report goes through the outbox
+// (outbox.js): kept in IndexedDB (photos included) the moment it is sent, and sent with its own
+// Idempotency-Key until the server has it, so a resend after a lost answer returns the same case
+// and one report is never two cases. The page may come from the service worker's cache, without
+// a network. Without script the form posts normally, with the same key in a hidden field.
 (function () {
   "use strict";
   var form = document.getElementById("report");
   var outbox = document.getElementById("outbox");
-  if (!form || !window.indexedDB || !window.fetch) return;
-  var csrf = form.dataset.csrf;
+  var queue = document.getElementById("queue");
+  var Outbox = window.HuoyanOutbox;
+  if (!form || !Outbox || !window.indexedDB || !window.fetch) return;
   var TEXT = ["category", "priority", "compound_id", "description", "address", "lon", "lat"];
+  Outbox.register();
+  // A page kept by the service worker offers the key it was kept with every time it opens.
+  form.elements.idempotency_key.value = Outbox.newKey();
 
-  function db() {
-    return new Promise(function (resolve, reject) {
-      var open = indexedDB.open("huoyan", 1);
-      open.onupgradeneeded = function () { open.result.createObjectStore("drafts", { keyPath: "key" }); };
-      open.onsuccess = function () { resolve(open.result); };
-      open.onerror = function () { reject(open.error); };
-    });
-  }
-  function store(mode, fn) {
-    return db().then(function (d) {
-      return new Promise(function (resolve, reject) {
-        var tx = d.transaction("drafts", mode);
-        var req = fn(tx.objectStore("drafts"));
-        tx.oncomplete = function () { resolve(req && req.result); };
-        tx.onerror = function () { reject(tx.error); };
-      });
-    });
-  }
-  var put = function (draft) { return store("readwrite", function (s) { return s.put(draft); }); };
-  var drop = function (key) { return store("readwrite", function (s) { return s.delete(key); }); };
-  var all = function () { return store("readonly", function (s) { return s.getAll(); }); };
-
-  // The API's error messages in the page's language.
-  var lang = "?lang=" + encodeURIComponent(document.documentElement.lang || "zh-CN");
   function say(text) { outbox.hidden = !text; outbox.textContent = text || ""; }
   function showErrors(fields) {
     form.querySelectorAll(".error[data-for]").forEach(function (el) { el.textContent = ""; });
@@ -66,89 +47,70 @@
     }, function () { where.textContent = form.dataset.msgNoLocation; }, { enableHighAccuracy: true, timeout: 15000 });
   });
 
-  function body(fields) {
-    var b = { category: fields.category, description: fields.description, address: fields.address, priority: fields.priority || null };
-    if (fields.compound_id) b.compound_id = Number(fields.compound_id);
-    if (fields.lon && fields.lat) { b.lon = Number(fields.lon); b.lat = Number(fields.lat); }
-    return b;
+  function sent(outcome) {
+    localStorage.removeItem(DRAFT_TEXT);
+    if (outcome.fileErrors) showErrors(outcome.fileErrors);
+    outbox.hidden = false;
+    outbox.innerHTML = "";
+    var a = document.createElement("a");
+    a.href = "/cases/" + outcome.id;
+    a.textContent = form.dataset.msgSent + " #" + outcome.id;
+    a.id = "sent-case";
+    outbox.appendChild(a);
   }
 
-  // Sends one draft: the case (once, by its key), then its photos (stored once per content).
-  function send(draft) {
-    var headers = { "content-type": "application/json", "idempotency-key": draft.key, "x-csrf-token": csrf };
-    var step = draft.caseId ? Promise.resolve({ status: 200, json: { id: draft.caseId } }) :
-      fetch("/api/v1/cases" + lang, { method: "POST", headers: headers, body: JSON.stringify(body(draft.fields)), credentials: "same-origin" })
-        .then(function (r) { return r.json().then(function (j) { return { status: r.status, json: j }; }, function () { return { status: r.status, json: {} }; }); });
-    return step.then(function (r) {
-      if (r.status === 422) { return { invalid: r.json.fields }; }
-      if (r.status !== 200 && r.status !== 201) { throw new Error("status " + r.status); }
-      draft.caseId = r.json.id;
-      if (!draft.files || !draft.files.length) return { id: draft.caseId };
-      return put(draft).then(function () {
-        var data = new FormData();
-        draft.files.forEach(function (f) { data.append("file", f, f.name || "photo.jpg"); });
-        return fetch("/api/v1/cases/" + draft.caseId + "/files" + lang, { method: "POST", headers: { "x-csrf-token": csrf }, body: data, credentials: "same-origin" });
-      }).then(function (u) {
-        if (u.status === 201) return { id: draft.caseId };
-        if (u.status === 413 || u.status === 422) {
-          return u.json().then(function (j) { return { id: draft.caseId, fileErrors: j.fields }; });
-        }
-        throw new Error("files " + u.status);
-      });
-    });
+  // A report the server refused goes back into the form to be corrected, not resent as it is.
+  function giveBack(entries) {
+    var back = entries.filter(function (e) {
+      return (e.kind || "report") === "report" && e.refused && (!e.account || e.account === form.dataset.account);
+    })[0];
+    if (!back) return Promise.resolve();
+    TEXT.forEach(function (n) { if (form.elements[n]) form.elements[n].value = back.fields[n] || ""; });
+    showErrors(back.refused);
+    say(form.dataset.msgFix);
+    return Outbox.drop(back.key);
+  }
+
+  // Shows what a flush did: this page's, or the service worker's in the background.
+  function settle(state) {
+    if (outbox.textContent === form.dataset.msgSending) say("");
+    state.results.forEach(function (r) { if (r.kind === "report" && r.outcome.id) sent(r.outcome); });
+    return Outbox.all().then(giveBack).then(function () { return Outbox.show(queue, form.dataset.account, state); });
   }
 
   var busy = false;
   function flush() {
-    if (busy) return;
+    if (busy) return Promise.resolve();
     busy = true;
-    all().then(function (drafts) {
-      if (!drafts.length) { busy = false; return; }
-      say(form.dataset.msgSending);
-      return drafts.reduce(function (p, d) {
-        return p.then(function () {
-          return send(d).then(function (r) {
-            if (r.invalid) {
-              // The server refused it: back into the form to fix, not retried as it is.
-              TEXT.forEach(function (n) { if (form.elements[n]) form.elements[n].value = d.fields[n] || ""; });
-              showErrors(r.invalid);
-              say(form.dataset.msgFix);
-              return drop(d.key);
-            }
-            localStorage.removeItem(DRAFT_TEXT);
-            if (r.fileErrors) showErrors(r.fileErrors);
-            outbox.hidden = false;
-            outbox.innerHTML = "";
-            var a = document.createElement("a");
-            a.href = "/cases/" + r.id;
-            a.textContent = form.dataset.msgSent + " #" + r.id;
-            a.id = "sent-case";
-            outbox.appendChild(a);
-            return drop(d.key);
-          });
-        });
-      }, Promise.resolve());
-    }).catch(function () {
+    return Outbox.all().then(function (entries) {
+      if (entries.some(function (e) { return !e.refused; })) say(form.dataset.msgSending);
+      return Outbox.flush();
+    }).then(settle, function () {
       say(form.dataset.msgSaved);
-    }).then(function () { busy = false; });
+      return Outbox.show(queue, form.dataset.account).then(function () { return Outbox.later(); });
+    }).then(function () { busy = false; }, function () { busy = false; });
   }
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var fields = {};
     TEXT.forEach(function (n) { fields[n] = form.elements[n].value; });
-    var files = Array.prototype.slice.call(form.elements.file.files || []);
-    var draft = { key: form.elements.idempotency_key.value, fields: fields, files: files, at: Date.now() };
-    put(draft).then(function () {
+    var entry = {
+      key: form.elements.idempotency_key.value, kind: "report", account: form.dataset.account,
+      lang: document.documentElement.lang, fields: fields,
+      files: Array.prototype.slice.call(form.elements.file.files || []), at: Date.now()
+    };
+    Outbox.put(entry).then(function () {
       form.reset();
-      // A new key for the next report; this one stays with its draft until the server has it.
-      form.elements.idempotency_key.value = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+      // A new key for the next report; this one stays with its entry until the server has it.
+      form.elements.idempotency_key.value = Outbox.newKey();
       if (form.elements.compound_id.options.length === 1) form.elements.compound_id.selectedIndex = 0;
       showErrors([]);
       flush();
     }, function () { form.submit(); });
   });
 
+  Outbox.onSent(settle);
   window.addEventListener("online", flush);
   setInterval(flush, 20000);
   flush();

@@ -3,6 +3,7 @@
 //! which, and which role may take it. The application's `cases` module stores them.
 
 pub mod board;
+mod check_in;
 mod deadlines;
 mod duplicates;
 pub mod figures;
@@ -11,6 +12,7 @@ pub mod step;
 mod tasks;
 mod workflow;
 
+pub use check_in::{CheckInFor, own_check_in};
 pub use deadlines::{DeadlineConfig, DeadlinePolicy, Priority, is_overdue, quantile};
 pub use duplicates::{CaseText, DuplicateRule, propose, score, similarity};
 pub use kinds::{Category, Kind, Source};

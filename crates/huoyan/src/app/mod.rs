@@ -160,6 +160,7 @@ pub fn router(app: &App) -> Router {
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(home::router().with_state(app.base.clone()))
         .merge(crate::web::router())
+        .merge(crate::web::field::router(crate::cases::OFFLINE))
         .merge(crate::auth::routes::pages().with_state(app.auth.clone()))
         .merge(crate::org::pages().with_state(app.org.clone()))
         .merge(crate::cases::pages().with_state(app.cases.clone()))

@@ -30,7 +30,8 @@ pub enum TrailEntity {
     Team,
     Registration,
     Account,
-    /// A compound's daily check-ins (the id is the compound's).
+    /// A compound's daily check-ins (the id is the compound's). An inspector's check-ins are in
+    /// their team's trail, a drone operator's in their account's.
     CheckIn,
 }
 

@@ -90,6 +90,12 @@ pub struct Me {
     pub role: String,
     #[schema(value_type = super::ScopeDoc)]
     pub scope: huoyan_core::auth::Scope,
+    /// For a page session (the cookie), the token its writes carry in `X-CSRF-Token`: a page
+    /// kept for offline use sends what was queued with the current session's token, not the one
+    /// it was kept with. Only the site's own scripts can read it (no cross-origin reads are
+    /// allowed), as they can read the pages that carry it. Absent for bearer tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 /// The calling account, its role and scope.
@@ -101,6 +107,7 @@ async fn me(p: Principal) -> ApiJson<Me> {
         person_id: p.person_id,
         role: p.role.code().to_string(),
         scope: p.scope,
+        csrf_token: (p.via == super::Via::Cookie).then_some(p.csrf),
     })
 }
 

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -15,30 +14,37 @@ use crate::auth::{Can, Page, Principal, perm};
 use crate::cases::CasesState;
 use crate::check::Check;
 use crate::db::Sql;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::time::beijing_day;
-use crate::web::{PageCtx, PageError, PageResultExt, Typed, render};
+use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
 use huoyan_core::auth::Permission;
+use huoyan_core::cases::{CheckInFor, own_check_in};
+use huoyan_core::org::RegionLevel;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckIn {
-    /// The compound; the supervisor's own when absent.
+    /// The compound checked in for. When absent: a supervisor's own compound, an inspector's
+    /// supervision team, a drone operator themselves; the office must name one.
     pub compound_id: Option<i64>,
     /// True: "nothing to report today"; false: problems were reported.
     pub nothing_to_report: bool,
 }
 
+/// One day's answer, and what it speaks for: a compound, a supervision team, or (neither) the
+/// account alone.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckIn {
-    pub compound_id: i64,
+    pub compound_id: Option<i64>,
+    pub team_id: Option<i64>,
     #[schema(format = Date)]
     pub day: String,
     pub nothing_to_report: bool,
 }
 
-/// Check in for today (Beijing time). Checking in again the same day replaces the answer.
+/// Check in for today (Beijing time). Checking in again the same day replaces the answer; the
+/// same answer again changes nothing (a phone resending what it queued offline).
 #[utoipa::path(post, path = "/api/v1/check-ins", tag = "cases", operation_id = "check_in", request_body = NewCheckIn, responses((status = 201, body = CheckIn), (status = 422, body = crate::error::ErrorBody)))]
 async fn check_in(
     State(state): State<CasesState>,
@@ -48,48 +54,85 @@ async fn check_in(
     Ok((StatusCode::CREATED, ApiJson(record(&state, &p, &c).await?)))
 }
 
-/// Records today's check-in of a compound in the caller's scope (the API and the phone page).
-pub async fn record(
+/// What a check-in naming `compound_id` (or none) is recorded against: a compound in the
+/// caller's scope, else the caller's own beat.
+async fn subject(
     app: &CasesState,
-    p: &crate::auth::Principal,
-    c: &NewCheckIn,
-) -> AppResult<CheckIn> {
-    let compound = c
-        .compound_id
-        .or(p.scope.region_id)
+    p: &Principal,
+    compound_id: Option<i64>,
+) -> AppResult<CheckInFor> {
+    let subject = compound_id
+        .map(CheckInFor::Compound)
+        .or_else(|| own_check_in(p.role, &p.scope))
         .ok_or_else(|| AppError::invalid("compound_id", "name the compound"))?;
-    match app.regions.get(&app.db, compound).await? {
-        Some((huoyan_core::org::RegionLevel::Compound, path)) => {
-            if !p.region_in_scope(&path) {
-                let mut check = Check::default();
-                check.outside("compound_id");
-                check.done()?;
+    if let CheckInFor::Compound(id) = subject {
+        match app.regions.get(&app.db, id).await? {
+            Some((RegionLevel::Compound, path)) => {
+                if !p.region_in_scope(&path) {
+                    let mut check = Check::default();
+                    check.outside("compound_id");
+                    check.done()?;
+                }
             }
+            _ => return Err(AppError::invalid("compound_id", "not a compound")),
         }
-        _ => return Err(AppError::invalid("compound_id", "not a compound")),
     }
+    Ok(subject)
+}
+
+/// Records today's check-in of the caller (the API and the phone page). It is seen in the trail
+/// of what it speaks for: the compound's check-ins, the team's or the account's trail.
+pub async fn record(app: &CasesState, p: &Principal, c: &NewCheckIn) -> AppResult<CheckIn> {
+    let subject = subject(app, p, c.compound_id).await?;
+    let (compound_id, team_id, (entity, entity_id)) = match subject {
+        CheckInFor::Compound(id) => (Some(id), None, ("check_in", id)),
+        CheckInFor::Team(id) => (None, Some(id), ("team", id)),
+        CheckInFor::Myself => (None, None, ("account", p.account_id)),
+    };
     let day = Change::run(&app.db, &p.actor(), async |change| {
         let day = beijing_day(change.at_ms());
-        sqlx::query("DELETE FROM check_ins WHERE compound_id = $1 AND account_id = $2 AND day = $3")
-            .bind(compound)
-            .bind(p.account_id)
-            .bind(&day)
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("INSERT INTO check_ins (compound_id, account_id, day, nothing_to_report, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(compound)
-            .bind(p.account_id)
-            .bind(&day)
-            .bind(c.nothing_to_report as i64)
-            .bind(change.at_ms())
-            .execute(&mut *change.tx)
-            .await?;
-        change.record("check_in", compound, "check_in", &serde_json::json!({"day": day, "nothing_to_report": c.nothing_to_report})).await?;
+        // The expressions of the unique index `check_ins_once`.
+        let before = sqlx::query(
+            "SELECT id, nothing_to_report FROM check_ins WHERE account_id = $1 AND day = $2 \
+             AND COALESCE(compound_id, 0) = $3 AND COALESCE(team_id, 0) = $4",
+        )
+        .bind(p.account_id)
+        .bind(&day)
+        .bind(compound_id.unwrap_or(0))
+        .bind(team_id.unwrap_or(0))
+        .fetch_optional(&mut *change.tx)
+        .await?;
+        let answer = c.nothing_to_report as i64;
+        match before {
+            Some(row) if row.try_get::<i64, _>("nothing_to_report")? == answer => return Ok(day),
+            Some(row) => {
+                sqlx::query("UPDATE check_ins SET nothing_to_report = $1, at = $2 WHERE id = $3")
+                    .bind(answer)
+                    .bind(change.at_ms())
+                    .bind(row.try_get::<i64, _>("id")?)
+                    .execute(&mut *change.tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("INSERT INTO check_ins (compound_id, team_id, account_id, day, nothing_to_report, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(compound_id)
+                    .bind(team_id)
+                    .bind(p.account_id)
+                    .bind(&day)
+                    .bind(answer)
+                    .bind(change.at_ms())
+                    .execute(&mut *change.tx)
+                    .await?;
+            }
+        }
+        let summary = serde_json::json!({"day": day, "nothing_to_report": c.nothing_to_report});
+        change.record(entity, entity_id, "check_in", &summary).await?;
         Ok(day)
     })
     .await?;
     Ok(CheckIn {
-        compound_id: compound,
+        compound_id,
+        team_id,
         day,
         nothing_to_report: c.nothing_to_report,
     })
@@ -124,7 +167,7 @@ async fn missing(
 /// The day asked for (today by default) and the compounds in scope not heard from on it.
 pub async fn silent(
     db: &crate::db::Db,
-    p: &crate::auth::Principal,
+    p: &Principal,
     q: &MissingQuery,
 ) -> AppResult<(String, ListPage<SilentCompound>)> {
     let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
@@ -177,25 +220,19 @@ struct CheckInsPage {
     day: String,
     page: ListPage<SilentCompound>,
     done: Option<CheckIn>,
-    can_check_in: bool,
+    /// What the caller's own check-in speaks for; the buttons show only when there is one.
+    beat: Option<CheckInFor>,
     can_read: bool,
-    /// The compounds to check in for, for a caller who has none of their own (an inspector, a
-    /// pilot, the office); empty for a compound's supervisor.
-    compounds: Vec<(i64, String)>,
-    /// The refused form's compound as chosen, and why it was refused.
-    typed: Typed,
-    errors: Vec<FieldError>,
 }
 
 impl CheckInsPage {
-    fn error_for(&self, field: &str) -> String {
-        crate::web::messages_for(&self.errors, field, self.ctx.locale)
-    }
-    fn other_errors(&self) -> Vec<&FieldError> {
-        self.errors
-            .iter()
-            .filter(|e| e.field != "compound_id")
-            .collect()
+    /// The catalogue key naming what the buttons check in for.
+    fn beat_key(&self) -> &'static str {
+        match self.beat {
+            Some(CheckInFor::Compound(_)) => "checkins.for_compound",
+            Some(CheckInFor::Team(_)) => "checkins.for_team",
+            Some(CheckInFor::Myself) | None => "checkins.for_self",
+        }
     }
 }
 
@@ -204,34 +241,28 @@ struct CheckInForm {
     #[serde(rename = "_csrf", default)]
     csrf: String,
     nothing_to_report: Option<String>,
-    #[serde(default)]
-    compound_id: String,
-}
-
-/// What the page shows besides the list: today's answer once given, or the refused form.
-#[derive(Default)]
-struct Outcome {
-    status: StatusCode,
-    done: Option<CheckIn>,
-    typed: Typed,
-    errors: Vec<FieldError>,
 }
 
 async fn render_page(
-    state: &CasesState,
+    app: &CasesState,
     ctx: PageCtx,
     user: &Principal,
     q: MissingQuery,
-    outcome: Outcome,
+    done: Option<CheckIn>,
 ) -> Result<axum::response::Response, PageError> {
     let locale = ctx.locale;
     let can_read = user.role.allows(Permission::CheckInsRead);
-    let can_check_in = user.role.allows(Permission::CasesReport);
-    if !can_read && !can_check_in {
+    if !can_read && !user.role.allows(Permission::CasesReport) {
         return Err(AppError::Forbidden).page(locale);
     }
+    // A reporter without a beat of their own (the office) gets no button that would answer 422.
+    let beat = match subject(app, user, None).await {
+        Ok(beat) => Some(beat),
+        Err(AppError::Invalid(_)) => None,
+        Err(e) => return Err(e).page(locale),
+    };
     let (day, page) = if can_read {
-        silent(&state.db, user, &q).await.page(locale)?
+        silent(&app.db, user, &q).await.page(locale)?
     } else {
         (
             beijing_day(crate::time::now_ms()),
@@ -243,44 +274,24 @@ async fn render_page(
             },
         )
     };
-    let compounds = if can_check_in && own_compound(state, user).await.page(locale)?.is_none() {
-        super::pages::compounds_for(&state.db, user)
-            .await
-            .page(locale)?
-    } else {
-        Vec::new()
-    };
-    let page = CheckInsPage {
+    Ok(render(&CheckInsPage {
         ctx,
         day,
         page,
-        done: outcome.done,
-        can_check_in,
+        done,
+        beat,
         can_read,
-        compounds,
-        typed: outcome.typed,
-        errors: outcome.errors,
-    };
-    Ok((outcome.status, render(&page)).into_response())
+    }))
 }
 
-/// The compound the caller supervises: their scope, when it is one.
-async fn own_compound(state: &CasesState, user: &Principal) -> AppResult<Option<i64>> {
-    let Some(region) = user.scope.region_id else {
-        return Ok(None);
-    };
-    let level = state.regions.get(&state.db, region).await?.map(|(l, _)| l);
-    Ok((level == Some(huoyan_core::org::RegionLevel::Compound)).then_some(region))
-}
-
-/// The daily zero report (零报告) for supervisors, and for the office the compounds not heard
-/// from on a day.
+/// The daily zero report (零报告) for supervisors, inspectors and drone operators, and for the
+/// office the compounds not heard from on a day.
 async fn page(
     State(state): State<CasesState>,
     Page { user, ctx, .. }: Page,
-    ApiQuery(q): ApiQuery<MissingQuery>,
+    axum::extract::Query(q): axum::extract::Query<MissingQuery>,
 ) -> Result<axum::response::Response, PageError> {
-    render_page(&state, ctx, &user, q, Outcome::default()).await
+    render_page(&state, ctx, &user, q, None).await
 }
 
 async fn submit(
@@ -290,49 +301,33 @@ async fn submit(
     }: Page<perm::CasesReport>,
     axum::Form(form): axum::Form<CheckInForm>,
 ) -> Result<axum::response::Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    let done = record(
+        &state,
+        &user,
+        &NewCheckIn {
+            compound_id: None,
+            nothing_to_report: form.nothing_to_report.is_some(),
+        },
+    )
+    .await
+    .page(locale)?;
     let q = MissingQuery {
         day: None,
         limit: None,
         offset: None,
     };
-    let sent = async {
-        user.check_csrf(Some(&form.csrf))?;
-        let compound_id = match form.compound_id.trim() {
-            "" => None,
-            id => Some(
-                id.parse()
-                    .map_err(|_| AppError::invalid("compound_id", "choose from the list"))?,
-            ),
-        };
-        let c = NewCheckIn {
-            compound_id,
-            nothing_to_report: form.nothing_to_report.is_some(),
-        };
-        record(&state, &user, &c).await
-    }
-    .await;
-    let outcome = match sent {
-        Ok(done) => Outcome {
-            done: Some(done),
-            ..Default::default()
-        },
-        Err(e @ (AppError::Invalid(_) | AppError::OutsideScope(_))) => Outcome {
-            status: e.status(),
-            typed: Typed(
-                [("compound_id".to_string(), vec![form.compound_id])]
-                    .into_iter()
-                    .collect(),
-            ),
-            errors: e.fields().to_vec(),
-            ..Default::default()
-        },
-        Err(e) => return Err(e).page(locale),
-    };
-    render_page(&state, ctx, &user, q, outcome).await
+    render_page(&state, ctx, &user, q, Some(done)).await
+}
+
+async fn script() -> axum::response::Response {
+    asset(JAVASCRIPT, include_str!("../../static/check_ins.js"))
 }
 
 pub fn pages() -> axum::Router<CasesState> {
-    axum::Router::new().route("/check-ins", axum::routing::get(page).post(submit))
+    axum::Router::new()
+        .route("/check-ins", axum::routing::get(page).post(submit))
+        .route("/static/check_ins.js", axum::routing::get(script))
 }
 
 pub fn api() -> OpenApiRouter<CasesState> {

@@ -118,6 +118,14 @@ pub fn api() -> OpenApiRouter<CasesState> {
         .merge(figures::api())
 }
 
+/// The field pages the service worker keeps for use without a network, and their scripts.
+pub const OFFLINE: &[&str] = &[
+    "/cases/new",
+    "/check-ins",
+    "/static/report.js",
+    "/static/check_ins.js",
+];
+
 pub fn pages() -> axum::Router<CasesState> {
     pages::router()
         .merge(check_ins::pages())

@@ -3,6 +3,8 @@
 //! of errors to pages. It imports no context: the composition root gives it the menu, and
 //! `auth::Page` fills a `PageCtx` for a signed-in request.
 
+pub mod field;
+
 use std::sync::Arc;
 
 use std::collections::HashMap;
@@ -441,13 +443,13 @@ pub fn safe_next(next: Option<&str>) -> &str {
 
 /// A file built into the binary. Browsers may keep it five minutes: everything else the server
 /// answers is `no-store` (see `app::router`).
-pub fn asset(content_type: &'static str, body: &'static str) -> Response {
+pub fn asset(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
     (
         [
             (axum::http::header::CONTENT_TYPE, content_type),
             (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

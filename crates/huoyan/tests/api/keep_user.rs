@@ -313,53 +313,6 @@ async fn a_refused_report_keeps_every_field_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn the_check_in_offers_a_compound_to_those_without_one_and_comes_back_when_refused() {
-    let app = spawn_app(true).await;
-    let inspector = app.token("inspector").await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
-    let (status, _, body) = page(&app, &inspector, "/check-ins").await;
-    assert_eq!(status, 200);
-    assert!(
-        body.contains("<select name=\"compound_id\" required>"),
-        "an inspector picks the compound: {body}"
-    );
-    let check_in = |compound: String| {
-        app.client
-            .post(format!("{}/check-ins", app.base))
-            .bearer_auth(&inspector)
-            .form(&[
-                ("_csrf", String::new()),
-                ("nothing_to_report", "1".into()),
-                ("compound_id", compound),
-            ])
-            .send()
-    };
-    let before = app.count("check_ins").await;
-    // Not a compound (the city): refused beside the picker, with the layout.
-    let city = app
-        .id_of("SELECT id FROM regions WHERE level = 'city'")
-        .await;
-    let (status, _, body) = answer(check_in(city.to_string()).await.unwrap()).await;
-    assert_eq!(status, 422, "{body}");
-    assert_layout(&body, "inspector", "/check-ins", "the refused check-in");
-    assert!(
-        body.contains("<span class=\"error\">不是小区</span>"),
-        "{body}"
-    );
-    assert_eq!(app.count("check_ins").await, before, "nothing written");
-    let (status, _, body) = answer(check_in(compound.to_string()).await.unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("id=\"checked-in\""), "{body}");
-    assert_eq!(app.count("check_ins").await, before + 1);
-    // The compound's own supervisor needs no picker.
-    let supervisor = app.token("supervisor").await;
-    let (_, _, body) = page(&app, &supervisor, "/check-ins").await;
-    assert!(!body.contains("name=\"compound_id\""), "{body}");
-}
-
 /// The office files a report at 360 px, finding the compound among the city's by typing part of
 /// its name; the menu takes at most two lines and opens to show every entry.
 #[tokio::test]

@@ -12,6 +12,7 @@ mod cases;
 mod chasing;
 mod cli;
 mod demo_cases;
+mod field;
 mod figures;
 mod headers;
 mod imports;
