@@ -14,6 +14,7 @@ mod labels;
 pub mod open311;
 pub mod overdue;
 pub mod pages;
+mod pins;
 mod report;
 mod steps;
 mod store;
@@ -113,6 +114,7 @@ pub fn api() -> OpenApiRouter<CasesState> {
         .merge(files::api())
         .merge(duplicates::api())
         .merge(figures::api())
+        .merge(pins::api())
 }
 
 pub fn pages() -> axum::Router<CasesState> {

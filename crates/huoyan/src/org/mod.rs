@@ -5,6 +5,7 @@ pub mod departments;
 pub mod export;
 pub mod import;
 pub mod orders;
+pub mod outlines;
 pub mod pages;
 pub mod people;
 pub mod regions;
@@ -30,6 +31,7 @@ pub struct OrgState {
 pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .merge(regions::api())
+        .merge(outlines::api())
         .merge(orders::api())
         .merge(sites::api())
         .merge(departments::api())

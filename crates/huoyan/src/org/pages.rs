@@ -77,13 +77,8 @@ impl RegionsPage {
 async fn all_at(state: &OrgState, level: &str, locale: Locale) -> AppResult<Vec<Region>> {
     let f = RegionFilter {
         level: Some(level.into()),
-        parent_id: None,
-        within: None,
-        q: None,
-        control: None,
-        at: None,
         limit: Some(500),
-        offset: None,
+        ..Default::default()
     };
     Ok(super::regions::list(&state.db, &f, locale).await?.items)
 }
@@ -189,14 +184,9 @@ async fn region_page(
         let region = super::regions::with_control(&state.db, id, locale).await?;
         let crumbs = super::regions::lineage(&state.db, &region.path).await?;
         let f = RegionFilter {
-            level: None,
             parent_id: Some(id),
-            within: None,
-            q: None,
-            control: None,
-            at: None,
             limit: Some(500),
-            offset: None,
+            ..Default::default()
         };
         let children = super::regions::list(&state.db, &f, locale).await?.items;
         let history = super::regions::history(&state.db, id)

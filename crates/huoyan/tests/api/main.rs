@@ -12,6 +12,7 @@ mod figures;
 mod headers;
 mod imports;
 mod intake;
+mod map;
 mod open311;
 mod openapi;
 mod org;
