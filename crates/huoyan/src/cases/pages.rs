@@ -145,6 +145,8 @@ struct ListPageT {
     departments: Vec<(i64, String)>,
     proposals: HashMap<i64, Vec<(i64, f64)>>,
     done: String,
+    /// The list's cases on a map, with the view's own filter.
+    map: crate::web::map::MapView,
 }
 
 impl ListPageT {
@@ -240,6 +242,13 @@ async fn list_page(
         ..filter.clone()
     })
     .unwrap_or_default();
+    let pinned = serde_urlencoded::to_string(CaseFilter {
+        limit: None,
+        offset: None,
+        ..f
+    })
+    .unwrap_or_default();
+    let map = crate::web::map::MapView::outlines(locale).with_cases(pinned);
     Ok(render(&ListPageT {
         ctx,
         view,
@@ -258,6 +267,7 @@ async fn list_page(
             .page(locale)?,
         proposals,
         done: q.done.unwrap_or_default(),
+        map,
     }))
 }
 

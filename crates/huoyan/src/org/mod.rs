@@ -3,11 +3,14 @@
 
 pub mod departments;
 pub mod export;
+mod history;
 pub mod import;
+mod order_pages;
 pub mod orders;
 pub mod outlines;
 pub mod pages;
 pub mod people;
+mod picker;
 pub mod regions;
 pub mod scope;
 pub mod sites;

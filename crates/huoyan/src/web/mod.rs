@@ -3,6 +3,8 @@
 //! of errors to pages. It imports no context: the composition root gives it the menu, and
 //! `auth::Page` fills a `PageCtx` for a signed-in request.
 
+pub mod map;
+
 use std::sync::Arc;
 
 use axum::Router;
