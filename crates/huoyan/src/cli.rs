@@ -24,8 +24,8 @@ struct Cli {
     /// Database: a SQLite file path (default huoyan.db) or a postgres:// URL.
     #[arg(long, global = true, env = "HUOYAN_DB")]
     db: Option<String>,
-    /// Optional TOML file with `db`, `listen`, `audit_key` and `[deadlines]`; flags and HUOYAN_*
-    /// variables win over it.
+    /// Optional TOML file with `db`, `listen`, `audit_key`, `secure_cookies`, `map_tiles`,
+    /// `map_tiles_attribution` and `[deadlines]`; flags and HUOYAN_* variables win over it.
     #[arg(long, global = true, env = "HUOYAN_CONFIG")]
     config: Option<PathBuf>,
     /// File holding the audit key that seals the audit trail (64 hex digits), kept apart from
@@ -42,6 +42,20 @@ struct Cli {
     /// server is reached through TLS (a reverse proxy). Also `secure_cookies = true` in the TOML.
     #[arg(long, global = true, env = "HUOYAN_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// A tile server drawn under the maps, as a URL template with {z}, {x}, {y} and optionally a
+    /// leading {s} subdomain (e.g. https://{s}.tile.example.org/{z}/{x}/{y}.png). Without one the
+    /// maps draw outlines and pins on a plain background. Also `map_tiles` in the TOML.
+    #[arg(long, global = true, env = "HUOYAN_MAP_TILES", value_name = "URL")]
+    map_tiles: Option<String>,
+    /// The attribution the tile server's terms ask for, shown in the map's corner. Also
+    /// `map_tiles_attribution` in the TOML.
+    #[arg(
+        long,
+        global = true,
+        env = "HUOYAN_MAP_TILES_ATTRIBUTION",
+        value_name = "TEXT"
+    )]
+    map_tiles_attribution: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -144,6 +158,8 @@ struct FileConfig {
     audit_key: Option<PathBuf>,
     #[serde(default)]
     secure_cookies: bool,
+    map_tiles: Option<String>,
+    map_tiles_attribution: Option<String>,
     /// `[deadlines]`: hours per priority (`[deadlines.hours]`) and per category and priority
     /// (`[deadlines.overrides.supplies]`).
     #[serde(default)]
@@ -192,9 +208,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .display()
         )
     })?;
+    let map_tiles = match cli.map_tiles.or(file.map_tiles) {
+        Some(url) => Some(
+            crate::web::map::Tiles::parse(
+                &url,
+                cli.map_tiles_attribution
+                    .or(file.map_tiles_attribution)
+                    .as_deref(),
+            )
+            .map_err(|e| anyhow::anyhow!("map_tiles: {e}"))?,
+        ),
+        None => None,
+    };
     let settings = crate::app::Settings {
         deadlines,
         secure_cookies: cli.secure_cookies || file.secure_cookies,
+        map_tiles,
     };
     // The audit key: writers create it when missing, verification never does.
     let key = |purpose| {

@@ -1,5 +1,6 @@
 //! Places on the map as the API takes them: points in WGS-84 lon/lat and GeoJSON outlines, checked
-//! where they enter. Containment and the other rules on shapes live in `huoyan_core::org::places`.
+//! where they enter, and GeoJSON features as the map reads them. Containment and the other rules on
+//! shapes live in `huoyan_core::org::places`.
 
 use crate::check::Check;
 
@@ -39,4 +40,71 @@ pub fn check_geometry(check: &mut Check, field: &str, value: &serde_json::Value)
             None
         }
     }
+}
+
+/// A GeoJSON FeatureCollection (RFC 7946) as the map's endpoints answer, with how many rows
+/// matched (foreign members, which GeoJSON readers ignore): a map shows at most `limit` of them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FeatureCollection<P> {
+    #[serde(rename = "type")]
+    pub kind: CollectionType,
+    pub features: Vec<Feature<P>>,
+    /// Rows matching the filters, over all pages.
+    pub total: i64,
+    /// The most features one answer carries.
+    pub limit: i64,
+}
+
+impl<P> FeatureCollection<P> {
+    pub fn new(features: Vec<Feature<P>>, total: i64, limit: i64) -> Self {
+        Self {
+            kind: CollectionType::FeatureCollection,
+            features,
+            total,
+            limit,
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub enum CollectionType {
+    FeatureCollection,
+}
+
+/// One feature: a row's geometry (a Point in WGS-84 lon/lat, or an outline) and its properties.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Feature<P> {
+    #[serde(rename = "type")]
+    pub kind: FeatureType,
+    /// The row's id.
+    pub id: i64,
+    /// A GeoJSON geometry: Point, Polygon or MultiPolygon.
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+    pub properties: P,
+}
+
+impl<P> Feature<P> {
+    pub fn new(id: i64, geometry: serde_json::Value, properties: P) -> Self {
+        Self {
+            kind: FeatureType::Feature,
+            id,
+            geometry,
+            properties,
+        }
+    }
+
+    /// A point feature at (lon, lat).
+    pub fn point(id: i64, (lon, lat): (f64, f64), properties: P) -> Self {
+        Self::new(
+            id,
+            serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
+            properties,
+        )
+    }
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub enum FeatureType {
+    Feature,
 }

@@ -24,6 +24,26 @@ pub fn contains(geometry: &geojson::Geometry, lon: f64, lat: f64) -> bool {
     }
 }
 
+/// The centre of `geometry`'s bounding box (lon, lat): where a map pins something known only by
+/// its region. None for a geometry without coordinates.
+pub fn centre(geometry: &geojson::Geometry) -> Option<(f64, f64)> {
+    use geojson::GeometryValue as G;
+    let positions: Vec<&geojson::Position> = match &geometry.value {
+        G::Point { coordinates } => vec![coordinates],
+        G::Polygon { coordinates } => coordinates.iter().flatten().collect(),
+        G::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().collect(),
+        _ => Vec::new(),
+    };
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for p in positions.iter().filter(|p| p.len() >= 2) {
+        for k in 0..2 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    (lo[0] <= hi[0]).then(|| ((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +83,24 @@ mod tests {
             coordinates: geojson::Position::from([125.0, 46.0]),
         });
         assert!(!contains(&point, 125.0, 46.0));
+    }
+
+    #[test]
+    fn a_centre_is_the_middle_of_every_part() {
+        let two = geojson::Geometry::new(G::MultiPolygon {
+            coordinates: vec![
+                vec![square(125.0, 46.0, 0.1)],
+                vec![square(126.0, 46.4, 0.2)],
+            ],
+        });
+        let (lon, lat) = centre(&two).unwrap();
+        assert!(
+            (lon - 125.6).abs() < 1e-9 && (lat - 46.3).abs() < 1e-9,
+            "{lon} {lat}"
+        );
+        let empty = geojson::Geometry::new(G::Polygon {
+            coordinates: vec![],
+        });
+        assert_eq!(centre(&empty), None);
     }
 }

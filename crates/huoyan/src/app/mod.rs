@@ -45,6 +45,8 @@ pub struct Settings {
     pub deadlines: DeadlinePolicy,
     /// Mark the session cookies `Secure` (the server is reached through HTTPS).
     pub secure_cookies: bool,
+    /// A tile server under the maps' outlines; none: a plain background.
+    pub map_tiles: Option<crate::web::map::Tiles>,
 }
 
 /// Every context's state, built once per server.
@@ -56,6 +58,7 @@ pub struct App {
     pub cases: CasesState,
     /// The audit trail's verifications run from the page, one at a time per server.
     pub verifications: crate::audit::Verifications,
+    pub map_tiles: Option<crate::web::map::Tiles>,
 }
 
 impl App {
@@ -86,6 +89,7 @@ impl App {
                 deadlines: Arc::new(settings.deadlines),
             },
             verifications: Default::default(),
+            map_tiles: settings.map_tiles,
         }
     }
 
@@ -161,6 +165,7 @@ pub fn router(app: &App) -> Router {
         .merge(home::router().with_state(app.base.clone()))
         .merge(crate::web::router())
         .merge(crate::web::field::router(crate::cases::OFFLINE))
+        .merge(crate::web::map::router(app.map_tiles.clone()))
         .merge(crate::auth::routes::pages().with_state(app.auth.clone()))
         .merge(crate::org::pages().with_state(app.org.clone()))
         .merge(crate::cases::pages().with_state(app.cases.clone()))
@@ -182,9 +187,9 @@ pub fn router(app: &App) -> Router {
         // address leaks to another site.
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(set(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
+            content_security_policy(app.map_tiles.as_ref()),
         ))
         .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(header::CACHE_CONTROL, "no-store"))
@@ -192,11 +197,18 @@ pub fn router(app: &App) -> Router {
 }
 
 /// Scripts and styles only from files the server serves (no inline script, so an injected one
-/// does not run), images also from the phone's camera (`blob:`, `data:`), no framing, forms
-/// posted only here.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
+/// does not run), images also from the phone's camera (`blob:`, `data:`) and the map's tile
+/// server when one is configured, no framing, forms posted only here.
+fn content_security_policy(tiles: Option<&crate::web::map::Tiles>) -> HeaderValue {
+    let tiles = tiles
+        .map(|t| format!(" {}", t.source()))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy).expect("a tile source is checked to be a plain origin")
+}
 
 async fn healthz(db: Db) -> Result<&'static str, AppError> {
     sqlx::query("SELECT 1").execute(&db.pool).await?;

@@ -4,6 +4,7 @@
 //! checks the seal, the chain, checkpoints kept elsewhere and the rows the trail vouches for.
 
 pub mod key;
+pub mod steps;
 mod update;
 mod verifications;
 mod verify;

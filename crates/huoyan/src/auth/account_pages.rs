@@ -18,7 +18,6 @@ use sqlx::Row;
 
 use super::accounts::{self, Account, AccountFilter, AccountUpdate, NewAccount};
 use super::{AuthState, Page, Principal, perm};
-use crate::audit::TrailEvent;
 use crate::check::Text;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
@@ -397,7 +396,7 @@ struct AccountPage {
     errors: Vec<FieldError>,
     /// The confirmation of what was just done (its catalogue key), if anything was.
     done: Option<&'static str>,
-    trail: Option<Vec<TrailEvent>>,
+    trail: Option<Vec<crate::audit::steps::Step>>,
 }
 
 impl AccountPage {
@@ -406,6 +405,18 @@ impl AccountPage {
     }
     fn role_label(&self) -> &'static str {
         Role::parse(&self.account.role).map_or("", |r| r.label(self.ctx.en()))
+    }
+}
+
+/// An account's recorded values as people read them: a role by its label.
+struct AccountWords {
+    en: bool,
+}
+
+impl crate::audit::steps::Words for AccountWords {
+    fn value(&self, _: &str, field: &str, value: &serde_json::Value) -> Option<String> {
+        let role = Role::parse(value.as_str()?).filter(|_| field == "role")?;
+        Some(role.label(self.en).to_string())
     }
 }
 
@@ -450,7 +461,11 @@ async fn account_page(
         choices,
         errors,
         done,
-        trail: Some(events.into_iter().map(TrailEvent::from).collect()),
+        trail: Some(crate::audit::steps::steps(
+            &events,
+            locale,
+            &AccountWords { en: locale.is_en() },
+        )),
     };
     Ok((status(&page.errors), render(&page)).into_response())
 }

@@ -16,6 +16,7 @@ mod navigate;
 pub mod open311;
 pub mod overdue;
 pub mod pages;
+mod pins;
 mod report;
 mod steps;
 mod store;
@@ -116,6 +117,7 @@ pub fn api() -> OpenApiRouter<CasesState> {
         .merge(files::api())
         .merge(duplicates::api())
         .merge(figures::api())
+        .merge(pins::api())
 }
 
 /// The field pages the service worker keeps for use without a network, and their scripts.

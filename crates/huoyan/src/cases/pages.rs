@@ -147,6 +147,8 @@ struct ListPageT {
     done: String,
     /// The lanes by next step, on the group's board and a unit's inbox.
     board: Option<super::board::Board>,
+    /// The list's cases on a map, with the view's own filter.
+    map: crate::web::map::MapView,
 }
 
 impl ListPageT {
@@ -260,6 +262,13 @@ async fn list_page(
         ..filter.clone()
     })
     .unwrap_or_default();
+    let pinned = serde_urlencoded::to_string(CaseFilter {
+        limit: None,
+        offset: None,
+        ..f
+    })
+    .unwrap_or_default();
+    let map = crate::web::map::MapView::outlines(locale).with_cases(pinned);
     Ok(render(&ListPageT {
         ctx,
         view,
@@ -279,6 +288,7 @@ async fn list_page(
         proposals,
         done: q.done.unwrap_or_default(),
         board,
+        map,
     }))
 }
 

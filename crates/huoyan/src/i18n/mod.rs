@@ -39,6 +39,15 @@ impl Locale {
             .and_then(Locale::parse)
     }
 
+    /// The catalogue entry for `key`, if there is one: for keys made from recorded names (a
+    /// trail's fields), which fall back to something else.
+    pub fn find(self, key: &str) -> Option<&'static str> {
+        CATALOGUE.get(key).map(|(zh, en)| match self {
+            Locale::Zh => zh.as_str(),
+            Locale::En => en.as_str(),
+        })
+    }
+
     /// The catalogue entry for `key`; an unknown key shows itself, so a gap is visible on the page
     /// and caught by the catalogue test instead of rendering blank.
     pub fn t(self, key: &str) -> &str {

@@ -122,14 +122,9 @@ pub async fn export(db: &Db, p: &Principal, kind: &str) -> AppResult<Vec<u8>> {
             p.require(Permission::RegionsRead)?;
             let regions = all(|offset| {
                 let f = super::regions::RegionFilter {
-                    level: None,
-                    parent_id: None,
-                    within: None,
-                    q: None,
-                    control: None,
-                    at: None,
                     limit: Some(500),
                     offset: Some(offset),
+                    ..Default::default()
                 };
                 async move { super::regions::list(db, &f, Locale::Zh).await }
             })

@@ -4,11 +4,15 @@
 pub mod addresses;
 pub mod departments;
 pub mod export;
+mod history;
 pub mod import;
 mod import_page;
+mod order_pages;
 pub mod orders;
+pub mod outlines;
 pub mod pages;
 pub mod people;
+mod picker;
 pub mod regions;
 pub mod scope;
 pub mod sites;
@@ -32,6 +36,7 @@ pub struct OrgState {
 pub fn api() -> OpenApiRouter<OrgState> {
     OpenApiRouter::new()
         .merge(regions::api())
+        .merge(outlines::api())
         .merge(orders::api())
         .merge(sites::api())
         .merge(departments::api())

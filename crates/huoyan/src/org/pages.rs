@@ -1,24 +1,27 @@
-//! The organisation's pages: the regions tree coloured by control level, region, people, teams
-//! and branches, control orders (with the form to issue one).
+//! The organisation's pages: the regions tree and each region coloured by control level, on a
+//! map, people, teams and branches; each with its history as readable steps. The control orders'
+//! pages are in `order_pages`.
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
 use huoyan_core::auth::Permission;
 use huoyan_core::org::{ControlLevel, MemberRole, TeamKind};
 use serde::Deserialize;
 
-use crate::audit::TrailEvent;
-use crate::auth::{Page, Principal, perm};
+use crate::audit::steps::Step;
+use crate::auth::{Page, perm};
 use crate::check::Text;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::http::{ApiQuery, ListPage};
 use crate::i18n::Locale;
 use crate::org::OrgState;
 use crate::time::beijing_rfc3339;
+use crate::web::map::MapView;
 use crate::web::{PageCtx, PageError, PagePath, PageResultExt, render};
 
+use super::history::steps_for;
 use super::regions::{Region, RegionFilter};
 
 /// A region with its children, for the tree.
@@ -44,25 +47,13 @@ fn control_label(locale: Locale, r: &Region) -> String {
     }
 }
 
-async fn trail_for(
-    state: &OrgState,
-    user: &Principal,
-    entity: &str,
-    id: i64,
-) -> AppResult<Option<Vec<TrailEvent>>> {
-    if !user.role.allows(Permission::AuditRead) {
-        return Ok(None);
-    }
-    let events = crate::audit::trail(&state.db, entity, &id.to_string(), 50, 0).await?;
-    Ok(Some(events.into_iter().map(TrailEvent::from).collect()))
-}
-
 #[derive(askama::Template)]
 #[template(path = "org/regions.html")]
 struct RegionsPage {
     ctx: PageCtx,
     roots: Vec<Node>,
     levels: Vec<(&'static str, &'static str)>,
+    map: MapView,
 }
 
 impl RegionsPage {
@@ -74,13 +65,8 @@ impl RegionsPage {
 async fn all_at(state: &OrgState, level: &str, locale: Locale) -> AppResult<Vec<Region>> {
     let f = RegionFilter {
         level: Some(level.into()),
-        parent_id: None,
-        within: None,
-        q: None,
-        control: None,
-        at: None,
         limit: Some(500),
-        offset: None,
+        ..Default::default()
     };
     Ok(super::regions::list(&state.db, &f, locale).await?.items)
 }
@@ -136,7 +122,12 @@ async fn regions_tree(
         .iter()
         .map(|l| (l.code(), l.label(locale.is_en())))
         .collect();
-    Ok(render(&RegionsPage { ctx, roots, levels }))
+    Ok(render(&RegionsPage {
+        ctx,
+        roots,
+        levels,
+        map: MapView::outlines(locale),
+    }))
 }
 
 #[derive(askama::Template)]
@@ -148,7 +139,8 @@ struct RegionPage {
     children: Vec<Region>,
     history: Vec<(String, String, String)>,
     sites: Vec<super::sites::Site>,
-    trail: Option<Vec<TrailEvent>>,
+    trail: Option<Vec<Step>>,
+    map: MapView,
 }
 
 impl RegionPage {
@@ -186,14 +178,9 @@ async fn region_page(
         let region = super::regions::with_control(&state.db, id, locale).await?;
         let crumbs = super::regions::lineage(&state.db, &region.path).await?;
         let f = RegionFilter {
-            level: None,
             parent_id: Some(id),
-            within: None,
-            q: None,
-            control: None,
-            at: None,
             limit: Some(500),
-            offset: None,
+            ..Default::default()
         };
         let children = super::regions::list(&state.db, &f, locale).await?.items;
         let history = super::regions::history(&state.db, id)
@@ -210,7 +197,12 @@ async fn region_page(
             })
             .collect();
         let site_list = super::sites::in_region(&state.db, id).await?;
-        let trail = trail_for(&state, &user, "region", id).await?;
+        let trail = steps_for(&state.db, &user, "region", id, locale).await?;
+        // Its outline and those inside it, with its cases for those who read cases.
+        let mut map = MapView::outlines(locale).around(id);
+        if user.role.allows(Permission::CasesRead) {
+            map = map.with_cases(format!("region_id={id}"));
+        }
         Ok::<_, AppError>(RegionPage {
             ctx,
             region,
@@ -219,6 +211,7 @@ async fn region_page(
             history,
             sites: site_list,
             trail,
+            map,
         })
     }
     .await
@@ -291,7 +284,7 @@ struct PersonPage {
     ctx: PageCtx,
     person: super::people::Person,
     home: Vec<(i64, String, String)>,
-    trail: Option<Vec<TrailEvent>>,
+    trail: Option<Vec<Step>>,
 }
 
 async fn person_page(
@@ -310,7 +303,7 @@ async fn person_page(
             }
             None => vec![],
         };
-        let trail = trail_for(&state, &user, "person", id).await?;
+        let trail = steps_for(&state.db, &user, "person", id, locale).await?;
         Ok::<_, AppError>(PersonPage {
             ctx,
             person,
@@ -374,7 +367,7 @@ async fn teams_page(
 struct TeamPage {
     ctx: PageCtx,
     team: super::teams::TeamDetail,
-    trail: Option<Vec<TrailEvent>>,
+    trail: Option<Vec<Step>>,
 }
 
 impl TeamPage {
@@ -399,267 +392,12 @@ async fn team_page(
 ) -> Result<Response, PageError> {
     let page = async {
         let team = super::teams::detail(&state.db, &user, id).await?;
-        let trail = trail_for(&state, &user, "team", id).await?;
+        let trail = steps_for(&state.db, &user, "team", id, locale).await?;
         Ok::<_, AppError>(TeamPage { ctx, team, trail })
     }
     .await
     .page(locale)?;
     Ok(render(&page))
-}
-
-#[derive(askama::Template)]
-#[template(path = "org/orders.html")]
-struct OrdersPage {
-    ctx: PageCtx,
-    orders: Vec<super::orders::Order>,
-    region_names: std::collections::HashMap<i64, String>,
-}
-
-impl OrdersPage {
-    fn level_label(&self, l: &str) -> &'static str {
-        ControlLevel::parse(l)
-            .map(|l| l.label(self.ctx.en()))
-            .unwrap_or("")
-    }
-    fn regions(&self, ids: &[i64]) -> String {
-        ids.iter()
-            .map(|i| {
-                self.region_names
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| i.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join("、")
-    }
-    fn time(&self, t: &str) -> String {
-        beijing_rfc3339(t)
-    }
-}
-
-async fn region_names(
-    state: &OrgState,
-    orders: &[super::orders::Order],
-) -> AppResult<std::collections::HashMap<i64, String>> {
-    let mut names = std::collections::HashMap::new();
-    for id in orders.iter().flat_map(|o| o.region_ids.iter()) {
-        if !names.contains_key(id) {
-            let name: String = sqlx::query_scalar("SELECT name FROM regions WHERE id = $1")
-                .bind(id)
-                .fetch_one(&state.db.pool)
-                .await?;
-            names.insert(*id, name);
-        }
-    }
-    Ok(names)
-}
-
-async fn orders_page(
-    State(state): State<OrgState>,
-    Page { locale, ctx, .. }: Page,
-) -> Result<Response, PageError> {
-    let page = async {
-        let f = super::orders::OrderFilter {
-            level: None,
-            region_id: None,
-            q: None,
-            limit: Some(200),
-            offset: None,
-        };
-        let orders = super::orders::list(&state.db, &f).await?.items;
-        let region_names = region_names(&state, &orders).await?;
-        Ok::<_, AppError>(OrdersPage {
-            ctx,
-            orders,
-            region_names,
-        })
-    }
-    .await
-    .page(locale)?;
-    Ok(render(&page))
-}
-
-#[derive(askama::Template)]
-#[template(path = "org/order.html")]
-struct OrderPage {
-    ctx: PageCtx,
-    order: super::orders::Order,
-    region_names: std::collections::HashMap<i64, String>,
-    trail: Option<Vec<TrailEvent>>,
-}
-
-impl OrderPage {
-    fn level_label(&self) -> &'static str {
-        ControlLevel::parse(&self.order.level)
-            .map(|l| l.label(self.ctx.en()))
-            .unwrap_or("")
-    }
-    fn time(&self, t: &str) -> String {
-        beijing_rfc3339(t)
-    }
-}
-
-async fn order_page(
-    State(state): State<OrgState>,
-    Page {
-        user, locale, ctx, ..
-    }: Page,
-    PagePath(id): PagePath<i64>,
-) -> Result<Response, PageError> {
-    let page = async {
-        let order = super::orders::get(&state.db, id).await?;
-        let region_names = region_names(&state, std::slice::from_ref(&order)).await?;
-        let trail = trail_for(&state, &user, "control_order", id).await?;
-        Ok::<_, AppError>(OrderPage {
-            ctx,
-            order,
-            region_names,
-            trail,
-        })
-    }
-    .await
-    .page(locale)?;
-    Ok(render(&page))
-}
-
-#[derive(Deserialize, Default, Clone)]
-struct OrderForm {
-    #[serde(rename = "_csrf", default)]
-    csrf: String,
-    #[serde(default)]
-    number: String,
-    #[serde(default)]
-    level: String,
-    #[serde(default)]
-    effective_from: String,
-    #[serde(default)]
-    effective_until: String,
-    #[serde(default)]
-    region_codes: String,
-    #[serde(default)]
-    body: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "org/order_new.html")]
-struct NewOrderPage {
-    ctx: PageCtx,
-    form: OrderForm,
-    errors: Vec<FieldError>,
-    levels: Vec<(&'static str, &'static str)>,
-}
-
-impl NewOrderPage {
-    fn error_for(&self, field: &str) -> String {
-        crate::web::messages_for(&self.errors, field, self.ctx.locale)
-    }
-}
-
-fn new_order_page(ctx: PageCtx, form: OrderForm, errors: Vec<FieldError>) -> Response {
-    let levels = ControlLevel::ALL
-        .iter()
-        .map(|l| (l.code(), l.label(ctx.en())))
-        .collect();
-    let status = if errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    (
-        status,
-        render(&NewOrderPage {
-            ctx,
-            form,
-            errors,
-            levels,
-        }),
-    )
-        .into_response()
-}
-
-async fn order_form(Page { ctx, .. }: Page<perm::OrdersWrite>) -> Response {
-    new_order_page(ctx, OrderForm::default(), vec![])
-}
-
-/// `datetime-local` inputs carry Beijing wall time without a zone.
-fn beijing_input(field: &str, s: &str) -> Result<String, FieldError> {
-    crate::time::beijing_local(s).ok_or_else(|| FieldError::new(field, "expected a date and time"))
-}
-
-async fn order_create(
-    State(state): State<OrgState>,
-    Page {
-        user, locale, ctx, ..
-    }: Page<perm::OrdersWrite>,
-    axum::Form(form): axum::Form<OrderForm>,
-) -> Result<Response, PageError> {
-    user.check_csrf(Some(&form.csrf)).page(locale)?;
-    let mut errors = Vec::new();
-    let from = beijing_input("effective_from", &form.effective_from)
-        .map_err(|e| errors.push(e))
-        .unwrap_or_default();
-    let until = if form.effective_until.is_empty() {
-        None
-    } else {
-        beijing_input("effective_until", &form.effective_until)
-            .map_err(|e| errors.push(e))
-            .ok()
-    };
-    let mut region_ids = Vec::new();
-    for code in form
-        .region_codes
-        .split([',', '，', ' ', '、'])
-        .filter(|c| !c.is_empty())
-    {
-        match sqlx::query_scalar::<_, i64>("SELECT id FROM regions WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&state.db.pool)
-            .await
-        {
-            Ok(Some(id)) => region_ids.push(id),
-            Ok(None) => errors.push(FieldError::new(
-                "region_codes",
-                format!("no region with code {code}"),
-            )),
-            Err(e) => {
-                return Err(PageError {
-                    error: e.into(),
-                    locale,
-                });
-            }
-        }
-    }
-    if region_ids.is_empty() && errors.iter().all(|e| e.field != "region_codes") {
-        errors.push(FieldError::new(
-            "region_codes",
-            "name at least one region by its code",
-        ));
-    }
-    if errors.is_empty() {
-        let new = super::orders::NewOrder {
-            number: form.number.clone(),
-            issued_at: crate::time::rfc3339(crate::time::now_ms()),
-            effective_from: from,
-            effective_until: until,
-            level: form.level.clone(),
-            region_ids,
-            body: form.body.clone(),
-        };
-        match super::orders::create(&state.db, &user, &new).await {
-            Ok(id) => return Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
-            // The form names regions by their codes, in one field.
-            Err(AppError::Invalid(f) | AppError::Conflict(f)) => {
-                errors.extend(f.into_iter().map(|mut e| {
-                    if e.field.starts_with("region_ids") {
-                        e.field = "region_codes".into();
-                    }
-                    e
-                }))
-            }
-            Err(e) => return Err(PageError { error: e, locale }),
-        }
-    }
-    Ok(new_order_page(ctx, form, errors))
 }
 
 pub fn router() -> Router<OrgState> {
@@ -670,7 +408,5 @@ pub fn router() -> Router<OrgState> {
         .route("/people/{id}", get(person_page))
         .route("/teams", get(teams_page))
         .route("/teams/{id}", get(team_page))
-        .route("/orders", get(orders_page).post(order_create))
-        .route("/orders/new", get(order_form))
-        .route("/orders/{id}", get(order_page))
+        .merge(super::order_pages::router())
 }

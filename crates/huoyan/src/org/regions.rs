@@ -262,9 +262,12 @@ pub async fn create(db: &Db, actor: &Actor, new: &NewRegion) -> AppResult<i64> {
     Ok(id)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RegionFilter {
+    /// Only these regions: ids separated by commas, at most 100.
+    #[param(inline)]
+    pub ids: Option<Text<1000>>,
     /// city, district, subdistrict, community, compound or building.
     #[param(schema_with = crate::http::empty_or::<huoyan_core::org::RegionLevel>)]
     pub level: Option<String>,
@@ -284,7 +287,29 @@ pub struct RegionFilter {
 }
 
 pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPage<Region>> {
+    select(db, f, locale, None).await
+}
+
+/// The regions matching `f` with their control levels; with `outlines`, only those with an
+/// outline in that caller's region subtree, each with its outline (`outlines::list`).
+pub(super) async fn select(
+    db: &Db,
+    f: &RegionFilter,
+    locale: Locale,
+    outlines: Option<&Principal>,
+) -> AppResult<ListPage<Region>> {
     let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(ids) = f.ids.as_deref().filter(|i| !i.trim().is_empty()) {
+        let ids = parse_ids(ids)?;
+        filter.push(" AND id IN (");
+        for (i, id) in ids.into_iter().enumerate() {
+            if i > 0 {
+                filter.push(", ");
+            }
+            filter.bind(id);
+        }
+        filter.push(")");
+    }
     if let Some(level) = f.level.as_deref().filter(|l| !l.is_empty()) {
         if RegionLevel::parse(level).is_none() {
             return Err(AppError::invalid(
@@ -321,8 +346,16 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
         limit: f.limit,
         offset: f.offset,
     };
+    let columns = match outlines {
+        Some(p) => {
+            p.scope_region(&mut filter, "path");
+            filter.push(" AND geometry IS NOT NULL");
+            format!("{COLUMNS}, geometry")
+        }
+        None => COLUMNS.to_string(),
+    };
     let mut page = crate::http::fetch_page(
-        db, COLUMNS, "regions", &filter, "code, id", &paging, from_row,
+        db, &columns, "regions", &filter, "code, id", &paging, from_row,
     )
     .await?;
     let orders = super::orders::rules(db).await?;
@@ -337,6 +370,19 @@ pub async fn list(db: &Db, f: &RegionFilter, locale: Locale) -> AppResult<ListPa
         });
     }
     Ok(page)
+}
+
+/// The ids of a comma-separated list: at most 100, each a number.
+fn parse_ids(text: &str) -> AppResult<Vec<i64>> {
+    let ids = text
+        .split(',')
+        .map(|i| i.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| AppError::invalid("ids", "expected region ids separated by commas"))?;
+    if ids.len() > 100 {
+        return Err(AppError::invalid("ids", "at most 100 ids"));
+    }
+    Ok(ids)
 }
 
 /// List regions with filters; each carries its current control level.

@@ -4,6 +4,7 @@
 //! `auth::Page` fills a `PageCtx` for a signed-in request.
 
 pub mod field;
+pub mod map;
 
 use std::sync::Arc;
 

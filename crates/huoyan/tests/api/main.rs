@@ -18,6 +18,7 @@ mod headers;
 mod imports;
 mod intake;
 mod keep_user;
+mod map;
 mod open311;
 mod openapi;
 mod org;

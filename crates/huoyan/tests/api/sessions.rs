@@ -203,6 +203,10 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
         .await
         .unwrap();
     let token = crate::csrf_of(&page);
+    let community = app
+        .id_of("SELECT id FROM regions WHERE code = '230602022001'")
+        .await
+        .to_string();
     let bad = client
         .post(format!("{}/orders", app.base))
         .form(&[
@@ -210,17 +214,14 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
             ("number", "2022年第11号"),
             ("level", "medium_risk"),
             ("effective_from", "2022-08-25T08:00"),
-            ("region_codes", "999"),
+            ("region_ids", "999999"),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
     assert!(
-        bad.text()
-            .await
-            .unwrap()
-            .contains("没有区划代码为 999 的区域"),
+        bad.text().await.unwrap().contains("没有该区域"),
         "the message in the page's language"
     );
     assert_eq!(app.count("control_orders").await, orders);
@@ -231,7 +232,7 @@ async fn pages_sign_in_with_a_session_and_check_csrf() {
             ("number", "2022年第11号"),
             ("level", "medium_risk"),
             ("effective_from", "2022-08-25T08:00"),
-            ("region_codes", "230602022001"),
+            ("region_ids", community.as_str()),
         ])
         .send()
         .await
