@@ -4,6 +4,7 @@
 
 mod deadlines;
 mod duplicates;
+pub mod evidence;
 pub mod figures;
 mod kinds;
 pub mod step;
@@ -12,6 +13,7 @@ mod workflow;
 
 pub use deadlines::{DeadlineConfig, DeadlinePolicy, Priority, is_overdue, quantile};
 pub use duplicates::{CaseText, DuplicateRule, propose, score, similarity};
+pub use evidence::{EvidenceConfig, EvidenceKind, EvidencePolicy};
 pub use kinds::{Category, Kind, Source};
 pub use tasks::{Share, Task, TaskError, TaskState, case_state, department_step, dispatch, rework};
 pub use workflow::{Action, CaseState, WorkflowError, transition};
