@@ -66,36 +66,46 @@
     }, function () { where.textContent = form.dataset.msgNoLocation; }, { enableHighAccuracy: true, timeout: 15000 });
   });
 
-  function body(fields) {
-    var b = { category: fields.category, description: fields.description, address: fields.address, priority: fields.priority || null };
-    if (fields.compound_id) b.compound_id = Number(fields.compound_id);
-    if (fields.lon && fields.lat) { b.lon = Number(fields.lon); b.lat = Number(fields.lat); }
-    return b;
+  // Sends one draft: the case with its photos in one request, once by its key. A refused photo
+  // refuses the whole report, so no case is filed without the photos it was sent with.
+  function send(draft) {
+    var data = new FormData();
+    var f = draft.fields;
+    var parts = { category: f.category, description: f.description, address: f.address, priority: f.priority, compound_id: f.compound_id };
+    if (f.lon && f.lat) { parts.lon = f.lon; parts.lat = f.lat; }
+    Object.keys(parts).forEach(function (k) { if (parts[k]) data.append(k, parts[k]); });
+    (draft.files || []).forEach(function (file) { data.append("file", file, file.name || "photo.jpg"); });
+    var headers = { "idempotency-key": draft.key, "x-csrf-token": csrf };
+    return fetch("/api/v1/cases" + lang, { method: "POST", headers: headers, body: data, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 200 || r.status === 201) return r.json().then(function (j) { return { id: j.id }; });
+        if (r.status === 413 || r.status === 422) {
+          return r.json().then(function (j) { return { invalid: j.fields || [] }; });
+        }
+        throw new Error("status " + r.status);
+      });
   }
 
-  // Sends one draft: the case (once, by its key), then its photos (stored once per content).
-  function send(draft) {
-    var headers = { "content-type": "application/json", "idempotency-key": draft.key, "x-csrf-token": csrf };
-    var step = draft.caseId ? Promise.resolve({ status: 200, json: { id: draft.caseId } }) :
-      fetch("/api/v1/cases" + lang, { method: "POST", headers: headers, body: JSON.stringify(body(draft.fields)), credentials: "same-origin" })
-        .then(function (r) { return r.json().then(function (j) { return { status: r.status, json: j }; }, function () { return { status: r.status, json: {} }; }); });
-    return step.then(function (r) {
-      if (r.status === 422) { return { invalid: r.json.fields }; }
-      if (r.status !== 200 && r.status !== 201) { throw new Error("status " + r.status); }
-      draft.caseId = r.json.id;
-      if (!draft.files || !draft.files.length) return { id: draft.caseId };
-      return put(draft).then(function () {
-        var data = new FormData();
-        draft.files.forEach(function (f) { data.append("file", f, f.name || "photo.jpg"); });
-        return fetch("/api/v1/cases/" + draft.caseId + "/files" + lang, { method: "POST", headers: { "x-csrf-token": csrf }, body: data, credentials: "same-origin" });
-      }).then(function (u) {
-        if (u.status === 201) return { id: draft.caseId };
-        if (u.status === 413 || u.status === 422) {
-          return u.json().then(function (j) { return { id: draft.caseId, fileErrors: j.fields }; });
-        }
-        throw new Error("files " + u.status);
-      });
+  // A refused report comes back into the form as it was typed, with the photos the server did
+  // not refuse chosen again; each refused photo is named with why.
+  function giveBack(draft, fields) {
+    TEXT.forEach(function (n) { if (form.elements[n]) form.elements[n].value = draft.fields[n] || ""; });
+    var files = draft.files || [];
+    var refused = {};
+    var named = fields.map(function (f) {
+      var m = /^file(?:\[(\d+)\])?$/.exec(f.field);
+      if (!m) return f;
+      var which = m[1] === undefined ? files : [files[Number(m[1])]];
+      which.forEach(function (file, i) { refused[m[1] === undefined ? i : m[1]] = true; });
+      var names = which.filter(Boolean).map(function (file) { return file.name; }).join("、");
+      return { field: f.field, message: (names ? names + "：" : "") + f.message };
     });
+    if (window.DataTransfer) {
+      var kept = new DataTransfer();
+      files.forEach(function (file, i) { if (!refused[i]) kept.items.add(file); });
+      form.elements.file.files = kept.files;
+    }
+    showErrors(named);
   }
 
   var busy = false;
@@ -110,13 +120,11 @@
           return send(d).then(function (r) {
             if (r.invalid) {
               // The server refused it: back into the form to fix, not retried as it is.
-              TEXT.forEach(function (n) { if (form.elements[n]) form.elements[n].value = d.fields[n] || ""; });
-              showErrors(r.invalid);
+              giveBack(d, r.invalid);
               say(form.dataset.msgFix);
               return drop(d.key);
             }
             localStorage.removeItem(DRAFT_TEXT);
-            if (r.fileErrors) showErrors(r.fileErrors);
             outbox.hidden = false;
             outbox.innerHTML = "";
             var a = document.createElement("a");

@@ -556,15 +556,33 @@ async fn one_case_walks_through_every_state_with_five_accounts() {
     let steps = desk.find_all(Locator::Css("ol.timeline li")).await.unwrap();
     assert_eq!(
         steps.len(),
-        10,
-        "report, triage, dispatch, accept, fix, its photo attached, rework, fix, verify, close \
-         (the verifier's photo is the same file, attached once)"
+        9,
+        "report, triage, dispatch, accept, fix, rework, fix, verify, close (each photo under \
+         the step it came with)"
     );
+    // Each photo under its step, labelled: before on the report, after on each fix.
+    let mut kinds = Vec::new();
+    for e in desk
+        .find_all(Locator::Css("ol.timeline .evidence"))
+        .await
+        .unwrap()
+    {
+        kinds.push(e.attr("data-kind").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(kinds, ["report", "fix", "fix", "verification"]);
+    let labels = desk
+        .find(Locator::Css("ol.timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(labels.contains("现场照片（整改前）") && labels.contains("整改后"));
     fits(&desk, "case-closed", 1280).await;
     let (_, case) = app.get(&admin, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["state"], "closed");
-    // The evidence photo is the same content each time: one stored file per case and hash.
-    assert_eq!(case["files"].as_array().unwrap().len(), 1);
+    // The same photo at each step is a file of each step, its content stored once.
+    assert_eq!(case["files"].as_array().unwrap().len(), 4);
     phone.close().await.unwrap();
     desk.close().await.unwrap();
 }
