@@ -140,8 +140,8 @@ pub struct NewCaseForm {
     #[schema(max_length = 4000)]
     description: String,
     /// Photos or files, at most 10 MB each (repeat the part).
-    #[schema(value_type = Vec<String>, format = Binary)]
-    file: Vec<Vec<u8>>,
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    file: Option<Vec<Vec<u8>>>,
 }
 
 /// A workflow step as multipart/form-data, with its evidence: the step's fields as text parts
@@ -163,11 +163,11 @@ pub struct StepForm {
     due_at: Option<String>,
     #[schema(format = DateTime)]
     until: Option<String>,
-    department_ids: Vec<i64>,
-    co: Vec<i64>,
+    department_ids: Option<Vec<i64>>,
+    co: Option<Vec<i64>>,
     lon: Option<f64>,
     lat: Option<f64>,
     /// Photos or files, at most 10 MB each (repeat the part).
-    #[schema(value_type = Vec<String>, format = Binary)]
-    file: Vec<Vec<u8>>,
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    file: Option<Vec<Vec<u8>>>,
 }
