@@ -10,9 +10,9 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use huoyan_core::auth::Permission;
-use huoyan_core::cases::EvidenceKind;
 use huoyan_core::cases::evidence::{EntryRef, later_files_join};
 use huoyan_core::cases::step::may_attach;
+use huoyan_core::cases::{Action, EvidenceKind, EvidencePolicy};
 
 use super::files::{CaseFile, read_form};
 use super::{CaseDetail, CasesState};
@@ -26,6 +26,8 @@ pub struct Evidence {
     by_entry: HashMap<i64, Vec<CaseFile>>,
     /// Set when the caller may add files now.
     pub adds: Option<AddsTo>,
+    /// The case's category asks a photo of each fix.
+    fix_needs_photo: bool,
 }
 
 /// The step that files added now would join.
@@ -37,7 +39,7 @@ pub struct AddsTo {
 }
 
 impl Evidence {
-    pub fn of(detail: &CaseDetail, p: &Principal) -> Evidence {
+    pub fn of(detail: &CaseDetail, p: &Principal, policy: &EvidencePolicy) -> Evidence {
         let mut by_entry: HashMap<i64, Vec<CaseFile>> = HashMap::new();
         for f in &detail.files {
             by_entry.entry(f.entry_id).or_default().push(f.clone());
@@ -73,7 +75,16 @@ impl Evidence {
                 at: joins.map(|e| e.at.clone()),
             }
         });
-        Evidence { by_entry, adds }
+        Evidence {
+            by_entry,
+            adds,
+            fix_needs_photo: policy.needs_fix_photo(detail.case.category),
+        }
+    }
+
+    /// Whether the form of `action` must carry a photo (the page asks for it before sending).
+    pub fn photo_required(&self, action: &Action) -> bool {
+        self.fix_needs_photo && EvidenceKind::of(action.code()) == EvidenceKind::Fix
     }
 
     /// The files of timeline entry `entry`.

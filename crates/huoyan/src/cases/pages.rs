@@ -592,7 +592,7 @@ pub(super) async fn case_page_with(
     .page(locale)?;
     Ok(CasePage {
         ctx,
-        evidence: super::evidence::Evidence::of(&detail, user),
+        evidence: super::evidence::Evidence::of(&detail, user, &state.evidence),
         detail,
         names,
         actions,

@@ -419,7 +419,14 @@ async fn the_case_page_shows_each_photo_under_its_step_before_and_after() {
             "{body}"
         );
     }
-    // The department's page form refuses a fix without its photo, saying why beside the input.
+    // The department's page asks for the photo; its form refuses a fix without one, saying why
+    // beside the input.
+    let html = page(&app, &department, &format!("/cases/{id}")).await;
+    assert!(html.contains("（此类问题须附整改后照片）"), "{html}");
+    assert!(
+        html.contains("capture=\"environment\" multiple required>"),
+        "{html}"
+    );
     let r = app
         .client
         .post(format!("{}/cases/{id}/act", app.base))
