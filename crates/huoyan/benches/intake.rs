@@ -220,7 +220,7 @@ impl Writer {
     async fn write(&self, f: Filing) -> huoyan::error::AppResult<intake::Filed> {
         match self {
             Writer::Batched(intake) => intake.file(f).await,
-            Writer::Single(db) => intake::write_one(db, &f).await,
+            Writer::Single(db) => intake::write_one(db, &f, &[]).await,
         }
     }
 }

@@ -25,7 +25,8 @@ struct Cli {
     #[arg(long, global = true, env = "HUOYAN_DB")]
     db: Option<String>,
     /// Optional TOML file with `db`, `listen`, `audit_key`, `secure_cookies`, `map_tiles`,
-    /// `map_tiles_attribution` and `[deadlines]`; flags and HUOYAN_* variables win over it.
+    /// `map_tiles_attribution`, `[deadlines]` and `[evidence]`; flags and HUOYAN_* variables win
+    /// over it.
     #[arg(long, global = true, env = "HUOYAN_CONFIG")]
     config: Option<PathBuf>,
     /// File holding the audit key that seals the audit trail (64 hex digits), kept apart from
@@ -164,6 +165,9 @@ struct FileConfig {
     /// (`[deadlines.overrides.supplies]`).
     #[serde(default)]
     deadlines: huoyan_core::cases::DeadlineConfig,
+    /// `[evidence]`: `fix_photo`, the categories whose fixes need a photo.
+    #[serde(default)]
+    evidence: huoyan_core::cases::EvidenceConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -199,7 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
         None => FileConfig::default(),
     };
-    let deadlines = file.deadlines.policy().map_err(|e| {
+    let in_config = |e: String| {
         anyhow::anyhow!(
             "{}: {e}",
             cli.config
@@ -207,7 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .unwrap_or(std::path::Path::new("config"))
                 .display()
         )
-    })?;
+    };
     let map_tiles = match cli.map_tiles.or(file.map_tiles) {
         Some(url) => Some(
             crate::web::map::Tiles::parse(
@@ -221,7 +225,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let settings = crate::app::Settings {
-        deadlines,
+        deadlines: file.deadlines.policy().map_err(in_config)?,
+        evidence: file.evidence.policy().map_err(in_config)?,
         secure_cookies: cli.secure_cookies || file.secure_cookies,
         map_tiles,
     };

@@ -244,7 +244,12 @@ pub fn from_fields<T: serde::de::DeserializeOwned>(
     fields: serde_json::Map<String, serde_json::Value>,
 ) -> Result<T, AppError> {
     serde_path_to_error::deserialize(serde_json::Value::Object(fields)).map_err(|e| {
-        let text = format!("{}: {}", e.path(), e.inner());
+        // At the root (a type that reads its fields itself, like a workflow step) the error
+        // names its own field.
+        let text = match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        };
         AppError::Invalid(vec![crate::error::serde_field_error(&text)])
     })
 }

@@ -61,40 +61,30 @@
   function refused(status) { return status >= 400 && status < 500 && [401, 408, 429].indexOf(status) < 0; }
   function lost(status) { return new Error("status " + status); }
 
-  function reportBody(f) {
-    var b = { category: f.category, description: f.description, address: f.address, priority: f.priority || null };
-    if (f.compound_id) b.compound_id = Number(f.compound_id);
-    if (f.lon && f.lat) { b.lon = Number(f.lon); b.lat = Number(f.lat); }
-    return b;
+  // A report and its photos as one multipart body: the server files both or neither.
+  function reportBody(f, files) {
+    var data = new FormData();
+    var parts = { category: f.category, description: f.description, address: f.address, priority: f.priority, compound_id: f.compound_id };
+    if (f.lon && f.lat) { parts.lon = f.lon; parts.lat = f.lat; }
+    Object.keys(parts).forEach(function (k) { if (parts[k]) data.append(k, parts[k]); });
+    (files || []).forEach(function (file) { data.append("file", file, file.name || "photo.jpg"); });
+    return data;
   }
 
   // How each kind of entry is sent, given the session's CSRF token. Resolves to what the page
-  // shows ({id}, {invalid: fields}, {id, fileErrors}, {checkIn}); rejects when it must be tried
+  // shows ({id}, {invalid: fields}, {checkIn}); rejects when it must be tried
   // again later.
   var senders = {
-    // The case (once, by its key), then its photos (stored once per content and case).
+    // The case with its photos in one request, once by its key: a refused photo refuses the
+    // whole report, so no case is filed without the photos it was sent with.
     report: function (entry, csrf, lang) {
-      var step = entry.caseId ? Promise.resolve({ status: 200, json: { id: entry.caseId } }) :
-        fetch("/api/v1/cases" + lang, {
-          method: "POST", credentials: "same-origin", body: JSON.stringify(reportBody(entry.fields)),
-          headers: { "content-type": "application/json", "idempotency-key": entry.key, "x-csrf-token": csrf }
-        }).then(answer);
-      return step.then(function (r) {
-        if (refused(r.status)) return { invalid: r.json.fields || [{ field: "description", message: r.json.message || String(r.status) }] };
+      return fetch("/api/v1/cases" + lang, {
+        method: "POST", credentials: "same-origin", body: reportBody(entry.fields, entry.files),
+        headers: { "idempotency-key": entry.key, "x-csrf-token": csrf }
+      }).then(answer).then(function (r) {
+        if (refused(r.status)) return { invalid: r.json.fields || [{ field: "file", message: r.json.message || String(r.status) }] };
         if (r.status !== 200 && r.status !== 201) throw lost(r.status);
-        entry.caseId = r.json.id;
-        if (!entry.files || !entry.files.length) return { id: entry.caseId };
-        return put(entry).then(function () {
-          var data = new FormData();
-          entry.files.forEach(function (f) { data.append("file", f, f.name || "photo.jpg"); });
-          return fetch("/api/v1/cases/" + entry.caseId + "/files" + lang, {
-            method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrf }, body: data
-          });
-        }).then(function (u) {
-          if (u.status === 201) return { id: entry.caseId };
-          if (refused(u.status)) return answer(u).then(function (a) { return { id: entry.caseId, fileErrors: a.json.fields }; });
-          throw lost(u.status);
-        });
+        return { id: r.json.id };
       });
     },
     // A check-in sets the day's answer: sent twice, it is recorded once (the server keeps one

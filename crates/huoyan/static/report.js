@@ -49,7 +49,6 @@
 
   function sent(outcome) {
     localStorage.removeItem(DRAFT_TEXT);
-    if (outcome.fileErrors) showErrors(outcome.fileErrors);
     outbox.hidden = false;
     outbox.innerHTML = "";
     var a = document.createElement("a");
@@ -66,7 +65,23 @@
     })[0];
     if (!back) return Promise.resolve();
     TEXT.forEach(function (n) { if (form.elements[n]) form.elements[n].value = back.fields[n] || ""; });
-    showErrors(back.refused);
+    // The photos the server did not refuse are chosen again; each refused one is named with why.
+    var files = back.files || [];
+    var refusedFiles = {};
+    var named = back.refused.map(function (f) {
+      var m = /^file(?:\[(\d+)\])?$/.exec(f.field);
+      if (!m) return f;
+      var which = m[1] === undefined ? files : [files[Number(m[1])]];
+      which.forEach(function (file, i) { refusedFiles[m[1] === undefined ? i : m[1]] = true; });
+      var names = which.filter(Boolean).map(function (file) { return file.name; }).join("、");
+      return { field: f.field, message: (names ? names + "：" : "") + f.message };
+    });
+    if (window.DataTransfer) {
+      var kept = new DataTransfer();
+      files.forEach(function (file, i) { if (!refusedFiles[i]) kept.items.add(file); });
+      form.elements.file.files = kept.files;
+    }
+    showErrors(named);
     say(form.dataset.msgFix);
     return Outbox.drop(back.key);
   }

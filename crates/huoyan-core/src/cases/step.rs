@@ -940,21 +940,23 @@ pub fn escalate(
     })
 }
 
-/// Whether `actor` may add files to `case` now: only while it is open, and only its actors —
-/// its reporter, the office and the group who handle it, and a unit with an open task on it.
-pub fn may_attach(case: &CaseNow, tasks: &[TaskNow], actor: &Actor) -> Result<(), StepError> {
-    if case.state.is_terminal() {
+/// Whether `actor` may add files to a case in `state` filed by `reporter` now: only while it is
+/// open, and only its actors — its reporter, the office and the group who handle it, and a unit
+/// with an open task on it (one of `open_units`).
+pub fn may_attach(
+    state: CaseState,
+    reporter: i64,
+    open_units: &[i64],
+    actor: &Actor,
+) -> Result<(), StepError> {
+    if state.is_terminal() {
         return Err(StepError::invalid(
-            "files",
+            "file",
             "the case is finished; files can no longer be added",
         ));
     }
-    let unit_on_it = actor.department_id.is_some_and(|d| {
-        tasks
-            .iter()
-            .any(|t| t.task.department_id == d && t.task.state.is_open())
-    });
-    if case.reporter == actor.account_id
+    let unit_on_it = actor.department_id.is_some_and(|d| open_units.contains(&d));
+    if reporter == actor.account_id
         || matches!(actor.role, Role::Office | Role::Group)
         || unit_on_it
     {
@@ -962,6 +964,15 @@ pub fn may_attach(case: &CaseNow, tasks: &[TaskNow], actor: &Actor) -> Result<()
     } else {
         Err(StepError::Forbidden)
     }
+}
+
+/// The units with an open task among `tasks`, for `may_attach`.
+pub fn open_units(tasks: &[TaskNow]) -> Vec<i64> {
+    tasks
+        .iter()
+        .filter(|t| t.task.state.is_open())
+        .map(|t| t.task.department_id)
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::get;
 use axum::{Json, Router};
-use huoyan_core::cases::DeadlinePolicy;
+use huoyan_core::cases::{DeadlinePolicy, EvidencePolicy};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -43,6 +43,8 @@ pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
 pub struct Settings {
     /// How long a unit has to fix a case.
     pub deadlines: DeadlinePolicy,
+    /// Which categories' fixes need a photo.
+    pub evidence: EvidencePolicy,
     /// Mark the session cookies `Secure` (the server is reached through HTTPS).
     pub secure_cookies: bool,
     /// A tile server under the maps' outlines; none: a plain background.
@@ -87,6 +89,7 @@ impl App {
                 menu,
                 regions,
                 deadlines: Arc::new(settings.deadlines),
+                evidence: Arc::new(settings.evidence),
             },
             verifications: Default::default(),
             map_tiles: settings.map_tiles,

@@ -31,11 +31,12 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath};
 use crate::time::rfc3339;
+use huoyan_core::cases::EvidenceKind;
 
 /// Largest file accepted: a phone photo is 2–8 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 /// Largest upload request: a few photos at once.
-const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
 /// Most files in one upload (each is a temporary file until it is stored).
 const MAX_FILES: usize = 20;
 /// Most bytes of the text parts of one form, together: a report's fields take a few kB.
@@ -61,6 +62,10 @@ const ALLOWED: &[&str] = &[
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseFile {
     pub id: i64,
+    /// The timeline entry of the step the file belongs to (`TimelineEntry.id`).
+    pub entry_id: i64,
+    /// What it shows, by that step: the report (before), a fix (after), a verification.
+    pub kind: EvidenceKind,
     pub name: String,
     pub media_type: String,
     pub size: i64,
@@ -76,14 +81,34 @@ pub struct Upload {
     pub media_type: &'static str,
     pub sha256: String,
     pub size: u64,
-    /// The content, in an unnamed temporary file that the system deletes once it is closed.
-    content: std::fs::File,
+    content: Content,
+}
+
+enum Content {
+    /// Received: in an unnamed temporary file that the system deletes once it is closed.
+    Received(std::fs::File),
+    /// Made by the server (the demo's pictures).
+    Made(std::sync::Arc<[u8]>),
 }
 
 impl Upload {
+    /// A file the server makes itself, of a type it knows.
+    pub fn made(name: &str, media_type: &'static str, bytes: std::sync::Arc<[u8]>) -> Upload {
+        Upload {
+            name: clean_name(name),
+            media_type,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            size: bytes.len() as u64,
+            content: Content::Made(bytes),
+        }
+    }
+
     /// The whole content, read back when it is about to be stored.
     pub async fn read(&self) -> AppResult<Vec<u8>> {
-        let mut file = self.content.try_clone().map_err(anyhow::Error::from)?;
+        let mut file = match &self.content {
+            Content::Made(bytes) => return Ok(bytes.to_vec()),
+            Content::Received(file) => file.try_clone().map_err(anyhow::Error::from)?,
+        };
         let capacity = self.size as usize;
         let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
             file.seek(SeekFrom::Start(0))?;
@@ -203,7 +228,7 @@ impl Received {
             media_type,
             sha256: hex::encode(self.hash.finalize()),
             size: self.size,
-            content: file,
+            content: Content::Received(file),
         }))
     }
 }
@@ -227,15 +252,21 @@ fn clean_name(name: &str) -> String {
         .to_string()
 }
 
+/// The files of case `id`, each with the step it belongs to, in the order they were added.
 pub async fn for_case(db: &Db, case_id: i64) -> AppResult<Vec<CaseFile>> {
-    let rows = sqlx::query("SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at FROM case_files WHERE case_id = $1 ORDER BY id")
-        .bind(case_id)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT f.id, f.entry_id, e.action, f.name, f.media_type, f.size, f.sha256, f.uploaded_by, f.uploaded_at \
+         FROM case_files f JOIN case_events e ON e.id = f.entry_id WHERE f.case_id = $1 ORDER BY f.id",
+    )
+    .bind(case_id)
+    .fetch_all(&db.pool)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(CaseFile {
                 id: r.try_get("id")?,
+                entry_id: r.try_get("entry_id")?,
+                kind: EvidenceKind::of(r.try_get("action")?),
                 name: r.try_get("name")?,
                 media_type: r.try_get("media_type")?,
                 size: r.try_get("size")?,
@@ -258,12 +289,23 @@ pub struct FormFields {
     pub times: &'static [&'static str],
 }
 
+impl FormFields {
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        [self.text, self.choices, self.numbers, self.ids, self.times]
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+}
+
 /// Text fields and checked files of a multipart form (the upload API and the pages' forms).
 pub struct FormParts {
     pub fields: HashMap<String, Vec<String>>,
     pub uploads: Vec<Upload>,
     /// One per refused `file` part, named by its place among the parts (`file[2]`).
     pub file_errors: Vec<FieldError>,
+    /// The names of the `file` parts, refused or not, in their order.
+    pub chosen: Vec<String>,
 }
 
 impl FormParts {
@@ -279,19 +321,32 @@ impl FormParts {
         Some(self.one(name)).filter(|s| !s.is_empty())
     }
 
-    pub fn ids(&self, name: &str) -> Vec<i64> {
-        self.fields
-            .get(name)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.trim().parse().ok())
-            .collect()
+    /// The form's files, when it is an upload of files alone: all are refused if one is bad.
+    pub fn into_uploads(self) -> AppResult<Vec<Upload>> {
+        if !self.file_errors.is_empty() {
+            return Err(AppError::Invalid(self.file_errors));
+        }
+        if self.uploads.is_empty() {
+            return Err(AppError::invalid(
+                "file",
+                "send one or more parts named file",
+            ));
+        }
+        Ok(self.uploads)
+    }
+
+    /// Takes a field the form's handler reads itself (`_csrf`, the idempotency key) out of the
+    /// fields that the request is read from.
+    pub fn take(&mut self, name: &str) -> String {
+        let value = self.one(name);
+        self.fields.remove(name);
+        value
     }
 
     /// The named fields, as JSON for `http::from_fields`: `text` as sent (a blank one is the
     /// parser's to refuse by name); `choices` (selects), `numbers` (as numbers, or as sent for
     /// the parser to refuse by name) and `times` (`datetime-local`, Beijing wall time, as RFC
-    /// 3339) only when filled in; `ids` as lists of numbers.
+    /// 3339) only when filled in; `ids` as lists of numbers (or as sent, to be refused).
     pub fn json(&self, fields: &FormFields) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::Value;
         let mut out = serde_json::Map::new();
@@ -305,17 +360,20 @@ impl FormParts {
                 out.insert(name.into(), Value::String(v));
             }
         }
+        let number = |v: &str| {
+            let v = v.trim();
+            serde_json::from_str::<serde_json::Number>(v)
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(v.to_string()))
+        };
         for &name in fields.numbers {
             if let Some(v) = self.opt(name) {
-                let n = serde_json::from_str::<serde_json::Number>(&v)
-                    .map(Value::Number)
-                    .unwrap_or(Value::String(v));
-                out.insert(name.into(), n);
+                out.insert(name.into(), number(&v));
             }
         }
         for &name in fields.ids {
-            if self.fields.contains_key(name) {
-                out.insert(name.into(), self.ids(name).into());
+            if let Some(values) = self.fields.get(name) {
+                out.insert(name.into(), values.iter().map(|v| number(v)).collect());
             }
         }
         for &name in fields.times {
@@ -391,6 +449,7 @@ pub async fn read_form(form: Result<Multipart, MultipartRejection>) -> AppResult
         fields: HashMap::new(),
         uploads: Vec::new(),
         file_errors: Vec::new(),
+        chosen: Vec::new(),
     };
     let mut text_budget = MAX_TEXT_BYTES;
     while let Some(field) = form
@@ -404,7 +463,7 @@ pub async fn read_form(form: Result<Multipart, MultipartRejection>) -> AppResult
             parts.fields.entry(name).or_default().push(text);
             continue;
         }
-        let index = parts.uploads.len() + parts.file_errors.len();
+        let index = parts.chosen.len();
         if index == MAX_FILES {
             return Err(AppError::invalid(
                 "file",
@@ -416,6 +475,7 @@ pub async fn read_form(form: Result<Multipart, MultipartRejection>) -> AppResult
         if received.size == 0 && received.name.is_empty() {
             continue;
         }
+        parts.chosen.push(received.name.clone());
         match received.check(&format!("file[{index}]")).await? {
             Ok(u) => parts.uploads.push(u),
             Err(e) => parts.file_errors.push(e),
@@ -426,17 +486,7 @@ pub async fn read_form(form: Result<Multipart, MultipartRejection>) -> AppResult
 
 /// Reads an upload's `file` parts; all are refused if one is bad.
 pub async fn read_uploads(form: Result<Multipart, MultipartRejection>) -> AppResult<Vec<Upload>> {
-    let parts = read_form(form).await?;
-    if !parts.file_errors.is_empty() {
-        return Err(AppError::Invalid(parts.file_errors));
-    }
-    if parts.uploads.is_empty() {
-        return Err(AppError::invalid(
-            "file",
-            "send one or more parts named file",
-        ));
-    }
-    Ok(parts.uploads)
+    read_form(form).await?.into_uploads()
 }
 
 /// The multipart body of an upload, for the API document.
@@ -448,9 +498,11 @@ struct FileUpload {
     file: Vec<u8>,
 }
 
-/// Attach photos or files to an open case (multipart, parts named `file`; at most 10 MB each):
-/// its reporter, the office, the group and a unit with an open task on it may; each upload is a
-/// step of the timeline.
+/// Add photos or files to an open case on their own (multipart, parts named `file`; at most 10
+/// MB each): its reporter, the office, the group and a unit with an open task on it may. They
+/// join the caller's latest report, fix or verification on the case (a reporter's photo found
+/// later joins the report), else they are a step of their own; each upload is an `attach` entry
+/// of the timeline. To send a step's evidence with the step, send the step as multipart.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "cases", operation_id = "upload_case_files", params(("id" = i64, Path)),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = Vec<CaseFile>), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]

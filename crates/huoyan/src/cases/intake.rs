@@ -1,5 +1,7 @@
 //! Case intake: writing reports that passed validation. A filing becomes one `cases` row, its
-//! first timeline entry and its own audit event.
+//! first timeline entry and its own audit event. A report that comes with photos is written with
+//! them in a transaction of its own (`write_one`): all of it or nothing, never a case without the
+//! photos it was sent with.
 //!
 //! Under load the reports are written by group commit: one writer task per database drains a
 //! queue of filings and writes up to `BATCH` of them in one transaction, so that many cases share
@@ -17,6 +19,7 @@ use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
+use super::files::Upload;
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
 use crate::check::Check;
@@ -48,9 +51,10 @@ pub struct Filing {
 }
 
 impl Filing {
-    /// The case as `store::insert_reports` and `store::insert_report` write it for this filing,
-    /// so that the answer to a new report needs no read (a test compares it with a later read).
-    pub fn as_written(&self, id: i64, at_ms: i64) -> CaseDetail {
+    /// The case as `store::insert_reports` and `store::insert_report` write it for this filing
+    /// (under case id `id`, its report entry `entry`), so that the answer to a new report needs
+    /// no read (a test compares it with a later read).
+    pub fn as_written(&self, id: i64, entry: i64, at_ms: i64) -> CaseDetail {
         CaseDetail {
             case: Case {
                 id,
@@ -72,10 +76,11 @@ impl Filing {
                 reported_at: rfc3339(at_ms),
                 updated_at: rfc3339(at_ms),
             },
-            // A new report has no units' tasks yet, and its photos follow in their own request.
+            // A new report has no units' tasks yet; one with photos is answered by a read.
             tasks: Vec::new(),
             files: Vec::new(),
             timeline: vec![TimelineEntry {
+                id: entry,
                 at: rfc3339(at_ms),
                 actor_account_id: Some(self.account_id),
                 action: "report".to_string(),
@@ -93,8 +98,8 @@ impl Filing {
 /// What a filing did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filed {
-    /// It made case `id` at `at_ms`.
-    New { id: i64, at_ms: i64 },
+    /// It made case `id`, with its report entry `entry`, at `at_ms`.
+    New { id: i64, entry: i64, at_ms: i64 },
     /// Its key was used before, for case `id`.
     Existing(i64),
 }
@@ -183,7 +188,7 @@ pub async fn write_all(db: &Db, filings: &[Filing]) -> Vec<AppResult<Filed>> {
             }
             let mut out = Vec::with_capacity(filings.len());
             for f in filings {
-                out.push(write_one(db, f).await);
+                out.push(write_one(db, f, &[]).await);
             }
             out
         }
@@ -233,51 +238,62 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
         plans.push(Plan::Make(making.len()));
         making.push(f);
     }
-    let ids = new_ids(&mut change, db.backend, making.len()).await?;
+    let cases = new_ids(&mut change, db.backend, "cases", making.len()).await?;
+    let entries = new_ids(&mut change, db.backend, "case_events", making.len()).await?;
+    let ids: Vec<(i64, i64)> = cases.into_iter().zip(entries).collect();
     let mut events = Vec::with_capacity(making.len());
-    for (f, &id) in making.iter().zip(&ids) {
+    for (f, &(id, _)) in making.iter().zip(&ids) {
         events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
     }
     super::store::insert_reports(&mut change, &making, &ids, at).await?;
-    crate::notifications::tell_new_reports(&mut change, &ids).await?;
+    let made: Vec<i64> = ids.iter().map(|(case, _)| *case).collect();
+    crate::notifications::tell_new_reports(&mut change, &made).await?;
     change.write_events(&events).await?;
     change.commit().await?;
     Ok(plans
         .into_iter()
         .map(|p| match p {
             Plan::Make(i) => Filed::New {
-                id: ids[i],
+                id: ids[i].0,
+                entry: ids[i].1,
                 at_ms: at,
             },
-            Plan::SameAs(i) => Filed::Existing(ids[i]),
+            Plan::SameAs(i) => Filed::Existing(ids[i].0),
             Plan::Existing(id) => Filed::Existing(id),
         })
         .collect())
 }
 
-/// `n` ids for new cases that no other transaction can take: SQLite's next rowids (this
-/// transaction holds the database's only write lock), PostgreSQL's from the identity sequence.
-/// Known before the INSERT, so each filing knows its case without relying on the order of a
-/// multi-row RETURNING.
-async fn new_ids(change: &mut Change, backend: Backend, n: usize) -> AppResult<Vec<i64>> {
+/// `n` ids for new rows of `table` (`cases`, `case_events`) that no other transaction can take:
+/// SQLite's next rowids (this transaction holds the database's only write lock), PostgreSQL's
+/// from the identity sequence. Known before the INSERT, so each filing knows its case and its
+/// entry without relying on the order of a multi-row RETURNING.
+async fn new_ids(
+    change: &mut Change,
+    backend: Backend,
+    table: &'static str,
+    n: usize,
+) -> AppResult<Vec<i64>> {
     if n == 0 {
         return Ok(Vec::new());
     }
     match backend {
         Backend::Sqlite => {
-            let max: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM cases")
+            let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
+            let max: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_one(&mut *change.tx)
                 .await?
                 .try_get(0)?;
             Ok((1..=n as i64).map(|i| max + i).collect())
         }
         Backend::Postgres => {
-            let rows = sqlx::query(
-                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)",
-            )
-            .bind(n as i64)
-            .fetch_all(&mut *change.tx)
-            .await?;
+            let sql = format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(n as i64)
+                .fetch_all(&mut *change.tx)
+                .await?;
             Ok(rows
                 .iter()
                 .map(|r| r.try_get(0))
@@ -339,13 +355,15 @@ fn summary(f: &Filing) -> serde_json::Value {
     serde_json::json!({"category": f.category.code(), "compound_id": f.compound_id, "priority": f.priority.code(), "to": CaseState::Reported.code()})
 }
 
-/// Files one report inside `change`, at its time, with its audit event (the demo's history
-/// files each report so, at the time it was made).
-pub async fn file_in(change: &mut Change, f: &Filing) -> AppResult<i64> {
-    let id = super::store::insert_report(change, f).await?;
+/// Files one report inside `change`, at its time, with its audit event and `photos` (the demo's
+/// history files each report so, at the time it was made); returns the case's and its report
+/// entry's ids.
+pub async fn file_in(change: &mut Change, f: &Filing, photos: &[Upload]) -> AppResult<(i64, i64)> {
+    let (id, entry) = super::store::insert_report(change, f).await?;
     crate::notifications::tell_new_reports(change, &[id]).await?;
     change.record("case", id, "report", &summary(f)).await?;
-    Ok(id)
+    super::store::attach(change, id, entry, photos).await?;
+    Ok((id, entry))
 }
 
 /// Whether the database refused a value it was given (SQLSTATE class 22, data exception: text
@@ -378,12 +396,14 @@ fn refused_data(f: &Filing) -> AppError {
         .unwrap_or_else(|| AppError::invalid("body", "holds a value the database cannot store"))
 }
 
-/// Writes one filing in its own transaction.
-pub async fn write_one(db: &Db, f: &Filing) -> AppResult<Filed> {
+/// Writes one filing with its photos in its own transaction: a report that comes with photos
+/// is filed so, all of it or nothing.
+pub async fn write_one(db: &Db, f: &Filing, photos: &[Upload]) -> AppResult<Filed> {
     let written = Change::run(db, &f.actor, async |change| {
-        let id = file_in(change, f).await?;
+        let (id, entry) = file_in(change, f, photos).await?;
         Ok(Filed::New {
             id,
+            entry,
             at_ms: change.at_ms(),
         })
     })

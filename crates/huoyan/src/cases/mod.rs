@@ -7,9 +7,11 @@
 mod board;
 pub mod check_ins;
 mod duplicates;
+mod evidence;
 pub mod figures;
 mod figures_page;
 pub mod files;
+mod forms;
 pub mod intake;
 mod labels;
 mod navigate;
@@ -41,6 +43,7 @@ use crate::db::Db;
 use crate::error::AppResult;
 use crate::http::{ApiJson, ApiPath, ApiQuery, IdempotencyKey, ListPage};
 use crate::web::{Menu, MenuItem};
+use forms::WithFiles;
 use views::scoped_in;
 
 /// What `cases`' routes, pages and jobs need.
@@ -54,6 +57,8 @@ pub struct CasesState {
     pub intake: std::sync::Arc<intake::Intake>,
     /// How long a unit has to fix a case (the city's configuration, or the defaults).
     pub deadlines: std::sync::Arc<huoyan_core::cases::DeadlinePolicy>,
+    /// Which categories' fixes need a photo (the city's configuration, or the defaults).
+    pub evidence: std::sync::Arc<huoyan_core::cases::EvidencePolicy>,
 }
 
 /// Cases in the caller's scope, overdue first, then newest.
@@ -66,17 +71,20 @@ async fn list_route(
     Ok(ApiJson(list(&state.db, &p, &f).await?))
 }
 
-/// File a problem or suggestion. Send `Idempotency-Key` so a resend never makes a second case.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case", request_body = NewCase,
+/// File a problem or suggestion, as JSON, or as multipart/form-data with its photos (`file`
+/// parts): the case and its photos are filed together, or nothing is (a refused photo is a 422
+/// naming its part). Send `Idempotency-Key` so a resend never makes a second case.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case",
+    request_body(content((NewCase = "application/json"), (forms::NewCaseForm = "multipart/form-data"))),
     params(("Idempotency-Key" = Option<String>, Header, max_length = 200, description = "one key, one case: a resend with the same key answers with the first case")),
-    responses((status = 201, body = CaseDetail), (status = 200, body = CaseDetail, description = "the key was used before"), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CaseDetail), (status = 200, body = CaseDetail, description = "the key was used before"), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesReport>,
     key: IdempotencyKey,
-    ApiJson(new): ApiJson<NewCase>,
+    new: WithFiles<NewCase>,
 ) -> AppResult<(StatusCode, ApiJson<CaseDetail>)> {
-    let (id, made) = report(&state, &p, &new, &key).await?;
+    let (id, made) = report(&state, &p, &new.body, &key, &new.files).await?;
     Ok(match made {
         // Just written: answered as written, without reading it back.
         Some(case) => (StatusCode::CREATED, ApiJson(case)),
@@ -94,25 +102,32 @@ async fn get_route(
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
-/// Take a workflow step (triage, dispatch, report the fix, verify…); refused with 403 for a role
-/// that may not take it and 422 when the case is not in a state that allows it.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", operation_id = "transition_case", params(("id" = i64, Path)), request_body = TransitionRequest,
-    responses((status = 200, body = CaseDetail), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+/// Take a workflow step (triage, dispatch, report the fix, verify…), as JSON, or as
+/// multipart/form-data with its evidence (`file` parts), which belongs to the step. Refused
+/// with 403 for a role that may not take it, 422 when the case is not in a state that allows
+/// it, and 422 naming `file` for a fix without a photo in a category whose policy asks for one.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", operation_id = "transition_case", params(("id" = i64, Path)),
+    request_body(content((TransitionRequest = "application/json"), (forms::StepForm = "multipart/form-data"))),
+    responses((status = 200, body = CaseDetail), (status = 403, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn transition_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CasesRead>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<TransitionRequest>,
+    req: WithFiles<TransitionRequest>,
 ) -> AppResult<ApiJson<CaseDetail>> {
-    act(&state, &p, id, &req, &[]).await?;
+    act(&state, &p, id, &req.body, &req.files).await?;
     Ok(ApiJson(detail(&state.db, &p, id).await?))
 }
 
 pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new()
         .routes(routes!(list_route, create_route))
-        .routes(routes!(get_route))
         .routes(routes!(transition_route))
+        // A report's or a step's photos come with it, as an upload's do.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            files::MAX_REQUEST_BYTES,
+        ))
+        .routes(routes!(get_route))
         .merge(check_ins::api())
         .merge(files::api())
         .merge(duplicates::api())

@@ -16,7 +16,8 @@ use huoyan_core::cases::{Action, CaseState, Category, Priority, Source, TaskStat
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::files::{self, read_form};
+use super::files::read_form;
+use super::forms::FromForm;
 use super::labels::{Names, action_label};
 use super::tasks::CaseTask;
 use super::{Case, CaseDetail, CaseFilter, NewCase, TimelineEntry, TransitionRequest};
@@ -302,11 +303,19 @@ struct NewPage {
     key: String,
     form: ReportForm,
     errors: Vec<FieldError>,
+    /// The files chosen for a report that was refused, by name: nothing was filed, so each is
+    /// named with why it was refused, or as still to be chosen again.
+    chosen: Vec<String>,
 }
 
 impl NewPage {
     fn error_for(&self, field: &str) -> String {
         crate::web::messages_for(&self.errors, field, self.ctx.locale)
+    }
+    /// The error of the `i`th chosen file, if it was refused.
+    fn file_error(&self, i: &usize) -> String {
+        let field = format!("file[{i}]");
+        crate::web::messages_for(&self.errors, &field, self.ctx.locale)
     }
     fn categories(&self) -> Vec<(&'static str, &'static str)> {
         Category::choices(self.ctx.en())
@@ -370,10 +379,14 @@ async fn new_page(
         key: fresh_key(),
         form,
         errors: Vec::new(),
+        chosen: Vec::new(),
     }))
 }
 
-/// The form without script (or its fallback): files the case and its photos, then shows it.
+/// The form without script (or its fallback): files the case with its photos, then shows it. A
+/// refused photo refuses the report: nothing is filed, and the form comes back as typed, naming
+/// each chosen file with why it was refused or that it is to be chosen again (a page cannot
+/// fill a file input in).
 async fn new_submit(
     State(state): State<CasesState>,
     Page {
@@ -381,8 +394,10 @@ async fn new_submit(
     }: Page<perm::CasesReport>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let parts = read_form(form).await.page(locale)?;
-    user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
+    let mut parts = read_form(form).await.page(locale)?;
+    user.check_csrf(Some(&parts.take("_csrf"))).page(locale)?;
+    let key = parts.take("idempotency_key");
+    let chosen = parts.chosen.clone();
     let form = ReportForm {
         category: parts.one("category"),
         priority: parts.one("priority"),
@@ -392,24 +407,15 @@ async fn new_submit(
         lon: parts.one("lon"),
         lat: parts.one("lat"),
     };
-    let key = parts.one("idempotency_key");
-    let fields = parts.json(&files::FormFields {
-        text: &["address", "description"],
-        choices: &["category", "priority"],
-        numbers: &["compound_id", "lon", "lat"],
-        ..Default::default()
-    });
     let outcome = async {
-        let new = from_fields::<NewCase>(fields);
+        let new = NewCase::from_form(parts);
         let key = IdempotencyKey::parse(Some(key.as_bytes()).filter(|k| !k.is_empty()));
         match (new, key) {
-            (Ok(new), Ok(key)) if parts.file_errors.is_empty() => {
-                super::report(&state, &user, &new, &key)
-                    .await
-                    .map(|(id, _)| id)
-            }
+            (Ok((new, photos)), Ok(key)) => super::report(&state, &user, &new, &key, &photos)
+                .await
+                .map(|(id, _)| id),
             (new, key) => {
-                let mut errors = parts.file_errors.clone();
+                let mut errors = Vec::new();
                 for e in [new.err(), key.err()].into_iter().flatten() {
                     errors.extend(e.fields().iter().cloned());
                 }
@@ -419,16 +425,7 @@ async fn new_submit(
     }
     .await;
     match outcome {
-        Ok(id) => {
-            if !parts.uploads.is_empty() {
-                crate::audit::Change::run(&state.db, &user.actor(), async |change| {
-                    super::workflow::attach(change, &user, id, &parts.uploads).await
-                })
-                .await
-                .page(locale)?;
-            }
-            Ok(Redirect::to(&format!("/cases/{id}")).into_response())
-        }
+        Ok(id) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
         Err(AppError::Invalid(errors)) => {
             let compounds = compounds_for(&state.db, &user).await.page(locale)?;
             let page = NewPage {
@@ -437,6 +434,7 @@ async fn new_submit(
                 key,
                 form,
                 errors,
+                chosen,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
@@ -448,9 +446,11 @@ async fn new_submit(
 
 #[derive(askama::Template)]
 #[template(path = "cases/case.html")]
-struct CasePage {
+pub(super) struct CasePage {
     ctx: PageCtx,
     detail: CaseDetail,
+    /// The files under their steps, and whether the caller may add more.
+    evidence: super::evidence::Evidence,
     names: Names,
     actions: Vec<Action>,
     departments: Vec<(i64, String)>,
@@ -622,7 +622,7 @@ fn available(p: &Principal, detail: &CaseDetail) -> Vec<Action> {
         .collect()
 }
 
-async fn case_page_with(
+pub(super) async fn case_page_with(
     state: &CasesState,
     ctx: PageCtx,
     user: &Principal,
@@ -658,6 +658,7 @@ async fn case_page_with(
     .page(locale)?;
     Ok(CasePage {
         ctx,
+        evidence: super::evidence::Evidence::of(&detail, user, &state.evidence),
         detail,
         names,
         actions,
@@ -706,30 +707,6 @@ async fn case_page(
     Ok(render(&page))
 }
 
-/// A step from the case page's form for it: the fields its action takes, read as the API reads
-/// them. Each action's form holds only its own inputs, bar the place every form records, which
-/// only the steps taken in the field keep.
-fn step_from_form(parts: &files::FormParts) -> AppResult<TransitionRequest> {
-    let mut fields = parts.json(&files::FormFields {
-        text: &["note"],
-        choices: &["action", "category", "priority"],
-        numbers: &["department_id", "into_case_id", "lon", "lat"],
-        ids: &["department_ids"],
-        times: &["due_at", "until"],
-    });
-    let in_the_field = ["accept", "report_fix", "verify", "rework", "fix_on_site"];
-    if !in_the_field.contains(&parts.one("action").as_str()) {
-        fields.remove("lon");
-        fields.remove("lat");
-    }
-    let co = parts.ids("co");
-    if !co.is_empty() {
-        let units = co.iter().map(|d| serde_json::json!({"department_id": d}));
-        fields.insert("co".into(), units.collect());
-    }
-    from_fields(fields)
-}
-
 /// One step from the case page's forms (multipart: the step's fields and any photos).
 async fn act_submit(
     State(state): State<CasesState>,
@@ -739,21 +716,18 @@ async fn act_submit(
     PagePath(id): PagePath<i64>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let parts = read_form(form).await.page(locale)?;
-    user.check_csrf(Some(&parts.one("_csrf"))).page(locale)?;
+    let mut parts = read_form(form).await.page(locale)?;
+    user.check_csrf(Some(&parts.take("_csrf"))).page(locale)?;
     let action = parts.one("action");
+    let typed = Typed(parts.fields.clone());
     let outcome = async {
-        let req = step_from_form(&parts)?;
-        if !parts.file_errors.is_empty() {
-            return Err(AppError::Invalid(parts.file_errors.clone()));
-        }
-        super::act(&state, &user, id, &req, &parts.uploads).await
+        let (req, evidence) = TransitionRequest::from_form(parts)?;
+        super::act(&state, &user, id, &req, &evidence).await
     }
     .await;
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{id}?done={action}")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(errors)) => {
-            let typed = Typed(parts.fields);
             let page = case_page_with(&state, ctx, &user, id, errors, action, typed).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
@@ -849,6 +823,7 @@ pub fn router() -> Router<CasesState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/go", get(super::navigate::jump))
         .route("/cases/{id}/act", post(act_submit))
+        .route("/cases/{id}/files", post(super::evidence::attach_submit))
         .route("/static/report.js", get(report_script))
         .route("/static/case.js", get(case_script))
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))

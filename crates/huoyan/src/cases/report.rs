@@ -1,6 +1,7 @@
 //! Filing a report: the request parsed and checked at the boundary (the compound matched from the
 //! address or the point when none is named by id, in the reporter's scope; a point in another
-//! compound than the one named refused), then written by the intake's group commit.
+//! compound than the one named refused), then written by the intake's group commit, or, with
+//! photos, with them in a transaction of its own.
 
 use huoyan_core::auth::Role;
 use huoyan_core::cases::{Category, Kind, Priority, Source};
@@ -9,6 +10,7 @@ use huoyan_core::org::addresses::AddressMatch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::files::Upload;
 use super::intake::{self, Filed, Filing};
 use super::labels::Names;
 use super::{CaseDetail, CasesState};
@@ -52,13 +54,15 @@ fn default_source(role: Role) -> Source {
     }
 }
 
-/// Files a case; a repeated `Idempotency-Key` from the same account returns the first case.
-/// Answers with the case's id and, when this call made it, the case as written.
+/// Files a case with its `photos` (checked uploads; they belong to the report); a repeated
+/// `Idempotency-Key` from the same account returns the first case. Answers with the case's id
+/// and, when this call made it, the case as written.
 pub async fn report(
     app: &CasesState,
     p: &Principal,
     new: &NewCase,
     key: &IdempotencyKey,
+    photos: &[Upload],
 ) -> AppResult<(i64, Option<CaseDetail>)> {
     let key = key.0.as_deref();
     // A resent key is answered by the writer, which looks keys up inside its transaction: no
@@ -185,8 +189,15 @@ pub async fn report(
         address: new.address.trimmed().to_string(),
         description: new.description.trimmed().to_string(),
     };
+    if !photos.is_empty() {
+        p.require(huoyan_core::auth::Permission::CasesEvidence)?;
+        return match intake::write_one(&app.db, &filing, photos).await? {
+            Filed::New { id, .. } => Ok((id, Some(super::detail(&app.db, p, id).await?))),
+            Filed::Existing(id) => Ok((id, None)),
+        };
+    }
     match app.intake.file(filing.clone()).await? {
-        Filed::New { id, at_ms } => Ok((id, Some(filing.as_written(id, at_ms)))),
+        Filed::New { id, entry, at_ms } => Ok((id, Some(filing.as_written(id, entry, at_ms)))),
         Filed::Existing(id) => Ok((id, None)),
     }
 }

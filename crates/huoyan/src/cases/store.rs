@@ -1,8 +1,9 @@
 //! The only code that writes the case tables (`cases`, `case_tasks`, `case_events`,
 //! `case_files`, `file_blobs`): it loads a case and its tasks inside a change for the core to
 //! decide on, and writes back exactly what the core decided — the changed columns of the case and
-//! of each task, the new tasks, the timeline entries, the notices and the audit event. New reports
-//! are inserted here too, one at a time or many to a statement for the intake's group commit.
+//! of each task, the new tasks, the timeline entries, the notices and the audit event — with the
+//! files each step came with. New reports are inserted here too, one at a time or many to a
+//! statement for the intake's group commit.
 
 use huoyan_core::cases::step::{CaseNow, Entry, Outcome, TaskNow};
 use huoyan_core::cases::{CaseState, Category, Priority, Share, Task, TaskState};
@@ -153,7 +154,8 @@ pub type Place = Option<(f64, f64)>;
 
 /// Writes what the core decided for `before` and its `tasks`: changed columns, new tasks, the
 /// timeline (the case's own entry at `place`), the reports following a merge, the notices and
-/// one audit event `action` for the case. `summary` is the event's account of the step.
+/// one audit event `action` for the case. `summary` is the event's account of the step. Returns
+/// the id of the case's own entry, which the step's files belong to.
 pub async fn apply(
     change: &mut Change,
     before: &CaseNow,
@@ -161,7 +163,7 @@ pub async fn apply(
     outcome: &Outcome,
     place: Place,
     summary: &serde_json::Value,
-) -> AppResult<()> {
+) -> AppResult<i64> {
     let after = &outcome.case;
     write_changed(
         change,
@@ -194,19 +196,22 @@ pub async fn apply(
                 .await?;
         }
     }
+    let mut own = None;
     for (i, e) in outcome.entries.iter().enumerate() {
-        let at = if e.case_id == before.id && i == 0 {
-            place
+        if e.case_id == before.id && i == 0 {
+            own = Some(insert_entry(change, e, place).await?);
         } else {
-            None
-        };
-        insert_entry(change, e, at).await?;
+            insert_entry(change, e, None).await?;
+        }
     }
+    let own =
+        own.ok_or_else(|| anyhow::anyhow!("the step wrote no entry on case {}", before.id))?;
     for (notice, to) in &outcome.notices {
         crate::notifications::tell(change, notice, to).await?;
     }
     let action = outcome.entries.first().map_or("update", |e| e.action);
-    change.record("case", before.id, action, summary).await
+    change.record("case", before.id, action, summary).await?;
+    Ok(own)
 }
 
 /// Updates the columns of row `id` that differ (the audit event is the step's own, written once
@@ -250,10 +255,11 @@ async fn insert_task(change: &mut Change, case_id: i64, t: &TaskNow) -> AppResul
     Ok(())
 }
 
-async fn insert_entry(change: &mut Change, e: &Entry, place: Place) -> AppResult<()> {
-    sqlx::query(
+/// Writes a timeline entry; returns its id.
+async fn insert_entry(change: &mut Change, e: &Entry, place: Place) -> AppResult<i64> {
+    let row = sqlx::query(
         "INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(e.case_id)
     .bind(change.at_ms())
@@ -265,81 +271,144 @@ async fn insert_entry(change: &mut Change, e: &Entry, place: Place) -> AppResult
     .bind(e.department_id)
     .bind(place.map(|p| p.0))
     .bind(place.map(|p| p.1))
-    .execute(&mut *change.tx)
+    .fetch_one(&mut *change.tx)
     .await?;
-    Ok(())
+    Ok(row.try_get(0)?)
 }
 
-/// Stores checked uploads on case `case` in `state`: each content once, each file once per case
-/// (a phone resending after a lost answer must not list the same photo twice), and one `attach`
-/// entry naming the new files. Returns the files' ids, new or already there.
+/// The timeline of case `id` as the choice of a file's step reads it: (id, action, actor).
+pub async fn entries(change: &mut Change, id: i64) -> AppResult<Vec<(i64, String, Option<i64>)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, action, actor_account_id FROM case_events WHERE case_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *change.tx)
+    .await?)
+}
+
+/// Stores checked uploads as files of case `case` that came with its timeline entry `entry`
+/// (the report, a fix…): each content once, each file once per entry. Returns the files' ids.
 pub async fn attach(
     change: &mut Change,
     case: i64,
-    state: CaseState,
+    entry: i64,
     uploads: &[Upload],
 ) -> AppResult<Vec<i64>> {
     let mut ids = Vec::new();
-    let mut names = Vec::new();
     for u in uploads {
-        let known = sqlx::query("SELECT 1 FROM file_blobs WHERE sha256 = $1")
+        let already = sqlx::query("SELECT id FROM case_files WHERE entry_id = $1 AND sha256 = $2")
+            .bind(entry)
             .bind(&u.sha256)
             .fetch_optional(&mut *change.tx)
-            .await?
-            .is_some();
-        if !known {
-            sqlx::query("INSERT INTO file_blobs (sha256, content) VALUES ($1, $2)")
-                .bind(&u.sha256)
-                .bind(u.read().await?)
-                .execute(&mut *change.tx)
-                .await?;
-        }
+            .await?;
+        ids.push(match already {
+            Some(r) => r.try_get(0)?,
+            None => store_file(change, case, entry, u).await?,
+        });
+    }
+    Ok(ids)
+}
+
+/// Stores uploads added to case `case` in `state` on their own: one `attach` entry naming the new
+/// files, which belong to entry `joins` (the step they join), or to that `attach` entry itself.
+/// A content already on the case is not added again (a phone resending after a lost answer must
+/// not list the same photo twice). Returns the files' ids, new or already there.
+pub async fn attach_later(
+    change: &mut Change,
+    case: i64,
+    state: CaseState,
+    joins: Option<i64>,
+    uploads: &[Upload],
+) -> AppResult<Vec<i64>> {
+    let mut ids: Vec<Option<i64>> = Vec::new();
+    for u in uploads {
         let already = sqlx::query("SELECT id FROM case_files WHERE case_id = $1 AND sha256 = $2")
             .bind(case)
             .bind(&u.sha256)
             .fetch_optional(&mut *change.tx)
             .await?;
-        if let Some(r) = already {
-            ids.push(r.try_get(0)?);
-            continue;
+        ids.push(already.map(|r| r.try_get(0)).transpose()?);
+    }
+    let mut fresh: Vec<&Upload> = Vec::new();
+    for (u, id) in uploads.iter().zip(&ids) {
+        if id.is_none() && !fresh.iter().any(|f| f.sha256 == u.sha256) {
+            fresh.push(u);
         }
-        let id: i64 = sqlx::query(
-            "INSERT INTO case_files (case_id, name, media_type, size, sha256, uploaded_by, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(case)
-        .bind(&u.name)
-        .bind(u.media_type)
-        .bind(u.size as i64)
+    }
+    if fresh.is_empty() {
+        return Ok(ids.into_iter().flatten().collect());
+    }
+    let names: Vec<&str> = fresh.iter().map(|u| u.name.as_str()).collect();
+    let entry = Entry {
+        case_id: case,
+        action: "attach",
+        from: Some(state),
+        to: state,
+        note: names.join("、"),
+        department_id: None,
+    };
+    let attached = insert_entry(change, &entry, None).await?;
+    let mut stored = Vec::new();
+    for u in fresh {
+        stored.push((
+            &u.sha256,
+            store_file(change, case, joins.unwrap_or(attached), u).await?,
+        ));
+    }
+    Ok(uploads
+        .iter()
+        .zip(ids)
+        .map(|(u, id)| {
+            id.or_else(|| {
+                stored
+                    .iter()
+                    .find(|(h, _)| **h == u.sha256)
+                    .map(|(_, id)| *id)
+            })
+            .expect("every upload is on the case or stored now")
+        })
+        .collect())
+}
+
+/// Stores one upload's content (once per content) and its file on `entry`, with its audit event;
+/// returns the file's id.
+async fn store_file(change: &mut Change, case: i64, entry: i64, u: &Upload) -> AppResult<i64> {
+    let known = sqlx::query("SELECT 1 FROM file_blobs WHERE sha256 = $1")
         .bind(&u.sha256)
-        .bind(change.actor().id)
-        .bind(change.at_ms())
-        .fetch_one(&mut *change.tx)
+        .fetch_optional(&mut *change.tx)
         .await?
-        .try_get(0)?;
-        change
-            .record(
-                "case",
-                case,
-                "attach",
-                &serde_json::json!({"file": id, "name": u.name, "sha256": u.sha256, "size": u.size}),
-            )
+        .is_some();
+    if !known {
+        sqlx::query("INSERT INTO file_blobs (sha256, content) VALUES ($1, $2)")
+            .bind(&u.sha256)
+            .bind(u.read().await?)
+            .execute(&mut *change.tx)
             .await?;
-        ids.push(id);
-        names.push(u.name.as_str());
     }
-    if !names.is_empty() {
-        let entry = Entry {
-            case_id: case,
-            action: "attach",
-            from: Some(state),
-            to: state,
-            note: names.join("、"),
-            department_id: None,
-        };
-        insert_entry(change, &entry, None).await?;
-    }
-    Ok(ids)
+    let id: i64 = sqlx::query(
+        "INSERT INTO case_files (case_id, entry_id, name, media_type, size, sha256, uploaded_by, uploaded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(case)
+    .bind(entry)
+    .bind(&u.name)
+    .bind(u.media_type)
+    .bind(u.size as i64)
+    .bind(&u.sha256)
+    .bind(change.actor().id)
+    .bind(change.at_ms())
+    .fetch_one(&mut *change.tx)
+    .await?
+    .try_get(0)?;
+    change
+        .record(
+            "case",
+            case,
+            "attach",
+            &serde_json::json!({"file": id, "entry": entry, "name": u.name, "sha256": u.sha256, "size": u.size}),
+        )
+        .await?;
+    Ok(id)
 }
 
 /// The columns of a new report, in `insert_reports`' order.
@@ -361,7 +430,8 @@ const REPORT_COLUMNS: [&str; 15] = [
     "idempotency_key",
 ];
 
-const ENTRY_COLUMNS: [&str; 7] = [
+const ENTRY_COLUMNS: [&str; 8] = [
+    "id",
     "case_id",
     "at",
     "actor_account_id",
@@ -371,18 +441,20 @@ const ENTRY_COLUMNS: [&str; 7] = [
     "note",
 ];
 
-/// One `cases` row and its first timeline entry for each filing, under the ids given, in a few
-/// multi-row INSERTs (the intake's group commit; the audit events are the intake's).
+/// One `cases` row and its first timeline entry for each filing, under the ids given (the cases'
+/// and their entries'), in a few multi-row INSERTs (the intake's group commit; the audit events
+/// are the intake's).
 pub async fn insert_reports(
     change: &mut Change,
     filings: &[&Filing],
-    ids: &[i64],
+    ids: &[(i64, i64)],
     at: i64,
 ) -> AppResult<()> {
     let (mut cases, mut timeline) = (Vec::new(), Vec::new());
-    for (f, &id) in filings.iter().zip(ids) {
+    for (f, &(id, entry)) in filings.iter().zip(ids) {
         cases.push(report_row(f, id, at));
         timeline.push(vec![
+            Arg::from(entry),
             Arg::from(id),
             Arg::from(at),
             Arg::from(f.account_id),
@@ -418,8 +490,8 @@ fn report_row(f: &Filing, id: i64, at: i64) -> Vec<Arg> {
     ]
 }
 
-/// One new report in this change with its first timeline entry; returns its id.
-pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<i64> {
+/// One new report in this change with its first timeline entry; returns their ids.
+pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<(i64, i64)> {
     let at = change.at_ms();
     let id: i64 = sqlx::query(
         "INSERT INTO cases (kind, source, category, priority, state, compound_id, lon, lat, address, description, reporter_account_id, \
@@ -449,6 +521,5 @@ pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<i64> {
         note: f.description.clone(),
         department_id: None,
     };
-    insert_entry(change, &entry, None).await?;
-    Ok(id)
+    Ok((id, insert_entry(change, &entry, None).await?))
 }

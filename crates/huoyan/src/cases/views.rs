@@ -46,6 +46,8 @@ pub struct Case {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
+    /// What a file's `entry_id` names: the step the file belongs to.
+    pub id: i64,
     #[schema(format = DateTime)]
     pub at: String,
     /// None for the system (the overdue job).
@@ -84,6 +86,7 @@ pub struct CaseDetail {
     pub case: Case,
     /// One per responsible unit: the lead (主办) first, then co-responsible units (协办).
     pub tasks: Vec<tasks::CaseTask>,
+    /// Each with the step of the timeline it belongs to.
     pub files: Vec<files::CaseFile>,
     pub timeline: Vec<TimelineEntry>,
 }
@@ -190,6 +193,7 @@ pub async fn scoped_in(change: &mut Change, p: &Principal, id: i64) -> AppResult
 
 #[derive(FromRow)]
 struct EntryRow {
+    id: i64,
     at: i64,
     actor_account_id: Option<i64>,
     action: String,
@@ -204,7 +208,7 @@ struct EntryRow {
 
 async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
     let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat \
+        "SELECT id, at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat \
          FROM case_events WHERE case_id = $1 ORDER BY id",
     )
     .bind(id)
@@ -218,6 +222,7 @@ async fn timeline(db: &Db, id: i64) -> AppResult<Vec<TimelineEntry>> {
                 .transpose()
                 .map_err(anyhow::Error::from)?;
             Ok(TimelineEntry {
+                id: r.id,
                 at: rfc3339(r.at),
                 actor_account_id: r.actor_account_id,
                 action: r.action,

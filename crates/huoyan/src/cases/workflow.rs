@@ -4,8 +4,9 @@
 //! units exist, the case merged into is open and in scope), `huoyan_core::cases::step` decides,
 //! and `store` writes what it decided. Nothing is decided on a copy read before the change.
 
-use huoyan_core::cases::DeadlinePolicy;
+use huoyan_core::cases::evidence::{self, EntryRef};
 use huoyan_core::cases::step::{self, Actor, CoUnit, MergeInto, Step, StepError};
+use huoyan_core::cases::{DeadlinePolicy, EvidencePolicy};
 
 use super::CasesState;
 use super::files::Upload;
@@ -24,7 +25,7 @@ pub(super) fn step_error(e: StepError) -> AppError {
     }
 }
 
-fn actor(p: &Principal) -> Actor {
+pub(super) fn actor(p: &Principal) -> Actor {
     Actor {
         account_id: p.account_id,
         role: p.role,
@@ -41,16 +42,27 @@ pub async fn act(
     evidence: &[Upload],
 ) -> AppResult<()> {
     Change::run(&state.db, &p.actor(), async |change| {
-        take(change, &state.deadlines, p, id, req, evidence).await
+        take(
+            change,
+            &state.deadlines,
+            &state.evidence,
+            p,
+            id,
+            req,
+            evidence,
+        )
+        .await
     })
     .await
 }
 
-/// Takes one step inside `change`, at the change's time: what the API does in a change of its
-/// own, and what the demo does for each step of its history.
+/// Takes one step inside `change`, at the change's time, with its evidence (which belongs to
+/// the step's entry of the timeline; a fix in a category of `photos_for` needs a photo): what
+/// the API does in a change of its own, and what the demo does for each step of its history.
 pub async fn take(
     change: &mut Change,
     deadlines: &DeadlinePolicy,
+    photos_for: &EvidencePolicy,
     p: &Principal,
     id: i64,
     req: &TransitionRequest,
@@ -68,9 +80,13 @@ pub async fn take(
     let me = actor(p);
     let outcome =
         step::decide(&case, &tasks, &me, &step, change.at_ms(), deadlines).map_err(step_error)?;
+    let media_types: Vec<&str> = evidence.iter().map(|u| u.media_type).collect();
+    evidence::check_step(photos_for, case.category, step.action(), &media_types)
+        .map_err(step_error)?;
     if !evidence.is_empty() {
         p.require(huoyan_core::auth::Permission::CasesEvidence)?;
-        step::may_attach(&case, &tasks, &me).map_err(step_error)?;
+        step::may_attach(case.state, case.reporter, &step::open_units(&tasks), &me)
+            .map_err(step_error)?;
     }
     let summary = serde_json::json!({
         "from": case.state.code(),
@@ -80,15 +96,15 @@ pub async fn take(
         "category": outcome.case.category.code(),
         "priority": outcome.case.priority.code(),
     });
-    store::apply(change, &case, &tasks, &outcome, place, &summary).await?;
-    if !evidence.is_empty() {
-        store::attach(change, id, outcome.case.state, evidence).await?;
-    }
+    let entry = store::apply(change, &case, &tasks, &outcome, place, &summary).await?;
+    store::attach(change, id, entry, evidence).await?;
     Ok(())
 }
 
-/// Adds files to case `id` inside `change`, as one `attach` step of its timeline: only while the
-/// case is open, and only by its actors (`huoyan_core::cases::step::may_attach`).
+/// Adds files to case `id` on their own inside `change`, as one `attach` entry of its timeline:
+/// only while the case is open, and only by its actors (`huoyan_core::cases::step::may_attach`).
+/// They join the caller's latest report, fix or verification on the case, else that `attach`
+/// entry (`huoyan_core::cases::evidence::later_files_join`).
 pub async fn attach(
     change: &mut Change,
     p: &Principal,
@@ -99,8 +115,19 @@ pub async fn attach(
     let (case, tasks) = store::load(change, id)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    step::may_attach(&case, &tasks, &actor(p)).map_err(step_error)?;
-    store::attach(change, id, case.state, uploads).await
+    let open = step::open_units(&tasks);
+    step::may_attach(case.state, case.reporter, &open, &actor(p)).map_err(step_error)?;
+    let entries = store::entries(change, id).await?;
+    let refs: Vec<EntryRef> = entries
+        .iter()
+        .map(|(id, action, actor)| EntryRef {
+            id: *id,
+            action,
+            actor: *actor,
+        })
+        .collect();
+    let joins = evidence::later_files_join(&refs, p.account_id);
+    store::attach_later(change, id, case.state, joins, uploads).await
 }
 
 /// The request as the core takes it: the units named exist, and the case merged into is one the

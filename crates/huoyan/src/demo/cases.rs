@@ -27,6 +27,7 @@
 //! what the system would have written, and a change to its rules that the demo's history breaks
 //! stops the demo from loading.
 
+mod photos;
 mod plan;
 mod replay;
 mod setup;
@@ -39,7 +40,8 @@ use std::collections::HashMap;
 use huoyan_core::auth::{Role, Scope};
 use huoyan_core::cases::step::{self as rules, CaseNow, CoUnit, MergeInto, TaskNow};
 use huoyan_core::cases::{
-    Action, CaseState, Category, DeadlinePolicy, Kind, Priority, Share, Source, TaskState,
+    Action, CaseState, Category, DeadlinePolicy, EvidencePolicy, Kind, Priority, Share, Source,
+    TaskState,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

@@ -199,6 +199,10 @@ const PAGES: &[(&str, &str)] = &[
     ("POST /cases/bulk", CASE_READERS),
     ("GET /cases/{id}", CASE_READERS),
     ("POST /cases/{id}/act", CASE_READERS),
+    (
+        "POST /cases/{id}/files",
+        "office group department supervisor inspector pilot",
+    ),
     ("GET /cases/figures", FIGURE_READERS),
     (
         "GET /check-ins",
@@ -226,7 +230,7 @@ async fn every_case_page_answers_every_role_as_the_table_says() {
             // The smallest body each form takes; a bearer token needs no CSRF value.
             let req = match (method, path) {
                 ("GET", _) => client.get(&url),
-                ("POST", "/cases/new" | "/cases/{id}/act") => client
+                ("POST", "/cases/new" | "/cases/{id}/act" | "/cases/{id}/files") => client
                     .post(&url)
                     .multipart(reqwest::multipart::Form::new().text("_csrf", "")),
                 ("POST", "/cases/bulk") => client

@@ -565,15 +565,128 @@ async fn one_case_walks_through_every_state_with_five_accounts() {
     let steps = desk.find_all(Locator::Css("ol.timeline li")).await.unwrap();
     assert_eq!(
         steps.len(),
-        10,
-        "report, triage, dispatch, accept, fix, its photo attached, rework, fix, verify, close \
-         (the verifier's photo is the same file, attached once)"
+        9,
+        "report, triage, dispatch, accept, fix, rework, fix, verify, close (each photo under \
+         the step it came with)"
     );
+    // Each photo under its step, labelled: before on the report, after on each fix.
+    let mut kinds = Vec::new();
+    for e in desk
+        .find_all(Locator::Css("ol.timeline .evidence"))
+        .await
+        .unwrap()
+    {
+        kinds.push(e.attr("data-kind").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(kinds, ["report", "fix", "fix", "verification"]);
+    let labels = desk
+        .find(Locator::Css("ol.timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(labels.contains("现场照片（整改前）") && labels.contains("整改后"));
     fits(&desk, "case-closed", 1280).await;
     let (_, case) = app.get(&admin, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["state"], "closed");
-    // The evidence photo is the same content each time: one stored file per case and hash.
-    assert_eq!(case["files"].as_array().unwrap().len(), 1);
+    // The same photo at each step is a file of each step, its content stored once.
+    assert_eq!(case["files"].as_array().unwrap().len(), 4);
     phone.close().await.unwrap();
     desk.close().await.unwrap();
+}
+
+/// On the phone, a report whose photo the server refuses (a GIF) is not filed: the form comes
+/// back as typed, the refused photo named with why, the good photo still chosen; sent again
+/// without the bad one, the case is filed with its photo.
+#[tokio::test]
+async fn a_refused_photo_on_the_phone_keeps_the_report_and_the_good_photo() {
+    let app = spawn_app(true).await;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (good, bad) = (dir.join("east-gate.png"), dir.join("east-gate.gif"));
+    std::fs::write(&good, crate::uploads::png_image(64, 48)).unwrap();
+    std::fs::write(&bad, b"GIF89a\x01\x00\x01\x00\x80\x00\x00").unwrap();
+    let (phone, _driver, _profile) = browser(360, 780).await;
+    let base = app.base.clone();
+    let cases_before = app.count("cases").await;
+    sign_in(&phone, &base, "supervisor", "huoyan-demo").await;
+    phone.goto(&format!("{base}/cases/new")).await.unwrap();
+    phone
+        .find(Locator::Css("select[name=category]"))
+        .await
+        .unwrap()
+        .select_by_value("static_control")
+        .await
+        .unwrap();
+    let text = "3号楼东门岗无人值守";
+    phone
+        .find(Locator::Css("textarea[name=description]"))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+    let input = phone
+        .find(Locator::Css("#report input[type=file]"))
+        .await
+        .unwrap();
+    input
+        .send_keys(&format!("{}\n{}", good.display(), bad.display()))
+        .await
+        .unwrap();
+    phone
+        .find(Locator::Css("#report button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = phone
+        .find(Locator::Css(".error[data-for=file]"))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if !error.text().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let said = error.text().await.unwrap();
+    assert!(
+        said.contains("east-gate.gif") && said.contains("只接受照片"),
+        "{said}"
+    );
+    let kept = phone
+        .execute(
+            "var f = document.querySelector('#report input[type=file]').files; \
+             return [document.querySelector('textarea[name=description]').value, f.length, f.length ? f[0].name : ''];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::json!([text, 1, "east-gate.png"]));
+    assert_eq!(app.count("cases").await, cases_before, "nothing filed");
+    fits(&phone, "case-new-refused", 360).await;
+    phone
+        .find(Locator::Css("#report button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    phone
+        .wait()
+        .for_element(Locator::Id("sent-case"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    phone
+        .wait()
+        .for_element(Locator::Css(".evidence[data-kind=report] img"))
+        .await
+        .unwrap();
+    assert_eq!(app.count("cases").await, cases_before + 1);
+    phone.close().await.unwrap();
 }

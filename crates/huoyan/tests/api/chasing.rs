@@ -67,7 +67,7 @@ async fn every_step_tells_whoever_must_act_next() {
             "POST",
             supervisor,
             "/api/v1/cases",
-            &json!({"category": "static_control", "compound_id": compound, "description": "5号楼门岗夜间无人"}),
+            &json!({"category": "assistance", "compound_id": compound, "description": "5号楼独居老人无人照看"}),
         )
         .await;
     assert_eq!(status, 201, "{case}");

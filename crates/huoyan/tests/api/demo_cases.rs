@@ -279,8 +279,9 @@ async fn the_demo_cases_walk_the_workflow_from_the_order_to_the_fifth_of_septemb
     ));
     // The history went through the workflow: each step of a timeline has its audit event, by
     // its actor at its historical time (a merge's `absorb` line on the surviving case is the
-    // merged report's event).
+    // merged report's event), and so has each file, which came with its step.
     let mut audited: HashMap<i64, BTreeSet<(String, i64, Option<i64>)>> = HashMap::new();
+    let mut attached: HashMap<i64, Vec<(i64, Option<i64>)>> = HashMap::new();
     for r in sqlx::query(
         "SELECT entity_id, action, at_ms, actor_id FROM audit_events WHERE entity = 'case'",
     )
@@ -289,11 +290,61 @@ async fn the_demo_cases_walk_the_workflow_from_the_order_to_the_fifth_of_septemb
     .unwrap()
     {
         let id: String = r.get(0);
-        audited
-            .entry(id.parse().unwrap())
-            .or_default()
-            .insert((r.get(1), r.get(2), r.get(3)));
+        let (action, at, actor): (String, i64, Option<i64>) = (r.get(1), r.get(2), r.get(3));
+        if action == "attach" {
+            attached
+                .entry(id.parse().unwrap())
+                .or_default()
+                .push((at, actor));
+        } else {
+            audited
+                .entry(id.parse().unwrap())
+                .or_default()
+                .insert((action, at, actor));
+        }
     }
+    let mut files: HashMap<i64, Vec<(i64, Option<i64>)>> = HashMap::new();
+    for r in sqlx::query(
+        "SELECT f.case_id, f.uploaded_at, f.uploaded_by, e.at, e.actor_account_id \
+         FROM case_files f JOIN case_events e ON e.id = f.entry_id ORDER BY f.id",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+    {
+        let (at, by): (i64, Option<i64>) = (r.get(1), r.get(2));
+        assert_eq!((at, by), (r.get(3), r.get(4)), "a file came with its step");
+        files.entry(r.get(0)).or_default().push((at, by));
+    }
+    for list in attached.values_mut().chain(files.values_mut()) {
+        list.sort();
+    }
+    assert_eq!(attached, files, "one audit event per file");
+    // Where the default policy asks a photo of the fix, every fix has one.
+    let policy = huoyan_core::cases::EvidencePolicy::default();
+    let needs: Vec<String> = Category::ALL
+        .iter()
+        .filter(|c| policy.needs_fix_photo(**c))
+        .map(|c| format!("'{}'", c.code()))
+        .collect();
+    let fixes = |with_photo: bool| {
+        let sql = format!(
+            "SELECT COUNT(*) FROM case_events e JOIN cases c ON c.id = e.case_id \
+             WHERE e.action IN ('report_fix', 'fix_on_site') AND c.category IN ({}) AND {} EXISTS \
+             (SELECT 1 FROM case_files f WHERE f.entry_id = e.id AND f.media_type LIKE 'image/%')",
+            needs.join(", "),
+            if with_photo { "" } else { "NOT" }
+        );
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_one(db)
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+    assert!(fixes(true).await >= 20, "the demo shows fixes with photos");
+    assert_eq!(fixes(false).await, 0, "no fix without its photo");
     for (case, timeline) in &events {
         let steps: BTreeSet<(String, i64, Option<i64>)> = timeline
             .iter()

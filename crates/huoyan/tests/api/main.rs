@@ -12,6 +12,7 @@ mod cases;
 mod chasing;
 mod cli;
 mod demo_cases;
+mod evidence;
 mod field;
 mod figures;
 mod headers;
@@ -87,9 +88,9 @@ pub struct FreshDb {
     pub key_file: std::path::PathBuf,
 }
 
-/// Production's split on PostgreSQL: the owner (here the superuser) creates the database and
-/// runs the migrations; the application connects as a role with only the grants they give.
-pub async fn fresh_db() -> FreshDb {
+/// A new, empty database of the backend under test (not migrated): its name, and what `--db`
+/// takes for it as its owner and as the application's role.
+pub async fn empty_db() -> (String, String, String) {
     let name = unique_name();
     let (owner_arg, db_arg) = if backend() == "postgres" {
         let admin = std::env::var("HUOYAN_TEST_PG")
@@ -117,6 +118,13 @@ pub async fn fresh_db() -> FreshDb {
             .to_string();
         (path.clone(), path)
     };
+    (name, owner_arg, db_arg)
+}
+
+/// Production's split on PostgreSQL: the owner (here the superuser) creates the database and
+/// runs the migrations; the application connects as a role with only the grants they give.
+pub async fn fresh_db() -> FreshDb {
+    let (name, owner_arg, db_arg) = empty_db().await;
     let key = huoyan_core::audit::seal::AuditKey::from_bytes(rand::random());
     let key_file = std::env::temp_dir().join(format!("{name}.key"));
     std::fs::write(&key_file, key.to_text()).expect("write the audit key");
@@ -261,6 +269,46 @@ impl TestApp {
             .request(m, format!("{}{path}", self.base))
             .bearer_auth(token)
             .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends `fields` (a JSON object: each string or number a text part, each array's items
+    /// repeated parts) with `files` (name, bytes) as one multipart/form-data request, as a report
+    /// or a step is sent with its photos.
+    pub async fn send_form(
+        &self,
+        token: &str,
+        path: &str,
+        fields: &Value,
+        files: Vec<(&str, Vec<u8>)>,
+    ) -> (u16, Value) {
+        let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields.as_object().expect("an object of fields") {
+            match value {
+                Value::Array(items) => {
+                    for item in items {
+                        form = form.text(name.clone(), text(item));
+                    }
+                }
+                v => form = form.text(name.clone(), text(v)),
+            }
+        }
+        for (name, bytes) in files {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+            );
+        }
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .multipart(form)
             .send()
             .await
             .unwrap();

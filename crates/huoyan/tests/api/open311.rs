@@ -923,7 +923,13 @@ async fn the_open311_status_follows_the_workflow() {
         ),
     ];
     for (token, body, status, notes) in steps {
-        let (code, case) = app.send("POST", token, &path, &body).await;
+        // A disinfection is shown by a photo of the fix, which comes with it.
+        let (code, case) = if body["action"] == "report_fix" {
+            let photo = vec![("消杀.png", crate::uploads::png_image(8, 6))];
+            app.send_form(token, &path, &body, photo).await
+        } else {
+            app.send("POST", token, &path, &body).await
+        };
         assert_eq!(code, 200, "{body}: {case}");
         let r = read().await;
         assert_eq!(

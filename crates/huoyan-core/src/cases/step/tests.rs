@@ -424,23 +424,22 @@ fn overdue_tasks_are_escalated_once() {
 #[test]
 fn files_are_added_by_the_cases_actors_while_it_is_open() {
     let (c, tasks, _) = walk(&dispatched(10, &[])).unwrap();
-    assert!(may_attach(&c, &tasks, &who(Role::Supervisor, 100, None)).is_ok());
-    assert!(may_attach(&c, &tasks, &who(Role::Department, 4, Some(10))).is_ok());
+    let units = open_units(&tasks);
+    assert_eq!(units, vec![10]);
+    let may = |state: CaseState, actor: Actor| may_attach(state, c.reporter, &units, &actor);
+    assert!(may(c.state, who(Role::Supervisor, 100, None)).is_ok());
+    assert!(may(c.state, who(Role::Department, 4, Some(10))).is_ok());
     assert_eq!(
-        may_attach(&c, &tasks, &who(Role::Department, 5, Some(12))),
+        may(c.state, who(Role::Department, 5, Some(12))),
         Err(StepError::Forbidden)
     );
     assert_eq!(
-        may_attach(&c, &tasks, &who(Role::Supervisor, 101, None)),
+        may(c.state, who(Role::Supervisor, 101, None)),
         Err(StepError::Forbidden)
     );
-    let closed = CaseNow {
-        state: CaseState::Closed,
-        ..c
-    };
     assert!(matches!(
-        may_attach(&closed, &tasks, &who(Role::Supervisor, 100, None)),
-        Err(StepError::Invalid { field, .. }) if field == "files"
+        may(CaseState::Closed, who(Role::Supervisor, 100, None)),
+        Err(StepError::Invalid { field, .. }) if field == "file"
     ));
 }
 

@@ -388,7 +388,7 @@ pub(super) async fn create_request(
         description,
     };
     let key = IdempotencyKey::parse(headers.get("idempotency-key").map(|v| v.as_bytes()))?;
-    let (id, made) = crate::cases::report(&state, &p, &new, &key).await?;
+    let (id, made) = crate::cases::report(&state, &p, &new, &key, &[]).await?;
     let doc = Many {
         format,
         item: "request",

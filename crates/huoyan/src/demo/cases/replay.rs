@@ -57,6 +57,9 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
 
     let fail = |err: crate::error::AppError| anyhow::anyhow!("{err}: {:?}", err.fields());
     let policy = DeadlinePolicy::default();
+    // Where a fix needs a photo, the report and each fix come with one.
+    let evidence = EvidencePolicy::default();
+    let photos = super::photos::Photos::new();
     let mut people: HashMap<i64, crate::auth::Principal> = HashMap::new();
     let mut ids = vec![0i64; sims.len()];
     let mut change = Change::begin(db, &Actor::system("demo"))
@@ -101,15 +104,32 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
                     address: s.address.clone(),
                     description: s.description.clone(),
                 };
-                ids[i] = file_in(&mut change, &filing).await.map_err(fail)?;
+                let photo = evidence
+                    .needs_fix_photo(s.category)
+                    .then(|| photos.before(i));
+                let (id, _) = file_in(&mut change, &filing, photo.as_slice())
+                    .await
+                    .map_err(fail)?;
+                ids[i] = id;
             }
             (Item::Step(i, planned), Some(p)) => {
                 let req = request(planned, &ids)?;
-                crate::cases::take(&mut change, &policy, p, ids[i], &req, &[])
-                    .await
-                    .map_err(|err| {
-                        anyhow::anyhow!("case {}, {:?}: {}", ids[i], planned.action, fail(err))
-                    })?;
+                let fix = matches!(planned.action, Action::ReportFix | Action::FixOnSite);
+                let photo =
+                    (fix && evidence.needs_fix_photo(sims[i].category)).then(|| photos.after(i));
+                crate::cases::take(
+                    &mut change,
+                    &policy,
+                    &evidence,
+                    p,
+                    ids[i],
+                    &req,
+                    photo.as_slice(),
+                )
+                .await
+                .map_err(|err| {
+                    anyhow::anyhow!("case {}, {:?}: {}", ids[i], planned.action, fail(err))
+                })?;
             }
             (_, _) => {
                 crate::cases::overdue::sweep_in(&mut change, at)
