@@ -316,7 +316,7 @@ async fn the_group_urges_re_routes_and_moves_deadlines_and_the_figures_count_it(
     // Each is an audited step.
     let audited = app
         .id_of(&format!(
-            "SELECT COUNT(*) FROM audit_events WHERE entity = 'case' AND entity_id = {id} AND action IN ('urge', 'change_deadline', 'reroute')"
+            "SELECT COUNT(*) FROM audit_events WHERE entity = 'case' AND entity_id = '{id}' AND action IN ('urge', 'change_deadline', 'reroute')"
         ))
         .await;
     assert_eq!(audited, 4);
