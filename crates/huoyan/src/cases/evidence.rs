@@ -121,7 +121,7 @@ pub(super) async fn attach_submit(
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{id}")).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let page = super::pages::case_page_with(
+            let page = super::case_page::case_page_with(
                 &state,
                 ctx,
                 &user,

@@ -5,6 +5,7 @@
 //! the overdue job, duplicates, zero reports, figures, pages and Open311.
 
 mod board;
+mod case_page;
 pub mod check_ins;
 mod duplicates;
 mod evidence;
