@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::{
     Action, CaseState, Category, DeadlinePolicy, Priority, Share, Task, TaskError, TaskState,
-    WorkflowError, case_state, department_step, dispatch, rework, transition,
+    WorkflowError, case_state, department_step, rework, transition,
 };
 use crate::auth::Role;
 

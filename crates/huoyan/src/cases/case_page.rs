@@ -2,8 +2,6 @@
 //! steps the caller may take now, each a form that comes back as typed when refused; after a step,
 //! its confirmation and the next case waiting for the same person.
 
-use std::collections::HashMap;
-
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
@@ -254,7 +252,7 @@ pub(super) async fn case_page_with(
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct DoneQuery {
+pub(super) struct DoneQuery {
     /// The step just taken, confirmed once with the next case to act on.
     done: Option<String>,
 }

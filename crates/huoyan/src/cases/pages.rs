@@ -12,21 +12,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use huoyan_core::auth::Role;
-use huoyan_core::cases::{Action, CaseState, Category, Priority, Source, TaskState, transition};
+use huoyan_core::cases::{CaseState, Category, Priority, Source};
 use serde::Deserialize;
 use sqlx::Row;
 
 use super::files::read_form;
 use super::forms::FromForm;
-use super::labels::{Names, action_label};
-use super::tasks::CaseTask;
-use super::{Case, CaseDetail, CaseFilter, NewCase, TimelineEntry, TransitionRequest};
+use super::labels::Names;
+use super::{Case, CaseFilter, NewCase, TransitionRequest};
 use crate::auth::{Page, Principal, perm};
 use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{IdempotencyKey, ListPage, from_fields};
-use crate::web::{JAVASCRIPT, PageCtx, PageError, PagePath, PageResultExt, Typed, asset, render};
+use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
 
 /// A time for the screen: RFC 3339 in, Beijing out.
 pub(super) fn bj(t: &str) -> String {
