@@ -266,7 +266,7 @@ pub async fn create(db: &Db, actor: &Actor, new: &NewRegion) -> AppResult<i64> {
 #[into_params(parameter_in = Query)]
 pub struct RegionFilter {
     /// Only these regions: ids separated by commas, at most 100.
-    #[param(inline)]
+    #[param(schema_with = ids_param)]
     pub ids: Option<Text<1000>>,
     /// city, district, subdistrict, community, compound or building.
     #[param(schema_with = crate::http::empty_or::<huoyan_core::org::RegionLevel>)]
@@ -370,6 +370,15 @@ pub(super) async fn select(
         });
     }
     Ok(page)
+}
+
+/// The document's schema of `ids`: what `parse_ids` takes (blank for none).
+fn ids_param() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^ *([0-9]{1,18} *(, *[0-9]{1,18} *){0,99})?$"))
+        .max_length(Some(1000))
+        .into()
 }
 
 /// The ids of a comma-separated list: at most 100, each a number.
