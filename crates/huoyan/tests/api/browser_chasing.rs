@@ -167,39 +167,17 @@ async fn every_actor_learns_of_their_step_from_the_badge_at_360_px() {
 #[tokio::test]
 async fn the_group_urges_re_routes_and_extends_and_each_shows_in_the_timeline_and_figures() {
     let app = spawn_app(true).await;
-    let office = app.token("office").await;
     let group = app.token("group").await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
     let dept = app
         .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
         .await;
     let other = app
         .id_of("SELECT id FROM departments WHERE name <> '景程社区居委会' ORDER BY id LIMIT 1")
         .await;
-    let (_, case) = app
-        .send(
-            "POST",
-            &office,
-            "/api/v1/cases",
-            &serde_json::json!({"category": "supplies", "compound_id": compound, "description": "独居老人药品未送达"}),
-        )
-        .await;
-    let id = case["id"].as_i64().unwrap();
-    for (token, body) in [
-        (
-            &office,
-            serde_json::json!({"action": "triage", "note": "保供"}),
-        ),
-        (
-            &group,
-            serde_json::json!({"action": "dispatch", "department_id": dept}),
-        ),
-    ] {
-        let path = format!("/api/v1/cases/{id}/transitions");
-        assert_eq!(app.send("POST", token, &path, &body).await.0, 200);
-    }
+    let id = crate::cases::triaged_case(&app, "supplies", "独居老人药品未送达").await;
+    let path = format!("/api/v1/cases/{id}/transitions");
+    let dispatch = serde_json::json!({"action": "dispatch", "department_id": dept});
+    assert_eq!(app.send("POST", &group, &path, &dispatch).await.0, 200);
     let (c, _driver, _profile) = browser(360, 780).await;
     let base = app.base.clone();
     sign_in(&c, &base, "group", "huoyan-demo").await;

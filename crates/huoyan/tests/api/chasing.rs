@@ -161,37 +161,15 @@ async fn every_step_tells_whoever_must_act_next() {
 #[tokio::test]
 async fn the_group_urges_re_routes_and_moves_deadlines_and_the_figures_count_it() {
     let app = spawn_app(true).await;
-    let (office, group, department) = (
-        app.token("office").await,
-        app.token("group").await,
-        app.token("department").await,
-    );
+    let (group, department) = (app.token("group").await, app.token("department").await);
     read_all(&app, &department).await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
     let dept = app
         .id_of("SELECT id FROM departments WHERE name = '景程社区居委会'")
         .await;
     let other = app
         .id_of("SELECT id FROM departments WHERE name <> '景程社区居委会' ORDER BY id LIMIT 1")
         .await;
-    let (_, case) = app
-        .send(
-            "POST",
-            &office,
-            "/api/v1/cases",
-            &json!({"category": "supplies", "compound_id": compound, "description": "蔬菜包三天未送达"}),
-        )
-        .await;
-    let id = case["id"].as_i64().unwrap();
-    step(
-        &app,
-        &office,
-        id,
-        json!({"action": "triage", "note": "保供"}),
-    )
-    .await;
+    let id = crate::cases::triaged_case(&app, "supplies", "蔬菜包三天未送达").await;
     step(
         &app,
         &group,
