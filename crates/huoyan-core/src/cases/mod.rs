@@ -15,7 +15,10 @@ mod workflow;
 
 pub use check_in::{CheckInFor, own_check_in};
 pub use deadlines::{DeadlineConfig, DeadlinePolicy, Priority, is_overdue, quantile};
-pub use duplicates::{CaseText, DuplicateRule, propose, score, similarity};
+pub use duplicates::{
+    CaseText, DuplicateRule, FEATURES, Idf, Profile, Proposal, Proximity, Reason, features,
+    propose, score,
+};
 pub use evidence::{EvidenceConfig, EvidenceKind, EvidencePolicy};
 pub use kinds::{Category, Kind, Source};
 pub use tasks::{Share, Task, TaskError, TaskState, case_state, department_step, dispatch, rework};

@@ -1,0 +1,273 @@
+use super::profile::{tokens, words};
+use super::text::normalise;
+use super::*;
+use proptest::prelude::*;
+
+fn profile(id: i64, category: &str, text: &str, day: i64) -> Profile {
+    Profile::new(
+        &CaseText {
+            id,
+            category,
+            text,
+            reported_at_ms: day * 86_400_000,
+        },
+        &Idf::default(),
+    )
+}
+
+#[test]
+fn the_same_problem_told_twice_is_proposed_first_with_its_reasons() {
+    let idf = Idf::new([
+        ("static_control", "3号楼东门岗无人值守，居民随意进出。"),
+        ("supplies", "蔬菜包没有送到5号楼"),
+        ("static_control", "小区里有人遛狗"),
+        ("testing", "采样点排队太挤"),
+        ("static_control", "东门口有人聚集"),
+    ]);
+    let case = |id: i64, category: &str, text: &str, day: i64| {
+        Profile::new(
+            &CaseText {
+                id,
+                category,
+                text,
+                reported_at_ms: day * 86_400_000,
+            },
+            &idf,
+        )
+    };
+    let a = case(1, "static_control", "三号楼东门没人守 随便进出", 0);
+    let queue = [
+        (
+            case(
+                2,
+                "static_control",
+                "经督查，该小区3号楼东侧出入口值守人员脱岗，人员随意进出未登记。",
+                1,
+            ),
+            Proximity::SameCompound,
+        ),
+        (
+            case(3, "static_control", "3号楼西门岗无人值守", 0),
+            Proximity::SameCompound,
+        ),
+        (
+            case(4, "supplies", "蔬菜包没有送到3号楼", 0),
+            Proximity::SameCompound,
+        ),
+        (
+            case(
+                5,
+                "static_control",
+                "3号楼东门岗无人值守，居民随意进出。",
+                9,
+            ),
+            Proximity::SameCompound,
+        ),
+        (
+            case(6, "static_control", "东门岗没人 随意进出", 1),
+            Proximity::SameCommunity,
+        ),
+    ];
+    let found = propose(
+        &a,
+        queue.iter().map(|(p, n)| (p, n)),
+        &DuplicateRule::default(),
+    );
+    let ids: Vec<i64> = found.iter().map(|p| p.id).collect();
+    assert_eq!(
+        ids.first(),
+        Some(&2),
+        "the formal report of the same gate comes first: {found:?}"
+    );
+    assert!(!ids.contains(&3), "the west gate is another place");
+    assert!(!ids.contains(&4), "vegetables are another problem");
+    assert!(!ids.contains(&5), "nine days later is out of the window");
+    let reasons = &found[0].reasons;
+    assert_eq!(reasons[0], Reason::SameCompound);
+    assert!(reasons.contains(&Reason::SamePlace {
+        places: vec!["3号楼".into(), "东侧".into()]
+    }));
+    assert!(reasons.contains(&Reason::SameCategory));
+    assert!(reasons.contains(&Reason::DaysApart { days: 1 }));
+    assert!(
+        reasons
+            .iter()
+            .any(|r| matches!(r, Reason::SharedWords { words } if words.iter().any(|w| w.contains("值守人员")))),
+        "the guard concept is shared and shown by its first word: {reasons:?}"
+    );
+}
+
+#[test]
+fn a_shared_site_across_community_lines_is_a_reason() {
+    let a = profile(1, "testing", "福瑞采样点排队太挤", 0);
+    let b = profile(
+        2,
+        "testing",
+        "市民来电反映福瑞采样点人员密集，未保持间距",
+        0,
+    );
+    let near = Proximity::SharedSite("福瑞采样点".into());
+    let found = propose(
+        &a,
+        [(&b, &near)],
+        &DuplicateRule {
+            threshold: 0.0,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        found[0].reasons[0],
+        Reason::SharedSite {
+            site: "福瑞采样点".into()
+        }
+    );
+}
+
+#[test]
+fn the_most_proposed_is_bounded() {
+    let a = profile(1, "testing", "采样点排队太挤", 0);
+    let queue: Vec<(Profile, Proximity)> = (2..20)
+        .map(|id| {
+            (
+                profile(id, "testing", "采样点排队太挤", 0),
+                Proximity::SameCompound,
+            )
+        })
+        .collect();
+    let rule = DuplicateRule {
+        threshold: 0.0,
+        ..Default::default()
+    };
+    let found = propose(&a, queue.iter().map(|(p, n)| (p, n)), &rule);
+    assert_eq!(found.len(), rule.most);
+    assert_eq!(found[0].id, 2, "ties go to the oldest case");
+}
+
+fn normalised(text: &str) -> String {
+    normalise(text).into_iter().collect()
+}
+
+#[test]
+fn numbers_read_the_same_however_they_are_typed() {
+    assert_eq!(normalised("三号楼东门"), "3号楼东门");
+    assert_eq!(normalised("3栋一单元"), "3号楼1单元");
+    assert_eq!(normalised("3#楼、13# 楼"), "3号楼13号楼");
+    assert_eq!(normalised("１２幢"), "12号楼");
+    assert_eq!(normalised("十号楼和二十二号楼"), "10号楼和22号楼");
+    assert_eq!(normalised("二号楼三零一"), "2号楼301");
+    assert_eq!(normalised("8栋6楼"), "8号楼6楼");
+    assert_eq!(
+        normalised("十多个人排队"),
+        "十多个人排队",
+        "numerals that count are words"
+    );
+}
+
+fn read(text: &str) -> Vec<String> {
+    tokens(&normalise(text))
+        .into_iter()
+        .map(|t| words(u64::from(t)))
+        .collect()
+}
+
+#[test]
+fn the_two_registers_meet_in_concepts_and_filler_goes() {
+    assert_eq!(read("东门没人守"), ["东", "门岗", "无人", "值守人员"]);
+    assert_eq!(
+        read("经督查，该小区东侧出入口值守人员脱岗"),
+        ["东", "侧", "门岗", "值守人员", "无人"]
+    );
+    assert_eq!(
+        read("市民来电反映其所在楼栋蔬菜包没送到"),
+        ["楼", "栋", "蔬菜包", "未送达"]
+    );
+    assert_eq!(
+        read("有人在小区里"),
+        Vec::<String>::new(),
+        "nothing but filler"
+    );
+}
+
+fn differ(a: &str, b: &str) -> bool {
+    let of = |t: &str| places::Places::of(&normalise(t));
+    of(a).differ(&of(b))
+}
+
+#[test]
+fn different_places_of_a_compound_are_different_problems() {
+    assert!(differ("5号楼蔬菜包还没送到", "3号楼蔬菜包还没送到"));
+    assert!(differ("11号楼蔬菜包没到", "1号楼蔬菜包没到"));
+    assert!(differ("3号楼1单元封条被撕", "3号楼2单元封条被撕"));
+    assert!(differ("3号采样点排队太挤", "5号采样点排队太挤"));
+    assert!(differ("2号楼301老人没药了", "2号楼302家里孩子发烧"));
+    assert!(differ("东门岗无人值守", "西门岗无人值守"));
+    assert!(differ("小区西北角围栏有个口子", "东南角围栏有个口子"));
+
+    assert!(
+        !differ("3号楼东门岗无人值守", "三号楼东门没人"),
+        "the same places"
+    );
+    assert!(!differ(
+        "单元门封条被撕了 3号楼1单元",
+        "3栋一单元封条让人撕掉了"
+    ));
+    assert!(!differ("西北角围栏", "北门外"), "overlapping directions");
+    assert!(
+        !differ("5号楼有人遛狗", "楼下有人遛狗"),
+        "one names no building"
+    );
+    assert!(
+        !differ("8号楼601老人卧床", "8栋6楼有个老太太"),
+        "a floor is not a room"
+    );
+    assert!(!differ("往北边跑了", "往外跑"));
+}
+
+#[test]
+fn rare_words_weigh_more_than_common_ones() {
+    let idf = Idf::new(
+        ["小区门口有人", "小区里有人聚集", "小区东门", "哈尔滨来的车"].map(|t| ("spill_over", t)),
+    );
+    let score_of = |x: &str, y: &str| {
+        let p = |id, t| {
+            Profile::new(
+                &CaseText {
+                    id,
+                    category: "spill_over",
+                    text: t,
+                    reported_at_ms: 0,
+                },
+                &idf,
+            )
+        };
+        features(
+            &p(1, x),
+            &p(2, y),
+            &Proximity::SameCompound,
+            &DuplicateRule::default(),
+        )
+        .unwrap()[0]
+    };
+    assert!(
+        score_of("哈尔滨来的人要出去", "哈尔滨的车") > score_of("门口来的人要出去", "门口的车")
+    );
+}
+
+proptest! {
+    #[test]
+    fn scores_are_symmetric_and_bounded(a in "[门岗核酸物资无人值守居民东西 ]{1,20}", b in "[门岗核酸物资无人值守居民东西 ]{1,20}") {
+        let rule = DuplicateRule::default();
+        let (x, y) = (profile(1, "testing", &a, 0), profile(2, "testing", &b, 0));
+        let s = score(&x, &y, &Proximity::SameCompound, &rule);
+        prop_assert_eq!(s, score(&y, &x, &Proximity::SameCompound, &rule));
+        if let Some(s) = s {
+            prop_assert!((0.0..=1.0).contains(&s));
+        }
+    }
+
+    #[test]
+    fn differing_places_is_symmetric_and_never_a_text_against_itself(a in "[东西南北门侧角号楼单元采样点栋#一二三十0-9 ]{0,16}", b in "[东西南北门侧角号楼单元采样点栋#一二三十0-9 ]{0,16}") {
+        prop_assert_eq!(differ(&a, &b), differ(&b, &a));
+        prop_assert!(!differ(&a, &a));
+    }
+}
