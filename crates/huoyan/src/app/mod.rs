@@ -90,6 +90,7 @@ impl App {
                 regions,
                 deadlines: Arc::new(settings.deadlines),
                 evidence: Arc::new(settings.evidence),
+                proposer: Default::default(),
             },
             verifications: Default::default(),
             map_tiles: settings.map_tiles,

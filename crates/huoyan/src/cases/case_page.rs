@@ -31,7 +31,7 @@ pub(super) struct CasePage {
     names: Names,
     actions: Vec<Action>,
     departments: Vec<(i64, String)>,
-    proposals: Vec<(i64, f64, String)>,
+    proposals: Vec<super::duplicates::Proposal>,
     errors: Vec<FieldError>,
     failed_action: String,
     /// The step just taken (confirmed once), and the next case waiting for the caller.
@@ -159,6 +159,26 @@ impl CasePage {
     fn priorities(&self) -> Vec<(&'static str, &'static str)> {
         Priority::choices(self.ctx.en())
     }
+    /// A proposal's reasons in a line: place, shared words, category, days.
+    fn reasons(&self, p: &super::duplicates::Proposal) -> String {
+        use huoyan_core::cases::Reason as R;
+        let t = |k| self.ctx.t(k);
+        let list = |words: &[String]| words.join(if self.ctx.en() { ", " } else { "、" });
+        p.reasons
+            .iter()
+            .map(|r| match r {
+                R::SameCompound => t("dup.same_compound").to_string(),
+                R::SameCommunity => t("dup.same_community").to_string(),
+                R::SharedSite { site } => format!("{}: {site}", t("dup.shared_site")),
+                R::SamePlace { places } => format!("{}: {}", t("dup.same_place"), list(places)),
+                R::SharedWords { words } => format!("{}: {}", t("dup.shared_words"), list(words)),
+                R::SameCategory => t("dup.same_category").to_string(),
+                R::OtherCategory => t("dup.other_category").to_string(),
+                R::DaysApart { days } => format!("{} {days}", t("dup.days")),
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
     fn timeline(&self) -> &[TimelineEntry] {
         &self.detail.timeline
     }
@@ -212,12 +232,9 @@ pub(super) async fn case_page_with(
     let detail = super::detail(&state.db, user, id).await.page(locale)?;
     let actions = available(user, &detail);
     let proposals = if actions.contains(&Action::Merge) {
-        super::duplicates::proposals(&state.db, user, id)
+        super::duplicates::proposals(state, user, id)
             .await
             .page(locale)?
-            .into_iter()
-            .map(|p| (p.case.id, p.score, p.case.description))
-            .collect()
     } else {
         Vec::new()
     };

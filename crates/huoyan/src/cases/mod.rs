@@ -60,6 +60,8 @@ pub struct CasesState {
     pub deadlines: std::sync::Arc<huoyan_core::cases::DeadlinePolicy>,
     /// Which categories' fixes need a photo (the city's configuration, or the defaults).
     pub evidence: std::sync::Arc<huoyan_core::cases::EvidencePolicy>,
+    /// The duplicate proposer's weights and neighbours, kept between requests.
+    pub proposer: std::sync::Arc<duplicates::Proposer>,
 }
 
 /// Cases in the caller's scope, overdue first, then newest.

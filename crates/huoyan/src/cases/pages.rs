@@ -237,7 +237,7 @@ async fn list_page(
     let mut proposals = HashMap::new();
     if view == View::Triage {
         for c in &page.items {
-            let found = super::duplicates::proposals(&state.db, &user, c.id)
+            let found = super::duplicates::proposals(&state, &user, c.id)
                 .await
                 .page(locale)?;
             proposals.insert(c.id, found.iter().map(|p| (p.case.id, p.score)).collect());
@@ -526,6 +526,7 @@ pub fn router() -> Router<CasesState> {
         .route("/cases/go", get(super::navigate::jump))
         .route("/cases/{id}/act", post(super::case_page::act_submit))
         .route("/cases/{id}/files", post(super::evidence::attach_submit))
+        .merge(super::duplicates::pages())
         .route("/static/report.js", get(report_script))
         .route("/static/case.js", get(super::case_page::case_script))
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))

@@ -42,6 +42,13 @@ pub async fn act(
     evidence: &[Upload],
 ) -> AppResult<()> {
     Change::run(&state.db, &p.actor(), async |change| {
+        // A merge is a verdict on the proposals: what was shown is read before it.
+        let shown = match req {
+            TransitionRequest::Merge(_) => {
+                Some(super::duplicates::shown(change, state, p, id).await?)
+            }
+            _ => None,
+        };
         take(
             change,
             &state.deadlines,
@@ -51,7 +58,13 @@ pub async fn act(
             req,
             evidence,
         )
-        .await
+        .await?;
+        match (req, shown) {
+            (TransitionRequest::Merge(m), Some(shown)) => {
+                super::duplicates::record_merge(change, p, id, m.into_case_id, &shown).await
+            }
+            _ => Ok(()),
+        }
     })
     .await
 }

@@ -15,6 +15,7 @@ pub mod people;
 mod picker;
 pub mod regions;
 pub mod scope;
+pub mod shared_places;
 pub mod sites;
 pub mod teams;
 

@@ -94,6 +94,11 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/notifications", EVERYONE),
     ("GET /api/v1/cases/{id}/duplicates", CASE_READERS),
     (
+        "POST /api/v1/cases/{id}/duplicates/{other_id}/refusal",
+        CASE_READERS,
+    ),
+    ("GET /api/v1/cases/duplicates/in-use", CASE_READERS),
+    (
         "POST /api/v1/cases/{id}/files",
         "office group department supervisor inspector pilot",
     ),
@@ -157,6 +162,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
             .replace("{id}", id)
             .replace("{person_id}", "1")
             .replace("{file_id}", "1")
+            .replace("{other_id}", "1")
             .replace("{kind}", "people");
         for role in ROLES {
             // Signing out ends the token it is sent with: it gets one of its own.

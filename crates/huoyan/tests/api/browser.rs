@@ -268,12 +268,15 @@ pub(crate) async fn step(
     c.execute("document.body.dataset.stale = '1'", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // The step's own button, not one that posts the form elsewhere ("not a duplicate").
+    c.find(Locator::Css(&format!(
+        "{form} button[type=submit]:not([formaction])"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     for _ in 0..100 {
         let fresh = c
             .execute(

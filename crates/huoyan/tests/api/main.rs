@@ -12,6 +12,7 @@ mod cases;
 mod chasing;
 mod cli;
 mod demo_cases;
+mod duplicates;
 mod evidence;
 mod field;
 mod figures;
