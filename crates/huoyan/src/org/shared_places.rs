@@ -22,7 +22,7 @@ pub type Neighbours = HashMap<i64, Vec<(i64, String)>>;
 /// cached `Neighbours` is used again.
 pub async fn mark(db: &Db) -> AppResult<(i64, f64, i64)> {
     let sites = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(lon), 0) + COALESCE(SUM(lat), 0) FROM sites \
+        "SELECT COUNT(*), COALESCE(SUM(lon), 0.0) + COALESCE(SUM(lat), 0.0) FROM sites \
          WHERE lon IS NOT NULL AND lat IS NOT NULL",
     )
     .fetch_one(&db.pool)
