@@ -75,7 +75,7 @@ fn main() {
     println!("| measure | value |");
     println!("| --- | --- |");
     println!(
-        "| queue | {QUEUE} open cases ({} distinct texts) |",
+        "| queue | {QUEUE} open cases, from the {} reports of the labelled sets |",
         texts.len()
     );
     println!("| propose for one new report: mean | {:.3} ms |", ms(mean));

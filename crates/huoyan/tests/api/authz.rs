@@ -95,7 +95,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/cases/{id}/duplicates", CASE_READERS),
     (
         "POST /api/v1/cases/{id}/duplicates/{other_id}/refusal",
-        CASE_READERS,
+        "office",
     ),
     ("GET /api/v1/cases/duplicates/in-use", CASE_READERS),
     (

@@ -149,6 +149,12 @@ async fn the_office_is_shown_the_formal_twin_first_refuses_another_and_the_preci
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    let (status, body) = app.send("POST", &office, &refuse(other), &json!({})).await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["id".to_string()]),
+        "a merged case is judged no more"
+    );
     let (status, in_use) = app.get(&office, "/api/v1/cases/duplicates/in-use").await;
     assert_eq!(status, 200, "{in_use}");
     assert_eq!(

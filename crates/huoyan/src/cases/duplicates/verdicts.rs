@@ -72,12 +72,17 @@ pub async fn record_merge(
     write(change, p, id, into, "merged", shown).await
 }
 
-/// The office's "not a duplicate" on a proposal: only by a role that may merge the case now, and
-/// only of a case proposed for it.
+/// The office's "not a duplicate" on a proposal: only by a role that may merge (else 403), of a
+/// case it may merge now (else 422), and only of a case proposed for it.
 pub async fn refuse(state: &CasesState, p: &Principal, id: i64, other: i64) -> AppResult<()> {
+    // A role that never merges is refused before anything is read, as the transitions are.
+    if !Action::Merge.allowed_roles().contains(&p.role) {
+        return Err(AppError::Forbidden);
+    }
     Change::run(&state.db, &p.actor(), async |change| {
         let case = scoped_in(change, p, id).await?;
-        transition(case.state, Action::Merge, p.role).map_err(|_| AppError::Forbidden)?;
+        transition(case.state, Action::Merge, p.role)
+            .map_err(|e| AppError::invalid("id", e.to_string()))?;
         let shown = shown(change, state, p, id).await?;
         if !shown.iter().any(|s| s.case.id == other) {
             return Err(AppError::invalid("other_id", "not proposed for this case"));
