@@ -147,47 +147,49 @@ fn even(p: &&Pair) -> bool {
     p.number.is_multiple_of(2)
 }
 
-/// Share of pairs of unrelated reports of one category that the rule proposes: every two texts
-/// of a set written for different labelled pairs, of one category and not the same words, put in
-/// one compound on one day. The labelled sets are about half duplicates; a triage queue is mostly
-/// unrelated reports: this keeps a rule from buying recall by proposing everything.
+/// Every two texts of a set written for different labelled pairs, of one category and not the
+/// same words, put in one compound on one day: pairs of unrelated reports. The labelled sets are
+/// about half duplicates; a triage queue is mostly such pairs.
+fn unrelated<'a>(b: &Bench, pairs: impl Iterator<Item = &'a Pair>) -> Vec<(Profile, Profile)> {
+    let texts: Vec<(u32, &Side)> = pairs
+        .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
+        .collect();
+    let profile = |i: usize| {
+        b.profile(
+            i as i64,
+            &Side {
+                day: 0,
+                ..texts[i].1.clone()
+            },
+        )
+    };
+    let mut out = Vec::new();
+    for i in 0..texts.len() {
+        for j in i + 1..texts.len() {
+            let ((n, x), (m, y)) = (texts[i], texts[j]);
+            if n != m && x.category == y.category && x.text != y.text {
+                out.push((profile(i), profile(j)));
+            }
+        }
+    }
+    out
+}
+
+/// Share of unrelated pairs (`unrelated`) the rule proposes: this keeps a rule from buying recall
+/// by proposing everything.
 fn background<'a>(
     b: &Bench,
     pairs: impl Iterator<Item = &'a Pair>,
     rule: &DuplicateRule,
 ) -> (f64, usize) {
-    let texts: Vec<(u32, &Side)> = pairs
-        .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
-        .collect();
-    let profiles: Vec<Profile> = texts
+    let all = unrelated(b, pairs);
+    let proposed = all
         .iter()
-        .enumerate()
-        .map(|(i, (_, s))| {
-            b.profile(
-                i as i64,
-                &Side {
-                    day: 0,
-                    ..(*s).clone()
-                },
-            )
+        .filter(|(x, y)| {
+            score(x, y, &Proximity::SameCompound, rule).is_some_and(|s| s >= rule.threshold)
         })
-        .collect();
-    let (mut proposed, mut compared) = (0, 0);
-    for i in 0..texts.len() {
-        for j in i + 1..texts.len() {
-            let ((n, x), (m, y)) = (texts[i], texts[j]);
-            if n == m || x.category != y.category || x.text == y.text {
-                continue;
-            }
-            compared += 1;
-            if score(&profiles[i], &profiles[j], &Proximity::SameCompound, rule)
-                .is_some_and(|s| s >= rule.threshold)
-            {
-                proposed += 1;
-            }
-        }
-    }
-    (f64::from(proposed) / compared.max(1) as f64, compared)
+        .count();
+    (proposed as f64 / all.len().max(1) as f64, all.len())
 }
 
 /// Over whole triage queues: for each duplicate pair, its first report is the new one and the
@@ -203,7 +205,7 @@ fn queues<'a>(
 ) -> (f64, f64, f64, usize) {
     let everything: Vec<Side> = [FIRST, FRESH, REGISTER]
         .into_iter()
-        .flat_map(pairs_of)
+        .flat_map(labelled::pairs)
         .flat_map(|p| [p.a, p.b])
         .collect();
     let (mut ranked, mut proposed, mut length, mut n) = (0, 0, 0, 0);
@@ -247,10 +249,6 @@ fn queues<'a>(
         length as f64 / n.max(1) as f64,
         n,
     )
-}
-
-fn pairs_of(set: &'static str) -> Vec<Pair> {
-    pairs(set)
 }
 
 fn check_floor(name: &str, c: &Confusion, (precision, recall, f1): (f64, f64, f64)) {
@@ -382,46 +380,21 @@ fn fit(rows: &[([f64; FEATURES], bool, f64)]) -> ([f64; FEATURES], f64) {
     (w, b)
 }
 
-/// Pairs of unrelated reports of the tuning halves (as `background` makes them) as negatives,
-/// weighing together as much as `weight` labelled pairs: a triage queue is mostly such pairs.
+/// The unrelated pairs of the tuning halves as negatives, weighing together as much as `weight`
+/// labelled pairs: a triage queue is mostly such pairs.
 fn unrelated_rows(
     b: &Bench,
     pairs: &[&Pair],
     rule: &DuplicateRule,
     weight: f64,
 ) -> Vec<([f64; FEATURES], bool, f64)> {
-    let texts: Vec<(u32, &Side)> = pairs
+    let all = unrelated(b, pairs.iter().copied());
+    let rows: Vec<[f64; FEATURES]> = all
         .iter()
-        .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
+        .filter_map(|(x, y)| features(x, y, &Proximity::SameCompound, rule))
         .collect();
-    let profiles: Vec<Profile> = texts
-        .iter()
-        .enumerate()
-        .map(|(i, (_, s))| {
-            b.profile(
-                i as i64,
-                &Side {
-                    day: 0,
-                    ..(*s).clone()
-                },
-            )
-        })
-        .collect();
-    let mut rows = Vec::new();
-    for i in 0..texts.len() {
-        for j in i + 1..texts.len() {
-            let ((n, x), (m, y)) = (texts[i], texts[j]);
-            if n == m || x.category != y.category || x.text == y.text {
-                continue;
-            }
-            if let Some(f) = features(&profiles[i], &profiles[j], &Proximity::SameCompound, rule) {
-                rows.push((f, false, 1.0));
-            }
-        }
-    }
     let each = weight / rows.len().max(1) as f64;
-    rows.iter_mut().for_each(|r| r.2 = each);
-    rows
+    rows.into_iter().map(|f| (f, false, each)).collect()
 }
 
 fn probability(x: &[f64; FEATURES], rule: &DuplicateRule) -> f64 {

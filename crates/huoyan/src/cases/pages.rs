@@ -236,8 +236,9 @@ async fn list_page(
     };
     let mut proposals = HashMap::new();
     if view == View::Triage {
+        let snapshot = state.proposer.snapshot(&state.db).await.page(locale)?;
         for c in &page.items {
-            let found = super::duplicates::proposals(&state, &user, c.id)
+            let found = super::duplicates::proposals_with(&state, &snapshot, &user, c.id)
                 .await
                 .page(locale)?;
             proposals.insert(c.id, found.iter().map(|p| (p.case.id, p.score)).collect());

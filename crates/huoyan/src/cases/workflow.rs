@@ -41,13 +41,16 @@ pub async fn act(
     req: &TransitionRequest,
     evidence: &[Upload],
 ) -> AppResult<()> {
+    // A merge is a verdict on the proposals: what was shown is read inside the change, with
+    // the proposer's snapshot taken before it.
+    let snapshot = match req {
+        TransitionRequest::Merge(_) => Some(state.proposer.snapshot(&state.db).await?),
+        _ => None,
+    };
     Change::run(&state.db, &p.actor(), async |change| {
-        // A merge is a verdict on the proposals: what was shown is read before it.
-        let shown = match req {
-            TransitionRequest::Merge(_) => {
-                Some(super::duplicates::shown(change, state, p, id).await?)
-            }
-            _ => None,
+        let shown = match &snapshot {
+            Some(s) => Some(super::duplicates::shown(change, s, p, id).await?),
+            None => None,
         };
         take(
             change,

@@ -141,7 +141,7 @@ pub enum Reason {
 }
 
 /// A proposal: the case, the model's probability and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
     pub id: i64,
     pub score: f64,

@@ -137,11 +137,6 @@ impl Idf {
         idf
     }
 
-    /// How many reports it was counted over.
-    pub fn documents(&self) -> u32 {
-        self.categories.values().map(|f| f.documents).sum()
-    }
-
     fn weight(&self, category: &str, key: u64) -> f32 {
         let (n, df) = self.categories.get(category).map_or((0, 0), |f| {
             (f.documents, f.of.get(&key).copied().unwrap_or(0))

@@ -41,10 +41,20 @@ pub struct Proposal {
 
 /// The proposals for case `id`, best first, among open cases the caller may see.
 pub async fn proposals(state: &CasesState, p: &Principal, id: i64) -> AppResult<Vec<Proposal>> {
-    let case = get_scoped(&state.db, p, id).await?;
     let snapshot = state.proposer.snapshot(&state.db).await?;
+    proposals_with(state, &snapshot, p, id).await
+}
+
+/// The same with a snapshot taken once for many cases (the triage list).
+pub async fn proposals_with(
+    state: &CasesState,
+    snapshot: &Snapshot,
+    p: &Principal,
+    id: i64,
+) -> AppResult<Vec<Proposal>> {
+    let case = get_scoped(&state.db, p, id).await?;
     let mut conn = state.db.pool.acquire().await?;
-    ranked(&mut conn, &snapshot, p, &case).await
+    ranked(&mut conn, snapshot, p, &case).await
 }
 
 /// The proposals for `case` read on `conn` (a change's transaction when they decide a write).

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Proposal, ranked};
+use super::{Proposal, Snapshot, ranked};
 use crate::audit::Change;
 use crate::auth::{Can, Page, Principal, perm};
 use crate::cases::CasesState;
@@ -22,16 +22,16 @@ use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath};
 use crate::web::{PageError, PagePath, PageResultExt};
 
-/// What the office was shown for case `id`, read inside the change that is to merge or refuse.
+/// What the office was shown for case `id`, read inside the change that is to merge or refuse
+/// (with a snapshot taken before it, so no rebuild holds the change open).
 pub(in crate::cases) async fn shown(
     change: &mut Change,
-    state: &CasesState,
+    snapshot: &Snapshot,
     p: &Principal,
     id: i64,
 ) -> AppResult<Vec<Proposal>> {
-    let snapshot = state.proposer.snapshot(&state.db).await?;
     let case = scoped_in(change, p, id).await?;
-    ranked(&mut change.tx, &snapshot, p, &case).await
+    ranked(&mut change.tx, snapshot, p, &case).await
 }
 
 async fn write(
@@ -79,11 +79,12 @@ pub async fn refuse(state: &CasesState, p: &Principal, id: i64, other: i64) -> A
     if !Action::Merge.allowed_roles().contains(&p.role) {
         return Err(AppError::Forbidden);
     }
+    let snapshot = state.proposer.snapshot(&state.db).await?;
     Change::run(&state.db, &p.actor(), async |change| {
         let case = scoped_in(change, p, id).await?;
         transition(case.state, Action::Merge, p.role)
             .map_err(|e| AppError::invalid("id", e.to_string()))?;
-        let shown = shown(change, state, p, id).await?;
+        let shown = shown(change, &snapshot, p, id).await?;
         if !shown.iter().any(|s| s.case.id == other) {
             return Err(AppError::invalid("other_id", "not proposed for this case"));
         }
