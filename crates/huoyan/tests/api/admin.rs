@@ -3,6 +3,7 @@
 //! none and show each bad row's error; the verification page runs `huoyan audit verify`'s walk
 //! and names what it finds. Every other role is refused them.
 
+use crate::browser::{choose, click, type_into};
 use serde_json::Value;
 
 use crate::{TestApp, page_client, page_login, spawn_app};
@@ -794,12 +795,7 @@ async fn the_pickers_search_as_you_type_on_a_phone() {
             .unwrap()
         }
     };
-    c.find(Locator::Css("select[name=role]"))
-        .await
-        .unwrap()
-        .select_by_value("supervisor")
-        .await
-        .unwrap();
+    choose(&c, "select[name=role]", "supervisor").await;
     assert!(shown("region").await);
     assert!(!shown("department").await && !shown("team").await && !shown("global").await);
     let options = || {
@@ -822,12 +818,12 @@ async fn the_pickers_search_as_you_type_on_a_phone() {
         options().await.len() > 100,
         "every region down to compounds"
     );
-    c.find(Locator::Css("[data-scope-kind=region] input.picker-filter"))
-        .await
-        .unwrap()
-        .send_keys("景程小区")
-        .await
-        .unwrap();
+    type_into(
+        &c,
+        "[data-scope-kind=region] input.picker-filter",
+        "景程小区",
+    )
+    .await;
     let found = options().await;
     assert!(
         !found.is_empty() && found.iter().all(|o| o.contains("景程小区")),
@@ -838,20 +834,10 @@ async fn the_pickers_search_as_you_type_on_a_phone() {
         ("password", SECRET),
         ("password2", SECRET),
     ] {
-        c.find(Locator::Css(&format!("input[name={name}]")))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
+        type_into(&c, &format!("input[name={name}]"), value).await;
     }
     crate::browser::fits(&c, "account-new", 360).await;
-    c.find(Locator::Css("form.stack button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.stack button[type=submit]").await;
     c.wait()
         .for_element(Locator::Css("p.notice[role=status]"))
         .await

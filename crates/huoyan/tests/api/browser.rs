@@ -90,38 +90,13 @@ async fn the_commander_sees_four_districts_under_static_management_on_a_phone() 
         c.current_url().await.unwrap().path().starts_with("/login"),
         "signed-out visitors land on the login page"
     );
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("commander")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("huoyan-demo")
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "input[name=username]", "commander").await;
+    type_into(&c, "input[name=password]", "huoyan-demo").await;
+    click(&c, "button[type=submit]").await;
     c.wait().for_element(Locator::Css(".cards")).await.unwrap();
     // On a phone the menu is folded behind its button.
-    c.find(Locator::Css("details.menu > summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("a[href='/regions']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "details.menu > summary").await;
+    click(&c, "a[href='/regions']").await;
     c.wait()
         .for_element(Locator::Id("regions-tree"))
         .await
@@ -188,29 +163,44 @@ async fn the_commander_sees_four_districts_under_static_management_on_a_phone() 
     c.close().await.unwrap();
 }
 
+/// Types `text` into the element `css` picks.
+pub(crate) async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks the element `css` picks.
+pub(crate) async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Picks the option of value `value` in the select `css` picks.
+pub(crate) async fn choose(c: &fantoccini::Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
 /// Signs `username` in through the login page (after dropping any earlier session).
 pub(crate) async fn sign_in(c: &fantoccini::Client, base: &str, username: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(c, "input[name=username]", username).await;
+    type_into(c, "input[name=password]", password).await;
+    click(c, "button[type=submit]").await;
     c.wait().for_element(Locator::Css(".cards")).await.unwrap();
 }
 
@@ -241,42 +231,25 @@ pub(crate) async fn step(
         details.click().await.unwrap();
     }
     for (name, value) in select {
-        c.find(Locator::Css(&format!("{form} select[name={name}]")))
-            .await
-            .unwrap()
-            .select_by_value(value)
-            .await
-            .unwrap();
+        choose(c, &format!("{form} select[name={name}]"), value).await;
     }
     if !note.is_empty() {
-        c.find(Locator::Css(&format!("{form} textarea[name=note]")))
-            .await
-            .unwrap()
-            .send_keys(note)
-            .await
-            .unwrap();
+        type_into(c, &format!("{form} textarea[name=note]"), note).await;
     }
     if let Some(p) = photo {
-        c.find(Locator::Css(&format!("{form} input[type=file]")))
-            .await
-            .unwrap()
-            .send_keys(&p.display().to_string())
-            .await
-            .unwrap();
+        type_into(
+            c,
+            &format!("{form} input[type=file]"),
+            &p.display().to_string(),
+        )
+        .await;
     }
     // Marks this document, so the answer's page is told apart from it.
     c.execute("document.body.dataset.stale = '1'", vec![])
         .await
         .unwrap();
     // The step's own button, not one that posts the form elsewhere ("not a duplicate").
-    c.find(Locator::Css(&format!(
-        "{form} button[type=submit]:not([formaction])"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(c, &format!("{form} button[type=submit]:not([formaction])")).await;
     for _ in 0..100 {
         let fresh = c
             .execute(

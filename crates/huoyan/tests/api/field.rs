@@ -1,6 +1,7 @@
 //! The field web app: the daily check-in of every role that reports, the report form's
 //! idempotent replay, and the pages that open and queue without a network.
 
+use crate::browser::{choose, click, type_into};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -430,30 +431,10 @@ async fn the_report_page_opens_offline_and_its_queued_report_is_filed_once() {
         .unwrap();
     assert!(offline, "the page has no network");
     crate::browser::fits(&c, "report-offline", 360).await;
-    c.find(Locator::Css("select[name=category]"))
-        .await
-        .unwrap()
-        .select_by_value("static_control")
-        .await
-        .unwrap();
-    c.find(Locator::Css("textarea[name=description]"))
-        .await
-        .unwrap()
-        .send_keys(description)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#report input[type=file]"))
-        .await
-        .unwrap()
-        .send_keys(&photo.display().to_string())
-        .await
-        .unwrap();
-    c.find(Locator::Css("#report button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(&c, "select[name=category]", "static_control").await;
+    type_into(&c, "textarea[name=description]", description).await;
+    type_into(&c, "#report input[type=file]", &photo.display().to_string()).await;
+    click(&c, "#report button[type=submit]").await;
     assert!(
         until(
             &c,
@@ -563,12 +544,7 @@ async fn the_report_page_opens_offline_and_its_queued_report_is_filed_once() {
     assert_eq!(app.id_of(&filed).await, 1, "filed exactly once");
     assert_eq!(app.id_of(checked_in).await, 1);
     // Signing out drops the kept pages: none shows its user to the next one offline.
-    c.find(Locator::Css("form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form[action='/logout'] button").await;
     c.wait()
         .for_element(Locator::Css("input[name=username]"))
         .await

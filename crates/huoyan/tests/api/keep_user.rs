@@ -3,6 +3,7 @@
 //! a bad address is the 404 page, never a plain-text refusal; long pickers search as you type
 //! and the phone's menu folds (in Chromium at 360 px).
 
+use crate::browser::{choose, click, type_into};
 use std::time::Duration;
 
 use fantoccini::Locator;
@@ -374,36 +375,16 @@ async fn on_a_phone_the_compound_picker_filters_as_you_type_and_the_menu_folds()
     let jingcheng = app
         .id_of("SELECT id FROM regions WHERE name = '景程小区'")
         .await;
-    c.find(Locator::Css("select[name=compound_id]"))
-        .await
-        .unwrap()
-        .select_by_value(&jingcheng.to_string())
-        .await
-        .unwrap();
+    choose(&c, "select[name=compound_id]", &jingcheng.to_string()).await;
     // Clearing the box shows every compound again, the choice kept.
     filter.clear().await.unwrap();
     filter.send_keys(" ").await.unwrap();
     assert_eq!(options(&c).await.len(), all.len());
     assert_eq!(chosen(&c).await, "景程小区");
-    c.find(Locator::Css("select[name=category]"))
-        .await
-        .unwrap()
-        .select_by_value("supplies")
-        .await
-        .unwrap();
-    c.find(Locator::Css("textarea[name=description]"))
-        .await
-        .unwrap()
-        .send_keys("3号楼蔬菜包未送达")
-        .await
-        .unwrap();
+    choose(&c, "select[name=category]", "supplies").await;
+    type_into(&c, "textarea[name=description]", "3号楼蔬菜包未送达").await;
     crate::browser::fits(&c, "picker", 360).await;
-    c.find(Locator::Css("#report button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#report button[type=submit]").await;
     c.wait()
         .for_element(Locator::Id("sent-case"))
         .await
@@ -449,12 +430,7 @@ async fn on_a_phone_the_compound_picker_filters_as_you_type_and_the_menu_folds()
         open[2].as_u64().unwrap() >= 8,
         "every entry once opened: {open:?}"
     );
-    c.find(Locator::Css("header.top nav a[href='/regions']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "header.top nav a[href='/regions']").await;
     c.wait()
         .for_element(Locator::Id("regions-tree"))
         .await
@@ -498,12 +474,7 @@ async fn the_dispatch_forms_unit_pickers_filter_as_you_type() {
         .await
         .unwrap();
     if open != json!(true) {
-        c.find(Locator::Css(&format!("details:has(> {form}) > summary")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, &format!("details:has(> {form}) > summary")).await;
     }
     let filters = c
         .find_all(Locator::Css(&format!("{form} input.picker-filter")))
@@ -534,20 +505,8 @@ async fn the_dispatch_forms_unit_pickers_filter_as_you_type() {
         .collect();
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert!(shown.iter().all(|s| s.contains("公安")), "{shown:?}");
-    c.find(Locator::Css(&format!(
-        "{form} fieldset.co label:not([hidden]) input"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    c.find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &format!("{form} fieldset.co label:not([hidden]) input")).await;
+    click(&c, &format!("{form} button[type=submit]")).await;
     c.wait()
         .for_element(Locator::Css("h1 .badge.st-dispatched"))
         .await
