@@ -16,17 +16,20 @@
 mod labelled;
 
 use huoyan_core::cases::{DuplicateRule, FEATURES, Idf, Profile, Proximity, features, score};
-use labelled::{FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, pairs};
+use labelled::{BLIND, FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, pairs};
 
 /// Measured (precision, recall, F1) of `DuplicateRule::default()`, rounded down to two decimals.
-const FLOOR_REGISTER_HELD_OUT: (f64, f64, f64) = (0.48, 0.62, 0.54);
-const FLOOR_FIRST: (f64, f64, f64) = (0.75, 0.45, 0.56);
-const FLOOR_FRESH: (f64, f64, f64) = (0.75, 0.58, 0.65);
+const FLOOR_REGISTER_HELD_OUT: (f64, f64, f64) = (0.49, 0.64, 0.55);
+const FLOOR_FIRST: (f64, f64, f64) = (0.73, 0.46, 0.56);
+const FLOOR_FRESH: (f64, f64, f64) = (0.77, 0.65, 0.71);
+/// The blind set (`duplicate_pairs_blind.tsv`), written after all tuning, is measured whole.
+const FLOOR_BLIND: (f64, f64, f64) = (0.73, 0.46, 0.56);
+const FLOOR_TOP3_BLIND: f64 = 0.69;
 /// Measured share of unrelated reports proposed on the first set, rounded up to two decimals.
 const CEILING_UNRELATED: f64 = 0.05;
 /// Measured share of duplicates whose true case is in the top three of the register set's
 /// held-out queues, rounded down.
-const FLOOR_TOP3: f64 = 0.82;
+const FLOOR_TOP3: f64 = 0.80;
 
 /// What every measure needs: the rare-word weights and the shared places.
 struct Bench {
@@ -203,7 +206,7 @@ fn queues<'a>(
     pairs: impl Iterator<Item = &'a Pair>,
     rule: &DuplicateRule,
 ) -> (f64, f64, f64, usize) {
-    let everything: Vec<Side> = [FIRST, FRESH, REGISTER]
+    let everything: Vec<Side> = [FIRST, FRESH, REGISTER, BLIND]
         .into_iter()
         .flat_map(labelled::pairs)
         .flat_map(|p| [p.a, p.b])
@@ -289,6 +292,7 @@ fn print_mistakes<'a>(
 fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
     let b = Bench::new();
     let (first, fresh, register) = (pairs(FIRST), pairs(FRESH), pairs(REGISTER));
+    let blind = pairs(BLIND);
     assert!(
         register.len() >= 200,
         "at least 200 pairs in the register set"
@@ -296,7 +300,8 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
     let rule = DuplicateRule::default();
     let held_out = measure(&b, register.iter().filter(even), &rule);
     let all_first = measure(&b, first.iter(), &rule);
-    let blind = measure(&b, fresh.iter(), &rule);
+    let all_fresh = measure(&b, fresh.iter(), &rule);
+    let all_blind = measure(&b, blind.iter(), &rule);
     println!("{rule:?}");
     println!("| pairs | n | TP / FP / FN / TN | precision | recall | F1 |");
     println!("| --- | --- | --- | --- | --- | --- |");
@@ -322,20 +327,31 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
         "{}",
         measure(&b, first.iter().filter(even), &rule).line("first set, even (held-out half)")
     );
-    println!("{}", blind.line("fresh set (blind)"));
+    println!("{}", all_fresh.line("fresh set (blind)"));
+    println!("{}", all_blind.line("blind set, all"));
+    for style in ["terse", "long"] {
+        let c = measure(&b, blind.iter().filter(|p| p.style == style), &rule);
+        println!("{}", c.line(&format!("blind set, {style}")));
+    }
     let (bg_first, c_first) = background(&b, first.iter(), &rule);
     let (bg_fresh, c_fresh) = background(&b, fresh.iter(), &rule);
     let (bg_register, c_register) = background(&b, register.iter(), &rule);
+    let (bg_blind, c_blind) = background(&b, blind.iter(), &rule);
     println!(
         "unrelated reports proposed: first set {bg_first:.4} of {c_first}, fresh set {bg_fresh:.4} of \
-         {c_fresh}, register set {bg_register:.4} of {c_register}"
+         {c_fresh}, register set {bg_register:.4} of {c_register}, blind set {bg_blind:.4} of {c_blind}"
     );
     let (top3, top3_proposed, length, n) = queues(&b, register.iter().filter(even), &rule);
     println!(
         "queues (register set, held-out duplicates, {n}; {length:.0} reports a queue on average): true case \
          in the top three {top3:.3}, in the top three proposed {top3_proposed:.3}"
     );
-    for (name, set) in [("first set", &first), ("fresh set", &fresh)] {
+    let (top3_blind, _, _, _) = queues(&b, blind.iter(), &rule);
+    for (name, set) in [
+        ("blind set", &blind),
+        ("first set", &first),
+        ("fresh set", &fresh),
+    ] {
         let (t, tp, length, n) = queues(&b, set.iter(), &rule);
         println!(
             "queues ({name}, {n}; {length:.0} a queue): top three {t:.3}, top three proposed {tp:.3}"
@@ -346,7 +362,8 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
 
     check_floor("register set, held out", &held_out, FLOOR_REGISTER_HELD_OUT);
     check_floor("first set", &all_first, FLOOR_FIRST);
-    check_floor("fresh set", &blind, FLOOR_FRESH);
+    check_floor("fresh set", &all_fresh, FLOOR_FRESH);
+    check_floor("blind set", &all_blind, FLOOR_BLIND);
     assert!(
         bg_first <= CEILING_UNRELATED,
         "proposes {bg_first:.4} of unrelated reports"
@@ -354,6 +371,10 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
     assert!(
         top3 >= FLOOR_TOP3,
         "true case in the top three for {top3:.3}"
+    );
+    assert!(
+        top3_blind >= FLOOR_TOP3_BLIND,
+        "blind set: true case in the top three for {top3_blind:.3}"
     );
 }
 

@@ -11,6 +11,7 @@ use huoyan_core::cases::{CaseText, Proximity};
 pub const FIRST: &str = include_str!("../data/duplicate_pairs.tsv");
 pub const FRESH: &str = include_str!("../data/duplicate_pairs_fresh.tsv");
 pub const REGISTER: &str = include_str!("../data/duplicate_pairs_register.tsv");
+pub const BLIND: &str = include_str!("../data/duplicate_pairs_blind.tsv");
 pub const PLACES: &str = include_str!("../data/duplicate_places.tsv");
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -131,7 +132,7 @@ impl Places {
 /// stand-in for the city's recent reports.
 pub fn corpus() -> Vec<(&'static str, &'static str)> {
     let mut seen = HashMap::new();
-    for set in [FIRST, FRESH, REGISTER] {
+    for set in [FIRST, FRESH, REGISTER, BLIND] {
         for p in pairs(set) {
             for s in [&p.a, &p.b] {
                 seen.entry((s.category, s.text)).or_insert(());
