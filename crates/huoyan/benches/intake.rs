@@ -385,7 +385,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
     };
     eprintln!("{label}: loading the demo");
     let (db, name) = fresh(args, backend).await?;
-    huoyan::demo::load(&db, &mut |_| {}).await?;
+    huoyan::demo::load(&db, None, &mut |_| {}).await?;
     let state = huoyan::app::App::new(db.clone(), Default::default());
     let app = Router::new()
         .route("/bench/noop", post(noop))

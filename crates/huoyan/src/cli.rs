@@ -76,6 +76,11 @@ enum Command {
         /// Load the scenario and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Generate about this many cases over the scenario's days and compounds, walked
+        /// through the same rules and written through the same path, instead of the scenario's
+        /// own (for measuring at a city's scale).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        cases: Option<u64>,
     },
     /// Apply the embedded migrations (serve and demo also do this at start).
     Migrate,
@@ -247,7 +252,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await?;
         }
-        Command::Demo { listen, no_serve } => {
+        Command::Demo {
+            listen,
+            no_serve,
+            cases,
+        } => {
             let target = cli
                 .db
                 .or(file.db)
@@ -255,7 +264,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = crate::demo::fresh_database(&target)
                 .await?
                 .with_audit_key(key(Purpose::Write)?.0);
-            let summary = crate::demo::load(&db, &mut |msg| eprintln!("  {msg}")).await?;
+            let summary = crate::demo::load(&db, cases.map(|n| n as usize), &mut |msg| {
+                eprintln!("  {msg}")
+            })
+            .await?;
             eprintln!("{summary}");
             if !no_serve {
                 let app = crate::app::App::new(db, settings);

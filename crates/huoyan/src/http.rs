@@ -64,12 +64,20 @@ impl Paging {
     }
 }
 
+/// Most rows a list counts. Past it `total` is this figure and `total_capped` is set (shown as
+/// "10000+"): an exact count of a large selection costs a scan of it on every page, and nobody
+/// reads the difference between 10,000 and 600,000 matches without narrowing the filters.
+pub const COUNT_CAP: i64 = 10_000;
+
 /// One page of a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListPage<T> {
     pub items: Vec<T>,
-    /// Rows matching the filters, over all pages.
+    /// Rows matching the filters, over all pages, counted up to 10,000 (see `total_capped`).
     pub total: i64,
+    /// More rows match than were counted: `total` is a lower bound; narrow the filters for an
+    /// exact figure.
+    pub total_capped: bool,
     pub limit: i64,
     pub offset: i64,
 }
@@ -82,7 +90,57 @@ impl<T> ListPage<T> {
 
     /// The offset of the page after this one, for pagers.
     pub fn next_offset(&self) -> Option<i64> {
-        (self.offset + self.limit < self.total).then_some(self.offset + self.limit)
+        let more = self.offset + self.limit < self.total
+            || (self.total_capped && self.items.len() as i64 == self.limit);
+        more.then_some(self.offset + self.limit)
+    }
+
+    /// The total as pages show it: "10000+" when capped.
+    pub fn total_label(&self) -> String {
+        if self.total_capped {
+            format!("{}+", self.total)
+        } else {
+            self.total.to_string()
+        }
+    }
+
+    /// An empty page.
+    pub fn empty() -> Self {
+        ListPage {
+            items: Vec::new(),
+            total: 0,
+            total_capped: false,
+            limit: 0,
+            offset: 0,
+        }
+    }
+}
+
+/// How many rows of `from` match a filter, counted up to `cap`, and whether more do: the count
+/// reads at most `cap + 1` rows whatever the table holds.
+pub struct BoundedCount {
+    /// The statement, public so that tests can read its plan.
+    pub sql: crate::db::Sql,
+    cap: i64,
+}
+
+impl BoundedCount {
+    pub fn new(from: &str, filter: &crate::db::Sql, cap: i64) -> Self {
+        BoundedCount {
+            sql: filter.with_text(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {from}{} LIMIT {}) AS counted",
+                filter.text(),
+                cap + 1
+            )),
+            cap,
+        }
+    }
+
+    /// (the count up to the cap, whether more rows match).
+    pub async fn run(&self, db: &crate::db::Db) -> Result<(i64, bool), AppError> {
+        use sqlx::Row;
+        let n: i64 = self.sql.query().fetch_one(&db.pool).await?.try_get(0)?;
+        Ok((n.min(self.cap), n > self.cap))
     }
 }
 
@@ -206,18 +264,10 @@ pub async fn fetch_page<T>(
     paging: &Paging,
     map: impl Fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
 ) -> Result<ListPage<T>, AppError> {
-    use sqlx::Row;
-    let mut count = crate::db::Sql::new(&format!("SELECT COUNT(*) FROM {from}"));
-    count.push(filter.text());
     let mut rows = crate::db::Sql::new(&format!("SELECT {columns} FROM {from}"));
     rows.push(filter.text());
     let (limit, offset) = (paging.limit(), paging.offset());
-    let total: i64 = filter
-        .with_text(count.text())
-        .query()
-        .fetch_one(&db.pool)
-        .await?
-        .try_get(0)?;
+    let (total, total_capped) = BoundedCount::new(from, filter, COUNT_CAP).run(db).await?;
     let mut q = filter.with_text(rows.text());
     q.push(&format!(" ORDER BY {order} LIMIT "))
         .bind(limit)
@@ -233,6 +283,7 @@ pub async fn fetch_page<T>(
     Ok(ListPage {
         items,
         total,
+        total_capped,
         limit,
         offset,
     })

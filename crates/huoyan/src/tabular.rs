@@ -171,20 +171,7 @@ pub fn write_workbook(sheets: &[Sheet]) -> anyhow::Result<Vec<u8>> {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
         for (r, row) in sheet.rows.iter().enumerate() {
-            for (c, cell) in row.iter().enumerate() {
-                let (r, c) = (r as u32 + 1, c as u16);
-                match cell {
-                    Cell::Text(s) => ws.write_string(r, c, s)?,
-                    Cell::Number(n) => ws.write_number(r, c, *n)?,
-                    Cell::Formatted(n, f) => {
-                        ws.write_number_with_format(r, c, *n, &Format::new().set_num_format(*f))?
-                    }
-                    Cell::Time(ms) => {
-                        ws.write_datetime_with_format(r, c, excel_time(*ms)?, &time)?
-                    }
-                    Cell::Empty => ws,
-                };
-            }
+            write_row(ws, r as u32 + 1, row, &time)?;
         }
         let columns = sheet
             .rows
@@ -203,6 +190,91 @@ pub fn write_workbook(sheets: &[Sheet]) -> anyhow::Result<Vec<u8>> {
         }
     }
     Ok(book.save_to_buffer()?)
+}
+
+fn write_row(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    r: u32,
+    row: &[Cell],
+    time: &rust_xlsxwriter::Format,
+) -> anyhow::Result<()> {
+    use rust_xlsxwriter::Format;
+    for (c, cell) in row.iter().enumerate() {
+        let c = c as u16;
+        match cell {
+            Cell::Text(s) => ws.write_string(r, c, s)?,
+            Cell::Number(n) => ws.write_number(r, c, *n)?,
+            Cell::Formatted(n, f) => {
+                ws.write_number_with_format(r, c, *n, &Format::new().set_num_format(*f))?
+            }
+            Cell::Time(ms) => ws.write_datetime_with_format(r, c, excel_time(*ms)?, time)?,
+            Cell::Empty => ws,
+        };
+    }
+    Ok(())
+}
+
+/// One sheet written row by row for an export of any size: each row goes to a temporary file
+/// as it comes (rust_xlsxwriter's constant-memory mode, strings inline), so memory does not grow
+/// with the rows; laid out as `write_workbook` lays out a sheet, its widths measured on the first
+/// `MEASURED_ROWS` rows.
+pub struct StreamedSheet {
+    book: rust_xlsxwriter::Workbook,
+    widths: Vec<f64>,
+    rows: u32,
+    time: rust_xlsxwriter::Format,
+}
+
+impl StreamedSheet {
+    pub fn new(name: &str, headers: &[&str]) -> anyhow::Result<Self> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let ws = book.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        Ok(StreamedSheet {
+            book,
+            widths: headers.iter().map(|h| text_width(h) + 3.0).collect(),
+            rows: 0,
+            time: rust_xlsxwriter::Format::new().set_num_format(TIME_FORMAT),
+        })
+    }
+
+    /// Appends one data row.
+    pub fn push(&mut self, row: &[Cell]) -> anyhow::Result<()> {
+        if (self.rows as usize) < MEASURED_ROWS {
+            for (c, cell) in row.iter().enumerate() {
+                match self.widths.get_mut(c) {
+                    Some(w) => *w = w.max(cell.width()),
+                    None => self.widths.push(cell.width()),
+                }
+            }
+        }
+        self.rows += 1;
+        let ws = self.book.worksheet_from_index(0)?;
+        write_row(ws, self.rows, row, &self.time)
+    }
+
+    /// How many data rows were pushed.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Writes the workbook to `out`.
+    pub fn finish(mut self, out: impl std::io::Write + Send) -> anyhow::Result<()> {
+        let ws = self.book.worksheet_from_index(0)?;
+        if !self.widths.is_empty() {
+            ws.set_freeze_panes(1, 0)?;
+            ws.autofilter(0, 0, self.rows, self.widths.len() as u16 - 1)?;
+            for (c, w) in self.widths.iter().enumerate() {
+                ws.set_column_width(c as u16, w.clamp(MIN_WIDTH, MAX_WIDTH))?;
+            }
+        }
+        self.book.save_to_writer(out)?;
+        Ok(())
+    }
 }
 
 /// An instant as Beijing wall time in an Excel date-time (Excel keeps no zone).

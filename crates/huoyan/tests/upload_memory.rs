@@ -52,7 +52,7 @@ async fn demo_db() -> Db {
         .with_audit_key(huoyan_core::audit::seal::AuditKey::from_bytes(
             rand::random(),
         ));
-    huoyan::demo::load(&db, &mut |_| {})
+    huoyan::demo::load(&db, None, &mut |_| {})
         .await
         .expect("demo loads");
     db

@@ -264,15 +264,7 @@ async fn render_page(
     let (day, page) = if can_read {
         silent(&app.db, user, &q).await.page(locale)?
     } else {
-        (
-            beijing_day(crate::time::now_ms()),
-            ListPage {
-                items: Vec::new(),
-                total: 0,
-                limit: 0,
-                offset: 0,
-            },
-        )
+        (beijing_day(crate::time::now_ms()), ListPage::empty())
     };
     Ok(render(&CheckInsPage {
         ctx,

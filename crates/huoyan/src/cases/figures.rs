@@ -1,6 +1,5 @@
-//! Case figures (统计考核) and xlsx exports: the records of `huoyan_core::cases::figures` loaded
-//! for a case filter within the caller's scope, as JSON and as a workbook, and any filtered case
-//! list as a workbook with the same rows, in the same order, as `GET /api/v1/cases`.
+//! Case figures (统计考核): the records of `huoyan_core::cases::figures` loaded for a case filter
+//! within the caller's scope, as JSON and as a workbook.
 //!
 //! The filter is the list's (`CaseFilter::to_sql`), so the figures cover exactly the cases the
 //! list shows; `limit` and `offset` are ignored. The tasks counted are every unit's tasks on those
@@ -12,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use huoyan_core::cases::figures::{
     self as rules, CaseRecord, CategoryFigures, DepartmentFigures, Durations, RankRule, Stat,
@@ -26,18 +24,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CaseFilter;
-use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::cases::CasesState;
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::{ApiJson, ApiQuery};
 use crate::i18n::Locale;
 use crate::tabular::{Cell, Sheet, write_workbook};
 use crate::time::rfc3339;
-
-/// More rows than this in one export is refused: narrow the filters.
-pub const EXPORT_MAX_ROWS: usize = 100_000;
 
 /// The cases matching `f` in the caller's scope and their units' tasks, as the core needs them.
 ///
@@ -607,123 +601,6 @@ pub const DEFINITIONS: [(&str, &str); 8] = [
     ("figures.def.quantile.term", "figures.def.quantile"),
 ];
 
-/// Every case matching `f` in the caller's scope (not one page), in the list's order, with the
-/// names the list leaves as ids. Refused past `EXPORT_MAX_ROWS`.
-async fn all_rows(
-    db: &Db,
-    p: &Principal,
-    f: &CaseFilter,
-) -> AppResult<Vec<(super::Case, String, Option<String>)>> {
-    let filter = f.to_sql(p)?;
-    let mut q = filter.with_text(&format!(
-        "SELECT {}, compound_region.name AS compound_name, lead_unit.name AS lead_name FROM cases \
-         JOIN regions compound_region ON compound_region.id = cases.compound_id \
-         LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id{} ORDER BY {} LIMIT ",
-        super::views::COLUMNS,
-        filter.text(),
-        super::views::list_order(crate::time::now_ms())
-    ));
-    q.bind(EXPORT_MAX_ROWS as i64 + 1);
-    let rows = q.query().fetch_all(&db.pool).await?;
-    if rows.len() > EXPORT_MAX_ROWS {
-        return Err(AppError::invalid(
-            "filter",
-            format!(
-                "more than {EXPORT_MAX_ROWS} cases match; narrow the filters (from, to, region_id…)"
-            ),
-        ));
-    }
-    rows.iter()
-        .map(|r| {
-            Ok((
-                super::views::from_row(r)?,
-                r.try_get("compound_name")?,
-                r.try_get("lead_name")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(AppError::from)
-}
-
-/// The list export's columns (catalogue keys), in order.
-pub const LIST_COLUMNS: [&str; 14] = [
-    "figures.col.id",
-    "figures.col.kind",
-    "figures.col.source",
-    "figures.category",
-    "figures.col.priority",
-    "figures.state",
-    "figures.compound",
-    "figures.col.address",
-    "figures.col.lead",
-    "figures.col.reported_at",
-    "figures.col.due_at",
-    "figures.overdue",
-    "figures.col.merged_into",
-    "figures.col.description",
-];
-
-/// The filtered case list as a workbook, and how many rows it holds. No reporter and no phone
-/// number is written: the reporter's identity is not needed to chase a case.
-pub async fn list_xlsx(
-    db: &Db,
-    p: &Principal,
-    f: &CaseFilter,
-    l: Locale,
-) -> AppResult<(Vec<u8>, usize)> {
-    let en = l.is_en();
-    let rows = all_rows(db, p, f).await?;
-    let cells: Vec<Vec<Cell>> = rows
-        .iter()
-        .map(|(c, compound, lead)| {
-            vec![
-                c.id.into(),
-                c.kind.label(en).into(),
-                c.source.label(en).into(),
-                c.category.label(en).into(),
-                c.priority.label(en).into(),
-                c.state.label(en).into(),
-                compound.as_str().into(),
-                c.address.as_str().into(),
-                lead.clone().into(),
-                Cell::time(&c.reported_at),
-                c.due_at.as_deref().map(Cell::time).unwrap_or(Cell::Empty),
-                l.t(if c.overdue {
-                    "figures.yes"
-                } else {
-                    "figures.no"
-                })
-                .into(),
-                c.merged_into.into(),
-                c.description.as_str().into(),
-            ]
-        })
-        .collect();
-    let headers: Vec<&str> = LIST_COLUMNS.iter().map(|k| l.t(k)).collect();
-    let bytes = write_workbook(&[Sheet {
-        name: l.t("figures.sheet.cases"),
-        headers: &headers,
-        rows: &cells,
-    }])?;
-    Ok((bytes, rows.len()))
-}
-
-fn xlsx_response(bytes: Vec<u8>, name: &str) -> impl IntoResponse {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-}
-
 /// Figures per department and per category for the cases matching the list's filters, with the
 /// ranking of departments. Durations in milliseconds; the definitions are in the notes sheet of
 /// `figures.xlsx` and on the page `/cases/figures`.
@@ -750,46 +627,16 @@ async fn figures_xlsx_route(
     ApiQuery(f): ApiQuery<CaseFilter>,
 ) -> AppResult<impl IntoResponse> {
     let fig = figures(&state.db, &p, &f, crate::time::now_ms()).await?;
-    Ok(xlsx_response(
+    Ok((
+        super::exports::xlsx_headers("huoyan-case-figures.xlsx"),
         figures_xlsx(&fig, locale)?,
-        "huoyan-case-figures.xlsx",
     ))
-}
-
-/// Every case matching the filters of `GET /api/v1/cases` (all rows, not one page; `limit` and
-/// `offset` are ignored) as xlsx, in the list's order. The export is an audited event.
-#[utoipa::path(get, path = "/api/v1/cases/export.xlsx", tag = "cases", operation_id = "export_cases_xlsx", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
-async fn export_route(
-    State(state): State<CasesState>,
-    Can(p, _): Can<perm::CaseFigures>,
-    locale: Locale,
-    ApiQuery(f): ApiQuery<CaseFilter>,
-) -> AppResult<impl IntoResponse> {
-    let (bytes, rows) = list_xlsx(&state.db, &p, &f, locale).await?;
-    let mut change = Change::begin(&state.db, &p.actor()).await?;
-    let filter = CaseFilter {
-        limit: None,
-        offset: None,
-        ..f
-    };
-    change
-        .record(
-            "export",
-            "cases",
-            "export",
-            &serde_json::json!({"kind": "cases", "rows": rows, "filter": filter}),
-        )
-        .await?;
-    change.commit().await?;
-    Ok(xlsx_response(bytes, "huoyan-cases.xlsx"))
 }
 
 pub fn api() -> OpenApiRouter<CasesState> {
     OpenApiRouter::new()
         .routes(routes!(figures_route))
         .routes(routes!(figures_xlsx_route))
-        .routes(routes!(export_route))
 }
 
 /// The figures page, `/cases/figures`.

@@ -9,6 +9,7 @@ mod case_page;
 pub mod check_ins;
 mod duplicates;
 mod evidence;
+mod exports;
 pub mod figures;
 mod figures_page;
 pub mod files;
@@ -30,7 +31,7 @@ mod workflow;
 pub use navigate::{Waiting, waiting};
 pub use report::{NewCase, report};
 pub use steps::{CoTask, TransitionRequest};
-pub use views::{Case, CaseDetail, CaseFilter, TimelineEntry, detail, get_scoped, list};
+pub use views::{Case, CaseDetail, CaseFilter, ListSql, TimelineEntry, detail, get_scoped, list};
 pub use workflow::{act, take};
 
 use axum::extract::State;
@@ -135,6 +136,7 @@ pub fn api() -> OpenApiRouter<CasesState> {
         .merge(files::api())
         .merge(duplicates::api())
         .merge(figures::api())
+        .merge(exports::api())
         .merge(pins::api())
 }
 

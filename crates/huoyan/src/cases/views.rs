@@ -12,7 +12,8 @@ use crate::auth::Principal;
 use crate::check::Text;
 use crate::db::{Db, LIKE_ESCAPE, Sql, like_pattern};
 use crate::error::{AppError, AppResult};
-use crate::http::{ListPage, Paging};
+use crate::http::{BoundedCount, COUNT_CAP, ListPage, Paging};
+use crate::time::now_ms;
 use crate::time::rfc3339;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -139,7 +140,7 @@ pub(super) fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
         reporter_account_id: r.reporter_account_id,
         department_id: r.department_id,
         due_at: r.due_at.map(rfc3339),
-        overdue: r.due_at.is_some_and(|d| d < crate::time::now_ms()),
+        overdue: r.due_at.is_some_and(|d| d < now_ms()),
         merged_into: r.merged_into,
         reported_at: rfc3339(r.reported_at),
         updated_at: rfc3339(r.updated_at),
@@ -158,7 +159,10 @@ pub(super) fn scope(p: &Principal, sql: &mut Sql) {
         sql.push(" AND cases.reporter_account_id = ")
             .bind(p.account_id);
     } else if let Some(path) = &p.scope_path {
-        sql.push(" AND cases.compound_id IN (SELECT id FROM regions WHERE path LIKE ")
+        // Tested row by row (`EXISTS`), not as a list of compounds: a list would send the
+        // planner through the compound index and a sort of every case of the region, where
+        // the newest-first page walks the primary key and stops at its end.
+        sql.push(" AND EXISTS (SELECT 1 FROM regions sr WHERE sr.id = cases.compound_id AND sr.path LIKE ")
             .bind(format!("{path}%"))
             .push(")");
     }
@@ -313,7 +317,8 @@ impl CaseFilter {
             sql.push(" AND cases.source = ").bind(c);
         }
         if let Some(r) = self.region_id {
-            sql.push(" AND cases.compound_id IN (SELECT id FROM regions WHERE path LIKE (SELECT path FROM regions WHERE id = ")
+            // Row by row, as the scope is.
+            sql.push(" AND EXISTS (SELECT 1 FROM regions fr WHERE fr.id = cases.compound_id AND fr.path LIKE (SELECT path FROM regions WHERE id = ")
                 .bind(r)
                 .push(") || '%')");
         }
@@ -326,7 +331,7 @@ impl CaseFilter {
                 .push(")");
         }
         if self.overdue == Some(true) {
-            sql.push(" AND cases.due_at < ").bind(crate::time::now_ms());
+            sql.push(" AND cases.due_at < ").bind(now_ms());
         }
         for (field, day, end) in [("from", &self.from, false), ("to", &self.to, true)] {
             if let Some(d) = given(day) {
@@ -375,23 +380,95 @@ fn search_words(q: &str) -> Vec<String> {
 }
 
 /// The cases matching `f` in the caller's scope: overdue ones first (the earliest deadline
-/// first), then the newest.
+/// first), then the newest. Each part is read in its index's order and only as far as the page
+/// reaches, and the total is counted up to `COUNT_CAP`, so a page costs what it shows whatever
+/// the table holds.
 pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<Case>> {
-    let filter = f.to_sql(p)?;
     let paging = Paging {
         limit: f.limit,
         offset: f.offset,
     };
-    let order = list_order(crate::time::now_ms());
-    crate::http::fetch_page(db, COLUMNS, "cases", &filter, &order, &paging, from_row).await
+    let (limit, offset) = (paging.limit(), paging.offset());
+    let sql = ListSql::new(p, f, now_ms(), offset + limit)?;
+    let (total, total_capped) = sql.total.run(db).await?;
+    // The overdue cases up to this page's end: all of them when fewer.
+    let (late, _) = sql.overdue_total.run(db).await?;
+    let [overdue, rest] = sql.parts;
+    let mut items = Vec::new();
+    for (part, skip, take) in [
+        (overdue, offset.min(late), (late - offset).clamp(0, limit)),
+        (
+            rest,
+            (offset - late).max(0),
+            limit - (late - offset).clamp(0, limit),
+        ),
+    ] {
+        if take == 0 {
+            continue;
+        }
+        let mut q = part;
+        q.push(" LIMIT ").bind(take).push(" OFFSET ").bind(skip);
+        for r in q.query().fetch_all(&db.pool).await? {
+            items.push(from_row(&r)?);
+        }
+    }
+    Ok(ListPage {
+        items,
+        total,
+        total_capped,
+        limit,
+        offset,
+    })
 }
 
-/// The list's order as of `now_ms` (shared with the xlsx export, which must list the same rows in
-/// the same order).
-pub(super) fn list_order(now_ms: i64) -> String {
-    format!(
-        "CASE WHEN cases.due_at < {now_ms} THEN 0 ELSE 1 END, CASE WHEN cases.due_at < {now_ms} THEN cases.due_at ELSE 0 END, cases.id DESC"
-    )
+/// The statements of the case list, public so that tests can read their plans.
+pub struct ListSql {
+    /// How many cases match, up to `COUNT_CAP`.
+    pub total: BoundedCount,
+    /// How many of them are overdue, up to the page's end.
+    pub overdue_total: BoundedCount,
+    /// The overdue cases by deadline, then the rest newest first (`ordered_parts`), without
+    /// their LIMIT.
+    pub parts: [Sql; 2],
+}
+
+impl ListSql {
+    /// For `f` as `p` sees it at `now_ms`, for a page ending `end` rows in.
+    pub fn new(p: &Principal, f: &CaseFilter, now_ms: i64, end: i64) -> AppResult<ListSql> {
+        let filter = f.to_sql(p)?;
+        Ok(ListSql {
+            total: BoundedCount::new("cases", &filter, COUNT_CAP),
+            overdue_total: BoundedCount::new(
+                "cases",
+                &filter.with_text(&format!("{}{}", filter.text(), overdue_clause(now_ms))),
+                end,
+            ),
+            parts: ordered_parts(&filter, &format!("SELECT {COLUMNS} FROM cases"), now_ms),
+        })
+    }
+}
+
+/// The condition of the list's first part: an open task past its deadline at `now_ms`.
+fn overdue_clause(now_ms: i64) -> String {
+    format!(" AND cases.due_at < {now_ms}")
+}
+
+/// `select` (which reads `cases`) with `filter`, as the list's two parts in the list's order as
+/// of `now_ms`: the overdue cases by deadline, then the others newest first. Each is ordered by
+/// an index (`cases_due`, the primary key or a filter's own), where one ORDER BY over both would
+/// sort every match. Shared with the xlsx export, which lists the same rows in the same order.
+pub(super) fn ordered_parts(filter: &Sql, select: &str, now_ms: i64) -> [Sql; 2] {
+    [
+        filter.with_text(&format!(
+            "{select}{}{} ORDER BY cases.due_at, cases.id DESC",
+            filter.text(),
+            overdue_clause(now_ms)
+        )),
+        filter.with_text(&format!(
+            "{select}{} AND (cases.due_at IS NULL OR cases.due_at >= {now_ms}) ORDER BY cases.id DESC",
+            filter.text()
+        )),
+    ]
 }
 
 /// One case with its units' tasks and its timeline, as the caller may see it.
@@ -399,7 +476,7 @@ pub async fn detail(db: &Db, p: &Principal, id: i64) -> AppResult<CaseDetail> {
     let case = get_scoped(db, p, id).await?;
     Ok(CaseDetail {
         case,
-        tasks: tasks::for_case(db, id, crate::time::now_ms()).await?,
+        tasks: tasks::for_case(db, id, now_ms()).await?,
         files: files::for_case(db, id).await?,
         timeline: timeline(db, id).await?,
     })

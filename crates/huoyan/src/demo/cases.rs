@@ -603,12 +603,39 @@ struct World {
     snapshot: i64,
 }
 
-/// Loads the cases; returns how many.
-pub(super) async fn load(db: &Db, actor: &Actor, l: &mut Loader) -> anyhow::Result<usize> {
+/// Loads the scenario's cases, or with `wanted` about that many over the same days and compounds
+/// in the same proportions (`huoyan demo --cases N`, for measuring at a city's scale). Generated
+/// cases are planned, walked and replayed one day of reports at a time, so that a million never
+/// sit in memory at once and ids still follow the time of report; returns how many.
+pub(super) async fn load(
+    db: &Db,
+    actor: &Actor,
+    l: &mut Loader,
+    wanted: Option<usize>,
+    report: &mut dyn FnMut(&str),
+) -> anyhow::Result<usize> {
     let mut rng = StdRng::seed_from_u64(SEED);
     logins(db, actor, l, &mut rng).await?;
     let mut world = world(db, rng).await?;
-    let sims = plan_and_walk(&mut world)?;
-    replay(db, &mut world, &sims).await?;
-    Ok(sims.len())
+    let Some(wanted) = wanted else {
+        let sims = plan_and_walk(&mut world, 1.0, 0..PER_DAY.len())?;
+        replay(db, &mut world, &sims).await?;
+        return Ok(sims.len());
+    };
+    // The scenario's own volume, duplicates included, to scale each day by.
+    const SCENARIO: f64 = 305.0;
+    let started = std::time::Instant::now();
+    let mut made = 0;
+    for day in 0..PER_DAY.len() {
+        let sims = plan_and_walk(&mut world, wanted as f64 / SCENARIO, day..day + 1)?;
+        replay(db, &mut world, &sims).await?;
+        made += sims.len();
+        report(&format!(
+            "{made} of about {wanted} cases, to day {} of {} ({:.0} s)",
+            day + 1,
+            PER_DAY.len(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(made)
 }

@@ -162,8 +162,14 @@ impl Loader {
     }
 }
 
-/// Loads the scenario, reporting each step; returns a summary of what was created.
-pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<String> {
+/// Loads the scenario, reporting each step; returns a summary of what was created. With `cases`,
+/// about that many cases are generated over the scenario's days instead of its own (`huoyan demo
+/// --cases N`).
+pub async fn load(
+    db: &Db,
+    cases: Option<usize>,
+    report: &mut dyn FnMut(&str),
+) -> anyhow::Result<String> {
     let actor = Actor::system("demo");
     let mut l = Loader {
         rng: StdRng::seed_from_u64(20220820),
@@ -747,7 +753,7 @@ pub async fn load(db: &Db, report: &mut dyn FnMut(&str)) -> anyhow::Result<Strin
     }
 
     report("cases of 2022-08-20 to 09-05, with their timelines");
-    cases::load(db, &actor, &mut l).await?;
+    cases::load(db, &actor, &mut l, cases, &mut *report).await?;
 
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))

@@ -305,6 +305,7 @@ pub async fn list(db: &Db, f: &OrderFilter) -> AppResult<ListPage<Order>> {
     Ok(ListPage {
         items,
         total: page.total,
+        total_capped: page.total_capped,
         limit: page.limit,
         offset: page.offset,
     })

@@ -371,3 +371,53 @@ async fn the_demo_cases_walk_the_workflow_from_the_order_to_the_fifth_of_septemb
             .all(|c| c["compound_id"] == compound)
     );
 }
+
+/// `huoyan demo --cases N`: about N cases over the scenario's days through the same path, in
+/// every state with the units' tasks, extensions and reworks, ids following the time of report,
+/// and an intact audit trail.
+#[tokio::test]
+async fn the_generator_fills_a_database_with_about_n_cases_of_every_kind() {
+    let fresh = crate::fresh_db().await;
+    let db = &fresh.db;
+    let mut progress = Vec::new();
+    huoyan::demo::load(db, Some(3000), &mut |m| progress.push(m.to_string()))
+        .await
+        .unwrap();
+    let n = |sql: &str| {
+        let sql = sql.to_string();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&db.pool)
+                .await
+                .unwrap()
+                .try_get::<i64, _>(0)
+                .unwrap()
+        }
+    };
+    let cases = n("SELECT COUNT(*) FROM cases").await;
+    assert!((2850..=3300).contains(&cases), "{cases} cases");
+    assert!(
+        progress.iter().any(|m| m.contains("to day 17 of 17")),
+        "progress is reported day by day: {progress:?}"
+    );
+    let states = n("SELECT COUNT(DISTINCT state) FROM cases").await;
+    assert_eq!(states, CaseState::ALL.len() as i64, "every state");
+    assert!(n("SELECT COUNT(*) FROM case_tasks WHERE extensions > 0").await > 0);
+    assert!(n("SELECT COUNT(*) FROM case_tasks WHERE reworks > 0").await > 0);
+    assert!(n("SELECT COUNT(*) FROM cases WHERE merged_into IS NOT NULL").await > 0);
+    // Only a duplicate reported days after the day it joins comes before later days' reports.
+    let inversions = n(
+        "SELECT COUNT(*) FROM cases a JOIN cases b ON b.id = a.id + 1 \
+         WHERE b.reported_at < a.reported_at - 86400000",
+    )
+    .await;
+    assert!(
+        inversions * 100 < cases,
+        "{inversions} ids out of time order"
+    );
+    let verdict = huoyan::audit::verify(db).await.unwrap();
+    assert!(
+        matches!(verdict, huoyan::audit::Verdict::Intact { .. }),
+        "{verdict:?}"
+    );
+}

@@ -24,6 +24,7 @@ mod map;
 mod open311;
 mod openapi;
 mod org;
+mod plans;
 mod scoped_writes;
 mod search;
 mod sessions;
@@ -178,7 +179,7 @@ pub async fn spawn_app_with(demo: bool, settings: huoyan::app::Settings) -> Test
         key_file,
     } = fresh_db().await;
     if demo {
-        huoyan::demo::load(&db, &mut |_| {})
+        huoyan::demo::load(&db, None, &mut |_| {})
             .await
             .expect("demo loads");
     }

@@ -6,7 +6,7 @@ fn every_column_and_definition_has_its_text() {
     let keys = SPANS
         .iter()
         .chain(&MEASURE_KEYS)
-        .chain(&LIST_COLUMNS)
+        .chain(&crate::cases::exports::LIST_COLUMNS)
         .chain(DEFINITIONS.iter().flat_map(|(a, b)| [a, b]))
         .chain(&[
             "figures.sheet.departments",

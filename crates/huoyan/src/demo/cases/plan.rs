@@ -11,8 +11,13 @@ struct Plan {
     story: usize,
 }
 
-/// Plans the reports day by day, walks each, then adds the duplicate reports the office merged.
-pub(super) fn plan_and_walk(w: &mut World) -> anyhow::Result<Vec<Sim>> {
+/// Plans the reports of `days` (indices into `PER_DAY`, each day's count times `scale`), walks
+/// each, then adds the duplicate reports the office merged.
+pub(super) fn plan_and_walk(
+    w: &mut World,
+    scale: f64,
+    days: std::ops::Range<usize>,
+) -> anyhow::Result<Vec<Sim>> {
     let day0 = bj("2022-08-20T00:00:00+08:00");
     let supervisors_from = bj("2022-08-29T08:00:00+08:00");
     let drones_from = bj("2022-08-31T08:00:00+08:00");
@@ -26,7 +31,10 @@ pub(super) fn plan_and_walk(w: &mut World) -> anyhow::Result<Vec<Sim>> {
         })
         .collect();
     let mut plans = Vec::new();
-    for (d, &n) in PER_DAY.iter().enumerate() {
+    for (d, n) in per_day(scale).into_iter().enumerate() {
+        if !days.contains(&d) {
+            continue;
+        }
         let d = d as i64;
         for _ in 0..n {
             let hours: Vec<u32> = (0..24)
@@ -199,6 +207,21 @@ pub(super) fn plan_and_walk(w: &mut World) -> anyhow::Result<Vec<Sim>> {
         }
     }
     Ok(sims)
+}
+
+/// Reports a day at `scale`, the fractions carried to the next day so that the total is the
+/// scaled total; at 1 exactly `PER_DAY`.
+fn per_day(scale: f64) -> Vec<u32> {
+    let mut carry = 0.0;
+    PER_DAY
+        .iter()
+        .map(|&n| {
+            let want = n as f64 * scale + carry;
+            let whole = want.floor();
+            carry = want - whole;
+            whole as u32
+        })
+        .collect()
 }
 
 impl World {

@@ -65,6 +65,11 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
     let mut change = Change::begin(db, &Actor::system("demo"))
         .await
         .map_err(fail)?;
+    // Earlier batches' notices were read already.
+    let before: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM notifications")
+        .fetch_one(&mut *change.tx)
+        .await?
+        .try_get(0)?;
     for (at, item) in items {
         let actor = match item {
             Item::Report(i) => Some(sims[i].reporter),
@@ -138,9 +143,11 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
             }
         }
     }
-    let told: Vec<(i64, i64)> = sqlx::query_as("SELECT id, at FROM notifications ORDER BY id")
-        .fetch_all(&mut *change.tx)
-        .await?;
+    let told: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, at FROM notifications WHERE id > $1 ORDER BY id")
+            .bind(before)
+            .fetch_all(&mut *change.tx)
+            .await?;
     change.act_as(&Actor::system("demo"), w.snapshot);
     for (id, at) in told {
         let read = read_time(&mut w.rng, at).min(w.snapshot).max(at);

@@ -1,0 +1,280 @@
+//! The case list at scale: its statements read in an index's order as far as the page reaches
+//! instead of sorting every match (the plans, on the backend under test, for each filter and the
+//! roles whose scope adds its own condition), its pages cross from the overdue cases to the
+//! others without losing or repeating one, and its total stops counting at 10,000.
+
+use huoyan::cases::{CaseFilter, ListSql};
+use huoyan::db::{Backend, Sql};
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::{TestApp, spawn_app};
+
+async fn principal(app: &TestApp, username: &str) -> huoyan::auth::Principal {
+    let id = app
+        .id_of(&format!(
+            "SELECT id FROM accounts WHERE username = '{username}'"
+        ))
+        .await;
+    huoyan::auth::principal_of(&app.db, id).await.unwrap()
+}
+
+/// The plan of `sql` as one text. On PostgreSQL, sequential scans and sorts are priced out (a
+/// demo's few hundred rows would make any plan cheapest), so that a sort or a full scan shows
+/// only where no index can serve the statement.
+async fn plan(app: &TestApp, sql: &Sql) -> String {
+    let lines: Vec<String> = match app.db.backend {
+        Backend::Sqlite => sql
+            .with_text(&format!("EXPLAIN QUERY PLAN {}", sql.text()))
+            .query()
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .collect(),
+        Backend::Postgres => {
+            let mut tx = app.db.pool.begin().await.unwrap();
+            for set in [
+                "SET LOCAL enable_seqscan = off",
+                "SET LOCAL enable_sort = off",
+            ] {
+                sqlx::query(set).execute(&mut *tx).await.unwrap();
+            }
+            let rows = sql
+                .with_text(&format!("EXPLAIN {}", sql.text()))
+                .query()
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).unwrap())
+                .collect()
+        }
+    };
+    lines.join("\n")
+}
+
+/// A sort of every match, as each backend's plan shows it (a sort that only breaks ties within
+/// an index's order is not one).
+fn sorts_all(backend: Backend, plan: &str) -> bool {
+    match backend {
+        Backend::Sqlite => plan.contains("USE TEMP B-TREE FOR ORDER BY"),
+        Backend::Postgres => plan.lines().any(|l| {
+            l.trim_start()
+                .trim_start_matches("->")
+                .trim_start()
+                .starts_with("Sort ")
+        }),
+    }
+}
+
+/// A read of the whole table without an index.
+fn scans_unordered(backend: Backend, plan: &str) -> bool {
+    match backend {
+        Backend::Sqlite => plan.lines().any(|l| l.trim() == "SCAN cases"),
+        Backend::Postgres => plan.contains("Seq Scan on cases"),
+    }
+}
+
+#[tokio::test]
+async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
+    let app = spawn_app(true).await;
+    let district = app
+        .id_of("SELECT id FROM regions WHERE level = 'district' ORDER BY id LIMIT 1")
+        .await;
+    let compound = app
+        .id_of("SELECT compound_id FROM cases GROUP BY compound_id ORDER BY COUNT(*) DESC, compound_id LIMIT 1")
+        .await;
+    let department = app
+        .id_of("SELECT department_id FROM case_tasks GROUP BY department_id ORDER BY COUNT(*) DESC, department_id LIMIT 1")
+        .await;
+    let filters: Vec<(&str, CaseFilter)> = vec![
+        ("none", CaseFilter::default()),
+        (
+            "state",
+            CaseFilter {
+                state: Some("dispatched".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "states",
+            CaseFilter {
+                state: Some("dispatched,rectifying".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "category",
+            CaseFilter {
+                category: Some("supplies".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "source",
+            CaseFilter {
+                source: Some("hotline".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "region",
+            CaseFilter {
+                region_id: Some(district),
+                ..Default::default()
+            },
+        ),
+        (
+            "compound",
+            CaseFilter {
+                compound_id: Some(compound),
+                ..Default::default()
+            },
+        ),
+        (
+            "department",
+            CaseFilter {
+                department_id: Some(department),
+                ..Default::default()
+            },
+        ),
+        (
+            "period",
+            CaseFilter {
+                from: Some("2022-09-01".into()),
+                to: Some("2022-09-02".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "mine",
+            CaseFilter {
+                mine: Some(true),
+                ..Default::default()
+            },
+        ),
+    ];
+    let backend = app.db.backend;
+    let mut failures = Vec::new();
+    for username in ["group", "supervisor", "dept-gelin"] {
+        let p = principal(&app, username).await;
+        for (name, f) in &filters {
+            let sql = ListSql::new(&p, f, huoyan::time::now_ms(), 50).unwrap();
+            let [overdue, rest] = &sql.parts;
+            for (part, statement) in [
+                ("count", &sql.total.sql),
+                ("overdue count", &sql.overdue_total.sql),
+                ("overdue", overdue),
+                ("rest", rest),
+            ] {
+                let plan = plan(&app, statement).await;
+                // The overdue part holds only open cases (a closed one has no deadline); it may
+                // sort them, never the history. The rest may sort only what a range of its own
+                // index bounds: one period's reports, or the cases in a few states (the open
+                // ones, on the boards).
+                let bounded = matches!(*name, "period" | "states");
+                let bad = scans_unordered(backend, &plan) && part.starts_with("overdue")
+                    || (part == "rest" && !bounded && sorts_all(backend, &plan));
+                if bad {
+                    failures.push(format!("{username} / {name} / {part}:\n{plan}\n"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The ids of `path`'s items.
+fn ids(body: &Value) -> Vec<i64> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_cross_from_the_overdue_cases_to_the_rest_without_a_gap() {
+    let app = spawn_app(true).await;
+    let group = app.token("group").await;
+    let (status, all) = app.get(&group, "/api/v1/cases?limit=500").await;
+    assert_eq!(status, 200, "{all}");
+    let all_ids = ids(&all);
+    let overdue = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take_while(|c| c["overdue"] == true)
+        .count();
+    assert!(
+        overdue >= 3 && overdue + 10 < all_ids.len(),
+        "the demo has overdue cases and others: {overdue} of {}",
+        all_ids.len()
+    );
+    // Overdue ones come first, by deadline; then the newest.
+    let items = all["items"].as_array().unwrap();
+    let due = |i: usize| items[i]["due_at"].as_str().unwrap().to_string();
+    assert!((1..overdue).all(|i| due(i - 1) <= due(i)));
+    assert!(
+        all_ids[overdue..].windows(2).all(|w| w[0] > w[1]),
+        "the rest newest first"
+    );
+    // Pages of 7 from every offset around the boundary are the same slices.
+    for offset in overdue.saturating_sub(8)..overdue + 8 {
+        let (status, page) = app
+            .get(&group, &format!("/api/v1/cases?limit=7&offset={offset}"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(ids(&page), all_ids[offset..offset + 7], "offset {offset}");
+        assert_eq!(page["total"], all["total"]);
+        assert_eq!(page["total_capped"], false);
+    }
+}
+
+#[tokio::test]
+async fn a_total_past_ten_thousand_is_a_bound_not_a_count() {
+    let app = spawn_app(true).await;
+    let group = app.token("group").await;
+    // 10,001 more reports, copies of the first one, written straight into the table.
+    sqlx::query(
+        "INSERT INTO cases (kind, source, category, priority, state, compound_id, description, \
+         reporter_account_id, reported_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
+         SELECT c.kind, c.source, c.category, c.priority, 'reported', c.compound_id, c.description, \
+         c.reporter_account_id, c.reported_at, c.updated_at FROM n, cases c WHERE c.id = (SELECT MIN(id) FROM cases)",
+    )
+    .execute(&app.owner.pool)
+    .await
+    .unwrap();
+    let (status, page) = app.get(&group, "/api/v1/cases?limit=50").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 10_000);
+    assert_eq!(page["total_capped"], true);
+    assert_eq!(ids(&page).len(), 50);
+    // A narrower filter is counted exactly.
+    let (_, page) = app
+        .get(&group, "/api/v1/cases?limit=5&state=dispatched")
+        .await;
+    assert_eq!(page["total_capped"], false, "{page}");
+    // The page says 10000+ and still offers the next page.
+    let client = crate::page_client();
+    let password = huoyan::auth::password::DEMO_PASSWORD;
+    assert_eq!(
+        crate::page_login(&client, &app, "group", password).await,
+        303
+    );
+    let html = client
+        .get(format!("{}/cases", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("(10000+)"), "the list page shows a bound");
+    assert!(html.contains("offset=50"), "and a next page");
+}
