@@ -69,6 +69,9 @@ use super::kinds::Category;
 use super::tasks::TaskState;
 use super::workflow::CaseState;
 
+pub mod sketch;
+pub mod tally;
+
 /// A case as the figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRecord {
@@ -145,7 +148,7 @@ impl Samples {
 }
 
 /// The counts behind the rates, over a set of tasks (see the module header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TaskMeasures {
     pub tasks: i64,
     pub done: i64,

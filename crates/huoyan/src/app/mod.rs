@@ -226,6 +226,9 @@ pub async fn serve(
     listen: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    if let Some(n) = crate::cases::figures::tallies::build(&app.cases.db).await? {
+        tracing::info!("the figures' tallies were built from {n} cases");
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     on_ready(addr);

@@ -99,6 +99,11 @@ impl Change {
     }
 
     /// Whether row `id` exists in `table`, as this transaction sees it (rows it wrote included).
+    /// The backend this change writes to, for the few statements whose text differs.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     pub async fn exists(&mut self, table: &'static str, id: i64) -> AppResult<bool> {
         let sql = format!("SELECT 1 FROM {table} WHERE id = $1");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql))

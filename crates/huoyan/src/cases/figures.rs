@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 use super::CaseFilter;
 use crate::auth::{Can, Principal, perm};
 use crate::cases::CasesState;
-use crate::db::Db;
+use crate::db::{Db, Sql};
 use crate::error::AppResult;
 use crate::http::{ApiJson, ApiQuery};
 use crate::i18n::Locale;
@@ -34,81 +34,93 @@ use crate::tabular::{Cell, Sheet, write_workbook};
 use crate::time::rfc3339;
 
 /// The cases matching `f` in the caller's scope and their units' tasks, as the core needs them.
-///
-/// Case times come from the timeline: the first `dispatch`; the last entry into `rectified` from
-/// another state (an `absorb` or `escalate` entry keeps the state and is not one); the entry into
-/// `verified`.
+/// The tasks counted are every unit's, or under a department's scope or filter only that
+/// unit's.
 pub async fn load(
     db: &Db,
     p: &Principal,
     f: &CaseFilter,
 ) -> AppResult<(Vec<CaseRecord>, Vec<TaskRecord>)> {
     let filter = f.to_sql(p)?;
-    let cases_sql = format!(
+    let units: Vec<i64> = [p.scope.department_id, f.department_id]
+        .into_iter()
+        .flatten()
+        .collect();
+    let cases = cases_sql(&filter).query().fetch_all(&db.pool).await?;
+    let tasks = tasks_sql(&filter, &units)
+        .query()
+        .fetch_all(&db.pool)
+        .await?;
+    Ok((records(&cases, case_record)?, records(&tasks, task_record)?))
+}
+
+/// The case records `filter` selects, by id.
+///
+/// Case times come from the timeline: the first `dispatch`; the last entry into `rectified` from
+/// another state (an `absorb` or `escalate` entry keeps the state and is not one); the entry into
+/// `verified`.
+pub(super) fn cases_sql(filter: &Sql) -> Sql {
+    filter.with_text(&format!(
         "SELECT cases.id, cases.category, cases.state, cases.reported_at, \
          (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.action = 'dispatch') AS first_dispatched_at, \
          (SELECT MAX(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'rectified' AND e.from_state <> 'rectified') AS last_rectified_at, \
          (SELECT MIN(e.at) FROM case_events e WHERE e.case_id = cases.id AND e.to_state = 'verified' AND e.from_state = 'rectified') AS verified_at \
          FROM cases{} ORDER BY cases.id",
         filter.text()
-    );
-    let cases = filter
-        .with_text(&cases_sql)
-        .query()
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let state: String = r.try_get("state")?;
-            Ok(CaseRecord {
-                id: r.try_get("id")?,
-                category: r.try_get("category")?,
-                state: CaseState::parse(&state)
-                    .ok_or_else(|| anyhow::anyhow!("case has unknown state {state}"))?,
-                reported_at: r.try_get("reported_at")?,
-                first_dispatched_at: r.try_get("first_dispatched_at")?,
-                last_rectified_at: r.try_get("last_rectified_at")?,
-                verified_at: r.try_get("verified_at")?,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    let tasks_sql = format!(
+    ))
+}
+
+/// The tasks of the cases `filter` selects, of `units` only when any are given, by id.
+pub(super) fn tasks_sql(filter: &Sql, units: &[i64]) -> Sql {
+    let mut q = filter.with_text(&format!(
         "SELECT t.case_id, t.department_id, d.name AS department, t.state, t.dispatched_at, t.due_at, t.done_at, t.extensions, t.reworks, t.urges \
          FROM case_tasks t JOIN departments d ON d.id = t.department_id \
          WHERE t.case_id IN (SELECT cases.id FROM cases{})",
         filter.text()
-    );
-    let mut tasks_query = filter.with_text(&tasks_sql);
-    for d in [p.scope.department_id, f.department_id]
-        .into_iter()
-        .flatten()
-    {
-        tasks_query.push(" AND t.department_id = ").bind(d);
+    ));
+    for d in units {
+        q.push(" AND t.department_id = ").bind(*d);
     }
-    tasks_query.push(" ORDER BY t.id");
-    let tasks = tasks_query
-        .query()
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let state: String = r.try_get("state")?;
-            Ok(TaskRecord {
-                case_id: r.try_get("case_id")?,
-                department_id: r.try_get("department_id")?,
-                department: r.try_get("department")?,
-                state: TaskState::parse(&state)
-                    .ok_or_else(|| anyhow::anyhow!("task has unknown state {state}"))?,
-                dispatched_at: r.try_get("dispatched_at")?,
-                due_at: r.try_get("due_at")?,
-                done_at: r.try_get("done_at")?,
-                extensions: r.try_get("extensions")?,
-                reworks: r.try_get("reworks")?,
-                urges: r.try_get("urges")?,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok((cases, tasks))
+    q.push(" ORDER BY t.id");
+    q
+}
+
+pub(super) fn records<T>(
+    rows: &[sqlx::any::AnyRow],
+    one: fn(&sqlx::any::AnyRow) -> AppResult<T>,
+) -> AppResult<Vec<T>> {
+    rows.iter().map(one).collect()
+}
+
+pub(super) fn case_record(r: &sqlx::any::AnyRow) -> AppResult<CaseRecord> {
+    let state: String = r.try_get("state")?;
+    Ok(CaseRecord {
+        id: r.try_get("id")?,
+        category: r.try_get("category")?,
+        state: CaseState::parse(&state)
+            .ok_or_else(|| anyhow::anyhow!("case has unknown state {state}"))?,
+        reported_at: r.try_get("reported_at")?,
+        first_dispatched_at: r.try_get("first_dispatched_at")?,
+        last_rectified_at: r.try_get("last_rectified_at")?,
+        verified_at: r.try_get("verified_at")?,
+    })
+}
+
+pub(super) fn task_record(r: &sqlx::any::AnyRow) -> AppResult<TaskRecord> {
+    let state: String = r.try_get("state")?;
+    Ok(TaskRecord {
+        case_id: r.try_get("case_id")?,
+        department_id: r.try_get("department_id")?,
+        department: r.try_get("department")?,
+        state: TaskState::parse(&state)
+            .ok_or_else(|| anyhow::anyhow!("task has unknown state {state}"))?,
+        dispatched_at: r.try_get("dispatched_at")?,
+        due_at: r.try_get("due_at")?,
+        done_at: r.try_get("done_at")?,
+        extensions: r.try_get("extensions")?,
+        reworks: r.try_get("reworks")?,
+        urges: r.try_get("urges")?,
+    })
 }
 
 /// Median and 90th percentile of one duration, in milliseconds, over `n` values (nearest rank:
@@ -277,6 +289,9 @@ pub struct CaseFigures {
     /// When the figures were made (open tasks are judged overdue as of this time).
     #[schema(format = DateTime)]
     pub generated_at: String,
+    /// The medians and 90th percentiles are exact (read from every case), or, when false, read
+    /// from the running tallies to within 1 % (counts and rates are exact either way).
+    pub exact_quantiles: bool,
     /// The filters applied, as received (`limit` and `offset` play no part).
     #[schema(value_type = Object)]
     pub filter: CaseFilter,
@@ -298,11 +313,43 @@ pub async fn figures(
     f: &CaseFilter,
     now_ms: i64,
 ) -> AppResult<CaseFigures> {
-    let (cases, tasks) = load(db, p, f).await?;
+    figures_by(db, p, f, now_ms, Reading::Tallies).await
+}
+
+/// Where figures are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// The running tallies where the filter allows (a period, a category, a unit, in a scope
+    /// that holds every compound or one unit's), else the history.
+    Tallies,
+    /// Every case and task the filter selects (the definition the tallies are tested against).
+    History,
+}
+
+/// The figures as `figures`, read as `reading` says.
+pub async fn figures_by(
+    db: &Db,
+    p: &Principal,
+    f: &CaseFilter,
+    now_ms: i64,
+    reading: Reading,
+) -> AppResult<CaseFigures> {
     let rule = RankRule::default();
-    let fig = rules::figures(&cases, &tasks, now_ms, rule);
+    let tallied = match reading {
+        Reading::Tallies => tallies::read(db, p, f, now_ms, rule).await?,
+        Reading::History => None,
+    };
+    let exact_quantiles = tallied.is_none();
+    let fig = match tallied {
+        Some(fig) => fig,
+        None => {
+            let (cases, tasks) = load(db, p, f).await?;
+            rules::figures(&cases, &tasks, now_ms, rule)
+        }
+    };
     Ok(CaseFigures {
         generated_at: rfc3339(now_ms),
+        exact_quantiles,
         filter: CaseFilter {
             limit: None,
             offset: None,
@@ -640,5 +687,6 @@ pub fn api() -> OpenApiRouter<CasesState> {
 }
 
 /// The figures page, `/cases/figures`.
+pub mod tallies;
 #[cfg(test)]
 mod tests;

@@ -5,10 +5,12 @@
 //! files each step came with. New reports are inserted here too, one at a time or many to a
 //! statement for the intake's group commit.
 
+use huoyan_core::cases::figures::CaseRecord;
 use huoyan_core::cases::step::{CaseNow, Entry, Outcome, TaskNow};
 use huoyan_core::cases::{CaseState, Category, Priority, Share, Task, TaskState};
 use sqlx::Row;
 
+use super::figures::tallies;
 use super::files::Upload;
 use super::intake::Filing;
 use crate::audit::{Change, Columns};
@@ -164,6 +166,7 @@ pub async fn apply(
     place: Place,
     summary: &serde_json::Value,
 ) -> AppResult<i64> {
+    let was = tallies::record(change, before.id).await?;
     let after = &outcome.case;
     write_changed(
         change,
@@ -209,6 +212,8 @@ pub async fn apply(
     for (notice, to) in &outcome.notices {
         crate::notifications::tell(change, notice, to).await?;
     }
+    let is = tallies::record(change, before.id).await?;
+    tallies::shift(change, was.as_slice(), is.as_slice()).await?;
     let action = outcome.entries.first().map_or("update", |e| e.action);
     change.record("case", before.id, action, summary).await?;
     Ok(own)
@@ -467,7 +472,27 @@ pub async fn insert_reports(
     change.insert_rows("cases", &REPORT_COLUMNS, &cases).await?;
     change
         .insert_rows("case_events", &ENTRY_COLUMNS, &timeline)
-        .await
+        .await?;
+    let reports: Vec<tallies::Record> = filings
+        .iter()
+        .zip(ids)
+        .map(|(f, &(id, _))| new_report(f, id, at))
+        .collect();
+    tallies::shift(change, &[], &reports).await
+}
+
+/// A new report as the figures count it.
+fn new_report(f: &Filing, id: i64, at: i64) -> tallies::Record {
+    let case = CaseRecord {
+        id,
+        category: f.category.code().to_string(),
+        state: CaseState::Reported,
+        reported_at: at,
+        first_dispatched_at: None,
+        last_rectified_at: None,
+        verified_at: None,
+    };
+    (case, Vec::new())
 }
 
 fn report_row(f: &Filing, id: i64, at: i64) -> Vec<Arg> {
@@ -521,5 +546,7 @@ pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<(i64, i
         note: f.description.clone(),
         department_id: None,
     };
-    Ok((id, insert_entry(change, &entry, None).await?))
+    let entry = insert_entry(change, &entry, None).await?;
+    tallies::shift(change, &[], &[new_report(f, id, at)]).await?;
+    Ok((id, entry))
 }

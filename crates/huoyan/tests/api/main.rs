@@ -15,6 +15,7 @@ mod demo_cases;
 mod duplicates;
 mod evidence;
 mod field;
+mod figure_tallies;
 mod figures;
 mod headers;
 mod imports;
