@@ -21,20 +21,22 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use huoyan::audit::Actor;
 use huoyan::cases::intake::{self, Filing};
 use huoyan::db::{Backend, Db};
 use huoyan_core::cases::{Kind, Priority, Source};
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use sqlx::Row;
+use support::{cpu_seconds, login};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -91,31 +93,8 @@ impl Phase {
 
     /// Nearest-rank quantile in milliseconds.
     fn quantile_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let rank =
-            ((q * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
-        self.latencies[rank - 1] as f64 / 1000.0
+        support::quantile_ms(&self.latencies, q)
     }
-}
-
-/// CPU seconds used by this process so far (user and system), from /proc; 0 where there is none.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
-    // 13th, in clock ticks of 1/100 s.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn collect(name: &str, elapsed: Duration, cpu: f64, parts: Vec<(u64, u64, Vec<u32>)>) -> Phase {
@@ -161,50 +140,27 @@ async fn http_load(
 ) -> anyhow::Result<Phase> {
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let deadline = start + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (path, token) = (path.to_string(), token.to_string());
+    let (path, token, compounds) = (path.to_string(), token.to_string(), compounds.to_vec());
+    let run = format!("{name}-{}", std::process::id());
+    let runs = support::http_load(addr, clients, deadline, move |c, n| {
         let compound = compounds[c % compounds.len()];
-        let run = format!("{name}-{}", std::process::id());
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
-            let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::with_capacity(1 << 16));
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
-                let req = hyper::Request::post(&path)
-                    .header("host", "127.0.0.1")
-                    .header("content-type", "application/json")
-                    .header("authorization", format!("Bearer {token}"))
-                    .header("idempotency-key", format!("{run}-{c}-{n}"))
-                    .body(Full::new(Bytes::from(case_body(compound, c, n))))?;
-                let t = Instant::now();
-                sender.ready().await?;
-                let res = sender.send_request(req).await?;
-                let status = res.status();
-                let body = res.into_body().collect().await?.to_bytes();
-                lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                if status.is_success() {
-                    ok += 1;
-                } else {
-                    failed += 1;
-                    if failed <= 3 {
-                        eprintln!("{status}: {}", String::from_utf8_lossy(&body));
-                    }
-                }
-            }
-            anyhow::Ok((ok, failed, lat))
-        }));
-    }
+        Ok(hyper::Request::post(&path)
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .header("idempotency-key", format!("{run}-{c}-{n}"))
+            .body(Full::new(Bytes::from(case_body(compound, c, n))))?)
+    })
+    .await?;
+    let elapsed = start.elapsed();
     let mut parts = Vec::new();
-    for t in tasks {
-        parts.push(t.await??);
+    for r in runs {
+        for failure in &r.failures {
+            eprintln!("{failure}");
+        }
+        parts.push((r.ok, r.failed, r.latencies));
     }
-    Ok(collect(name, start.elapsed(), cpu_seconds() - cpu, parts))
+    Ok(collect(name, elapsed, cpu_seconds() - cpu, parts))
 }
 
 /// How the storage phase writes a filing.
@@ -309,68 +265,10 @@ where
     Ok(p)
 }
 
-/// A throwaway audit key for a throwaway database.
-fn bench_key() -> huoyan_core::audit::seal::AuditKey {
-    huoyan_core::audit::seal::AuditKey::from_bytes(rand::random())
-}
-
-/// A fresh database of `backend` with the demo loaded; the second value drops it afterwards.
+/// A fresh database of `backend`; the second value drops it afterwards.
 async fn fresh(args: &Args, backend: Backend) -> anyhow::Result<(Db, String)> {
     let name = format!("huoyan_bench_{}", std::process::id());
-    match backend {
-        Backend::Sqlite => {
-            let path = args.dir.join(format!("{name}.db"));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-            let db = Db::connect_and_migrate(&path.display().to_string())
-                .await?
-                .with_audit_key(bench_key());
-            Ok((db, path.display().to_string()))
-        }
-        Backend::Postgres => {
-            sqlx::any::install_default_drivers();
-            let admin = sqlx::AnyPool::connect(&args.pg).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await?;
-            admin.close().await;
-            let (base, _) = args
-                .pg
-                .rsplit_once('/')
-                .ok_or_else(|| anyhow::anyhow!("--pg names no database"))?;
-            let db = Db::connect_and_migrate(&format!("{base}/{name}"))
-                .await?
-                .with_audit_key(bench_key());
-            Ok((db, name))
-        }
-    }
-}
-
-async fn drop_db(args: &Args, backend: Backend, db: Db, name: &str) -> anyhow::Result<()> {
-    db.pool.close().await;
-    match backend {
-        Backend::Sqlite => {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{name}{suffix}"));
-            }
-        }
-        Backend::Postgres => {
-            let admin = sqlx::AnyPool::connect(&args.pg).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&admin)
-            .await?;
-            admin.close().await;
-        }
-    }
-    Ok(())
+    support::fresh(backend, &args.dir, &args.pg, &name, support::random_key()).await
 }
 
 async fn noop(body: Bytes) -> &'static str {
@@ -379,10 +277,7 @@ async fn noop(body: Bytes) -> &'static str {
 }
 
 async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
-    let label = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
+    let label = support::label(backend);
     eprintln!("{label}: loading the demo");
     let (db, name) = fresh(args, backend).await?;
     huoyan::demo::load(&db, None, &mut |_| {}).await?;
@@ -390,15 +285,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
     let app = Router::new()
         .route("/bench/noop", post(noop))
         .merge(huoyan::app::router(&state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = support::serve(app).await?;
 
     let token = login(addr, "supervisor").await?;
     // The compounds in the supervisor's scope, and the supervisor as a filing's author.
@@ -502,32 +389,8 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
         );
     }
     server.abort();
-    drop_db(args, backend, db, &name).await?;
+    support::drop_db(backend, &args.pg, db, &name).await?;
     Ok(phases)
-}
-
-/// Signs in with the demo password over the same kind of connection the load uses.
-async fn login(addr: SocketAddr, username: &str) -> anyhow::Result<String> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let body = serde_json::json!({"username": username, "password": huoyan::auth::password::DEMO_PASSWORD});
-    let req = hyper::Request::post("/api/v1/auth/token")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))?;
-    let res = sender.send_request(req).await?;
-    anyhow::ensure!(
-        res.status().is_success(),
-        "login {username}: {}",
-        res.status()
-    );
-    let body: serde_json::Value =
-        serde_json::from_slice(&res.into_body().collect().await?.to_bytes())?;
-    body["token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("no token in {body}"))
 }
 
 #[tokio::main]

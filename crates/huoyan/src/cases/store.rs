@@ -166,7 +166,7 @@ pub async fn apply(
     place: Place,
     summary: &serde_json::Value,
 ) -> AppResult<i64> {
-    let was = tallies::record(change, before.id).await?;
+    let clock = tallies::Clock::of(change, before.id).await?;
     let after = &outcome.case;
     write_changed(
         change,
@@ -212,8 +212,13 @@ pub async fn apply(
     for (notice, to) in &outcome.notices {
         crate::notifications::tell(change, notice, to).await?;
     }
-    let is = tallies::record(change, before.id).await?;
-    tallies::shift(change, was.as_slice(), is.as_slice()).await?;
+    let was = tallies::record_of(before, tasks, clock);
+    let is = tallies::record_of(
+        after,
+        &outcome.tasks,
+        clock.after(&outcome.entries, before.id, change.at_ms()),
+    );
+    tallies::shift(change, &[was], &[is]).await?;
     let action = outcome.entries.first().map_or("update", |e| e.action);
     change.record("case", before.id, action, summary).await?;
     Ok(own)

@@ -9,8 +9,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use huoyan_core::cases::CaseState;
 use huoyan_core::cases::figures::tally::{ALL_UNITS, OpenOverdue, Tally, contribution};
 use huoyan_core::cases::figures::{CaseRecord, Figures, RankRule, TaskRecord};
+use huoyan_core::cases::step::{CaseNow, Entry, TaskNow};
 use sqlx::Row;
 
 use super::{CaseFilter, case_record, cases_sql, records, task_record, tasks_sql};
@@ -33,22 +35,81 @@ type Key = (i64, String, i64);
 /// A case as the figures see it, with its tasks.
 pub type Record = (CaseRecord, Vec<TaskRecord>);
 
-/// Case `id` and its tasks as this change sees them (read before and after a step).
-pub async fn record(change: &mut Change, id: i64) -> AppResult<Option<Record>> {
-    let mut filter = Sql::new(" WHERE cases.id = ");
-    filter.bind(id);
-    let cases = cases_sql(&filter)
-        .query()
-        .fetch_all(&mut *change.tx)
-        .await?;
-    let Some(case) = records(&cases, case_record)?.pop() else {
-        return Ok(None);
+/// A case's time of report and the times its timeline gives (`cases_sql`'s definitions).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    reported_at: i64,
+    first_dispatched_at: Option<i64>,
+    last_rectified_at: Option<i64>,
+    verified_at: Option<i64>,
+}
+
+impl Clock {
+    /// Case `id`'s clock as this change sees it (read before a step writes).
+    pub async fn of(change: &mut Change, id: i64) -> AppResult<Clock> {
+        let mut filter = Sql::new(" WHERE cases.id = ");
+        filter.bind(id);
+        let row = cases_sql(&filter)
+            .query()
+            .fetch_one(&mut *change.tx)
+            .await?;
+        let c = case_record(&row)?;
+        Ok(Clock {
+            reported_at: c.reported_at,
+            first_dispatched_at: c.first_dispatched_at,
+            last_rectified_at: c.last_rectified_at,
+            verified_at: c.verified_at,
+        })
+    }
+
+    /// The clock of case `id` once the timeline `entries` (all at `at`) are written.
+    pub fn after(self, entries: &[Entry], id: i64, at: i64) -> Clock {
+        let mut c = self;
+        for e in entries.iter().filter(|e| e.case_id == id) {
+            if e.action == "dispatch" && c.first_dispatched_at.is_none() {
+                c.first_dispatched_at = Some(at);
+            }
+            if e.to == CaseState::Rectified && e.from.is_some_and(|f| f != CaseState::Rectified) {
+                c.last_rectified_at = Some(at);
+            }
+            if e.to == CaseState::Verified
+                && e.from == Some(CaseState::Rectified)
+                && c.verified_at.is_none()
+            {
+                c.verified_at = Some(at);
+            }
+        }
+        c
+    }
+}
+
+/// A case and its tasks as a step sees them, with its clock, as the figures count them.
+pub fn record_of(case: &CaseNow, tasks: &[TaskNow], clock: Clock) -> Record {
+    let c = CaseRecord {
+        id: case.id,
+        category: case.category.code().to_string(),
+        state: case.state,
+        reported_at: clock.reported_at,
+        first_dispatched_at: clock.first_dispatched_at,
+        last_rectified_at: clock.last_rectified_at,
+        verified_at: clock.verified_at,
     };
-    let tasks = tasks_sql(&filter, &[])
-        .query()
-        .fetch_all(&mut *change.tx)
-        .await?;
-    Ok(Some((case, records(&tasks, task_record)?)))
+    let tasks = tasks
+        .iter()
+        .map(|t| TaskRecord {
+            case_id: case.id,
+            department_id: t.task.department_id,
+            department: String::new(),
+            state: t.task.state,
+            dispatched_at: t.dispatched_at,
+            due_at: t.due_at,
+            done_at: t.done_at,
+            extensions: t.extensions,
+            reworks: t.reworks,
+            urges: t.urges,
+        })
+        .collect();
+    (c, tasks)
 }
 
 /// Adds `sign` times what each record contributes to `into`.
@@ -71,54 +132,64 @@ pub async fn shift(change: &mut Change, before: &[Record], after: &[Record]) -> 
     write(change, delta).await
 }
 
-/// Adds each delta to its row, under the row's lock (PostgreSQL: `FOR UPDATE` after making
-/// sure the row exists, so that two changes never both insert it or lose each other's counts;
-/// SQLite has one writer).
+/// Adds each delta to its row. On PostgreSQL the row is made sure to exist and then locked
+/// (`FOR UPDATE`), so that two changes never both insert it or lose each other's counts; SQLite
+/// has one writer.
 async fn write(change: &mut Change, delta: BTreeMap<Key, Tally>) -> AppResult<()> {
-    let lock = match change.backend() {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    };
+    let postgres = change.backend() == Backend::Postgres;
     for ((day, category, unit), d) in delta {
         if d.is_empty() {
             continue;
         }
-        sqlx::query(
-            "INSERT INTO case_figure_tallies (day, category, department_id, tally) VALUES ($1, $2, $3, '{}') \
-             ON CONFLICT (day, category, department_id) DO NOTHING",
-        )
-        .bind(day)
-        .bind(&category)
-        .bind(unit)
-        .execute(&mut *change.tx)
-        .await?;
-        let stored: String = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT tally FROM case_figure_tallies WHERE day = $1 AND category = $2 AND department_id = $3{lock}"
+        if postgres {
+            sqlx::query(
+                "INSERT INTO case_figure_tallies (day, category, department_id, tally) VALUES ($1, $2, $3, '{}') \
+                 ON CONFLICT (day, category, department_id) DO NOTHING",
+            )
+            .bind(day)
+            .bind(&category)
+            .bind(unit)
+            .execute(&mut *change.tx)
+            .await?;
+        }
+        let stored: Option<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT tally FROM case_figure_tallies WHERE day = $1 AND category = $2 AND department_id = $3{}",
+            if postgres { " FOR UPDATE" } else { "" }
         )))
         .bind(day)
         .bind(&category)
         .bind(unit)
-        .fetch_one(&mut *change.tx)
+        .fetch_optional(&mut *change.tx)
         .await?
-        .try_get(0)?;
-        let mut t: Tally = parse(&stored)?;
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        let mut t = stored
+            .as_deref()
+            .map(parse)
+            .transpose()?
+            .unwrap_or_default();
         t.merge(&d, 1);
-        let q = if t.is_empty() {
+        if t.is_empty() {
             sqlx::query(
                 "DELETE FROM case_figure_tallies WHERE day = $1 AND category = $2 AND department_id = $3",
             )
+            .bind(day)
+            .bind(&category)
+            .bind(unit)
+            .execute(&mut *change.tx)
+            .await?;
         } else {
             sqlx::query(
-                "UPDATE case_figure_tallies SET tally = $4 WHERE day = $1 AND category = $2 AND department_id = $3",
+                "INSERT INTO case_figure_tallies (day, category, department_id, tally) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (day, category, department_id) DO UPDATE SET tally = excluded.tally",
             )
-        };
-        let q = q.bind(day).bind(&category).bind(unit);
-        let q = if t.is_empty() {
-            q
-        } else {
-            q.bind(serde_json::to_string(&t).map_err(anyhow::Error::from)?)
-        };
-        q.execute(&mut *change.tx).await?;
+            .bind(day)
+            .bind(&category)
+            .bind(unit)
+            .bind(serde_json::to_string(&t).map_err(anyhow::Error::from)?)
+            .execute(&mut *change.tx)
+            .await?;
+        }
     }
     Ok(())
 }
