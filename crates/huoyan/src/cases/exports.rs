@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CaseFilter;
-use super::views::{COLUMNS, from_row, ordered_parts};
+use super::views::{COLUMNS, Shape, from_row, ordered_parts};
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::cases::CasesState;
@@ -102,7 +102,7 @@ pub async fn list_xlsx(
     l: Locale,
 ) -> AppResult<(std::fs::File, u32)> {
     let filter = f.to_sql(p)?;
-    if BoundedCount::new("cases", &filter, EXPORT_MAX_ROWS)
+    if BoundedCount::new("cases", &f.to_sql_as(p, Shape::Count)?, EXPORT_MAX_ROWS)
         .run(db)
         .await?
         .1

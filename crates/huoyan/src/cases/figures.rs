@@ -17,7 +17,7 @@ use huoyan_core::cases::figures::{
     TaskMeasures, TaskRecord,
 };
 use huoyan_core::cases::{CaseState, Category, Source, TaskState};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,7 +41,8 @@ pub async fn load(
     p: &Principal,
     f: &CaseFilter,
 ) -> AppResult<(Vec<CaseRecord>, Vec<TaskRecord>)> {
-    let filter = f.to_sql(p)?;
+    // The whole selection is read: from the index ranges that hold it, not in any order.
+    let filter = f.to_sql_as(p, super::views::Shape::Count)?;
     let units: Vec<i64> = [p.scope.department_id, f.department_id]
         .into_iter()
         .flatten()
@@ -651,29 +652,53 @@ pub const DEFINITIONS: [(&str, &str); 8] = [
 /// Figures per department and per category for the cases matching the list's filters, with the
 /// ranking of departments. Durations in milliseconds; the definitions are in the notes sheet of
 /// `figures.xlsx` and on the page `/cases/figures`.
-#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", operation_id = "case_figures", params(CaseFilter),
+#[utoipa::path(get, path = "/api/v1/cases/figures", tag = "cases", operation_id = "case_figures", params(CaseFilter, Exactness),
     responses((status = 200, body = CaseFigures), (status = 422, body = crate::error::ErrorBody)))]
 async fn figures_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CaseFigures>,
     ApiQuery(f): ApiQuery<CaseFilter>,
+    ApiQuery(how): ApiQuery<Exactness>,
 ) -> AppResult<ApiJson<CaseFigures>> {
     Ok(ApiJson(
-        figures(&state.db, &p, &f, crate::time::now_ms()).await?,
+        figures_by(&state.db, &p, &f, crate::time::now_ms(), how.reading()).await?,
     ))
+}
+
+/// How the quantiles are read.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Exactness {
+    /// Read every case the filters select for exact medians and 90th percentiles (slower on a
+    /// long history); without it they come from the running tallies where the filters allow, to
+    /// within 1 % (`exact_quantiles` says which).
+    #[serde(default, deserialize_with = "crate::http::empty_as_none")]
+    #[param(schema_with = crate::http::empty_or::<bool>)]
+    pub exact: Option<bool>,
+}
+
+impl Exactness {
+    pub fn reading(&self) -> Reading {
+        if self.exact == Some(true) {
+            Reading::History
+        } else {
+            Reading::Tallies
+        }
+    }
 }
 
 /// The figures as xlsx: by department, by category, and notes (filters, time, definitions), in
 /// the caller's language (`lang=en` for English).
-#[utoipa::path(get, path = "/api/v1/cases/figures.xlsx", tag = "cases", operation_id = "case_figures_xlsx", params(CaseFilter, ("lang" = Option<String>, Query, description = "zh (default) or en")),
+#[utoipa::path(get, path = "/api/v1/cases/figures.xlsx", tag = "cases", operation_id = "case_figures_xlsx", params(CaseFilter, Exactness, ("lang" = Option<String>, Query, description = "zh (default) or en")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
 async fn figures_xlsx_route(
     State(state): State<CasesState>,
     Can(p, _): Can<perm::CaseFigures>,
     locale: Locale,
     ApiQuery(f): ApiQuery<CaseFilter>,
+    ApiQuery(how): ApiQuery<Exactness>,
 ) -> AppResult<impl IntoResponse> {
-    let fig = figures(&state.db, &p, &f, crate::time::now_ms()).await?;
+    let fig = figures_by(&state.db, &p, &f, crate::time::now_ms(), how.reading()).await?;
     Ok((
         super::exports::xlsx_headers("huoyan-case-figures.xlsx"),
         figures_xlsx(&fig, locale)?,

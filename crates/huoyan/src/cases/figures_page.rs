@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::CaseFilter;
 use super::figures::{
-    CaseFigures, CategoryRow, DEFINITIONS, DurationsJson, MeasuresJson, StatJson, category_label,
-    figures,
+    CaseFigures, CategoryRow, DEFINITIONS, DurationsJson, MeasuresJson, Reading, StatJson,
+    category_label, figures_by,
 };
 use crate::auth::{Page, perm};
 use crate::cases::CasesState;
@@ -33,6 +33,8 @@ struct FormQuery {
     state: Option<String>,
     region_id: Option<String>,
     department_id: Option<String>,
+    /// Exact quantiles (a checkbox: "on", or "true" from a link).
+    exact: Option<String>,
 }
 
 fn given(v: Option<String>) -> Option<String> {
@@ -76,8 +78,11 @@ fn encode(s: &str) -> String {
 }
 
 /// The applied filter (and the language) as a query string for the download links.
-fn query_string(f: &CaseFilter, l: Locale) -> String {
+fn query_string(f: &CaseFilter, l: Locale, exact: bool) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
+    if exact {
+        pairs.push(("exact", "true".into()));
+    }
     for (k, v) in [
         ("from", &f.from),
         ("to", &f.to),
@@ -224,6 +229,10 @@ struct FiguresPage {
     units: Vec<(i64, String)>,
     own_unit_only: bool,
     definitions: Vec<(String, String)>,
+    /// Exact quantiles were asked for.
+    exact: bool,
+    /// The quantiles shown are exact (else read from the tallies, within 1 %).
+    exact_quantiles: bool,
 }
 
 impl FiguresPage {
@@ -248,8 +257,15 @@ async fn figures_page(
     let l = locale;
     let en = l.is_en();
     let page = async {
+        let exact = matches!(form.exact.as_deref(), Some("on" | "true" | "1"));
         let filter = form.filter()?;
-        let fig: CaseFigures = figures(&state.db, &user, &filter, crate::time::now_ms()).await?;
+        let reading = if exact {
+            Reading::History
+        } else {
+            Reading::Tallies
+        };
+        let fig: CaseFigures =
+            figures_by(&state.db, &user, &filter, crate::time::now_ms(), reading).await?;
         let districts = super::pages::options(
             &state.db,
             "SELECT id, name FROM regions WHERE level = 'district' ORDER BY code, id",
@@ -293,7 +309,9 @@ async fn figures_page(
                 .replace("{n}", &fig.rank_min_decided.to_string()),
         ));
         Ok::<_, AppError>(FiguresPage {
-            query: query_string(&filter, l),
+            exact,
+            exact_quantiles: fig.exact_quantiles,
+            query: query_string(&filter, l, exact),
             generated_at: chrono::DateTime::parse_from_rfc3339(&fig.generated_at)
                 .map(|t| crate::time::beijing(t.timestamp_millis()))
                 .unwrap_or_default(),
@@ -361,8 +379,12 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            query_string(&f, Locale::En),
+            query_string(&f, Locale::En, false),
             "from=2022-08-20&category=supplies&region_id=7&lang=en"
+        );
+        assert_eq!(
+            query_string(&f, Locale::En, true),
+            "exact=true&from=2022-08-20&category=supplies&region_id=7&lang=en"
         );
         assert_eq!(encode("a b&c=中"), "a%20b%26c%3D%E4%B8%AD");
     }

@@ -147,31 +147,63 @@ pub(super) fn from_row(r: &sqlx::any::AnyRow) -> Result<Case, sqlx::Error> {
     })
 }
 
+/// How a filter is written for the statement that uses it. The same conditions, in the form each
+/// statement's plan needs: a page walks an index in its order and tests each row (`EXISTS`), so
+/// that it stops at its end; a count starts from the few index ranges that hold the rows (a
+/// unit's tasks, a region's compounds), so that it reads no row that does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Page,
+    Count,
+}
+
+/// A unit's cases: those it had a task on.
+fn unit_cases(sql: &mut Sql, shape: Shape, alias: &str, unit: i64) {
+    match shape {
+        Shape::Page => sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM case_tasks {alias} WHERE {alias}.case_id = cases.id AND {alias}.department_id = "
+        )),
+        Shape::Count => sql.push(&format!(
+            " AND cases.id IN (SELECT {alias}.case_id FROM case_tasks {alias} WHERE {alias}.department_id = "
+        )),
+    };
+    sql.bind(unit).push(")");
+}
+
+/// The cases of the compounds whose region path starts with `path` (bound by `bind_path`).
+fn region_cases(sql: &mut Sql, shape: Shape, alias: &str, bind_path: impl FnOnce(&mut Sql)) {
+    match shape {
+        Shape::Page => sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM regions {alias} WHERE {alias}.id = cases.compound_id AND {alias}.path LIKE "
+        )),
+        Shape::Count => sql.push(&format!(
+            " AND cases.compound_id IN (SELECT {alias}.id FROM regions {alias} WHERE {alias}.path LIKE "
+        )),
+    };
+    bind_path(sql);
+    sql.push(")");
+}
+
 /// Confines a case query to the caller: a department sees what was ever dispatched to it (as lead
 /// or co-responsible unit), team-scoped roles (inspectors, pilots) what they filed, region-scoped
 /// roles their subtree.
-pub(super) fn scope(p: &Principal, sql: &mut Sql) {
+pub(super) fn scope(p: &Principal, sql: &mut Sql, shape: Shape) {
     if let Some(d) = p.scope.department_id {
-        sql.push(" AND EXISTS (SELECT 1 FROM case_tasks WHERE case_tasks.case_id = cases.id AND case_tasks.department_id = ")
-            .bind(d)
-            .push(")");
+        unit_cases(sql, shape, "st", d);
     } else if p.scope.team_id.is_some() {
         sql.push(" AND cases.reporter_account_id = ")
             .bind(p.account_id);
     } else if let Some(path) = &p.scope_path {
-        // Tested row by row (`EXISTS`), not as a list of compounds: a list would send the
-        // planner through the compound index and a sort of every case of the region, where
-        // the newest-first page walks the primary key and stops at its end.
-        sql.push(" AND EXISTS (SELECT 1 FROM regions sr WHERE sr.id = cases.compound_id AND sr.path LIKE ")
-            .bind(format!("{path}%"))
-            .push(")");
+        region_cases(sql, shape, "sr", |sql| {
+            sql.bind(format!("{path}%"));
+        });
     }
 }
 
 fn scoped_by_id(p: &Principal, id: i64) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM cases WHERE cases.id = "));
     sql.bind(id);
-    scope(p, &mut sql);
+    scope(p, &mut sql, Shape::Page);
     sql
 }
 
@@ -294,8 +326,13 @@ impl CaseFilter {
     /// Chinese has no spaces for a word index to split on, and at a city's case volume a scan is
     /// fast enough.
     pub fn to_sql(&self, p: &Principal) -> AppResult<Sql> {
+        self.to_sql_as(p, Shape::Page)
+    }
+
+    /// The same, written for a statement of `shape`.
+    pub fn to_sql_as(&self, p: &Principal, shape: Shape) -> AppResult<Sql> {
         let mut sql = Sql::new(" WHERE 1 = 1");
-        scope(p, &mut sql);
+        scope(p, &mut sql, shape);
         if let Some(s) = given(&self.state) {
             sql.push(" AND cases.state IN (");
             for (i, one) in s.split(',').map(str::trim).enumerate() {
@@ -317,18 +354,17 @@ impl CaseFilter {
             sql.push(" AND cases.source = ").bind(c);
         }
         if let Some(r) = self.region_id {
-            // Row by row, as the scope is.
-            sql.push(" AND EXISTS (SELECT 1 FROM regions fr WHERE fr.id = cases.compound_id AND fr.path LIKE (SELECT path FROM regions WHERE id = ")
-                .bind(r)
-                .push(") || '%')");
+            region_cases(&mut sql, shape, "fr", |sql| {
+                sql.push("(SELECT path FROM regions WHERE id = ")
+                    .bind(r)
+                    .push(") || '%'");
+            });
         }
         if let Some(c) = self.compound_id {
             sql.push(" AND cases.compound_id = ").bind(c);
         }
         if let Some(d) = self.department_id {
-            sql.push(" AND EXISTS (SELECT 1 FROM case_tasks ft WHERE ft.case_id = cases.id AND ft.department_id = ")
-                .bind(d)
-                .push(")");
+            unit_cases(&mut sql, shape, "ft", d);
         }
         if self.overdue == Some(true) {
             sql.push(" AND cases.due_at < ").bind(now_ms());
@@ -435,15 +471,19 @@ pub struct ListSql {
 impl ListSql {
     /// For `f` as `p` sees it at `now_ms`, for a page ending `end` rows in.
     pub fn new(p: &Principal, f: &CaseFilter, now_ms: i64, end: i64) -> AppResult<ListSql> {
-        let filter = f.to_sql(p)?;
+        let counted = f.to_sql_as(p, Shape::Count)?;
         Ok(ListSql {
-            total: BoundedCount::new("cases", &filter, COUNT_CAP),
+            total: BoundedCount::new("cases", &counted, COUNT_CAP),
             overdue_total: BoundedCount::new(
                 "cases",
-                &filter.with_text(&format!("{}{}", filter.text(), overdue_clause(now_ms))),
+                &counted.with_text(&format!("{}{}", counted.text(), overdue_clause(now_ms))),
                 end,
             ),
-            parts: ordered_parts(&filter, &format!("SELECT {COLUMNS} FROM cases"), now_ms),
+            parts: ordered_parts(
+                &f.to_sql(p)?,
+                &format!("SELECT {COLUMNS} FROM cases"),
+                now_ms,
+            ),
         })
     }
 }

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{COLUMNS, from_row, scope};
+use super::views::{COLUMNS, Shape, from_row, scope};
 use super::{Case, CasesState, get_scoped};
 use crate::auth::{Can, Principal, perm};
 use crate::db::Sql;
@@ -101,7 +101,7 @@ pub(super) async fn ranked(
         .push(" AND NOT EXISTS (SELECT 1 FROM duplicate_verdicts v WHERE v.case_id = ")
         .bind(case.id)
         .push(" AND v.other_id = cases.id AND v.verdict = 'refused')");
-    scope(p, &mut sql);
+    scope(p, &mut sql, Shape::Page);
     sql.push(" ORDER BY cases.reported_at DESC LIMIT ")
         .bind(CANDIDATES_MAX);
     let rows = sql.query().fetch_all(&mut *conn).await?;

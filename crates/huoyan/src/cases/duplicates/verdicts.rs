@@ -16,7 +16,7 @@ use super::{Proposal, Snapshot, ranked};
 use crate::audit::Change;
 use crate::auth::{Can, Page, Principal, perm};
 use crate::cases::CasesState;
-use crate::cases::views::{scope, scoped_in};
+use crate::cases::views::{Shape, scope, scoped_in};
 use crate::db::Sql;
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath};
@@ -135,7 +135,7 @@ pub async fn in_use(state: &CasesState, p: &Principal) -> AppResult<InUse> {
          COALESCE(SUM(CASE WHEN v.verdict = 'merged' AND v.rank IS NULL THEN 1 ELSE 0 END), 0) \
          FROM duplicate_verdicts v JOIN cases ON cases.id = v.case_id WHERE 1 = 1",
     );
-    scope(p, &mut sql);
+    scope(p, &mut sql, Shape::Count);
     let row = sql.query().fetch_one(&state.db.pool).await?;
     let (merged, refused, missed): (i64, i64, i64) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
