@@ -74,6 +74,10 @@ struct Args {
     /// Measure only the routes whose path contains one of these (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The audit key file of a reused database that the bench did not make (`huoyan demo
+    /// --cases N` seals with the key it names or creates).
+    #[arg(long)]
+    audit_key: Option<std::path::PathBuf>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -83,6 +87,19 @@ struct Args {
 /// still verifies when a later run adds to it (an export is an audited event).
 fn bench_key() -> AuditKey {
     AuditKey::from_bytes([0x5a; KEY_BYTES])
+}
+
+/// The key a reused database is sealed with: `--audit-key`'s file (one filled by `huoyan demo
+/// --cases N`), else the bench's own.
+fn reused_key(args: &Args) -> anyhow::Result<AuditKey> {
+    match &args.audit_key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            AuditKey::parse(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))
+        }
+        None => Ok(bench_key()),
+    }
 }
 
 /// A database ready to be measured.
@@ -173,7 +190,7 @@ async fn prepare(args: &Args, backend: Backend) -> anyhow::Result<Prepared> {
     };
     let db = Db::connect_and_migrate(&target)
         .await?
-        .with_audit_key(bench_key());
+        .with_audit_key(reused_key(args)?);
     let origin = if count(&db, "accounts").await? > 0 {
         let cases = count(&db, "cases").await?;
         eprintln!("{label}: reusing {target} ({cases} cases; not loading)");
@@ -543,6 +560,14 @@ fn print(report: &Report, clients: usize) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // HUOYAN_LOG=sqlx::query=debug prints each statement with its time, as the server does.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUOYAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
     let backends = match args.backend.as_str() {
         "sqlite" => vec![Backend::Sqlite],

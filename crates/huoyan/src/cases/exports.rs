@@ -128,12 +128,12 @@ pub async fn list_xlsx(
         file.seek(SeekFrom::Start(0))?;
         Ok((file, rows))
     });
-    let select = format!(
-        "SELECT {COLUMNS}, compound_region.name AS compound_name, lead_unit.name AS lead_name FROM cases \
-         JOIN regions compound_region ON compound_region.id = cases.compound_id \
-         LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id"
-    );
-    'parts: for part in ordered_parts(&filter, &select, crate::time::now_ms()) {
+    let columns =
+        format!("{COLUMNS}, compound_region.name AS compound_name, lead_unit.name AS lead_name");
+    let joins = " JOIN regions compound_region ON compound_region.id = cases.compound_id \
+         LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id";
+    let now = crate::time::now_ms();
+    'parts: for part in ordered_parts(&filter, &columns, joins, now, db.backend) {
         let mut rows = part.query().fetch(&db.pool);
         while let Some(r) = rows.try_next().await? {
             // A closed channel is a writer that failed; its error is the one to report.
