@@ -91,9 +91,10 @@ impl<T> ListPage<T> {
 
     /// The offset of the page after this one, for pagers.
     pub fn next_offset(&self) -> Option<i64> {
-        let more = self.offset + self.limit < self.total
-            || (self.total_capped && self.items.len() as i64 == self.limit);
-        more.then_some(self.offset + self.limit)
+        let next = self.offset.saturating_add(self.limit);
+        let more =
+            next < self.total || (self.total_capped && self.items.len() as i64 == self.limit);
+        more.then_some(next)
     }
 
     /// The total as pages show it: "1000+" when capped.
@@ -131,7 +132,7 @@ impl BoundedCount {
             sql: filter.with_text(&format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM {from}{} LIMIT {}) AS counted",
                 filter.text(),
-                cap + 1
+                cap.saturating_add(1)
             )),
             cap,
         }

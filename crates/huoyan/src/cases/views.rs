@@ -428,7 +428,8 @@ pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<
         offset: f.offset,
     };
     let (limit, offset) = (paging.limit(), paging.offset());
-    let sql = ListSql::new(p, f, now_ms(), offset + limit, db.backend)?;
+    // Saturating: an offset near i64::MAX is a request for an empty page, not an overflow.
+    let sql = ListSql::new(p, f, now_ms(), offset.saturating_add(limit), db.backend)?;
     let (total, total_capped) = sql.total.run(db).await?;
     // The overdue cases up to this page's end: all of them when fewer.
     let (late, _) = sql.overdue_total.run(db).await?;

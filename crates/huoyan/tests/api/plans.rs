@@ -223,6 +223,16 @@ async fn pages_cross_from_the_overdue_cases_to_the_rest_without_a_gap() {
         all_ids[overdue..].windows(2).all(|w| w[0] > w[1]),
         "the rest newest first"
     );
+    // An offset at the end of i64 is an empty page (it overflowed the page's end before).
+    for path in ["/api/v1/cases", "/api/v1/cases/geojson"] {
+        let (status, body) = app
+            .get(
+                &group,
+                &format!("{path}?limit=-9223372036854775808&offset=9223372036854775806"),
+            )
+            .await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
     // Pages of 7 from every offset around the boundary are the same slices.
     for offset in overdue.saturating_sub(8)..overdue + 8 {
         let (status, page) = app
