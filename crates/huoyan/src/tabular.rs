@@ -180,16 +180,24 @@ pub fn write_workbook(sheets: &[Sheet]) -> anyhow::Result<Vec<u8>> {
             .chain([sheet.headers.len()])
             .max()
             .unwrap_or(0);
-        if columns > 0 {
-            let last = columns as u16 - 1;
-            ws.set_freeze_panes(1, 0)?;
-            ws.autofilter(0, 0, sheet.rows.len() as u32, last)?;
-            for c in 0..columns {
-                ws.set_column_width(c as u16, column_width(sheet, c))?;
-            }
-        }
+        let widths: Vec<f64> = (0..columns).map(|c| column_width(sheet, c)).collect();
+        lay_out(ws, sheet.rows.len() as u32, &widths)?;
     }
     Ok(book.save_to_buffer()?)
+}
+
+/// A sheet as a person opens it to work: the header row frozen, a filter over every column and
+/// the columns `widths` wide (within bounds), over `rows` data rows.
+fn lay_out(ws: &mut rust_xlsxwriter::Worksheet, rows: u32, widths: &[f64]) -> anyhow::Result<()> {
+    if widths.is_empty() {
+        return Ok(());
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, rows, widths.len() as u16 - 1)?;
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, w.clamp(MIN_WIDTH, MAX_WIDTH))?;
+    }
+    Ok(())
 }
 
 fn write_row(
@@ -264,14 +272,7 @@ impl StreamedSheet {
 
     /// Writes the workbook to `out`.
     pub fn finish(mut self, out: impl std::io::Write + Send) -> anyhow::Result<()> {
-        let ws = self.book.worksheet_from_index(0)?;
-        if !self.widths.is_empty() {
-            ws.set_freeze_panes(1, 0)?;
-            ws.autofilter(0, 0, self.rows, self.widths.len() as u16 - 1)?;
-            for (c, w) in self.widths.iter().enumerate() {
-                ws.set_column_width(c as u16, w.clamp(MIN_WIDTH, MAX_WIDTH))?;
-            }
-        }
+        lay_out(self.book.worksheet_from_index(0)?, self.rows, &self.widths)?;
         self.book.save_to_writer(out)?;
         Ok(())
     }

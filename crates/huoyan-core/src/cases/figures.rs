@@ -168,24 +168,25 @@ fn ratio(num: i64, den: i64) -> Option<f64> {
 
 impl TaskMeasures {
     fn add(&mut self, t: &TaskRecord, now_ms: i64) {
+        self.add_settled(t);
+        if t.state.is_open() && is_overdue(t.due_at, None, now_ms) {
+            self.add_late(1);
+        }
+    }
+
+    /// What task `t` counts whenever it is read: everything but an open task's lateness, which
+    /// depends on the moment of reading (`add_late`).
+    pub fn add_settled(&mut self, t: &TaskRecord) {
         self.tasks += 1;
-        let done = if t.state == TaskState::Done {
-            t.done_at
-        } else {
-            None
-        };
-        let open = t.state.is_open();
+        let done = t.done_at.filter(|_| t.state == TaskState::Done);
         if let Some(d) = done {
             self.done += 1;
             self.decided += 1;
-            if d <= t.due_at {
+            if is_overdue(t.due_at, Some(d), 0) {
+                self.overdue += 1;
+            } else {
                 self.on_time += 1;
             }
-        } else if open && is_overdue(t.due_at, None, now_ms) {
-            self.decided += 1;
-        }
-        if (done.is_some() || open) && is_overdue(t.due_at, done, now_ms) {
-            self.overdue += 1;
         }
         if done.is_some() || t.reworks > 0 {
             self.fixed += 1;
@@ -197,6 +198,25 @@ impl TaskMeasures {
             self.extended += 1;
         }
         self.urges += t.urges;
+    }
+
+    /// Counts `n` open tasks already past their deadline: decided, and overdue.
+    pub fn add_late(&mut self, n: i64) {
+        self.decided += n;
+        self.overdue += n;
+    }
+
+    /// Adds `other` times `sign` (1 or −1).
+    pub fn merge(&mut self, other: &TaskMeasures, sign: i64) {
+        self.tasks += other.tasks * sign;
+        self.done += other.done * sign;
+        self.on_time += other.on_time * sign;
+        self.decided += other.decided * sign;
+        self.overdue += other.overdue * sign;
+        self.fixed += other.fixed * sign;
+        self.reworked += other.reworked * sign;
+        self.extended += other.extended * sign;
+        self.urges += other.urges * sign;
     }
 
     /// on_time / decided.

@@ -58,17 +58,6 @@ fn matches(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-async fn principal(db: &Db, username: &str) -> huoyan::auth::Principal {
-    let id: i64 = sqlx::query("SELECT id FROM accounts WHERE username = $1")
-        .bind(username)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
-    huoyan::auth::principal_of(db, id).await.unwrap()
-}
-
 /// Compares both readings for each role and filter the tallies serve; returns the differences.
 async fn compare(db: &Db) -> Vec<String> {
     let department: i64 = sqlx::query(
@@ -99,7 +88,7 @@ async fn compare(db: &Db) -> Vec<String> {
     let now = huoyan::time::now_ms();
     let mut out = Vec::new();
     for username in ["commander", "group", "office", "dept-gelin"] {
-        let p = principal(db, username).await;
+        let p = crate::principal(db, username).await;
         for f in &filters {
             let tallied = figures_by(db, &p, f, now, Reading::Tallies).await.unwrap();
             let full = figures_by(db, &p, f, now, Reading::History).await.unwrap();

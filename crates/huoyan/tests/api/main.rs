@@ -371,6 +371,20 @@ pub fn page_client() -> reqwest::Client {
 
 /// Signs in through the login form with `client` (a `page_client`); the answer's status: 303
 /// when signed in, 401 when refused.
+/// The principal of account `username` as the server resolves it, for calling the library's
+/// read functions directly.
+pub async fn principal(db: &Db, username: &str) -> huoyan::auth::Principal {
+    use sqlx::Row;
+    let id: i64 = sqlx::query("SELECT id FROM accounts WHERE username = $1")
+        .bind(username)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    huoyan::auth::principal_of(db, id).await.unwrap()
+}
+
 pub async fn page_login(
     client: &reqwest::Client,
     app: &TestApp,

@@ -10,15 +10,6 @@ use sqlx::Row;
 
 use crate::{TestApp, spawn_app};
 
-async fn principal(app: &TestApp, username: &str) -> huoyan::auth::Principal {
-    let id = app
-        .id_of(&format!(
-            "SELECT id FROM accounts WHERE username = '{username}'"
-        ))
-        .await;
-    huoyan::auth::principal_of(&app.db, id).await.unwrap()
-}
-
 /// The plan of `sql` as one text. On PostgreSQL, sequential scans and sorts are priced out (a
 /// demo's few hundred rows would make any plan cheapest), so that a sort or a full scan shows
 /// only where no index can serve the statement.
@@ -160,7 +151,7 @@ async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
     let backend = app.db.backend;
     let mut failures = Vec::new();
     for username in ["group", "supervisor", "dept-gelin"] {
-        let p = principal(&app, username).await;
+        let p = crate::principal(&app.db, username).await;
         for (name, f) in &filters {
             let sql = ListSql::new(&p, f, huoyan::time::now_ms(), 50, app.db.backend).unwrap();
             let [overdue, rest] = &sql.parts;

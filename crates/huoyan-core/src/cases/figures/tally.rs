@@ -59,27 +59,17 @@ impl Tally {
             self.case_spans[i].merge(&other.case_spans[i], sign);
             self.task_spans[i].merge(&other.task_spans[i], sign);
         }
-        let (m, o) = (&mut self.measures, &other.measures);
-        m.tasks += o.tasks * sign;
-        m.done += o.done * sign;
-        m.on_time += o.on_time * sign;
-        m.decided += o.decided * sign;
-        m.overdue += o.overdue * sign;
-        m.fixed += o.fixed * sign;
-        m.reworked += o.reworked * sign;
-        m.extended += o.extended * sign;
-        m.urges += o.urges * sign;
+        self.measures.merge(&other.measures, sign);
     }
 
     /// Nothing counted (what is left of a key whose cases all moved elsewhere).
     pub fn is_empty(&self) -> bool {
-        *self == Tally::default()
-            || (self.cases == 0
-                && self.case_states.iter().all(|n| *n == 0)
-                && self.task_states.iter().all(|n| *n == 0)
-                && self.case_spans.iter().all(Sketch::is_empty)
-                && self.task_spans.iter().all(Sketch::is_empty)
-                && self.measures == TaskMeasures::default())
+        self.cases == 0
+            && self.case_states.iter().all(|n| *n == 0)
+            && self.task_states.iter().all(|n| *n == 0)
+            && self.case_spans.iter().all(Sketch::is_empty)
+            && self.task_spans.iter().all(Sketch::is_empty)
+            && self.measures == TaskMeasures::default()
     }
 
     fn add_case(&mut self, c: &CaseRecord) {
@@ -95,28 +85,7 @@ impl Tally {
     }
 
     fn add_task(&mut self, t: &TaskRecord, c: &CaseRecord, own_clock: bool) {
-        let m = &mut self.measures;
-        m.tasks += 1;
-        let done = t.done_at.filter(|_| t.state == TaskState::Done);
-        if let Some(d) = done {
-            m.done += 1;
-            m.decided += 1;
-            if d <= t.due_at {
-                m.on_time += 1;
-            } else {
-                m.overdue += 1;
-            }
-        }
-        if done.is_some() || t.reworks > 0 {
-            m.fixed += 1;
-        }
-        if t.reworks > 0 {
-            m.reworked += 1;
-        }
-        if t.extensions > 0 {
-            m.extended += 1;
-        }
-        m.urges += t.urges;
+        self.measures.add_settled(t);
         if own_clock {
             if let Some(i) = TaskState::ALL.iter().position(|s| *s == t.state) {
                 bump(&mut self.task_states, TaskState::ALL.len(), i, 1);
@@ -175,11 +144,6 @@ fn durations(spans: &[Sketch; 4]) -> Durations {
     }
 }
 
-fn late(m: &mut TaskMeasures, n: i64) {
-    m.decided += n;
-    m.overdue += n;
-}
-
 /// The figures of summed tallies: `categories` holds, per category, the tally of the slot the
 /// reader's filter selects (`ALL_UNITS`, or the one unit it is confined to); `units` each unit's
 /// own slot summed over categories; `open` the open overdue tasks the filter selects; `names`
@@ -200,7 +164,7 @@ pub fn figures_of(
     };
     let row = |category: Option<String>, t: &Tally, extra: i64| {
         let mut measures = t.measures;
-        late(&mut measures, extra);
+        measures.add_late(extra);
         CategoryFigures {
             category,
             cases: t.cases,
@@ -235,8 +199,7 @@ pub fn figures_of(
         .filter(|(_, t)| t.measures.tasks > 0)
         .map(|(&id, t)| {
             let mut measures = t.measures;
-            late(
-                &mut measures,
+            measures.add_late(
                 open.iter()
                     .filter(|o| o.department_id == id)
                     .map(|o| o.tasks)

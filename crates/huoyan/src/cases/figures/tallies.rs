@@ -222,9 +222,13 @@ pub async fn build(db: &Db) -> AppResult<Option<i64>> {
     sqlx::query("DELETE FROM case_figure_tallies")
         .execute(&mut *change.tx)
         .await?;
+    let last: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM cases")
+        .fetch_one(&mut *change.tx)
+        .await?
+        .try_get(0)?;
     let (mut from, mut counted) = (0i64, 0i64);
     let mut all = BTreeMap::new();
-    loop {
+    while from < last {
         let mut filter = Sql::new(" WHERE cases.id > ");
         filter
             .bind(from)
@@ -237,11 +241,6 @@ pub async fn build(db: &Db) -> AppResult<Option<i64>> {
                 .await?,
             case_record,
         )?;
-        let more: bool = sqlx::query("SELECT 1 FROM cases WHERE id > $1")
-            .bind(from + BUILD_BATCH)
-            .fetch_optional(&mut *change.tx)
-            .await?
-            .is_some();
         let tasks = records(
             &tasks_sql(&filter, &[])
                 .query()
@@ -263,9 +262,6 @@ pub async fn build(db: &Db) -> AppResult<Option<i64>> {
             .collect();
         add(&mut all, &batch, 1);
         from += BUILD_BATCH;
-        if !more {
-            break;
-        }
     }
     write(&mut change, all).await?;
     sqlx::query("INSERT INTO case_figure_tallies_built (built_at) VALUES ($1)")
