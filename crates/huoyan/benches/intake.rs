@@ -361,7 +361,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
     }
     if run("storage") {
         eprintln!("{label}: storage, through the group-commit writer");
-        let batched = Writer::Batched(std::sync::Arc::new(intake::Intake::new(db.clone())));
+        let batched = Writer::Batched(std::sync::Arc::new(intake::Intake::new(&db)));
         phases.push(
             durable(
                 &db,

@@ -97,6 +97,14 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Copy a SQLite database (--db) into a new, empty PostgreSQL database, in one transaction,
+    /// and verify the copy's audit chain: a city outgrowing the embedded default moves so. Run it
+    /// as the PostgreSQL database's owner.
+    Copy {
+        /// The PostgreSQL database, postgres://USER@HOST/DB (migrated here if it is not).
+        #[arg(long)]
+        to: String,
+    },
     /// Import people, teams or regions (xlsx or csv) or zones (GeoJSON); all rows or none.
     Import {
         /// people, teams, regions or zones.
@@ -302,6 +310,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup { to } => {
             let db = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
             return crate::backup::run(&db, &to, key(Purpose::Verify)?.0).await;
+        }
+        Command::Copy { to } => {
+            let db = cli.db.or(file.db).unwrap_or_else(|| "huoyan.db".into());
+            let verdict =
+                crate::backup::to_postgres::run(&db, &to, key(Purpose::Verify)?.0, &mut |line| {
+                    eprintln!("{line}")
+                })
+                .await?;
+            return Ok(match verdict {
+                Verdict::Intact { events, .. } => {
+                    println!(
+                        "copied {} to {}: {events} audit events, chain intact",
+                        redact(&db),
+                        redact(&to)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Verdict::Broken(finding) => {
+                    println!(
+                        "copied {} to {}, but its audit trail is BROKEN: {finding}",
+                        redact(&db),
+                        redact(&to)
+                    );
+                    ExitCode::from(2)
+                }
+            });
         }
         Command::Import { kind, file: path } => {
             let db = writer(cli.db.or(file.db), key(Purpose::Write)?).await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use huoyan_core::audit::seal::AuditKey;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -37,49 +37,73 @@ pub fn normalise_url(db: &str) -> (String, Backend) {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How every pool is opened, with at most `connections`.
+fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings a connection each time it leaves the pool: a second round trip for every
+        // query. A SQLite file cannot go away underneath; a PostgreSQL connection can (a
+        // restart, a proxy's timeout), but one in use a moment ago is alive, so only one idle
+        // for a while is pinged (sqlx replaces it if the ping fails).
+        .test_before_acquire(false);
+    if backend == Backend::Postgres {
+        return options.before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(5) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        });
+    }
+    options.after_connect(|conn, _| {
+        Box::pin(async move {
+            // WAL lets readers run beside the writer; FULL sync because a write is
+            // acknowledged only once it is on disk; the busy timeout queues writers instead
+            // of failing them. A 32 MiB page cache a connection (SQLite's default is 2 MiB)
+            // keeps the indexes of a city's cases in memory instead of reading them again
+            // from the file for every statement.
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA cache_size = -32768;",
+            )
+            .await?;
+            Ok(())
+        })
+    })
+}
+
 impl Db {
     pub async fn connect(db: &str) -> anyhow::Result<Db> {
         install_default_drivers();
         let (url, backend) = normalise_url(db);
-        let options = AnyPoolOptions::new()
-            .max_connections(match backend {
+        let pool = pool_options(
+            backend,
+            match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(30))
-            // sqlx pings a connection each time it leaves the pool; on SQLite that is a second
-            // round trip to the connection's thread for every query, to a file that cannot go
-            // away underneath.
-            .test_before_acquire(backend == Backend::Postgres);
-        let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the writer; FULL sync because a write is
-                    // acknowledged only once it is on disk; the busy timeout queues writers
-                    // instead of failing them. A 32 MiB page cache a connection (SQLite's
-                    // default is 2 MiB) keeps the indexes of a city's cases in memory instead
-                    // of reading them again from the file for every statement.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                         PRAGMA cache_size = -32768;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            })
-        } else {
-            options
-        };
-        let pool = options
-            .connect(&url)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(&url)))?;
+            },
+        )
+        .connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(&url)))?;
         Ok(Db {
             pool,
             backend,
             audit_key: None,
         })
+    }
+
+    /// The same database through a pool of its own, of at most `connections`, opened on first
+    /// use: for a writer that must not queue for a connection behind the requests' reads.
+    pub fn own_pool(&self, connections: u32) -> Db {
+        let options = (*self.pool.connect_options()).clone();
+        Db {
+            pool: pool_options(self.backend, connections).connect_lazy_with(options),
+            ..self.clone()
+        }
     }
 
     pub fn with_audit_key(self, key: AuditKey) -> Db {
@@ -302,6 +326,16 @@ impl Sql {
         self
     }
 
+    /// Binds `value` as a statement of many values on `backend` should: with SQLite's anonymous
+    /// placeholder `?`, PostgreSQL's `$N` (see `insert_rows`). A statement binds either way, never
+    /// both.
+    pub fn bind_for(&mut self, backend: Backend, value: impl Into<Arg>) -> &mut Self {
+        match backend {
+            Backend::Sqlite => self.bind_anonymous(value),
+            Backend::Postgres => self.bind(value),
+        }
+    }
+
     /// Appends SQLite's anonymous placeholder `?` for `value` (SQLite only; see `insert_rows`).
     fn bind_anonymous(&mut self, value: impl Into<Arg>) -> &mut Self {
         self.args.push(value.into());
@@ -365,10 +399,7 @@ pub fn insert_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<
                         Some(row) => row[c].clone(),
                         None => chunk[0][c].null(),
                     };
-                    match backend {
-                        Backend::Sqlite => sql.bind_anonymous(value),
-                        Backend::Postgres => sql.bind(value),
-                    };
+                    sql.bind_for(backend, value);
                 }
                 sql.push(")");
             }

@@ -84,7 +84,7 @@ impl App {
                 regions: regions.clone(),
             },
             cases: CasesState {
-                intake: Arc::new(crate::cases::intake::Intake::new(db.clone())),
+                intake: Arc::new(crate::cases::intake::Intake::new(&db)),
                 db,
                 menu,
                 regions,

@@ -77,16 +77,9 @@ async fn a_report_with_a_nul_character_is_refused_alone_among_honest_ones_sent_a
     );
 }
 
-#[tokio::test]
-async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one() {
-    let app = spawn_app(true).await;
-    let account = app
-        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
-        .await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
-    let filing = |description: String| Filing {
+/// A keyless report by the demo supervisor of `compound`.
+fn supervisors(account: i64, compound: i64, description: String) -> Filing {
+    Filing {
         actor: huoyan::audit::Actor {
             id: Some(account),
             name: "supervisor".into(),
@@ -102,7 +95,19 @@ async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one(
         lat: None,
         address: String::new(),
         description,
-    };
+    }
+}
+
+#[tokio::test]
+async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one() {
+    let app = spawn_app(true).await;
+    let account = app
+        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
+        .await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let filing = |description: String| supervisors(account, compound, description);
     // Past validation, as a filing from a caller that skipped it would be.
     let filings: Vec<Filing> = (0..64)
         .map(|i| {
@@ -131,4 +136,69 @@ async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one(
             .await,
         63
     );
+}
+
+/// A busy intake outruns the planner's statistics: PostgreSQL still thought the supervisor had a
+/// few dozen cases when it had 40,000, and read every one of them for each batch's key lookup
+/// (9 ms a batch, growing; the writer is serial, so intake slowed with it). The lookup must probe
+/// the unique index on (account, key) whatever the statistics say.
+#[tokio::test]
+async fn the_key_lookup_probes_the_unique_index_however_stale_the_statistics() {
+    let app = spawn_app(true).await;
+    let account = app
+        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
+        .await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    if app.db.backend == huoyan::db::Backend::Postgres {
+        // Statistics taken now, while the supervisor has the demo's few cases, and kept.
+        for sql in [
+            "ALTER TABLE cases SET (autovacuum_enabled = false)",
+            "ANALYZE cases",
+        ] {
+            sqlx::query(sql).execute(&app.owner.pool).await.unwrap();
+        }
+    }
+    let filings: Vec<Filing> = (0..4096)
+        .map(|i| Filing {
+            key: Some(format!("stale-{i}")),
+            ..supervisors(account, compound, format!("东门岗无人 {i}"))
+        })
+        .collect();
+    for batch in filings.chunks(256) {
+        for filed in write_all(&app.db, batch).await {
+            assert!(matches!(filed, Ok(Filed::New { .. })), "{filed:?}");
+        }
+    }
+    let keys: Vec<String> = (3968..4096).map(|i| format!("stale-{i}")).collect();
+    let pairs: Vec<(i64, &str)> = keys.iter().map(|k| (account, k.as_str())).collect();
+    let plan = crate::plans::plan(
+        &app,
+        &huoyan::cases::intake::key_lookup(app.db.backend, &pairs),
+    )
+    .await;
+    let probes = plan.lines().any(|l| match app.db.backend {
+        huoyan::db::Backend::Sqlite => {
+            l.contains("INDEX sqlite_autoindex_cases")
+                && l.contains("(reporter_account_id=? AND idempotency_key=?)")
+        }
+        huoyan::db::Backend::Postgres => {
+            l.contains("Index Cond")
+                && l.contains("reporter_account_id =")
+                && l.contains("idempotency_key =")
+        }
+    });
+    assert!(probes, "{plan}");
+    // And it finds them.
+    let found = huoyan::cases::intake::key_lookup(app.db.backend, &pairs)
+        .query()
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    let found: std::collections::BTreeSet<String> = found
+        .iter()
+        .map(|r| sqlx::Row::try_get(r, 1).unwrap())
+        .collect();
+    assert_eq!(found.len(), 128);
 }

@@ -11,6 +11,7 @@ mod browser_chasing;
 mod cases;
 mod chasing;
 mod cli;
+mod copy;
 mod demo_cases;
 mod duplicates;
 mod evidence;
@@ -173,17 +174,23 @@ pub async fn spawn_app(demo: bool) -> TestApp {
 
 /// The same with the city's own settings.
 pub async fn spawn_app_with(demo: bool, settings: huoyan::app::Settings) -> TestApp {
+    let fresh = fresh_db().await;
+    if demo {
+        huoyan::demo::load(&fresh.db, None, &mut |_| {})
+            .await
+            .expect("demo loads");
+    }
+    serve(fresh, settings).await
+}
+
+/// Starts the server on a random port over `fresh` as it is.
+pub async fn serve(fresh: FreshDb, settings: huoyan::app::Settings) -> TestApp {
     let FreshDb {
         db,
         owner,
         db_arg,
         key_file,
-    } = fresh_db().await;
-    if demo {
-        huoyan::demo::load(&db, None, &mut |_| {})
-            .await
-            .expect("demo loads");
-    }
+    } = fresh;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = huoyan::app::router(&huoyan::app::App::new(db.clone(), settings));

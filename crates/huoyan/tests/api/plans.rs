@@ -13,7 +13,7 @@ use crate::{TestApp, spawn_app};
 /// The plan of `sql` as one text. On PostgreSQL, sequential scans and sorts are priced out (a
 /// demo's few hundred rows would make any plan cheapest), so that a sort or a full scan shows
 /// only where no index can serve the statement.
-async fn plan(app: &TestApp, sql: &Sql) -> String {
+pub(crate) async fn plan(app: &TestApp, sql: &Sql) -> String {
     let lines: Vec<String> = match app.db.backend {
         Backend::Sqlite => sql
             .with_text(&format!("EXPLAIN QUERY PLAN {}", sql.text()))

@@ -24,6 +24,8 @@ use huoyan_core::audit::seal::AuditKey;
 use crate::audit::Verdict;
 use crate::db::{Backend, Db, normalise_url, redact};
 
+pub mod to_postgres;
+
 /// What an operator is told to do for a PostgreSQL database.
 pub const POSTGRES_ADVICE: &str = "\
 huoyan backup copies SQLite databases only. Back up PostgreSQL with its own tools, while the server runs:

@@ -1,0 +1,26 @@
+-- wrk script for bench/intake-wrk.sh: POST /api/v1/cases with a distinct Idempotency-Key on every
+-- request. TOKEN and COMPOUND come from the environment.
+local counter = 0
+local body = '{"category":"static_control","compound_id":' .. os.getenv("COMPOUND") ..
+  ',"description":"wrk 东门岗无人值守"}'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+
+function setup(thread)
+  thread:set("prefix", tostring(math.random(1, 1000000000)))
+end
+
+request = function()
+  counter = counter + 1
+  wrk.headers["Idempotency-Key"] = prefix .. "-" .. counter
+  return wrk.format(nil, "/api/v1/cases", nil, body)
+end
+
+done = function(summary, latency)
+  io.write(string.format("wrk: %d requests, %.0f/s, p50 %.1f ms, p99 %.1f ms, errors %d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout))
+end
