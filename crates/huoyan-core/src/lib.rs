@@ -75,5 +75,6 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod drones;
+pub mod inspections;
 pub mod org;
 pub mod workforce;
