@@ -141,7 +141,13 @@ impl BoundedCount {
     /// (the count up to the cap, whether more rows match).
     pub async fn run(&self, db: &crate::db::Db) -> Result<(i64, bool), AppError> {
         use sqlx::Row;
-        let n: i64 = self.sql.query().fetch_one(&db.pool).await?.try_get(0)?;
+        let n: i64 = self
+            .sql
+            .query()
+            .persistent(crate::db::prepared(db.backend))
+            .fetch_one(&db.pool)
+            .await?
+            .try_get(0)?;
         Ok((n.min(self.cap), n > self.cap))
     }
 }

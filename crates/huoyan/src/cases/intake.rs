@@ -321,7 +321,7 @@ async fn used_keys(
     }
     let rows = key_lookup(backend, &pairs)
         .query()
-        .persistent(prepare_lookups(backend))
+        .persistent(crate::db::prepared(backend))
         .fetch_all(&mut *change.tx)
         .await?;
     for r in rows {
@@ -431,15 +431,6 @@ pub async fn write_one(db: &Db, f: &Filing, photos: &[Upload]) -> AppResult<File
     }
 }
 
-/// Whether key lookups may be prepared statements. Not on PostgreSQL: after five runs it keeps
-/// one generic plan for a prepared statement until the table is analysed again, and a plan made
-/// while `cases` was nearly empty is a sequential scan, kept while the table grows (40 ms a
-/// lookup at 60,000 cases, seen in the intake bench). Unprepared, a lookup is planned with the
-/// table as it is, on its unique index.
-fn prepare_lookups(backend: Backend) -> bool {
-    backend == Backend::Sqlite
-}
-
 /// The case `account_id` already filed under `key`, if any.
 pub async fn by_key(db: &Db, account_id: i64, key: Option<&str>) -> AppResult<Option<i64>> {
     let Some(k) = key else { return Ok(None) };
@@ -447,7 +438,7 @@ pub async fn by_key(db: &Db, account_id: i64, key: Option<&str>) -> AppResult<Op
         sqlx::query("SELECT id FROM cases WHERE reporter_account_id = $1 AND idempotency_key = $2")
             .bind(account_id)
             .bind(k)
-            .persistent(prepare_lookups(db.backend))
+            .persistent(crate::db::prepared(db.backend))
             .fetch_optional(&db.pool)
             .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)

@@ -402,7 +402,11 @@ impl CaseFilter {
                 .bind(like)
                 .push(")")
                 .push(LIKE_ESCAPE)
-                .push("))");
+                // An OFFSET keeps PostgreSQL from turning the EXISTS into a hash of every
+                // matching note, built by reading the whole timeline before the first case
+                // (1.4 s a page at 399,168 cases); each case's notes are read in turn instead,
+                // until the page is full (3.6 ms).
+                .push(" LIMIT 1 OFFSET 0))");
         }
         Ok(sql)
     }
@@ -448,7 +452,12 @@ pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<
         }
         let mut q = part;
         q.push(" LIMIT ").bind(take).push(" OFFSET ").bind(skip);
-        for r in q.query().fetch_all(&db.pool).await? {
+        for r in q
+            .query()
+            .persistent(crate::db::prepared(db.backend))
+            .fetch_all(&db.pool)
+            .await?
+        {
             items.push(from_row(&r)?);
         }
     }
