@@ -1207,32 +1207,15 @@ async fn many_reports_at_once_land_exactly_once_with_an_intact_chain() {
 #[tokio::test]
 async fn a_batch_keeps_one_case_per_key_and_one_bad_filing_costs_the_others_nothing() {
     use huoyan::cases::intake::{Filed, Filing, write_all, write_many};
-    use huoyan_core::cases::{Kind, Priority, Source};
 
     let app = spawn_app(true).await;
-    let account = app
-        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
-        .await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
+    let (account, compound) = crate::intake::supervisor_and_compound(&app).await;
     let cases_before = app.count("cases").await;
     let filing = |key: Option<&str>, compound_id: i64| Filing {
-        actor: huoyan::audit::Actor {
-            id: Some(account),
-            name: "supervisor".into(),
-        },
-        account_id: account,
         key: key.map(str::to_string),
-        kind: Kind::Problem,
-        source: Source::Supervisor,
         category: huoyan_core::cases::Category::Supplies,
-        priority: Priority::Normal,
         compound_id,
-        lon: None,
-        lat: None,
-        address: String::new(),
-        description: "5号楼蔬菜包未送达".into(),
+        ..crate::intake::supervisors(account, compound, "5号楼蔬菜包未送达".into())
     };
     // One transaction: two sends of key a, a filing on a region that does not exist (the batch
     // fails and its filings are written one by one), key b, and one without a key.

@@ -9,28 +9,7 @@ use huoyan_core::audit::seal::AuditKey;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::{FreshDb, TestApp, serve};
-
-/// A new, empty PostgreSQL database (not migrated); its URL as the superuser.
-async fn empty_pg() -> String {
-    let admin = std::env::var("HUOYAN_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!(
-        "huoyan_copy_{}_{}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&admin)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432 (the test command starts it)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .expect("create the destination");
-    pool.close().await;
-    format!("{}/{name}", admin.rsplit_once('/').expect("a database").0)
-}
+use crate::{FreshDb, TestApp, new_pg, serve};
 
 /// The demo in a new SQLite file, sealed with `key`; its path.
 async fn sqlite_demo(key: &AuditKey) -> String {
@@ -133,7 +112,12 @@ async fn count(db: &Db, table: &str) -> i64 {
 async fn a_sqlite_database_copied_into_postgresql_answers_the_same_and_goes_on() {
     let key = AuditKey::from_bytes(rand::random());
     let source = sqlite_demo(&key).await;
-    let dest = empty_pg().await;
+    let dest = new_pg(&format!(
+        "huoyan_copy_{}_{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ))
+    .await;
     let mut lines = Vec::new();
     let verdict = to_postgres::run(&source, &dest, key.clone(), &mut |l| {
         lines.push(l.to_string())

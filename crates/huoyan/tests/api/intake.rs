@@ -6,7 +6,7 @@ use huoyan::error::AppError;
 use huoyan_core::cases::{Kind, Priority, Source};
 use serde_json::json;
 
-use crate::{backend, fields, spawn_app};
+use crate::{TestApp, backend, fields, spawn_app};
 
 #[tokio::test]
 async fn a_report_with_a_nul_character_is_refused_alone_among_honest_ones_sent_at_once() {
@@ -77,8 +77,19 @@ async fn a_report_with_a_nul_character_is_refused_alone_among_honest_ones_sent_a
     );
 }
 
+/// The demo supervisor's account and its compound, 景程小区.
+pub(crate) async fn supervisor_and_compound(app: &TestApp) -> (i64, i64) {
+    let account = app
+        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
+        .await;
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    (account, compound)
+}
+
 /// A keyless report by the demo supervisor of `compound`.
-fn supervisors(account: i64, compound: i64, description: String) -> Filing {
+pub(crate) fn supervisors(account: i64, compound: i64, description: String) -> Filing {
     Filing {
         actor: huoyan::audit::Actor {
             id: Some(account),
@@ -101,12 +112,7 @@ fn supervisors(account: i64, compound: i64, description: String) -> Filing {
 #[tokio::test]
 async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one() {
     let app = spawn_app(true).await;
-    let account = app
-        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
-        .await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
+    let (account, compound) = supervisor_and_compound(&app).await;
     let filing = |description: String| supervisors(account, compound, description);
     // Past validation, as a filing from a caller that skipped it would be.
     let filings: Vec<Filing> = (0..64)
@@ -145,12 +151,7 @@ async fn the_writer_saves_a_batchs_honest_filings_when_the_database_refuses_one(
 #[tokio::test]
 async fn the_key_lookup_probes_the_unique_index_however_stale_the_statistics() {
     let app = spawn_app(true).await;
-    let account = app
-        .id_of("SELECT id FROM accounts WHERE username = 'supervisor'")
-        .await;
-    let compound = app
-        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
-        .await;
+    let (account, compound) = supervisor_and_compound(&app).await;
     if app.db.backend == huoyan::db::Backend::Postgres {
         // Statistics taken now, while the supervisor has the demo's few cases, and kept.
         for sql in [

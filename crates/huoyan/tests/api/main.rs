@@ -92,29 +92,35 @@ pub struct FreshDb {
     pub key_file: std::path::PathBuf,
 }
 
+/// A new, empty PostgreSQL database `name` on the tests' server (whatever the backend under
+/// test); its URL as the superuser.
+pub async fn new_pg(name: &str) -> String {
+    let admin = std::env::var("HUOYAN_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&admin)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (the test command starts it)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("create test database");
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').expect("URL has a database");
+    format!("{base}/{name}")
+}
+
 /// A new, empty database of the backend under test (not migrated): its name, and what `--db`
 /// takes for it as its owner and as the application's role.
 pub async fn empty_db() -> (String, String, String) {
     let name = unique_name();
     let (owner_arg, db_arg) = if backend() == "postgres" {
-        let admin = std::env::var("HUOYAN_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&admin)
-            .await
-            .expect("PostgreSQL on 127.0.0.1:5432 (the test command starts it)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .expect("create test database");
-        pool.close().await;
-        let (base, _) = admin.rsplit_once('/').expect("URL has a database");
+        let owner = new_pg(&name).await;
+        let (base, _) = owner.rsplit_once('/').expect("URL has a database");
         let (scheme, rest) = base.split_once("://").expect("URL has a scheme");
         let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-        (
-            format!("{base}/{name}"),
-            format!("{scheme}://{PG_APP_ROLE}@{host}/{name}"),
-        )
+        let app = format!("{scheme}://{PG_APP_ROLE}@{host}/{name}");
+        (owner, app)
     } else {
         let path = std::env::temp_dir()
             .join(format!("{name}.db"))
