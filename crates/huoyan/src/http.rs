@@ -283,6 +283,7 @@ pub async fn fetch_page<T>(
         .bind(offset);
     let items = q
         .query()
+        .persistent(crate::db::prepared(db.backend))
         .fetch_all(&db.pool)
         .await?
         .iter()
