@@ -56,6 +56,28 @@ pub enum Permission {
     /// of departments) and export case lists and figures as xlsx, in scope. A department sees its
     /// own tasks only.
     CaseFigures,
+    /// Read inspection rounds, checklists, coverage and the inspection figures.
+    InspectionsRead,
+    /// Plan a round for one's own team and record its visits.
+    InspectionsRun,
+    /// Write the checklists and the teams' areas of responsibility.
+    InspectionsManage,
+    /// Mark what was seen on a round as a suspected breach of discipline. Hidden: refused as if
+    /// the route did not exist.
+    DisciplineFlag,
+    /// Read and move discipline records. Hidden: for every other role they do not exist.
+    DisciplineRead,
+}
+
+impl Permission {
+    /// Whether a role without it is answered as if what it guards did not exist (404), not with
+    /// 403: the discipline track's records must not betray themselves, even by a refusal.
+    pub fn hidden(self) -> bool {
+        matches!(
+            self,
+            Permission::DisciplineFlag | Permission::DisciplineRead
+        )
+    }
 }
 
 /// What an account's scope is anchored to.
@@ -132,6 +154,14 @@ impl Role {
                 self,
                 Admin | Commander | Office | Group | Discipline | Department
             ),
+            InspectionsRead => matches!(
+                self,
+                Admin | Commander | Office | Group | Inspector | Discipline
+            ),
+            InspectionsRun => self == Inspector,
+            InspectionsManage => matches!(self, Admin | Group),
+            DisciplineFlag => matches!(self, Inspector | Discipline | Commander),
+            DisciplineRead => crate::inspections::discipline::may_see(self),
         }
     }
 
@@ -230,5 +260,21 @@ mod tests {
             .check_for(Role::Department)
             .is_err()
         );
+    }
+
+    #[test]
+    fn discipline_records_are_read_by_the_commission_alone_and_hidden_from_the_rest() {
+        for r in Role::ALL {
+            let reads = matches!(r, Role::Discipline | Role::Commander);
+            assert_eq!(r.allows(Permission::DisciplineRead), reads, "{r:?}");
+            // An inspector marks what they saw, and reads it back no more than the admin does.
+            assert_eq!(
+                r.allows(Permission::DisciplineFlag),
+                reads || *r == Role::Inspector,
+                "{r:?}"
+            );
+        }
+        assert!(Permission::DisciplineRead.hidden() && Permission::DisciplineFlag.hidden());
+        assert!(!Permission::InspectionsRead.hidden() && !Permission::CasesRead.hidden());
     }
 }

@@ -6,7 +6,7 @@
 //! - the kernel: `audit` (the hash-chained write path), `auth` (accounts, sessions, permissions
 //!   and the `Can`/`Page` extractors), `notifications`;
 //! - the contexts, one folder each with its storage, routes, pages and imports: `org`, below every
-//!   other context, and `cases`;
+//!   other context, `cases`, and `inspections` (which files its findings through `cases`);
 //! - the composition root `app`, which alone knows every context, and the loaders and command
 //!   line above it (`demo`, `cli`).
 //!
@@ -25,6 +25,7 @@ pub mod error;
 pub mod geo;
 pub mod http;
 pub mod i18n;
+pub mod inspections;
 pub mod notifications;
 pub mod org;
 pub mod tabular;

@@ -127,6 +127,21 @@ pub fn read(format: Format, bytes: &[u8]) -> AppResult<Table> {
 }
 
 /// Writes one sheet (see `write_workbook`).
+/// The headers of an xlsx download named `name`.
+pub fn xlsx_headers(name: &str) -> [(axum::http::header::HeaderName, String); 2] {
+    use axum::http::header;
+    [
+        (
+            header::CONTENT_TYPE,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
+    ]
+}
+
 pub fn write_xlsx(sheet: &str, headers: &[&str], rows: &[Vec<Cell>]) -> anyhow::Result<Vec<u8>> {
     write_workbook(&[Sheet {
         name: sheet,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cases::Category;
 use crate::org::SiteKind;
 
 crate::coded_enum!(
@@ -27,6 +28,8 @@ pub struct Item {
     pub code: String,
     pub zh: String,
     pub en: String,
+    /// The category of the case a failure of this item becomes.
+    pub category: Category,
 }
 
 /// A checklist for one kind of site, at one version.
@@ -149,6 +152,7 @@ mod tests {
             code: code.into(),
             zh: format!("{code} 检查"),
             en: format!("{code} checked"),
+            category: Category::StaticControl,
         }
     }
 

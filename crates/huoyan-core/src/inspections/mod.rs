@@ -4,4 +4,5 @@
 pub mod checklist;
 pub mod discipline;
 pub mod route;
+pub mod standard;
 pub mod visits;

@@ -32,6 +32,7 @@ use crate::auth::AuthState;
 use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::inspections::InspectionsState;
 use crate::org::OrgState;
 use crate::web::{Base, Menu, MenuItem};
 
@@ -58,6 +59,7 @@ pub struct App {
     pub auth: AuthState,
     pub org: OrgState,
     pub cases: CasesState,
+    pub inspections: InspectionsState,
     /// The audit trail's verifications run from the page, one at a time per server.
     pub verifications: crate::audit::Verifications,
     pub map_tiles: Option<crate::web::map::Tiles>,
@@ -82,6 +84,10 @@ impl App {
                 db: db.clone(),
                 menu: menu.clone(),
                 regions: regions.clone(),
+            },
+            inspections: InspectionsState {
+                db: db.clone(),
+                menu: menu.clone(),
             },
             cases: CasesState {
                 intake: Arc::new(crate::cases::intake::Intake::new(&db)),
@@ -142,6 +148,7 @@ pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
         .merge(trail::api().with_state(app.base.clone()))
         .merge(crate::org::api().with_state(app.org.clone()))
         .merge(crate::cases::api().with_state(app.cases.clone()))
+        .merge(crate::inspections::api().with_state(app.inspections.clone()))
         .merge(crate::notifications::api().with_state(app.base.clone()));
     let (router, mut doc) = api.split_for_parts();
     // After the merge: the answers every operation shares need the operations.

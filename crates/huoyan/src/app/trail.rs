@@ -33,6 +33,9 @@ pub enum TrailEntity {
     /// A compound's daily check-ins (the id is the compound's). An inspector's check-ins are in
     /// their team's trail, a drone operator's in their account's.
     CheckIn,
+    /// A discipline record: only for the roles that may see the discipline track (for every
+    /// other role, every id is not found).
+    DisciplineFlag,
 }
 
 impl TrailEntity {
@@ -49,6 +52,7 @@ impl TrailEntity {
             TrailEntity::Registration => "registration",
             TrailEntity::Account => "account",
             TrailEntity::CheckIn => "check_in",
+            TrailEntity::DisciplineFlag => "discipline_flag",
         }
     }
 }
@@ -102,6 +106,10 @@ async fn visible(db: &Db, p: &Principal, entity: TrailEntity, id: i64) -> AppRes
                 concerns |= within_order || sees_path(p, &path);
             }
             concerns
+        }
+        TrailEntity::DisciplineFlag => {
+            huoyan_core::inspections::discipline::may_see(p.role)
+                && crate::inspections::discipline_record(db, id).await.is_ok()
         }
         // The registry of departments is the whole city's.
         TrailEntity::Department => crate::org::departments::get(db, id).await.map(|_| true)?,

@@ -204,6 +204,11 @@ pub struct ScopeDoc {
 /// extractor (`Can` for the API, `Page` for pages).
 pub trait Needs {
     fn allows(role: Role) -> bool;
+
+    /// A refused role is answered as if the route did not exist (`Permission::hidden`).
+    fn hidden() -> bool {
+        false
+    }
 }
 
 /// Permission markers, one per `Permission`, and `Anyone` for what every signed-in role may open.
@@ -223,6 +228,9 @@ pub mod perm {
             impl super::Needs for $name {
                 fn allows(role: Role) -> bool {
                     role.allows(huoyan_core::auth::Permission::$name)
+                }
+                fn hidden() -> bool {
+                    huoyan_core::auth::Permission::$name.hidden()
                 }
             }
         )*};
@@ -249,7 +257,12 @@ pub mod perm {
         CasesReport,
         CheckInsRead,
         CasesEvidence,
-        CaseFigures
+        CaseFigures,
+        InspectionsRead,
+        InspectionsRun,
+        InspectionsManage,
+        DisciplineFlag,
+        DisciplineRead
     );
 }
 
@@ -266,7 +279,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let p = Principal::from_request_parts(parts, state).await?;
         if !N::allows(p.role) {
-            return Err(AppError::Forbidden);
+            return Err(if N::hidden() {
+                AppError::NotFound("route")
+            } else {
+                AppError::Forbidden
+            });
         }
         Ok(Can(p, std::marker::PhantomData))
     }

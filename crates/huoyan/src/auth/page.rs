@@ -42,7 +42,11 @@ where
             .map_err(|error| PageError { error, locale })?;
         if !N::allows(user.role) {
             return Err(PageError {
-                error: AppError::Forbidden,
+                error: if N::hidden() {
+                    AppError::NotFound("page")
+                } else {
+                    AppError::Forbidden
+                },
                 locale,
             });
         }

@@ -7,7 +7,6 @@ use std::io::{Seek, SeekFrom};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use sqlx::Row;
@@ -48,20 +47,6 @@ pub const LIST_COLUMNS: [&str; 14] = [
 
 /// Rows in flight between the database and the file.
 const IN_FLIGHT: usize = 256;
-
-/// The headers of an xlsx download named `name`.
-pub(super) fn xlsx_headers(name: &str) -> [(header::HeaderName, String); 2] {
-    [
-        (
-            header::CONTENT_TYPE,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-        ),
-        (
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ),
-    ]
-}
 
 /// One exported row of a list row (the case's columns and the names the list leaves as ids).
 fn cells(r: &sqlx::any::AnyRow, l: Locale) -> Result<Vec<Cell>, sqlx::Error> {
@@ -193,7 +178,10 @@ async fn export_route(
         )
         .await?;
     change.commit().await?;
-    Ok((xlsx_headers("huoyan-cases.xlsx"), file_body(file)))
+    Ok((
+        crate::tabular::xlsx_headers("huoyan-cases.xlsx"),
+        file_body(file),
+    ))
 }
 
 pub fn api() -> OpenApiRouter<CasesState> {

@@ -700,7 +700,7 @@ async fn figures_xlsx_route(
 ) -> AppResult<impl IntoResponse> {
     let fig = figures_by(&state.db, &p, &f, crate::time::now_ms(), how.reading()).await?;
     Ok((
-        super::exports::xlsx_headers("huoyan-case-figures.xlsx"),
+        crate::tabular::xlsx_headers("huoyan-case-figures.xlsx"),
         figures_xlsx(&fig, locale)?,
     ))
 }

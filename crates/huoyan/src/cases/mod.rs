@@ -29,7 +29,7 @@ mod views;
 mod workflow;
 
 pub use navigate::{Waiting, waiting};
-pub use report::{NewCase, report};
+pub use report::{Finding, NewCase, file_finding, report};
 pub use steps::{CoTask, TransitionRequest};
 pub use views::{Case, CaseDetail, CaseFilter, ListSql, TimelineEntry, detail, get_scoped, list};
 pub use workflow::{act, take};

@@ -14,6 +14,7 @@ use super::files::Upload;
 use super::intake::{self, Filed, Filing};
 use super::labels::Names;
 use super::{CaseDetail, CasesState};
+use crate::audit::Change;
 use crate::auth::Principal;
 use crate::check::{Check, Text};
 use crate::error::AppResult;
@@ -200,4 +201,35 @@ pub async fn report(
         Filed::New { id, entry, at_ms } => Ok((id, Some(filing.as_written(id, entry, at_ms)))),
         Filed::Existing(id) => Ok((id, None)),
     }
+}
+
+/// What another context found that is to become a case (an inspection's failed item).
+pub struct Finding {
+    pub category: Category,
+    pub compound_id: i64,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: String,
+    pub description: String,
+}
+
+/// Files `f` as a problem found by `p` on an inspection, inside the finder's `change`, so the
+/// finding and its case are written together or not at all; returns the case's id. The case then
+/// runs the ordinary flow, or is closed as fixed on the spot by the inspector's own step.
+pub async fn file_finding(change: &mut Change, p: &Principal, f: Finding) -> AppResult<i64> {
+    let filing = Filing {
+        actor: p.actor(),
+        account_id: p.account_id,
+        key: None,
+        kind: Kind::Problem,
+        source: Source::Inspection,
+        category: f.category,
+        priority: Priority::Normal,
+        compound_id: f.compound_id,
+        lon: f.lon,
+        lat: f.lat,
+        address: f.address,
+        description: f.description,
+    };
+    Ok(intake::file_in(change, &filing, &[]).await?.0)
 }

@@ -27,7 +27,7 @@
 //! what the system would have written, and a change to its rules that the demo's history breaks
 //! stops the demo from loading.
 
-mod photos;
+pub(super) mod photos;
 mod plan;
 mod replay;
 mod setup;

@@ -3,6 +3,7 @@
 //! deterministically, so every demo database is the same.
 
 mod cases;
+mod inspections;
 mod names;
 mod places;
 
@@ -754,6 +755,8 @@ pub async fn load(
 
     report("cases of 2022-08-20 to 09-05, with their timelines");
     cases::load(db, &actor, &mut l, cases, &mut *report).await?;
+    report("supervision teams' rounds, findings and discipline records");
+    inspections::load(db).await?;
 
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))

@@ -82,6 +82,46 @@ pub async fn get(db: &Db, id: i64) -> AppResult<Site> {
 }
 
 /// The sites of one region (not its subtree).
+/// The compound a site serves, where a case about it is filed: its own region when that is a
+/// compound, else the compound of its region whose outline holds the site's point, else the one
+/// whose outline's centre lies nearest (a community's sampling point in the street between
+/// compounds); None when its region holds no compound.
+pub async fn compound_of(db: &Db, site: &Site) -> AppResult<Option<i64>> {
+    let region = crate::org::regions::get(db, site.region_id).await?;
+    if region.level == huoyan_core::org::RegionLevel::Compound.code() {
+        return Ok(Some(region.id));
+    }
+    let within: std::collections::BTreeSet<i64> = sqlx::query_scalar(
+        "SELECT id FROM regions WHERE level = 'compound' AND path LIKE $1 ORDER BY id",
+    )
+    .bind(format!("{}%", region.path))
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .collect();
+    let (Some(lon), Some(lat)) = (site.lon, site.lat) else {
+        return Ok(within.first().copied());
+    };
+    if let crate::org::regions::Located::Compound(c) =
+        crate::org::regions::locate(db, lon, lat).await?
+        && within.contains(&c)
+    {
+        return Ok(Some(c));
+    }
+    let centres = crate::org::outlines::centres(db, &within).await?;
+    let nearest = centres
+        .iter()
+        .map(|(id, (x, y))| {
+            (
+                huoyan_core::inspections::visits::distance_m([lon, lat], [*x, *y]),
+                *id,
+            )
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, id)| id);
+    Ok(nearest.or_else(|| within.first().copied()))
+}
+
 pub async fn in_region(db: &Db, region_id: i64) -> AppResult<Vec<Site>> {
     Ok(
         sqlx::query_as("SELECT id, region_id, kind, name, lon, lat, address FROM sites WHERE region_id = $1 ORDER BY id")

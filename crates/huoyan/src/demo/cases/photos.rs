@@ -14,13 +14,13 @@ const HEIGHT: u32 = 120;
 /// Morning, noon and evening skies.
 const SKIES: [[u8; 3]; 3] = [[250, 214, 165], [150, 200, 240], [90, 110, 170]];
 
-pub(super) struct Photos {
+pub(in crate::demo) struct Photos {
     before: Vec<Arc<[u8]>>,
     after: Vec<Arc<[u8]>>,
 }
 
 impl Photos {
-    pub(super) fn new() -> Photos {
+    pub(in crate::demo) fn new() -> Photos {
         let draw = |fixed: bool| {
             SKIES
                 .iter()
@@ -34,13 +34,13 @@ impl Photos {
     }
 
     /// The report's photo of case `n`.
-    pub(super) fn before(&self, n: usize) -> Upload {
+    pub(in crate::demo) fn before(&self, n: usize) -> Upload {
         let bytes = self.before[n % self.before.len()].clone();
         Upload::made(&format!("现场-{n:03}.png"), "image/png", bytes)
     }
 
     /// The photo of the fix of case `n`.
-    pub(super) fn after(&self, n: usize) -> Upload {
+    pub(in crate::demo) fn after(&self, n: usize) -> Upload {
         let bytes = self.after[n % self.after.len()].clone();
         Upload::made(&format!("整改后-{n:03}.png"), "image/png", bytes)
     }
