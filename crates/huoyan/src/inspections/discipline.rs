@@ -215,7 +215,7 @@ pub async fn list(db: &Db, f: &FlagFilter) -> AppResult<ListPage<Flag>> {
         FLAG_COLUMNS,
         FLAG_FROM,
         &filter,
-        " ORDER BY f.id DESC",
+        "f.id DESC",
         &paging,
         flag_from_row,
     )

@@ -269,7 +269,7 @@ async fn list(db: &Db, p: &Principal, f: &RoundFilter) -> AppResult<ListPage<Rou
           WHERE s.round_id = r.id AND a.answer = 'fail') AS findings",
         "inspection_rounds r JOIN teams t ON t.id = r.team_id",
         &filter,
-        " ORDER BY r.day DESC, r.id DESC",
+        "r.day DESC, r.id DESC",
         &paging,
         |r| {
             Ok(RoundSummary {

@@ -33,6 +33,10 @@ const CASE_READERS: &str =
 const FIGURE_READERS: &str = "admin commander office group discipline department";
 /// Who may file reports and check in.
 const REPORTERS: &str = "supervisor inspector pilot office";
+/// The inspections: the command side, the teams, and the commission.
+const INSPECTION_READERS: &str = "admin commander office group inspector discipline";
+/// The discipline track's readers; for every other role its routes do not exist (404).
+const DISCIPLINE: &str = "commander discipline";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -109,7 +113,32 @@ pub const TABLE: &[(&str, &str)] = &[
         "GET /api/v1/check-ins/missing",
         "admin commander office group",
     ),
+    ("GET /api/v1/inspections/checklists", INSPECTION_READERS),
+    ("PUT /api/v1/inspections/checklists/{kind}", "admin group"),
+    ("GET /api/v1/inspections/rounds", INSPECTION_READERS),
+    ("POST /api/v1/inspections/rounds", "inspector"),
+    ("GET /api/v1/inspections/rounds/{id}", INSPECTION_READERS),
+    ("POST /api/v1/inspections/stops/{id}/visit", "inspector"),
+    ("GET /api/v1/inspections/areas", INSPECTION_READERS),
+    ("PUT /api/v1/inspections/areas/{team_id}", "admin group"),
+    ("GET /api/v1/inspections/coverage", INSPECTION_READERS),
+    ("GET /api/v1/inspections/figures", INSPECTION_READERS),
+    ("GET /api/v1/inspections/figures.xlsx", INSPECTION_READERS),
+    (
+        "POST /api/v1/discipline/flags",
+        "inspector commander discipline",
+    ),
+    ("GET /api/v1/discipline/flags", DISCIPLINE),
+    ("GET /api/v1/discipline/flags/{id}", DISCIPLINE),
+    ("POST /api/v1/discipline/flags/{id}/steps", DISCIPLINE),
+    ("GET /api/v1/discipline/figures", DISCIPLINE),
 ];
+
+/// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
+/// itself even by a refusal.
+fn hidden(route: &str) -> bool {
+    route.contains(" /api/v1/discipline/")
+}
 
 fn allowed(roles: &str, role: &str) -> bool {
     roles == EVERYONE || roles.split(' ').any(|r| r == role)
@@ -163,6 +192,7 @@ async fn every_route_answers_every_role_as_the_table_says() {
             .replace("{person_id}", "1")
             .replace("{file_id}", "1")
             .replace("{other_id}", "1")
+            .replace("{team_id}", "1")
             .replace("{kind}", "people");
         for role in ROLES {
             // Signing out ends the token it is sent with: it gets one of its own.
@@ -183,6 +213,8 @@ async fn every_route_answers_every_role_as_the_table_says() {
             let expect_allowed = allowed(table[route.as_str()], role);
             let ok = if expect_allowed {
                 status != 401 && status != 403 && status < 500
+            } else if hidden(route) {
+                status == 404
             } else {
                 status == 403
             };

@@ -20,6 +20,7 @@ mod figure_tallies;
 mod figures;
 mod headers;
 mod imports;
+mod inspections;
 mod intake;
 mod keep_user;
 mod map;
