@@ -158,6 +158,10 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
     // The checklists and the areas, set up before the first night.
     let admin = Actor::system("demo");
     let mut change = Change::begin(db, &admin).await.map_err(fail)?;
+    // The notices before these, read already.
+    let told_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM notifications")
+        .fetch_one(&mut *change.tx)
+        .await?;
     change.act_as(&admin, bj("2022-08-20T18:00:00+08:00"));
     for kind in SiteKind::ALL {
         crate::inspections::save_checklist(&mut change, *kind, &standard::items(*kind))
@@ -442,6 +446,20 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
                     .map_err(fail)?;
             }
         }
+    }
+    // The office read of the findings within the hour or two, as of the snapshot.
+    let snapshot = bj(super::cases::SNAPSHOT);
+    let told: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, at FROM notifications WHERE id > $1 ORDER BY id")
+            .bind(told_before)
+            .fetch_all(&mut *change.tx)
+            .await?;
+    change.act_as(&admin, snapshot);
+    for (id, at) in told {
+        let read = (at + rng.random_range(10..120) * MIN).min(snapshot).max(at);
+        crate::notifications::mark_read(&mut change, id, read)
+            .await
+            .map_err(fail)?;
     }
     change.commit().await.map_err(fail)?;
     Ok(())

@@ -104,8 +104,8 @@ pub async fn figures(db: &Db, p: &Principal, q: &FiguresQuery) -> AppResult<Insp
     let by_team_day = filter
         .with_text(&format!(
             "SELECT r.team_id, t.name AS team_name, r.day, COUNT(DISTINCT r.id) AS rounds, \
-             COUNT(s.visited_at) AS visited, COALESCE(SUM(s.far), 0) AS far, \
-             COALESCE(SUM((SELECT COUNT(*) FROM inspection_answers a WHERE a.stop_id = s.id AND a.answer = 'fail')), 0) AS findings \
+             COUNT(s.visited_at) AS visited, CAST(COALESCE(SUM(s.far), 0) AS BIGINT) AS far, \
+             CAST(COALESCE(SUM((SELECT COUNT(*) FROM inspection_answers a WHERE a.stop_id = s.id AND a.answer = 'fail')), 0) AS BIGINT) AS findings \
              FROM inspection_rounds r JOIN teams t ON t.id = r.team_id \
              LEFT JOIN inspection_stops s ON s.round_id = r.id{} \
              GROUP BY r.team_id, t.name, r.day ORDER BY r.day, r.team_id",
