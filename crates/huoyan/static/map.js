@@ -124,6 +124,19 @@
     }
   }
 
+  // Key sites of the inspections' coverage, coloured by standing: never visited, stale, covered.
+  function drawSites(rows) {
+    rows.forEach(function (r) {
+      if (r.lon === null || r.lat === null) return;
+      var at = L.latLng(r.lat, r.lon);
+      var icon = L.divIcon({ className: "pin site-" + r.standing, iconSize: [14, 14] });
+      var title = r.site_name + " · " + r.team_name + " · " + el.getAttribute("data-" + r.standing);
+      L.marker(at, { icon: icon, title: title, alt: r.site_name, keyboard: true }).addTo(map);
+      pinBounds.extend(at);
+    });
+    el.setAttribute("data-pins", String(rows.length));
+  }
+
   var jobs = (el.getAttribute("data-regions") || "").split("|").filter(Boolean).map(function (q, i) {
     return json("/api/v1/regions/geojson?" + q).then(function (fc) {
       drawOutlines(fc, i);
@@ -131,6 +144,8 @@
   });
   var cases = el.getAttribute("data-cases");
   if (cases !== null) jobs.push(json("/api/v1/cases/geojson?" + cases).then(drawPins));
+  var sites = el.getAttribute("data-sites");
+  if (sites !== null) jobs.push(json("/api/v1/inspections/coverage?" + sites).then(drawSites));
 
   Promise.all(jobs)
     .then(function () {

@@ -62,9 +62,32 @@ pub fn step(
     }
 }
 
+/// The steps a record in state `from` may take.
+pub fn open_actions(from: FlagState) -> &'static [FlagAction] {
+    match from {
+        FlagState::Flagged => &[FlagAction::Verify, FlagAction::Dismiss],
+        FlagState::Verified => &[FlagAction::Transfer, FlagAction::Dismiss],
+        FlagState::Transferred | FlagState::Dismissed => &[],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_actions_are_those_the_rules_take() {
+        for from in FlagState::ALL {
+            for action in FlagAction::ALL {
+                let taken = step(*from, *action, Role::Discipline, "核实").is_ok();
+                assert_eq!(
+                    open_actions(*from).contains(action),
+                    taken,
+                    "{from:?} {action:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_flag_is_verified_then_transferred_or_dismissed_and_then_rests() {

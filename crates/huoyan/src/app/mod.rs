@@ -113,6 +113,7 @@ fn menu() -> Menu {
     let mut items = vec![MenuItem::new("/", "nav.home", |_| true)];
     items.extend(crate::org::menu());
     items.extend(crate::cases::menu());
+    items.extend(crate::inspections::menu());
     items.extend(crate::notifications::menu());
     items.extend(crate::auth::menu());
     items.extend(verify::menu());
@@ -180,6 +181,7 @@ pub fn router(app: &App) -> Router {
         .merge(crate::auth::routes::pages().with_state(app.auth.clone()))
         .merge(crate::org::pages().with_state(app.org.clone()))
         .merge(crate::cases::pages().with_state(app.cases.clone()))
+        .merge(crate::inspections::pages().with_state(app.inspections.clone()))
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
         .merge(verify::router().with_state(verify::VerifyState {

@@ -8,7 +8,10 @@
 mod checklists;
 mod coverage;
 mod discipline;
+mod discipline_pages;
 mod figures;
+mod overview_pages;
+mod round_pages;
 mod rounds;
 mod visits;
 
@@ -41,6 +44,12 @@ pub fn api() -> OpenApiRouter<InspectionsState> {
         .merge(coverage::api())
         .merge(figures::api())
         .merge(discipline::api())
+}
+
+pub fn pages() -> axum::Router<InspectionsState> {
+    round_pages::router()
+        .merge(overview_pages::router())
+        .merge(discipline_pages::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

@@ -242,7 +242,11 @@ pub(super) fn scope(p: &Principal, sql: &mut Sql, team_column: &str) {
     }
 }
 
-async fn list(db: &Db, p: &Principal, f: &RoundFilter) -> AppResult<ListPage<RoundSummary>> {
+pub(super) async fn list(
+    db: &Db,
+    p: &Principal,
+    f: &RoundFilter,
+) -> AppResult<ListPage<RoundSummary>> {
     let mut filter = Sql::new(" WHERE 1 = 1");
     scope(p, &mut filter, "r.team_id");
     if let Some(t) = f.team_id {

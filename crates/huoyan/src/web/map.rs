@@ -83,6 +83,8 @@ impl Tiles {
 pub struct MapView {
     /// The cases list's query whose cases are pinned; None: no pins.
     pub cases: Option<String>,
+    /// The inspections coverage query whose key sites are pinned by standing; None: none.
+    pub sites: Option<String>,
     /// The region outline lists' queries, each drawn above the one before.
     pub regions: Vec<String>,
     /// Regions shown as chosen (an order's).
@@ -99,6 +101,7 @@ impl MapView {
     pub fn outlines(locale: Locale) -> MapView {
         MapView {
             cases: None,
+            sites: None,
             regions: vec!["level=district".into(), "level=compound&limit=500".into()],
             selected: Vec::new(),
             pick: false,
@@ -113,6 +116,12 @@ impl MapView {
     /// With the cases of the list query `query` as pins.
     pub fn with_cases(mut self, query: String) -> MapView {
         self.cases = Some(query);
+        self
+    }
+
+    /// With the key sites of the coverage query `query` as pins coloured by standing.
+    pub fn with_sites(mut self, query: String) -> MapView {
+        self.sites = Some(query);
         self
     }
 
