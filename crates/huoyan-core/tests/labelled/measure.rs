@@ -1,0 +1,447 @@
+//! Measuring the duplicate proposer on the labelled sets: each set's pairs, its unrelated pairs
+//! and its triage queues read once into the model's features, then any weights and threshold
+//! counted on them; and leave-one-set-out cross-validation, which fits the weights and chooses
+//! the threshold on three sets and counts on the fourth (`loso`).
+
+use huoyan_core::cases::{DuplicateRule, FEATURES, Idf, Profile, Proximity, features};
+
+use crate::labelled::{BLIND, FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, pairs};
+
+pub type Row = [f64; FEATURES];
+
+/// Every report of a set is new to the proposer at most this often (see `unrelated`).
+pub const UNRELATED_CAP: f64 = 0.03;
+
+/// What every measure needs: the rare-word weights and the shared places.
+pub struct Bench {
+    pub idf: Idf,
+    pub places: Places,
+}
+
+impl Bench {
+    pub fn new() -> Self {
+        Bench {
+            idf: Idf::new(corpus()),
+            places: Places::read(),
+        }
+    }
+
+    pub fn profile(&self, id: i64, side: &Side) -> Profile {
+        Profile::new(&side.case(id), &self.idf)
+    }
+
+    /// The pair's features, or None when ruled out (too far apart, the window, places).
+    pub fn features(&self, a: &Side, b: &Side, rule: &DuplicateRule) -> Option<Row> {
+        let near = self.places.proximity(a, b)?;
+        features(&self.profile(1, a), &self.profile(2, b), &near, rule)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Confusion {
+    pub tp: u32,
+    pub fp: u32,
+    pub fn_: u32,
+    pub tn: u32,
+}
+
+impl Confusion {
+    pub fn add(&mut self, labelled: bool, proposed: bool) {
+        match (labelled, proposed) {
+            (true, true) => self.tp += 1,
+            (false, true) => self.fp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, false) => self.tn += 1,
+        }
+    }
+
+    pub fn merge(&mut self, o: &Confusion) {
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fn_ += o.fn_;
+        self.tn += o.tn;
+    }
+
+    fn ratio(num: u32, den: u32) -> f64 {
+        if den == 0 {
+            0.0
+        } else {
+            f64::from(num) / f64::from(den)
+        }
+    }
+
+    pub fn precision(&self) -> f64 {
+        Self::ratio(self.tp, self.tp + self.fp)
+    }
+
+    pub fn recall(&self) -> f64 {
+        Self::ratio(self.tp, self.tp + self.fn_)
+    }
+
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+
+    pub fn counts(&self) -> String {
+        format!("{} / {} / {} / {}", self.tp, self.fp, self.fn_, self.tn)
+    }
+}
+
+/// A labelled pair as the model sees it.
+pub struct Labelled {
+    pub pair: Pair,
+    pub x: Option<Row>,
+}
+
+/// A duplicate's triage queue: the true case's features and every other candidate's.
+pub struct Queue {
+    pub truth: Option<Row>,
+    pub others: Vec<Row>,
+}
+
+/// One labelled set read into features.
+pub struct Set {
+    pub name: &'static str,
+    pub pairs: Vec<Labelled>,
+    /// The features of its unrelated pairs that are not ruled out, and how many there are in all.
+    pub unrelated: Vec<Row>,
+    pub unrelated_all: usize,
+    pub queues: Vec<Queue>,
+}
+
+/// Every two texts of a set written for different labelled pairs, of one category and not the
+/// same words, put in one compound on one day: pairs of unrelated reports. The labelled sets are
+/// about half duplicates; a triage queue is mostly such pairs.
+fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> (Vec<Row>, usize) {
+    let texts: Vec<(u32, Profile, &Side)> = pairs
+        .iter()
+        .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
+        .enumerate()
+        .map(|(i, (n, s))| {
+            let side = Side {
+                day: 0,
+                ..s.clone()
+            };
+            (n, b.profile(i as i64 + 1, &side), s)
+        })
+        .collect();
+    let (mut rows, mut all) = (Vec::new(), 0);
+    for i in 0..texts.len() {
+        for j in i + 1..texts.len() {
+            let ((n, x, sx), (m, y, sy)) = (&texts[i], &texts[j]);
+            if n != m && sx.category == sy.category && sx.text != sy.text {
+                all += 1;
+                rows.extend(features(x, y, &Proximity::SameCompound, rule));
+            }
+        }
+    }
+    (rows, all)
+}
+
+/// Over whole triage queues: for each duplicate pair, its first report is the new one and the
+/// queue is every report of all four sets of the new one's category within the window of days
+/// (wherever made: the proposer rules out what is too far apart, as the office's page does), plus
+/// the true case.
+fn queues(b: &Bench, pairs: &[Pair], everything: &[Side], rule: &DuplicateRule) -> Vec<Queue> {
+    let mut out = Vec::new();
+    for pair in pairs.iter().filter(|p| p.duplicate) {
+        let new = b.profile(0, &pair.a);
+        let truth = b
+            .places
+            .proximity(&pair.a, &pair.b)
+            .and_then(|near| features(&new, &b.profile(1, &pair.b), &near, rule));
+        let mut others = Vec::new();
+        for (i, other) in everything.iter().enumerate() {
+            if other.category != pair.a.category
+                || (other.day - pair.a.day).abs() > rule.window_days
+                || other.text == pair.a.text
+                || other.text == pair.b.text
+            {
+                continue;
+            }
+            let near = b.places.proximity(&pair.a, other);
+            others.extend(
+                near.and_then(|near| features(&new, &b.profile(i as i64 + 2, other), &near, rule)),
+            );
+        }
+        out.push(Queue { truth, others });
+    }
+    out
+}
+
+/// The four sets, read once.
+pub fn sets(b: &Bench, rule: &DuplicateRule) -> Vec<Set> {
+    let everything: Vec<Side> = [FIRST, FRESH, REGISTER, BLIND]
+        .into_iter()
+        .flat_map(pairs)
+        .flat_map(|p| [p.a, p.b])
+        .collect();
+    [
+        ("register", REGISTER),
+        ("blind", BLIND),
+        ("first", FIRST),
+        ("fresh", FRESH),
+    ]
+    .into_iter()
+    .map(|(name, text)| {
+        let pairs = pairs(text);
+        let (unrelated, unrelated_all) = unrelated(b, &pairs, rule);
+        let queues = queues(b, &pairs, &everything, rule);
+        Set {
+            name,
+            pairs: pairs
+                .into_iter()
+                .map(|pair| Labelled {
+                    x: b.features(&pair.a, &pair.b, rule),
+                    pair,
+                })
+                .collect(),
+            unrelated,
+            unrelated_all,
+            queues,
+        }
+    })
+    .collect()
+}
+
+/// Weights, intercept and threshold: what a fit gives.
+#[derive(Debug, Clone, Copy)]
+pub struct Model {
+    pub weights: Row,
+    pub intercept: f64,
+    pub threshold: f64,
+}
+
+impl Model {
+    pub fn of(rule: &DuplicateRule) -> Self {
+        Model {
+            weights: rule.weights,
+            intercept: rule.intercept,
+            threshold: rule.threshold,
+        }
+    }
+
+    pub fn p(&self, x: &Row) -> f64 {
+        let z = self.intercept + x.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>();
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    fn proposes(&self, x: &Option<Row>) -> bool {
+        x.as_ref().is_some_and(|x| self.p(x) >= self.threshold)
+    }
+}
+
+/// What a model does on a set: its pairs, its unrelated pairs, its queues.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Figures {
+    pub pairs: Confusion,
+    pub terse: Confusion,
+    pub long: Confusion,
+    pub unrelated: f64,
+    pub top3: f64,
+    pub top3_proposed: f64,
+}
+
+pub fn confusion<'a>(set: impl Iterator<Item = &'a Labelled>, m: &Model) -> Confusion {
+    let mut c = Confusion::default();
+    for l in set {
+        c.add(l.pair.duplicate, m.proposes(&l.x));
+    }
+    c
+}
+
+pub fn unrelated_share(set: &Set, m: &Model) -> f64 {
+    let n = set
+        .unrelated
+        .iter()
+        .filter(|x| m.p(x) >= m.threshold)
+        .count();
+    n as f64 / set.unrelated_all.max(1) as f64
+}
+
+pub fn figures(set: &Set, m: &Model) -> Figures {
+    let (mut ranked, mut proposed) = (0, 0);
+    for q in &set.queues {
+        let Some(truth) = q.truth.as_ref().map(|x| m.p(x)) else {
+            continue;
+        };
+        if q.others.iter().filter(|x| m.p(x) > truth).count() < 3 {
+            ranked += 1;
+            if truth >= m.threshold {
+                proposed += 1;
+            }
+        }
+    }
+    let share = |k: usize| k as f64 / set.queues.len().max(1) as f64;
+    let style = |s: &str| confusion(set.pairs.iter().filter(|l| l.pair.style == s), m);
+    Figures {
+        pairs: confusion(set.pairs.iter(), m),
+        terse: style("terse"),
+        long: style("long"),
+        unrelated: unrelated_share(set, m),
+        top3: share(ranked),
+        top3_proposed: share(proposed),
+    }
+}
+
+/// Fitting: ridge penalty on the weights, how much the unrelated pairs weigh together against the
+/// labelled pairs, and which features the model may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Fit {
+    pub l2: f64,
+    pub unrelated_weight: f64,
+    pub mask: [bool; FEATURES],
+}
+
+/// Logistic regression by Newton's method with a ridge penalty, each row weighted; features
+/// outside the mask keep weight 0.
+pub fn logistic(rows: &[(Row, bool, f64)], fit: &Fit) -> (Row, f64) {
+    let on: Vec<usize> = (0..FEATURES).filter(|k| fit.mask[*k]).collect();
+    let d = on.len() + 1;
+    let mut beta = vec![0.0; d];
+    let n: f64 = rows.iter().map(|r| r.2).sum();
+    for _ in 0..30 {
+        let mut g = vec![0.0; d];
+        let mut h = vec![vec![0.0; d]; d];
+        for (x, y, w) in rows {
+            let v: Vec<f64> = on.iter().map(|k| x[*k]).chain([1.0]).collect();
+            let z: f64 = v.iter().zip(&beta).map(|(a, b)| a * b).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let e = w * (p - if *y { 1.0 } else { 0.0 }) / n;
+            let s = w * p * (1.0 - p) / n;
+            for i in 0..d {
+                g[i] += e * v[i];
+                for j in 0..=i {
+                    h[i][j] += s * v[i] * v[j];
+                }
+            }
+        }
+        for i in 0..d {
+            for j in 0..i {
+                h[j][i] = h[i][j];
+            }
+            if i + 1 < d {
+                g[i] += fit.l2 * beta[i];
+                h[i][i] += fit.l2;
+            }
+        }
+        let step = solve(h, g);
+        let size: f64 = step.iter().map(|s| s.abs()).sum();
+        for i in 0..d {
+            beta[i] -= step[i];
+        }
+        if size < 1e-9 {
+            break;
+        }
+    }
+    let mut weights = [0.0; FEATURES];
+    for (i, k) in on.iter().enumerate() {
+        weights[*k] = beta[i];
+    }
+    (weights, beta[d - 1])
+}
+
+/// Gaussian elimination with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for c in 0..n {
+        let p = (c..n)
+            .max_by(|i, j| a[*i][c].abs().total_cmp(&a[*j][c].abs()))
+            .unwrap_or(c);
+        a.swap(c, p);
+        b.swap(c, p);
+        let pivot = if a[c][c].abs() < 1e-12 {
+            1e-12
+        } else {
+            a[c][c]
+        };
+        for r in c + 1..n {
+            let f = a[r][c] / pivot;
+            for k in c..n {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for c in (0..n).rev() {
+        let s: f64 = (c + 1..n).map(|k| a[c][k] * x[k]).sum();
+        let pivot = if a[c][c].abs() < 1e-12 {
+            1e-12
+        } else {
+            a[c][c]
+        };
+        x[c] = (b[c] - s) / pivot;
+    }
+    x
+}
+
+/// Fits on the given sets: the labelled pairs not ruled out, and the unrelated pairs as
+/// negatives weighing together `unrelated_weight` times the labelled ones (at most 4,000 of each
+/// set, evenly taken); then the threshold, on a 0.05 grid, with the best F1 on these sets' pairs
+/// among those proposing at most 3 % of their unrelated pairs.
+pub fn train(sets: &[&Set], fit: &Fit) -> Model {
+    let mut rows: Vec<(Row, bool, f64)> = sets
+        .iter()
+        .flat_map(|s| &s.pairs)
+        .filter_map(|l| l.x.map(|x| (x, l.pair.duplicate, 1.0)))
+        .collect();
+    let labelled = rows.len() as f64;
+    let sample: Vec<Row> = sets
+        .iter()
+        .flat_map(|s| {
+            let step = s.unrelated.len().div_ceil(4_000).max(1);
+            s.unrelated.iter().step_by(step).copied()
+        })
+        .collect();
+    let each = fit.unrelated_weight * labelled / sample.len().max(1) as f64;
+    rows.extend(sample.into_iter().map(|x| (x, false, each)));
+    let (weights, intercept) = logistic(&rows, fit);
+    let mut best = Model {
+        weights,
+        intercept,
+        threshold: 0.95,
+    };
+    let mut best_f1 = -1.0;
+    for t in (1..20).map(|t| f64::from(t) * 0.05) {
+        let m = Model {
+            threshold: t,
+            ..best
+        };
+        let (proposed, all) = sets.iter().fold((0.0, 0), |(p, a), s| {
+            (
+                p + unrelated_share(s, &m) * s.unrelated_all as f64,
+                a + s.unrelated_all,
+            )
+        });
+        if proposed / all.max(1) as f64 > UNRELATED_CAP {
+            continue;
+        }
+        let c = confusion(sets.iter().flat_map(|s| &s.pairs), &m);
+        if c.f1() > best_f1 + 1e-12 {
+            best_f1 = c.f1();
+            best = m;
+        }
+    }
+    best
+}
+
+/// Leave one set out: for each set, the model fitted on the other three, and its figures on
+/// the one left out.
+pub fn loso(sets: &[Set], fit: &Fit) -> Vec<(Model, Figures)> {
+    (0..sets.len())
+        .map(|out| {
+            let train_on: Vec<&Set> = (0..sets.len())
+                .filter(|i| *i != out)
+                .map(|i| &sets[i])
+                .collect();
+            let m = train(&train_on, fit);
+            (m, figures(&sets[out], &m))
+        })
+        .collect()
+}
