@@ -101,11 +101,13 @@ pub struct Labelled {
 /// A duplicate's triage queue: the true case's features and every other candidate's.
 pub struct Queue {
     pub truth: Option<Row>,
-    pub others: Vec<Row>,
+    /// Each candidate with the set its report comes from (`SETS`' order).
+    pub others: Vec<(usize, Row)>,
 }
 
 /// One labelled set read into features.
 pub struct Set {
+    pub index: usize,
     pub name: &'static str,
     pub pairs: Vec<Labelled>,
     /// The features of its unrelated pairs that are not ruled out, and how many there are in all.
@@ -147,7 +149,12 @@ fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> (Vec<Row>, usiz
 /// queue is every report of all four sets of the new one's category within the window of days
 /// (wherever made: the proposer rules out what is too far apart, as the office's page does), plus
 /// the true case.
-fn queues(b: &Bench, pairs: &[Pair], everything: &[Side], rule: &DuplicateRule) -> Vec<Queue> {
+fn queues(
+    b: &Bench,
+    pairs: &[Pair],
+    everything: &[(usize, Side)],
+    rule: &DuplicateRule,
+) -> Vec<Queue> {
     let mut out = Vec::new();
     for pair in pairs.iter().filter(|p| p.duplicate) {
         let new = b.profile(0, &pair.a);
@@ -156,7 +163,7 @@ fn queues(b: &Bench, pairs: &[Pair], everything: &[Side], rule: &DuplicateRule) 
             .proximity(&pair.a, &pair.b)
             .and_then(|near| features(&new, &b.profile(1, &pair.b), &near, rule));
         let mut others = Vec::new();
-        for (i, other) in everything.iter().enumerate() {
+        for (i, (from, other)) in everything.iter().enumerate() {
             if other.category != pair.a.category
                 || (other.day - pair.a.day).abs() > rule.window_days
                 || other.text == pair.a.text
@@ -166,7 +173,8 @@ fn queues(b: &Bench, pairs: &[Pair], everything: &[Side], rule: &DuplicateRule) 
             }
             let near = b.places.proximity(&pair.a, other);
             others.extend(
-                near.and_then(|near| features(&new, &b.profile(i as i64 + 2, other), &near, rule)),
+                near.and_then(|near| features(&new, &b.profile(i as i64 + 2, other), &near, rule))
+                    .map(|x| (*from, x)),
             );
         }
         out.push(Queue { truth, others });
@@ -174,47 +182,53 @@ fn queues(b: &Bench, pairs: &[Pair], everything: &[Side], rule: &DuplicateRule) 
     out
 }
 
+/// The four sets, in the order the figures are printed.
+pub const SETS: [(&str, &str); 4] = [
+    ("register", REGISTER),
+    ("blind", BLIND),
+    ("first", FIRST),
+    ("fresh", FRESH),
+];
+
 /// The four sets, read once.
 pub fn sets(b: &Bench, rule: &DuplicateRule) -> Vec<Set> {
-    let everything: Vec<Side> = [FIRST, FRESH, REGISTER, BLIND]
+    let everything: Vec<(usize, Side)> = SETS
         .into_iter()
-        .flat_map(pairs)
-        .flat_map(|p| [p.a, p.b])
+        .enumerate()
+        .flat_map(|(i, (_, text))| pairs(text).into_iter().map(move |p| (i, p)))
+        .flat_map(|(i, p)| [(i, p.a), (i, p.b)])
         .collect();
-    [
-        ("register", REGISTER),
-        ("blind", BLIND),
-        ("first", FIRST),
-        ("fresh", FRESH),
-    ]
-    .into_iter()
-    .map(|(name, text)| {
-        let pairs = pairs(text);
-        let (unrelated, unrelated_all) = unrelated(b, &pairs, rule);
-        let queues = queues(b, &pairs, &everything, rule);
-        Set {
-            name,
-            pairs: pairs
-                .into_iter()
-                .map(|pair| Labelled {
-                    x: b.features(&pair.a, &pair.b, rule),
-                    pair,
-                })
-                .collect(),
-            unrelated,
-            unrelated_all,
-            queues,
-        }
-    })
-    .collect()
+    SETS.into_iter()
+        .map(|(name, text)| {
+            let pairs = pairs(text);
+            let (unrelated, unrelated_all) = unrelated(b, &pairs, rule);
+            let queues = queues(b, &pairs, &everything, rule);
+            Set {
+                index: SETS.iter().position(|s| s.0 == name).unwrap_or(0),
+                name,
+                pairs: pairs
+                    .into_iter()
+                    .map(|pair| Labelled {
+                        x: b.features(&pair.a, &pair.b, rule),
+                        pair,
+                    })
+                    .collect(),
+                unrelated,
+                unrelated_all,
+                queues,
+            }
+        })
+        .collect()
 }
 
-/// Weights, intercept and threshold: what a fit gives.
+/// Weights, intercept and threshold: what a fit gives; and the ranking's weights, which order the
+/// candidates of a queue (the same as the weights when the fit does not rank apart).
 #[derive(Debug, Clone, Copy)]
 pub struct Model {
     pub weights: Row,
     pub intercept: f64,
     pub threshold: f64,
+    pub rank: Row,
 }
 
 impl Model {
@@ -223,12 +237,18 @@ impl Model {
             weights: rule.weights,
             intercept: rule.intercept,
             threshold: rule.threshold,
+            rank: rule.rank,
         }
     }
 
     pub fn p(&self, x: &Row) -> f64 {
         let z = self.intercept + x.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>();
         1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The order of candidates in a queue.
+    pub fn r(&self, x: &Row) -> f64 {
+        x.iter().zip(&self.rank).map(|(a, b)| a * b).sum::<f64>()
     }
 
     fn proposes(&self, x: &Option<Row>) -> bool {
@@ -267,12 +287,13 @@ pub fn unrelated_share(set: &Set, m: &Model) -> f64 {
 pub fn figures(set: &Set, m: &Model) -> Figures {
     let (mut ranked, mut proposed) = (0, 0);
     for q in &set.queues {
-        let Some(truth) = q.truth.as_ref().map(|x| m.p(x)) else {
+        let Some(x) = q.truth.as_ref() else {
             continue;
         };
-        if q.others.iter().filter(|x| m.p(x) > truth).count() < 3 {
+        let truth = m.r(x);
+        if q.others.iter().filter(|(_, o)| m.r(o) > truth).count() < 3 {
             ranked += 1;
-            if truth >= m.threshold {
+            if m.p(x) >= m.threshold {
                 proposed += 1;
             }
         }
@@ -295,6 +316,10 @@ pub fn figures(set: &Set, m: &Model) -> Figures {
 pub struct Fit {
     pub l2: f64,
     pub unrelated_weight: f64,
+    /// How much the candidates of the training duplicates' queues weigh together, as negatives,
+    /// against the labelled pairs, in the ranking's fit (what it must put below the true case);
+    /// 0: the ranking is the probability.
+    pub queue_weight: f64,
     pub mask: [bool; FEATURES],
 }
 
@@ -402,10 +427,25 @@ pub fn train(sets: &[&Set], fit: &Fit) -> Model {
     let each = fit.unrelated_weight * labelled / sample.len().max(1) as f64;
     rows.extend(sample.into_iter().map(|x| (x, false, each)));
     let (weights, intercept) = logistic(&rows, fit);
+    let mut rank = weights;
+    if fit.queue_weight > 0.0 {
+        // Only candidates from the sets fitted on: a left-out set's reports stay unseen.
+        let from: Vec<usize> = sets.iter().map(|s| s.index).collect();
+        let sample: Vec<Row> = sets
+            .iter()
+            .flat_map(|s| &s.queues)
+            .flat_map(|q| q.others.iter().filter(|(f, _)| from.contains(f)).step_by(4))
+            .map(|(_, x)| *x)
+            .collect();
+        let each = fit.queue_weight * labelled / sample.len().max(1) as f64;
+        rows.extend(sample.into_iter().map(|x| (x, false, each)));
+        rank = logistic(&rows, fit).0;
+    }
     let mut best = Model {
         weights,
         intercept,
         threshold: 0.95,
+        rank,
     };
     let mut best_f1 = -1.0;
     for t in (1..20).map(|t| f64::from(t) * 0.05) {

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+use super::grams::{Frame, grams};
 use super::lexicon::{CONCEPTS, REGISTER, SUBJECTS};
 use super::places::Places;
 use super::text::normalise;
@@ -48,8 +49,14 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
 /// The tokens of a normalised text, read left to right taking the longest lexicon word at each
 /// place: concepts become one token, filler goes, other characters stay.
 pub(super) fn tokens(chars: &[char]) -> Vec<u32> {
+    read(chars).0
+}
+
+/// The tokens of a normalised text (`tokens`), and its characters without the filler.
+fn read(chars: &[char]) -> (Vec<u32>, Vec<char>) {
     let lexicon = &*LEXICON;
     let mut out = Vec::with_capacity(chars.len());
+    let mut stream = Vec::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
         let longest = lexicon.longest.get(&chars[i]).copied().unwrap_or(0);
@@ -59,16 +66,18 @@ pub(super) fn tokens(chars: &[char]) -> Vec<u32> {
         match found {
             Some((n, Word::Concept(token))) => {
                 out.push(token);
+                stream.extend_from_slice(&chars[i..i + n]);
                 i += n;
             }
             Some((n, Word::Filler)) => i += n,
             None => {
                 out.push(chars[i] as u32);
+                stream.push(chars[i]);
                 i += 1;
             }
         }
     }
-    out
+    (out, stream)
 }
 
 /// The subjects (`lexicon::SUBJECTS`) among a text's tokens, as bits of their concepts' indices.
@@ -130,7 +139,10 @@ impl Idf {
         for (category, text) in reports {
             let f = idf.categories.entry(category.to_string()).or_default();
             f.documents += 1;
-            for key in keys(&tokens(&normalise(text))) {
+            let (tokens, stream) = read(&normalise(text));
+            let mut keys = keys(&tokens);
+            keys.extend(grams(&stream));
+            for key in keys {
                 *f.of.entry(key).or_insert(0) += 1;
             }
         }
@@ -214,6 +226,9 @@ pub struct Profile {
     pub(super) tokens: Bag,
     pub(super) pairs: Bag,
     pub(super) places: Places,
+    /// Its characters' n-grams (1–3), without filler, and what the remainder compares.
+    pub(super) grams: Bag,
+    pub(super) frame: Frame,
     /// What the report is about, where the lexicon knows (`subjects`).
     pub(super) subjects: u128,
 }
@@ -221,7 +236,7 @@ pub struct Profile {
 impl Profile {
     pub fn new(case: &CaseText, idf: &Idf) -> Self {
         let chars = normalise(case.text);
-        let tokens = tokens(&chars);
+        let (tokens, stream) = read(&chars);
         Profile {
             id: case.id,
             category: case.category.to_string(),
@@ -233,6 +248,8 @@ impl Profile {
                 case.category,
             ),
             places: Places::of(&chars),
+            grams: Bag::new(grams(&stream), idf, case.category),
+            frame: Frame::new(&stream, |k| idf.weight(case.category, k)),
             subjects: subjects(&tokens),
         }
     }
