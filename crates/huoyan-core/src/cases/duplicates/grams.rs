@@ -12,7 +12,7 @@ const TAG: u64 = 1 << 63;
 
 pub(super) fn gram(chars: &[char]) -> u64 {
     chars.iter().fold(TAG, |key, c| {
-        key | ((key & !TAG) << 21) | u64::from(*c as u32)
+        TAG | ((key & !TAG) << 21) | u64::from(*c as u32)
     })
 }
 
@@ -21,63 +21,139 @@ pub(super) fn grams(stream: &[char]) -> impl Iterator<Item = u64> + '_ {
     (1..=3).flat_map(move |n| stream.windows(n).map(gram))
 }
 
-/// The longest text compared position by position; the rest of a longer one counts as covered.
+/// The longest text compared position by position: characters past it are not told apart from
+/// the shared runs.
 pub(super) const SPAN: usize = 128;
 
-/// A text's characters as the remainder compares them: each distinct character with its weight
-/// and the positions (bits) where it stands, sorted by character; and its trigrams, sorted.
+/// A text's distinct n-grams, each with its weight and, for characters and trigrams, the
+/// positions (bits) where it stands; sorted by key, so characters come first, then bigrams, then
+/// trigrams.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Frame {
-    pub chars: Vec<(char, f32, u128)>,
-    pub trigrams: Vec<(u64, u128)>,
+pub(super) struct Grams {
+    keys: Vec<(u64, f32, u128)>,
+    /// Where the bigrams and the trigrams start.
+    bigrams: usize,
+    trigrams: usize,
     pub total: f32,
+    /// The weight of the characters within `SPAN`, where the remainder is read.
+    chars: f32,
 }
 
-impl Frame {
+/// Characters have keys below this, bigrams below `THREE`.
+const TWO: u64 = TAG | 1 << 21;
+const THREE: u64 = TAG | 1 << 42;
+
+impl Grams {
     pub(super) fn new(stream: &[char], weight: impl Fn(u64) -> f32) -> Self {
-        let stream = &stream[..stream.len().min(SPAN)];
-        let mut chars: Vec<(char, f32, u128)> = Vec::new();
-        for (i, c) in stream.iter().enumerate() {
-            match chars.iter_mut().find(|(x, _, _)| x == c) {
-                Some(entry) => entry.2 |= 1 << i,
-                None => chars.push((*c, weight(gram(&[*c])), 1 << i)),
+        let mut keys: Vec<(u64, f32, u128)> = Vec::with_capacity(3 * stream.len());
+        for n in 1..=3 {
+            for (i, w) in stream.windows(n).enumerate() {
+                let bits = match n {
+                    2 => 0,
+                    _ if i + n > SPAN => 0,
+                    _ => ((1u128 << n) - 1) << i,
+                };
+                keys.push((gram(w), 0.0, bits));
             }
         }
-        chars.sort_unstable_by_key(|c| c.0);
-        let mut trigrams: Vec<(u64, u128)> = Vec::new();
-        for (i, w) in stream.windows(3).enumerate() {
-            let bits = 0b111u128 << i;
-            let key = gram(w);
-            match trigrams.iter_mut().find(|(k, _)| *k == key) {
-                Some(entry) => entry.1 |= bits,
-                None => trigrams.push((key, bits)),
+        keys.sort_unstable_by_key(|k| k.0);
+        keys.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.2 |= next.2;
             }
+            same
+        });
+        for k in &mut keys {
+            k.1 = weight(k.0);
         }
-        trigrams.sort_unstable_by_key(|t| t.0);
-        let total = chars.iter().map(|c| c.1).sum();
-        Frame {
-            chars,
+        let bigrams = keys.partition_point(|k| k.0 < TWO);
+        let trigrams = keys.partition_point(|k| k.0 < THREE);
+        let chars = keys[..bigrams]
+            .iter()
+            .filter(|k| k.2 != 0)
+            .map(|k| k.1)
+            .sum();
+        Grams {
+            total: keys.iter().map(|k| k.1).sum(),
+            keys,
+            bigrams,
             trigrams,
-            total,
+            chars,
         }
     }
 
-    /// The positions covered by trigrams the other text has too.
-    fn covered(&self, other: &Frame) -> u128 {
-        let (mut i, mut j, mut bits) = (0, 0, 0);
-        while i < self.trigrams.len() && j < other.trigrams.len() {
-            let (a, b) = (self.trigrams[i], other.trigrams[j]);
-            match a.0.cmp(&b.0) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    bits |= a.1;
-                    i += 1;
-                    j += 1;
-                }
+    /// The weight the two share, and what is left of them once the runs of three or more
+    /// characters both have are taken out.
+    pub(super) fn compare(&self, other: &Grams) -> (f32, Remainder) {
+        let (a, b) = (&self.keys, &other.keys);
+        let (mut shared, mut cover_a, mut cover_b) = (0.0, 0, 0);
+        merge(&a[self.trigrams..], &b[other.trigrams..], |x, y| {
+            shared += x.1.min(y.1);
+            cover_a |= x.2;
+            cover_b |= y.2;
+        });
+        merge(
+            &a[self.bigrams..self.trigrams],
+            &b[other.bigrams..other.trigrams],
+            |x, y| shared += x.1.min(y.1),
+        );
+        // A character the other text lacks is in no shared run: only shared ones can be framed.
+        let (mut framed_a, mut framed_b, mut left_shared) = (0.0, 0.0, 0.0);
+        merge(&a[..self.bigrams], &b[..other.bigrams], |x, y| {
+            shared += x.1.min(y.1);
+            let (in_a, in_b) = (x.2 & !cover_a != 0, y.2 & !cover_b != 0);
+            if !in_a {
+                framed_a += x.1;
+            }
+            if !in_b {
+                framed_b += y.1;
+            }
+            if in_a && in_b {
+                left_shared += x.1.min(y.1);
+            }
+        });
+        let (left_a, left_b) = (self.chars - framed_a, other.chars - framed_b);
+        let (shorter_left, shorter_total, framed) = if self.chars <= other.chars {
+            (left_a, self.chars, framed_a)
+        } else {
+            (left_b, other.chars, framed_b)
+        };
+        let least_left = left_a.min(left_b);
+        let remainder = Remainder {
+            frame: if shorter_total > 0.0 {
+                f64::from(framed / shorter_total)
+            } else {
+                0.0
+            },
+            containment: if least_left > 1e-6 {
+                f64::from(left_shared / least_left)
+            } else {
+                1.0
+            },
+            weight: f64::from(shorter_left.max(0.0)),
+        };
+        (shared, remainder)
+    }
+}
+
+/// Calls `both` for each key the two sorted lists share.
+fn merge(
+    a: &[(u64, f32, u128)],
+    b: &[(u64, f32, u128)],
+    mut both: impl FnMut(&(u64, f32, u128), &(u64, f32, u128)),
+) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both(&a[i], &b[j]);
+                i += 1;
+                j += 1;
             }
         }
-        bits
     }
 }
 
@@ -91,75 +167,4 @@ pub(super) struct Remainder {
     pub containment: f64,
     /// The shorter remainder's weight.
     pub weight: f64,
-}
-
-pub(super) fn remainder(a: &Frame, b: &Frame) -> Remainder {
-    let (cover_a, cover_b) = (a.covered(b), b.covered(a));
-    let (mut i, mut j) = (0, 0);
-    let (mut left_a, mut left_b, mut shared) = (0.0f32, 0.0f32, 0.0f32);
-    let (mut framed_a, mut framed_b) = (0.0f32, 0.0f32);
-    let mut step_a = |c: &(char, f32, u128), framed: &mut f32| {
-        if c.2 & !cover_a != 0 {
-            left_a += c.1;
-        } else {
-            *framed += c.1;
-        }
-    };
-    // Merge the two sorted character lists.
-    while i < a.chars.len() || j < b.chars.len() {
-        let order = match (a.chars.get(i), b.chars.get(j)) {
-            (Some(x), Some(y)) => x.0.cmp(&y.0),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        match order {
-            std::cmp::Ordering::Less => {
-                step_a(&a.chars[i], &mut framed_a);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                let c = b.chars[j];
-                if c.2 & !cover_b != 0 {
-                    left_b += c.1;
-                } else {
-                    framed_b += c.1;
-                }
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                let (x, y) = (a.chars[i], b.chars[j]);
-                step_a(&x, &mut framed_a);
-                let (in_a, in_b) = (x.2 & !cover_a != 0, y.2 & !cover_b != 0);
-                if in_b {
-                    left_b += y.1;
-                } else {
-                    framed_b += y.1;
-                }
-                if in_a && in_b {
-                    shared += x.1.min(y.1);
-                }
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    let (shorter_left, shorter_total, framed) = if a.total <= b.total {
-        (left_a, a.total, framed_a)
-    } else {
-        (left_b, b.total, framed_b)
-    };
-    let least_left = left_a.min(left_b);
-    Remainder {
-        frame: if shorter_total > 0.0 {
-            f64::from(framed / shorter_total)
-        } else {
-            0.0
-        },
-        containment: if least_left > 0.0 {
-            f64::from(shared / least_left)
-        } else {
-            1.0
-        },
-        weight: f64::from(shorter_left),
-    }
 }

@@ -60,16 +60,16 @@ impl Default for DuplicateRule {
     fn default() -> Self {
         Self {
             window_days: 3,
-            threshold: 0.40,
+            threshold: 0.45,
             most: 5,
             weights: [
-                3.981, 1.074, -2.717, -0.396, 0.06, 0.525, -0.365, 0.505, 1.436, -1.349, -0.131,
-                -2.075, 3.589, 0.067, 0.206, 2.512, 1.909,
+                3.997, 1.111, -2.32, -0.472, 0.06, 0.575, -0.365, 0.556, 1.439, -1.317, 0.074,
+                -1.753, 3.493, -0.562, 0.352, 2.589, 1.334,
             ],
-            intercept: -5.845,
+            intercept: -6.006,
             rank: [
-                3.223, 1.208, -1.655, -0.619, 1.431, 0.642, -2.6, 0.445, 1.333, -1.293, 0.087,
-                -1.03, 2.895, -0.039, 0.408, 2.018, 1.021,
+                3.207, 1.263, -1.356, -0.687, 1.433, 0.653, -2.598, 0.486, 1.337, -1.261, 0.187,
+                -0.834, 2.913, -0.492, 0.507, 2.069, 0.568,
             ],
         }
     }
@@ -103,11 +103,11 @@ pub fn features(
         return None;
     }
     let ratio = |num: f32, den: f32| if den > 0.0 { f64::from(num / den) } else { 0.0 };
-    let shared = a.tokens.shared(&b.tokens);
+    let compared = a.tokens.compare(&b.tokens);
+    let shared = compared.shared;
     let shorter = a.tokens.total.min(b.tokens.total);
     let flag = |on: bool| if on { 1.0 } else { 0.0 };
-    let grams_shared = a.grams.shared(&b.grams);
-    let rest = grams::remainder(&a.frame, &b.frame);
+    let (grams_shared, rest) = a.grams.compare(&b.grams);
     Some([
         ratio(shared, shorter),
         ratio(2.0 * shared, a.tokens.total + b.tokens.total),
@@ -123,27 +123,11 @@ pub fn features(
         ratio(2.0 * grams_shared, a.grams.total + b.grams.total),
         rest.containment,
         rest.frame,
-        unshared(&a.tokens, &b.tokens).min(unshared(&b.tokens, &a.tokens)),
+        ratio(compared.only_self, a.tokens.heaviest)
+            .min(ratio(compared.only_other, b.tokens.heaviest)),
         (rest.weight.ln_1p() / 4.0).min(1.0),
         rest.frame * (1.0 - rest.containment),
     ])
-}
-
-/// The weight of the heaviest token of `a` that `b` lacks, over `a`'s heaviest: 1 when what `a`
-/// says most rarely is not in `b`.
-fn unshared(a: &profile::Bag, b: &profile::Bag) -> f64 {
-    let heaviest = a.keys.iter().map(|k| k.1).fold(0.0, f32::max);
-    let missing = a
-        .keys
-        .iter()
-        .filter(|k| b.keys.binary_search_by_key(&k.0, |o| o.0).is_err())
-        .map(|k| k.1)
-        .fold(0.0, f32::max);
-    if heaviest > 0.0 {
-        f64::from(missing / heaviest)
-    } else {
-        0.0
-    }
 }
 
 /// The probability that `b` duplicates `a`, or `None` when the same case, the window or the

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use super::grams::{Frame, grams};
+use super::grams::{Grams, grams};
 use super::lexicon::{CONCEPTS, REGISTER, SUBJECTS};
 use super::places::Places;
 use super::text::normalise;
@@ -157,11 +157,21 @@ impl Idf {
     }
 }
 
-/// Weighted keys, sorted by key, with their total weight.
+/// Weighted keys, sorted by key, with their total weight and the heaviest one's.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Bag {
     pub keys: Vec<(u64, f32)>,
     pub total: f32,
+    pub heaviest: f32,
+}
+
+/// Two bags compared (`Bag::compare`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Compared {
+    pub shared: f32,
+    /// The heaviest key of the first bag the second lacks, and the other way round.
+    pub only_self: f32,
+    pub only_other: f32,
 }
 
 impl Bag {
@@ -173,26 +183,46 @@ impl Bag {
         keys.sort_unstable_by_key(|k| k.0);
         keys.dedup_by_key(|k| k.0);
         let total = keys.iter().map(|k| k.1).sum();
-        Bag { keys, total }
+        let heaviest = keys.iter().map(|k| k.1).fold(0.0, f32::max);
+        Bag {
+            keys,
+            total,
+            heaviest,
+        }
     }
 
     /// The weight the two bags share (each shared key once, at the lesser of its two weights:
     /// reports of two categories weigh a key each by its own).
     pub fn shared(&self, other: &Bag) -> f32 {
-        let (mut i, mut j, mut sum) = (0, 0, 0.0);
+        self.compare(other).shared
+    }
+
+    /// What the two bags share, and the heaviest key each has that the other lacks.
+    pub fn compare(&self, other: &Bag) -> Compared {
+        let (mut i, mut j) = (0, 0);
+        let mut out = Compared::default();
         while i < self.keys.len() && j < other.keys.len() {
             let (a, b) = (self.keys[i], other.keys[j]);
             match a.0.cmp(&b.0) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Less => {
+                    out.only_self = out.only_self.max(a.1);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.only_other = out.only_other.max(b.1);
+                    j += 1;
+                }
                 std::cmp::Ordering::Equal => {
-                    sum += a.1.min(b.1);
+                    out.shared += a.1.min(b.1);
                     i += 1;
                     j += 1;
                 }
             }
         }
-        sum
+        let rest = |keys: &[(u64, f32)]| keys.iter().map(|k| k.1).fold(0.0, f32::max);
+        out.only_self = out.only_self.max(rest(&self.keys[i..]));
+        out.only_other = out.only_other.max(rest(&other.keys[j..]));
+        out
     }
 
     /// The shared keys, heaviest first.
@@ -227,8 +257,7 @@ pub struct Profile {
     pub(super) pairs: Bag,
     pub(super) places: Places,
     /// Its characters' n-grams (1–3), without filler, and what the remainder compares.
-    pub(super) grams: Bag,
-    pub(super) frame: Frame,
+    pub(super) grams: Grams,
     /// What the report is about, where the lexicon knows (`subjects`).
     pub(super) subjects: u128,
 }
@@ -248,8 +277,7 @@ impl Profile {
                 case.category,
             ),
             places: Places::of(&chars),
-            grams: Bag::new(grams(&stream), idf, case.category),
-            frame: Frame::new(&stream, |k| idf.weight(case.category, k)),
+            grams: Grams::new(&stream, |k| idf.weight(case.category, k)),
             subjects: subjects(&tokens),
         }
     }
