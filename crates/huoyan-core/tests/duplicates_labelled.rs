@@ -259,4 +259,3 @@ fn ablate() {
         println!("all, unrelated weight {w}: {}", summary(&sets, &fit));
     }
 }
-

@@ -114,18 +114,26 @@ impl Grams {
             }
         });
         let (left_a, left_b) = (self.chars - framed_a, other.chars - framed_b);
-        let (shorter_left, shorter_total, framed) = if self.chars <= other.chars {
-            (left_a, self.chars, framed_a)
-        } else {
-            (left_b, other.chars, framed_b)
+        // The shorter text's share framed and weight left; both sides' when they weigh the same,
+        // so the pair reads the same either way round.
+        let share = |framed: f32, total: f32| {
+            if total > 0.0 {
+                f64::from(framed / total)
+            } else {
+                0.0
+            }
+        };
+        let (frame, shorter_left) = match self.chars.total_cmp(&other.chars) {
+            std::cmp::Ordering::Less => (share(framed_a, self.chars), left_a),
+            std::cmp::Ordering::Greater => (share(framed_b, other.chars), left_b),
+            std::cmp::Ordering::Equal => (
+                share(framed_a, self.chars).max(share(framed_b, other.chars)),
+                left_a.min(left_b),
+            ),
         };
         let least_left = left_a.min(left_b);
         let remainder = Remainder {
-            frame: if shorter_total > 0.0 {
-                f64::from(framed / shorter_total)
-            } else {
-                0.0
-            },
+            frame,
             containment: if least_left > 1e-6 {
                 f64::from(left_shared / least_left)
             } else {
