@@ -6,19 +6,22 @@
 //! leave-one-set-out cross-validation: for each set, the model's weights are fitted and its
 //! threshold chosen on the other three (`labelled::measure::train`), and the set is counted with
 //! them. The shipped weights (`DuplicateRule::default()`, fitted the same way on all four) are
-//! counted too, in-sample.
+//! counted too, in-sample. "Before" is the proposer's first ten features fitted the way they
+//! were before (one model, unrelated pairs weighing half), left out the same way, in the same run.
 //!
 //! `cargo test -p huoyan-core --test duplicates_labelled -- --nocapture` prints the figures (and,
 //! with `MISTAKES=1`, every pair the left-out models get wrong) and fails when a change makes the
 //! proposer worse than the floors below. `-- --ignored fit --nocapture` fits the shipped weights
-//! on all four sets and prints them with the threshold chosen there.
+//! on all four sets and prints them with the threshold chosen there. `-- --ignored ablate
+//! --nocapture` compares fits and feature sets by their left-out figures (`DROPS="11;3,4"` drops
+//! those features instead).
 
 mod labelled;
 #[path = "labelled/measure.rs"]
 mod measure;
 
 use huoyan_core::cases::{DuplicateRule, FEATURES};
-use measure::{Bench, Figures, Fit, Model, Set, figures, loso, sets, train};
+use measure::{Bench, Confusion, Figures, Fit, Model, Set, confusion, figures, loso, sets, train};
 
 /// The features of the proposer before issue #17's second step (the first ten).
 const OLD: usize = 10;
@@ -55,36 +58,59 @@ const FLOOR_LOSO: [(f64, f64, f64, f64); 4] = [
     (0.85, 0.62, 0.72, 0.89),
     (0.77, 0.65, 0.71, 0.95),
 ];
-/// Ceiling of the share of unrelated pairs the left-out models propose on any set.
-const CEILING_UNRELATED: f64 = 0.06;
+/// Ceiling of the share of unrelated pairs the left-out models propose on any set, rounded up.
+const CEILING_UNRELATED: f64 = 0.05;
+/// Floors of the shipped weights' in-sample F1 and top three per set, rounded down: they keep a
+/// refit that is not written back, or a hand edit of the weights, from passing unseen.
+const FLOOR_SHIPPED: [(f64, f64); 4] = [(0.71, 0.96), (0.70, 0.95), (0.73, 0.89), (0.71, 0.97)];
 
-fn line(name: &str, f: &Figures) -> String {
+const HEADER: &str = "| set | n | threshold | TP / FP / FN / TN | P | R | F1 | F1 terse | F1 long | unrelated | top 3 | top 3 proposed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |";
+
+fn line(name: &str, m: &Model, f: &Figures) -> String {
     let c = &f.pairs;
+    let style = |c: &Confusion| {
+        if c.tp + c.fn_ > 0 {
+            format!("{:.3}", c.f1())
+        } else {
+            String::new()
+        }
+    };
     format!(
-        "| {name} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} % | {:.3} | {:.3} |",
+        "| {name} | {} | {:.2} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {:.2} % | {:.3} | {:.3} |",
         c.tp + c.fp + c.fn_ + c.tn,
+        m.threshold,
         c.counts(),
         c.precision(),
         c.recall(),
         c.f1(),
-        f.terse.f1(),
-        f.long.f1(),
+        style(&f.terse),
+        style(&f.long),
         f.unrelated * 100.0,
         f.top3,
         f.top3_proposed
     )
 }
 
-const HEADER: &str = "| set | n | TP / FP / FN / TN | P | R | F1 | F1 terse | F1 long | unrelated | top 3 | top 3 proposed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |";
+/// A left-out set's best F1 over the threshold grid, and where: how much the threshold chosen
+/// on the other three (under their 3 % cap of unrelated pairs) gives up on it.
+fn best_threshold(set: &Set, m: &Model) -> (f64, f64) {
+    (1..20)
+        .map(|t| f64::from(t) * 0.05)
+        .map(|threshold| {
+            let c = confusion(set.pairs.iter(), &Model { threshold, ..*m });
+            (c.f1(), threshold)
+        })
+        .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a })
+}
 
 /// The left-out figures of a fit, printed; pooled over the four sets at the end.
 fn print_loso(name: &str, sets: &[Set], fit: &Fit) -> Vec<(Model, Figures)> {
     let out = loso(sets, fit);
     println!("\n{name}: leave one set out\n{HEADER}");
-    let mut pooled = measure::Confusion::default();
+    let mut pooled = Confusion::default();
     for (set, (m, f)) in sets.iter().zip(&out) {
         pooled.merge(&f.pairs);
-        println!("{} (threshold {:.2})", line(set.name, f), m.threshold);
+        println!("{}", line(set.name, m, f));
     }
     let mean = |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / 4.0;
     println!(
@@ -96,6 +122,13 @@ fn print_loso(name: &str, sets: &[Set], fit: &Fit) -> Vec<(Model, Figures)> {
         mean(|f| f.pairs.f1()),
         mean(|f| f.top3)
     );
+    for (set, (m, _)) in sets.iter().zip(&out) {
+        let (f1, at) = best_threshold(set, m);
+        println!(
+            "{name}: {} would have had F1 {f1:.3} at threshold {at:.2}",
+            set.name
+        );
+    }
     out
 }
 
@@ -126,8 +159,12 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
         "at least 200 pairs in the register set"
     );
     println!("{rule:?}\n\nshipped weights, in-sample\n{HEADER}");
-    for set in &sets {
-        println!("{}", line(set.name, &figures(set, &Model::of(&rule))));
+    let shipped: Vec<Figures> = sets
+        .iter()
+        .map(|set| figures(set, &Model::of(&rule)))
+        .collect();
+    for (set, f) in sets.iter().zip(&shipped) {
+        println!("{}", line(set.name, &Model::of(&rule), f));
     }
     print_loso(
         "before (the first ten features, one model)",
@@ -141,26 +178,28 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
     for (set, ((_, f), floor)) in sets.iter().zip(after.iter().zip(FLOOR_LOSO)) {
         let name = set.name;
         let c = &f.pairs;
-        assert!(
-            c.precision() >= floor.0,
-            "{name}: precision fell below {}",
-            floor.0
-        );
-        assert!(
-            c.recall() >= floor.1,
-            "{name}: recall fell below {}",
-            floor.1
-        );
+        let (p, r) = (c.precision(), c.recall());
+        assert!(p >= floor.0, "{name}: precision fell below {}", floor.0);
+        assert!(r >= floor.1, "{name}: recall fell below {}", floor.1);
         assert!(c.f1() >= floor.2, "{name}: F1 fell below {}", floor.2);
-        assert!(
-            f.top3 >= floor.3,
-            "{name}: top three fell below {}",
-            floor.3
-        );
+        assert!(f.top3 >= floor.3, "{name}: top 3 fell below {}", floor.3);
         assert!(
             f.unrelated <= CEILING_UNRELATED,
             "{name}: proposes {:.4} of unrelated pairs",
             f.unrelated
+        );
+    }
+    for (set, (f, floor)) in sets.iter().zip(shipped.iter().zip(FLOOR_SHIPPED)) {
+        let name = set.name;
+        assert!(
+            f.pairs.f1() >= floor.0,
+            "{name}: shipped F1 fell below {}",
+            floor.0
+        );
+        assert!(
+            f.top3 >= floor.1,
+            "{name}: shipped top 3 fell below {}",
+            floor.1
         );
     }
 }
@@ -183,14 +222,15 @@ fn fit_the_model() {
     );
     println!("{HEADER}");
     for set in &sets {
-        println!("{}", line(set.name, &figures(set, &m)));
+        println!("{}", line(set.name, &m, &figures(set, &m)));
     }
 }
 
-/// Pooled F1, mean F1 and mean top three of the left-out models, for comparing fits.
+/// Pooled F1, mean F1 and mean top three of the left-out models, and each set's F1 / top 3,
+/// for comparing fits.
 fn summary(sets: &[Set], fit: &Fit) -> String {
     let out = loso(sets, fit);
-    let mut pooled = measure::Confusion::default();
+    let mut pooled = Confusion::default();
     out.iter().for_each(|(_, f)| pooled.merge(&f.pairs));
     let mean = |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / 4.0;
     let each: Vec<String> = out
@@ -227,45 +267,29 @@ fn ablate() {
         }
         return;
     }
-    for q in [1.0, 2.0, 4.0] {
-        for unrelated_weight in [0.5, 1.0] {
-            let fit = Fit {
-                queue_weight: q,
-                unrelated_weight,
-                ..all
-            };
-            print!("unrelated {unrelated_weight} ");
-            println!(
-                "{} features, queue weight {q}: {}",
-                fit.mask.iter().filter(|m| **m).count(),
-                summary(&sets, &fit)
-            );
-        }
-    }
-    if std::env::var_os("QUEUE_ONLY").is_some() {
-        return;
-    }
-    for k in OLD..FEATURES {
-        let mut only = fit_with(OLD);
-        only.mask[k] = true;
-        let mut without = all;
-        without.mask[k] = false;
-        println!("old + {k}: {}", summary(&sets, &only));
-        println!("all - {k}: {}", summary(&sets, &without));
-    }
-    for k in 0..OLD {
-        let mut without = all;
-        without.mask[k] = false;
-        println!("all - {k}: {}", summary(&sets, &without));
-    }
-    for l2 in [0.0001, 0.003, 0.01, 0.03] {
-        println!("all, l2 {l2}: {}", summary(&sets, &Fit { l2, ..all }));
-    }
-    for w in [0.25, 1.0, 2.0] {
+    for queue_weight in [0.0, 1.0, 4.0] {
         let fit = Fit {
-            unrelated_weight: w,
+            queue_weight,
             ..all
         };
-        println!("all, unrelated weight {w}: {}", summary(&sets, &fit));
+        println!("all, queue weight {queue_weight}: {}", summary(&sets, &fit));
+    }
+    for unrelated_weight in [0.5, 2.0] {
+        let fit = Fit {
+            unrelated_weight,
+            ..all
+        };
+        println!(
+            "all, unrelated weight {unrelated_weight}: {}",
+            summary(&sets, &fit)
+        );
+    }
+    for l2 in [0.0001, 0.003, 0.01] {
+        println!("all, l2 {l2}: {}", summary(&sets, &Fit { l2, ..all }));
+    }
+    for k in 0..FEATURES {
+        let mut without = all;
+        without.mask[k] = false;
+        println!("all - {k}: {}", summary(&sets, &without));
     }
 }

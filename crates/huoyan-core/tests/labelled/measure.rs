@@ -339,21 +339,17 @@ pub fn logistic(rows: &[(Row, bool, f64)], fit: &Fit) -> (Row, f64) {
             let p = 1.0 / (1.0 + (-z).exp());
             let e = w * (p - if *y { 1.0 } else { 0.0 }) / n;
             let s = w * p * (1.0 - p) / n;
-            for i in 0..d {
-                g[i] += e * v[i];
-                for j in 0..=i {
-                    h[i][j] += s * v[i] * v[j];
+            for (i, vi) in v.iter().enumerate() {
+                g[i] += e * vi;
+                for (hij, vj) in h[i].iter_mut().zip(&v) {
+                    *hij += s * vi * vj;
                 }
             }
         }
-        for i in 0..d {
-            for j in 0..i {
-                h[j][i] = h[i][j];
-            }
-            if i + 1 < d {
-                g[i] += fit.l2 * beta[i];
-                h[i][i] += fit.l2;
-            }
+        // The ridge on the weights, not the intercept (last).
+        for i in 0..d - 1 {
+            g[i] += fit.l2 * beta[i];
+            h[i][i] += fit.l2;
         }
         let step = solve(h, g);
         let size: f64 = step.iter().map(|s| s.abs()).sum();
@@ -387,8 +383,9 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         };
         for r in c + 1..n {
             let f = a[r][c] / pivot;
-            for k in c..n {
-                a[r][k] -= f * a[c][k];
+            let (top, bottom) = a.split_at_mut(r);
+            for (x, p) in bottom[0][c..].iter_mut().zip(&top[c][c..]) {
+                *x -= f * p;
             }
             b[r] -= f * b[c];
         }

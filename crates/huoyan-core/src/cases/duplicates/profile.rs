@@ -48,6 +48,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
 
 /// The tokens of a normalised text, read left to right taking the longest lexicon word at each
 /// place: concepts become one token, filler goes, other characters stay.
+#[cfg(test)]
 pub(super) fn tokens(chars: &[char]) -> Vec<u32> {
     read(chars).0
 }
