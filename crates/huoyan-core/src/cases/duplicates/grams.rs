@@ -30,13 +30,17 @@ pub(super) const SPAN: usize = 128;
 /// trigrams.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Grams {
-    keys: Vec<(u64, f32, u128)>,
+    keys: Vec<u64>,
+    weights: Vec<f32>,
+    bits: Vec<u128>,
     /// Where the bigrams and the trigrams start.
     bigrams: usize,
     trigrams: usize,
     pub total: f32,
     /// The weight of the characters within `SPAN`, where the remainder is read.
     chars: f32,
+    /// A bit for each character (hashed): texts with no bit in common share no character.
+    sign: u128,
 }
 
 /// Characters have keys below this, bigrams below `THREE`.
@@ -74,9 +78,16 @@ impl Grams {
             .filter(|k| k.2 != 0)
             .map(|k| k.1)
             .sum();
+        let total = keys.iter().map(|k| k.1).sum();
+        let sign = stream.iter().fold(0, |sign, c| {
+            sign | 1u128 << ((*c as u32).wrapping_mul(0x9E37_79B1) >> 25)
+        });
         Grams {
-            total: keys.iter().map(|k| k.1).sum(),
-            keys,
+            sign,
+            total,
+            weights: keys.iter().map(|k| k.1).collect(),
+            bits: keys.iter().map(|k| k.2).collect(),
+            keys: keys.into_iter().map(|k| k.0).collect(),
             bigrams,
             trigrams,
             chars,
@@ -86,33 +97,60 @@ impl Grams {
     /// The weight the two share, and what is left of them once the runs of three or more
     /// characters both have are taken out.
     pub(super) fn compare(&self, other: &Grams) -> (f32, Remainder) {
-        let (a, b) = (&self.keys, &other.keys);
+        if self.sign & other.sign == 0 {
+            // Nothing shared, nothing framed: what the full comparison would find, at once.
+            return (0.0, self.remainder(other, 0.0, 0.0, 0.0));
+        }
+        let (a, b) = (self, other);
         let (mut shared, mut cover_a, mut cover_b) = (0.0, 0, 0);
-        merge(&a[self.trigrams..], &b[other.trigrams..], |x, y| {
-            shared += x.1.min(y.1);
-            cover_a |= x.2;
-            cover_b |= y.2;
-        });
+        let weight = |i: usize, j: usize| a.weights[i].min(b.weights[j]);
         merge(
-            &a[self.bigrams..self.trigrams],
-            &b[other.bigrams..other.trigrams],
-            |x, y| shared += x.1.min(y.1),
+            a,
+            b,
+            a.trigrams..a.keys.len(),
+            b.trigrams..b.keys.len(),
+            |i, j| {
+                shared += weight(i, j);
+                cover_a |= a.bits[i];
+                cover_b |= b.bits[j];
+            },
+        );
+        merge(
+            a,
+            b,
+            a.bigrams..a.trigrams,
+            b.bigrams..b.trigrams,
+            |i, j| shared += weight(i, j),
         );
         // A character the other text lacks is in no shared run: only shared ones can be framed.
         let (mut framed_a, mut framed_b, mut left_shared) = (0.0, 0.0, 0.0);
-        merge(&a[..self.bigrams], &b[..other.bigrams], |x, y| {
-            shared += x.1.min(y.1);
-            let (in_a, in_b) = (x.2 & !cover_a != 0, y.2 & !cover_b != 0);
+        merge(a, b, 0..a.bigrams, 0..b.bigrams, |i, j| {
+            shared += weight(i, j);
+            let (in_a, in_b) = (a.bits[i] & !cover_a != 0, b.bits[j] & !cover_b != 0);
             if !in_a {
-                framed_a += x.1;
+                framed_a += a.weights[i];
             }
             if !in_b {
-                framed_b += y.1;
+                framed_b += b.weights[j];
             }
             if in_a && in_b {
-                left_shared += x.1.min(y.1);
+                left_shared += weight(i, j);
             }
         });
+        (
+            shared,
+            self.remainder(other, framed_a, framed_b, left_shared),
+        )
+    }
+
+    /// The remainder from what of each text is framed and the weight the two rests share.
+    fn remainder(
+        &self,
+        other: &Grams,
+        framed_a: f32,
+        framed_b: f32,
+        left_shared: f32,
+    ) -> Remainder {
         let (left_a, left_b) = (self.chars - framed_a, other.chars - framed_b);
         // The shorter text's share framed and weight left; both sides' when they weigh the same,
         // so the pair reads the same either way round.
@@ -132,7 +170,7 @@ impl Grams {
             ),
         };
         let least_left = left_a.min(left_b);
-        let remainder = Remainder {
+        Remainder {
             frame,
             containment: if least_left > 1e-6 {
                 f64::from(left_shared / least_left)
@@ -140,28 +178,26 @@ impl Grams {
                 1.0
             },
             weight: f64::from(shorter_left.max(0.0)),
-        };
-        (shared, remainder)
+        }
     }
 }
 
-/// Calls `both` for each key the two sorted lists share.
+/// Calls `both` with the indices of each key the two texts' ranges of keys share (sorted).
 fn merge(
-    a: &[(u64, f32, u128)],
-    b: &[(u64, f32, u128)],
-    mut both: impl FnMut(&(u64, f32, u128), &(u64, f32, u128)),
+    a: &Grams,
+    b: &Grams,
+    ra: std::ops::Range<usize>,
+    rb: std::ops::Range<usize>,
+    mut both: impl FnMut(usize, usize),
 ) {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                both(&a[i], &b[j]);
-                i += 1;
-                j += 1;
-            }
+    let (mut i, mut j) = (ra.start, rb.start);
+    while i < ra.end && j < rb.end {
+        let (x, y) = (a.keys[i], b.keys[j]);
+        if x == y {
+            both(i, j);
         }
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
     }
 }
 
