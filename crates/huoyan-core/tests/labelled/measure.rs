@@ -3,6 +3,8 @@
 //! counted on them; and leave-one-set-out cross-validation, which fits the weights and chooses
 //! the threshold on three sets and counts on the fourth (`loso`).
 
+use std::collections::HashMap;
+
 use huoyan_core::cases::{DuplicateRule, FEATURES, Idf, Profile, Proximity, features};
 
 use crate::labelled::{BLIND, FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, pairs};
@@ -93,33 +95,38 @@ impl Confusion {
 }
 
 /// A labelled pair as the model sees it.
+#[derive(Clone)]
 pub struct Labelled {
     pub pair: Pair,
     pub x: Option<Row>,
 }
 
 /// A duplicate's triage queue: the true case's features and every other candidate's.
+#[derive(Clone)]
 pub struct Queue {
+    /// The number of the duplicate pair whose queue it is.
+    pub pair: u32,
     pub truth: Option<Row>,
     /// Each candidate with the set its report comes from (`SETS`' order).
     pub others: Vec<(usize, Row)>,
 }
 
 /// One labelled set read into features.
+#[derive(Clone)]
 pub struct Set {
     pub index: usize,
     pub name: &'static str,
     pub pairs: Vec<Labelled>,
-    /// The features of its unrelated pairs that are not ruled out, and how many there are in all.
-    pub unrelated: Vec<Row>,
-    pub unrelated_all: usize,
+    /// Its unrelated pairs: the numbers of the two labelled pairs their texts come from, and
+    /// their features unless ruled out.
+    pub unrelated: Vec<(u32, u32, Option<Row>)>,
     pub queues: Vec<Queue>,
 }
 
 /// Every two texts of a set written for different labelled pairs, of one category and not the
 /// same words, put in one compound on one day: pairs of unrelated reports. The labelled sets are
 /// about half duplicates; a triage queue is mostly such pairs.
-fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> (Vec<Row>, usize) {
+fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, Option<Row>)> {
     let texts: Vec<(u32, Profile, &Side)> = pairs
         .iter()
         .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
@@ -132,17 +139,16 @@ fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> (Vec<Row>, usiz
             (n, b.profile(i as i64 + 1, &side), s)
         })
         .collect();
-    let (mut rows, mut all) = (Vec::new(), 0);
+    let mut rows = Vec::new();
     for i in 0..texts.len() {
         for j in i + 1..texts.len() {
             let ((n, x, sx), (m, y, sy)) = (&texts[i], &texts[j]);
             if n != m && sx.category == sy.category && sx.text != sy.text {
-                all += 1;
-                rows.extend(features(x, y, &Proximity::SameCompound, rule));
+                rows.push((*n, *m, features(x, y, &Proximity::SameCompound, rule)));
             }
         }
     }
-    (rows, all)
+    rows
 }
 
 /// Over whole triage queues: for each duplicate pair, its first report is the new one and the
@@ -177,7 +183,11 @@ fn queues(
                     .map(|x| (*from, x)),
             );
         }
-        out.push(Queue { truth, others });
+        out.push(Queue {
+            pair: pair.number,
+            truth,
+            others,
+        });
     }
     out
 }
@@ -201,7 +211,7 @@ pub fn sets(b: &Bench, rule: &DuplicateRule) -> Vec<Set> {
     SETS.into_iter()
         .map(|(name, text)| {
             let pairs = pairs(text);
-            let (unrelated, unrelated_all) = unrelated(b, &pairs, rule);
+            let unrelated = unrelated(b, &pairs, rule);
             let queues = queues(b, &pairs, &everything, rule);
             Set {
                 index: SETS.iter().position(|s| s.0 == name).unwrap_or(0),
@@ -214,7 +224,6 @@ pub fn sets(b: &Bench, rule: &DuplicateRule) -> Vec<Set> {
                     })
                     .collect(),
                 unrelated,
-                unrelated_all,
                 queues,
             }
         })
@@ -276,12 +285,8 @@ pub fn confusion<'a>(set: impl Iterator<Item = &'a Labelled>, m: &Model) -> Conf
 }
 
 pub fn unrelated_share(set: &Set, m: &Model) -> f64 {
-    let n = set
-        .unrelated
-        .iter()
-        .filter(|x| m.p(x) >= m.threshold)
-        .count();
-    n as f64 / set.unrelated_all.max(1) as f64
+    let n = set.unrelated.iter().filter(|u| m.proposes(&u.2)).count();
+    n as f64 / set.unrelated.len().max(1) as f64
 }
 
 pub fn figures(set: &Set, m: &Model) -> Figures {
@@ -417,8 +422,9 @@ pub fn train(sets: &[&Set], fit: &Fit) -> Model {
     let sample: Vec<Row> = sets
         .iter()
         .flat_map(|s| {
-            let step = s.unrelated.len().div_ceil(4_000).max(1);
-            s.unrelated.iter().step_by(step).copied()
+            let scored: Vec<Row> = s.unrelated.iter().filter_map(|u| u.2).collect();
+            let step = scored.len().div_ceil(4_000).max(1);
+            scored.into_iter().step_by(step)
         })
         .collect();
     let each = fit.unrelated_weight * labelled / sample.len().max(1) as f64;
@@ -452,8 +458,8 @@ pub fn train(sets: &[&Set], fit: &Fit) -> Model {
         };
         let (proposed, all) = sets.iter().fold((0.0, 0), |(p, a), s| {
             (
-                p + unrelated_share(s, &m) * s.unrelated_all as f64,
-                a + s.unrelated_all,
+                p + unrelated_share(s, &m) * s.unrelated.len() as f64,
+                a + s.unrelated.len(),
             )
         });
         if proposed / all.max(1) as f64 > UNRELATED_CAP {
@@ -481,4 +487,91 @@ pub fn loso(sets: &[Set], fit: &Fit) -> Vec<(Model, Figures)> {
             (m, figures(&sets[out], &m))
         })
         .collect()
+}
+
+/// The pairs of a set that share a text, as groups (the number of each pair's group): a
+/// duplicate and the hard non-duplicate written beside it often start from one report, and must
+/// not be split between fitting and counting.
+fn groups(set: &Set) -> HashMap<u32, u32> {
+    let mut group: HashMap<u32, u32> = set
+        .pairs
+        .iter()
+        .map(|l| (l.pair.number, l.pair.number))
+        .collect();
+    let root = |group: &HashMap<u32, u32>, mut n: u32| {
+        while group[&n] != n {
+            n = group[&n];
+        }
+        n
+    };
+    let mut by_text: HashMap<&str, u32> = HashMap::new();
+    for l in &set.pairs {
+        for text in [l.pair.a.text, l.pair.b.text] {
+            if let Some(other) = by_text.insert(text, l.pair.number) {
+                let (x, y) = (root(&group, other), root(&group, l.pair.number));
+                group.insert(x.max(y), x.min(y));
+            }
+        }
+    }
+    let numbers: Vec<u32> = group.keys().copied().collect();
+    numbers.into_iter().map(|n| (n, root(&group, n))).collect()
+}
+
+/// The part of a set whose pairs `keep` (unrelated pairs when both of theirs are kept, queues
+/// when their duplicate is).
+fn part(set: &Set, keep: impl Fn(u32) -> bool) -> Set {
+    Set {
+        index: set.index,
+        name: set.name,
+        pairs: set
+            .pairs
+            .iter()
+            .filter(|l| keep(l.pair.number))
+            .cloned()
+            .collect(),
+        unrelated: set
+            .unrelated
+            .iter()
+            .filter(|u| keep(u.0) && keep(u.1))
+            .copied()
+            .collect(),
+        queues: set
+            .queues
+            .iter()
+            .filter(|q| keep(q.pair))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Grouped k-fold over the four sets together: groups of pairs (`groups`) dealt into `k` folds;
+/// for each fold, the model fitted on the others and counted on it. Returns, per set, the
+/// figures of its pairs over all folds (each counted by the model that did not see it) and its
+/// share of queues with the true case in the top three.
+pub fn grouped(sets: &[Set], fit: &Fit, k: u32) -> Vec<(Confusion, f64)> {
+    let fold: Vec<HashMap<u32, u32>> = sets
+        .iter()
+        .map(|s| {
+            groups(s)
+                .into_iter()
+                .map(|(n, g)| (n, (g.wrapping_mul(2_654_435_761) >> 7) % k))
+                .collect()
+        })
+        .collect();
+    let mut out = vec![(Confusion::default(), 0.0); sets.len()];
+    for f in 0..k {
+        let train_on: Vec<Set> = sets
+            .iter()
+            .zip(&fold)
+            .map(|(s, of)| part(s, |n| of[&n] != f))
+            .collect();
+        let m = train(&train_on.iter().collect::<Vec<_>>(), fit);
+        for (i, (s, of)) in sets.iter().zip(&fold).enumerate() {
+            let held = part(s, |n| of[&n] == f);
+            let figures = figures(&held, &m);
+            out[i].0.merge(&figures.pairs);
+            out[i].1 += figures.top3 * held.queues.len() as f64 / s.queues.len().max(1) as f64;
+        }
+    }
+    out
 }
