@@ -1,6 +1,6 @@
 //! A report as the proposer compares it: its tokens (the lexicon's concepts, else characters)
-//! and their pairs, each weighted by how rare it is among the city's recent reports, so 哈尔滨,
-//! 消杀 or 送货费 count and 小区, 反映 do not.
+//! and their pairs, and its characters' n-grams (`grams`), each weighted by how rare it is among
+//! the city's recent reports, so 哈尔滨, 消杀 or 送货费 count and 小区, 反映 do not.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -117,9 +117,9 @@ fn keys(tokens: &[u32]) -> HashSet<u64> {
     keys
 }
 
-/// Inverse document frequency of tokens and token pairs among the reports of a category (the
-/// city's recent cases): `ln((n + 1) / (df + 1)) + 1`, so a key no report of the category has
-/// weighs most and one every report of it has weighs 1. Counted per category because what is
+/// Inverse document frequency of tokens, token pairs and n-grams among the reports of a category
+/// (the city's recent cases): `ln((n + 1) / (df + 1)) + 1`, so a key no report of the category
+/// has weighs most and one every report of it has weighs 1. Counted per category because what is
 /// common in one kind of report (采样点 among testing reports) says little there, however rare
 /// it is in the city's reports as a whole.
 #[derive(Debug, Clone, Default)]
