@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use huoyan_core::cases::{DuplicateRule, FEATURES, Idf, Profile, Proximity, features};
 
-use crate::labelled::{BLIND, FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, pairs};
+use crate::labelled::{
+    BLIND, FINAL, FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, corpus_of, pairs,
+};
 
 pub type Row = [f64; FEATURES];
 
@@ -21,9 +23,19 @@ pub struct Bench {
 }
 
 impl Bench {
+    /// The rare-word weights over the four fitted sets: every fit and their figures.
     pub fn new() -> Self {
         Bench {
             idf: Idf::new(corpus()),
+            places: Places::read(),
+        }
+    }
+
+    /// The rare-word weights over all five sets, the final hold-out's texts among them as every
+    /// measured set's texts are in the shipped measurement: for the final hold-out's figures only.
+    pub fn with_final() -> Self {
+        Bench {
+            idf: Idf::new(corpus_of(&[FIRST, FRESH, REGISTER, BLIND, FINAL])),
             places: Places::read(),
         }
     }
@@ -107,7 +119,7 @@ pub struct Queue {
     /// The number of the duplicate pair whose queue it is.
     pub pair: u32,
     pub truth: Option<Row>,
-    /// Each candidate with the set its report comes from (`SETS`' order).
+    /// Each candidate with the set its report comes from (its index among the sets read).
     pub others: Vec<(usize, Row)>,
 }
 
@@ -152,7 +164,7 @@ fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, 
 }
 
 /// Over whole triage queues: for each duplicate pair, its first report is the new one and the
-/// queue is every report of all four sets of the new one's category within the window of days
+/// queue is every report of all the sets read (`read`) of the new one's category within the window of days
 /// (wherever made: the proposer rules out what is too far apart, as the office's page does), plus
 /// the true case.
 fn queues(
@@ -192,7 +204,9 @@ fn queues(
     out
 }
 
-/// The four sets, in the order the figures are printed.
+/// The four sets the shipped weights were fitted on, in the order the figures are printed: the
+/// only sets any fit, threshold or comparison of fits reads (`sets`). The final hold-out is not
+/// among them on purpose (`final_set`).
 pub const SETS: [(&str, &str); 4] = [
     ("register", REGISTER),
     ("blind", BLIND),
@@ -200,21 +214,47 @@ pub const SETS: [(&str, &str); 4] = [
     ("fresh", FRESH),
 ];
 
-/// The four sets, read once.
+/// The name of the final hold-out, which `train` refuses.
+pub const FINAL_NAME: &str = "final";
+
+/// The four sets, read once, their queues from the four sets' reports.
 pub fn sets(b: &Bench, rule: &DuplicateRule) -> Vec<Set> {
-    let everything: Vec<(usize, Side)> = SETS
-        .into_iter()
+    read(b, rule, &SETS, 0)
+}
+
+/// The final hold-out (`labelled::FINAL`), read once with `Bench::with_final`: its duplicates'
+/// queues hold every report of the five sets of their category and days, its unrelated pairs
+/// are its own texts'. Only for counting the shipped weights on it; `train` refuses it.
+pub fn final_set(b: &Bench, rule: &DuplicateRule) -> Set {
+    let mut all = SETS.to_vec();
+    all.push((FINAL_NAME, FINAL));
+    let mut read = read(b, rule, &all, SETS.len());
+    assert_eq!(read.len(), 1, "the final set alone");
+    read.remove(0)
+}
+
+/// The sets `all[from..]`, read once; the queues hold every report of `all`.
+fn read(
+    b: &Bench,
+    rule: &DuplicateRule,
+    all: &[(&'static str, &'static str)],
+    from: usize,
+) -> Vec<Set> {
+    let everything: Vec<(usize, Side)> = all
+        .iter()
         .enumerate()
         .flat_map(|(i, (_, text))| pairs(text).into_iter().map(move |p| (i, p)))
         .flat_map(|(i, p)| [(i, p.a), (i, p.b)])
         .collect();
-    SETS.into_iter()
-        .map(|(name, text)| {
+    all.iter()
+        .enumerate()
+        .skip(from)
+        .map(|(index, &(name, text))| {
             let pairs = pairs(text);
             let unrelated = unrelated(b, &pairs, rule);
             let queues = queues(b, &pairs, &everything, rule);
             Set {
-                index: SETS.iter().position(|s| s.0 == name).unwrap_or(0),
+                index,
                 name,
                 pairs: pairs
                     .into_iter()
@@ -413,6 +453,10 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
 /// set, evenly taken); then the threshold, on a 0.05 grid, with the best F1 on these sets' pairs
 /// among those proposing at most 3 % of their unrelated pairs.
 pub fn train(sets: &[&Set], fit: &Fit) -> Model {
+    assert!(
+        sets.iter().all(|s| s.name != FINAL_NAME),
+        "the final hold-out is never fitted on"
+    );
     let mut rows: Vec<(Row, bool, f64)> = sets
         .iter()
         .flat_map(|s| &s.pairs)
