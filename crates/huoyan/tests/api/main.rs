@@ -8,6 +8,7 @@ mod audit;
 mod authz;
 mod browser;
 mod browser_chasing;
+mod browser_inspections;
 mod cases;
 mod chasing;
 mod cli;
