@@ -137,7 +137,7 @@ pub const TABLE: &[(&str, &str)] = &[
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
 /// itself even by a refusal.
 fn hidden(route: &str) -> bool {
-    route.contains(" /api/v1/discipline/")
+    route.contains(" /api/v1/discipline/") || route.contains(" /discipline")
 }
 
 fn allowed(roles: &str, role: &str) -> bool {
@@ -228,8 +228,8 @@ async fn every_route_answers_every_role_as_the_table_says() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The case pages (served beside the API, not in its OpenAPI document): route → roles allowed.
-/// A page refuses a role with 403, as the API does.
+/// The pages (served beside the API, not in its OpenAPI document): route → roles allowed. A
+/// page refuses a role with 403, as the API does, or as an unknown page (404) where hidden.
 const PAGES: &[(&str, &str)] = &[
     ("GET /cases", CASE_READERS),
     ("GET /cases/new", REPORTERS),
@@ -248,6 +248,16 @@ const PAGES: &[(&str, &str)] = &[
     ),
     ("POST /check-ins", REPORTERS),
     ("GET /notifications", EVERYONE),
+    ("GET /inspections", INSPECTION_READERS),
+    ("POST /inspections", "inspector"),
+    ("GET /inspections/rounds/{id}", INSPECTION_READERS),
+    ("POST /inspections/stops/{id}/visit", "inspector"),
+    ("GET /inspections/coverage", INSPECTION_READERS),
+    ("GET /inspections/figures", INSPECTION_READERS),
+    ("GET /discipline", DISCIPLINE),
+    ("POST /discipline/flags", "inspector commander discipline"),
+    ("GET /discipline/{id}", DISCIPLINE),
+    ("POST /discipline/{id}", DISCIPLINE),
 ];
 
 #[tokio::test]
@@ -283,6 +293,8 @@ async fn every_case_page_answers_every_role_as_the_table_says() {
                     && status != 401
                     && status != 403
                     && !status.is_server_error()
+            } else if hidden(route) {
+                status == 404
             } else {
                 status == 403
             };
