@@ -202,11 +202,10 @@ async fn an_inspector_runs_a_round_of_two_sites_and_fixes_a_failure_on_the_spot(
         .unwrap();
     assert_eq!(error, None);
     assert!(
-        c.find_all(Locator::Css("#coverage tbody tr"))
+        !c.find_all(Locator::Css("#coverage tbody tr"))
             .await
             .unwrap()
-            .len()
-            >= 1
+            .is_empty()
     );
     fits(&c, "inspection-coverage", 360).await;
     c.close().await.unwrap();
