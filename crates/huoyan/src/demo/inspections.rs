@@ -168,8 +168,12 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
             .await
             .map_err(fail)?;
     }
+    let admin_login: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = 'admin'")
+        .fetch_one(&db.pool)
+        .await?;
+    let admin_p = principal_of(db, admin_login).await.map_err(fail)?;
     for ((team, _), regions) in teams.iter().zip(&areas) {
-        crate::inspections::set_area(&mut change, *team, regions)
+        crate::inspections::set_area(&mut change, &admin_p, *team, regions)
             .await
             .map_err(fail)?;
     }

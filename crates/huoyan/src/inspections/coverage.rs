@@ -38,8 +38,13 @@ pub struct AreaBody {
     pub region_ids: Vec<i64>,
 }
 
-/// Sets team `team_id`'s area to `region_ids` inside `change`.
-pub async fn set_area(change: &mut Change, team_id: i64, region_ids: &[i64]) -> AppResult<()> {
+/// Sets team `team_id`'s area to `region_ids` inside `change`, each region within `p`'s scope.
+pub async fn set_area(
+    change: &mut Change,
+    p: &Principal,
+    team_id: i64,
+    region_ids: &[i64],
+) -> AppResult<()> {
     let mut check = Check::default();
     let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM teams WHERE id = $1")
         .bind(team_id)
@@ -56,8 +61,18 @@ pub async fn set_area(change: &mut Change, team_id: i64, region_ids: &[i64]) -> 
     for (i, r) in region_ids.iter().take(MAX_AREA).enumerate() {
         if region_ids[..i].contains(r) {
             check.fail(&format!("region_ids[{i}]"), "named twice");
-        } else if !change.exists("regions", *r).await? {
-            check.fail(&format!("region_ids[{i}]"), "no such region");
+        } else {
+            let path: Option<String> = sqlx::query_scalar("SELECT path FROM regions WHERE id = $1")
+                .bind(*r)
+                .fetch_optional(&mut *change.tx)
+                .await?;
+            match path {
+                None => check.fail(&format!("region_ids[{i}]"), "no such region"),
+                Some(path) if !p.region_in_scope(&path) => {
+                    check.outside(&format!("region_ids[{i}]"))
+                }
+                Some(_) => {}
+            }
         }
     }
     check.done()?;
@@ -221,7 +236,7 @@ async fn set_area_route(
     ApiJson(body): ApiJson<AreaBody>,
 ) -> AppResult<ApiJson<Vec<Area>>> {
     Change::run(&state.db, &p.actor(), async |c| {
-        set_area(c, team, &body.region_ids).await
+        set_area(c, &p, team, &body.region_ids).await
     })
     .await?;
     Ok(ApiJson(areas(&state.db, &p).await?))

@@ -570,3 +570,55 @@ async fn a_discipline_record_does_not_exist_for_any_role_outside_the_commission(
         "{verdict:?}"
     );
 }
+
+#[tokio::test]
+async fn a_teams_area_is_set_within_the_callers_scope_naming_each_bad_region() {
+    let app = spawn_app(true).await;
+    let district = app
+        .id_of("SELECT id FROM regions WHERE level = 'district' ORDER BY id LIMIT 1")
+        .await;
+    let other = app
+        .id_of(&format!(
+            "SELECT id FROM regions WHERE level = 'district' AND id <> {district} ORDER BY id LIMIT 1"
+        ))
+        .await;
+    let group = app
+        .new_login("group-district", "group", json!({"region_id": district}))
+        .await;
+    let (status, body) = app
+        .send(
+            "PUT",
+            &group,
+            "/api/v1/inspections/areas/1",
+            &json!({"region_ids": [district, other]}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(fields(&body), ["region_ids[1]"]);
+    let (status, body) = app
+        .send(
+            "PUT",
+            &group,
+            "/api/v1/inspections/areas/1",
+            &json!({"region_ids": [district, district, 999999]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["region_ids[1]", "region_ids[2]"]);
+    let (status, areas) = app
+        .send(
+            "PUT",
+            &group,
+            "/api/v1/inspections/areas/1",
+            &json!({"region_ids": [district]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{areas}");
+    let one = areas
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["team_id"] == 1)
+        .unwrap();
+    assert_eq!(one["region_ids"], json!([district]));
+}
