@@ -60,10 +60,11 @@ use crate::org::people;
 
 /// The cases' own generator, so that adding them shifts nothing else the demo makes.
 const SEED: u64 = 2022_0905;
-const MIN: i64 = 60_000;
-const HOUR: i64 = 60 * MIN;
+pub(super) const MIN: i64 = 60_000;
+pub(super) const HOUR: i64 = 60 * MIN;
 
-fn bj(s: &str) -> i64 {
+/// An instant of the scenario, written with its zone.
+pub(super) fn bj(s: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(s)
         .expect("scenario times are valid")
         .timestamp_millis()

@@ -13,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use sqlx::Row;
 
+use super::cases::{HOUR, MIN, bj};
 use crate::audit::{Actor, Change};
 use crate::auth::principal_of;
 use crate::db::Db;
@@ -20,14 +21,6 @@ use crate::inspections::{NewRound, Visit};
 
 /// Its own generator, so that adding it shifts nothing else the demo makes.
 const SEED: u64 = 202_208_202;
-const MIN: i64 = 60_000;
-const HOUR: i64 = 60 * MIN;
-
-fn bj(s: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .expect("scenario times are valid")
-        .timestamp_millis()
-}
 
 /// Each team's area, by region name: a community each, then three teams across two.
 const AREAS: [&[&str]; 10] = [

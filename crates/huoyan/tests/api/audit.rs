@@ -549,7 +549,8 @@ mod tamper {
 
         let case = one(
             &app,
-            "SELECT MAX(id) FROM cases WHERE id NOT IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL)",
+            "SELECT MAX(id) FROM cases WHERE id NOT IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL) \
+             AND id NOT IN (SELECT case_id FROM inspection_answers WHERE case_id IS NOT NULL)",
         )
         .await;
         for dependent in ["case_events", "case_tasks", "case_files", "notifications"] {

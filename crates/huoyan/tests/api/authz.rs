@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::spawn_app;
 
-const ROLES: [&str; 14] = [
+pub const ROLES: [&str; 14] = [
     "admin",
     "commander",
     "office",
