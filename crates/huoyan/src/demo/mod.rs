@@ -314,6 +314,8 @@ pub async fn load(
         .collect();
     let code_of: HashMap<i64, String> = l.codes.iter().map(|(c, id)| (*id, c.clone())).collect();
     let mut centres: HashMap<i64, (f64, f64)> = HashMap::new();
+    // Where the first compound (景程小区) lies, for its own sites.
+    let mut first_at = (0.0, 0.0);
     for (i, (community, name)) in wanted.into_iter().enumerate() {
         let district = code_of
             .get(&community)
@@ -324,6 +326,9 @@ pub async fn load(
             .entry(community)
             .or_insert_with(|| places::random_point_in(&mut l.rng, outline, None));
         let (lon, lat) = places::random_point_in(&mut l.rng, outline, Some((centre, 0.012)));
+        if i == 0 {
+            first_at = (lon, lat);
+        }
         let (dx, dy) = (0.0015, 0.001);
         let ring: Vec<[f64; 2]> = vec![
             [lon - dx, lat - dy],
@@ -483,11 +488,13 @@ pub async fn load(
             .map_err(e)?;
         }
     }
-    for (kind, name) in [
-        ("zone_gate", "景程小区南门卡口"),
-        ("zone_gate", "景程小区北门卡口"),
-        ("sampling_point", "景程小区核酸采样点"),
-        ("supply_station", "景程小区蔬菜包发放点"),
+    // The compound's own sites on its outline and inside it (±0.0015° by ±0.001°).
+    let (lon0, lat0) = first_at;
+    for (kind, name, (dx, dy)) in [
+        ("zone_gate", "景程小区南门卡口", (0.0, -0.001)),
+        ("zone_gate", "景程小区北门卡口", (0.0, 0.001)),
+        ("sampling_point", "景程小区核酸采样点", (-0.0008, 0.0)),
+        ("supply_station", "景程小区蔬菜包发放点", (0.0009, 0.0004)),
     ] {
         sites::insert(
             &mut change,
@@ -495,8 +502,8 @@ pub async fn load(
                 region_id: jingcheng,
                 kind: kind.into(),
                 name: name.into(),
-                lon: Some(125.16),
-                lat: Some(46.58),
+                lon: Some(lon0 + dx),
+                lat: Some(lat0 + dy),
                 address: String::new(),
             },
         )

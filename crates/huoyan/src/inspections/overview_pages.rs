@@ -94,7 +94,11 @@ async fn coverage_page(
             .iter()
             .filter_map(|r| r.try_get::<i64, _>(0).ok())
             .collect();
+    // The areas' outlines, and those of the compounds inside them (a community's area is drawn
+    // by its compounds where it has no outline of its own).
     let ids: Vec<String> = areas.iter().map(i64::to_string).collect();
+    let mut outlines = vec![format!("ids={}", ids.join(","))];
+    outlines.extend(areas.iter().map(|a| format!("within={a}&limit=500")));
     let mut sites_query = format!("window_hours={window}");
     if let Some(t) = team_id {
         sites_query.push_str(&format!("&team_id={t}"));
@@ -103,7 +107,7 @@ async fn coverage_page(
         sites_query.push_str(&format!("&at={}", at.replace('+', "%2B")));
     }
     let mut map = MapView::outlines(locale).with_sites(sites_query);
-    map.regions = vec![format!("ids={}", ids.join(","))];
+    map.regions = outlines;
     let blind = rows.iter().filter(|r| r.blind).count();
     Ok(render(&CoveragePage {
         ctx,
