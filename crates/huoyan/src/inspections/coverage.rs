@@ -144,6 +144,7 @@ pub struct SiteCoverage {
     pub region_name: String,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+    #[schema(format = DateTime)]
     pub last_visit_at: Option<String>,
     /// never, stale (not within the window) or covered.
     pub standing: String,

@@ -53,7 +53,9 @@ pub struct Flag {
     pub seen: String,
     pub state: FlagState,
     pub flagged_by: String,
+    #[schema(format = DateTime)]
     pub flagged_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -64,6 +66,7 @@ pub struct StepView {
     pub to_state: FlagState,
     pub note: String,
     pub by: String,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 

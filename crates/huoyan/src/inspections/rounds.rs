@@ -317,6 +317,7 @@ pub struct StopView {
     pub site_lat: Option<f64>,
     pub region_name: String,
     pub checklist: ChecklistView,
+    #[schema(format = DateTime)]
     pub visited_at: Option<String>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
@@ -341,6 +342,7 @@ pub struct RoundDetail {
     pub day: String,
     pub length_m: f64,
     pub given_length_m: f64,
+    #[schema(format = DateTime)]
     pub planned_at: String,
     pub members: Vec<MemberView>,
     /// In the proposed order.
