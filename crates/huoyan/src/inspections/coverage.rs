@@ -126,9 +126,11 @@ async fn areas(db: &Db, p: &Principal) -> AppResult<Vec<Area>> {
 pub struct CoverageQuery {
     pub team_id: Option<i64>,
     /// A site not visited within this many hours is a blind spot (1 to 720; 24 when absent).
+    #[param(minimum = 1, maximum = 720)]
     pub window_hours: Option<i64>,
     /// The moment the window ends (RFC 3339); now when absent.
-    pub at: Option<String>,
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub at: Option<crate::time::Instant>,
     /// Only the blind spots.
     pub blind: Option<bool>,
 }
@@ -158,10 +160,7 @@ pub async fn coverage(db: &Db, p: &Principal, q: &CoverageQuery) -> AppResult<Ve
     if !(1..=720).contains(&window) {
         return Err(AppError::invalid("window_hours", "1 to 720 hours"));
     }
-    let at = match q.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => crate::time::parse_time("at", s).map_err(|e| AppError::Invalid(vec![e]))?,
-        None => crate::time::now_ms(),
-    };
+    let at = q.at.map_or_else(crate::time::now_ms, |i| i.0);
     let mut sql = Sql::new(
         "SELECT t.id AS team_id, t.name AS team_name, s.id AS site_id, s.name AS site_name, s.kind, \
          s.region_id, g.name AS region_name, s.lon, s.lat, \

@@ -14,7 +14,6 @@ use utoipa_axum::routes;
 
 use super::InspectionsState;
 use crate::auth::{Can, Principal, perm};
-use crate::check::Text;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiQuery};
@@ -25,11 +24,11 @@ use crate::tabular::{Cell, Sheet};
 #[into_params(parameter_in = Query)]
 pub struct FiguresQuery {
     /// Rounds of this day or later (YYYY-MM-DD).
-    #[param(inline)]
-    pub from: Option<Text<10>>,
+    #[param(schema_with = crate::time::day_or_blank)]
+    pub from: Option<String>,
     /// Rounds of this day or earlier.
-    #[param(inline)]
-    pub to: Option<Text<10>>,
+    #[param(schema_with = crate::time::day_or_blank)]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,8 +68,8 @@ pub struct InspectionFigures {
     pub fix_hours_p90: Option<f64>,
 }
 
-fn day(field: &str, v: &Option<Text<10>>) -> AppResult<Option<String>> {
-    match v.as_ref().map(|t| t.trimmed()).filter(|s| !s.is_empty()) {
+fn day(field: &str, v: &Option<String>) -> AppResult<Option<String>> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(d) if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => Ok(Some(d.into())),
         Some(_) => Err(AppError::invalid(field, "a day as YYYY-MM-DD")),

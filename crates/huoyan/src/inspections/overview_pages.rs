@@ -14,7 +14,6 @@ use super::coverage::{CoverageQuery, SiteCoverage, coverage};
 use super::discipline::FlagFigures;
 use super::figures::{FiguresQuery, InspectionFigures, figures};
 use crate::auth::{Page, perm};
-use crate::check::Text;
 use crate::web::map::MapView;
 use crate::web::{PageCtx, PageError, PageResultExt, render};
 
@@ -75,7 +74,10 @@ async fn coverage_page(
     let q = CoverageQuery {
         team_id,
         window_hours: Some(window),
-        at: at.clone(),
+        at: at
+            .as_deref()
+            .and_then(|s| crate::time::parse_time("at", s).ok())
+            .map(crate::time::Instant),
         blind: None,
     };
     let rows = coverage(&state.db, &user, &q).await.page(locale)?;
@@ -157,8 +159,8 @@ async fn figures_page(
 ) -> Result<Response, PageError> {
     let (from, to) = (form.from.unwrap_or_default(), form.to.unwrap_or_default());
     let q = FiguresQuery {
-        from: Some(Text::field("from", from.clone()).page(locale)?),
-        to: Some(Text::field("to", to.clone()).page(locale)?),
+        from: Some(from.clone()),
+        to: Some(to.clone()),
     };
     let f = figures(&state.db, &user, &q).await.page(locale)?;
     // Only the commission's roles learn that discipline records exist at all.
