@@ -206,8 +206,13 @@ pub async fn figures(db: &Db, p: &Principal, q: &FiguresQuery) -> AppResult<Insp
     })
 }
 
-/// The figures as an xlsx workbook: per team and day, per item, and the outcomes.
-pub fn figures_xlsx(f: &InspectionFigures, l: Locale) -> anyhow::Result<Vec<u8>> {
+/// The figures as an xlsx workbook: per team and day, per item, and the outcomes; with
+/// `discipline` (the commission's roles only), the discipline records by outcome.
+pub fn figures_xlsx(
+    f: &InspectionFigures,
+    discipline: Option<&super::discipline::FlagFigures>,
+    l: Locale,
+) -> anyhow::Result<Vec<u8>> {
     let en = l.is_en();
     let team_rows: Vec<Vec<Cell>> = f
         .by_team_day
@@ -262,34 +267,58 @@ pub fn figures_xlsx(f: &InspectionFigures, l: Locale) -> anyhow::Result<Vec<u8>>
             opt(f.fix_hours_p90, "0.0"),
         ],
     ];
-    crate::tabular::write_workbook(&[
+    let discipline_rows: Vec<Vec<Cell>> = discipline
+        .map(|d| {
+            vec![
+                vec![l.t("discipline.state.flagged").into(), d.flagged.into()],
+                vec![l.t("discipline.state.verified").into(), d.verified.into()],
+                vec![
+                    l.t("discipline.state.transferred").into(),
+                    d.transferred.into(),
+                ],
+                vec![l.t("discipline.state.dismissed").into(), d.dismissed.into()],
+            ]
+        })
+        .unwrap_or_default();
+    let team_headers = [
+        l.t("inspections.team"),
+        l.t("inspections.day"),
+        l.t("inspections.rounds"),
+        l.t("inspections.sites_visited"),
+        l.t("inspections.far_visits"),
+        l.t("inspections.findings"),
+    ];
+    let item_headers = [
+        l.t("inspections.site_kind"),
+        l.t("inspections.item"),
+        l.t("inspections.findings"),
+    ];
+    let measure_headers = [l.t("inspections.measure"), l.t("inspections.value")];
+    let mut sheets = vec![
         Sheet {
             name: l.t("inspections.sheet.teams"),
-            headers: &[
-                l.t("inspections.team"),
-                l.t("inspections.day"),
-                l.t("inspections.rounds"),
-                l.t("inspections.sites_visited"),
-                l.t("inspections.far_visits"),
-                l.t("inspections.findings"),
-            ],
+            headers: &team_headers,
             rows: &team_rows,
         },
         Sheet {
             name: l.t("inspections.sheet.items"),
-            headers: &[
-                l.t("inspections.site_kind"),
-                l.t("inspections.item"),
-                l.t("inspections.findings"),
-            ],
+            headers: &item_headers,
             rows: &item_rows,
         },
         Sheet {
             name: l.t("inspections.sheet.outcomes"),
-            headers: &[l.t("inspections.measure"), l.t("inspections.value")],
+            headers: &measure_headers,
             rows: &outcome_rows,
         },
-    ])
+    ];
+    if discipline.is_some() {
+        sheets.push(Sheet {
+            name: l.t("inspections.sheet.discipline"),
+            headers: &measure_headers,
+            rows: &discipline_rows,
+        });
+    }
+    crate::tabular::write_workbook(&sheets)
 }
 
 /// Rounds, sites visited and findings per team and day; findings per site kind and item; how
@@ -304,7 +333,8 @@ async fn figures_route(
     Ok(ApiJson(figures(&state.db, &p, &q).await?))
 }
 
-/// The same as an xlsx workbook, in the caller's language (`lang=en` for English).
+/// The same as an xlsx workbook, in the caller's language (`lang=en` for English); for the
+/// discipline officer and the commander with the discipline records by outcome.
 #[utoipa::path(get, path = "/api/v1/inspections/figures.xlsx", tag = "inspections", operation_id = "inspection_figures_xlsx",
     params(FiguresQuery, ("lang" = Option<String>, Query, description = "zh (default) or en")),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 422, body = crate::error::ErrorBody)))]
@@ -315,9 +345,15 @@ async fn figures_xlsx_route(
     ApiQuery(q): ApiQuery<FiguresQuery>,
 ) -> AppResult<impl IntoResponse> {
     let f = figures(&state.db, &p, &q).await?;
+    // Only the commission's roles learn that discipline records exist at all.
+    let discipline = if huoyan_core::inspections::discipline::may_see(p.role) {
+        Some(super::discipline::figures(&state.db).await?)
+    } else {
+        None
+    };
     Ok((
         crate::tabular::xlsx_headers("huoyan-inspection-figures.xlsx"),
-        figures_xlsx(&f, locale)?,
+        figures_xlsx(&f, discipline.as_ref(), locale)?,
     ))
 }
 

@@ -29,6 +29,8 @@ struct RoundsPage {
     page: ListPage<RoundSummary>,
     /// The sites of an inspector's team area (id, label), for planning; empty for other roles.
     sites: Vec<(i64, String)>,
+    /// The team's members (id, name), each going on the round unless unticked.
+    members: Vec<(i64, String)>,
     today: String,
 }
 
@@ -55,6 +57,17 @@ async fn area_sites(state: &InspectionsState, team: i64) -> Result<Vec<(i64, Str
         .collect()
 }
 
+/// The members of team `team`, by name.
+async fn team_members(state: &InspectionsState, team: i64) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.name FROM team_members m JOIN people p ON p.id = m.person_id \
+         WHERE m.team_id = $1 ORDER BY p.name, p.id",
+    )
+    .bind(team)
+    .fetch_all(&state.db.pool)
+    .await?)
+}
+
 async fn rounds_page(
     State(state): State<InspectionsState>,
     Page {
@@ -69,16 +82,18 @@ async fn rounds_page(
         offset: q.offset,
     };
     let page = rounds::list(&state.db, &user, &filter).await.page(locale)?;
-    let sites = match user.scope.team_id {
-        Some(team) if user.role.allows(Permission::InspectionsRun) => {
-            area_sites(&state, team).await.page(locale)?
-        }
-        _ => Vec::new(),
+    let (sites, members) = match user.scope.team_id {
+        Some(team) if user.role.allows(Permission::InspectionsRun) => (
+            area_sites(&state, team).await.page(locale)?,
+            team_members(&state, team).await.page(locale)?,
+        ),
+        _ => (Vec::new(), Vec::new()),
     };
     Ok(render(&RoundsPage {
         ctx,
         page,
         sites,
+        members,
         today: crate::time::beijing_day(crate::time::now_ms()),
     }))
 }
@@ -91,6 +106,21 @@ struct PlanForm {
     day: String,
     #[serde(default)]
     site_ids: Vec<String>,
+    #[serde(default)]
+    member_ids: Vec<String>,
+}
+
+/// Ids ticked in the form's boxes named `field`; a value that is no id fails its field.
+fn ticked(field: &str, values: &[String]) -> Result<Vec<i64>, AppError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.trim().parse::<i64>().map_err(|_| {
+                AppError::Invalid(vec![FieldError::new(format!("{field}[{i}]"), "not an id")])
+            })
+        })
+        .collect()
 }
 
 async fn plan_submit(
@@ -99,25 +129,11 @@ async fn plan_submit(
     axum_extra::extract::Form(form): axum_extra::extract::Form<PlanForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(Some(&form.csrf)).page(locale)?;
-    let mut site_ids = Vec::new();
-    for (i, v) in form.site_ids.iter().enumerate() {
-        site_ids.push(
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| {
-                    AppError::Invalid(vec![FieldError::new(
-                        format!("site_ids[{i}]"),
-                        "no such site",
-                    )])
-                })
-                .page(locale)?,
-        );
-    }
     let new = rounds::NewRound {
         team_id: None,
         day: crate::check::Text::field("day", form.day).page(locale)?,
-        site_ids,
-        member_ids: Vec::new(),
+        site_ids: ticked("site_ids", &form.site_ids).page(locale)?,
+        member_ids: ticked("member_ids", &form.member_ids).page(locale)?,
         start_lon: None,
         start_lat: None,
     };

@@ -83,6 +83,15 @@ async fn an_inspector_runs_a_round_of_two_sites_and_fixes_a_failure_on_the_spot(
             .await
             .unwrap();
     assert_eq!(shown, stored);
+    // The team's members go on the round unless unticked.
+    assert_eq!(
+        app.id_of(&format!(
+            "SELECT COUNT(*) FROM inspection_round_members WHERE round_id = {round}"
+        ))
+        .await,
+        app.id_of("SELECT COUNT(*) FROM team_members WHERE team_id = 1")
+            .await
+    );
     assert!(
         c.find(Locator::Css("#lengths"))
             .await

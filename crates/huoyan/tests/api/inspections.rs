@@ -549,6 +549,26 @@ async fn a_discipline_record_does_not_exist_for_any_role_outside_the_commission(
         .await;
     assert_eq!(status, 200, "{trail}");
     assert_eq!(trail.as_array().unwrap().len(), 3);
+    // The workbook tells the commission the records by outcome, and nobody else that they exist.
+    let sheets = |bytes: Vec<u8>| crate::figures::read_back(&bytes);
+    let theirs =
+        sheets(crate::figures::download(&app, &officer, "/api/v1/inspections/figures.xlsx").await);
+    let last = theirs.last().unwrap();
+    assert_eq!(last["name"], "纪检线索");
+    let transferred = last["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "已移交审查")
+        .unwrap()[1]
+        .as_i64()
+        .unwrap();
+    assert!(transferred >= 2, "the demo's and this one: {last}");
+    let group = app.token("group").await;
+    let others =
+        sheets(crate::figures::download(&app, &group, "/api/v1/inspections/figures.xlsx").await);
+    assert_eq!(others.len(), theirs.len() - 1);
+    assert!(!serde_json::to_string(&others).unwrap().contains("纪检"));
     let (_, figures) = app.get(&commander, "/api/v1/discipline/figures").await;
     assert!(figures["transferred"].as_i64().unwrap() >= 1);
     let verdict = huoyan::audit::verify(&app.db).await.unwrap();
