@@ -5,6 +5,7 @@
 //! (`coverage`); the figures (`figures`); and the discipline track (`discipline`), which only
 //! the commission's roles know exists.
 
+mod checklist_pages;
 mod checklists;
 mod coverage;
 mod discipline;
@@ -48,6 +49,7 @@ pub fn api() -> OpenApiRouter<InspectionsState> {
 
 pub fn pages() -> axum::Router<InspectionsState> {
     round_pages::router()
+        .merge(checklist_pages::router())
         .merge(overview_pages::router())
         .merge(discipline_pages::router())
 }

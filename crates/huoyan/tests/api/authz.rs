@@ -253,6 +253,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /inspections/rounds/{id}", INSPECTION_READERS),
     ("POST /inspections/stops/{id}/visit", "inspector"),
     ("GET /inspections/coverage", INSPECTION_READERS),
+    ("GET /inspections/checklists", INSPECTION_READERS),
+    ("POST /inspections/checklists/{kind}", "admin group"),
     ("GET /inspections/figures", INSPECTION_READERS),
     ("GET /discipline", DISCIPLINE),
     ("POST /discipline/flags", "inspector commander discipline"),
@@ -274,7 +276,11 @@ async fn every_case_page_answers_every_role_as_the_table_says() {
         let token = app.token(role).await;
         for (route, roles) in PAGES {
             let (method, path) = route.split_once(' ').unwrap();
-            let url = format!("{}{}", app.base, path.replace("{id}", "1"));
+            let url = format!(
+                "{}{}",
+                app.base,
+                path.replace("{id}", "1").replace("{kind}", "zone_gate")
+            );
             // The smallest body each form takes; a bearer token needs no CSRF value.
             let req = match (method, path) {
                 ("GET", _) => client.get(&url),

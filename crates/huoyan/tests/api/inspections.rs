@@ -629,3 +629,53 @@ async fn a_teams_area_is_set_within_the_callers_scope_naming_each_bad_region() {
         .unwrap();
     assert_eq!(one["region_ids"], json!([district]));
 }
+
+#[tokio::test]
+async fn the_group_saves_a_checklist_from_its_page_as_a_new_version() {
+    let app = spawn_app(true).await;
+    let group = app.token("group").await;
+    let version = || async {
+        app.id_of("SELECT MAX(version) FROM checklists WHERE kind = 'vendor'")
+            .await
+    };
+    let before = version().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |items: &str| {
+        client
+            .post(format!("{}/inspections/checklists/vendor", app.base))
+            .bearer_auth(&group)
+            .form(&[("_csrf", ""), ("items", items)])
+            .send()
+    };
+    let r = post("staff_tested | 从业人员48小时内核酸阴性 | Staff tested within 48 h | supply_vendors\nmasks_worn | 规范佩戴口罩 | Masks worn | supply_vendors")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(version().await, before + 1);
+    let r = post("staff_tested | x | y | not_a_category").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(version().await, before + 1, "nothing saved");
+    let (_, lists) = app.get(&group, "/api/v1/inspections/checklists").await;
+    let vendor = lists
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "vendor")
+        .unwrap();
+    assert_eq!(vendor["items"].as_array().unwrap().len(), 2);
+    let page = client
+        .get(format!("{}/inspections/checklists", app.base))
+        .bearer_auth(&app.token("inspector").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("从业人员48小时内核酸阴性") && !html.contains("<textarea"),
+        "an inspector reads, not edits"
+    );
+}
