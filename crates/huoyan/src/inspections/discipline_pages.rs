@@ -50,12 +50,6 @@ struct FlagPage {
     actions: &'static [FlagAction],
 }
 
-impl FlagPage {
-    fn when(&self, at: &str) -> String {
-        crate::time::beijing_rfc3339(at)
-    }
-}
-
 async fn flag_page(
     State(state): State<InspectionsState>,
     Page { ctx, locale, .. }: Page<perm::DisciplineRead>,

@@ -35,10 +35,6 @@ impl CoveragePage {
         self.team_id == Some(*id)
     }
 
-    fn when(&self, at: &str) -> String {
-        crate::time::beijing_rfc3339(at)
-    }
-
     fn standing(&self, s: &str) -> &'static str {
         self.ctx.locale.t(match s {
             "never" => "inspections.never",

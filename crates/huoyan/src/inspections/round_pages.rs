@@ -11,13 +11,12 @@ use huoyan_core::auth::Permission;
 use huoyan_core::cases::CaseState;
 use huoyan_core::inspections::checklist::Answer;
 use serde::Deserialize;
-use sqlx::Row;
 
 use super::InspectionsState;
 use super::rounds::{self, RoundDetail, RoundFilter, RoundSummary, StopView};
 use super::visits::Visit;
 use crate::audit::Change;
-use crate::auth::{Page, perm};
+use crate::auth::{Page, Principal, perm};
 use crate::error::{AppError, FieldError};
 use crate::http::ListPage;
 use crate::web::{JAVASCRIPT, PageCtx, PageError, PageResultExt, asset, render};
@@ -39,22 +38,26 @@ struct Offset {
     offset: Option<i64>,
 }
 
-/// The sites of team `team`'s area, by region then name.
-async fn area_sites(state: &InspectionsState, team: i64) -> Result<Vec<(i64, String)>, AppError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT s.id, s.name, g.name AS region FROM inspection_areas a \
-         JOIN regions area ON area.id = a.region_id JOIN regions g ON g.path LIKE area.path || '%' \
-         JOIN sites s ON s.region_id = g.id WHERE a.team_id = $1 ORDER BY g.name, s.name, s.id",
-    )
-    .bind(team)
-    .fetch_all(&state.db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let (name, region): (String, String) = (r.try_get("name")?, r.try_get("region")?);
-            Ok((r.try_get("id")?, format!("{region} · {name}")))
-        })
-        .collect()
+/// The sites of the caller's team area (the coverage view's rows), by region then name.
+async fn area_sites(
+    state: &InspectionsState,
+    p: &Principal,
+    team: i64,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let q = super::coverage::CoverageQuery {
+        team_id: Some(team),
+        window_hours: None,
+        at: None,
+        blind: None,
+    };
+    let mut rows = super::coverage::coverage(&state.db, p, &q).await?;
+    rows.sort_by(|a, b| {
+        (&a.region_name, &a.site_name, a.site_id).cmp(&(&b.region_name, &b.site_name, b.site_id))
+    });
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.site_id, format!("{} · {}", r.region_name, r.site_name)))
+        .collect())
 }
 
 /// The members of team `team`, by name.
@@ -84,7 +87,7 @@ async fn rounds_page(
     let page = rounds::list(&state.db, &user, &filter).await.page(locale)?;
     let (sites, members) = match user.scope.team_id {
         Some(team) if user.role.allows(Permission::InspectionsRun) => (
-            area_sites(&state, team).await.page(locale)?,
+            area_sites(&state, &user, team).await.page(locale)?,
             team_members(&state, team).await.page(locale)?,
         ),
         _ => (Vec::new(), Vec::new()),
@@ -166,10 +169,6 @@ impl RoundPage {
 
     fn coord(&self, c: &Option<f64>) -> String {
         c.map(|c| c.to_string()).unwrap_or_default()
-    }
-
-    fn when(&self, at: &str) -> String {
-        crate::time::beijing_rfc3339(at)
     }
 
     fn text<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
