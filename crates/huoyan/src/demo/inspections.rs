@@ -164,7 +164,17 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
     let admin_login: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = 'admin'")
         .fetch_one(&db.pool)
         .await?;
-    let admin_p = principal_of(db, admin_login).await.map_err(fail)?;
+    // Each account's principal, read once.
+    let mut people: std::collections::HashMap<i64, crate::auth::Principal> = Default::default();
+    let mut principal = async |account: i64| -> anyhow::Result<crate::auth::Principal> {
+        if let Some(p) = people.get(&account) {
+            return Ok(p.clone());
+        }
+        let p = principal_of(db, account).await.map_err(fail)?;
+        people.insert(account, p.clone());
+        Ok(p)
+    };
+    let admin_p = principal(admin_login).await?;
     for ((team, _), regions) in teams.iter().zip(&areas) {
         crate::inspections::set_area(&mut change, &admin_p, *team, regions)
             .await
@@ -286,7 +296,7 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
         }
         match act {
             Act::Plan { team, sites } => {
-                let p = principal_of(db, teams[team].1).await.map_err(fail)?;
+                let p = principal(teams[team].1).await?;
                 change.act_as(&p.actor(), at);
                 let members: Vec<i64> = sqlx::query_scalar(
                     "SELECT person_id FROM team_members WHERE team_id = $1 ORDER BY person_id",
@@ -328,7 +338,7 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
                 .await?;
                 let team_id: i64 = row.try_get("team_id")?;
                 let account = teams.iter().find(|(t, _)| *t == team_id).expect("a team").1;
-                let p = principal_of(db, account).await.map_err(fail)?;
+                let p = principal(account).await?;
                 change.act_as(&p.actor(), at);
                 let items: Vec<Item> = serde_json::from_str(&row.try_get::<String, _>("items")?)?;
                 // At most one failure a visit, less often on the first nights' easy sites.
@@ -385,7 +395,7 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
                         .bind(case)
                         .fetch_one(&mut *change.tx)
                         .await?;
-                let p = principal_of(db, reporter).await.map_err(fail)?;
+                let p = principal(reporter).await?;
                 change.act_as(&p.actor(), at);
                 let req: crate::cases::TransitionRequest =
                     serde_json::from_value(serde_json::json!({
@@ -417,7 +427,7 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
                 .fetch_one(&mut *change.tx)
                 .await?;
                 let account = teams.iter().find(|(t, _)| *t == team).expect("a team").1;
-                let p = principal_of(db, account).await.map_err(fail)?;
+                let p = principal(account).await?;
                 change.act_as(&p.actor(), at);
                 let new: crate::inspections::NewFlag = serde_json::from_value(serde_json::json!({
                     "stop_id": stop, "subject": subject, "seen": seen,
@@ -429,7 +439,7 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
                 );
             }
             Act::Step { flag, action, note } => {
-                let p = principal_of(db, discipline).await.map_err(fail)?;
+                let p = principal(discipline).await?;
                 change.act_as(&p.actor(), at);
                 let step: crate::inspections::FlagStep =
                     serde_json::from_value(serde_json::json!({

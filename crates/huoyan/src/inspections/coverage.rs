@@ -97,7 +97,7 @@ pub async fn set_area(
         .await
 }
 
-async fn areas(db: &Db, p: &Principal) -> AppResult<Vec<Area>> {
+pub(super) async fn areas(db: &Db, p: &Principal) -> AppResult<Vec<Area>> {
     let mut sql = Sql::new(
         "SELECT t.id, t.name, a.region_id FROM teams t \
          LEFT JOIN inspection_areas a ON a.team_id = t.id WHERE t.kind = 'supervision_team'",

@@ -7,7 +7,6 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use huoyan_core::inspections::discipline::may_see;
 use serde::Deserialize;
-use sqlx::Row;
 
 use super::InspectionsState;
 use super::coverage::{CoverageQuery, SiteCoverage, coverage};
@@ -83,15 +82,16 @@ async fn coverage_page(
         .collect();
     teams.sort();
     teams.dedup();
-    let areas: Vec<i64> =
-        sqlx::query("SELECT DISTINCT region_id FROM inspection_areas ORDER BY region_id")
-            .fetch_all(&state.db.pool)
-            .await
-            .map_err(crate::error::AppError::from)
-            .page(locale)?
-            .iter()
-            .filter_map(|r| r.try_get::<i64, _>(0).ok())
-            .collect();
+    // The areas of the teams the caller sees (the one asked for, if any).
+    let mut areas: Vec<i64> = super::coverage::areas(&state.db, &user)
+        .await
+        .page(locale)?
+        .into_iter()
+        .filter(|a| team_id.is_none_or(|t| t == a.team_id))
+        .flat_map(|a| a.region_ids)
+        .collect();
+    areas.sort();
+    areas.dedup();
     // The areas' outlines, and those of the compounds inside them (a community's area is drawn
     // by its compounds where it has no outline of its own).
     let ids: Vec<String> = areas.iter().map(i64::to_string).collect();
