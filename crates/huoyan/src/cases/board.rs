@@ -56,7 +56,7 @@ pub async fn board(db: &Db, p: &Principal, f: &CaseFilter, now_ms: i64) -> AppRe
             });
         }
     };
-    let mut filter = f.to_sql(p)?;
+    let mut filter = f.to_sql(db, p).await?;
     if let Some(d) = unit {
         // The unit's open tasks lead to its cases (index case_tasks_department): as many as it
         // has open, where testing each case of the history would read them all.

@@ -86,11 +86,15 @@ pub async fn list_xlsx(
     f: &CaseFilter,
     l: Locale,
 ) -> AppResult<(std::fs::File, u32)> {
-    let filter = f.to_sql(p)?;
-    if BoundedCount::new("cases", &f.to_sql_as(p, Shape::Count)?, EXPORT_MAX_ROWS)
-        .run(db)
-        .await?
-        .1
+    let filter = f.to_sql(db, p).await?;
+    if BoundedCount::new(
+        "cases",
+        &f.to_sql_as(db, p, Shape::Count).await?,
+        EXPORT_MAX_ROWS,
+    )
+    .run(db)
+    .await?
+    .1
     {
         return Err(AppError::invalid(
             "filter",

@@ -42,7 +42,7 @@ pub async fn load(
     f: &CaseFilter,
 ) -> AppResult<(Vec<CaseRecord>, Vec<TaskRecord>)> {
     // The whole selection is read: from the index ranges that hold it, not in any order.
-    let filter = f.to_sql_as(p, super::views::Shape::Count)?;
+    let filter = f.to_sql_as(db, p, super::views::Shape::Count).await?;
     let units: Vec<i64> = [p.scope.department_id, f.department_id]
         .into_iter()
         .flatten()

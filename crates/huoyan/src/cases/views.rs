@@ -3,7 +3,7 @@
 
 use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 
 use super::{files, tasks};
@@ -323,12 +323,29 @@ impl CaseFilter {
     /// The WHERE clause for these filters within the caller's scope. Search is a substring match:
     /// Chinese has no spaces for a word index to split on, and at a city's case volume a scan is
     /// fast enough.
-    pub fn to_sql(&self, p: &Principal) -> AppResult<Sql> {
-        self.to_sql_as(p, Shape::Page)
+    pub async fn to_sql(&self, db: &Db, p: &Principal) -> AppResult<Sql> {
+        self.to_sql_as(db, p, Shape::Page).await
     }
 
     /// The same, written for a statement of `shape`.
-    pub fn to_sql_as(&self, p: &Principal, shape: Shape) -> AppResult<Sql> {
+    pub async fn to_sql_as(&self, db: &Db, p: &Principal, shape: Shape) -> AppResult<Sql> {
+        // The region's path is read first and bound as a value, not left to a subquery, so that
+        // PostgreSQL, planning with the values, sees the pattern and how much of the city it
+        // holds (a district's list took 48 ms at 399,168 cases with the subquery). An unknown
+        // region binds an empty pattern, which no path matches: no cases, as before.
+        let region_path: Option<String> = match self.region_id {
+            Some(r) => Some(
+                sqlx::query("SELECT path FROM regions WHERE id = $1")
+                    .bind(r)
+                    .fetch_optional(&db.pool)
+                    .await?
+                    .map(|row| row.try_get::<String, _>(0))
+                    .transpose()?
+                    .map(|path| format!("{path}%"))
+                    .unwrap_or_default(),
+            ),
+            None => None,
+        };
         let mut sql = Sql::new(" WHERE 1 = 1");
         scope(p, &mut sql, shape);
         if let Some(s) = given(&self.state) {
@@ -351,11 +368,9 @@ impl CaseFilter {
         if let Some(c) = given(&self.source) {
             sql.push(" AND cases.source = ").bind(c);
         }
-        if let Some(r) = self.region_id {
+        if let Some(path) = region_path {
             region_cases(&mut sql, "fr", |sql| {
-                sql.push("(SELECT path FROM regions WHERE id = ")
-                    .bind(r)
-                    .push(") || '%'");
+                sql.bind(path);
             });
         }
         if let Some(c) = self.compound_id {
@@ -433,7 +448,7 @@ pub async fn list(db: &Db, p: &Principal, f: &CaseFilter) -> AppResult<ListPage<
     };
     let (limit, offset) = (paging.limit(), paging.offset());
     // Saturating: an offset near i64::MAX is a request for an empty page, not an overflow.
-    let sql = ListSql::new(p, f, now_ms(), offset.saturating_add(limit), db.backend)?;
+    let sql = ListSql::new(db, p, f, now_ms(), offset.saturating_add(limit)).await?;
     let (total, total_capped) = sql.total.run(db).await?;
     // The overdue cases up to this page's end: all of them when fewer.
     let (late, _) = sql.overdue_total.run(db).await?;
@@ -483,14 +498,15 @@ pub struct ListSql {
 
 impl ListSql {
     /// For `f` as `p` sees it at `now_ms` on `backend`, for a page ending `end` rows in.
-    pub fn new(
+    pub async fn new(
+        db: &Db,
         p: &Principal,
         f: &CaseFilter,
         now_ms: i64,
         end: i64,
-        backend: Backend,
     ) -> AppResult<ListSql> {
-        let counted = f.to_sql_as(p, Shape::Count)?;
+        let backend = db.backend;
+        let counted = f.to_sql_as(db, p, Shape::Count).await?;
         Ok(ListSql {
             total: BoundedCount::new("cases", &counted, COUNT_CAP),
             overdue_total: BoundedCount::new(
@@ -498,7 +514,7 @@ impl ListSql {
                 &counted.with_text(&format!("{}{}", counted.text(), overdue_clause(now_ms))),
                 end,
             ),
-            parts: ordered_parts(&f.to_sql(p)?, COLUMNS, "", now_ms, backend),
+            parts: ordered_parts(&f.to_sql(db, p).await?, COLUMNS, "", now_ms, backend),
         })
     }
 }

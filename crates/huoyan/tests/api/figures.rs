@@ -565,6 +565,11 @@ async fn figures_follow_the_filters_and_the_callers_scope() {
         get(commander.clone(), format!("{DAY}&region_id={other}")).await["overall"]["cases"],
         0
     );
+    // A region that does not exist holds no cases (its path is read first, and there is none).
+    assert_eq!(
+        get(commander.clone(), format!("{DAY}&region_id=987654")).await["overall"]["cases"],
+        0
+    );
     // A department sees its own tasks only, on the cases it worked on.
     let [_, _, _, lead_token, _, police_token] = h.tokens.clone();
     let f = get(police_token.clone(), DAY.into()).await;

@@ -172,7 +172,9 @@ async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
     for username in ["group", "supervisor", "dept-gelin"] {
         let p = crate::principal(&app.db, username).await;
         for (name, f) in &filters {
-            let sql = ListSql::new(&p, f, huoyan::time::now_ms(), 50, app.db.backend).unwrap();
+            let sql = ListSql::new(&app.db, &p, f, huoyan::time::now_ms(), 50)
+                .await
+                .unwrap();
             let [overdue, rest] = &sql.parts;
             for (part, statement) in [
                 ("count", &sql.total.sql),
