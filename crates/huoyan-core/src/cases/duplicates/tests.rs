@@ -253,6 +253,36 @@ fn rare_words_weigh_more_than_common_ones() {
     );
 }
 
+#[test]
+fn one_place_in_one_template_with_another_problem_is_told_by_the_rest() {
+    let x = |a: &str, b: &str| {
+        features(
+            &profile(1, "supplies", a, 0),
+            &profile(2, "supplies", b, 0),
+            &Proximity::SameCompound,
+            &DuplicateRule::default(),
+        )
+        .unwrap()
+    };
+    // Same frame, another problem: most of the shorter text is the shared frame (12), and what is
+    // left shares nothing (11).
+    let other = x(
+        "经督查，鑫盛超市保供商户存在哄抬物价情况。",
+        "经督查，鑫盛超市保供商户存在员工未戴口罩情况。",
+    );
+    assert!(other[12] > 0.5, "{other:?}");
+    assert_eq!(other[11], 0.0, "{other:?}");
+    // One problem in two registers: the rest still meets (价).
+    let same = x(
+        "经督查，鑫盛超市保供商户存在哄抬物价情况。",
+        "鑫盛超市菜价涨老高了 黄瓜八块",
+    );
+    assert!(same[11] > other[11], "{same:?}");
+    // Identical texts: everything is frame, nothing is left to differ.
+    let twice = x("东门没人守", "东门没人守");
+    assert_eq!((twice[11], twice[12]), (1.0, 1.0));
+}
+
 proptest! {
     #[test]
     fn scores_are_symmetric_and_bounded(a in "[门岗核酸物资无人值守居民东西 ]{1,20}", b in "[门岗核酸物资无人值守居民东西 ]{1,20}") {
