@@ -32,7 +32,8 @@ mod measure;
 
 use huoyan_core::cases::{DuplicateRule, FEATURES};
 use measure::{
-    Bench, Confusion, Figures, Fit, Model, Set, confusion, figures, final_set, loso, sets, train,
+    Bench, Confusion, Figures, Fit, HARD, Model, Set, confusion, figures, final_set, loso, sets,
+    train,
 };
 
 /// The features of the proposer before issue #17's second step (the first ten).
@@ -133,18 +134,22 @@ fn best_threshold(set: &Set, m: &Model) -> (f64, f64) {
         .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a })
 }
 
-/// The left-out figures of a fit, printed; pooled over the four sets at the end.
+/// The left-out figures of a fit, printed; pooled over the four hard sets at the end (the easy
+/// set is printed apart).
 fn print_loso(name: &str, sets: &[Set], fit: &Fit) -> Vec<(Model, Figures)> {
     let out = loso(sets, fit);
     println!("\n{name}: leave one set out\n{HEADER}");
     let mut pooled = Confusion::default();
     for (set, (m, f)) in sets.iter().zip(&out) {
-        pooled.merge(&f.pairs);
+        if set.index < HARD {
+            pooled.merge(&f.pairs);
+        }
         println!("{}", line(set.name, m, f));
     }
-    let mean = |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / 4.0;
+    let mean =
+        |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / out.len() as f64;
     println!(
-        "{name}: pooled {} P {:.3} R {:.3} F1 {:.3}; mean F1 {:.3}, mean top 3 {:.3}",
+        "{name}: hard sets pooled {} P {:.3} R {:.3} F1 {:.3}; all sets' mean F1 {:.3}, mean top 3 {:.3}",
         pooled.counts(),
         pooled.precision(),
         pooled.recall(),
@@ -261,14 +266,17 @@ fn fit_the_model() {
 fn summary(sets: &[Set], fit: &Fit) -> String {
     let out = loso(sets, fit);
     let mut pooled = Confusion::default();
-    out.iter().for_each(|(_, f)| pooled.merge(&f.pairs));
-    let mean = |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / 4.0;
+    out.iter()
+        .take(HARD)
+        .for_each(|(_, f)| pooled.merge(&f.pairs));
+    let mean =
+        |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / out.len() as f64;
     let each: Vec<String> = out
         .iter()
         .map(|(_, f)| format!("{:.3}/{:.3}", f.pairs.f1(), f.top3))
         .collect();
     format!(
-        "pooled F1 {:.3} mean F1 {:.3} mean top 3 {:.3} ({:.3} proposed) max unrelated {:.3} [{}]",
+        "hard pooled F1 {:.3} mean F1 {:.3} mean top 3 {:.3} ({:.3} proposed) max unrelated {:.3} [{}]",
         pooled.f1(),
         mean(|f| f.pairs.f1()),
         mean(|f| f.top3),
@@ -427,4 +435,24 @@ fn the_final_hold_out_is_no_worse_than_measured_once() {
         f.top3_proposed,
         FLOOR_FINAL_TOP3.1
     );
+}
+
+#[test]
+#[ignore = "prints the unrelated pairs the shipped weights propose on a set (SET=easy); run by hand"]
+fn unrelated_proposed() {
+    let b = Bench::new();
+    let rule = DuplicateRule::default();
+    let name = std::env::var("SET").unwrap_or_else(|_| "easy".into());
+    let m = Model::of(&rule);
+    for set in sets(&b, &rule).iter().filter(|s| s.name == name) {
+        let text = |n: u32| {
+            let l = set.pairs.iter().find(|l| l.pair.number == n).unwrap();
+            format!("{} | {}", l.pair.a.text, l.pair.b.text)
+        };
+        for (n, k, x) in &set.unrelated {
+            if let Some(x) = x.filter(|x| m.p(x) >= m.threshold) {
+                println!("{:.3} #{n} [{}] ~ #{k} [{}]", m.p(&x), text(*n), text(*k));
+            }
+        }
+    }
 }
