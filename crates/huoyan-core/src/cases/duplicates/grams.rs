@@ -161,14 +161,18 @@ impl Grams {
                 0.0
             }
         };
-        let (frame, shorter_left) = match self.chars.total_cmp(&other.chars) {
-            std::cmp::Ordering::Less => (share(framed_a, self.chars), left_a),
-            std::cmp::Ordering::Greater => (share(framed_b, other.chars), left_b),
-            std::cmp::Ordering::Equal => (
-                share(framed_a, self.chars).max(share(framed_b, other.chars)),
-                left_a.min(left_b),
-            ),
-        };
+        let (share_a, share_b) = (share(framed_a, self.chars), share(framed_b, other.chars));
+        let (frame, shorter_left, frame_longer, longer_left) =
+            match self.chars.total_cmp(&other.chars) {
+                std::cmp::Ordering::Less => (share_a, left_a, share_b, left_b),
+                std::cmp::Ordering::Greater => (share_b, left_b, share_a, left_a),
+                std::cmp::Ordering::Equal => (
+                    share_a.max(share_b),
+                    left_a.min(left_b),
+                    share_a.min(share_b),
+                    left_a.max(left_b),
+                ),
+            };
         let least_left = left_a.min(left_b);
         Remainder {
             frame,
@@ -178,6 +182,8 @@ impl Grams {
                 1.0
             },
             weight: f64::from(shorter_left.max(0.0)),
+            frame_longer,
+            weight_longer: f64::from(longer_left.max(0.0)),
         }
     }
 }
@@ -211,4 +217,8 @@ pub(super) struct Remainder {
     pub containment: f64,
     /// The shorter remainder's weight.
     pub weight: f64,
+    /// The same two of the longer text: a resend in nearly the same words is framed on both
+    /// sides, a short report inside a long office text only on its own.
+    pub frame_longer: f64,
+    pub weight_longer: f64,
 }

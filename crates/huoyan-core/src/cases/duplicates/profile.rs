@@ -53,7 +53,15 @@ pub(super) fn tokens(chars: &[char]) -> Vec<u32> {
     read(chars).0
 }
 
-/// The tokens of a normalised text (`tokens`), and its characters without the filler.
+/// A concept as one character of the stream the n-grams are read from (a private-use code point),
+/// so two texts that say one thing in the lexicon's synonyms (进出 / 出入, 没人 / 无人) read the same
+/// there too, and their remainder is not taken for another problem.
+fn symbol(token: u32) -> char {
+    char::from_u32(0xF_0000 + token - CONCEPT_BASE).unwrap_or('\u{FFFD}')
+}
+
+/// The tokens of a normalised text (`tokens`), and its characters without the filler, each
+/// concept as its symbol (`symbol`).
 fn read(chars: &[char]) -> (Vec<u32>, Vec<char>) {
     let lexicon = &*LEXICON;
     let mut out = Vec::with_capacity(chars.len());
@@ -67,7 +75,7 @@ fn read(chars: &[char]) -> (Vec<u32>, Vec<char>) {
         match found {
             Some((n, Word::Concept(token))) => {
                 out.push(token);
-                stream.extend_from_slice(&chars[i..i + n]);
+                stream.push(symbol(token));
                 i += n;
             }
             Some((n, Word::Filler)) => i += n,
@@ -122,6 +130,10 @@ fn keys(tokens: &[u32]) -> HashSet<u64> {
 /// has weighs most and one every report of it has weighs 1. Counted per category because what is
 /// common in one kind of report (采样点 among testing reports) says little there, however rare
 /// it is in the city's reports as a whole.
+/// The fewest reports a category's weights are counted as if over (`Idf::weight`): below the
+/// labelled sets' smallest category (88 reports), so their figures do not move.
+const FEW: u32 = 50;
+
 #[derive(Debug, Clone, Default)]
 pub struct Idf {
     categories: HashMap<String, Frequency>,
@@ -154,6 +166,10 @@ impl Idf {
         let (n, df) = self.categories.get(category).map_or((0, 0), |f| {
             (f.documents, f.of.get(&key).copied().unwrap_or(0))
         });
+        // A category with few reports (a new city, a quiet month, a test's database) counts as
+        // having at least `FEW` of them, the rest without the key: otherwise every word is rare
+        // and common at once, and the two words a resend changes weigh more than all it repeats.
+        let n = n.max(FEW);
         ((f64::from(n) + 1.0) / (f64::from(df) + 1.0)).ln() as f32 + 1.0
     }
 }
