@@ -49,6 +49,7 @@ fn fit_with(features: usize) -> Fit {
         l2: 0.001,
         unrelated_weight: 1.0,
         queue_weight: 2.0,
+        easy_weight: 1.0,
         mask,
     }
 }
@@ -65,17 +66,26 @@ fn fit_before() -> Fit {
 
 /// Floors of the left-out figures per set (register, blind, first, fresh), rounded down:
 /// precision, recall, F1, true case in the top three of its queue.
-const FLOOR_LOSO: [(f64, f64, f64, f64); 4] = [
-    (0.65, 0.72, 0.69, 0.95),
-    (0.80, 0.64, 0.71, 0.94),
-    (0.85, 0.62, 0.72, 0.89),
-    (0.77, 0.65, 0.71, 0.95),
+/// (The third pass, 2026-12-06, with the easy set among the five.)
+const FLOOR_LOSO: [(f64, f64, f64, f64); 5] = [
+    (0.62, 0.69, 0.65, 0.94),
+    (0.80, 0.59, 0.68, 0.90),
+    (0.68, 0.70, 0.69, 0.86),
+    (0.64, 0.60, 0.62, 0.92),
+    (0.79, 0.50, 0.62, 0.98),
 ];
-/// Ceiling of the share of unrelated pairs the left-out models propose on any set, rounded up.
-const CEILING_UNRELATED: f64 = 0.05;
+/// Ceiling of the share of unrelated pairs the left-out models propose on any set, rounded up
+/// (the first set's 6.1 %, the easy set's 6.8 %, whose cross-pair texts are often one problem).
+const CEILING_UNRELATED: f64 = 0.07;
 /// Floors of the shipped weights' in-sample F1 and top three per set, rounded down: they keep a
 /// refit that is not written back, or a hand edit of the weights, from passing unseen.
-const FLOOR_SHIPPED: [(f64, f64); 4] = [(0.71, 0.96), (0.70, 0.95), (0.73, 0.89), (0.71, 0.97)];
+const FLOOR_SHIPPED: [(f64, f64); 5] = [
+    (0.69, 0.94),
+    (0.71, 0.92),
+    (0.65, 0.89),
+    (0.66, 0.92),
+    (0.87, 0.99),
+];
 
 /// The final hold-out (`duplicate_pairs_final.tsv`), measured once, at the commit that added
 /// these floors, after the refit on the four sets, with the shipped weights and threshold
@@ -295,6 +305,19 @@ fn ablate() {
     println!("before: {}", summary(&sets, &fit_before()));
     println!("old features: {}", summary(&sets, &fit_with(OLD)));
     println!("all: {}", summary(&sets, &all));
+    if let Ok(weights) = std::env::var("EASY_WEIGHTS") {
+        for w in weights
+            .split(',')
+            .filter_map(|w| w.trim().parse::<f64>().ok())
+        {
+            let fit = Fit {
+                easy_weight: w,
+                ..all
+            };
+            println!("all, easy weight {w}: {}", summary(&sets, &fit));
+        }
+        return;
+    }
     if let Ok(drops) = std::env::var("DROPS") {
         for drop in drops.split(';') {
             let mut fit = all;

@@ -399,6 +399,8 @@ pub struct Fit {
     /// against the labelled pairs, in the ranking's fit (what it must put below the true case);
     /// 0: the ranking is the probability.
     pub queue_weight: f64,
+    /// How much each of the easy set's labelled pairs weighs against a hard set's.
+    pub easy_weight: f64,
     pub mask: [bool; FEATURES],
 }
 
@@ -493,10 +495,17 @@ pub fn train(sets: &[&Set], fit: &Fit) -> Model {
     );
     let mut rows: Vec<(Row, bool, f64)> = sets
         .iter()
-        .flat_map(|s| &s.pairs)
-        .filter_map(|l| l.x.map(|x| (x, l.pair.duplicate, 1.0)))
+        .flat_map(|s| {
+            let w = if s.name == EASY_NAME {
+                fit.easy_weight
+            } else {
+                1.0
+            };
+            s.pairs.iter().map(move |l| (l, w))
+        })
+        .filter_map(|(l, w)| l.x.map(|x| (x, l.pair.duplicate, w)))
         .collect();
-    let labelled = rows.len() as f64;
+    let labelled: f64 = rows.iter().map(|r| r.2).sum();
     let sample: Vec<Row> = sets
         .iter()
         .filter(|s| s.name != EASY_NAME)
