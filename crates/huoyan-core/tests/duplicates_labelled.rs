@@ -88,22 +88,25 @@ const FLOOR_SHIPPED: [(f64, f64); 5] = [
 ];
 
 /// The final hold-out (`duplicate_pairs_final.tsv`), measured once, at the commit that added
-/// these floors, after the refit on the four sets, with the shipped weights and threshold
-/// (`DuplicateRule::default()`); nothing was changed after it was measured. It measured
-/// 85 / 18 / 43 / 111, P 0.825 R 0.664 F1 0.736 (terse 0.857 / 0.724 / 0.785, long
-/// 0.796 / 0.614 / 0.694), 3.32 % of its unrelated pairs proposed, top 3 0.930 (119 of 128),
-/// top 3 and proposed 0.625. Floors rounded down: (precision, recall, F1) of all its pairs, of
-/// the terse ones and of the long ones.
+/// these floors, after the refit on the development sets, with the shipped weights and threshold
+/// (`DuplicateRule::default()`); nothing was changed after it was measured. The second pass
+/// (1bcfb83) measured 85 / 18 / 43 / 111, F1 0.736, 3.32 % unrelated, top 3 0.930. The third pass
+/// (five development sets, the easy one among them) measured 80 / 19 / 48 / 110, P 0.808 R 0.625
+/// F1 0.705 (terse 0.833 / 0.603 / 0.700, long 0.789 / 0.643 / 0.709), 2.83 % of its unrelated
+/// pairs proposed, top 3 0.914 (117 of 128), top 3 and proposed 0.602. (The second pass's
+/// variant on the lexicon's canonical words was counted on it once, 0.700: it was not untouched
+/// for this pass.) Floors rounded down: (precision, recall, F1) of all its pairs, of the terse
+/// ones and of the long ones.
 const FLOOR_FINAL: [(f64, f64, f64); 3] =
-    [(0.82, 0.66, 0.73), (0.85, 0.72, 0.78), (0.79, 0.61, 0.69)];
+    [(0.80, 0.62, 0.70), (0.83, 0.60, 0.70), (0.78, 0.64, 0.70)];
 /// Its true positives and true negatives as measured (its 128 duplicates and 129 non-duplicates
 /// fixed, they bound the false negatives and false positives).
-const FLOOR_FINAL_TP_TN: (u32, u32) = (85, 111);
+const FLOOR_FINAL_TP_TN: (u32, u32) = (80, 110);
 /// The share of its unrelated pairs proposed as measured, rounded up to a tenth of a per cent.
-const CEILING_FINAL_UNRELATED: f64 = 0.034;
+const CEILING_FINAL_UNRELATED: f64 = 0.029;
 /// Its duplicates whose true case is in the top three of their queue, and in the top three and
 /// proposed, rounded down.
-const FLOOR_FINAL_TOP3: (f64, f64) = (0.92, 0.62);
+const FLOOR_FINAL_TOP3: (f64, f64) = (0.91, 0.60);
 
 const HEADER: &str = "| set | n | threshold | TP / FP / FN / TN | P | R | F1 | F1 terse | F1 long | unrelated | top 3 | top 3 proposed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |";
 
