@@ -482,3 +482,33 @@ fn unrelated_proposed() {
         }
     }
 }
+
+#[test]
+#[ignore = "prints the quartiles of the shipped scores of a set's duplicates and non-duplicates (SET=easy); run by hand"]
+fn scores_by_label() {
+    let b = Bench::new();
+    let rule = DuplicateRule::default();
+    let name = std::env::var("SET").unwrap_or_else(|_| "easy".into());
+    let m = Model::of(&rule);
+    for set in sets(&b, &rule).iter().filter(|s| s.name == name) {
+        for duplicate in [true, false] {
+            let mut s: Vec<f64> = set
+                .pairs
+                .iter()
+                .filter(|l| l.pair.duplicate == duplicate)
+                .map(|l| l.x.as_ref().map_or(0.0, |x| m.p(x)))
+                .collect();
+            s.sort_by(f64::total_cmp);
+            let q = |f: f64| s[((s.len() - 1) as f64 * f).round() as usize];
+            println!(
+                "{name} duplicate={duplicate}: n {} quartiles {:.3} / {:.3} / {:.3}, at or above {:.2}: {}",
+                s.len(),
+                q(0.25),
+                q(0.5),
+                q(0.75),
+                m.threshold,
+                s.iter().filter(|x| **x >= m.threshold).count()
+            );
+        }
+    }
+}
