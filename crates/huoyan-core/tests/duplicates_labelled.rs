@@ -1,29 +1,29 @@
-//! Precision and recall of the duplicate proposer on four hand-labelled sets of report pairs (how
+//! Precision and recall of the duplicate proposer on five hand-labelled sets of report pairs (how
 //! they were built: their headers and BENCHMARKS.md), the share of unrelated reports it proposes,
 //! and whether the true case is in its top three over whole triage queues.
 //!
 //! Every set has been read while developing the proposer, so what the test trusts is
 //! leave-one-set-out cross-validation: for each set, the model's weights are fitted and its
-//! threshold chosen on the other three (`labelled::measure::train`), and the set is counted with
-//! them. The shipped weights (`DuplicateRule::default()`, fitted the same way on all four) are
+//! threshold chosen on the other four (`labelled::measure::train`), and the set is counted with
+//! them. The shipped weights (`DuplicateRule::default()`, fitted the same way on all five) are
 //! counted too, in-sample. "Before" is the proposer's first ten features fitted the way they
 //! were before (one model, unrelated pairs weighing half), left out the same way, in the same run.
 //!
 //! `cargo test -p huoyan-core --test duplicates_labelled -- --nocapture` prints the figures (and,
 //! with `MISTAKES=1`, every pair the left-out models get wrong) and fails when a change makes the
 //! proposer worse than the floors below. `-- --ignored fit --nocapture` fits the shipped weights
-//! on all four sets and prints them with the threshold chosen there. `-- --ignored ablate
+//! on all five sets and prints them with the threshold chosen there. `-- --ignored ablate
 //! --nocapture` compares fits and feature sets by their left-out figures (`DROPS="11;3,4"` drops
 //! those features instead). `-- --ignored grouped --nocapture` is a second estimate: grouped
-//! five-fold over the four sets together, pairs that share a text kept in one fold.
+//! five-fold over the five sets together, pairs that share a text kept in one fold.
 //!
-//! A fifth set, `duplicate_pairs_final.tsv`, written blind and committed (374278e) before the
-//! refit on the four, is the final hold-out: `the_final_hold_out_is_no_worse_than_measured_once`
+//! Another set, `duplicate_pairs_final.tsv`, written blind and committed (374278e) before the
+//! second pass's refit on the four hard sets, is the final hold-out: `the_final_hold_out_is_no_worse_than_measured_once`
 //! counts the shipped weights and threshold on it, nothing else. No fit, threshold, comparison of
-//! fits or grouped estimate reads it (`measure::sets` is the four; `measure::train` refuses it),
-//! and the four sets' figures keep the four sets' rare-word weights and queues. For its own
+//! fits or grouped estimate reads it (`measure::sets` is the five; `measure::train` refuses it),
+//! and the five sets' figures keep the five sets' rare-word weights and queues. For its own
 //! figures its texts join the rare-word weights and its duplicates' queues hold the reports of
-//! all five sets, as every set's texts do in the shipped measurement and as the blind set's did
+//! all six sets, as every set's texts do in the shipped measurement and as the blind set's did
 //! when it was the hold-out (4a1446a).
 
 mod labelled;

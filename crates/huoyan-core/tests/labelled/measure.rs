@@ -1,7 +1,7 @@
 //! Measuring the duplicate proposer on the labelled sets: each set's pairs, its unrelated pairs
 //! and its triage queues read once into the model's features, then any weights and threshold
 //! counted on them; and leave-one-set-out cross-validation, which fits the weights and chooses
-//! the threshold on three sets and counts on the fourth (`loso`).
+//! the threshold on the other sets and counts on the one left out (`loso`).
 
 use std::collections::HashMap;
 
