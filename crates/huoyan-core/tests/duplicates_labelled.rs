@@ -1,289 +1,198 @@
-//! Precision and recall of the duplicate proposer on three hand-labelled sets of report pairs
-//! (how they were built: their headers and BENCHMARKS.md), the share of unrelated reports it
-//! proposes, and whether the true case is in its top three over whole triage queues.
+//! Precision and recall of the duplicate proposer on five hand-labelled sets of report pairs (how
+//! they were built: their headers and BENCHMARKS.md), the share of unrelated reports it proposes,
+//! and whether the true case is in its top three over whole triage queues.
 //!
-//! - `duplicate_pairs_register.tsv` (terse phone reports and long office and hotline texts):
-//!   odd pairs are the tuning half, even pairs held out.
-//! - `duplicate_pairs.tsv` (terse): odd pairs tuning, even pairs held out, as before.
-//! - `duplicate_pairs_fresh.tsv` (terse): no tuning looks at it.
+//! Every set has been read while developing the proposer, so what the test trusts is
+//! leave-one-set-out cross-validation: for each set, the model's weights are fitted and its
+//! threshold chosen on the other four (`labelled::measure::train`), and the set is counted with
+//! them. The shipped weights (`DuplicateRule::default()`, fitted the same way on all five) are
+//! counted too, in-sample. "Before" is the proposer's first ten features fitted the way they
+//! were before (one model, unrelated pairs weighing half), left out the same way, in the same run.
 //!
-//! `cargo test -p huoyan-core --test duplicates_labelled -- --nocapture` prints the figures and
-//! the pairs the proposer gets wrong (only of the tuning halves: the held-out ones are counted,
-//! not read). It fails when a change makes the proposer worse than the figures recorded below.
-//! `-- --ignored fit --nocapture` fits the model's weights on the tuning halves, cross-validated,
-//! and prints them with the threshold chosen there.
+//! `cargo test -p huoyan-core --test duplicates_labelled -- --nocapture` prints the figures (and,
+//! with `MISTAKES=1`, every pair the left-out models get wrong) and fails when a change makes the
+//! proposer worse than the floors below. `-- --ignored fit --nocapture` fits the shipped weights
+//! on all five sets and prints them with the threshold chosen there. `-- --ignored ablate
+//! --nocapture` compares fits and feature sets by their left-out figures (`DROPS="11;3,4"` drops
+//! those features instead). `-- --ignored grouped --nocapture` is a second estimate: grouped
+//! five-fold over the five sets together, pairs that share a text kept in one fold.
+//!
+//! Another set, `duplicate_pairs_final.tsv`, written blind and committed (374278e) before the
+//! second pass's refit on the four hard sets, is the final hold-out: `the_final_hold_out_is_no_worse_than_measured_once`
+//! counts the shipped weights and threshold on it, nothing else. No fit, threshold, comparison of
+//! fits or grouped estimate reads it (`measure::sets` is the five; `measure::train` refuses it),
+//! and the five sets' figures keep the five sets' rare-word weights and queues. For its own
+//! figures its texts join the rare-word weights and its duplicates' queues hold the reports of
+//! all six sets, as every set's texts do in the shipped measurement and as the blind set's did
+//! when it was the hold-out (4a1446a).
 
 mod labelled;
+#[path = "labelled/measure.rs"]
+mod measure;
 
-use huoyan_core::cases::{DuplicateRule, FEATURES, Idf, Profile, Proximity, features, score};
-use labelled::{BLIND, FIRST, FRESH, Pair, Places, REGISTER, Side, corpus, pairs};
+use huoyan_core::cases::{DuplicateRule, FEATURES};
+use measure::{
+    Bench, Confusion, Figures, Fit, HARD, Model, Set, confusion, figures, final_set, loso, sets,
+    train,
+};
 
-/// Measured (precision, recall, F1) of `DuplicateRule::default()`, rounded down to two decimals.
-const FLOOR_REGISTER_HELD_OUT: (f64, f64, f64) = (0.49, 0.64, 0.55);
-const FLOOR_FIRST: (f64, f64, f64) = (0.73, 0.46, 0.56);
-const FLOOR_FRESH: (f64, f64, f64) = (0.77, 0.65, 0.71);
-/// The blind set (`duplicate_pairs_blind.tsv`), written after all tuning, is measured whole.
-const FLOOR_BLIND: (f64, f64, f64) = (0.73, 0.46, 0.56);
-const FLOOR_TOP3_BLIND: f64 = 0.69;
-/// Measured share of unrelated reports proposed on the first set, rounded up to two decimals.
-const CEILING_UNRELATED: f64 = 0.05;
-/// Measured share of duplicates whose true case is in the top three of the register set's
-/// held-out queues, rounded down.
-const FLOOR_TOP3: f64 = 0.80;
+/// The features of the proposer before issue #17's second step (the first ten).
+const OLD: usize = 10;
 
-/// What every measure needs: the rare-word weights and the shared places.
-struct Bench {
-    idf: Idf,
-    places: Places,
-}
-
-impl Bench {
-    fn new() -> Self {
-        Bench {
-            idf: Idf::new(corpus()),
-            places: Places::read(),
-        }
-    }
-
-    fn profile(&self, id: i64, side: &Side) -> Profile {
-        Profile::new(&side.case(id), &self.idf)
-    }
-
-    /// The pair's score, or None when ruled out (too far apart, the window, different places).
-    fn score(&self, pair: &Pair, rule: &DuplicateRule) -> Option<f64> {
-        let near = self.places.proximity(&pair.a, &pair.b)?;
-        score(
-            &self.profile(1, &pair.a),
-            &self.profile(2, &pair.b),
-            &near,
-            rule,
-        )
-    }
-
-    fn features(&self, pair: &Pair, rule: &DuplicateRule) -> Option<[f64; FEATURES]> {
-        let near = self.places.proximity(&pair.a, &pair.b)?;
-        features(
-            &self.profile(1, &pair.a),
-            &self.profile(2, &pair.b),
-            &near,
-            rule,
-        )
+/// How the shipped weights are fitted, and the left-out models: the first `features` features,
+/// unrelated pairs weighing as much as the labelled ones, and a ranking fitted apart with the
+/// training queues' candidates weighing twice as much (chosen by the left-out figures, `ablate`).
+fn fit_with(features: usize) -> Fit {
+    let mut mask = [false; FEATURES];
+    mask[..features].iter_mut().for_each(|m| *m = true);
+    Fit {
+        l2: 0.001,
+        unrelated_weight: 1.0,
+        queue_weight: 2.0,
+        easy_weight: 1.0,
+        mask,
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Confusion {
-    tp: u32,
-    fp: u32,
-    fn_: u32,
-    tn: u32,
+/// How the weights were fitted before: ten features, unrelated pairs weighing half, the
+/// probability as the ranking.
+fn fit_before() -> Fit {
+    Fit {
+        unrelated_weight: 0.5,
+        queue_weight: 0.0,
+        ..fit_with(OLD)
+    }
 }
 
-impl Confusion {
-    fn add(&mut self, labelled: bool, proposed: bool) {
-        match (labelled, proposed) {
-            (true, true) => self.tp += 1,
-            (false, true) => self.fp += 1,
-            (true, false) => self.fn_ += 1,
-            (false, false) => self.tn += 1,
-        }
-    }
+/// Floors of the left-out figures per set (register, blind, first, fresh), rounded down:
+/// precision, recall, F1, true case in the top three of its queue.
+/// (The third pass, 2026-12-06, with the easy set among the five.)
+const FLOOR_LOSO: [(f64, f64, f64, f64); 5] = [
+    (0.62, 0.69, 0.65, 0.94),
+    (0.80, 0.59, 0.68, 0.90),
+    (0.68, 0.70, 0.69, 0.86),
+    (0.64, 0.60, 0.62, 0.92),
+    (0.79, 0.50, 0.62, 0.98),
+];
+/// Ceiling of the share of unrelated pairs the left-out models propose on any set, rounded up
+/// (the first set's 6.1 %, the easy set's 6.8 %, whose cross-pair texts are often one problem).
+const CEILING_UNRELATED: f64 = 0.07;
+/// Floors of the shipped weights' in-sample F1 and top three per set, rounded down: they keep a
+/// refit that is not written back, or a hand edit of the weights, from passing unseen.
+const FLOOR_SHIPPED: [(f64, f64); 5] = [
+    (0.69, 0.94),
+    (0.71, 0.92),
+    (0.65, 0.89),
+    (0.66, 0.92),
+    (0.87, 0.99),
+];
 
-    fn ratio(num: u32, den: u32) -> f64 {
-        if den == 0 {
-            0.0
+/// The final hold-out (`duplicate_pairs_final.tsv`), measured once, at the commit that added
+/// these floors, after the refit on the development sets, with the shipped weights and threshold
+/// (`DuplicateRule::default()`); nothing was changed after it was measured. The second pass
+/// (1bcfb83) measured 85 / 18 / 43 / 111, F1 0.736, 3.32 % unrelated, top 3 0.930. The third pass
+/// (five development sets, the easy one among them) measured 80 / 19 / 48 / 110, P 0.808 R 0.625
+/// F1 0.705 (terse 0.833 / 0.603 / 0.700, long 0.789 / 0.643 / 0.709), 2.83 % of its unrelated
+/// pairs proposed, top 3 0.914 (117 of 128), top 3 and proposed 0.602. (The second pass's
+/// variant on the lexicon's canonical words was counted on it once, 0.700: it was not untouched
+/// for this pass.) Floors rounded down: (precision, recall, F1) of all its pairs, of the terse
+/// ones and of the long ones.
+const FLOOR_FINAL: [(f64, f64, f64); 3] =
+    [(0.80, 0.62, 0.70), (0.83, 0.60, 0.70), (0.78, 0.64, 0.70)];
+/// Its true positives and true negatives as measured (its 128 duplicates and 129 non-duplicates
+/// fixed, they bound the false negatives and false positives).
+const FLOOR_FINAL_TP_TN: (u32, u32) = (80, 110);
+/// The share of its unrelated pairs proposed as measured, rounded up to a tenth of a per cent.
+const CEILING_FINAL_UNRELATED: f64 = 0.029;
+/// Its duplicates whose true case is in the top three of their queue, and in the top three and
+/// proposed, rounded down.
+const FLOOR_FINAL_TOP3: (f64, f64) = (0.91, 0.60);
+
+const HEADER: &str = "| set | n | threshold | TP / FP / FN / TN | P | R | F1 | F1 terse | F1 long | unrelated | top 3 | top 3 proposed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |";
+
+fn line(name: &str, m: &Model, f: &Figures) -> String {
+    let c = &f.pairs;
+    let style = |c: &Confusion| {
+        if c.tp + c.fn_ > 0 {
+            format!("{:.3}", c.f1())
         } else {
-            f64::from(num) / f64::from(den)
+            String::new()
         }
-    }
-
-    fn precision(&self) -> f64 {
-        Self::ratio(self.tp, self.tp + self.fp)
-    }
-
-    fn recall(&self) -> f64 {
-        Self::ratio(self.tp, self.tp + self.fn_)
-    }
-
-    fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
-    }
-
-    fn line(&self, name: &str) -> String {
-        format!(
-            "| {name} | {} | {} / {} / {} / {} | {:.3} | {:.3} | {:.3} |",
-            self.tp + self.fp + self.fn_ + self.tn,
-            self.tp,
-            self.fp,
-            self.fn_,
-            self.tn,
-            self.precision(),
-            self.recall(),
-            self.f1()
-        )
-    }
-}
-
-fn measure<'a>(
-    b: &Bench,
-    pairs: impl Iterator<Item = &'a Pair>,
-    rule: &DuplicateRule,
-) -> Confusion {
-    let mut c = Confusion::default();
-    for pair in pairs {
-        let proposed = b.score(pair, rule).is_some_and(|s| s >= rule.threshold);
-        c.add(pair.duplicate, proposed);
-    }
-    c
-}
-
-fn odd(p: &&Pair) -> bool {
-    p.number % 2 == 1
-}
-
-fn even(p: &&Pair) -> bool {
-    p.number.is_multiple_of(2)
-}
-
-/// Every two texts of a set written for different labelled pairs, of one category and not the
-/// same words, put in one compound on one day: pairs of unrelated reports. The labelled sets are
-/// about half duplicates; a triage queue is mostly such pairs.
-fn unrelated<'a>(b: &Bench, pairs: impl Iterator<Item = &'a Pair>) -> Vec<(Profile, Profile)> {
-    let texts: Vec<(u32, &Side)> = pairs
-        .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
-        .collect();
-    let profile = |i: usize| {
-        b.profile(
-            i as i64,
-            &Side {
-                day: 0,
-                ..texts[i].1.clone()
-            },
-        )
     };
-    let mut out = Vec::new();
-    for i in 0..texts.len() {
-        for j in i + 1..texts.len() {
-            let ((n, x), (m, y)) = (texts[i], texts[j]);
-            if n != m && x.category == y.category && x.text != y.text {
-                out.push((profile(i), profile(j)));
-            }
+    format!(
+        "| {name} | {} | {:.2} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {:.2} % | {:.3} | {:.3} |",
+        c.tp + c.fp + c.fn_ + c.tn,
+        m.threshold,
+        c.counts(),
+        c.precision(),
+        c.recall(),
+        c.f1(),
+        style(&f.terse),
+        style(&f.long),
+        f.unrelated * 100.0,
+        f.top3,
+        f.top3_proposed
+    )
+}
+
+/// A left-out set's best F1 over the threshold grid, and where: how much the threshold chosen
+/// on the other three (under their 3 % cap of unrelated pairs) gives up on it.
+fn best_threshold(set: &Set, m: &Model) -> (f64, f64) {
+    (1..20)
+        .map(|t| f64::from(t) * 0.05)
+        .map(|threshold| {
+            let c = confusion(set.pairs.iter(), &Model { threshold, ..*m });
+            (c.f1(), threshold)
+        })
+        .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a })
+}
+
+/// The left-out figures of a fit, printed; pooled over the four hard sets at the end (the easy
+/// set is printed apart).
+fn print_loso(name: &str, sets: &[Set], fit: &Fit) -> Vec<(Model, Figures)> {
+    let out = loso(sets, fit);
+    println!("\n{name}: leave one set out\n{HEADER}");
+    let mut pooled = Confusion::default();
+    for (set, (m, f)) in sets.iter().zip(&out) {
+        if set.index < HARD {
+            pooled.merge(&f.pairs);
         }
+        println!("{}", line(set.name, m, f));
+    }
+    let mean =
+        |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / out.len() as f64;
+    println!(
+        "{name}: hard sets pooled {} P {:.3} R {:.3} F1 {:.3}; all sets' mean F1 {:.3}, mean top 3 {:.3}",
+        pooled.counts(),
+        pooled.precision(),
+        pooled.recall(),
+        pooled.f1(),
+        mean(|f| f.pairs.f1()),
+        mean(|f| f.top3)
+    );
+    for (set, (m, _)) in sets.iter().zip(&out) {
+        let (f1, at) = best_threshold(set, m);
+        println!(
+            "{name}: {} would have had F1 {f1:.3} at threshold {at:.2}",
+            set.name
+        );
     }
     out
 }
 
-/// Share of unrelated pairs (`unrelated`) the rule proposes: this keeps a rule from buying recall
-/// by proposing everything.
-fn background<'a>(
-    b: &Bench,
-    pairs: impl Iterator<Item = &'a Pair>,
-    rule: &DuplicateRule,
-) -> (f64, usize) {
-    let all = unrelated(b, pairs);
-    let proposed = all
-        .iter()
-        .filter(|(x, y)| {
-            score(x, y, &Proximity::SameCompound, rule).is_some_and(|s| s >= rule.threshold)
-        })
-        .count();
-    (proposed as f64 / all.len().max(1) as f64, all.len())
-}
-
-/// Over whole triage queues: for each duplicate pair, its first report is the new one and the
-/// queue is every report of all three sets of the new one's category within the window of days
-/// (wherever made: the proposer rules out what is too far apart, as the office's page does), plus
-/// the true case. Returns the share of duplicates whose true case ranks in the top three by
-/// score, the share where it is among the top three proposed (at or above the threshold), and the
-/// mean queue length.
-fn queues<'a>(
-    b: &Bench,
-    pairs: impl Iterator<Item = &'a Pair>,
-    rule: &DuplicateRule,
-) -> (f64, f64, f64, usize) {
-    let everything: Vec<Side> = [FIRST, FRESH, REGISTER, BLIND]
-        .into_iter()
-        .flat_map(labelled::pairs)
-        .flat_map(|p| [p.a, p.b])
-        .collect();
-    let (mut ranked, mut proposed, mut length, mut n) = (0, 0, 0, 0);
-    for pair in pairs.filter(|p| p.duplicate) {
-        n += 1;
-        let new = b.profile(0, &pair.a);
-        let truth = b
-            .places
-            .proximity(&pair.a, &pair.b)
-            .and_then(|near| score(&new, &b.profile(1, &pair.b), &near, rule));
-        let Some(truth) = truth else { continue };
-        let mut above = 0;
-        for (i, other) in everything.iter().enumerate() {
-            if other.category != pair.a.category
-                || (other.day - pair.a.day).abs() > rule.window_days
-                || other.text == pair.a.text
-                || other.text == pair.b.text
-            {
-                continue;
+fn print_mistakes(sets: &[Set], models: &[(Model, Figures)]) {
+    for (set, (m, _)) in sets.iter().zip(models) {
+        for l in &set.pairs {
+            let s = l.x.as_ref().map(|x| m.p(x));
+            let hit = s.is_some_and(|s| s >= m.threshold);
+            if hit != l.pair.duplicate {
+                let s = s.map_or("ruled out".to_string(), |s| format!("{s:.3}"));
+                let kind = if hit { "FP" } else { "FN" };
+                println!(
+                    "{} {kind} #{} ({s}; {}): {} / {}",
+                    set.name, l.pair.number, l.pair.reason, l.pair.a.text, l.pair.b.text
+                );
             }
-            length += 1;
-            let s = b
-                .places
-                .proximity(&pair.a, other)
-                .and_then(|near| score(&new, &b.profile(i as i64 + 2, other), &near, rule));
-            if s.is_some_and(|s| s > truth) {
-                above += 1;
-            }
-        }
-        if above < 3 {
-            ranked += 1;
-            if truth >= rule.threshold {
-                proposed += 1;
-            }
-        }
-    }
-    let share = |k: usize| k as f64 / n.max(1) as f64;
-    (
-        share(ranked),
-        share(proposed),
-        length as f64 / n.max(1) as f64,
-        n,
-    )
-}
-
-fn check_floor(name: &str, c: &Confusion, (precision, recall, f1): (f64, f64, f64)) {
-    assert!(
-        c.precision() >= precision,
-        "{name}: precision fell below {precision}"
-    );
-    assert!(c.recall() >= recall, "{name}: recall fell below {recall}");
-    assert!(c.f1() >= f1, "{name}: F1 fell below {f1}");
-}
-
-/// The tuning halves' mistakes, to read; held-out pairs are not printed.
-fn print_mistakes<'a>(
-    b: &Bench,
-    name: &str,
-    pairs: impl Iterator<Item = &'a Pair>,
-    rule: &DuplicateRule,
-) {
-    for pair in pairs {
-        let s = b.score(pair, rule);
-        let hit = s.is_some_and(|s| s >= rule.threshold);
-        if hit != pair.duplicate {
-            let s = s.map_or("ruled out".to_string(), |s| format!("{s:.3}"));
-            let kind = if hit {
-                "false positive"
-            } else {
-                "false negative"
-            };
-            println!(
-                "{name} {kind} #{} ({s}; {}): {} / {}",
-                pair.number, pair.reason, pair.a.text, pair.b.text
-            );
         }
     }
 }
@@ -291,203 +200,315 @@ fn print_mistakes<'a>(
 #[test]
 fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
     let b = Bench::new();
-    let (first, fresh, register) = (pairs(FIRST), pairs(FRESH), pairs(REGISTER));
-    let blind = pairs(BLIND);
+    let rule = DuplicateRule::default();
+    let sets = sets(&b, &rule);
     assert!(
-        register.len() >= 200,
+        sets[0].pairs.len() >= 200,
         "at least 200 pairs in the register set"
     );
-    let rule = DuplicateRule::default();
-    let held_out = measure(&b, register.iter().filter(even), &rule);
-    let all_first = measure(&b, first.iter(), &rule);
-    let all_fresh = measure(&b, fresh.iter(), &rule);
-    let all_blind = measure(&b, blind.iter(), &rule);
-    println!("{rule:?}");
-    println!("| pairs | n | TP / FP / FN / TN | precision | recall | F1 |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    println!(
-        "{}",
-        measure(&b, register.iter().filter(odd), &rule).line("register set, odd (tuning half)")
-    );
-    println!("{}", held_out.line("register set, even (held-out half)"));
-    for style in ["terse", "long"] {
-        let c = measure(
-            &b,
-            register.iter().filter(even).filter(|p| p.style == style),
-            &rule,
-        );
-        println!("{}", c.line(&format!("register set, even, {style}")));
-    }
-    println!("{}", all_first.line("first set, all"));
-    println!(
-        "{}",
-        measure(&b, first.iter().filter(odd), &rule).line("first set, odd (tuning half)")
-    );
-    println!(
-        "{}",
-        measure(&b, first.iter().filter(even), &rule).line("first set, even (held-out half)")
-    );
-    println!("{}", all_fresh.line("fresh set (blind)"));
-    println!("{}", all_blind.line("blind set, all"));
-    for style in ["terse", "long"] {
-        let c = measure(&b, blind.iter().filter(|p| p.style == style), &rule);
-        println!("{}", c.line(&format!("blind set, {style}")));
-    }
-    let (bg_first, c_first) = background(&b, first.iter(), &rule);
-    let (bg_fresh, c_fresh) = background(&b, fresh.iter(), &rule);
-    let (bg_register, c_register) = background(&b, register.iter(), &rule);
-    let (bg_blind, c_blind) = background(&b, blind.iter(), &rule);
-    println!(
-        "unrelated reports proposed: first set {bg_first:.4} of {c_first}, fresh set {bg_fresh:.4} of \
-         {c_fresh}, register set {bg_register:.4} of {c_register}, blind set {bg_blind:.4} of {c_blind}"
-    );
-    let (top3, top3_proposed, length, n) = queues(&b, register.iter().filter(even), &rule);
-    println!(
-        "queues (register set, held-out duplicates, {n}; {length:.0} reports a queue on average): true case \
-         in the top three {top3:.3}, in the top three proposed {top3_proposed:.3}"
-    );
-    let (top3_blind, _, _, _) = queues(&b, blind.iter(), &rule);
-    for (name, set) in [
-        ("blind set", &blind),
-        ("first set", &first),
-        ("fresh set", &fresh),
-    ] {
-        let (t, tp, length, n) = queues(&b, set.iter(), &rule);
-        println!(
-            "queues ({name}, {n}; {length:.0} a queue): top three {t:.3}, top three proposed {tp:.3}"
-        );
-    }
-    print_mistakes(&b, "register", register.iter().filter(odd), &rule);
-    print_mistakes(&b, "first", first.iter().filter(odd), &rule);
-
-    check_floor("register set, held out", &held_out, FLOOR_REGISTER_HELD_OUT);
-    check_floor("first set", &all_first, FLOOR_FIRST);
-    check_floor("fresh set", &all_fresh, FLOOR_FRESH);
-    check_floor("blind set", &all_blind, FLOOR_BLIND);
-    assert!(
-        bg_first <= CEILING_UNRELATED,
-        "proposes {bg_first:.4} of unrelated reports"
-    );
-    assert!(
-        top3 >= FLOOR_TOP3,
-        "true case in the top three for {top3:.3}"
-    );
-    assert!(
-        top3_blind >= FLOOR_TOP3_BLIND,
-        "blind set: true case in the top three for {top3_blind:.3}"
-    );
-}
-
-/// Logistic regression by gradient descent with a little L2, each row weighted; small and
-/// deterministic.
-fn fit(rows: &[([f64; FEATURES], bool, f64)]) -> ([f64; FEATURES], f64) {
-    let (mut w, mut b) = ([0.0; FEATURES], 0.0);
-    let n: f64 = rows.iter().map(|r| r.2).sum();
-    for _ in 0..20_000 {
-        let (mut gw, mut gb) = ([0.0; FEATURES], 0.0);
-        for (xi, yi, weight) in rows {
-            let z: f64 = b + xi.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
-            let err = weight * (1.0 / (1.0 + (-z).exp()) - if *yi { 1.0 } else { 0.0 });
-            for k in 0..FEATURES {
-                gw[k] += err * xi[k];
-            }
-            gb += err;
-        }
-        for k in 0..FEATURES {
-            w[k] -= 0.5 * (gw[k] / n + 0.001 * w[k]);
-        }
-        b -= 0.5 * gb / n;
-    }
-    (w, b)
-}
-
-/// The unrelated pairs of the tuning halves as negatives, weighing together as much as `weight`
-/// labelled pairs: a triage queue is mostly such pairs.
-fn unrelated_rows(
-    b: &Bench,
-    pairs: &[&Pair],
-    rule: &DuplicateRule,
-    weight: f64,
-) -> Vec<([f64; FEATURES], bool, f64)> {
-    let all = unrelated(b, pairs.iter().copied());
-    let rows: Vec<[f64; FEATURES]> = all
+    println!("{rule:?}\n\nshipped weights, in-sample\n{HEADER}");
+    let shipped: Vec<Figures> = sets
         .iter()
-        .filter_map(|(x, y)| features(x, y, &Proximity::SameCompound, rule))
+        .map(|set| figures(set, &Model::of(&rule)))
         .collect();
-    let each = weight / rows.len().max(1) as f64;
-    rows.into_iter().map(|f| (f, false, each)).collect()
-}
-
-fn probability(x: &[f64; FEATURES], rule: &DuplicateRule) -> f64 {
-    let z = rule.intercept + x.iter().zip(&rule.weights).map(|(a, b)| a * b).sum::<f64>();
-    1.0 / (1.0 + (-z).exp())
+    for (set, f) in sets.iter().zip(&shipped) {
+        println!("{}", line(set.name, &Model::of(&rule), f));
+    }
+    print_loso(
+        "before (the first ten features, one model)",
+        &sets,
+        &fit_before(),
+    );
+    let after = print_loso("after (every feature)", &sets, &fit_with(FEATURES));
+    if std::env::var_os("MISTAKES").is_some() {
+        print_mistakes(&sets, &after);
+    }
+    for (set, ((_, f), floor)) in sets.iter().zip(after.iter().zip(FLOOR_LOSO)) {
+        let name = set.name;
+        let c = &f.pairs;
+        let (p, r) = (c.precision(), c.recall());
+        assert!(p >= floor.0, "{name}: precision fell below {}", floor.0);
+        assert!(r >= floor.1, "{name}: recall fell below {}", floor.1);
+        assert!(c.f1() >= floor.2, "{name}: F1 fell below {}", floor.2);
+        assert!(f.top3 >= floor.3, "{name}: top 3 fell below {}", floor.3);
+        assert!(
+            f.unrelated <= CEILING_UNRELATED,
+            "{name}: proposes {:.4} of unrelated pairs",
+            f.unrelated
+        );
+    }
+    for (set, (f, floor)) in sets.iter().zip(shipped.iter().zip(FLOOR_SHIPPED)) {
+        let name = set.name;
+        assert!(
+            f.pairs.f1() >= floor.0,
+            "{name}: shipped F1 fell below {}",
+            floor.0
+        );
+        assert!(
+            f.top3 >= floor.1,
+            "{name}: shipped top 3 fell below {}",
+            floor.1
+        );
+    }
 }
 
 #[test]
 #[ignore = "fits the model; run by hand when the sets or the features change"]
 fn fit_the_model() {
     let b = Bench::new();
-    let (first, register) = (pairs(FIRST), pairs(REGISTER));
-    let tuning: Vec<&Pair> = register
+    let rule = DuplicateRule::default();
+    let sets = sets(&b, &rule);
+    let all: Vec<&Set> = sets.iter().collect();
+    let m = train(&all, &fit_with(FEATURES));
+    let round = |w: f64| (w * 1000.0).round() / 1000.0;
+    println!(
+        "weights: {:?}\nintercept: {:.3}\nthreshold: {:.2}\nrank: {:?}",
+        m.weights.map(round),
+        m.intercept,
+        m.threshold,
+        m.rank.map(round)
+    );
+    println!("{HEADER}");
+    for set in &sets {
+        println!("{}", line(set.name, &m, &figures(set, &m)));
+    }
+}
+
+/// Pooled F1, mean F1 and mean top three of the left-out models, and each set's F1 / top 3,
+/// for comparing fits.
+fn summary(sets: &[Set], fit: &Fit) -> String {
+    let out = loso(sets, fit);
+    let mut pooled = Confusion::default();
+    out.iter()
+        .take(HARD)
+        .for_each(|(_, f)| pooled.merge(&f.pairs));
+    let mean =
+        |g: fn(&Figures) -> f64| out.iter().map(|(_, f)| g(f)).sum::<f64>() / out.len() as f64;
+    let each: Vec<String> = out
         .iter()
-        .filter(odd)
-        .chain(first.iter().filter(odd))
+        .map(|(_, f)| format!("{:.3}/{:.3}", f.pairs.f1(), f.top3))
         .collect();
-    let base = DuplicateRule::default();
-    let unrelated_weight: f64 = std::env::var("UNRELATED_WEIGHT")
-        .ok()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(0.5);
-    // Pairs the rules out (far apart, window, places) cannot be proposed whatever the weights.
-    let rows: Vec<([f64; FEATURES], bool, f64)> = tuning
-        .iter()
-        .filter_map(|p| b.features(p, &base).map(|x| (x, p.duplicate, 1.0)))
-        .collect();
-    let unrelated = unrelated_rows(&b, &tuning, &base, unrelated_weight * rows.len() as f64);
-    // Five folds of the labelled pairs (the unrelated ones always in training): fit on four,
-    // count on the fifth at 0.5.
-    let mut cv = Confusion::default();
-    for fold in 0..5 {
-        let (train, test): (Vec<_>, Vec<_>) =
-            rows.iter().enumerate().partition(|(i, _)| i % 5 != fold);
-        let mut train: Vec<_> = train.into_iter().map(|(_, r)| *r).collect();
-        train.extend(unrelated.iter().copied());
-        let (w, c) = fit(&train);
-        let rule = DuplicateRule {
-            weights: w,
-            intercept: c,
-            ..base
+    format!(
+        "hard pooled F1 {:.3} mean F1 {:.3} mean top 3 {:.3} ({:.3} proposed) max unrelated {:.3} [{}]",
+        pooled.f1(),
+        mean(|f| f.pairs.f1()),
+        mean(|f| f.top3),
+        mean(|f| f.top3_proposed),
+        out.iter().map(|(_, f)| f.unrelated).fold(0.0, f64::max),
+        each.join(" ")
+    )
+}
+
+#[test]
+#[ignore = "compares fits and feature sets by their left-out figures; run by hand"]
+fn ablate() {
+    let b = Bench::new();
+    let sets = sets(&b, &DuplicateRule::default());
+    let all = fit_with(FEATURES);
+    println!("before: {}", summary(&sets, &fit_before()));
+    println!("old features: {}", summary(&sets, &fit_with(OLD)));
+    println!("all: {}", summary(&sets, &all));
+    if let Ok(weights) = std::env::var("EASY_WEIGHTS") {
+        for w in weights
+            .split(',')
+            .filter_map(|w| w.trim().parse::<f64>().ok())
+        {
+            let fit = Fit {
+                easy_weight: w,
+                ..all
+            };
+            println!("all, easy weight {w}: {}", summary(&sets, &fit));
+        }
+        return;
+    }
+    if let Ok(drops) = std::env::var("DROPS") {
+        for drop in drops.split(';') {
+            let mut fit = all;
+            drop.split(',')
+                .filter_map(|k| k.trim().parse::<usize>().ok())
+                .for_each(|k| fit.mask[k] = false);
+            println!("all - {drop}: {}", summary(&sets, &fit));
+        }
+        return;
+    }
+    for queue_weight in [0.0, 1.0, 4.0] {
+        let fit = Fit {
+            queue_weight,
+            ..all
         };
-        for (_, r) in test {
-            cv.add(r.1, probability(&r.0, &rule) >= 0.5);
+        println!("all, queue weight {queue_weight}: {}", summary(&sets, &fit));
+    }
+    for unrelated_weight in [0.5, 2.0] {
+        let fit = Fit {
+            unrelated_weight,
+            ..all
+        };
+        println!(
+            "all, unrelated weight {unrelated_weight}: {}",
+            summary(&sets, &fit)
+        );
+    }
+    for l2 in [0.0001, 0.003, 0.01] {
+        println!("all, l2 {l2}: {}", summary(&sets, &Fit { l2, ..all }));
+    }
+    for k in 0..FEATURES {
+        let mut without = all;
+        without.mask[k] = false;
+        println!("all - {k}: {}", summary(&sets, &without));
+    }
+}
+
+#[test]
+#[ignore = "a second estimate beside leaving one set out; run by hand"]
+fn grouped_five_fold() {
+    let b = Bench::new();
+    let sets = sets(&b, &DuplicateRule::default());
+    for (name, fit) in [("before", fit_before()), ("after", fit_with(FEATURES))] {
+        let out = measure::grouped(&sets, &fit, 5);
+        let mut pooled = Confusion::default();
+        for (set, (c, top3)) in sets.iter().zip(&out) {
+            pooled.merge(c);
+            println!(
+                "{name}, grouped five-fold: {} {} P {:.3} R {:.3} F1 {:.3} top 3 {top3:.3}",
+                set.name,
+                c.counts(),
+                c.precision(),
+                c.recall(),
+                c.f1()
+            );
+        }
+        println!("{name}, grouped five-fold: pooled F1 {:.3}", pooled.f1());
+    }
+}
+
+/// Precision, recall and F1 with the counts.
+fn prf(c: &Confusion) -> String {
+    format!(
+        "{} P {:.3} R {:.3} F1 {:.3}",
+        c.counts(),
+        c.precision(),
+        c.recall(),
+        c.f1()
+    )
+}
+
+#[test]
+fn the_final_hold_out_is_no_worse_than_measured_once() {
+    let rule = DuplicateRule::default();
+    let set = final_set(&Bench::with_final(), &rule);
+    assert_eq!(set.pairs.len(), 257, "the final set's 257 pairs");
+    let m = Model::of(&rule);
+    let f = figures(&set, &m);
+    let queued = set.queues.iter().map(|q| q.others.len()).sum::<usize>();
+    println!(
+        "\nfinal hold-out, shipped weights and threshold (measured once)\n{HEADER}\n{}\n\
+         final hold-out: all {}\nfinal hold-out: terse {}\nfinal hold-out: long {}\n\
+         final hold-out: unrelated proposed {:.2} % of {}; queues ({} duplicates, {:.0} other \
+         reports a queue): top 3 {:.3}, top 3 and proposed {:.3}",
+        line(set.name, &m, &f),
+        prf(&f.pairs),
+        prf(&f.terse),
+        prf(&f.long),
+        f.unrelated * 100.0,
+        set.unrelated.len(),
+        set.queues.len(),
+        queued as f64 / set.queues.len().max(1) as f64,
+        f.top3,
+        f.top3_proposed
+    );
+    for (name, c, floor) in [
+        ("all", &f.pairs, FLOOR_FINAL[0]),
+        ("terse", &f.terse, FLOOR_FINAL[1]),
+        ("long", &f.long, FLOOR_FINAL[2]),
+    ] {
+        let (p, r) = (c.precision(), c.recall());
+        assert!(
+            p >= floor.0,
+            "final, {name}: precision {p:.3} below {}",
+            floor.0
+        );
+        assert!(
+            r >= floor.1,
+            "final, {name}: recall {r:.3} below {}",
+            floor.1
+        );
+        assert!(
+            c.f1() >= floor.2,
+            "final, {name}: F1 {:.3} below {}",
+            c.f1(),
+            floor.2
+        );
+    }
+    assert!(
+        f.pairs.tp >= FLOOR_FINAL_TP_TN.0 && f.pairs.tn >= FLOOR_FINAL_TP_TN.1,
+        "final: TP / FP / FN / TN {}",
+        f.pairs.counts()
+    );
+    assert!(
+        f.unrelated <= CEILING_FINAL_UNRELATED,
+        "final: proposes {:.4} of unrelated pairs",
+        f.unrelated
+    );
+    assert!(
+        f.top3 >= FLOOR_FINAL_TOP3.0,
+        "final: top 3 {:.3} below {}",
+        f.top3,
+        FLOOR_FINAL_TOP3.0
+    );
+    assert!(
+        f.top3_proposed >= FLOOR_FINAL_TOP3.1,
+        "final: top 3 and proposed {:.3} below {}",
+        f.top3_proposed,
+        FLOOR_FINAL_TOP3.1
+    );
+}
+
+#[test]
+#[ignore = "prints the unrelated pairs the shipped weights propose on a set (SET=easy); run by hand"]
+fn unrelated_proposed() {
+    let b = Bench::new();
+    let rule = DuplicateRule::default();
+    let name = std::env::var("SET").unwrap_or_else(|_| "easy".into());
+    let m = Model::of(&rule);
+    for set in sets(&b, &rule).iter().filter(|s| s.name == name) {
+        let text = |n: u32| {
+            let l = set.pairs.iter().find(|l| l.pair.number == n).unwrap();
+            format!("{} | {}", l.pair.a.text, l.pair.b.text)
+        };
+        for (n, k, x) in &set.unrelated {
+            if let Some(x) = x.filter(|x| m.p(x) >= m.threshold) {
+                println!("{:.3} #{n} [{}] ~ #{k} [{}]", m.p(&x), text(*n), text(*k));
+            }
         }
     }
-    println!(
-        "five-fold cross-validation on the tuning halves (scored pairs only): {}",
-        cv.line("cv")
-    );
-    let mut all = rows.clone();
-    all.extend(unrelated.iter().copied());
-    let (w, c) = fit(&all);
-    println!("weights: {w:?}\nintercept: {c}");
-    // The threshold: best F1 on the tuning halves among those proposing at most 3 % of unrelated
-    // reports there.
-    for t in (5..20).map(|t| f64::from(t) * 0.05) {
-        let rule = DuplicateRule {
-            weights: w,
-            intercept: c,
-            threshold: t,
-            ..base
-        };
-        let conf = measure(&b, tuning.iter().copied(), &rule);
-        let (bg, _) = background(
-            &b,
-            register.iter().filter(odd).chain(first.iter().filter(odd)),
-            &rule,
-        );
-        println!(
-            "threshold {t:.2}: {} unrelated {bg:.4}",
-            conf.line("tuning")
-        );
+}
+
+#[test]
+#[ignore = "prints the quartiles of the shipped scores of a set's duplicates and non-duplicates (SET=easy); run by hand"]
+fn scores_by_label() {
+    let b = Bench::new();
+    let rule = DuplicateRule::default();
+    let name = std::env::var("SET").unwrap_or_else(|_| "easy".into());
+    let m = Model::of(&rule);
+    for set in sets(&b, &rule).iter().filter(|s| s.name == name) {
+        for duplicate in [true, false] {
+            let mut s: Vec<f64> = set
+                .pairs
+                .iter()
+                .filter(|l| l.pair.duplicate == duplicate)
+                .map(|l| l.x.as_ref().map_or(0.0, |x| m.p(x)))
+                .collect();
+            s.sort_by(f64::total_cmp);
+            let q = |f: f64| s[((s.len() - 1) as f64 * f).round() as usize];
+            println!(
+                "{name} duplicate={duplicate}: n {} quartiles {:.3} / {:.3} / {:.3}, at or above {:.2}: {}",
+                s.len(),
+                q(0.25),
+                q(0.5),
+                q(0.75),
+                m.threshold,
+                s.iter().filter(|x| **x >= m.threshold).count()
+            );
+        }
     }
 }

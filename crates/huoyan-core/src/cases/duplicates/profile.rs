@@ -1,10 +1,11 @@
 //! A report as the proposer compares it: its tokens (the lexicon's concepts, else characters)
-//! and their pairs, each weighted by how rare it is among the city's recent reports, so 哈尔滨,
-//! 消杀 or 送货费 count and 小区, 反映 do not.
+//! and their pairs, and its characters' n-grams (`grams`), each weighted by how rare it is among
+//! the city's recent reports, so 哈尔滨, 消杀 or 送货费 count and 小区, 反映 do not.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+use super::grams::{Grams, grams};
 use super::lexicon::{CONCEPTS, REGISTER, SUBJECTS};
 use super::places::Places;
 use super::text::normalise;
@@ -47,9 +48,24 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
 
 /// The tokens of a normalised text, read left to right taking the longest lexicon word at each
 /// place: concepts become one token, filler goes, other characters stay.
+#[cfg(test)]
 pub(super) fn tokens(chars: &[char]) -> Vec<u32> {
+    read(chars).0
+}
+
+/// A concept as one character of the stream the n-grams are read from (a private-use code point),
+/// so two texts that say one thing in the lexicon's synonyms (进出 / 出入, 没人 / 无人) read the same
+/// there too, and their remainder is not taken for another problem.
+fn symbol(token: u32) -> char {
+    char::from_u32(0xF_0000 + token - CONCEPT_BASE).unwrap_or('\u{FFFD}')
+}
+
+/// The tokens of a normalised text (`tokens`), and its characters without the filler, each
+/// concept as its symbol (`symbol`).
+fn read(chars: &[char]) -> (Vec<u32>, Vec<char>) {
     let lexicon = &*LEXICON;
     let mut out = Vec::with_capacity(chars.len());
+    let mut stream = Vec::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
         let longest = lexicon.longest.get(&chars[i]).copied().unwrap_or(0);
@@ -59,16 +75,18 @@ pub(super) fn tokens(chars: &[char]) -> Vec<u32> {
         match found {
             Some((n, Word::Concept(token))) => {
                 out.push(token);
+                stream.push(symbol(token));
                 i += n;
             }
             Some((n, Word::Filler)) => i += n,
             None => {
                 out.push(chars[i] as u32);
+                stream.push(chars[i]);
                 i += 1;
             }
         }
     }
-    out
+    (out, stream)
 }
 
 /// The subjects (`lexicon::SUBJECTS`) among a text's tokens, as bits of their concepts' indices.
@@ -107,11 +125,15 @@ fn keys(tokens: &[u32]) -> HashSet<u64> {
     keys
 }
 
-/// Inverse document frequency of tokens and token pairs among the reports of a category (the
-/// city's recent cases): `ln((n + 1) / (df + 1)) + 1`, so a key no report of the category has
-/// weighs most and one every report of it has weighs 1. Counted per category because what is
+/// Inverse document frequency of tokens, token pairs and n-grams among the reports of a category
+/// (the city's recent cases): `ln((n + 1) / (df + 1)) + 1`, so a key no report of the category
+/// has weighs most and one every report of it has weighs 1. Counted per category because what is
 /// common in one kind of report (采样点 among testing reports) says little there, however rare
 /// it is in the city's reports as a whole.
+/// The fewest reports a category's weights are counted as if over (`Idf::weight`): below the
+/// labelled sets' smallest category (88 reports), so their figures do not move.
+const FEW: u32 = 50;
+
 #[derive(Debug, Clone, Default)]
 pub struct Idf {
     categories: HashMap<String, Frequency>,
@@ -130,7 +152,10 @@ impl Idf {
         for (category, text) in reports {
             let f = idf.categories.entry(category.to_string()).or_default();
             f.documents += 1;
-            for key in keys(&tokens(&normalise(text))) {
+            let (tokens, stream) = read(&normalise(text));
+            let mut keys = keys(&tokens);
+            keys.extend(grams(&stream));
+            for key in keys {
                 *f.of.entry(key).or_insert(0) += 1;
             }
         }
@@ -141,15 +166,29 @@ impl Idf {
         let (n, df) = self.categories.get(category).map_or((0, 0), |f| {
             (f.documents, f.of.get(&key).copied().unwrap_or(0))
         });
+        // A category with few reports (a new city, a quiet month, a test's database) counts as
+        // having at least `FEW` of them, the rest without the key: otherwise every word is rare
+        // and common at once, and the two words a resend changes weigh more than all it repeats.
+        let n = n.max(FEW);
         ((f64::from(n) + 1.0) / (f64::from(df) + 1.0)).ln() as f32 + 1.0
     }
 }
 
-/// Weighted keys, sorted by key, with their total weight.
+/// Weighted keys, sorted by key, with their total weight and the heaviest one's.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Bag {
     pub keys: Vec<(u64, f32)>,
     pub total: f32,
+    pub heaviest: f32,
+}
+
+/// Two bags compared (`Bag::compare`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Compared {
+    pub shared: f32,
+    /// The heaviest key of the first bag the second lacks, and the other way round.
+    pub only_self: f32,
+    pub only_other: f32,
 }
 
 impl Bag {
@@ -161,26 +200,46 @@ impl Bag {
         keys.sort_unstable_by_key(|k| k.0);
         keys.dedup_by_key(|k| k.0);
         let total = keys.iter().map(|k| k.1).sum();
-        Bag { keys, total }
+        let heaviest = keys.iter().map(|k| k.1).fold(0.0, f32::max);
+        Bag {
+            keys,
+            total,
+            heaviest,
+        }
     }
 
     /// The weight the two bags share (each shared key once, at the lesser of its two weights:
     /// reports of two categories weigh a key each by its own).
     pub fn shared(&self, other: &Bag) -> f32 {
-        let (mut i, mut j, mut sum) = (0, 0, 0.0);
+        self.compare(other).shared
+    }
+
+    /// What the two bags share, and the heaviest key each has that the other lacks.
+    pub fn compare(&self, other: &Bag) -> Compared {
+        let (mut i, mut j) = (0, 0);
+        let mut out = Compared::default();
         while i < self.keys.len() && j < other.keys.len() {
             let (a, b) = (self.keys[i], other.keys[j]);
             match a.0.cmp(&b.0) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Less => {
+                    out.only_self = out.only_self.max(a.1);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.only_other = out.only_other.max(b.1);
+                    j += 1;
+                }
                 std::cmp::Ordering::Equal => {
-                    sum += a.1.min(b.1);
+                    out.shared += a.1.min(b.1);
                     i += 1;
                     j += 1;
                 }
             }
         }
-        sum
+        let rest = |keys: &[(u64, f32)]| keys.iter().map(|k| k.1).fold(0.0, f32::max);
+        out.only_self = out.only_self.max(rest(&self.keys[i..]));
+        out.only_other = out.only_other.max(rest(&other.keys[j..]));
+        out
     }
 
     /// The shared keys, heaviest first.
@@ -214,6 +273,8 @@ pub struct Profile {
     pub(super) tokens: Bag,
     pub(super) pairs: Bag,
     pub(super) places: Places,
+    /// Its characters' n-grams (1–3), without filler, and what the remainder compares.
+    pub(super) grams: Grams,
     /// What the report is about, where the lexicon knows (`subjects`).
     pub(super) subjects: u128,
 }
@@ -221,7 +282,7 @@ pub struct Profile {
 impl Profile {
     pub fn new(case: &CaseText, idf: &Idf) -> Self {
         let chars = normalise(case.text);
-        let tokens = tokens(&chars);
+        let (tokens, stream) = read(&chars);
         Profile {
             id: case.id,
             category: case.category.to_string(),
@@ -233,6 +294,7 @@ impl Profile {
                 case.category,
             ),
             places: Places::of(&chars),
+            grams: Grams::new(&stream, |k| idf.weight(case.category, k)),
             subjects: subjects(&tokens),
         }
     }

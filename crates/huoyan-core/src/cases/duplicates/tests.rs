@@ -253,6 +253,34 @@ fn rare_words_weigh_more_than_common_ones() {
     );
 }
 
+#[test]
+fn one_place_in_one_template_with_another_problem_is_told_by_the_rest() {
+    let x = |a: &str, b: &str| {
+        features(
+            &profile(1, "supplies", a, 0),
+            &profile(2, "supplies", b, 0),
+            &Proximity::SameCompound,
+            &DuplicateRule::default(),
+        )
+        .unwrap()
+    };
+    // Same frame, another problem: what is left once the shared frame is out shares nothing (11).
+    let other = x(
+        "经督查，鑫盛超市保供商户存在哄抬物价情况。",
+        "经督查，鑫盛超市保供商户存在员工未戴口罩情况。",
+    );
+    assert_eq!(other[11], 0.0, "{other:?}");
+    // One problem in two registers: the rest still meets (物价 / 菜价, one concept).
+    let same = x(
+        "经督查，鑫盛超市保供商户存在哄抬物价情况。",
+        "鑫盛超市菜价涨老高了 黄瓜八块",
+    );
+    assert!(same[11] > other[11], "{same:?}");
+    // Identical texts: everything is frame, nothing is left to differ.
+    let twice = x("东门没人守", "东门没人守");
+    assert_eq!((twice[11], twice[12]), (1.0, 1.0));
+}
+
 proptest! {
     #[test]
     fn scores_are_symmetric_and_bounded(a in "[门岗核酸物资无人值守居民东西 ]{1,20}", b in "[门岗核酸物资无人值守居民东西 ]{1,20}") {
@@ -270,4 +298,57 @@ proptest! {
         prop_assert_eq!(differ(&a, &b), differ(&b, &a));
         prop_assert!(!differ(&a, &a));
     }
+}
+
+/// The application's small database: the rare-word weights are counted over the few reports of
+/// the last weeks, the new one among them (`huoyan::cases::duplicates::snapshot`).
+fn app_profiles(texts: &[&str]) -> Vec<Profile> {
+    let idf = Idf::new(texts.iter().map(|t| ("static_control", *t)));
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            Profile::new(
+                &CaseText {
+                    id: i as i64 + 1,
+                    category: "static_control",
+                    text,
+                    reported_at_ms: 0,
+                },
+                &idf,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_resend_in_nearly_the_same_words_is_proposed_where_few_reports_weigh_the_words() {
+    let p = app_profiles(&[
+        "3号楼东门岗无人值守，居民随意进出",
+        "三号楼东门岗无人值守，居民随意出入",
+        "5号楼西门岗没人看守",
+    ]);
+    let rule = DuplicateRule::default();
+    let near = Proximity::SameCompound;
+    let found = propose(&p[1], [(&p[0], &near), (&p[2], &near)], &rule);
+    assert_eq!(
+        found.iter().map(|f| f.id).collect::<Vec<_>>(),
+        [1],
+        "the resend, not the other building: {found:?}"
+    );
+}
+
+#[test]
+fn the_formal_twin_comes_first_where_few_reports_weigh_the_words() {
+    let p = app_profiles(&[
+        "经督查，景程小区3号楼东侧出入口值守人员脱岗，进出人员未查验健康码、未登记",
+        "3号楼东门没人守着 随意进出",
+        "5号楼西门岗没人看守",
+        "三号楼东门没人守 随便进出",
+    ]);
+    let rule = DuplicateRule::default();
+    let near = Proximity::SameCompound;
+    let found = propose(&p[3], p[..3].iter().map(|o| (o, &near)), &rule);
+    let ids: Vec<i64> = found.iter().map(|f| f.id).collect();
+    assert_eq!(ids, [1, 2], "both twins, the formal one first: {found:?}");
 }

@@ -54,8 +54,19 @@ fn is_place_unit(rest: &[char]) -> bool {
         .any(|u| starts_with(rest, u))
 }
 
+/// Words after a number that count with it (三天 / 3天, 二十元 / 20元): it is read as digits too,
+/// so a resend that types the number the other way reads the same.
+fn is_count_unit(rest: &[char]) -> bool {
+    [
+        "天", "元", "块", "次", "小时", "个", "名", "位", "周", "分钟", "箱", "袋", "斤",
+    ]
+    .iter()
+    .any(|u| starts_with(rest, u))
+}
+
 /// A report's characters as the proposer reads them: lower case, full-width digits and numbers
-/// written in Chinese before a place (三号楼, 一单元) or as a room (三零一) as ASCII digits, 3栋 /
+/// written in Chinese before a place (三号楼, 一单元), before a count (三天) or as a room (三零一)
+/// as ASCII digits, 3栋 /
 /// 3幢 / 3#楼 / 3# as 3号楼, without punctuation and spaces.
 pub(super) fn normalise(text: &str) -> Vec<char> {
     let chars: Vec<char> = text
@@ -76,7 +87,11 @@ pub(super) fn normalise(text: &str) -> Vec<char> {
             let end = i + chars[i..].iter().take_while(|c| numeral(c)).count();
             let run = &chars[i..end];
             let room = (3..=4).contains(&run.len()) && !run.contains(&'十') && !run.contains(&'两');
-            match chinese_number(run).filter(|_| is_place_unit(&chars[end..]) || room) {
+            let rest = &chars[end..];
+            // A number that ends the text (配送费一单要二十), not a lone 一 (统一).
+            let last = rest.iter().all(|c| !c.is_alphanumeric()) && run.len() >= 2;
+            let counted = is_count_unit(rest) && !(run == ['一'] && starts_with(rest, "个"));
+            match chinese_number(run).filter(|_| is_place_unit(rest) || room || counted || last) {
                 Some(number) => digits.extend(number.chars()),
                 None => digits.extend_from_slice(run),
             }
