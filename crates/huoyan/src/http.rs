@@ -140,12 +140,22 @@ impl BoundedCount {
 
     /// (the count up to the cap, whether more rows match).
     pub async fn run(&self, db: &crate::db::Db) -> Result<(i64, bool), AppError> {
+        self.run_on(&mut *db.pool.acquire().await?, db.backend)
+            .await
+    }
+
+    /// The same on `conn`.
+    pub async fn run_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        backend: crate::db::Backend,
+    ) -> Result<(i64, bool), AppError> {
         use sqlx::Row;
         let n: i64 = self
             .sql
             .query()
-            .persistent(crate::db::prepared(db.backend))
-            .fetch_one(&db.pool)
+            .persistent(crate::db::prepared(backend))
+            .fetch_one(conn)
             .await?
             .try_get(0)?;
         Ok((n.min(self.cap), n > self.cap))

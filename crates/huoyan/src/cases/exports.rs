@@ -87,12 +87,13 @@ pub async fn list_xlsx(
     l: Locale,
 ) -> AppResult<(std::fs::File, u32)> {
     let filter = f.to_sql(db, p).await?;
+    let mut conn = db.scan_connection().await?;
     if BoundedCount::new(
         "cases",
         &f.to_sql_as(db, p, Shape::Count).await?,
         EXPORT_MAX_ROWS,
     )
-    .run(db)
+    .run_on(&mut conn, db.backend)
     .await?
     .1
     {
@@ -123,7 +124,7 @@ pub async fn list_xlsx(
          LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id";
     let now = crate::time::now_ms();
     'parts: for part in ordered_parts(&filter, &columns, joins, now, db.backend) {
-        let mut rows = part.query().fetch(&db.pool);
+        let mut rows = part.query().fetch(&mut conn);
         while let Some(r) = rows.try_next().await? {
             // A closed channel is a writer that failed; its error is the one to report.
             if rows_in.send(cells(&r, l)?).await.is_err() {
