@@ -151,9 +151,11 @@ fn dot(x: &[f64; FEATURES], w: &[f64; FEATURES]) -> f64 {
     x.iter().zip(w).map(|(x, w)| x * w).sum()
 }
 
-/// Why a case is proposed, for the clerk to check at a glance.
+/// Why a case is proposed, for the clerk to check at a glance. Named apart in the API's schemas
+/// from the application's `Reason` of a step, which would otherwise take its place.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DuplicateReason))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     SameCompound,
