@@ -315,6 +315,22 @@ pub struct CaseFilter {
     pub offset: Option<i64>,
 }
 
+impl CaseFilter {
+    /// Whether the region is all that narrows the cases (beside the caller's scope).
+    fn region_is_the_only_filter(&self) -> bool {
+        given(&self.state).is_none()
+            && given(&self.category).is_none()
+            && given(&self.source).is_none()
+            && given(&self.from).is_none()
+            && given(&self.to).is_none()
+            && search_words(self.q.as_deref().unwrap_or_default()).is_empty()
+            && self.compound_id.is_none()
+            && self.department_id.is_none()
+            && self.overdue != Some(true)
+            && self.mine != Some(true)
+    }
+}
+
 fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -369,9 +385,22 @@ impl CaseFilter {
             sql.push(" AND cases.source = ").bind(c);
         }
         if let Some(path) = region_path {
-            region_cases(&mut sql, "fr", |sql| {
-                sql.bind(path);
-            });
+            if shape == Shape::Count && self.region_is_the_only_filter() {
+                // Counted alone, a region starts from its compounds' entries in the compound
+                // index: tested row by row, a district of 4 % of the cases had its count to
+                // 1,000 walk the whole index (60–68 ms at 399,168 cases; 6 ms so). With another
+                // filter the row-by-row test stays, lest the compound index be taken over that
+                // filter's own.
+                sql.push(
+                    " AND cases.compound_id IN (SELECT rc.id FROM regions rc WHERE rc.path LIKE ",
+                )
+                .bind(path)
+                .push(")");
+            } else {
+                region_cases(&mut sql, "fr", |sql| {
+                    sql.bind(path);
+                });
+            }
         }
         if let Some(c) = self.compound_id {
             sql.push(" AND cases.compound_id = ").bind(c);

@@ -188,9 +188,18 @@ async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
                 // index bounds: one period's reports, or the cases in a few states (the open
                 // ones, on the boards).
                 let bounded = matches!(*name, "period" | "states");
+                // A region counted alone, for a role the region does not narrow further,
+                // starts from its compounds' entries (SQLite, which plans it so whatever the
+                // data; a small district's count walked the whole compound index before).
+                let walks_every_compound = backend == Backend::Sqlite
+                    && username == "group"
+                    && *name == "region"
+                    && part == "count"
+                    && !plan.contains("cases_compound (compound_id=?)");
                 let bad = scans_unordered(backend, &plan) && part.starts_with("overdue")
                     || (part == "rest" && !bounded && sorts_all(backend, &plan))
-                    || reads_every_note(backend, &plan);
+                    || reads_every_note(backend, &plan)
+                    || walks_every_compound;
                 if bad {
                     failures.push(format!("{username} / {name} / {part}:\n{plan}\n"));
                 }
