@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CaseFilter;
-use super::views::{COLUMNS, Shape, from_row, ordered_parts};
+use super::views::{COLUMNS, from_row, ordered_parts};
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::cases::CasesState;
@@ -86,16 +86,12 @@ pub async fn list_xlsx(
     f: &CaseFilter,
     l: Locale,
 ) -> AppResult<(std::fs::File, u32)> {
-    let filter = f.to_sql(db, p).await?;
+    let [filter, counted] = f.to_sql_shapes(db, p).await?;
     let mut conn = db.scan_connection().await?;
-    if BoundedCount::new(
-        "cases",
-        &f.to_sql_as(db, p, Shape::Count).await?,
-        EXPORT_MAX_ROWS,
-    )
-    .run_on(&mut conn, db.backend)
-    .await?
-    .1
+    if BoundedCount::new("cases", &counted, EXPORT_MAX_ROWS)
+        .run_on(&mut conn, db.backend)
+        .await?
+        .1
     {
         return Err(AppError::invalid(
             "filter",
