@@ -320,6 +320,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             return Ok(match verdict {
                 Verdict::Intact { events, .. } => {
+                    // The search index is derived, so not copied: built here at once rather
+                    // than by the first server's job.
+                    let dest = Db::connect(&to).await?;
+                    let indexed = crate::cases::search::rebuild(&dest, &mut |last, upto| {
+                        if last % 500_000 < 5_000 {
+                            eprintln!("search index: entries to {last} of {upto}")
+                        }
+                    })
+                    .await?;
+                    eprintln!("search index: {indexed} entries");
                     println!(
                         "copied {} to {}: {events} audit events, chain intact",
                         redact(&db),

@@ -238,6 +238,7 @@ pub async fn serve(
     if let Some(n) = crate::cases::figures::tallies::build(&app.cases.db).await? {
         tracing::info!("the figures' tallies were built from {n} cases");
     }
+    crate::cases::search::check(&app.cases.db).await?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     on_ready(addr);
@@ -271,6 +272,7 @@ pub fn nodelay(
 /// The jobs that run beside the server, each on its own clock, until the server stops.
 async fn run_jobs(app: App) {
     tokio::join!(
+        crate::cases::search::run(app.cases.db.clone()),
         crate::cases::overdue::run(app.cases),
         crate::auth::sessions::purge_hourly(app.auth.db),
     );

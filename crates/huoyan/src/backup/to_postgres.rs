@@ -147,8 +147,9 @@ pub async fn run(
     crate::audit::verify(&dest).await
 }
 
-/// The destination's tables (but sqlx's own) in an order in which each comes after those it
-/// refers to.
+/// The destination's tables (but sqlx's own, and those derived from the others, which the
+/// application rebuilds: their comment begins `derived:`) in an order in which each comes after
+/// those it refers to.
 async fn tables(dest: &Db) -> anyhow::Result<Vec<Table>> {
     let columns = sqlx::query(
         "SELECT table_name::text, column_name::text, data_type::text, is_identity::text \
@@ -156,6 +157,8 @@ async fn tables(dest: &Db) -> anyhow::Result<Vec<Table>> {
          WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
            AND EXISTS (SELECT 1 FROM information_schema.tables t WHERE t.table_schema = c.table_schema \
                        AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE') \
+           AND COALESCE(obj_description(format('%I.%I', c.table_schema, c.table_name)::regclass, 'pg_class'), '') \
+               NOT LIKE 'derived:%' \
          ORDER BY table_name, ordinal_position",
     )
     .fetch_all(&dest.pool)

@@ -22,6 +22,7 @@ pub mod overdue;
 pub mod pages;
 mod pins;
 mod report;
+pub mod search;
 mod steps;
 mod store;
 mod tasks;

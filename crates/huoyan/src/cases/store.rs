@@ -202,9 +202,9 @@ pub async fn apply(
     let mut own = None;
     for (i, e) in outcome.entries.iter().enumerate() {
         if e.case_id == before.id && i == 0 {
-            own = Some(insert_entry(change, e, place).await?);
+            own = Some(insert_entry(change, e, place, None).await?);
         } else {
-            insert_entry(change, e, None).await?;
+            insert_entry(change, e, None, None).await?;
         }
     }
     let own =
@@ -265,8 +265,13 @@ async fn insert_task(change: &mut Change, case_id: i64, t: &TaskNow) -> AppResul
     Ok(())
 }
 
-/// Writes a timeline entry; returns its id.
-async fn insert_entry(change: &mut Change, e: &Entry, place: Place) -> AppResult<i64> {
+/// Writes a timeline entry, indexed for search with the report's `address`; returns its id.
+async fn insert_entry(
+    change: &mut Change,
+    e: &Entry,
+    place: Place,
+    address: Option<&str>,
+) -> AppResult<i64> {
     let row = sqlx::query(
         "INSERT INTO case_events (case_id, at, actor_account_id, action, from_state, to_state, note, department_id, lon, lat) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
@@ -283,7 +288,10 @@ async fn insert_entry(change: &mut Change, e: &Entry, place: Place) -> AppResult
     .bind(place.map(|p| p.1))
     .fetch_one(&mut *change.tx)
     .await?;
-    Ok(row.try_get(0)?)
+    let id = row.try_get(0)?;
+    let text = super::search::entry_text(Some(&e.note), address);
+    super::search::index(change, &[(id, e.case_id, text)]).await?;
+    Ok(id)
 }
 
 /// The timeline of case `id` as the choice of a file's step reads it: (id, action, actor).
@@ -357,7 +365,7 @@ pub async fn attach_later(
         note: names.join("、"),
         department_id: None,
     };
-    let attached = insert_entry(change, &entry, None).await?;
+    let attached = insert_entry(change, &entry, None, None).await?;
     let mut stored = Vec::new();
     for u in fresh {
         stored.push((
@@ -460,9 +468,14 @@ pub async fn insert_reports(
     ids: &[(i64, i64)],
     at: i64,
 ) -> AppResult<()> {
-    let (mut cases, mut timeline) = (Vec::new(), Vec::new());
+    let (mut cases, mut timeline, mut texts) = (Vec::new(), Vec::new(), Vec::new());
     for (f, &(id, entry)) in filings.iter().zip(ids) {
         cases.push(report_row(f, id, at));
+        texts.push((
+            entry,
+            id,
+            super::search::entry_text(Some(&f.description), Some(&f.address)),
+        ));
         timeline.push(vec![
             Arg::from(entry),
             Arg::from(id),
@@ -478,6 +491,7 @@ pub async fn insert_reports(
     change
         .insert_rows("case_events", &ENTRY_COLUMNS, &timeline)
         .await?;
+    super::search::index(change, &texts).await?;
     let reports: Vec<tallies::Record> = filings
         .iter()
         .zip(ids)
@@ -551,7 +565,7 @@ pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<(i64, i
         note: f.description.clone(),
         department_id: None,
     };
-    let entry = insert_entry(change, &entry, None).await?;
+    let entry = insert_entry(change, &entry, None, Some(&f.address)).await?;
     tallies::shift(change, &[], &[new_report(f, id, at)]).await?;
     Ok((id, entry))
 }

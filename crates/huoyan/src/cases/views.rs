@@ -336,25 +336,37 @@ fn given(v: &Option<String>) -> Option<&str> {
 }
 
 impl CaseFilter {
-    /// The WHERE clause for these filters within the caller's scope. Search is a substring match:
-    /// Chinese has no spaces for a word index to split on, and at a city's case volume a scan is
-    /// fast enough.
+    /// The WHERE clause for these filters within the caller's scope. Search is a substring match
+    /// (Chinese has no spaces for a word index to split on), narrowed by the index of character
+    /// pairs (`search`) where a word is rare.
     pub async fn to_sql(&self, db: &Db, p: &Principal) -> AppResult<Sql> {
         self.to_sql_as(db, p, Shape::Page).await
     }
 
     /// The same, written for a statement of `shape`.
     pub async fn to_sql_as(&self, db: &Db, p: &Principal, shape: Shape) -> AppResult<Sql> {
-        self.write(p, shape, self.region_pattern(db).await?.as_deref())
+        self.write(p, shape, &self.resolve(db).await?)
     }
 
-    /// The clause as a page's statements and as a count's, the region read once for both.
+    /// The clause as a page's statements and as a count's, what it reads first read once for
+    /// both.
     pub async fn to_sql_shapes(&self, db: &Db, p: &Principal) -> AppResult<[Sql; 2]> {
-        let region = self.region_pattern(db).await?;
+        let resolved = self.resolve(db).await?;
         Ok([
-            self.write(p, Shape::Page, region.as_deref())?,
-            self.write(p, Shape::Count, region.as_deref())?,
+            self.write(p, Shape::Page, &resolved)?,
+            self.write(p, Shape::Count, &resolved)?,
         ])
+    }
+
+    /// What the clause reads from the database before it is written.
+    async fn resolve(&self, db: &Db) -> AppResult<Resolved> {
+        let words = search_words(self.q.as_deref().unwrap_or_default());
+        let narrowing = super::search::narrowing(db, &words).await?;
+        Ok(Resolved {
+            backend: db.backend,
+            region: self.region_pattern(db).await?,
+            words: words.into_iter().zip(narrowing).collect(),
+        })
     }
 
     async fn region_pattern(&self, db: &Db) -> AppResult<Option<String>> {
@@ -377,8 +389,9 @@ impl CaseFilter {
         })
     }
 
-    /// The clause for `shape`, the region's subtree given as its LIKE pattern.
-    fn write(&self, p: &Principal, shape: Shape, region: Option<&str>) -> AppResult<Sql> {
+    /// The clause for `shape`.
+    fn write(&self, p: &Principal, shape: Shape, resolved: &Resolved) -> AppResult<Sql> {
+        let region = resolved.region.as_deref();
         let mut sql = Sql::new(" WHERE 1 = 1");
         scope(p, &mut sql, shape);
         if let Some(s) = given(&self.state) {
@@ -447,8 +460,11 @@ impl CaseFilter {
         // Each word (split on spaces, full-width ones too) must appear in the description, the
         // address or a note of the timeline; Latin letters match in either case on both
         // backends. Substrings suit Chinese, which has no spaces between words to index.
-        for word in search_words(self.q.as_deref().unwrap_or_default()) {
-            let like = like_pattern("%", &word, "%");
+        for (word, narrowing) in &resolved.words {
+            if let Some(tokens) = narrowing {
+                super::search::narrow(&mut sql, resolved.backend, tokens);
+            }
+            let like = like_pattern("%", word, "%");
             // LOWER on both sides, so that both backends fold the same letters (SQLite only
             // ASCII ones): full-width Ｂ栋 still finds Ｂ栋.
             sql.push(" AND (LOWER(cases.description) LIKE LOWER(")
@@ -471,6 +487,14 @@ impl CaseFilter {
         }
         Ok(sql)
     }
+}
+
+/// What a filter's clause needs from the database: the region's subtree as its LIKE pattern,
+/// and each search word with the index's tokens to narrow by where it is rare.
+struct Resolved {
+    backend: Backend,
+    region: Option<String>,
+    words: Vec<(String, Option<String>)>,
 }
 
 /// The words of a search; at most eight.

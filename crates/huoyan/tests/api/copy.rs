@@ -59,6 +59,7 @@ async fn answers(app: &TestApp) -> Vec<Value> {
     for (token, path) in [
         (&office, "/api/v1/cases?limit=100"),
         (&office, "/api/v1/cases?state=closed&limit=100"),
+        (&office, "/api/v1/cases?q=%E8%94%AC%E8%8F%9C&limit=100"),
         (&office, "/api/v1/cases/figures?exact=true"),
         (&office, "/api/v1/cases/geojson"),
         (&office, "/open311/v2/requests.json"),
@@ -126,6 +127,11 @@ async fn a_sqlite_database_copied_into_postgresql_answers_the_same_and_goes_on()
     .expect("copies");
     let from = open(&source, &key).await;
     let to = open(&dest, &key).await;
+    // The search index is derived, so left out and built again, as `huoyan copy` does.
+    let indexed = huoyan::cases::search::rebuild(&to.db, &mut |_, _| {})
+        .await
+        .expect("indexes");
+    assert_eq!(indexed, count(&from.db, "case_events").await);
     let events = count(&from.db, "audit_events").await;
     assert!(
         matches!(verdict, Verdict::Intact { events: e, .. } if e == events),

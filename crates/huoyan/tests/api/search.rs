@@ -2,6 +2,7 @@
 //! (before, `_` matched any character and `%` everything, or was dropped from case searches).
 
 use serde_json::json;
+use sqlx::Row;
 
 use crate::spawn_app;
 
@@ -74,4 +75,160 @@ async fn percent_and_underscore_in_a_search_match_themselves() {
     // The ordinary search still works.
     let (_, body) = app.get(&admin, "/api/v1/sites?q=%E9%87%87%E6%A0%B7").await;
     assert!(total(&body) > 0, "{body}");
+}
+
+/// The ids and total of the office's search for `q`, as the list answers it.
+async fn found(app: &crate::TestApp, token: &str, q: &str) -> (i64, Vec<i64>) {
+    let path = format!("/api/v1/cases?limit=200&q={}", urlencoding(q));
+    let (status, body) = app.get(token, &path).await;
+    assert_eq!(status, 200, "{q}: {body}");
+    let ids = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    (body["total"].as_i64().unwrap(), ids)
+}
+
+fn urlencoding(q: &str) -> String {
+    q.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// Sets the search index's backfill mark: `complete` or not yet.
+async fn index_complete(app: &crate::TestApp, complete: bool) {
+    sqlx::query(if complete {
+        "UPDATE case_search_backfill SET upto = through"
+    } else {
+        "UPDATE case_search_backfill SET upto = through + 1"
+    })
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+}
+
+/// The index of character pairs only narrows what the list's substring match then checks: every
+/// search finds the same cases through it as by reading every text, for rare and common words,
+/// one character, several words, letters in either width and case, new reports, their addresses
+/// and later notes; and a database whose entries were written before the index finds them once
+/// the backfill has run.
+#[tokio::test]
+async fn a_search_finds_the_same_cases_through_the_index_as_by_reading_every_text() {
+    let app = spawn_app(true).await;
+    let (supervisor, office) = (app.token("supervisor").await, app.token("office").await);
+    let compound = app
+        .id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await;
+    let (status, case) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/cases",
+            &json!({"category": "supplies", "compound_id": compound,
+                    "description": "Ｂ栋蝈蝈笼子堵住消防通道", "address": "西侧鹊桥巷口"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_i64().unwrap();
+    let (status, body) = app
+        .send(
+            "POST",
+            &app.token("office").await,
+            &format!("/api/v1/cases/{id}/transitions"),
+            &json!({"action": "triage", "note": "请物业核实饕餮夜市"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let words = [
+        "蝈蝈笼子",
+        "鹊桥",
+        "饕餮",
+        "ｂ栋",
+        "Ｂ栋",
+        "蔬菜",
+        "消杀",
+        "核酸",
+        "小区",
+        "核酸 小区",
+        "景程",
+        "3号",
+        "A",
+        "楼",
+        "kn95",
+        "不存在的词语",
+    ];
+    let mut with_index = Vec::new();
+    for q in words {
+        with_index.push(found(&app, &office, q).await);
+    }
+    for q in ["蝈蝈笼子", "鹊桥", "饕餮"] {
+        assert_eq!(
+            found(&app, &office, q).await,
+            (1, vec![id]),
+            "{q}: the new report's text, address and note"
+        );
+    }
+    let narrowed =
+        huoyan::cases::search::narrowing(&app.db, &["蝈蝈".to_string(), "楼".to_string()])
+            .await
+            .unwrap();
+    assert!(narrowed[0].is_some(), "a rare word goes through the index");
+    assert!(narrowed[1].is_none(), "one character has no pair");
+    index_complete(&app, false).await;
+    assert!(
+        huoyan::cases::search::narrowing(&app.db, &["蝈蝈".to_string()])
+            .await
+            .unwrap()[0]
+            .is_none(),
+        "an index not yet complete is not used"
+    );
+    for (q, expected) in words.iter().zip(&with_index) {
+        assert_eq!(&found(&app, &office, q).await, expected, "{q}");
+    }
+
+    // Entries written before the index: the backfill indexes them, and then they are found.
+    match app.db.backend {
+        huoyan::db::Backend::Sqlite => {
+            sqlx::query("INSERT INTO case_search (case_search) VALUES ('delete-all')")
+        }
+        huoyan::db::Backend::Postgres => sqlx::query("DELETE FROM case_search"),
+    }
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    index_complete(&app, true).await;
+    huoyan::cases::search::check(&app.db).await.unwrap();
+    assert!(
+        huoyan::cases::search::narrowing(&app.db, &["蝈蝈".to_string()])
+            .await
+            .unwrap()[0]
+            .is_none(),
+        "an emptied index is marked to be built again"
+    );
+    let entries: i64 = sqlx::query("SELECT COUNT(*) FROM case_events")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    let mut told = 0;
+    let indexed = huoyan::cases::search::backfill(&app.db, &mut |_, _| told += 1)
+        .await
+        .unwrap();
+    assert_eq!(indexed, entries);
+    assert!(told >= 1);
+    for (q, expected) in words.iter().zip(&with_index) {
+        assert_eq!(
+            &found(&app, &office, q).await,
+            expected,
+            "{q} after the backfill"
+        );
+    }
+    assert_eq!(
+        huoyan::cases::search::backfill(&app.db, &mut |_, _| {})
+            .await
+            .unwrap(),
+        0,
+        "nothing is indexed twice"
+    );
 }
