@@ -128,10 +128,18 @@ pub fn narrow(sql: &mut Sql, backend: Backend, tokens: &str) {
         Backend::Sqlite => sql.push(
             " AND cases.id IN (SELECT ce.case_id FROM case_search JOIN case_events ce ON ce.id = case_search.rowid WHERE ",
         ),
-        Backend::Postgres => sql.push(" AND cases.id IN (SELECT case_search.case_id FROM case_search WHERE "),
+        // An array read first, not an IN: PostgreSQL cannot estimate how many entries hold a
+        // pair, and guessing thousands it walked the newest cases testing each against the
+        // list, through every case for a word in none (8.5 s at 627,026 cases; 8.5 ms so).
+        Backend::Postgres => sql.push(
+            " AND cases.id = ANY(ARRAY(SELECT case_search.case_id FROM case_search WHERE ",
+        ),
     };
     matches(sql, backend, tokens);
-    sql.push(")");
+    sql.push(match backend {
+        Backend::Sqlite => ")",
+        Backend::Postgres => "))",
+    });
 }
 
 /// Whether every entry is indexed.

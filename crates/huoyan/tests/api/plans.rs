@@ -189,8 +189,12 @@ async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
                 // ones, on the boards), or those whose entries hold a rare word's pairs (fewer
                 // than `search::COMMON` entries, or the search is not narrowed).
                 let bounded = matches!(*name, "period" | "states" | "search");
-                // A rare word (蔬菜 is, in the demo) starts from the index of pairs.
-                let misses_the_index = *name == "search" && !plan.contains("case_search");
+                // A rare word (蔬菜 is, in the demo) starts from the index of pairs; on
+                // PostgreSQL its cases are read once before the list (an InitPlan), lest the
+                // planner, guessing thousands, walk the newest cases testing each.
+                let misses_the_index = *name == "search"
+                    && (!plan.contains("case_search")
+                        || (backend == Backend::Postgres && !plan.contains("InitPlan")));
                 // A region counted alone, for a role the region does not narrow further,
                 // starts from its compounds' entries (SQLite, which plans it so whatever the
                 // data; a small district's count walked the whole compound index before).
