@@ -52,40 +52,46 @@ pub fn tokens(text: &str) -> String {
 
 /// Indexes timeline entries given as (entry id, case id, text), in `change`.
 pub async fn index(change: &mut Change, entries: &[(i64, i64, String)]) -> AppResult<()> {
-    for sql in inserts(change.backend(), entries) {
-        sql.query().execute(&mut *change.tx).await?;
+    let backend = change.backend();
+    write(&mut change.tx, backend, entries).await
+}
+
+/// Writes the index's rows of `entries` on `conn`.
+async fn write(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    entries: &[(i64, i64, String)],
+) -> AppResult<()> {
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        insert(backend, chunk).query().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-fn inserts(backend: Backend, entries: &[(i64, i64, String)]) -> Vec<Sql> {
-    entries
-        .chunks(ROWS_PER_INSERT)
-        .map(|chunk| {
-            let mut sql = Sql::new(match backend {
-                Backend::Sqlite => "INSERT INTO case_search (rowid, grams) VALUES ",
-                Backend::Postgres => "INSERT INTO case_search (entry_id, case_id, grams) VALUES ",
-            });
-            for (i, (entry, case, text)) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.bind_for(backend, *entry);
-                if backend == Backend::Postgres {
-                    sql.push(", ").bind_for(backend, *case);
-                    sql.push(", strip(to_tsvector('simple', ")
-                        .bind_for(backend, tokens(text))
-                        .push("))");
-                } else {
-                    sql.push(", ").bind_for(backend, tokens(text));
-                }
-                sql.push(")");
-            }
-            if backend == Backend::Postgres {
-                // The backfill may meet an entry the application indexed meanwhile.
-                sql.push(" ON CONFLICT (entry_id) DO NOTHING");
-            }
-            sql
-        })
-        .collect()
+/// One INSERT of the index's rows of `chunk`.
+fn insert(backend: Backend, chunk: &[(i64, i64, String)]) -> Sql {
+    let mut sql = Sql::new(match backend {
+        Backend::Sqlite => "INSERT INTO case_search (rowid, grams) VALUES ",
+        Backend::Postgres => "INSERT INTO case_search (entry_id, case_id, grams) VALUES ",
+    });
+    for (i, (entry, case, text)) in chunk.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind_for(backend, *entry);
+        if backend == Backend::Postgres {
+            sql.push(", ").bind_for(backend, *case);
+            sql.push(", strip(to_tsvector('simple', ")
+                .bind_for(backend, tokens(text))
+                .push("))");
+        } else {
+            sql.push(", ").bind_for(backend, tokens(text));
+        }
+        sql.push(")");
+    }
+    if backend == Backend::Postgres {
+        // The backfill may meet an entry the application indexed meanwhile.
+        sql.push(" ON CONFLICT (entry_id) DO NOTHING");
+    }
+    sql
 }
 
 /// For each search word, the tokens to narrow the cases by through the index, or `None` where
@@ -124,22 +130,22 @@ fn matches(sql: &mut Sql, backend: Backend, tokens: &str) {
 
 /// Narrows a filter on `cases` to the cases with an entry holding every one of `tokens`.
 pub fn narrow(sql: &mut Sql, backend: Backend, tokens: &str) {
-    match backend {
-        Backend::Sqlite => sql.push(
+    let (open, close) = match backend {
+        Backend::Sqlite => (
             " AND cases.id IN (SELECT ce.case_id FROM case_search JOIN case_events ce ON ce.id = case_search.rowid WHERE ",
+            ")",
         ),
         // An array read first, not an IN: PostgreSQL cannot estimate how many entries hold a
         // pair, and guessing thousands it walked the newest cases testing each against the
         // list, through every case for a word in none (8.5 s at 627,026 cases; 8.5 ms so).
-        Backend::Postgres => sql.push(
+        Backend::Postgres => (
             " AND cases.id = ANY(ARRAY(SELECT case_search.case_id FROM case_search WHERE ",
+            "))",
         ),
     };
+    sql.push(open);
     matches(sql, backend, tokens);
-    sql.push(match backend {
-        Backend::Sqlite => ")",
-        Backend::Postgres => "))",
-    });
+    sql.push(close);
 }
 
 /// Whether every entry is indexed.
@@ -201,9 +207,7 @@ pub async fn backfill(db: &Db, report: &mut (dyn FnMut(i64, i64) + Send)) -> App
             entries.push((id, case, entry_text(note.as_deref(), address.as_deref())));
         }
         let last = entries.last().map_or(upto, |e| e.0);
-        for sql in inserts(db.backend, &entries) {
-            sql.query().execute(&mut *tx).await?;
-        }
+        write(&mut tx, db.backend, &entries).await?;
         sqlx::query("UPDATE case_search_backfill SET through = $1 WHERE id = 1")
             .bind(last)
             .execute(&mut *tx)

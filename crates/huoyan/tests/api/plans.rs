@@ -217,8 +217,8 @@ async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The ids of `path`'s items.
-fn ids(body: &Value) -> Vec<i64> {
+/// The ids of a list's items.
+pub(crate) fn ids(body: &Value) -> Vec<i64> {
     body["items"]
         .as_array()
         .unwrap()

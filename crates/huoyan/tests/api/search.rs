@@ -2,7 +2,6 @@
 //! (before, `_` matched any character and `%` everything, or was dropped from case searches).
 
 use serde_json::json;
-use sqlx::Row;
 
 use crate::spawn_app;
 
@@ -79,20 +78,12 @@ async fn percent_and_underscore_in_a_search_match_themselves() {
 
 /// The ids and total of the office's search for `q`, as the list answers it.
 async fn found(app: &crate::TestApp, token: &str, q: &str) -> (i64, Vec<i64>) {
-    let path = format!("/api/v1/cases?limit=200&q={}", urlencoding(q));
-    let (status, body) = app.get(token, &path).await;
+    let query = serde_urlencoded::to_string([("q", q)]).unwrap();
+    let (status, body) = app
+        .get(token, &format!("/api/v1/cases?limit=200&{query}"))
+        .await;
     assert_eq!(status, 200, "{q}: {body}");
-    let ids = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
-    (body["total"].as_i64().unwrap(), ids)
-}
-
-fn urlencoding(q: &str) -> String {
-    q.bytes().map(|b| format!("%{b:02X}")).collect()
+    (body["total"].as_i64().unwrap(), crate::plans::ids(&body))
 }
 
 /// Sets the search index's backfill mark: `complete` or not yet.
@@ -205,12 +196,7 @@ async fn a_search_finds_the_same_cases_through_the_index_as_by_reading_every_tex
             .is_none(),
         "an emptied index is marked to be built again"
     );
-    let entries: i64 = sqlx::query("SELECT COUNT(*) FROM case_events")
-        .fetch_one(&app.db.pool)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let entries = app.id_of("SELECT COUNT(*) FROM case_events").await;
     let mut told = 0;
     let indexed = huoyan::cases::search::backfill(&app.db, &mut |_, _| told += 1)
         .await
