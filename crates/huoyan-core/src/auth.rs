@@ -67,6 +67,16 @@ pub enum Permission {
     DisciplineFlag,
     /// Read and move discipline records. Hidden: for every other role they do not exist.
     DisciplineRead,
+    /// Read the posts, the people on duty, blockers, plans and the roster, in scope (a branch
+    /// leader: the branch's members).
+    WorkforceRead,
+    /// Write posts and who is on duty with their wishes.
+    WorkforceManage,
+    /// Plan rosters, pin and move people, publish.
+    WorkforcePlan,
+    /// Read the blockers in scope: the workforce's readers, and a community office for the
+    /// requests it decides.
+    BlockersRead,
 }
 
 impl Permission {
@@ -162,6 +172,10 @@ impl Role {
             InspectionsManage => matches!(self, Admin | Group),
             DisciplineFlag => matches!(self, Inspector | Discipline | Commander),
             DisciplineRead => crate::inspections::discipline::may_see(self),
+            WorkforceRead => matches!(self, Admin | Commander | Dispatcher | Branch),
+            WorkforceManage => matches!(self, Admin | Dispatcher),
+            WorkforcePlan => self == Dispatcher,
+            BlockersRead => matches!(self, Admin | Commander | Dispatcher | Branch | Department),
         }
     }
 

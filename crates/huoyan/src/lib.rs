@@ -6,7 +6,8 @@
 //! - the kernel: `audit` (the hash-chained write path), `auth` (accounts, sessions, permissions
 //!   and the `Can`/`Page` extractors), `notifications`;
 //! - the contexts, one folder each with its storage, routes, pages and imports: `org`, below every
-//!   other context, `cases`, and `inspections` (which files its findings through `cases`);
+//!   other context, `cases`, `inspections` (which files its findings through `cases`), and
+//!   `workforce` (posts, blockers, the roster engine's plans, each person's duty);
 //! - the composition root `app`, which alone knows every context, and the loaders and command
 //!   line above it (`demo`, `cli`).
 //!
@@ -31,3 +32,4 @@ pub mod org;
 pub mod tabular;
 pub mod time;
 pub mod web;
+pub mod workforce;

@@ -28,7 +28,12 @@ use sqlx::FromRow;
 fn notification_kinds() -> utoipa::openapi::schema::Schema {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(Notice::KINDS))
+        .enum_values(Some(
+            Notice::KINDS
+                .iter()
+                .chain(huoyan_core::workforce::NOTICE_KINDS.iter())
+                .copied(),
+        ))
         .into()
 }
 
@@ -81,6 +86,40 @@ pub async fn tell(change: &mut Change, notice: &Notice, to: &[Audience]) -> AppR
         .insert_rows(
             "notifications",
             &["account_id", "case_id", "kind", "args", "at"],
+            &rows,
+        )
+        .await
+}
+
+/// Tells `accounts` of a notice that concerns no case (a roster, a blocker), inside the change
+/// that causes it: each account once, never the actor.
+pub async fn tell_accounts(
+    change: &mut Change,
+    accounts: &[i64],
+    kind: &str,
+    args: &serde_json::Value,
+) -> AppResult<()> {
+    let mut to: std::collections::BTreeSet<i64> = accounts.iter().copied().collect();
+    to.remove(&change.actor().id.unwrap_or_default());
+    let args = args.to_string();
+    let rows: Vec<Vec<Arg>> = to
+        .into_iter()
+        .map(|a| {
+            vec![
+                Arg::from(a),
+                Arg::from(kind),
+                Arg::from(args.as_str()),
+                Arg::from(change.at_ms()),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    change
+        .insert_rows(
+            "notifications",
+            &["account_id", "kind", "args", "at"],
             &rows,
         )
         .await
@@ -164,6 +203,11 @@ pub fn wording(kind: &str, args: &serde_json::Value, locale: Locale) -> String {
                 ("state", serde_json::Value::String(s)) => CaseState::parse(s)
                     .map(|s| s.label(locale.is_en()).to_string())
                     .unwrap_or_default(),
+                ("reason", serde_json::Value::String(s)) => {
+                    huoyan_core::workforce::blockers::BlockerReason::parse(s)
+                        .map(|r| r.label(locale.is_en()).to_string())
+                        .unwrap_or_default()
+                }
                 (_, serde_json::Value::String(s)) => s.clone(),
                 (_, v) => v.to_string(),
             };

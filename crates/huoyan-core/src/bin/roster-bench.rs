@@ -187,6 +187,7 @@ fn main() {
                 seed: a.seed,
                 time_limit: None,
                 max_iterations: n,
+                control: None,
             },
             None => SolveOptions {
                 seed: a.seed,
@@ -194,6 +195,7 @@ fn main() {
                     a.ours_seconds.unwrap_or(*ours_seconds),
                 )),
                 max_iterations: u64::MAX,
+                control: None,
             },
         };
         let ours = solve(problem, &opts).expect("generated instances are valid");
@@ -316,6 +318,7 @@ fn main() {
             seed: 1,
             time_limit: Some(Duration::from_millis(300)),
             max_iterations: u64::MAX,
+            control: None,
         };
         let sol = replan(&changed, &previous.assignments, &pins, &opts).expect("valid re-plan");
         let s = t.elapsed().as_secs_f64();

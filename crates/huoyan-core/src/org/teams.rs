@@ -12,6 +12,7 @@ crate::coded_enum!(
         PartyBranch = "party_branch", "临时党支部", "Temporary party branch";
         VolunteerGroup = "volunteer_group", "志愿者小组", "Volunteer group";
         DroneSquad = "drone_squad", "无人机分队", "Drone squad";
+        CadreGroup = "cadre_group", "下沉干部组", "Sinking cadres' group";
     }
 );
 

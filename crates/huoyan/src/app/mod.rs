@@ -35,6 +35,7 @@ use crate::error::AppError;
 use crate::inspections::InspectionsState;
 use crate::org::OrgState;
 use crate::web::{Base, Menu, MenuItem};
+use crate::workforce::WorkforceState;
 
 /// Largest request body accepted (imports included).
 pub const BODY_LIMIT: usize = 20 * 1024 * 1024;
@@ -60,6 +61,7 @@ pub struct App {
     pub org: OrgState,
     pub cases: CasesState,
     pub inspections: InspectionsState,
+    pub workforce: WorkforceState,
     /// The audit trail's verifications run from the page, one at a time per server.
     pub verifications: crate::audit::Verifications,
     pub map_tiles: Option<crate::web::map::Tiles>,
@@ -89,6 +91,11 @@ impl App {
                 db: db.clone(),
                 menu: menu.clone(),
             },
+            workforce: WorkforceState {
+                db: db.clone(),
+                menu: menu.clone(),
+                running: Default::default(),
+            },
             cases: CasesState {
                 intake: Arc::new(crate::cases::intake::Intake::new(&db)),
                 db,
@@ -114,6 +121,7 @@ fn menu() -> Menu {
     items.extend(crate::org::menu());
     items.extend(crate::cases::menu());
     items.extend(crate::inspections::menu());
+    items.extend(crate::workforce::menu());
     items.extend(crate::notifications::menu());
     items.extend(crate::auth::menu());
     items.extend(verify::menu());
@@ -150,6 +158,7 @@ pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
         .merge(crate::org::api().with_state(app.org.clone()))
         .merge(crate::cases::api().with_state(app.cases.clone()))
         .merge(crate::inspections::api().with_state(app.inspections.clone()))
+        .merge(crate::workforce::api().with_state(app.workforce.clone()))
         .merge(crate::notifications::api().with_state(app.base.clone()));
     let (router, mut doc) = api.split_for_parts();
     // After the merge: the answers every operation shares need the operations.
@@ -182,6 +191,7 @@ pub fn router(app: &App) -> Router {
         .merge(crate::org::pages().with_state(app.org.clone()))
         .merge(crate::cases::pages().with_state(app.cases.clone()))
         .merge(crate::inspections::pages().with_state(app.inspections.clone()))
+        .merge(crate::workforce::pages().with_state(app.workforce.clone()))
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
         .merge(verify::router().with_state(verify::VerifyState {

@@ -262,7 +262,11 @@ pub mod perm {
         InspectionsRun,
         InspectionsManage,
         DisciplineFlag,
-        DisciplineRead
+        DisciplineRead,
+        WorkforceRead,
+        WorkforceManage,
+        WorkforcePlan,
+        BlockersRead
     );
 }
 

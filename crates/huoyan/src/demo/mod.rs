@@ -6,6 +6,7 @@ mod cases;
 mod inspections;
 mod names;
 mod places;
+mod workforce;
 
 use std::collections::HashMap;
 
@@ -764,6 +765,8 @@ pub async fn load(
     cases::load(db, &actor, &mut l, cases, &mut *report).await?;
     report("supervision teams' rounds, findings and discipline records");
     inspections::load(db).await?;
+    report("posts, the duty roll, blockers and the rosters of 08-27 to 09-05");
+    workforce::load(db).await?;
 
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))

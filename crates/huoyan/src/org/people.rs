@@ -89,7 +89,8 @@ struct PersonRow {
     skills: String,
 }
 
-fn split_skills(skills: &str) -> Vec<String> {
+/// The skill words of `people.skills` (joined by commas).
+pub fn split_skills(skills: &str) -> Vec<String> {
     skills
         .split(',')
         .filter(|s| !s.is_empty())

@@ -22,7 +22,7 @@ use crate::time::rfc3339;
 #[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
 pub struct Team {
     pub id: i64,
-    /// supervision_team, supervision_group, party_branch, volunteer_group, drone_squad.
+    /// supervision_team, supervision_group, party_branch, volunteer_group, drone_squad, cadre_group.
     #[schema(value_type = huoyan_core::org::TeamKind)]
     pub kind: String,
     pub name: String,
@@ -162,7 +162,7 @@ pub async fn insert(change: &mut Change, new: &NewTeam, prefix: &str) -> AppResu
     check.non_empty(&f("name"), &new.name, 100);
     let kind = TeamKind::parse(&new.kind);
     if kind.is_none() {
-        check.fail(&f("kind"), "one of supervision_team, supervision_group, party_branch, volunteer_group, drone_squad");
+        check.fail(&f("kind"), "one of supervision_team, supervision_group, party_branch, volunteer_group, drone_squad, cadre_group");
     }
     let parent_kind = match new.parent_id {
         Some(pid) => {

@@ -49,6 +49,8 @@ mod search;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -69,7 +71,8 @@ crate::coded_enum!(
         NoPass = "no_pass", "没有通行证", "No exit pass";
         RoadClosed = "road_closed", "社区封道", "Community road closed";
         Unreachable = "unreachable", "联系不上", "Cannot be reached";
-        Unavailable = "unavailable", "不可用", "Unavailable";
+        Sick = "sick", "生病", "Sick";
+        Other = "other", "其他", "Other";
     }
 );
 
@@ -271,12 +274,14 @@ pub struct Solution {
     pub iterations: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SolveOptions {
     pub seed: u64,
     /// Wall-clock budget; `None` makes the run deterministic (only `max_iterations` stops it).
     pub time_limit: Option<Duration>,
     pub max_iterations: u64,
+    /// Shared with whoever watches the run: its progress, and a way to stop it early.
+    pub control: Option<Arc<Control>>,
 }
 
 impl Default for SolveOptions {
@@ -285,7 +290,38 @@ impl Default for SolveOptions {
             seed: 1,
             time_limit: Some(Duration::from_secs(2)),
             max_iterations: u64::MAX,
+            control: None,
         }
+    }
+}
+
+/// A running plan seen from another thread: how far its budget is spent, and a stop switch.
+/// A stopped run still returns the best roster found so far; the caller decides whether to keep it.
+#[derive(Debug, Default)]
+pub struct Control {
+    stopped: AtomicBool,
+    permille: AtomicU32,
+}
+
+impl Control {
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// Share of the budget spent, 0 to 1000.
+    pub fn permille(&self) -> u32 {
+        self.permille.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn report(&self, fraction: f64) {
+        self.permille.store(
+            (fraction.clamp(0.0, 1.0) * 1000.0) as u32,
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -404,7 +440,8 @@ pub fn replan(
     opts: &SolveOptions,
 ) -> Result<Solution, RosterError> {
     let mut p = problem.clone();
-    p.baseline = Some(previous.to_vec());
+    // Nothing published yet: nothing to change, and no place counted as a change.
+    p.baseline = (!previous.is_empty()).then(|| previous.to_vec());
     let m = model::Model::new(&p)?;
     let pins = m.resolve_named(pins, "pins")?;
     m.check(&pins).map_err(RosterError::PinBreaksRule)?;

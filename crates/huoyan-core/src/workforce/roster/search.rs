@@ -303,6 +303,12 @@ impl Budget {
             .map(|t| self.start.elapsed().as_secs_f64() / t.as_secs_f64().max(1e-9))
             .unwrap_or(0.0);
         let f = by_iter.max(by_time);
+        if let Some(c) = &self.opts.control {
+            if c.stopped() {
+                return None;
+            }
+            c.report(f);
+        }
         (f < 1.0).then_some(f)
     }
 }

@@ -71,6 +71,7 @@ fn quick() -> SolveOptions {
         seed: 7,
         time_limit: None,
         max_iterations: 20_000,
+        control: None,
     }
 }
 
@@ -454,7 +455,7 @@ fn small_problem() -> impl Strategy<Value = RosterProblem> {
                     .filter(|&d| d < days)
                     .map(|day| Blocker {
                         day,
-                        reason: BlockerReason::Unavailable,
+                        reason: BlockerReason::Sick,
                     })
                     .collect(),
                 off_requests: if off < days { vec![off] } else { vec![] },
@@ -523,7 +524,7 @@ proptest! {
 
     #[test]
     fn no_hard_rule_is_ever_broken_and_the_breakdown_sums(p in small_problem(), seed in 0u64..1000) {
-        let opts = SolveOptions { seed, time_limit: None, max_iterations: 3_000 };
+        let opts = SolveOptions { seed, time_limit: None, max_iterations: 3_000, control: None };
         let sol = solve(&p, &opts).expect("generated problems are valid");
         let b = evaluate(&p, &sol.assignments);
         prop_assert_eq!(b.clone(), Ok(sol.breakdown));
@@ -535,7 +536,7 @@ proptest! {
 
     #[test]
     fn replanning_never_moves_a_pin(p in small_problem(), seed in 0u64..1000, victim in 0usize..8, keep in any::<u16>()) {
-        let opts = SolveOptions { seed, time_limit: None, max_iterations: 2_000 };
+        let opts = SolveOptions { seed, time_limit: None, max_iterations: 2_000, control: None };
         let before = solve(&p, &opts).expect("valid");
         let mut changed = p.clone();
         let v = victim % changed.people.len();
@@ -562,7 +563,7 @@ proptest! {
     #[test]
     fn tiny_problems_are_solved_to_within_half_a_percent_of_the_optimum(p in small_problem()) {
         if let Some(opt) = brute_force(&p) {
-            let sol = solve(&p, &SolveOptions { seed: 3, time_limit: None, max_iterations: 20_000 }).expect("valid");
+            let sol = solve(&p, &SolveOptions { seed: 3, time_limit: None, max_iterations: 20_000, control: None }).expect("valid");
             prop_assert!(sol.breakdown.total >= opt);
             prop_assert!((sol.breakdown.total - opt) as f64 <= 0.005 * opt.max(1) as f64, "{} against the optimum {}", sol.breakdown.total, opt);
         }
@@ -577,6 +578,7 @@ fn a_time_limit_stops_the_search() {
         seed: 1,
         time_limit: Some(Duration::from_millis(200)),
         max_iterations: u64::MAX,
+        control: None,
     };
     solve(&p, &opts).expect("valid");
     assert!(t.elapsed() < Duration::from_secs(5));

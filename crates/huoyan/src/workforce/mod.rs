@@ -1,0 +1,86 @@
+//! `workforce`: the dispatcher's side of the sinking cadres and volunteers. Posts with their
+//! daily shifts (`posts`); who is on duty for which community, with their wishes (`duty`); why
+//! someone cannot come, and who lifts it (`blockers`); the roster engine's input read from the
+//! database (`problem`), run beside the server (`planning`) and its drafts published
+//! (`plans`); and each person's own shifts (`me`).
+
+mod blockers;
+mod board_pages;
+mod days;
+mod duty;
+mod me;
+mod plan_pages;
+mod planning;
+mod plans;
+mod posts;
+mod problem;
+
+pub use blockers::{Decision, NewBlocker, decide as decide_blocker, open as open_blocker};
+pub use days::Day;
+pub use duty::{DutyKind, Enrolment, enrol};
+pub use planning::{PinRequest, PlanRequest, Running, plan_now};
+pub use plans::publish;
+pub use posts::{NewPost, NewShift, create as create_post};
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::audit::Change;
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::web::{Menu, MenuItem};
+
+/// What `workforce`'s routes and pages need.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct WorkforceState {
+    pub db: Db,
+    pub menu: Menu,
+    pub running: Running,
+}
+
+/// The active accounts of person `person` (their phone's login).
+async fn accounts_of(change: &mut Change, person: i64) -> AppResult<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM accounts WHERE disabled = 0 AND person_id = $1")
+            .bind(person)
+            .fetch_all(&mut *change.tx)
+            .await?,
+    )
+}
+
+/// The active dispatchers whose region holds region `region`.
+async fn dispatchers_of(change: &mut Change, region: i64) -> AppResult<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT a.id FROM accounts a WHERE a.disabled = 0 AND a.role = 'dispatcher' AND (a.scope_region_id IS NULL \
+         OR EXISTS (SELECT 1 FROM regions c JOIN regions s ON s.id = a.scope_region_id \
+         WHERE c.id = $1 AND c.path LIKE s.path || '%'))",
+    )
+    .bind(region)
+    .fetch_all(&mut *change.tx)
+    .await?)
+}
+
+pub fn api() -> OpenApiRouter<WorkforceState> {
+    OpenApiRouter::new()
+        .merge(posts::api())
+        .merge(duty::api())
+        .merge(blockers::api())
+        .merge(planning::api())
+        .merge(plans::api())
+        .merge(me::api())
+}
+
+pub fn pages() -> axum::Router<WorkforceState> {
+    board_pages::router()
+        .merge(plan_pages::router())
+        .merge(me::router())
+}
+
+pub fn menu() -> Vec<MenuItem> {
+    use huoyan_core::auth::Permission;
+    vec![
+        MenuItem::new("/workforce", "nav.workforce", |r| {
+            r.allows(Permission::WorkforceRead)
+        }),
+        MenuItem::new("/duty", "nav.duty", |_| true),
+    ]
+}

@@ -1,0 +1,192 @@
+//! A plan on the page: its progress while the engine runs (with a stop button), then its draft:
+//! the objective's parts, each empty place with why, each row with a pin, what it drops from the
+//! published roster; re-plan keeping the ticked rows, or publish.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use huoyan_core::auth::Permission;
+use huoyan_core::workforce::posts::Job;
+use huoyan_core::workforce::roster::ShortReason;
+use serde::Deserialize;
+
+use super::WorkforceState;
+use super::days::Day;
+use super::planning::{self, PinRequest, PlanRequest};
+use super::plans::{self, PlanView, RowView};
+use crate::audit::Change;
+use crate::auth::{Page, perm};
+use crate::error::{AppError, FieldError};
+use crate::web::{PageCtx, PageError, PageResultExt, render};
+
+#[derive(askama::Template)]
+#[template(path = "workforce/plan.html")]
+struct PlanPage {
+    ctx: PageCtx,
+    plan: PlanView,
+    can_plan: bool,
+}
+
+impl PlanPage {
+    fn job(&self, j: &Job) -> &'static str {
+        j.label(self.ctx.en())
+    }
+
+    fn why(&self, r: &ShortReason) -> &'static str {
+        r.label(self.ctx.en())
+    }
+
+    fn pin(&self, r: &RowView) -> String {
+        format!("{}|{}|{}", r.person_id, r.place.shift_id, r.place.day)
+    }
+
+    fn state_key(&self) -> &'static str {
+        state_key(&self.plan.state)
+    }
+
+    fn percent(&self) -> i64 {
+        self.plan.progress_permille / 10
+    }
+}
+
+/// The i18n key of a plan's state.
+pub(super) fn state_key(state: &str) -> &'static str {
+    match state {
+        "planning" => "workforce.state.planning",
+        "draft" => "workforce.state.draft",
+        "published" => "workforce.state.published",
+        "cancelled" => "workforce.state.cancelled",
+        "failed" => "workforce.state.failed",
+        _ => "workforce.state.interrupted",
+    }
+}
+
+async fn plan_page(
+    State(state): State<WorkforceState>,
+    Page {
+        user, ctx, locale, ..
+    }: Page<perm::WorkforceRead>,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let plan = plans::get(&state.db, &state.running, &user, id)
+        .await
+        .page(locale)?;
+    Ok(render(&PlanPage {
+        ctx,
+        plan,
+        can_plan: user.role.allows(Permission::WorkforcePlan),
+    }))
+}
+
+#[derive(Deserialize)]
+struct PlanForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    first_day: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    pins: Vec<String>,
+}
+
+impl PlanForm {
+    fn parse(self) -> Result<PlanRequest, AppError> {
+        let mut bad = Vec::new();
+        let first_day = Day::parse(&self.first_day)
+            .map_err(|why| bad.push(FieldError::new("first_day", why)))
+            .ok();
+        let days = self
+            .days
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| bad.push(FieldError::new("days", "1 to 14 days")))
+            .ok();
+        let mut pins = Vec::new();
+        for (i, v) in self.pins.iter().enumerate() {
+            let parts: Vec<&str> = v.split('|').collect();
+            match parts[..] {
+                [person, shift, day] => match (person.parse(), shift.parse(), Day::parse(day)) {
+                    (Ok(person_id), Ok(shift_id), Ok(day)) => pins.push(PinRequest {
+                        person_id,
+                        shift_id,
+                        day,
+                    }),
+                    _ => bad.push(FieldError::new(format!("pins[{i}]"), "person|shift|day")),
+                },
+                _ => bad.push(FieldError::new(format!("pins[{i}]"), "person|shift|day")),
+            }
+        }
+        match (first_day, days) {
+            (Some(first_day), Some(days)) if bad.is_empty() => Ok(PlanRequest {
+                first_day,
+                days,
+                pins,
+                seconds: None,
+            }),
+            _ => Err(AppError::Invalid(bad)),
+        }
+    }
+}
+
+async fn plan_submit(
+    State(state): State<WorkforceState>,
+    Page { user, locale, .. }: Page<perm::WorkforcePlan>,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<PlanForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    let req = form.parse().page(locale)?;
+    let id = planning::launch(&state, &user, req).await.page(locale)?;
+    Ok(Redirect::to(&format!("/workforce/plans/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct Csrf {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+async fn cancel_submit(
+    State(state): State<WorkforceState>,
+    Page { user, locale, .. }: Page<perm::WorkforcePlan>,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<Csrf>,
+) -> Result<Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    plans::get(&state.db, &state.running, &user, id)
+        .await
+        .page(locale)?;
+    if let Some(c) = state.running.get(id) {
+        c.stop();
+    }
+    Ok(Redirect::to(&format!("/workforce/plans/{id}")).into_response())
+}
+
+async fn publish_submit(
+    State(state): State<WorkforceState>,
+    Page { user, locale, .. }: Page<perm::WorkforcePlan>,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<Csrf>,
+) -> Result<Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    Change::run(&state.db, &user.actor(), async |c| {
+        plans::publish(c, &user, id).await
+    })
+    .await
+    .page(locale)?;
+    Ok(Redirect::to(&format!("/workforce/plans/{id}")).into_response())
+}
+
+pub fn router() -> Router<WorkforceState> {
+    Router::new()
+        .route("/workforce/plans", axum::routing::post(plan_submit))
+        .route("/workforce/plans/{id}", axum::routing::get(plan_page))
+        .route(
+            "/workforce/plans/{id}/cancel",
+            axum::routing::post(cancel_submit),
+        )
+        .route(
+            "/workforce/plans/{id}/publish",
+            axum::routing::post(publish_submit),
+        )
+}
