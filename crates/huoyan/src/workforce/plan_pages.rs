@@ -153,12 +153,7 @@ async fn cancel_submit(
     axum::Form(form): axum::Form<Csrf>,
 ) -> Result<Response, PageError> {
     user.check_csrf(Some(&form.csrf)).page(locale)?;
-    plans::get(&state.db, &state.running, &user, id)
-        .await
-        .page(locale)?;
-    if let Some(c) = state.running.get(id) {
-        c.stop();
-    }
+    planning::cancel(&state, &user, id).await.page(locale)?;
     Ok(Redirect::to(&format!("/workforce/plans/{id}")).into_response())
 }
 

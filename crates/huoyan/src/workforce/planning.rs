@@ -294,6 +294,21 @@ pub async fn plan_now(
     Ok(id)
 }
 
+/// Stops plan `id` if it is running (409 otherwise); returns it as it stands.
+pub async fn cancel(state: &WorkforceState, p: &Principal, id: i64) -> AppResult<PlanView> {
+    let view = plans::get(&state.db, &state.running, p, id).await?;
+    match state.running.get(id) {
+        Some(c) => {
+            c.stop();
+            Ok(view)
+        }
+        None => Err(AppError::Conflict(vec![FieldError::new(
+            "id",
+            format!("the plan is not running (it is {})", view.state),
+        )])),
+    }
+}
+
 /// Stop a plan that is running: nothing of it is kept.
 #[utoipa::path(post, path = "/api/v1/workforce/plans/{id}/cancel", tag = "workforce", operation_id = "cancel_plan",
     params(("id" = i64, Path)),
@@ -304,17 +319,7 @@ async fn cancel_route(
     Can(p, _): Can<perm::WorkforcePlan>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<(StatusCode, ApiJson<PlanView>)> {
-    let view = plans::get(&state.db, &state.running, &p, id).await?;
-    match state.running.get(id) {
-        Some(c) => c.stop(),
-        None => {
-            return Err(AppError::Conflict(vec![FieldError::new(
-                "id",
-                format!("the plan is not running (it is {})", view.state),
-            )]));
-        }
-    }
-    Ok((StatusCode::ACCEPTED, ApiJson(view)))
+    Ok((StatusCode::ACCEPTED, ApiJson(cancel(&state, &p, id).await?)))
 }
 
 pub fn api() -> OpenApiRouter<WorkforceState> {

@@ -37,6 +37,10 @@ const REPORTERS: &str = "supervisor inspector pilot office";
 const INSPECTION_READERS: &str = "admin commander office group inspector discipline";
 /// The discipline track's readers; for every other role its routes do not exist (404).
 const DISCIPLINE: &str = "commander discipline";
+/// The dispatcher's side: posts, the duty roll, plans and the roster.
+const WORKFORCE_READERS: &str = "admin commander dispatcher branch";
+/// Blockers: the workforce's readers and the community offices that decide requests.
+const BLOCKER_READERS: &str = "admin commander dispatcher branch department";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -132,6 +136,27 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/discipline/flags/{id}", DISCIPLINE),
     ("POST /api/v1/discipline/flags/{id}/steps", DISCIPLINE),
     ("GET /api/v1/discipline/figures", DISCIPLINE),
+    ("GET /api/v1/workforce/posts", WORKFORCE_READERS),
+    ("POST /api/v1/workforce/posts", "admin dispatcher"),
+    ("PATCH /api/v1/workforce/posts/{id}", "admin dispatcher"),
+    ("GET /api/v1/workforce/people", WORKFORCE_READERS),
+    (
+        "PUT /api/v1/workforce/people/{person_id}",
+        "admin dispatcher",
+    ),
+    ("GET /api/v1/workforce/blockers", BLOCKER_READERS),
+    ("POST /api/v1/workforce/blockers", EVERYONE),
+    ("POST /api/v1/workforce/blockers/{id}/lift", EVERYONE),
+    (
+        "POST /api/v1/workforce/blockers/{id}/refuse",
+        BLOCKER_READERS,
+    ),
+    ("GET /api/v1/workforce/plans", WORKFORCE_READERS),
+    ("POST /api/v1/workforce/plans", "dispatcher"),
+    ("GET /api/v1/workforce/plans/{id}", WORKFORCE_READERS),
+    ("POST /api/v1/workforce/plans/{id}/cancel", "dispatcher"),
+    ("POST /api/v1/workforce/plans/{id}/publish", "dispatcher"),
+    ("GET /api/v1/workforce/me", EVERYONE),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -260,6 +285,17 @@ const PAGES: &[(&str, &str)] = &[
     ("POST /discipline/flags", "inspector commander discipline"),
     ("GET /discipline/{id}", DISCIPLINE),
     ("POST /discipline/{id}", DISCIPLINE),
+    ("GET /workforce", WORKFORCE_READERS),
+    ("GET /workforce/blockers", BLOCKER_READERS),
+    ("POST /workforce/blockers", WORKFORCE_READERS),
+    ("POST /workforce/blockers/{id}/lift", EVERYONE),
+    ("POST /workforce/blockers/{id}/refuse", BLOCKER_READERS),
+    ("POST /workforce/plans", "dispatcher"),
+    ("GET /workforce/plans/{id}", WORKFORCE_READERS),
+    ("POST /workforce/plans/{id}/cancel", "dispatcher"),
+    ("POST /workforce/plans/{id}/publish", "dispatcher"),
+    ("GET /duty", EVERYONE),
+    ("POST /duty/blockers", EVERYONE),
 ];
 
 #[tokio::test]

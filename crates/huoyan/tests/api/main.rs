@@ -35,6 +35,7 @@ mod sessions;
 mod tokens;
 mod updates;
 mod uploads;
+mod workforce;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,0 +1,558 @@
+//! The dispatcher's work through the API, on the demo: posts with their shifts, blockers decided
+//! by whom their reason names, tomorrow's roster planned by the engine around a blocker and
+//! published with both people told, a draft refused when a blocker came in after it, pins, and a
+//! long plan that shows its progress and stops leaving nothing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{TestApp, fields, spawn_app};
+
+fn tomorrow() -> String {
+    (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai) + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Plans `days` from `first` with `pins`, waits for the engine, and returns the plan.
+async fn plan(app: &TestApp, token: &str, first: &str, days: i64, pins: Value) -> Value {
+    let (status, started) = app
+        .send(
+            "POST",
+            token,
+            "/api/v1/workforce/plans",
+            &json!({"first_day": first, "days": days, "pins": pins, "seconds": 0.3}),
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    wait(app, token, started["id"].as_i64().unwrap()).await
+}
+
+/// Plan `id` once it has stopped planning.
+async fn wait(app: &TestApp, token: &str, id: i64) -> Value {
+    for _ in 0..200 {
+        let (status, plan) = app
+            .get(token, &format!("/api/v1/workforce/plans/{id}"))
+            .await;
+        assert_eq!(status, 200, "{plan}");
+        if plan["state"] != "planning" {
+            return plan;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("plan {id} still planning after 20 s");
+}
+
+async fn publish(app: &TestApp, token: &str, id: i64) -> (u16, Value) {
+    app.send(
+        "POST",
+        token,
+        &format!("/api/v1/workforce/plans/{id}/publish"),
+        &json!({}),
+    )
+    .await
+}
+
+/// The notices of `kind` the account of `token` holds.
+async fn notices(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
+    let (_, page) = app.get(token, "/api/v1/notifications?limit=200").await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn posts_keep_their_shifts_and_every_bad_field_is_named() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let site = app
+        .id_of("SELECT id FROM sites WHERE name = '景程小区蔬菜包发放点'")
+        .await;
+    let (status, post) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/posts",
+            &json!({"site_id": site, "job": "publicity", "skills": ["政策宣传"],
+                "shifts": [{"hours": "08:00-12:00", "headcount": 2}, {"hours": "22:00-06:00", "headcount": 1}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{post}");
+    assert_eq!(post["job"], "publicity");
+    let night = &post["shifts"][1];
+    assert_eq!(night["hours"], "22:00-06:00");
+    assert_eq!(night["crosses_midnight"], true);
+    assert_eq!(night["minutes"], 480);
+    let (status, again) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/posts",
+            &json!({"site_id": site, "job": "publicity", "shifts": [{"hours": "08:00-12:00", "headcount": 1}]}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+    let (status, bad) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/posts",
+            &json!({"site_id": site, "job": "patrol",
+                "shifts": [{"hours": "25:00-08:00", "headcount": 1}, {"hours": "08:00-16:00", "headcount": 0}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(
+        fields(&bad),
+        ["shifts[0].hours", "shifts[1].headcount"],
+        "{bad}"
+    );
+    let (status, _) = app
+        .send(
+            "PATCH",
+            &dispatcher,
+            &format!("/api/v1/workforce/posts/{}", post["id"]),
+            &json!({"headcounts": [{"shift_id": night["id"], "headcount": 3}], "active": false}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, listed) = app
+        .get(
+            &dispatcher,
+            &format!("/api/v1/workforce/posts?site_id={site}&all=true"),
+        )
+        .await;
+    let listed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == post["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["active"], false);
+    assert_eq!(listed["shifts"][1]["headcount"], 3);
+}
+
+#[tokio::test]
+async fn blockers_are_lifted_by_whom_their_reason_names() {
+    let app = spawn_app(true).await;
+    let volunteer = app.token("volunteer").await;
+    let office = app.token("department").await;
+    let day = tomorrow();
+    let open = |reason: &str| json!({"reason": reason, "first_day": day, "note": "单元封闭第3天"});
+    let (status, pass) = app
+        .send(
+            "POST",
+            &volunteer,
+            "/api/v1/workforce/blockers",
+            &open("no_pass"),
+        )
+        .await;
+    assert_eq!(status, 201, "{pass}");
+    // The community office is told of the request it decides.
+    let told = notices(&app, &office, "blocker_opened").await;
+    assert!(
+        told.iter().any(|n| n["args"]["blocker"] == pass["id"]),
+        "{told:?}"
+    );
+    // Not the volunteer's to lift; the office refuses it and the volunteer is told.
+    let lift = |id: &Value| format!("/api/v1/workforce/blockers/{id}/lift");
+    let (status, body) = app
+        .send("POST", &volunteer, &lift(&pass["id"]), &json!({}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["id"]);
+    let (status, _) = app
+        .send(
+            "POST",
+            &office,
+            &format!("/api/v1/workforce/blockers/{}/refuse", pass["id"]),
+            &json!({"note": "小区仍为高风险"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(notices(&app, &volunteer, "blocker_refused").await.len(), 1);
+    let (status, _) = app
+        .send("POST", &office, &lift(&pass["id"]), &json!({}))
+        .await;
+    assert_eq!(status, 409, "a decided request is not decided again");
+    // A second request is granted.
+    let (_, second) = app
+        .send(
+            "POST",
+            &volunteer,
+            "/api/v1/workforce/blockers",
+            &open("no_pass"),
+        )
+        .await;
+    let (status, _) = app
+        .send(
+            "POST",
+            &office,
+            &lift(&second["id"]),
+            &json!({"note": "已开具"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // Illness is the person's own to clear; the office does not even see it.
+    let (_, sick) = app
+        .send(
+            "POST",
+            &volunteer,
+            "/api/v1/workforce/blockers",
+            &open("sick"),
+        )
+        .await;
+    let (status, _) = app
+        .send("POST", &office, &lift(&sick["id"]), &json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .send("POST", &volunteer, &lift(&sick["id"]), &json!({}))
+        .await;
+    assert_eq!(status, 204);
+    let (_, mine) = app.get(&volunteer, "/api/v1/workforce/me").await;
+    let states: Vec<&str> = mine["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["refused"], "{mine}");
+    // Nobody records another's blocker but the dispatcher and the branch leader.
+    let other = app
+        .id_of("SELECT person_id FROM duty_people WHERE kind = 'cadre' ORDER BY person_id LIMIT 1")
+        .await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &volunteer,
+            "/api/v1/workforce/blockers",
+            &json!({"person_id": other, "reason": "sick", "first_day": day}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(fields(&body), ["person_id"]);
+    let (status, body) = app
+        .send(
+            "POST",
+            &volunteer,
+            "/api/v1/workforce/blockers",
+            &json!({"reason": "sick", "first_day": day, "last_day": "2000-01-01"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["last_day"]);
+}
+
+/// A cadre with a login and a published shift on `day`: (login, person, shift).
+async fn rostered_cadre(app: &TestApp, day: &str) -> (String, i64, i64) {
+    let row = sqlx::query_as::<_, (String, i64, i64)>(
+        "SELECT a.username, r.person_id, r.shift_id FROM roster r JOIN accounts a ON a.person_id = r.person_id \
+         WHERE a.username LIKE 'cadre-%' AND r.day = $1 ORDER BY a.username LIMIT 1",
+    )
+    .bind(day)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    row
+}
+
+#[tokio::test]
+async fn a_blocked_cadre_is_replanned_away_and_both_phones_are_told() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let day = tomorrow();
+    let first = plan(&app, &dispatcher, &day, 1, json!([])).await;
+    assert_eq!(first["state"], "draft", "{first}");
+    assert_eq!(
+        first["breakdown"]["changes"], 0,
+        "a fresh plan changes nothing"
+    );
+    let (status, _) = publish(&app, &dispatcher, first["id"].as_i64().unwrap()).await;
+    assert_eq!(status, 200);
+    let (login, person, shift) = rostered_cadre(&app, &day).await;
+    let cadre = app.token(&login).await;
+    let (_, mine) = app.get(&cadre, "/api/v1/workforce/me").await;
+    assert!(
+        mine["shifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["day"] == day),
+        "{mine}"
+    );
+    let (status, blocker) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/blockers",
+            &json!({"person_id": person, "reason": "building_sealed", "first_day": day}),
+        )
+        .await;
+    assert_eq!(status, 201, "{blocker}");
+    // The board names the place the blocker leaves short.
+    let (_, board) = app
+        .get(
+            &dispatcher,
+            &format!("/api/v1/workforce/blockers?day={day}"),
+        )
+        .await;
+    let listed = board["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == blocker["id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["short"][0]["shift_id"], shift, "{listed}");
+    assert_eq!(listed["lifter"], "community");
+
+    let second = plan(&app, &dispatcher, &day, 1, json!([])).await;
+    assert_eq!(second["state"], "draft", "{second}");
+    let rows = second["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().all(|r| r["person_id"] != person),
+        "the blocked cadre keeps no place"
+    );
+    assert!(
+        second["dropped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["person_id"] == person && r["shift_id"] == shift),
+        "{second}"
+    );
+    let headcount = app
+        .id_of(&format!(
+            "SELECT headcount FROM post_shifts WHERE id = {shift}"
+        ))
+        .await;
+    let on_shift: Vec<&Value> = rows.iter().filter(|r| r["shift_id"] == shift).collect();
+    assert_eq!(
+        on_shift.len() as i64,
+        headcount,
+        "the place is filled again"
+    );
+    let newcomer = on_shift
+        .iter()
+        .find(|r| r["new"] == true)
+        .expect("someone new takes the place");
+    // The newcomer gets a phone login before the roster is published.
+    let admin = app.token("admin").await;
+    let team = app
+        .id_of(&format!(
+            "SELECT MIN(team_id) FROM team_members WHERE person_id = {}",
+            newcomer["person_id"]
+        ))
+        .await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/accounts",
+            &json!({"username": "newcomer", "password": "a-long-secret", "role": "volunteer",
+                "person_id": newcomer["person_id"], "scope": {"team_id": team}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, published) = publish(&app, &dispatcher, second["id"].as_i64().unwrap()).await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["state"], "published");
+
+    let (_, mine) = app.get(&cadre, "/api/v1/workforce/me").await;
+    assert!(
+        mine["shifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["day"] != day),
+        "{mine}"
+    );
+    let cleared = notices(&app, &cadre, "roster_cleared").await;
+    assert!(
+        cleared
+            .iter()
+            .any(|n| n["args"]["days"].as_str().unwrap().contains(&day)),
+        "{cleared:?}"
+    );
+    let newcomer_token = app.token_with("newcomer", "a-long-secret").await;
+    let (_, theirs) = app.get(&newcomer_token, "/api/v1/workforce/me").await;
+    assert!(
+        theirs["shifts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["day"] == day && s["shift_id"] == shift),
+        "{theirs}"
+    );
+    let changed = notices(&app, &newcomer_token, "roster_changed").await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+}
+
+#[tokio::test]
+async fn a_draft_a_later_blocker_breaks_is_not_published() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let day = tomorrow();
+    let draft = plan(&app, &dispatcher, &day, 1, json!([])).await;
+    let person = draft["rows"][0]["person_id"].clone();
+    let (status, _) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/blockers",
+            &json!({"person_id": person, "reason": "unreachable", "first_day": day}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = draft["id"].as_i64().unwrap();
+    let (status, body) = publish(&app, &dispatcher, id).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("re-plan"), "{body}");
+    let (_, again) = app
+        .get(&dispatcher, &format!("/api/v1/workforce/plans/{id}"))
+        .await;
+    assert_eq!(again["state"], "draft", "nothing half-written");
+    assert_eq!(
+        app.id_of(&format!("SELECT COUNT(*) FROM roster WHERE day = '{day}'"))
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn pins_stay_and_a_pin_that_breaks_a_rule_fails_the_plan_saying_why() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let day = tomorrow();
+    let draft = plan(&app, &dispatcher, &day, 1, json!([])).await;
+    // Pin someone of the draft on another shift they may work: a gate needs no skill.
+    let gate = app
+        .id_of(
+            "SELECT MIN(sh.id) FROM post_shifts sh JOIN posts p ON p.id = sh.post_id \
+             JOIN sites s ON s.id = p.site_id JOIN regions g ON g.id = s.region_id \
+             JOIN regions c ON c.id = g.parent_id WHERE p.job = 'gate_duty' AND c.name = '格林街道'",
+        )
+        .await;
+    let person = draft["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["shift_id"] != gate)
+        .unwrap()["person_id"]
+        .clone();
+    let moved = plan(
+        &app,
+        &dispatcher,
+        &day,
+        1,
+        json!([{"person_id": person, "shift_id": gate, "day": day}]),
+    )
+    .await;
+    assert_eq!(moved["state"], "draft", "{moved}");
+    let row = moved["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["person_id"] == person)
+        .cloned()
+        .unwrap();
+    assert_eq!(row["shift_id"], gate);
+    assert_eq!(row["pinned"], true);
+    // A pin on a blocked day breaks a hard rule: the plan fails and says so.
+    app.send(
+        "POST",
+        &dispatcher,
+        "/api/v1/workforce/blockers",
+        &json!({"person_id": person, "reason": "sick", "first_day": day}),
+    )
+    .await;
+    let failed = plan(
+        &app,
+        &dispatcher,
+        &day,
+        1,
+        json!([{"person_id": person, "shift_id": gate, "day": day}]),
+    )
+    .await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["message"].as_str().unwrap().contains("blocked"),
+        "{failed}"
+    );
+    let (status, body) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/plans",
+            &json!({"first_day": day, "days": 15}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["days"]);
+}
+
+#[tokio::test]
+async fn a_long_plan_shows_its_progress_and_stops_leaving_nothing() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let day = tomorrow();
+    let long = json!({"first_day": day, "days": 14, "seconds": 30});
+    let start = || app.send("POST", &dispatcher, "/api/v1/workforce/plans", &long);
+    let (status, a) = start().await;
+    assert_eq!(status, 202, "{a}");
+    assert_eq!(a["state"], "planning");
+    let (status, b) = start().await;
+    assert_eq!(status, 202, "{b}");
+    let (status, third) = start().await;
+    assert_eq!(status, 409, "two plans at once at most: {third}");
+    let id = a["id"].as_i64().unwrap();
+    let mut progress = 0;
+    for _ in 0..100 {
+        let (_, p) = app
+            .get(&dispatcher, &format!("/api/v1/workforce/plans/{id}"))
+            .await;
+        progress = p["progress_permille"].as_i64().unwrap();
+        if progress > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(progress > 0, "the progress moves");
+    for plan in [&a, &b] {
+        let (status, body) = app
+            .send(
+                "POST",
+                &dispatcher,
+                &format!("/api/v1/workforce/plans/{}/cancel", plan["id"]),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let stopped = wait(&app, &dispatcher, id).await;
+    assert_eq!(stopped["state"], "cancelled");
+    assert!(stopped["rows"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.id_of(&format!(
+            "SELECT COUNT(*) FROM roster_plan_rows WHERE plan_id = {id}"
+        ))
+        .await,
+        0
+    );
+    let (status, _) = app
+        .send(
+            "POST",
+            &dispatcher,
+            &format!("/api/v1/workforce/plans/{id}/cancel"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 409, "a stopped plan is not running");
+}
