@@ -1,0 +1,180 @@
+//! The dispatcher's evening on a phone at 360 px: a cadre's building is sealed for tomorrow; the
+//! dispatcher records it, re-plans tomorrow, sees the place filled by someone else and publishes;
+//! the cadre's phone shows no shift and the notice, the newcomer's phone shows the shift.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::json;
+
+use crate::browser::{browser, choose, click, fits, sign_in};
+use crate::spawn_app;
+
+async fn arrive(c: &fantoccini::Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+#[tokio::test]
+async fn a_dispatcher_replans_around_a_sealed_building_and_both_phones_show_it() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let day = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai)
+        + chrono::Duration::days(1))
+    .format("%Y-%m-%d")
+    .to_string();
+    // Tomorrow's roster as it stood before the blocker came in.
+    let (status, plan) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/plans",
+            &json!({"first_day": day, "days": 1, "seconds": 0.3}),
+        )
+        .await;
+    assert_eq!(status, 202, "{plan}");
+    let first = plan["id"].as_i64().unwrap();
+    for _ in 0..100 {
+        let (_, p) = app
+            .get(&dispatcher, &format!("/api/v1/workforce/plans/{first}"))
+            .await;
+        if p["state"] == "draft" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = app
+        .send(
+            "POST",
+            &dispatcher,
+            &format!("/api/v1/workforce/plans/{first}/publish"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (login, person, shift): (String, i64, i64) = sqlx::query_as(
+        "SELECT a.username, r.person_id, r.shift_id FROM roster r JOIN accounts a ON a.person_id = r.person_id \
+         WHERE a.username LIKE 'cadre-%' AND r.day = $1 ORDER BY a.username LIMIT 1",
+    )
+    .bind(&day)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+
+    let (c, _driver, _profile) = browser(360, 780).await;
+    sign_in(&c, &app.base, "dispatcher", "huoyan-demo").await;
+    c.goto(&format!("{}/workforce", app.base)).await.unwrap();
+    arrive(&c, "#record-blocker").await;
+    fits(&c, "workforce-board", 360).await;
+    choose(
+        &c,
+        "#record-blocker select[name=person_id]",
+        &person.to_string(),
+    )
+    .await;
+    choose(&c, "#record-blocker select[name=reason]", "building_sealed").await;
+    click(&c, "#record-blocker button[type=submit]").await;
+    arrive(&c, &format!("#blockers li[data-person='{person}']")).await;
+    fits(&c, "workforce-blockers", 360).await;
+    let shown = c
+        .find(Locator::Css(&format!(
+            "#blockers li[data-person='{person}']"
+        )))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("单元封闭"), "{shown}");
+    assert!(
+        shown.contains("造成缺岗"),
+        "the place it leaves short: {shown}"
+    );
+
+    c.goto(&format!("{}/workforce", app.base)).await.unwrap();
+    arrive(&c, "#plan").await;
+    click(&c, "#plan button[type=submit]").await;
+    arrive(&c, "#plan-state[data-state=draft]").await;
+    fits(&c, "workforce-plan", 360).await;
+    let replan = app.id_of("SELECT MAX(id) FROM roster_plans").await;
+    let rows = c
+        .find_all(Locator::Css(&format!("#rows tr[data-person='{person}']")))
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "the sealed-in cadre has no place");
+    let dropped = c
+        .find(Locator::Css(&format!(
+            "#dropped li[data-person='{person}']"
+        )))
+        .await;
+    assert!(
+        dropped.is_ok(),
+        "the page says the cadre's shift is dropped"
+    );
+    let newcomer: i64 = sqlx::query_scalar(
+        "SELECT p.person_id FROM roster_plan_rows p WHERE p.plan_id = $1 AND p.shift_id = $2 \
+         AND NOT EXISTS (SELECT 1 FROM roster r WHERE r.person_id = p.person_id AND r.day = p.day AND r.shift_id = p.shift_id) \
+         ORDER BY p.person_id LIMIT 1",
+    )
+    .bind(replan)
+    .bind(shift)
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("someone else takes the cadre's place");
+    c.find(Locator::Css(&format!(
+        "#rows tr.new[data-person='{newcomer}'][data-shift='{shift}']"
+    )))
+    .await
+    .expect("the newcomer's row is marked new");
+    // The newcomer's phone login, before the roster goes out.
+    let team: i64 =
+        sqlx::query_scalar("SELECT MIN(team_id) FROM team_members WHERE person_id = $1")
+            .bind(newcomer)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let admin = app.token("admin").await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/accounts",
+            &json!({"username": "newcomer", "password": "a-long-secret", "role": "volunteer",
+                "person_id": newcomer, "scope": {"team_id": team}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    click(&c, "#publish button").await;
+    arrive(&c, "#plan-state[data-state=published]").await;
+
+    sign_in(&c, &app.base, &login, "huoyan-demo").await;
+    c.goto(&format!("{}/duty", app.base)).await.unwrap();
+    arrive(&c, "#shifts").await;
+    fits(&c, "duty-blocked", 360).await;
+    let tomorrow = c
+        .find_all(Locator::Css(&format!("#shifts li[data-day='{day}']")))
+        .await
+        .unwrap();
+    assert!(
+        tomorrow.is_empty(),
+        "the cadre's phone shows no shift tomorrow"
+    );
+    c.goto(&format!("{}/notifications", app.base))
+        .await
+        .unwrap();
+    arrive(&c, "li[data-kind=roster_cleared]").await;
+    fits(&c, "duty-notice", 360).await;
+
+    sign_in(&c, &app.base, "newcomer", "a-long-secret").await;
+    c.goto(&format!("{}/duty", app.base)).await.unwrap();
+    arrive(
+        &c,
+        &format!("#shifts li[data-day='{day}'][data-shift='{shift}']"),
+    )
+    .await;
+    fits(&c, "duty-newcomer", 360).await;
+    c.close().await.unwrap();
+}
