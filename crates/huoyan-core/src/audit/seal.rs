@@ -65,6 +65,12 @@ impl AuditKey {
         id
     }
 
+    /// A key of its own for another use (`purpose` names it), so that nothing made with it can
+    /// pass for a seal, nor a seal for it.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        self.hmac(purpose, &[]).finalize().into_bytes().into()
+    }
+
     fn hmac(&self, purpose: &str, fields: &[&[u8]]) -> HmacSha256 {
         let mut m = HmacSha256::new_from_slice(&self.0).expect("HMAC takes a key of any length");
         for f in std::iter::once(purpose.as_bytes()).chain(fields.iter().copied()) {

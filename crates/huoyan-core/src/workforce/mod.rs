@@ -4,6 +4,7 @@
 pub mod blockers;
 pub mod posts;
 pub mod roster;
+pub mod signin;
 
 /// The kinds of notice the workforce sends (beside the cases' `Notice::KINDS`): a person's
 /// shifts changed or were cancelled by a published roster, a blocker waits for a decision, a

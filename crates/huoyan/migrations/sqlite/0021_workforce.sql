@@ -1,5 +1,5 @@
 -- Workforce (sqlite): posts and their daily shifts, the people on duty with their wishes, blockers,
--- roster plans with their rows, and the published roster.
+-- roster plans with their rows, the published roster, and sign-ins.
 -- Keep in step with ../postgres/0021_workforce.sql.
 CREATE TABLE posts (
     id INTEGER PRIMARY KEY,
@@ -100,3 +100,26 @@ CREATE TABLE roster (
 );
 CREATE INDEX roster_shift ON roster(shift_id, day);
 CREATE INDEX roster_day ON roster(day);
+
+-- Who signed in for their shift and how (a post's daily code, or a tap), where, whether late or
+-- far from the site; signed out by hand or, at the shift's end, automatically.
+CREATE TABLE sign_ins (
+    id INTEGER PRIMARY KEY,
+    person_id BIGINT NOT NULL REFERENCES people(id),
+    day TEXT NOT NULL,
+    shift_id BIGINT NOT NULL REFERENCES post_shifts(id),
+    starts_at BIGINT NOT NULL,
+    ends_at BIGINT NOT NULL,
+    in_at BIGINT NOT NULL,
+    method TEXT NOT NULL,
+    lon DOUBLE PRECISION,
+    lat DOUBLE PRECISION,
+    distance_m DOUBLE PRECISION,
+    far BIGINT NOT NULL DEFAULT 0,
+    late BIGINT NOT NULL DEFAULT 0,
+    out_at BIGINT,
+    out_auto BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (person_id, day, shift_id)
+);
+CREATE INDEX sign_ins_open ON sign_ins(out_at, ends_at);
+CREATE INDEX sign_ins_shift ON sign_ins(shift_id, day);

@@ -285,6 +285,7 @@ async fn run_jobs(app: App) {
         crate::cases::search::run(app.cases.db.clone()),
         crate::cases::overdue::run(app.cases),
         crate::auth::sessions::purge_hourly(app.auth.db),
+        crate::workforce::sign_out_job(app.workforce.db),
     );
 }
 

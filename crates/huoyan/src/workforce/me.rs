@@ -1,5 +1,6 @@
-//! Each person's own duty, on the phone: the published shifts from yesterday on, their blockers,
-//! and the form that reports one ("my building is sealed tomorrow").
+//! Each person's own duty, on the phone: the published shifts from yesterday on with their
+//! sign-in and sign-out, their blockers, the form that reports one ("my building is sealed
+//! tomorrow"), and the page a post's QR code opens to sign in there.
 
 use axum::Router;
 use axum::extract::State;
@@ -38,6 +39,12 @@ pub struct MyShift {
     pub starts_at: String,
     #[schema(format = DateTime)]
     pub ends_at: String,
+    #[schema(format = DateTime)]
+    pub signed_in_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub signed_out_at: Option<String>,
+    /// Signed out by the server at the shift's end.
+    pub signed_out_auto: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,7 +76,8 @@ async fn duty(db: &Db, p: &Principal) -> AppResult<MyDuty> {
     let today = Day::today();
     let rows = sqlx::query(
         "SELECT r.day, r.shift_id, r.starts_at, r.ends_at, s.name AS site_name, g.name AS region_name, po.job, \
-         sh.start_minute, sh.end_minute FROM roster r JOIN post_shifts sh ON sh.id = r.shift_id \
+         sh.start_minute, sh.end_minute, si.in_at, si.out_at, si.out_auto FROM roster r JOIN post_shifts sh ON sh.id = r.shift_id \
+         LEFT JOIN sign_ins si ON si.person_id = r.person_id AND si.day = r.day AND si.shift_id = r.shift_id \
          JOIN posts po ON po.id = sh.post_id JOIN sites s ON s.id = po.site_id JOIN regions g ON g.id = s.region_id \
          WHERE r.person_id = $1 AND r.day >= $2 AND r.day <= $3 ORDER BY r.day",
     )
@@ -95,6 +103,13 @@ async fn duty(db: &Db, p: &Principal) -> AppResult<MyDuty> {
                 .to_string(),
                 starts_at: crate::time::rfc3339(r.try_get("starts_at")?),
                 ends_at: crate::time::rfc3339(r.try_get("ends_at")?),
+                signed_in_at: r
+                    .try_get::<Option<i64>, _>("in_at")?
+                    .map(crate::time::rfc3339),
+                signed_out_at: r
+                    .try_get::<Option<i64>, _>("out_at")?
+                    .map(crate::time::rfc3339),
+                signed_out_auto: r.try_get::<Option<i64>, _>("out_auto")?.unwrap_or(0) != 0,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -138,6 +153,7 @@ pub fn api() -> OpenApiRouter<WorkforceState> {
 struct DutyPage {
     ctx: PageCtx,
     duty: MyDuty,
+    today: String,
     tomorrow: String,
     reasons: Vec<(&'static str, &'static str)>,
 }
@@ -154,6 +170,17 @@ impl DutyPage {
     fn state(&self, s: &BlockerState) -> &'static str {
         s.label(self.ctx.en())
     }
+
+    /// A shift of today's (or last night's, still running) that can be signed in or out.
+    fn current(&self, s: &MyShift) -> bool {
+        s.day == self.today
+            || s.ends_at.as_str() > crate::time::rfc3339(crate::time::now_ms()).as_str()
+                && s.day.as_str() < self.today.as_str()
+    }
+
+    fn at(&self, t: &str) -> String {
+        crate::time::beijing_rfc3339(t)
+    }
 }
 
 async fn duty_page(
@@ -167,6 +194,7 @@ async fn duty_page(
         reasons: BlockerReason::choices(ctx.en()),
         ctx,
         duty,
+        today: Day::today().to_string(),
         tomorrow: Day::today().plus(1).to_string(),
     }))
 }
@@ -239,8 +267,129 @@ async fn blocker_submit(
     record(&state, &user, locale, form, "/duty").await
 }
 
+#[derive(Deserialize)]
+struct SignForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    shift_id: String,
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    lon: String,
+    #[serde(default)]
+    lat: String,
+}
+
+impl SignForm {
+    fn number(v: &str) -> serde_json::Value {
+        let v = v.trim();
+        if v.is_empty() {
+            serde_json::Value::Null
+        } else {
+            v.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(
+                    serde_json::Value::String(v.into()),
+                    serde_json::Value::Number,
+                )
+        }
+    }
+
+    fn text(v: &str) -> serde_json::Value {
+        let v = v.trim();
+        if v.is_empty() {
+            serde_json::Value::Null
+        } else {
+            v.into()
+        }
+    }
+}
+
+async fn sign_in_submit(
+    State(state): State<WorkforceState>,
+    Page { user, locale, .. }: Page,
+    axum::Form(form): axum::Form<SignForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    let s: super::signins::SignIn = crate::http::from_fields(
+        serde_json::json!({
+            "code": SignForm::text(&form.code), "shift_id": SignForm::number(&form.shift_id),
+            "day": SignForm::text(&form.day), "lon": SignForm::number(&form.lon), "lat": SignForm::number(&form.lat),
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    )
+    .page(locale)?;
+    let db = state.db.clone();
+    Change::run(&state.db, &user.actor(), async |c| {
+        super::signins::sign_in(c, &db, &user, &s).await
+    })
+    .await
+    .page(locale)?;
+    Ok(Redirect::to("/duty#shifts").into_response())
+}
+
+async fn sign_out_submit(
+    State(state): State<WorkforceState>,
+    Page { user, locale, .. }: Page,
+    axum::Form(form): axum::Form<SignForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    let s: super::signins::SignOut = crate::http::from_fields(
+        serde_json::json!({"shift_id": SignForm::number(&form.shift_id), "day": SignForm::text(&form.day)})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .page(locale)?;
+    Change::run(&state.db, &user.actor(), async |c| {
+        super::signins::sign_out(c, &user, &s).await
+    })
+    .await
+    .page(locale)?;
+    Ok(Redirect::to("/duty#shifts").into_response())
+}
+
+#[derive(askama::Template)]
+#[template(path = "workforce/scan.html")]
+struct ScanPage {
+    ctx: PageCtx,
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    #[serde(default)]
+    code: String,
+}
+
+/// Where a post's QR code leads the phone's camera: one button signs in with the code.
+async fn scan_page(
+    Page { ctx, locale, .. }: Page,
+    axum::extract::Query(q): axum::extract::Query<CodeQuery>,
+) -> Result<Response, PageError> {
+    let code = Text::<100>::field("code", q.code).page(locale)?;
+    Ok(render(&ScanPage {
+        ctx,
+        code: code.trimmed().to_string(),
+    }))
+}
+
+async fn script() -> Response {
+    crate::web::asset(crate::web::JAVASCRIPT, include_str!("../../static/duty.js"))
+}
+
 pub fn router() -> Router<WorkforceState> {
     Router::new()
         .route("/duty", axum::routing::get(duty_page))
         .route("/duty/blockers", axum::routing::post(blocker_submit))
+        .route("/duty/sign-in", axum::routing::get(scan_page))
+        .route("/duty/sign-ins", axum::routing::post(sign_in_submit))
+        .route("/duty/sign-outs", axum::routing::post(sign_out_submit))
+        .route("/static/duty.js", axum::routing::get(script))
 }

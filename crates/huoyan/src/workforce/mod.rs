@@ -14,6 +14,7 @@ mod planning;
 mod plans;
 mod posts;
 mod problem;
+mod signins;
 
 pub use blockers::{Decision, NewBlocker, decide as decide_blocker, open as open_blocker};
 pub use days::Day;
@@ -21,6 +22,7 @@ pub use duty::{DutyKind, Enrolment, enrol};
 pub use planning::{PinRequest, PlanRequest, Running, plan_now};
 pub use plans::publish;
 pub use posts::{NewPost, NewShift, create as create_post};
+pub use signins::{close_ended, run as sign_out_job};
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -67,12 +69,14 @@ pub fn api() -> OpenApiRouter<WorkforceState> {
         .merge(planning::api())
         .merge(plans::api())
         .merge(me::api())
+        .merge(signins::api())
 }
 
 pub fn pages() -> axum::Router<WorkforceState> {
     board_pages::router()
         .merge(plan_pages::router())
         .merge(me::router())
+        .merge(signins::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

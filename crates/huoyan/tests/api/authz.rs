@@ -157,6 +157,11 @@ pub const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/workforce/plans/{id}/cancel", "dispatcher"),
     ("POST /api/v1/workforce/plans/{id}/publish", "dispatcher"),
     ("GET /api/v1/workforce/me", EVERYONE),
+    ("POST /api/v1/workforce/sign-ins", EVERYONE),
+    ("POST /api/v1/workforce/sign-outs", EVERYONE),
+    ("GET /api/v1/workforce/posts/{id}/code", "admin dispatcher"),
+    ("GET /api/v1/workforce/on-duty", WORKFORCE_READERS),
+    ("GET /api/v1/workforce/hours", WORKFORCE_READERS),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -296,6 +301,10 @@ const PAGES: &[(&str, &str)] = &[
     ("POST /workforce/plans/{id}/publish", "dispatcher"),
     ("GET /duty", EVERYONE),
     ("POST /duty/blockers", EVERYONE),
+    ("GET /duty/sign-in", EVERYONE),
+    ("POST /duty/sign-ins", EVERYONE),
+    ("POST /duty/sign-outs", EVERYONE),
+    ("GET /workforce/posts/{id}/code", "admin dispatcher"),
 ];
 
 #[tokio::test]

@@ -556,3 +556,194 @@ async fn a_long_plan_shows_its_progress_and_stops_leaving_nothing() {
         .await;
     assert_eq!(status, 409, "a stopped plan is not running");
 }
+
+#[tokio::test]
+async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let bj = chrono_tz::Asia::Shanghai;
+    // A shift that began half an hour ago, on the day it began.
+    let start = chrono::Utc::now().with_timezone(&bj) - chrono::Duration::minutes(30);
+    let day = start.format("%Y-%m-%d").to_string();
+    let end = start + chrono::Duration::hours(4);
+    let hours = format!("{}-{}", start.format("%H:%M"), end.format("%H:%M"));
+    let site = app
+        .id_of("SELECT id FROM sites WHERE name = '格林街道第1核酸采样点'")
+        .await;
+    let (status, post) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/workforce/posts",
+            &json!({"site_id": site, "job": "guiding", "shifts": [{"hours": hours, "headcount": 2}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{post}");
+    let shift = post["shifts"][0]["id"].as_i64().unwrap();
+    let person = |login: &str| format!("SELECT person_id FROM accounts WHERE username = '{login}'");
+    let (one, two) = (
+        app.id_of(&person("cadre-01")).await,
+        app.id_of(&person("cadre-02")).await,
+    );
+    let planned = plan(
+        &app,
+        &dispatcher,
+        &day,
+        1,
+        json!([{"person_id": one, "shift_id": shift, "day": day},
+               {"person_id": two, "shift_id": shift, "day": day}]),
+    )
+    .await;
+    assert_eq!(planned["state"], "draft", "{planned}");
+    let (status, _) = publish(&app, &dispatcher, planned["id"].as_i64().unwrap()).await;
+    assert_eq!(status, 200);
+
+    let code_of = |d: String| {
+        let (app, dispatcher, id) = (&app, &dispatcher, post["id"].clone());
+        async move {
+            let (status, body) = app
+                .get(
+                    dispatcher,
+                    &format!("/api/v1/workforce/posts/{id}/code?day={d}"),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["code"].as_str().unwrap().to_string()
+        }
+    };
+    let cadre = app.token("cadre-01").await;
+    let sign = |body: Value| {
+        let (app, cadre) = (&app, &cadre);
+        async move {
+            app.send("POST", cadre, "/api/v1/workforce/sign-ins", &body)
+                .await
+        }
+    };
+    // The day before's code, and a made-up one: refused, saying why.
+    let before =
+        chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap() - chrono::Duration::days(1);
+    let stale = code_of(before.format("%Y-%m-%d").to_string()).await;
+    let (status, body) = sign(json!({"code": stale})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["code"]);
+    assert!(
+        body["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scan the code posted at the post today"),
+        "{body}"
+    );
+    let today = code_of(day.clone()).await;
+    let forged = format!(
+        "{}{}",
+        &today[..today.len() - 4],
+        if today.ends_with("0000") {
+            "1111"
+        } else {
+            "0000"
+        }
+    );
+    for made_up in [
+        forged.as_str(),
+        "HYQD.1.2026-01-01.0123456789abcdef0123",
+        "我在家",
+    ] {
+        let (status, body) = sign(json!({"code": made_up})).await;
+        assert_eq!(status, 422, "{made_up}: {body}");
+        assert!(
+            body["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a sign-in code"),
+            "{body}"
+        );
+    }
+    // Today's code, at the post: signed in once, late (half an hour after the start).
+    let (lon, lat) = (
+        app.id_of(&format!(
+            "SELECT CAST(lon * 1000000 AS BIGINT) FROM sites WHERE id = {site}"
+        ))
+        .await as f64
+            / 1e6,
+        app.id_of(&format!(
+            "SELECT CAST(lat * 1000000 AS BIGINT) FROM sites WHERE id = {site}"
+        ))
+        .await as f64
+            / 1e6,
+    );
+    let (status, body) = sign(json!({"code": today, "lon": lon, "lat": lat})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = sign(json!({"code": today})).await;
+    assert_eq!(status, 409, "one sign-in per shift");
+    let (_, board) = app.get(&dispatcher, "/api/v1/workforce/on-duty").await;
+    let mine: Vec<&Value> = board
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["shift_id"] == shift)
+        .collect();
+    let status_of = |p: i64| mine.iter().find(|r| r["person_id"] == p).unwrap()["status"].clone();
+    assert_eq!(status_of(one), "signed_in");
+    assert_eq!(
+        status_of(two),
+        "missing",
+        "half an hour late and not signed in"
+    );
+    assert_eq!(
+        mine.iter().find(|r| r["person_id"] == one).unwrap()["late"],
+        true
+    );
+    assert_eq!(
+        mine.iter().find(|r| r["person_id"] == one).unwrap()["far"],
+        false
+    );
+    let (status, _) = app
+        .send(
+            "POST",
+            &cadre,
+            "/api/v1/workforce/sign-outs",
+            &json!({"shift_id": shift, "day": day}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // The other taps in far from the post; the shift's end signs them out.
+    let other = app.token("cadre-02").await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &other,
+            "/api/v1/workforce/sign-ins",
+            &json!({"shift_id": shift, "day": day, "lon": lon + 0.02, "lat": lat}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let later = chrono::Utc::now().timestamp_millis() + 5 * 3_600_000;
+    assert_eq!(
+        huoyan::workforce::close_ended(&app.db, later)
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, theirs) = app.get(&other, "/api/v1/workforce/me").await;
+    let s = theirs["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["shift_id"] == shift)
+        .cloned()
+        .unwrap();
+    assert_eq!(s["signed_out_auto"], true, "{s}");
+    assert_eq!(s["signed_out_at"], s["ends_at"]);
+    let (_, hours) = app
+        .get(&dispatcher, &format!("/api/v1/workforce/hours?day={day}"))
+        .await;
+    let row = hours
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["person_id"] == two)
+        .cloned()
+        .unwrap();
+    assert_eq!(row["shifts"], 1);
+    assert!(row["minutes"].as_i64().unwrap() >= 200, "{row}");
+}
