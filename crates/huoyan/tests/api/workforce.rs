@@ -252,15 +252,14 @@ async fn blockers_are_lifted_by_whom_their_reason_names() {
 
 /// A cadre with a login and a published shift on `day`: (login, person, shift).
 async fn rostered_cadre(app: &TestApp, day: &str) -> (String, i64, i64) {
-    let row = sqlx::query_as::<_, (String, i64, i64)>(
+    sqlx::query_as::<_, (String, i64, i64)>(
         "SELECT a.username, r.person_id, r.shift_id FROM roster r JOIN accounts a ON a.person_id = r.person_id \
          WHERE a.username LIKE 'cadre-%' AND r.day = $1 ORDER BY a.username LIMIT 1",
     )
     .bind(day)
     .fetch_one(&app.db.pool)
     .await
-    .unwrap();
-    row
+    .unwrap()
 }
 
 #[tokio::test]
