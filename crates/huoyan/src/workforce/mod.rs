@@ -8,6 +8,7 @@ mod blockers;
 mod board_pages;
 mod days;
 mod duty;
+mod grouping;
 mod me;
 mod plan_pages;
 mod planning;
@@ -22,6 +23,7 @@ pub use duty::{DutyKind, Enrolment, enrol};
 pub use planning::{PinRequest, PlanRequest, Running, plan_now};
 pub use plans::publish;
 pub use posts::{NewPost, NewShift, create as create_post};
+pub use problem::{Horizon, for_region as problem_for_region};
 pub use signins::{close_ended, run as sign_out_job};
 
 use utoipa_axum::router::OpenApiRouter;
@@ -70,6 +72,7 @@ pub fn api() -> OpenApiRouter<WorkforceState> {
         .merge(plans::api())
         .merge(me::api())
         .merge(signins::api())
+        .merge(grouping::api())
 }
 
 pub fn pages() -> axum::Router<WorkforceState> {
@@ -77,6 +80,7 @@ pub fn pages() -> axum::Router<WorkforceState> {
         .merge(plan_pages::router())
         .merge(me::router())
         .merge(signins::router())
+        .merge(grouping::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

@@ -256,6 +256,13 @@ pub async fn load(
     })
 }
 
+/// The problem `load` reads for the region at `path`, on a connection of its own (the benchmark
+/// runs the engine alone on it).
+pub async fn for_region(db: &crate::db::Db, path: &str, h: Horizon) -> AppResult<RosterProblem> {
+    let mut conn = db.pool.acquire().await?;
+    load(&mut conn, path, h).await
+}
+
 /// The published roster over `h` of the people on duty in the region (`like`: its path's
 /// pattern), as engine assignments.
 async fn published(

@@ -746,3 +746,97 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
     assert_eq!(row["shifts"], 1);
     assert!(row["minutes"].as_i64().unwrap() >= 200, "{row}");
 }
+
+#[tokio::test]
+async fn the_grouping_workbook_holds_the_roster_rows_exactly() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let day = tomorrow();
+    let draft = plan(&app, &dispatcher, &day, 1, json!([])).await;
+    let (status, _) = publish(&app, &dispatcher, draft["id"].as_i64().unwrap()).await;
+    assert_eq!(status, 200);
+    // The roster as stored: (member, post, time, phone) per person.
+    let stored: Vec<(String, String, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT pe.name, s.name, p.job, sh.start_minute, sh.end_minute, pe.phone FROM roster r \
+         JOIN people pe ON pe.id = r.person_id JOIN post_shifts sh ON sh.id = r.shift_id \
+         JOIN posts p ON p.id = sh.post_id JOIN sites s ON s.id = p.site_id WHERE r.day = $1",
+    )
+    .bind(&day)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let job_zh = |code: &str| {
+        huoyan_core::workforce::posts::Job::parse(code)
+            .unwrap()
+            .zh()
+            .to_string()
+    };
+    let clock = |m: i64| format!("{:02}:{:02}", (m % 1440) / 60, m % 60);
+    let mut expected: Vec<Vec<String>> = stored
+        .iter()
+        .map(|(name, site, job, start, end, phone)| {
+            vec![
+                name.clone(),
+                phone.clone(),
+                format!("{site} · {}", job_zh(job)),
+                format!("{}-{}", clock(*start), clock(*end)),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    for by in ["branch", "post"] {
+        let bytes = crate::figures::download(
+            &app,
+            &dispatcher,
+            &format!("/api/v1/workforce/grouping.xlsx?day={day}&by={by}"),
+        )
+        .await;
+        let sheets = crate::figures::read_back(&bytes);
+        let rows = sheets[0]["rows"].as_array().unwrap();
+        assert_eq!(
+            rows[0],
+            json!(["组别", "组长", "组员", "联系电话", "岗位", "时间"])
+        );
+        let mut got: Vec<Vec<String>> = rows[1..]
+            .iter()
+            .map(|r| {
+                let cell = |i: usize| r[i].as_str().unwrap_or_default().to_string();
+                vec![cell(2), cell(3), cell(4), cell(5)]
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got, expected,
+            "by {by}: the workbook's rows are the roster's"
+        );
+        // Every line names its group and the group's leader.
+        assert!(
+            rows[1..]
+                .iter()
+                .all(|r| r[0].as_str().is_some_and(|g| !g.is_empty())
+                    && r[1].as_str().is_some_and(|l| !l.is_empty()))
+        );
+    }
+    // The commander reads the same table with phones masked.
+    let commander = app.token("commander").await;
+    let (status, table) = app
+        .get(&commander, &format!("/api/v1/workforce/grouping?day={day}"))
+        .await;
+    assert_eq!(status, 200);
+    let table = table.as_array().unwrap();
+    assert_eq!(table.len(), expected.len());
+    assert!(
+        table
+            .iter()
+            .all(|r| r["phone"].as_str().unwrap().contains("****"))
+    );
+    assert_eq!(
+        app.id_of(
+            "SELECT COUNT(*) FROM audit_events WHERE entity = 'export' AND entity_id = 'grouping'"
+        )
+        .await,
+        2,
+        "each workbook is an audited export"
+    );
+}
