@@ -29,6 +29,7 @@ const MAX_PEOPLE: i64 = 3_000;
 
 /// A shift's places on a day against those published.
 pub struct Need {
+    pub post_id: i64,
     pub site_name: String,
     pub region_name: String,
     pub job: Job,
@@ -39,7 +40,7 @@ pub struct Need {
 
 async fn needs(db: &Db, p: &Principal, day: Day) -> AppResult<Vec<Need>> {
     let mut sql = Sql::new(
-        "SELECT s.name AS site_name, g.name AS region_name, po.job, sh.start_minute, sh.end_minute, sh.headcount, \
+        "SELECT po.id AS post_id, s.name AS site_name, g.name AS region_name, po.job, sh.start_minute, sh.end_minute, sh.headcount, \
          (SELECT COUNT(*) FROM roster r WHERE r.shift_id = sh.id AND r.day = ",
     );
     sql.bind(day.to_string()).push(
@@ -56,6 +57,7 @@ async fn needs(db: &Db, p: &Principal, day: Day) -> AppResult<Vec<Need>> {
         .map(|r| {
             let job: String = r.try_get("job")?;
             Ok(Need {
+                post_id: r.try_get("post_id")?,
                 site_name: r.try_get("site_name")?,
                 region_name: r.try_get("region_name")?,
                 job: Job::parse(&job).ok_or_else(|| anyhow::anyhow!("a post's job {job:?}"))?,
@@ -109,12 +111,24 @@ struct BoardPage {
     reasons: Vec<(&'static str, &'static str)>,
     plans: ListPage<PlanSummary>,
     can_plan: bool,
+    /// Whether the reader prints the posts' sign-in codes.
+    can_manage: bool,
+    on_duty: Vec<super::signins::OnDuty>,
     tomorrow: String,
 }
 
 impl BoardPage {
     fn job(&self, j: &Job) -> &'static str {
         j.label(self.ctx.en())
+    }
+
+    fn status(&self, s: &str) -> &'static str {
+        match s {
+            "signed_in" => "workforce.status.signed_in",
+            "signed_out" => "workforce.status.signed_out",
+            "due" => "workforce.status.due",
+            _ => "workforce.status.missing",
+        }
     }
 
     fn plan_state(&self, s: &str) -> &'static str {
@@ -155,6 +169,9 @@ async fn board(
         .page(locale)?
         .total;
     let can_plan = user.role.allows(Permission::WorkforcePlan);
+    let on_duty = super::signins::on_duty(&state.db, &user, crate::time::now_ms())
+        .await
+        .page(locale)?;
     let people = if matches!(
         user.role,
         huoyan_core::auth::Role::Dispatcher | huoyan_core::auth::Role::Branch
@@ -183,6 +200,8 @@ async fn board(
         people,
         plans,
         can_plan,
+        can_manage: user.role.allows(Permission::WorkforceManage),
+        on_duty,
         tomorrow: tomorrow.to_string(),
     }))
 }

@@ -16,6 +16,7 @@ mod plans;
 mod posts;
 mod problem;
 mod signins;
+mod statistics;
 
 pub use blockers::{Decision, NewBlocker, decide as decide_blocker, open as open_blocker};
 pub use days::Day;
@@ -73,6 +74,7 @@ pub fn api() -> OpenApiRouter<WorkforceState> {
         .merge(me::api())
         .merge(signins::api())
         .merge(grouping::api())
+        .merge(statistics::api())
 }
 
 pub fn pages() -> axum::Router<WorkforceState> {
@@ -81,6 +83,7 @@ pub fn pages() -> axum::Router<WorkforceState> {
         .merge(me::router())
         .merge(signins::router())
         .merge(grouping::router())
+        .merge(statistics::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

@@ -745,6 +745,66 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
         .unwrap();
     assert_eq!(row["shifts"], 1);
     assert!(row["minutes"].as_i64().unwrap() >= 200, "{row}");
+    // The day's statistics count the post's places, both sign-ins and the hours.
+    let (status, stats) = app
+        .get(
+            &dispatcher,
+            &format!("/api/v1/workforce/statistics?from={day}&to={day}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    let guiding = stats["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["job"] == "guiding" && p["site_name"] == "格林街道第1核酸采样点")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            &guiding["needed"],
+            &guiding["filled"],
+            &guiding["signed_in"],
+            &guiding["late"],
+            &guiding["short"]
+        ),
+        (&json!(2), &json!(2), &json!(2), &json!(2), &json!(0)),
+        "{guiding}"
+    );
+    assert!(guiding["hours"].as_f64().unwrap() >= 3.4, "{guiding}");
+    let community = stats["communities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["community"] == guiding["community"])
+        .cloned()
+        .unwrap();
+    assert!(community["signed_in"].as_i64().unwrap() >= 2);
+    assert_eq!(
+        community["short"],
+        json!(community["needed"].as_i64().unwrap() - community["filled"].as_i64().unwrap()),
+        "{community}"
+    );
+    let bytes = crate::figures::download(
+        &app,
+        &dispatcher,
+        &format!("/api/v1/workforce/statistics.xlsx?from={day}&to={day}"),
+    )
+    .await;
+    let sheets = crate::figures::read_back(&bytes);
+    assert_eq!(sheets[0]["name"], "按社区");
+    assert_eq!(
+        sheets[1]["rows"].as_array().unwrap().len(),
+        stats["posts"].as_array().unwrap().len() + 1
+    );
+    let (status, body) = app
+        .get(
+            &dispatcher,
+            &format!("/api/v1/workforce/statistics?from={day}&to=2099-01-01"),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["to"]);
 }
 
 #[tokio::test]
