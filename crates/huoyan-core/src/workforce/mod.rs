@@ -16,3 +16,15 @@ pub const NOTICE_KINDS: [&str; 5] = [
     "blocker_lifted",
     "blocker_refused",
 ];
+
+crate::coded_enum!(
+    /// Where a roster plan stands.
+    PlanState {
+        Planning = "planning", "正在排班…", "Planning…";
+        Draft = "draft", "草稿，待发布", "Draft, not published";
+        Published = "published", "已发布", "Published";
+        Cancelled = "cancelled", "已取消", "Cancelled";
+        Failed = "failed", "排班失败", "Failed";
+        Interrupted = "interrupted", "服务重启，排班中断，请重新排班", "Interrupted by a restart: plan again";
+    }
+);

@@ -131,8 +131,8 @@ impl BoardPage {
         }
     }
 
-    fn plan_state(&self, s: &str) -> &'static str {
-        super::plan_pages::state_key(s)
+    fn plan_state(&self, s: &huoyan_core::workforce::PlanState) -> &'static str {
+        s.label(self.ctx.en())
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod blockers;
 mod board_pages;
+mod branch;
 mod days;
 mod duty;
 mod grouping;
@@ -25,7 +26,9 @@ pub use planning::{PinRequest, PlanRequest, Running, plan_now};
 pub use plans::publish;
 pub use posts::{NewPost, NewShift, create as create_post};
 pub use problem::{Horizon, for_region as problem_for_region};
-pub use signins::{close_ended, run as sign_out_job};
+pub use signins::{
+    SignIn, SignOut, close_ended, close_ended_in, run as sign_out_job, sign_in, sign_out,
+};
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -75,6 +78,7 @@ pub fn api() -> OpenApiRouter<WorkforceState> {
         .merge(signins::api())
         .merge(grouping::api())
         .merge(statistics::api())
+        .merge(branch::api())
 }
 
 pub fn pages() -> axum::Router<WorkforceState> {
@@ -84,6 +88,7 @@ pub fn pages() -> axum::Router<WorkforceState> {
         .merge(signins::router())
         .merge(grouping::router())
         .merge(statistics::router())
+        .merge(branch::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

@@ -40,24 +40,16 @@ impl PlanPage {
         format!("{}|{}|{}", r.person_id, r.place.shift_id, r.place.day)
     }
 
-    fn state_key(&self) -> &'static str {
-        state_key(&self.plan.state)
+    fn state_label(&self) -> &'static str {
+        self.plan.state.label(self.ctx.en())
+    }
+
+    fn is(&self, state: &str) -> bool {
+        self.plan.state.code() == state
     }
 
     fn percent(&self) -> i64 {
         self.plan.progress_permille / 10
-    }
-}
-
-/// The i18n key of a plan's state.
-pub(super) fn state_key(state: &str) -> &'static str {
-    match state {
-        "planning" => "workforce.state.planning",
-        "draft" => "workforce.state.draft",
-        "published" => "workforce.state.published",
-        "cancelled" => "workforce.state.cancelled",
-        "failed" => "workforce.state.failed",
-        _ => "workforce.state.interrupted",
     }
 }
 

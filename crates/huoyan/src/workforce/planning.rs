@@ -169,16 +169,38 @@ async fn start(
     Ok((id, h, path))
 }
 
-/// Runs the engine for plan `id` and stores its draft; what the request would wait for.
-pub async fn run(
+/// What a run of the engine came to: its roster (or why the input was refused), the pins it
+/// kept, and whether it was stopped.
+pub struct Ran {
+    solution: Result<Solution, roster::RosterError>,
+    pins: Vec<Assignment>,
+    stopped: bool,
+    horizon: Horizon,
+}
+
+impl Ran {
+    pub fn outcome(&self) -> Outcome<'_> {
+        match (&self.solution, self.stopped) {
+            (_, true) => Outcome::Cancelled,
+            (Ok(s), false) => Outcome::Draft {
+                solution: s,
+                pins: &self.pins,
+                horizon: self.horizon,
+            },
+            (Err(e), false) => Outcome::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Reads the problem of the region at `path` over `h` and runs the engine on it beside the
+/// server's threads.
+async fn compute(
     db: &Db,
-    actor: &Actor,
-    id: i64,
     path: &str,
     h: Horizon,
     pins: &[PinRequest],
     opts: SolveOptions,
-) -> AppResult<()> {
+) -> AppResult<Ran> {
     let problem = {
         let mut conn = db.pool.acquire().await?;
         problem::load(&mut conn, path, h).await?
@@ -202,17 +224,29 @@ pub async fn run(
     })
     .await
     .map_err(anyhow::Error::from)?;
-    let stopped = control.is_some_and(|c| c.stopped());
-    let outcome = match (&solution, stopped) {
-        (_, true) => Outcome::Cancelled,
-        (Ok(s), false) => Outcome::Draft {
-            solution: s,
-            pins: &kept,
-            horizon: h,
-        },
-        (Err(e), false) => Outcome::Failed(e.to_string()),
-    };
-    Change::run(db, actor, async |c| plans::finish(c, id, &outcome).await).await
+    Ok(Ran {
+        solution,
+        pins: kept,
+        stopped: control.is_some_and(|c| c.stopped()),
+        horizon: h,
+    })
+}
+
+/// Runs the engine for plan `id` and stores its draft; what the request would wait for.
+pub async fn run(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+    path: &str,
+    h: Horizon,
+    pins: &[PinRequest],
+    opts: SolveOptions,
+) -> AppResult<()> {
+    let ran = compute(db, path, h, pins, opts).await?;
+    Change::run(db, actor, async |c| {
+        plans::finish(c, id, &ran.outcome()).await
+    })
+    .await
 }
 
 /// How a run ended.
@@ -281,16 +315,24 @@ pub async fn launch(state: &WorkforceState, p: &Principal, req: PlanRequest) -> 
     Ok(id)
 }
 
-/// Plans `req` as `p` and waits for the draft (the demo's history, the benchmark); returns the
-/// plan's id.
+/// Plans `req` as `p` at `at` (epoch milliseconds: the demo replays history) and waits for the
+/// draft, written a minute later; returns the plan's id.
 pub async fn plan_now(
     db: &Db,
     p: &Principal,
     req: &PlanRequest,
     opts: SolveOptions,
+    at: i64,
 ) -> AppResult<i64> {
-    let (id, h, path) = Change::run(db, &p.actor(), async |c| start(c, p, req).await).await?;
-    run(db, &p.actor(), id, &path, h, &req.pins, opts).await?;
+    let mut c = Change::begin(db, &p.actor()).await?;
+    c.act_as(&p.actor(), at);
+    let (id, h, path) = start(&mut c, p, req).await?;
+    c.commit().await?;
+    let ran = compute(db, &path, h, &req.pins, opts).await?;
+    let mut c = Change::begin(db, &p.actor()).await?;
+    c.act_as(&p.actor(), at + 60_000);
+    plans::finish(&mut c, id, &ran.outcome()).await?;
+    c.commit().await?;
     Ok(id)
 }
 
@@ -304,7 +346,7 @@ pub async fn cancel(state: &WorkforceState, p: &Principal, id: i64) -> AppResult
         }
         None => Err(AppError::Conflict(vec![FieldError::new(
             "id",
-            format!("the plan is not running (it is {})", view.state),
+            format!("the plan is not running (it is {})", view.state.code()),
         )])),
     }
 }

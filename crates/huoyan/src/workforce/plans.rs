@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::extract::State;
+use huoyan_core::workforce::PlanState;
 use huoyan_core::workforce::posts::Job;
 use huoyan_core::workforce::roster::{self, Assignment, Breakdown, ShortReason};
 use serde::Serialize;
@@ -28,10 +29,10 @@ use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 /// cancelled one's is not overwritten).
 pub async fn finish(change: &mut Change, id: i64, outcome: &Outcome<'_>) -> AppResult<()> {
     let (state, breakdown, shortfalls, message) = match outcome {
-        Outcome::Cancelled => ("cancelled", None, Vec::new(), String::new()),
-        Outcome::Failed(why) => ("failed", None, Vec::new(), why.clone()),
+        Outcome::Cancelled => (PlanState::Cancelled, None, Vec::new(), String::new()),
+        Outcome::Failed(why) => (PlanState::Failed, None, Vec::new(), why.clone()),
         Outcome::Draft { solution, .. } => (
-            "draft",
+            PlanState::Draft,
             Some(solution.breakdown),
             solution.shortfalls.clone(),
             String::new(),
@@ -41,7 +42,7 @@ pub async fn finish(change: &mut Change, id: i64, outcome: &Outcome<'_>) -> AppR
         "UPDATE roster_plans SET state = $1, breakdown = $2, shortfalls = $3, message = $4, finished_at = $5 \
          WHERE id = $6 AND state = 'planning'",
     )
-    .bind(state)
+    .bind(state.code())
     .bind(serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?)
     .bind(serde_json::to_string(&shortfalls).map_err(anyhow::Error::from)?)
     .bind(&message)
@@ -92,7 +93,7 @@ pub async fn finish(change: &mut Change, id: i64, outcome: &Outcome<'_>) -> AppR
             "roster_plan",
             id,
             "finish",
-            &serde_json::json!({"state": state, "rows": count, "total": breakdown.map(|b| b.total), "message": message}),
+            &serde_json::json!({"state": state.code(), "rows": count, "total": breakdown.map(|b| b.total), "message": message}),
         )
         .await
 }
@@ -134,9 +135,8 @@ pub struct PlanView {
     pub id: i64,
     pub first_day: String,
     pub days: i64,
-    /// `planning`, `draft`, `published`, `cancelled`, `failed`, or `interrupted` (the server
-    /// stopped while it planned).
-    pub state: String,
+    /// `interrupted` when the server stopped while it planned.
+    pub state: PlanState,
     /// Share of the engine's budget spent, 0 to 1000, while planning.
     pub progress_permille: i64,
     pub message: String,
@@ -289,12 +289,13 @@ pub async fn get(db: &Db, running: &Running, p: &Principal, id: i64) -> AppResul
     let mut conn = db.pool.acquire().await?;
     let (h, r) = head(&mut conn, p, id).await?;
     let control = running.get(id);
-    let state = match (h.state.as_str(), &control) {
-        ("planning", None) => "interrupted".to_string(),
-        (s, _) => s.to_string(),
+    let state = match (PlanState::parse(&h.state), &control) {
+        (Some(PlanState::Planning), None) => PlanState::Interrupted,
+        (Some(s), _) => s,
+        (None, _) => return Err(anyhow::anyhow!("plan {id} in state {:?}", h.state).into()),
     };
     let rows = plan_rows(&mut conn, id).await?;
-    let published = if state == "draft" {
+    let published = if state == PlanState::Draft {
         published_rows(&mut conn, &h.path, h.horizon).await?
     } else {
         Vec::new()
@@ -354,7 +355,7 @@ pub async fn get(db: &Db, running: &Running, p: &Principal, id: i64) -> AppResul
                 day,
                 *shift,
                 *pinned,
-                state == "draft" && !before.contains(&(*person, day.as_str(), *shift)),
+                state == PlanState::Draft && !before.contains(&(*person, day.as_str(), *shift)),
             )
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -383,7 +384,7 @@ pub async fn get(db: &Db, running: &Running, p: &Principal, id: i64) -> AppResul
         days: i64::from(h.horizon.days),
         progress_permille: match &control {
             Some(c) => i64::from(c.permille()),
-            None if state == "planning" || state == "interrupted" => 0,
+            None if matches!(state, PlanState::Planning | PlanState::Interrupted) => 0,
             None => 1000,
         },
         state,
@@ -585,7 +586,7 @@ pub struct PlanSummary {
     pub id: i64,
     pub first_day: String,
     pub days: i64,
-    pub state: String,
+    pub state: PlanState,
     #[schema(format = DateTime)]
     pub planned_at: String,
 }
@@ -608,7 +609,12 @@ pub async fn list(db: &Db, p: &Principal, f: &PlanFilter) -> AppResult<ListPage<
                 id: r.try_get("id")?,
                 first_day: r.try_get("first_day")?,
                 days: r.try_get("days")?,
-                state: r.try_get("state")?,
+                state: {
+                    let state: String = r.try_get("state")?;
+                    PlanState::parse(&state).ok_or_else(|| {
+                        sqlx::Error::Decode(format!("a plan's state {state:?}").into())
+                    })?
+                },
                 planned_at: crate::time::rfc3339(r.try_get("planned_at")?),
             })
         },

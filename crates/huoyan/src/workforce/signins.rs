@@ -233,27 +233,42 @@ pub async fn sign_out(change: &mut Change, p: &Principal, s: &SignOut) -> AppRes
         .await
 }
 
-/// Closes every sign-in whose shift has ended, at the shift's end, marked automatic; returns
-/// how many.
+/// Closes every sign-in whose shift has ended by `now`, at the shift's end, marked automatic;
+/// returns how many.
 pub async fn close_ended(db: &Db, now: i64) -> AppResult<usize> {
-    Change::run(db, &Actor::system("sign-out at the shift's end"), async |c| {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM sign_ins WHERE out_at IS NULL AND ends_at <= $1 ORDER BY id LIMIT 1000",
-        )
-        .bind(now)
-        .fetch_all(&mut *c.tx)
-        .await?;
-        for id in &ids {
-            sqlx::query("UPDATE sign_ins SET out_at = ends_at, out_auto = 1 WHERE id = $1 AND out_at IS NULL")
-                .bind(*id)
-                .execute(&mut *c.tx)
-                .await?;
-            c.record("sign_in", *id, "sign_out", &serde_json::json!({"auto": true}))
-                .await?;
-        }
-        Ok(ids.len())
-    })
+    Change::run(
+        db,
+        &Actor::system("sign-out at the shift's end"),
+        async |c| close_ended_in(c, now).await,
+    )
     .await
+}
+
+/// The same inside `change` (the demo replays it at the shifts' ends).
+pub async fn close_ended_in(change: &mut Change, now: i64) -> AppResult<usize> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM sign_ins WHERE out_at IS NULL AND ends_at <= $1 ORDER BY id LIMIT 1000",
+    )
+    .bind(now)
+    .fetch_all(&mut *change.tx)
+    .await?;
+    for id in &ids {
+        sqlx::query(
+            "UPDATE sign_ins SET out_at = ends_at, out_auto = 1 WHERE id = $1 AND out_at IS NULL",
+        )
+        .bind(*id)
+        .execute(&mut *change.tx)
+        .await?;
+        change
+            .record(
+                "sign_in",
+                *id,
+                "sign_out",
+                &serde_json::json!({"auto": true}),
+            )
+            .await?;
+    }
+    Ok(ids.len())
 }
 
 /// The job beside the server: every minute, the sign-ins of shifts that ended are closed.
@@ -271,7 +286,7 @@ pub async fn run(db: Db) {
 
 /// Sign in: with the code scanned at the post, or by tapping the shift. Late (past ten minutes)
 /// and far (past 500 m from the site) are flagged, never refused.
-#[utoipa::path(post, path = "/api/v1/workforce/sign-ins", tag = "workforce", operation_id = "sign_in",
+#[utoipa::path(post, path = "/api/v1/workforce/sign-ins", tag = "workforce", operation_id = "sign_in_for_shift",
     request_body = SignIn,
     responses((status = 201, body = super::blockers::BlockerId), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -292,7 +307,7 @@ async fn sign_in_route(
 }
 
 /// Sign out of a shift signed in for.
-#[utoipa::path(post, path = "/api/v1/workforce/sign-outs", tag = "workforce", operation_id = "sign_out",
+#[utoipa::path(post, path = "/api/v1/workforce/sign-outs", tag = "workforce", operation_id = "sign_out_of_shift",
     request_body = SignOut,
     responses((status = 204), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn sign_out_route(

@@ -166,6 +166,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/workforce/grouping.xlsx", WORKFORCE_READERS),
     ("GET /api/v1/workforce/statistics", WORKFORCE_READERS),
     ("GET /api/v1/workforce/statistics.xlsx", WORKFORCE_READERS),
+    ("GET /api/v1/workforce/branch", WORKFORCE_READERS),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -311,6 +312,7 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/posts/{id}/code", "admin dispatcher"),
     ("GET /workforce/grouping", WORKFORCE_READERS),
     ("GET /workforce/statistics", WORKFORCE_READERS),
+    ("GET /workforce/branch", WORKFORCE_READERS),
 ];
 
 #[tokio::test]

@@ -717,11 +717,22 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
         .await;
     assert_eq!(status, 201, "{body}");
     let later = chrono::Utc::now().timestamp_millis() + 5 * 3_600_000;
+    let open = app
+        .id_of(&format!(
+            "SELECT COUNT(*) FROM sign_ins WHERE out_at IS NULL AND ends_at <= {later}"
+        ))
+        .await;
+    assert!(open >= 1);
     assert_eq!(
         huoyan::workforce::close_ended(&app.db, later)
             .await
-            .unwrap(),
-        1
+            .unwrap() as i64,
+        open
+    );
+    assert_eq!(
+        app.id_of("SELECT COUNT(*) FROM sign_ins WHERE out_at IS NULL AND out_auto = 1")
+            .await,
+        0
     );
     let (_, theirs) = app.get(&other, "/api/v1/workforce/me").await;
     let s = theirs["shifts"]
@@ -898,5 +909,90 @@ async fn the_grouping_workbook_holds_the_roster_rows_exactly() {
         .await,
         2,
         "each workbook is an audited export"
+    );
+}
+
+#[tokio::test]
+async fn a_branch_leader_sees_every_member_and_marks_a_blocker_without_a_chat_group() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let leader = app.token("branch").await;
+    let day = tomorrow();
+    let draft = plan(&app, &dispatcher, &day, 1, json!([])).await;
+    publish(&app, &dispatcher, draft["id"].as_i64().unwrap()).await;
+    let (status, branch) = app.get(&leader, "/api/v1/workforce/branch").await;
+    assert_eq!(status, 200, "{branch}");
+    assert_eq!(branch["working_group"].as_array().unwrap().len(), 3);
+    let groups = branch["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3);
+    for g in groups {
+        assert_eq!(g["members"][0]["role"], "group_leader", "{g}");
+    }
+    let members: Vec<&Value> = branch["working_group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(groups.iter().flat_map(|g| g["members"].as_array().unwrap()))
+        .collect();
+    assert!(
+        members
+            .iter()
+            .all(|m| !m["phone"].as_str().unwrap().contains('*')),
+        "the leader calls them"
+    );
+    // Tomorrow's shifts are the published roster's.
+    let rostered: Vec<i64> = sqlx::query_scalar("SELECT person_id FROM roster WHERE day = $1")
+        .bind(&day)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    for m in &members {
+        let on = rostered.contains(&m["person_id"].as_i64().unwrap());
+        assert_eq!(!m["tomorrow"].is_null(), on, "{m}");
+    }
+    let member = &groups[1]["members"][2];
+    let (status, body) = app
+        .send(
+            "POST",
+            &leader,
+            "/api/v1/workforce/blockers",
+            &json!({"person_id": member["person_id"], "reason": "unreachable", "first_day": day}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, again) = app.get(&leader, "/api/v1/workforce/branch").await;
+    let marked = again["groups"][1]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["person_id"] == member["person_id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(marked["blocked"], json!(["unreachable"]));
+    // Another branch is not theirs; the dispatcher names one; the commander sees phones masked.
+    let other = app
+        .id_of("SELECT MAX(id) FROM teams WHERE kind = 'party_branch'")
+        .await;
+    let (status, _) = app
+        .get(
+            &leader,
+            &format!("/api/v1/workforce/branch?team_id={other}"),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = app.get(&dispatcher, "/api/v1/workforce/branch").await;
+    assert_eq!(status, 422, "{body}");
+    let (status, seen) = app
+        .get(
+            &app.token("commander").await,
+            &format!("/api/v1/workforce/branch?team_id={}", branch["team_id"]),
+        )
+        .await;
+    assert_eq!(status, 200, "{seen}");
+    assert!(
+        seen["working_group"][0]["phone"]
+            .as_str()
+            .unwrap()
+            .contains("****")
     );
 }
