@@ -352,7 +352,7 @@ async fn decide(
     let fail = |err: crate::error::AppError| anyhow::anyhow!("{err}: {:?}", err.fields());
     let (who, lift) = match reason.lifter() {
         Lifter::Community => (office_of(db, id).await?, (k / 6) % 3 != 2),
-        Lifter::Dispatcher if k % 2 == 0 => (Some(dispatcher.clone()), true),
+        Lifter::Dispatcher if k.is_multiple_of(2) => (Some(dispatcher.clone()), true),
         _ => (None, true),
     };
     let Some(who) = who else { return Ok(()) };
@@ -376,12 +376,15 @@ async fn decide(
     Ok(())
 }
 
+/// A published shift with its person's login: (account, person, shift, starts, ends, site lon, lat).
+type Rostered = (i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
+
 /// `day`'s sign-ins, each by the person's own login at its time, up to the snapshot: most a few
 /// minutes early, one in twelve late, one in fifteen never; two in three sign out by hand, the
 /// rest are signed out at the shift's end.
 async fn sign_ins(db: &Db, rng: &mut StdRng, day: Day) -> anyhow::Result<()> {
     let fail = |err: crate::error::AppError| anyhow::anyhow!("{err}: {:?}", err.fields());
-    let rows: Vec<(i64, i64, i64, i64, i64, Option<f64>, Option<f64>)> = sqlx::query_as(
+    let rows: Vec<Rostered> = sqlx::query_as(
         "SELECT a.id, r.person_id, r.shift_id, r.starts_at, r.ends_at, s.lon, s.lat FROM roster r \
          JOIN accounts a ON a.person_id = r.person_id AND a.role = 'volunteer' \
          JOIN post_shifts sh ON sh.id = r.shift_id JOIN posts p ON p.id = sh.post_id JOIN sites s ON s.id = p.site_id \
@@ -412,10 +415,12 @@ async fn sign_ins(db: &Db, rng: &mut StdRng, day: Day) -> anyhow::Result<()> {
     let mut accounts: HashMap<i64, Principal> = HashMap::new();
     for (at, signing_in, i) in events.into_iter().filter(|e| e.0 <= SNAPSHOT) {
         let (account, _, shift, _, _, lon, lat) = rows[i];
-        if !accounts.contains_key(&account) {
-            accounts.insert(account, principal_of(db, account).await.map_err(fail)?);
-        }
-        let who = &accounts[&account];
+        let who = match accounts.entry(account) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(principal_of(db, account).await.map_err(fail)?)
+            }
+        };
         c.act_as(&who.actor(), at);
         if signing_in {
             let s = workforce::SignIn {
