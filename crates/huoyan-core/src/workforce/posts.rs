@@ -134,7 +134,10 @@ mod tests {
 
     #[test]
     fn bad_hours_are_named() {
-        assert_eq!(ShiftTime::parse("04:30 12:30"), Err(ShiftTimeError::BadRange));
+        assert_eq!(
+            ShiftTime::parse("04:30 12:30"),
+            Err(ShiftTimeError::BadRange)
+        );
         assert_eq!(ShiftTime::parse("0430-1230"), Err(ShiftTimeError::BadClock));
         assert_eq!(
             ShiftTime::parse("24:00-08:00"),

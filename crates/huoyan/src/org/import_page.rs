@@ -16,7 +16,7 @@ use crate::auth::{Page, perm};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::Locale;
 use crate::tabular::Format;
-use crate::web::{PageCtx, PageError, PageResultExt, render};
+use crate::web::{PageCtx, PageError, PageResultExt, Upload, render};
 
 /// What may be imported, in the order the page offers it (regions before the teams and people
 /// that name them).
@@ -157,56 +157,19 @@ async fn form(Page { ctx, .. }: Page<perm::Import>, Query(q): Query<DoneQuery>) 
     page(ctx, kind.clone(), vec![], done)
 }
 
-/// The form's parts: the chosen kind, the CSRF token and the file with its name.
-#[derive(Default)]
-struct Upload {
-    csrf: String,
-    kind: String,
-    name: String,
-    bytes: Vec<u8>,
-}
-
-async fn read(form: Result<Multipart, MultipartRejection>) -> AppResult<Upload> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::TooLarge(vec![FieldError::new(
-                "file",
-                "the request body is too large",
-            )])
-        } else {
-            AppError::invalid("file", e.body_text())
-        }
-    };
-    let mut form =
-        form.map_err(|_| AppError::invalid("file", "send the file as multipart/form-data"))?;
-    let mut upload = Upload::default();
-    while let Some(field) = form.next_field().await.map_err(bad)? {
-        match field.name().unwrap_or_default() {
-            "file" => {
-                upload.name = field.file_name().unwrap_or_default().to_string();
-                upload.bytes = field.bytes().await.map_err(bad)?.to_vec();
-            }
-            "_csrf" => upload.csrf = field.text().await.map_err(bad)?,
-            "kind" => upload.kind = field.text().await.map_err(bad)?,
-            // Parts the form does not have are not read into memory.
-            _ => {}
-        }
-    }
-    Ok(upload)
-}
-
 /// Runs the import the form asks for; the fields of what is wrong with the form itself (no
 /// file, an unknown kind or file type, an expired form) come first, and nothing is written.
 async fn import(
     state: &OrgState,
     user: &crate::auth::Principal,
     upload: &Upload,
+    kind: &str,
 ) -> AppResult<usize> {
     let mut errors = Vec::new();
-    if let Err(e) = user.check_csrf(Some(&upload.csrf)) {
+    if let Err(e) = user.check_csrf(upload.fields.get("_csrf").map(String::as_str)) {
         errors.extend(e.fields().iter().cloned());
     }
-    if !KINDS.contains(&upload.kind.as_str()) {
+    if !KINDS.contains(&kind) {
         errors.push(FieldError::new("kind_choice", "choose from the list"));
     }
     let format = if upload.name.is_empty() && upload.bytes.is_empty() {
@@ -227,7 +190,7 @@ async fn import(
             super::import::run(
                 &state.db,
                 &user.actor(),
-                &upload.kind,
+                kind,
                 format,
                 &upload.bytes,
                 &|_, _, _| {},
@@ -245,15 +208,18 @@ async fn submit(
     }: Page<perm::Import>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let upload = read(form).await.page(locale)?;
-    match import(&state, &user, &upload).await {
+    let upload = crate::web::upload(form, &["_csrf", "kind"])
+        .await
+        .page(locale)?;
+    let kind = upload.fields.get("kind").cloned().unwrap_or_default();
+    match import(&state, &user, &upload, &kind).await {
         Ok(rows) => {
-            let done = format!("/imports?kind={}&rows={rows}", upload.kind);
+            let done = format!("/imports?kind={kind}&rows={rows}");
             Ok(Redirect::to(&done).into_response())
         }
         Err(AppError::Invalid(fields) | AppError::Conflict(fields)) => {
             let errors = fields.iter().map(|e| Located::of(e, locale)).collect();
-            Ok(page(ctx, upload.kind, errors, None))
+            Ok(page(ctx, kind, errors, None))
         }
         Err(e) => Err(e).page(locale),
     }

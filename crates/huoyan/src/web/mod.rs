@@ -5,6 +5,9 @@
 
 pub mod field;
 pub mod map;
+mod upload;
+
+pub use upload::{Upload, upload};
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! `workforce`: the dispatcher's side of the sinking cadres and volunteers. Posts with their
-//! daily shifts (`posts`); who is on duty for which community, with their wishes (`duty`); why
+//! daily shifts (`posts`, on a page with a form and a sheet import: `posts_pages`,
+//! `posts_import`); who is on duty for which community, with their wishes (`duty`); why
 //! someone cannot come, and who lifts it (`blockers`); the roster engine's input read from the
 //! database (`problem`), run beside the server (`planning`) and its drafts published
 //! (`plans`); and each person's own shifts (`me`).
@@ -15,6 +16,8 @@ mod plan_pages;
 mod planning;
 mod plans;
 mod posts;
+mod posts_import;
+mod posts_pages;
 mod problem;
 mod signins;
 mod statistics;
@@ -79,6 +82,7 @@ pub fn api() -> OpenApiRouter<WorkforceState> {
         .merge(grouping::api())
         .merge(statistics::api())
         .merge(branch::api())
+        .merge(posts_import::api())
 }
 
 pub fn pages() -> axum::Router<WorkforceState> {
@@ -89,6 +93,7 @@ pub fn pages() -> axum::Router<WorkforceState> {
         .merge(grouping::router())
         .merge(statistics::router())
         .merge(branch::router())
+        .merge(posts_pages::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

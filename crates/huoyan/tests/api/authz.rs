@@ -167,6 +167,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/workforce/statistics", WORKFORCE_READERS),
     ("GET /api/v1/workforce/statistics.xlsx", WORKFORCE_READERS),
     ("GET /api/v1/workforce/branch", WORKFORCE_READERS),
+    ("POST /api/v1/workforce/posts/import", "admin dispatcher"),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -313,6 +314,9 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/grouping", WORKFORCE_READERS),
     ("GET /workforce/statistics", WORKFORCE_READERS),
     ("GET /workforce/branch", WORKFORCE_READERS),
+    ("GET /workforce/posts", WORKFORCE_READERS),
+    ("POST /workforce/posts", "admin dispatcher"),
+    ("POST /workforce/posts/import", "admin dispatcher"),
 ];
 
 #[tokio::test]

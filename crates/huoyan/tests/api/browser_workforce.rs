@@ -149,6 +149,39 @@ async fn a_dispatcher_replans_around_a_sealed_building_and_both_phones_show_it()
     assert_eq!(status, 201, "{body}");
     click(&c, "#publish button").await;
     arrive(&c, "#plan-state[data-state=published]").await;
+    // The dispatcher's other pages fit the phone too.
+    for (path, css, name) in [
+        (
+            "/workforce/statistics".to_string(),
+            "#communities",
+            "workforce-statistics",
+        ),
+        (
+            "/workforce/posts".to_string(),
+            "#new-post",
+            "workforce-posts",
+        ),
+        (
+            format!("/workforce/grouping?day={day}"),
+            "#grouping",
+            "workforce-grouping",
+        ),
+    ] {
+        c.goto(&format!("{}{path}", app.base)).await.unwrap();
+        arrive(&c, css).await;
+        fits(&c, name, 360).await;
+    }
+    let grouped = c
+        .find_all(Locator::Css("#grouping tbody tr"))
+        .await
+        .unwrap()
+        .len() as i64;
+    assert_eq!(
+        grouped,
+        app.id_of(&format!("SELECT COUNT(*) FROM roster WHERE day = '{day}'"))
+            .await,
+        "the grouping table has a line per person on duty"
+    );
 
     sign_in(&c, &app.base, &login, "huoyan-demo").await;
     c.goto(&format!("{}/duty", app.base)).await.unwrap();
@@ -167,6 +200,13 @@ async fn a_dispatcher_replans_around_a_sealed_building_and_both_phones_show_it()
         .unwrap();
     arrive(&c, "li[data-kind=roster_cleared]").await;
     fits(&c, "duty-notice", 360).await;
+
+    sign_in(&c, &app.base, "branch", "huoyan-demo").await;
+    c.goto(&format!("{}/workforce/branch", app.base))
+        .await
+        .unwrap();
+    arrive(&c, "#working-group li.member").await;
+    fits(&c, "workforce-branch", 360).await;
 
     sign_in(&c, &app.base, "newcomer", "a-long-secret").await;
     c.goto(&format!("{}/duty", app.base)).await.unwrap();

@@ -996,3 +996,67 @@ async fn a_branch_leader_sees_every_member_and_marks_a_blocker_without_a_chat_gr
             .contains("****")
     );
 }
+
+#[tokio::test]
+async fn posts_import_from_a_sheet_all_or_nothing_naming_every_bad_row() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let before = app.count("posts").await;
+    let send = |csv: &'static str| {
+        let (app, dispatcher) = (&app, &dispatcher);
+        async move {
+            let r = app
+                .client
+                .post(format!(
+                    "{}/api/v1/workforce/posts/import?format=csv",
+                    app.base
+                ))
+                .bearer_auth(dispatcher)
+                .header("content-type", "application/octet-stream")
+                .body(csv)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    // The second row's site repeats across communities, the third's job and shifts are wrong.
+    let (status, body) = send(
+        "点位,社区,岗位,技能,班次,备注\n\
+         格林街道第2核酸采样点,,引导,,04:30-12:30×2,\n\
+         东卡口,,巡逻,,08:00-16:00,\n\
+         格林街道第3核酸采样点,,做饭,扫码,25:00-08:00×1,\n",
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        fields(&body),
+        ["row 3: site", "row 4: job", "row 4: shifts"]
+    );
+    assert_eq!(app.count("posts").await, before, "nothing written");
+    let (status, body) = send(
+        "点位,社区,岗位,技能,班次,备注\n\
+         格林街道第2核酸采样点,,引导,,04:30-12:30×2；12:30-20:30 x1,\n\
+         东卡口,格林社区居委会,巡逻,\"秩序维护、扫码\",22:00-06:00,夜间\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"], 2);
+    assert_eq!(app.count("posts").await, before + 2);
+    let (_, posts) = app.get(&dispatcher, "/api/v1/workforce/posts").await;
+    let patrol = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["job"] == "patrol")
+        .cloned()
+        .unwrap();
+    assert_eq!(patrol["skills"], json!(["秩序维护", "扫码"]));
+    assert_eq!(patrol["shifts"][0]["crosses_midnight"], true);
+    // The same sheet again: the posts exist, every row says so.
+    let (status, body) =
+        send("点位,社区,岗位,班次\n格林街道第2核酸采样点,,引导,04:30-12:30×2\n").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["row 2: job"]);
+}
