@@ -180,7 +180,7 @@ pub async fn view(db: &Db, p: &Principal, q: &BranchQuery) -> AppResult<BranchVi
             }
         }
         let hours = format!(
-            "SELECT person_id, SUM(COALESCE(out_at, in_at) - in_at) AS ms FROM sign_ins \
+            "SELECT person_id, CAST(SUM(COALESCE(out_at, in_at) - in_at) AS BIGINT) AS ms FROM sign_ins \
              WHERE day >= $1 AND day <= $2 AND person_id IN ({list}) GROUP BY person_id"
         );
         for r in sqlx::query(sqlx::AssertSqlSafe(hours))

@@ -455,7 +455,7 @@ pub async fn hours(db: &Db, p: &Principal, day: Day) -> AppResult<(Day, Vec<Hour
     let monday = day.plus(-i64::from(day.0.weekday().num_days_from_monday()));
     let mut sql = Sql::new(
         "SELECT si.person_id, pe.name AS person_name, COUNT(*) AS shifts, \
-         SUM(COALESCE(si.out_at, si.in_at) - si.in_at) AS ms, SUM(si.late) AS late FROM sign_ins si \
+         CAST(SUM(COALESCE(si.out_at, si.in_at) - si.in_at) AS BIGINT) AS ms, CAST(SUM(si.late) AS BIGINT) AS late FROM sign_ins si \
          JOIN people pe ON pe.id = si.person_id JOIN duty_people d ON d.person_id = si.person_id \
          WHERE si.day >= ",
     );

@@ -145,7 +145,7 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
         }
     }
     for r in sqlx::query(
-        "SELECT shift_id, day, COUNT(*) AS n, SUM(late) AS late, SUM(COALESCE(out_at, in_at) - in_at) AS ms \
+        "SELECT shift_id, day, COUNT(*) AS n, CAST(SUM(late) AS BIGINT) AS late, CAST(SUM(COALESCE(out_at, in_at) - in_at) AS BIGINT) AS ms \
          FROM sign_ins WHERE day >= $1 AND day <= $2 GROUP BY shift_id, day",
     )
     .bind(from.to_string())
