@@ -657,6 +657,18 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
             "{body}"
         );
     }
+    // The phone's page says so in Chinese.
+    let page = app
+        .client
+        .post(format!("{}/duty/sign-ins", app.base))
+        .bearer_auth(&cadre)
+        .form(&[("code", stale.as_str()), ("_csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 422);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("请扫描岗位上今天张贴的签到码"), "{text}");
     // Today's code, at the post: signed in once, late (half an hour after the start).
     let (lon, lat) = (
         app.id_of(&format!(
