@@ -565,6 +565,47 @@ async fn code_page(
     }))
 }
 
+#[derive(askama::Template)]
+#[template(path = "workforce/hours.html")]
+struct HoursPage {
+    ctx: crate::web::PageCtx,
+    monday: String,
+    sunday: String,
+    rows: Vec<Hours>,
+}
+
+impl HoursPage {
+    fn hours(&self, minutes: &i64) -> String {
+        format!("{:.1}", *minutes as f64 / 60.0)
+    }
+}
+
+/// Hours signed per person over a week, on a page.
+async fn hours_page(
+    State(state): State<WorkforceState>,
+    crate::auth::Page {
+        user, ctx, locale, ..
+    }: crate::auth::Page<perm::WorkforceRead>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<axum::response::Response, crate::web::PageError> {
+    use crate::web::PageResultExt;
+    let day = match q.get("day").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+        Some(d) => Day::parse(d)
+            .map_err(|why| AppError::invalid("day", why))
+            .page(locale)?,
+        None => Day::today(),
+    };
+    let (monday, rows) = hours(&state.db, &user, day).await.page(locale)?;
+    Ok(crate::web::render(&HoursPage {
+        ctx,
+        monday: monday.to_string(),
+        sunday: monday.plus(6).to_string(),
+        rows,
+    }))
+}
+
 pub fn router() -> axum::Router<WorkforceState> {
-    axum::Router::new().route("/workforce/posts/{id}/code", axum::routing::get(code_page))
+    axum::Router::new()
+        .route("/workforce/posts/{id}/code", axum::routing::get(code_page))
+        .route("/workforce/hours", axum::routing::get(hours_page))
 }

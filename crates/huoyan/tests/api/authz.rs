@@ -315,6 +315,7 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/statistics", WORKFORCE_READERS),
     ("GET /workforce/branch", WORKFORCE_READERS),
     ("GET /workforce/posts", WORKFORCE_READERS),
+    ("GET /workforce/hours", WORKFORCE_READERS),
     ("POST /workforce/posts", "admin dispatcher"),
     ("POST /workforce/posts/import", "admin dispatcher"),
 ];
