@@ -81,6 +81,58 @@ pub fn shift_time(start: i64, end: i64) -> AppResult<ShiftTime> {
         .map_err(|e| anyhow::anyhow!("a stored shift {start}-{end}: {e}").into())
 }
 
+/// The hours of `shifts` (the request's field `field`), each bad one failing its field; a start
+/// also in `taken` (the post's other shifts) or twice in the list fails.
+fn check_shifts(
+    check: &mut Check,
+    field: &str,
+    shifts: &[NewShift],
+    taken: &[u32],
+) -> Vec<ShiftTime> {
+    let mut times: Vec<ShiftTime> = Vec::new();
+    for (i, s) in shifts.iter().enumerate().take(MAX_SHIFTS) {
+        match ShiftTime::parse(&s.hours) {
+            Ok(t) if taken.contains(&t.start) || times.iter().any(|o| o.start == t.start) => check
+                .fail(
+                    &format!("{field}[{i}].hours"),
+                    "two shifts start at that time",
+                ),
+            Ok(t) => times.push(t),
+            Err(e) => check.fail(&format!("{field}[{i}].hours"), e.to_string()),
+        }
+        if !(1..=MAX_HEADCOUNT).contains(&s.headcount) {
+            check.fail(
+                &format!("{field}[{i}].headcount"),
+                format!("1 to {MAX_HEADCOUNT} people"),
+            );
+        }
+    }
+    times
+}
+
+/// Inserts post `post`'s shifts `times` with the headcounts of `shifts`; their audit lines.
+async fn insert_shifts(
+    change: &mut Change,
+    post: i64,
+    times: &[ShiftTime],
+    shifts: &[NewShift],
+) -> AppResult<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for (t, s) in times.iter().zip(shifts) {
+        sqlx::query(
+            "INSERT INTO post_shifts (post_id, start_minute, end_minute, headcount) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(post)
+        .bind(i64::from(t.start))
+        .bind(i64::from(t.end))
+        .bind(s.headcount)
+        .execute(&mut *change.tx)
+        .await?;
+        out.push(serde_json::json!({"hours": t.to_string(), "headcount": s.headcount}));
+    }
+    Ok(out)
+}
+
 /// Creates `new` inside `change`, every field checked against what the change sees.
 pub async fn create(change: &mut Change, p: &Principal, new: &NewPost) -> AppResult<i64> {
     let mut check = Check::default();
@@ -103,23 +155,7 @@ pub async fn create(change: &mut Change, p: &Principal, new: &NewPost) -> AppRes
     if new.shifts.is_empty() || new.shifts.len() > MAX_SHIFTS {
         check.fail("shifts", format!("1 to {MAX_SHIFTS} shifts"));
     }
-    let mut times: Vec<ShiftTime> = Vec::new();
-    for (i, s) in new.shifts.iter().enumerate().take(MAX_SHIFTS) {
-        match ShiftTime::parse(&s.hours) {
-            Ok(t) if times.iter().any(|o| o.start == t.start) => check.fail(
-                &format!("shifts[{i}].hours"),
-                "two shifts start at that time",
-            ),
-            Ok(t) => times.push(t),
-            Err(e) => check.fail(&format!("shifts[{i}].hours"), e.to_string()),
-        }
-        if !(1..=MAX_HEADCOUNT).contains(&s.headcount) {
-            check.fail(
-                &format!("shifts[{i}].headcount"),
-                format!("1 to {MAX_HEADCOUNT} people"),
-            );
-        }
-    }
+    let times = check_shifts(&mut check, "shifts", &new.shifts, &[]);
     check.done()?;
     let taken = sqlx::query("SELECT 1 FROM posts WHERE site_id = $1 AND job = $2")
         .bind(new.site_id)
@@ -143,19 +179,7 @@ pub async fn create(change: &mut Change, p: &Principal, new: &NewPost) -> AppRes
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
     .await?;
-    let mut shifts = Vec::new();
-    for (t, s) in times.iter().zip(&new.shifts) {
-        sqlx::query(
-            "INSERT INTO post_shifts (post_id, start_minute, end_minute, headcount) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(i64::from(t.start))
-        .bind(i64::from(t.end))
-        .bind(s.headcount)
-        .execute(&mut *change.tx)
-        .await?;
-        shifts.push(serde_json::json!({"hours": t.to_string(), "headcount": s.headcount}));
-    }
+    let shifts = insert_shifts(change, id, &times, &new.shifts).await?;
     change
         .record(
             "post",
@@ -313,6 +337,13 @@ pub struct PostUpdate {
     /// New headcounts by shift id.
     #[serde(default)]
     pub headcounts: Vec<Headcount>,
+    /// Shifts added to the post.
+    #[serde(default)]
+    pub add_shifts: Vec<NewShift>,
+    /// Shifts taken off the post: only those no roster, plan or sign-in names (set a headcount
+    /// or retire the post instead).
+    #[serde(default)]
+    pub remove_shift_ids: Vec<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -358,6 +389,41 @@ async fn update(change: &mut Change, p: &Principal, id: i64, u: &PostUpdate) -> 
     if u.headcounts.len() > MAX_SHIFTS {
         check.fail("headcounts", format!("at most {MAX_SHIFTS}"));
     }
+    let existing: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, start_minute FROM post_shifts WHERE post_id = $1")
+            .bind(id)
+            .fetch_all(&mut *change.tx)
+            .await?;
+    for (i, shift) in u.remove_shift_ids.iter().enumerate().take(MAX_SHIFTS + 1) {
+        let field = format!("remove_shift_ids[{i}]");
+        if !existing.iter().any(|e| e.0 == *shift) {
+            check.fail(&field, "no such shift of this post");
+            continue;
+        }
+        let used = sqlx::query(
+            "SELECT 1 FROM roster WHERE shift_id = $1 UNION ALL SELECT 1 FROM roster_plan_rows WHERE shift_id = $1 \
+             UNION ALL SELECT 1 FROM sign_ins WHERE shift_id = $1 LIMIT 1",
+        )
+        .bind(*shift)
+        .fetch_optional(&mut *change.tx)
+        .await?;
+        if used.is_some() {
+            check.fail(
+                &field,
+                "the shift is in a roster or a plan: set its headcount or retire the post instead",
+            );
+        }
+    }
+    let kept: Vec<u32> = existing
+        .iter()
+        .filter(|e| !u.remove_shift_ids.contains(&e.0))
+        .map(|e| e.1 as u32)
+        .collect();
+    let times = check_shifts(&mut check, "add_shifts", &u.add_shifts, &kept);
+    let after = kept.len() + u.add_shifts.len();
+    if after == 0 || after > MAX_SHIFTS {
+        check.fail("add_shifts", format!("1 to {MAX_SHIFTS} shifts in all"));
+    }
     check.done()?;
     let mut sql = Sql::new("UPDATE posts SET id = id");
     if let Some(s) = &u.skills {
@@ -380,6 +446,14 @@ async fn update(change: &mut Change, p: &Principal, id: i64, u: &PostUpdate) -> 
             .execute(&mut *change.tx)
             .await?;
     }
+    for shift in &u.remove_shift_ids {
+        sqlx::query("DELETE FROM post_shifts WHERE id = $1 AND post_id = $2")
+            .bind(*shift)
+            .bind(id)
+            .execute(&mut *change.tx)
+            .await?;
+    }
+    let added = insert_shifts(change, id, &times, &u.add_shifts).await?;
     let headcounts: Vec<serde_json::Value> = u
         .headcounts
         .iter()
@@ -393,13 +467,13 @@ async fn update(change: &mut Change, p: &Principal, id: i64, u: &PostUpdate) -> 
             &serde_json::json!({
                 "skills": u.skills.as_ref().map(|s| s.iter().map(|x| x.trimmed()).collect::<Vec<_>>()),
                 "note": u.note.as_ref().map(|n| n.trimmed()), "active": u.active,
-                "headcounts": headcounts,
+                "headcounts": headcounts, "add_shifts": added, "remove_shift_ids": u.remove_shift_ids,
             }),
         )
         .await
 }
 
-/// Change a post's skills, note, headcounts, or retire it.
+/// Change a post's skills, note, headcounts or shifts, or retire it.
 #[utoipa::path(patch, path = "/api/v1/workforce/posts/{id}", tag = "workforce", operation_id = "update_post",
     params(("id" = i64, Path)), request_body = PostUpdate,
     responses((status = 200, body = PostView), (status = 403, body = crate::error::ErrorBody),

@@ -136,6 +136,52 @@ async fn posts_keep_their_shifts_and_every_bad_field_is_named() {
         .unwrap();
     assert_eq!(listed["active"], false);
     assert_eq!(listed["shifts"][1]["headcount"], 3);
+    // Shifts added and taken off; a clash and a shift a roster names are refused by field.
+    let patch = |body: Value| {
+        let (app, dispatcher, id) = (&app, &dispatcher, post["id"].clone());
+        async move {
+            app.send(
+                "PATCH",
+                dispatcher,
+                &format!("/api/v1/workforce/posts/{id}"),
+                &body,
+            )
+            .await
+        }
+    };
+    let (status, body) =
+        patch(json!({"add_shifts": [{"hours": "08:00-10:00", "headcount": 1}]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["add_shifts[0].hours"]);
+    let (status, body) = patch(
+        json!({"add_shifts": [{"hours": "14:00-18:00", "headcount": 1}],
+        "remove_shift_ids": [post["shifts"][0]["id"]]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let hours: Vec<&str> = body["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["hours"].as_str().unwrap())
+        .collect();
+    assert_eq!(hours, ["14:00-18:00", "22:00-06:00"]);
+    let used = app.id_of("SELECT MIN(shift_id) FROM roster").await;
+    let owner = app
+        .id_of(&format!(
+            "SELECT post_id FROM post_shifts WHERE id = {used}"
+        ))
+        .await;
+    let (status, body) = app
+        .send(
+            "PATCH",
+            &dispatcher,
+            &format!("/api/v1/workforce/posts/{owner}"),
+            &json!({"remove_shift_ids": [used]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["remove_shift_ids[0]"]);
 }
 
 #[tokio::test]
