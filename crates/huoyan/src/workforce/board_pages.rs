@@ -99,6 +99,27 @@ async fn duty_roll(db: &Db, p: &Principal) -> AppResult<Vec<(i64, String)>> {
         .collect()
 }
 
+/// The branches and cadres' groups `p` may look into, by name: a branch leader their own.
+async fn branches(db: &Db, p: &Principal) -> AppResult<Vec<(i64, String)>> {
+    let mut sql = Sql::new(
+        "SELECT t.id, t.name FROM teams t LEFT JOIN regions g ON g.id = t.region_id \
+         WHERE t.kind IN ('party_branch', 'cadre_group')",
+    );
+    match (p.role, p.scope.team_id) {
+        (huoyan_core::auth::Role::Branch, team) => {
+            sql.push(" AND t.id = ").bind(team.unwrap_or(-1));
+        }
+        _ => p.scope_region(&mut sql, "g.path"),
+    }
+    sql.push(" ORDER BY t.name, t.id LIMIT 500");
+    sql.query()
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
+}
+
 #[derive(askama::Template)]
 #[template(path = "workforce/board.html")]
 struct BoardPage {
@@ -114,6 +135,8 @@ struct BoardPage {
     /// Whether the reader prints the posts' sign-in codes.
     can_manage: bool,
     on_duty: Vec<super::signins::OnDuty>,
+    /// The branches and cadres' groups in reach (id, name), each linking to its members.
+    branches: Vec<(i64, String)>,
     tomorrow: String,
 }
 
@@ -180,6 +203,7 @@ async fn board(
     } else {
         Vec::new()
     };
+    let branches = branches(&state.db, &user).await.page(locale)?;
     let plans = plans::list(
         &state.db,
         &user,
@@ -202,6 +226,7 @@ async fn board(
         can_plan,
         can_manage: user.role.allows(Permission::WorkforceManage),
         on_duty,
+        branches,
         tomorrow: tomorrow.to_string(),
     }))
 }

@@ -171,6 +171,15 @@ async fn a_dispatcher_replans_around_a_sealed_building_and_both_phones_show_it()
         arrive(&c, css).await;
         fits(&c, name, 360).await;
     }
+    // The board links every branch; the dispatcher opens one.
+    c.goto(&format!("{}/workforce", app.base)).await.unwrap();
+    arrive(&c, "#branches a").await;
+    click(&c, "#branches a").await;
+    arrive(&c, "li.member").await;
+    c.goto(&format!("{}/workforce/grouping?day={day}", app.base))
+        .await
+        .unwrap();
+    arrive(&c, "#grouping").await;
     let grouped = c
         .find_all(Locator::Css("#grouping tbody tr"))
         .await
