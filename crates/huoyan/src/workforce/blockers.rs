@@ -341,14 +341,46 @@ pub struct BlockerView {
     pub short: Vec<ShortPlace>,
 }
 
+/// Which blockers a list holds: those in one state, or all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StateFilter {
+    Open,
+    Lifted,
+    Refused,
+    All,
+}
+
+impl StateFilter {
+    /// The filter a page's `state` names (open when it names none).
+    pub fn parse(s: &str) -> StateFilter {
+        match s.trim() {
+            "lifted" => StateFilter::Lifted,
+            "refused" => StateFilter::Refused,
+            "all" => StateFilter::All,
+            _ => StateFilter::Open,
+        }
+    }
+
+    fn state(self) -> Option<BlockerState> {
+        match self {
+            StateFilter::Open => Some(BlockerState::Open),
+            StateFilter::Lifted => Some(BlockerState::Lifted),
+            StateFilter::Refused => Some(BlockerState::Refused),
+            StateFilter::All => None,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BlockerFilter {
     /// `open` (the default), `lifted`, `refused`, or `all`.
     #[param(inline)]
-    pub state: Option<Text<10>>,
+    pub state: Option<StateFilter>,
     /// Only those blocking this day (YYYY-MM-DD).
-    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<Day>,
     pub person_id: Option<i64>,
     pub limit: Option<i64>,
@@ -358,14 +390,8 @@ pub struct BlockerFilter {
 pub async fn list(db: &Db, p: &Principal, f: &BlockerFilter) -> AppResult<ListPage<BlockerView>> {
     let mut filter = Sql::new(" WHERE 1 = 1");
     visible(p, &mut filter);
-    match f.state.as_deref().map(str::trim).unwrap_or("open") {
-        "all" => {}
-        s => match BlockerState::parse(s) {
-            Some(s) => {
-                filter.push(" AND b.state = ").bind(s.code());
-            }
-            None => return Err(AppError::invalid("state", "open, lifted, refused or all")),
-        },
+    if let Some(s) = f.state.unwrap_or(StateFilter::Open).state() {
+        filter.push(" AND b.state = ").bind(s.code());
     }
     if let Some(d) = f.day {
         filter

@@ -307,7 +307,7 @@ async fn blockers_page(
 ) -> Result<Response, PageError> {
     let wanted = q.state.unwrap_or_else(|| "open".into());
     let f = BlockerFilter {
-        state: Some(Text::field("state", wanted.clone()).page(locale)?),
+        state: Some(blockers::StateFilter::parse(&wanted)),
         day: None,
         person_id: None,
         limit: Some(50),

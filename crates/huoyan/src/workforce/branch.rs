@@ -27,10 +27,11 @@ use crate::web::{PageCtx, PageError, PageResultExt, render};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BranchQuery {
-    /// The branch (or cadres' group); a branch leader's own by default.
+    /// The branch (or cadres' group); a branch leader's own by default, else the first in reach.
     pub team_id: Option<i64>,
     /// The day (today by default); tomorrow is shown beside it.
-    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<Day>,
 }
 
@@ -85,7 +86,21 @@ async fn team_for(db: &Db, p: &Principal, asked: Option<i64>) -> AppResult<i64> 
         (Role::Branch, Some(own), Some(t)) if t == own => own,
         (Role::Branch, _, Some(_)) => return Err(AppError::NotFound("team")),
         (_, _, Some(t)) => t,
-        _ => return Err(AppError::invalid("team_id", "name the branch")),
+        // Naming none: the first branch in reach, by name.
+        _ => {
+            let mut sql = crate::db::Sql::new(
+                "SELECT t.id FROM teams t LEFT JOIN regions g ON g.id = t.region_id \
+                 WHERE t.kind IN ('party_branch', 'cadre_group')",
+            );
+            p.scope_region(&mut sql, "g.path");
+            sql.push(" ORDER BY t.name, t.id LIMIT 1");
+            sql.query()
+                .fetch_optional(&db.pool)
+                .await?
+                .map(|r| r.try_get::<i64, _>(0))
+                .transpose()?
+                .ok_or(AppError::NotFound("team"))?
+        }
     };
     let path: Option<Option<String>> = sqlx::query_scalar(
         "SELECT r.path FROM teams t LEFT JOIN regions r ON r.id = t.region_id \

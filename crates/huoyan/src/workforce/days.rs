@@ -58,6 +58,17 @@ impl<'de> Deserialize<'de> for Day {
     }
 }
 
+/// A query's day: blank (what a page's unchosen date field sends) counts as absent. Document
+/// the field with `crate::time::day_or_blank`.
+pub fn blank_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Day>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) if !s.trim().is_empty() => {
+            Day::parse(&s).map(Some).map_err(serde::de::Error::custom)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Checks that `first..=last` runs forward and covers at most `max` days.
 pub fn span(first: Day, last: Day, max: i64) -> Result<i64, String> {
     let n = first.until(last) + 1;

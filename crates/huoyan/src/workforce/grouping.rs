@@ -42,7 +42,8 @@ pub enum GroupBy {
 #[into_params(parameter_in = Query)]
 pub struct GroupingQuery {
     /// The day (tomorrow by default).
-    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<Day>,
     /// `branch` (the default) or `post`.
     #[param(inline)]

@@ -114,9 +114,9 @@ async fn duty(db: &Db, p: &Principal) -> AppResult<MyDuty> {
         })
         .collect::<AppResult<Vec<_>>>()?;
     let mut mine = Vec::new();
-    for state in ["open", "refused"] {
+    for state in [blockers::StateFilter::Open, blockers::StateFilter::Refused] {
         let f = BlockerFilter {
-            state: Some(Text::field("state", state)?),
+            state: Some(state),
             day: None,
             person_id: Some(person),
             limit: Some(50),

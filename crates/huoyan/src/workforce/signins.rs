@@ -323,7 +323,8 @@ async fn sign_out_route(
 #[into_params(parameter_in = Query)]
 pub struct CodeQuery {
     /// The day the code is for (today by default; tomorrow's can be printed the evening before).
-    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<Day>,
 }
 
@@ -435,7 +436,8 @@ async fn on_duty_route(
 #[into_params(parameter_in = Query)]
 pub struct WeekQuery {
     /// Any day of the week wanted (Monday to Sunday); this week by default.
-    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub day: Option<Day>,
 }
 

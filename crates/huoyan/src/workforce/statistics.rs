@@ -29,10 +29,12 @@ const MAX_DAYS: i64 = 31;
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// First day (a week before the last by default).
-    #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub from: Option<Day>,
-    /// Last day (today by default); at most 31 days from the first.
-    #[param(value_type = Option<String>)]
+    /// Last day (today by default); a span past 31 days is cut to its last 31.
+    #[serde(default, deserialize_with = "super::days::blank_is_none")]
+    #[param(schema_with = crate::time::day_or_blank)]
     pub to: Option<Day>,
 }
 
@@ -79,10 +81,16 @@ pub struct Statistics {
     pub posts: Vec<PostDay>,
 }
 
+/// The days asked for, put in order and cut to the last 31 (the answer says which it holds).
 fn range(q: &StatsQuery) -> AppResult<(Day, Day)> {
     let to = q.to.unwrap_or_else(Day::today);
     let from = q.from.unwrap_or_else(|| to.plus(-6));
-    span(from, to, MAX_DAYS).map_err(|why| AppError::invalid("to", why))?;
+    let (from, to) = if from <= to { (from, to) } else { (to, from) };
+    let from = if span(from, to, MAX_DAYS).is_err() {
+        to.plus(1 - MAX_DAYS)
+    } else {
+        from
+    };
     Ok((from, to))
 }
 
