@@ -3,6 +3,8 @@
 //! notice exists exactly when its cause does; read and acknowledged by the account itself. A
 //! notice is stored as its kind with its arguments and worded in the reader's language when read.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -61,34 +63,11 @@ pub struct Notification {
 /// the case's compound; a unit's are its department accounts.
 pub async fn tell(change: &mut Change, notice: &Notice, to: &[Audience]) -> AppResult<()> {
     let case = notice.case();
-    let mut accounts = std::collections::BTreeSet::new();
+    let mut accounts = BTreeSet::new();
     for audience in to {
         accounts.extend(audience_accounts(change, case, *audience).await?);
     }
-    accounts.remove(&change.actor().id.unwrap_or_default());
-    let args = notice.args().to_string();
-    let rows: Vec<Vec<Arg>> = accounts
-        .into_iter()
-        .map(|a| {
-            vec![
-                Arg::from(a),
-                Arg::from(case),
-                Arg::from(notice.kind()),
-                Arg::from(args.as_str()),
-                Arg::from(change.at_ms()),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    change
-        .insert_rows(
-            "notifications",
-            &["account_id", "case_id", "kind", "args", "at"],
-            &rows,
-        )
-        .await
+    insert(change, accounts, Some(case), notice.kind(), &notice.args()).await
 }
 
 /// Tells `accounts` of a notice that concerns no case (a roster, a blocker), inside the change
@@ -99,27 +78,38 @@ pub async fn tell_accounts(
     kind: &str,
     args: &serde_json::Value,
 ) -> AppResult<()> {
-    let mut to: std::collections::BTreeSet<i64> = accounts.iter().copied().collect();
-    to.remove(&change.actor().id.unwrap_or_default());
+    insert(change, accounts.iter().copied().collect(), None, kind, args).await
+}
+
+/// Writes one notice of `kind` to each of `accounts` but the change's actor, in one statement.
+async fn insert(
+    change: &mut Change,
+    mut accounts: BTreeSet<i64>,
+    case: Option<i64>,
+    kind: &str,
+    args: &serde_json::Value,
+) -> AppResult<()> {
+    accounts.remove(&change.actor().id.unwrap_or_default());
+    if accounts.is_empty() {
+        return Ok(());
+    }
     let args = args.to_string();
-    let rows: Vec<Vec<Arg>> = to
+    let rows: Vec<Vec<Arg>> = accounts
         .into_iter()
         .map(|a| {
             vec![
                 Arg::from(a),
+                Arg::from(case),
                 Arg::from(kind),
                 Arg::from(args.as_str()),
                 Arg::from(change.at_ms()),
             ]
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
     change
         .insert_rows(
             "notifications",
-            &["account_id", "kind", "args", "at"],
+            &["account_id", "case_id", "kind", "args", "at"],
             &rows,
         )
         .await

@@ -28,3 +28,12 @@ crate::coded_enum!(
         Interrupted = "interrupted", "服务重启，排班中断，请重新排班", "Interrupted by a restart: plan again";
     }
 );
+
+crate::coded_enum!(
+    /// Who is on the duty roll: a cadre sent down to a community, or a volunteer registered with
+    /// the community and the compound's temporary branch.
+    DutyKind {
+        Cadre = "cadre", "下沉干部", "Sinking cadre";
+        Volunteer = "volunteer", "双报到志愿者", "Double-registered volunteer";
+    }
+);

@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 
 use super::WorkforceState;
 use super::days::{Day, span};
+use super::plans::PlaceView;
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Check, Text};
@@ -285,7 +286,10 @@ pub async fn decide(
             &serde_json::json!({"note": d.note.trimmed()}),
         )
         .await?;
-    let mut to = super::accounts_of(change, person).await?;
+    let mut to = super::accounts_of(change, &[person])
+        .await?
+        .remove(&person)
+        .unwrap_or_default();
     if !lift {
         let community: i64 =
             sqlx::query_scalar("SELECT community_id FROM duty_people WHERE person_id = $1")
@@ -308,17 +312,6 @@ pub async fn decide(
     Ok(person)
 }
 
-/// A published shift the blocker leaves short.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShortPlace {
-    pub day: String,
-    pub shift_id: i64,
-    pub post_id: i64,
-    pub site_name: String,
-    pub job: huoyan_core::workforce::posts::Job,
-    pub hours: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlockerView {
     pub id: i64,
@@ -338,16 +331,18 @@ pub struct BlockerView {
     pub set_at: String,
     pub closing_note: String,
     /// The person's places in the published roster on the blocked days, short until re-planned.
-    pub short: Vec<ShortPlace>,
+    pub short: Vec<PlaceView>,
 }
 
-/// Which blockers a list holds: those in one state, or all.
+/// Which blockers a list holds: those in one state, those that still hold (open, or a request
+/// refused), or all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StateFilter {
     Open,
     Lifted,
     Refused,
+    Holding,
     All,
 }
 
@@ -357,17 +352,20 @@ impl StateFilter {
         match s.trim() {
             "lifted" => StateFilter::Lifted,
             "refused" => StateFilter::Refused,
+            "holding" => StateFilter::Holding,
             "all" => StateFilter::All,
             _ => StateFilter::Open,
         }
     }
 
-    fn state(self) -> Option<BlockerState> {
+    /// The states it takes; none for all.
+    fn states(self) -> &'static [BlockerState] {
         match self {
-            StateFilter::Open => Some(BlockerState::Open),
-            StateFilter::Lifted => Some(BlockerState::Lifted),
-            StateFilter::Refused => Some(BlockerState::Refused),
-            StateFilter::All => None,
+            StateFilter::Open => &[BlockerState::Open],
+            StateFilter::Lifted => &[BlockerState::Lifted],
+            StateFilter::Refused => &[BlockerState::Refused],
+            StateFilter::Holding => &[BlockerState::Open, BlockerState::Refused],
+            StateFilter::All => &[],
         }
     }
 }
@@ -375,7 +373,7 @@ impl StateFilter {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BlockerFilter {
-    /// `open` (the default), `lifted`, `refused`, or `all`.
+    /// `open` (the default), `lifted`, `refused`, `holding` (open or refused), or `all`.
     #[param(inline)]
     pub state: Option<StateFilter>,
     /// Only those blocking this day (YYYY-MM-DD).
@@ -390,8 +388,14 @@ pub struct BlockerFilter {
 pub async fn list(db: &Db, p: &Principal, f: &BlockerFilter) -> AppResult<ListPage<BlockerView>> {
     let mut filter = Sql::new(" WHERE 1 = 1");
     visible(p, &mut filter);
-    if let Some(s) = f.state.unwrap_or(StateFilter::Open).state() {
-        filter.push(" AND b.state = ").bind(s.code());
+    let states = f.state.unwrap_or(StateFilter::Open).states();
+    for (i, s) in states.iter().enumerate() {
+        filter
+            .push(if i == 0 { " AND b.state IN (" } else { ", " })
+            .bind(s.code());
+    }
+    if !states.is_empty() {
+        filter.push(")");
     }
     if let Some(d) = f.day {
         filter
@@ -441,46 +445,58 @@ pub async fn list(db: &Db, p: &Principal, f: &BlockerFilter) -> AppResult<ListPa
         },
     )
     .await?;
-    for b in page
-        .items
-        .iter_mut()
-        .filter(|b| b.state != BlockerState::Lifted)
-    {
-        b.short = short_places(db, b.person_id, &b.first_day, &b.last_day).await?;
-    }
+    short_places(db, &mut page.items).await?;
     Ok(page)
 }
 
-/// Person `person`'s published shifts from `first` to `last`.
-async fn short_places(db: &Db, person: i64, first: &str, last: &str) -> AppResult<Vec<ShortPlace>> {
-    let rows = sqlx::query(
-        "SELECT r.day, r.shift_id, po.id AS post_id, s.name AS site_name, po.job, sh.start_minute, sh.end_minute \
-         FROM roster r JOIN post_shifts sh ON sh.id = r.shift_id JOIN posts po ON po.id = sh.post_id \
-         JOIN sites s ON s.id = po.site_id WHERE r.person_id = $1 AND r.day >= $2 AND r.day <= $3 ORDER BY r.day",
-    )
-    .bind(person)
-    .bind(first)
-    .bind(last)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
+/// Fills each blocker that still holds with its person's published shifts on its days: one
+/// read of the roster for the whole page, one of the shifts' places.
+async fn short_places(db: &Db, blockers: &mut [BlockerView]) -> AppResult<()> {
+    let holding: Vec<&BlockerView> = blockers
+        .iter()
+        .filter(|b| b.state != BlockerState::Lifted)
+        .collect();
+    let (Some(first), Some(last)) = (
+        holding.iter().map(|b| b.first_day.clone()).min(),
+        holding.iter().map(|b| b.last_day.clone()).max(),
+    ) else {
+        return Ok(());
+    };
+    let mut sql = Sql::new("SELECT person_id, day, shift_id FROM roster WHERE day >= ");
+    sql.bind(first)
+        .push(" AND day <= ")
+        .bind(last)
+        .push(" AND person_id IN (");
+    for (i, b) in holding.iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " }).bind(b.person_id);
+    }
+    sql.push(") ORDER BY day");
+    let mut conn = db.pool.acquire().await?;
+    let rostered: Vec<(i64, String, i64)> = sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
         .map(|r| {
-            let job: String = r.try_get("job")?;
-            Ok(ShortPlace {
-                day: r.try_get("day")?,
-                shift_id: r.try_get("shift_id")?,
-                post_id: r.try_get("post_id")?,
-                site_name: r.try_get("site_name")?,
-                job: huoyan_core::workforce::posts::Job::parse(&job)
-                    .ok_or_else(|| anyhow::anyhow!("a post's job {job:?}"))?,
-                hours: super::posts::shift_time(
-                    r.try_get("start_minute")?,
-                    r.try_get("end_minute")?,
-                )?
-                .to_string(),
-            })
+            Ok((
+                r.try_get("person_id")?,
+                r.try_get("day")?,
+                r.try_get("shift_id")?,
+            ))
         })
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?;
+    let known = super::plans::places(&mut conn, &rostered.iter().map(|r| r.2).collect()).await?;
+    for b in blockers
+        .iter_mut()
+        .filter(|b| b.state != BlockerState::Lifted)
+    {
+        b.short = rostered
+            .iter()
+            .filter(|(p, d, _)| *p == b.person_id && *d >= b.first_day && *d <= b.last_day)
+            .map(|(_, d, s)| super::plans::place(&known, *s, d.clone()))
+            .collect::<AppResult<_>>()?;
+    }
+    Ok(())
 }
 
 /// Blockers in the caller's sight, open ones by default, each with the published places it

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use huoyan_core::auth::Permission;
-use huoyan_core::workforce::blockers::{BlockerReason, BlockerState, Lifter};
+use huoyan_core::workforce::blockers::{BlockerReason, BlockerState};
 use huoyan_core::workforce::posts::Job;
 use serde::Deserialize;
 use sqlx::Row;
@@ -141,10 +141,6 @@ struct BoardPage {
 }
 
 impl BoardPage {
-    fn job(&self, j: &Job) -> &'static str {
-        j.label(self.ctx.en())
-    }
-
     fn status(&self, s: &str) -> &'static str {
         match s {
             "signed_in" => "workforce.status.signed_in",
@@ -152,10 +148,6 @@ impl BoardPage {
             "due" => "workforce.status.due",
             _ => "workforce.status.missing",
         }
-    }
-
-    fn plan_state(&self, s: &huoyan_core::workforce::PlanState) -> &'static str {
-        s.label(self.ctx.en())
     }
 }
 
@@ -172,12 +164,9 @@ async fn board(
     Query(q): Query<DayQuery>,
 ) -> Result<Response, PageError> {
     let tomorrow = Day::today().plus(1);
-    let day = match q.day.as_deref().filter(|d| !d.trim().is_empty()) {
-        Some(d) => Day::parse(d)
-            .map_err(|why| crate::error::AppError::invalid("day", why))
-            .page(locale)?,
-        None => tomorrow,
-    };
+    let day = super::days::from_query("day", q.day.as_deref())
+        .page(locale)?
+        .unwrap_or(tomorrow);
     let needs = needs(&state.db, &user, day).await.page(locale)?;
     let short = needs.iter().map(|n| (n.headcount - n.filled).max(0)).sum();
     let open = BlockerFilter {
@@ -249,22 +238,6 @@ struct BlockersPage {
 }
 
 impl BlockersPage {
-    fn job(&self, j: &Job) -> &'static str {
-        j.label(self.ctx.en())
-    }
-
-    fn reason(&self, r: &BlockerReason) -> &'static str {
-        r.label(self.ctx.en())
-    }
-
-    fn lifter(&self, l: &Lifter) -> &'static str {
-        l.label(self.ctx.en())
-    }
-
-    fn state_label(&self, s: &BlockerState) -> &'static str {
-        s.label(self.ctx.en())
-    }
-
     fn filter_label(&self, s: &str) -> &'static str {
         match s {
             "open" => "workforce.blocker.open",

@@ -207,7 +207,6 @@ pub async fn view(db: &Db, p: &Principal, q: &BranchQuery) -> AppResult<BranchVi
             minutes.insert(r.try_get("person_id")?, r.try_get::<i64, _>("ms")? / 60_000);
         }
     }
-    let whole = matches!(p.role, Role::Branch | Role::Dispatcher);
     let mut working_group = Vec::new();
     let mut groups: Vec<GroupView> = Vec::new();
     for r in &rows {
@@ -221,11 +220,7 @@ pub async fn view(db: &Db, p: &Principal, q: &BranchQuery) -> AppResult<BranchVi
                 MemberRole::parse(&role)
                     .ok_or_else(|| anyhow::anyhow!("a member's role {role:?}"))?
             },
-            phone: if whole {
-                phone
-            } else {
-                huoyan_core::org::mask_phone(&phone)
-            },
+            phone: super::phone_for(p, phone),
             today: shifts.remove(&(person, day.to_string())),
             tomorrow: shifts.remove(&(person, tomorrow.to_string())),
             blocked: blocked.remove(&person).unwrap_or_default(),
@@ -284,14 +279,6 @@ struct BranchPage {
 }
 
 impl BranchPage {
-    fn job(&self, j: &Job) -> &'static str {
-        j.label(self.ctx.en())
-    }
-
-    fn reason(&self, r: &BlockerReason) -> &'static str {
-        r.label(self.ctx.en())
-    }
-
     /// Everyone of the branch, for the blocker form.
     fn everyone(&self) -> Vec<&MemberDay> {
         self.branch

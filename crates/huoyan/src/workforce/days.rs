@@ -69,6 +69,16 @@ pub fn blank_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Day>, D::
     }
 }
 
+/// A page's query day (the text of field `field`): blank is none, anything else must be a day.
+pub fn from_query(field: &str, v: Option<&str>) -> crate::error::AppResult<Option<Day>> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Day::parse(s)
+            .map(Some)
+            .map_err(|why| crate::error::AppError::invalid(field, why)),
+        None => Ok(None),
+    }
+}
+
 /// Checks that `first..=last` runs forward and covers at most `max` days.
 pub fn span(first: Day, last: Day, max: i64) -> Result<i64, String> {
     let n = first.until(last) + 1;

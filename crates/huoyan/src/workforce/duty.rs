@@ -2,6 +2,7 @@
 //! community, with the wishes the roster engine weighs (weekly hours, early shifts, days off).
 
 use axum::extract::State;
+use huoyan_core::workforce::DutyKind;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -19,24 +20,6 @@ use crate::org::scope::Reach;
 
 /// Most days off one person asks for at once (the engine plans at most 14 days).
 const MAX_DAYS_OFF: usize = 31;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DutyKind {
-    /// 下沉干部: a cadre sent down to a community.
-    Cadre,
-    /// 双报到志愿者: a volunteer registered with the community and the compound's branch.
-    Volunteer,
-}
-
-impl DutyKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            DutyKind::Cadre => "cadre",
-            DutyKind::Volunteer => "volunteer",
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -182,11 +165,8 @@ async fn list(db: &Db, p: &Principal, f: &DutyFilter) -> AppResult<ListPage<Duty
                 phone: huoyan_core::org::mask_phone(&r.try_get::<String, _>("phone")?),
                 community_id: r.try_get("community_id")?,
                 community_name: r.try_get("community_name")?,
-                kind: if kind == "cadre" {
-                    DutyKind::Cadre
-                } else {
-                    DutyKind::Volunteer
-                },
+                kind: DutyKind::parse(&kind)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("a duty kind {kind:?}").into()))?,
                 skills: crate::org::people::split_skills(&r.try_get::<String, _>("skills")?),
                 max_hours_per_week: r.try_get::<i64, _>("max_minutes_per_week")? / 60,
                 avoid_early: r.try_get::<i64, _>("avoid_early")? != 0,

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use huoyan_core::auth::Role;
 use huoyan_core::workforce::posts::Job;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -21,7 +20,7 @@ use super::days::Day;
 use crate::audit::Change;
 use crate::auth::{Can, Page, Principal, perm};
 use crate::db::{Db, Sql};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::{ApiJson, ApiQuery};
 use crate::tabular::Cell;
 use crate::web::{PageCtx, PageError, PageResultExt, render};
@@ -67,11 +66,6 @@ pub struct GroupingRow {
     pub time: String,
 }
 
-/// Whether `p` sees phones whole: those who call the people in.
-fn phones_whole(p: &Principal) -> bool {
-    matches!(p.role, Role::Dispatcher | Role::Branch)
-}
-
 /// The published roster of `day` in `p`'s reach, as the table's rows in the table's order.
 pub async fn rows(db: &Db, p: &Principal, day: Day, by: GroupBy) -> AppResult<Vec<GroupingRow>> {
     let mut sql = Sql::new(
@@ -89,7 +83,6 @@ pub async fn rows(db: &Db, p: &Principal, day: Day, by: GroupBy) -> AppResult<Ve
     sql.bind(day.to_string());
     p.scope_people(&mut sql, "r.person_id", "d.community_id");
     sql.push(" ORDER BY r.person_id LIMIT ").bind(MAX_ROWS);
-    let whole = phones_whole(p);
     struct Line {
         row: GroupingRow,
         leads: bool,
@@ -114,11 +107,7 @@ pub async fn rows(db: &Db, p: &Principal, day: Day, by: GroupBy) -> AppResult<Ve
                 leader: String::new(),
                 member: r.try_get("name")?,
                 person_id: r.try_get("person_id")?,
-                phone: if whole {
-                    phone
-                } else {
-                    huoyan_core::org::mask_phone(&phone)
-                },
+                phone: super::phone_for(p, phone),
                 post,
                 job,
                 time: super::posts::shift_time(start, r.try_get("end_minute")?)?.to_string(),
@@ -178,7 +167,11 @@ async fn grouping_route(
 /// The workbook: the columns communities use (组别, 组长, 组员, 联系电话, 岗位, 时间).
 pub async fn workbook(db: &Db, p: &Principal, day: Day, by: GroupBy) -> AppResult<Vec<u8>> {
     let rows = rows(db, p, day, by).await?;
-    let phones = if phones_whole(p) { "whole" } else { "masked" };
+    let phones = if super::phones_whole(p) {
+        "whole"
+    } else {
+        "masked"
+    };
     Change::run(db, &p.actor(), async |c| {
         c.record(
             "export",
@@ -267,12 +260,9 @@ async fn grouping_page(
     }: Page<perm::WorkforceRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => Day::parse(d)
-            .map_err(|why| AppError::invalid("day", why))
-            .page(locale)?,
-        None => Day::today().plus(1),
-    };
+    let day = super::days::from_query("day", q.day.as_deref())
+        .page(locale)?
+        .unwrap_or_else(|| Day::today().plus(1));
     let by = match q.by.as_deref() {
         Some("post") => GroupBy::Post,
         _ => GroupBy::Branch,

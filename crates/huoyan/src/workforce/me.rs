@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use huoyan_core::workforce::blockers::{BlockerReason, BlockerState};
+use huoyan_core::workforce::blockers::BlockerReason;
 use huoyan_core::workforce::posts::Job;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -113,19 +113,16 @@ async fn duty(db: &Db, p: &Principal) -> AppResult<MyDuty> {
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let mut mine = Vec::new();
-    for state in [blockers::StateFilter::Open, blockers::StateFilter::Refused] {
-        let f = BlockerFilter {
-            state: Some(state),
-            day: None,
-            person_id: Some(person),
-            limit: Some(50),
-            offset: None,
-        };
-        mine.extend(blockers::list(db, p, &f).await?.items);
-    }
-    mine.retain(|b| b.last_day.as_str() >= today.plus(-1).to_string().as_str());
-    mine.sort_by(|a, b| (&a.first_day, a.id).cmp(&(&b.first_day, b.id)));
+    let f = BlockerFilter {
+        state: Some(blockers::StateFilter::Holding),
+        day: None,
+        person_id: Some(person),
+        limit: Some(50),
+        offset: None,
+    };
+    let yesterday = today.plus(-1).to_string();
+    let mut mine = blockers::list(db, p, &f).await?.items;
+    mine.retain(|b| b.last_day >= yesterday);
     Ok(MyDuty {
         person_id: Some(person),
         on_duty,
@@ -159,18 +156,6 @@ struct DutyPage {
 }
 
 impl DutyPage {
-    fn job(&self, j: &Job) -> &'static str {
-        j.label(self.ctx.en())
-    }
-
-    fn reason(&self, r: &BlockerReason) -> &'static str {
-        r.label(self.ctx.en())
-    }
-
-    fn state(&self, s: &BlockerState) -> &'static str {
-        s.label(self.ctx.en())
-    }
-
     /// A shift of today's (or last night's, still running) that can be signed in or out.
     fn current(&self, s: &MyShift) -> bool {
         s.day == self.today

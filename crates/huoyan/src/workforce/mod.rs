@@ -24,7 +24,8 @@ mod statistics;
 
 pub use blockers::{Decision, NewBlocker, decide as decide_blocker, open as open_blocker};
 pub use days::Day;
-pub use duty::{DutyKind, Enrolment, enrol};
+pub use duty::{Enrolment, enrol};
+pub use huoyan_core::workforce::DutyKind;
 pub use planning::{PinRequest, PlanRequest, Running, plan_now};
 pub use plans::publish;
 pub use posts::{NewPost, NewShift, create as create_post};
@@ -48,14 +49,44 @@ pub struct WorkforceState {
     pub running: Running,
 }
 
-/// The active accounts of person `person` (their phone's login).
-async fn accounts_of(change: &mut Change, person: i64) -> AppResult<Vec<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM accounts WHERE disabled = 0 AND person_id = $1")
-            .bind(person)
-            .fetch_all(&mut *change.tx)
-            .await?,
-    )
+/// Whether `p` sees the phones of people on duty whole: those who call them in (the dispatcher
+/// and the branch leader); everyone else sees them masked.
+fn phones_whole(p: &crate::auth::Principal) -> bool {
+    use huoyan_core::auth::Role;
+    matches!(p.role, Role::Dispatcher | Role::Branch)
+}
+
+/// `phone` as `p` may see it.
+fn phone_for(p: &crate::auth::Principal, phone: String) -> String {
+    if phones_whole(p) {
+        phone
+    } else {
+        huoyan_core::org::mask_phone(&phone)
+    }
+}
+
+/// The active accounts (their phones' logins) of each of `people` who has one, read at once.
+async fn accounts_of(
+    change: &mut Change,
+    people: &[i64],
+) -> AppResult<std::collections::HashMap<i64, Vec<i64>>> {
+    let mut out: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for chunk in people.chunks(500) {
+        let mut sql = crate::db::Sql::new(
+            "SELECT person_id, id FROM accounts WHERE disabled = 0 AND person_id IN (",
+        );
+        for (i, p) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).bind(*p);
+        }
+        sql.push(")");
+        for r in sql.query().fetch_all(&mut *change.tx).await? {
+            use sqlx::Row;
+            out.entry(r.try_get("person_id")?)
+                .or_default()
+                .push(r.try_get("id")?);
+        }
+    }
+    Ok(out)
 }
 
 /// The active dispatchers whose region holds region `region`.

@@ -6,8 +6,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use huoyan_core::auth::Permission;
-use huoyan_core::workforce::posts::Job;
-use huoyan_core::workforce::roster::ShortReason;
 use serde::Deserialize;
 
 use super::WorkforceState;
@@ -28,20 +26,8 @@ struct PlanPage {
 }
 
 impl PlanPage {
-    fn job(&self, j: &Job) -> &'static str {
-        j.label(self.ctx.en())
-    }
-
-    fn why(&self, r: &ShortReason) -> &'static str {
-        r.label(self.ctx.en())
-    }
-
     fn pin(&self, r: &RowView) -> String {
         format!("{}|{}|{}", r.person_id, r.place.shift_id, r.place.day)
-    }
-
-    fn state_label(&self) -> &'static str {
-        self.plan.state.label(self.ctx.en())
     }
 
     fn is(&self, state: &str) -> bool {

@@ -201,10 +201,7 @@ async fn compute(
     pins: &[PinRequest],
     opts: SolveOptions,
 ) -> AppResult<Ran> {
-    let problem = {
-        let mut conn = db.pool.acquire().await?;
-        problem::load(&mut conn, path, h).await?
-    };
+    let problem = problem::for_region(db, path, h).await?;
     let pins: Vec<Assignment> = pins
         .iter()
         .filter_map(|p| {

@@ -154,7 +154,7 @@ pub struct PlanView {
 }
 
 /// Every shift's place (post, site, job, hours), by shift id, of the shifts named.
-async fn places(
+pub(super) async fn places(
     conn: &mut sqlx::AnyConnection,
     shifts: &BTreeSet<i64>,
 ) -> AppResult<HashMap<i64, (i64, String, Job, String)>> {
@@ -186,7 +186,8 @@ async fn places(
     Ok(out)
 }
 
-fn place(
+/// Shift `shift` on `day` as a place, from what `places` read.
+pub(super) fn place(
     known: &HashMap<i64, (i64, String, Job, String)>,
     shift: i64,
     day: String,
@@ -526,11 +527,11 @@ async fn tell_changes(
         .flat_map(|p| new.get(p).into_iter().flatten().map(|x| x.1))
         .collect();
     let known = places(&mut change.tx, &shifts).await?;
+    let mut accounts = super::accounts_of(change, &changed).await?;
     for person in &changed {
-        let to = super::accounts_of(change, *person).await?;
-        if to.is_empty() {
+        let Some(to) = accounts.remove(person) else {
             continue;
-        }
+        };
         match new.get(person) {
             Some(now) if !now.is_empty() => {
                 let shifts: Vec<String> = now

@@ -29,12 +29,6 @@ struct PostsPage {
     imported: Option<usize>,
 }
 
-impl PostsPage {
-    fn job(&self, j: &Job) -> &'static str {
-        j.label(self.ctx.en())
-    }
-}
-
 #[derive(Deserialize)]
 struct Shown {
     imported: Option<usize>,

@@ -236,6 +236,15 @@ pub async fn sign_out(change: &mut Change, p: &Principal, s: &SignOut) -> AppRes
 /// Closes every sign-in whose shift has ended by `now`, at the shift's end, marked automatic;
 /// returns how many.
 pub async fn close_ended(db: &Db, now: i64) -> AppResult<usize> {
+    // Looked for first on the pool: the writing change takes the writers' lock, and most
+    // minutes nothing has ended.
+    let due = sqlx::query("SELECT 1 FROM sign_ins WHERE out_at IS NULL AND ends_at <= $1 LIMIT 1")
+        .bind(now)
+        .fetch_optional(&db.pool)
+        .await?;
+    if due.is_none() {
+        return Ok(0);
+    }
     Change::run(
         db,
         &Actor::system("sign-out at the shift's end"),
@@ -516,12 +525,6 @@ struct CodePage {
     svg: String,
 }
 
-impl CodePage {
-    fn job(&self) -> &'static str {
-        self.post.job.label(self.ctx.en())
-    }
-}
-
 /// The printable page of a post's code for a day: a QR code the phone's camera opens as the
 /// sign-in page, with the code written out for a keyboard-wedge scanner.
 async fn code_page(
@@ -535,12 +538,9 @@ async fn code_page(
 ) -> Result<axum::response::Response, crate::web::PageError> {
     use crate::web::PageResultExt;
     let post = super::posts::get(&state.db, &user, id).await.page(locale)?;
-    let day = match q.get("day").map(|d| d.trim()).filter(|d| !d.is_empty()) {
-        Some(d) => Day::parse(d)
-            .map_err(|why| AppError::invalid("day", why))
-            .page(locale)?,
-        None => Day::today(),
-    };
+    let day = super::days::from_query("day", q.get("day").map(String::as_str))
+        .page(locale)?
+        .unwrap_or_else(Day::today);
     let code = code(&state.db, id, day).page(locale)?;
     let host = headers
         .get(axum::http::header::HOST)
@@ -591,12 +591,9 @@ async fn hours_page(
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<axum::response::Response, crate::web::PageError> {
     use crate::web::PageResultExt;
-    let day = match q.get("day").map(|d| d.trim()).filter(|d| !d.is_empty()) {
-        Some(d) => Day::parse(d)
-            .map_err(|why| AppError::invalid("day", why))
-            .page(locale)?,
-        None => Day::today(),
-    };
+    let day = super::days::from_query("day", q.get("day").map(String::as_str))
+        .page(locale)?
+        .unwrap_or_else(Day::today);
     let (monday, rows) = hours(&state.db, &user, day).await.page(locale)?;
     Ok(crate::web::render(&HoursPage {
         ctx,

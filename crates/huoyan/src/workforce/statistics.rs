@@ -17,7 +17,7 @@ use super::WorkforceState;
 use super::days::{Day, span};
 use crate::auth::{Can, Page, Principal, perm};
 use crate::db::{Db, Sql};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::{ApiJson, ApiQuery};
 use crate::tabular::{Cell, Sheet};
 use crate::web::{PageCtx, PageError, PageResultExt, render};
@@ -38,15 +38,10 @@ pub struct StatsQuery {
     pub to: Option<Day>,
 }
 
-/// One post's day.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct PostDay {
-    pub day: String,
-    pub community: String,
-    pub site_name: String,
-    #[schema(value_type = String)]
-    pub job: Option<Job>,
-    /// Places of the post's shifts (their headcounts as they stand now).
+/// What a day's places came to.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct Tally {
+    /// Places of the shifts (their headcounts as they stand now).
     pub needed: i64,
     /// Places the published roster filled.
     pub filled: i64,
@@ -58,16 +53,47 @@ pub struct PostDay {
     pub short: i64,
 }
 
+impl Tally {
+    /// The workbook's cells, in the order of the headers.
+    fn cells(&self) -> [Cell; 6] {
+        let n = |v: i64| Cell::Number(v as f64);
+        [
+            n(self.needed),
+            n(self.filled),
+            n(self.signed_in),
+            n(self.late),
+            Cell::Formatted(self.hours, "0.0"),
+            n(self.short),
+        ]
+    }
+
+    fn add(&mut self, o: &Tally) {
+        self.needed += o.needed;
+        self.filled += o.filled;
+        self.signed_in += o.signed_in;
+        self.late += o.late;
+        self.hours += o.hours;
+        self.short += o.short;
+    }
+}
+
+/// One post's day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PostDay {
+    pub day: String,
+    pub community: String,
+    pub site_name: String,
+    pub job: Job,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct CommunityDay {
     pub day: String,
     pub community: String,
-    pub needed: i64,
-    pub filled: i64,
-    pub signed_in: i64,
-    pub late: i64,
-    pub hours: f64,
-    pub short: i64,
+    #[serde(flatten)]
+    pub tally: Tally,
     /// Blockers recorded that day for the community's people, and those lifted that day.
     pub blockers_opened: i64,
     pub blockers_lifted: i64,
@@ -104,7 +130,7 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
     );
     p.scope_region(&mut sql, "g.path");
     let shifts = sql.query().fetch_all(&db.pool).await?;
-    let mut post_of: BTreeMap<i64, (i64, String, String, Option<Job>, i64)> = BTreeMap::new();
+    let mut post_of: BTreeMap<i64, (i64, String, String, Job, i64)> = BTreeMap::new();
     for r in &shifts {
         let job: String = r.try_get("job")?;
         post_of.insert(
@@ -113,7 +139,7 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
                 r.try_get("post_id")?,
                 r.try_get("community")?,
                 r.try_get("site_name")?,
-                Job::parse(&job),
+                Job::parse(&job).ok_or_else(|| anyhow::anyhow!("a post's job {job:?}"))?,
                 r.try_get("headcount")?,
             ),
         );
@@ -129,9 +155,9 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
                     community: community.clone(),
                     site_name: site.clone(),
                     job: *job,
-                    ..Default::default()
+                    tally: Tally::default(),
                 });
-            e.needed += headcount;
+            e.tally.needed += headcount;
         }
         d = d.plus(1);
     }
@@ -149,7 +175,7 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
     .await?
     {
         if let Some(e) = key(r.try_get("shift_id")?, r.try_get("day")?).and_then(|k| posts.get_mut(&k)) {
-            e.filled += r.try_get::<i64, _>("n")?;
+            e.tally.filled += r.try_get::<i64, _>("n")?;
         }
     }
     for r in sqlx::query(
@@ -162,15 +188,16 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
     .await?
     {
         if let Some(e) = key(r.try_get("shift_id")?, r.try_get("day")?).and_then(|k| posts.get_mut(&k)) {
-            e.signed_in += r.try_get::<i64, _>("n")?;
-            e.late += r.try_get::<i64, _>("late")?;
-            e.hours += r.try_get::<i64, _>("ms")? as f64 / 3_600_000.0;
+            e.tally.signed_in += r.try_get::<i64, _>("n")?;
+            e.tally.late += r.try_get::<i64, _>("late")?;
+            e.tally.hours += r.try_get::<i64, _>("ms")? as f64 / 3_600_000.0;
         }
     }
     let mut communities: BTreeMap<(String, String), CommunityDay> = BTreeMap::new();
     for e in posts.values_mut() {
-        e.short = (e.needed - e.filled).max(0);
-        e.hours = (e.hours * 10.0).round() / 10.0;
+        let t = &mut e.tally;
+        t.short = (t.needed - t.filled).max(0);
+        t.hours = (t.hours * 10.0).round() / 10.0;
         let c = communities
             .entry((e.day.clone(), e.community.clone()))
             .or_insert_with(|| CommunityDay {
@@ -178,12 +205,7 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
                 community: e.community.clone(),
                 ..Default::default()
             });
-        c.needed += e.needed;
-        c.filled += e.filled;
-        c.signed_in += e.signed_in;
-        c.late += e.late;
-        c.hours += e.hours;
-        c.short += e.short;
+        c.tally.add(&e.tally);
     }
     // Blockers by the day they were recorded and lifted, in the Beijing calendar.
     let (start, end) = (from.start_ms(), to.plus(1).start_ms());
@@ -228,7 +250,7 @@ pub async fn statistics(db: &Db, p: &Principal, from: Day, to: Day) -> AppResult
         }
     }
     for c in communities.values_mut() {
-        c.hours = (c.hours * 10.0).round() / 10.0;
+        c.tally.hours = (c.tally.hours * 10.0).round() / 10.0;
     }
     Ok(Statistics {
         from: from.to_string(),
@@ -266,36 +288,24 @@ async fn workbook_route(
         .communities
         .iter()
         .map(|c| {
-            vec![
-                Cell::Text(c.day.clone()),
-                Cell::Text(c.community.clone()),
-                n(c.needed),
-                n(c.filled),
-                n(c.signed_in),
-                n(c.late),
-                Cell::Formatted(c.hours, "0.0"),
-                n(c.short),
-                n(c.blockers_opened),
-                n(c.blockers_lifted),
-            ]
+            let mut row = vec![Cell::Text(c.day.clone()), Cell::Text(c.community.clone())];
+            row.extend(c.tally.cells());
+            row.extend([n(c.blockers_opened), n(c.blockers_lifted)]);
+            row
         })
         .collect();
     let posts: Vec<Vec<Cell>> = s
         .posts
         .iter()
         .map(|x| {
-            vec![
+            let mut row = vec![
                 Cell::Text(x.day.clone()),
                 Cell::Text(x.community.clone()),
                 Cell::Text(x.site_name.clone()),
-                Cell::Text(x.job.map(|j| j.zh()).unwrap_or_default().to_string()),
-                n(x.needed),
-                n(x.filled),
-                n(x.signed_in),
-                n(x.late),
-                Cell::Formatted(x.hours, "0.0"),
-                n(x.short),
-            ]
+                Cell::Text(x.job.zh().to_string()),
+            ];
+            row.extend(x.tally.cells());
+            row
         })
         .collect();
     let bytes = crate::tabular::write_workbook(&[
@@ -343,12 +353,6 @@ struct StatsPage {
     stats: Statistics,
 }
 
-impl StatsPage {
-    fn job(&self, j: &Option<Job>) -> &'static str {
-        j.map(|j| j.label(self.ctx.en())).unwrap_or("")
-    }
-}
-
 #[derive(Deserialize)]
 struct PageQuery {
     from: Option<String>,
@@ -362,18 +366,9 @@ async fn stats_page(
     }: Page<perm::WorkforceRead>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let day = |field: &str, v: Option<String>| -> Result<Option<Day>, PageError> {
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => Day::parse(s)
-                .map(Some)
-                .map_err(|why| AppError::invalid(field, why))
-                .page(locale),
-            None => Ok(None),
-        }
-    };
     let q = StatsQuery {
-        from: day("from", q.from)?,
-        to: day("to", q.to)?,
+        from: super::days::from_query("from", q.from.as_deref()).page(locale)?,
+        to: super::days::from_query("to", q.to.as_deref()).page(locale)?,
     };
     let (from, to) = range(&q).page(locale)?;
     let stats = statistics(&state.db, &user, from, to).await.page(locale)?;
