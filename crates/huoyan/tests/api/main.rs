@@ -99,13 +99,19 @@ pub struct FreshDb {
 /// A new, empty PostgreSQL database `name` on the tests' server (whatever the backend under
 /// test); its URL as the superuser.
 pub async fn new_pg(name: &str) -> String {
+    create_pg(name, None).await
+}
+
+/// A new PostgreSQL database `name`, empty or a copy of `template`; its URL as the superuser.
+async fn create_pg(name: &str, template: Option<&str>) -> String {
     let admin = std::env::var("HUOYAN_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&admin)
         .await
         .expect("PostgreSQL on 127.0.0.1:5432 (the test command starts it)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+    let from = template.map_or(String::new(), |t| format!(" TEMPLATE {t}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}{from}")))
         .execute(&pool)
         .await
         .expect("create test database");
@@ -114,17 +120,22 @@ pub async fn new_pg(name: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// What `--db` takes for the PostgreSQL database `name` at `owner` (its URL as the superuser):
+/// the owner's URL and the application role's.
+fn pg_urls(owner: &str, name: &str) -> (String, String) {
+    let (base, _) = owner.rsplit_once('/').expect("URL has a database");
+    let (scheme, rest) = base.split_once("://").expect("URL has a scheme");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let app = format!("{scheme}://{PG_APP_ROLE}@{host}/{name}");
+    (owner.to_string(), app)
+}
+
 /// A new, empty database of the backend under test (not migrated): its name, and what `--db`
 /// takes for it as its owner and as the application's role.
 pub async fn empty_db() -> (String, String, String) {
     let name = unique_name();
     let (owner_arg, db_arg) = if backend() == "postgres" {
-        let owner = new_pg(&name).await;
-        let (base, _) = owner.rsplit_once('/').expect("URL has a database");
-        let (scheme, rest) = base.split_once("://").expect("URL has a scheme");
-        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-        let app = format!("{scheme}://{PG_APP_ROLE}@{host}/{name}");
-        (owner, app)
+        pg_urls(&new_pg(&name).await, &name)
     } else {
         let path = std::env::temp_dir()
             .join(format!("{name}.db"))
@@ -140,6 +151,17 @@ pub async fn empty_db() -> (String, String, String) {
 pub async fn fresh_db() -> FreshDb {
     let (name, owner_arg, db_arg) = empty_db().await;
     let key = huoyan_core::audit::seal::AuditKey::from_bytes(rand::random());
+    open(&name, &owner_arg, &db_arg, key).await
+}
+
+/// Opens a database of the backend under test sealed with `key`: migrates it as its owner,
+/// then connects as the application's role; the key goes to a file of the test's own.
+async fn open(
+    name: &str,
+    owner_arg: &str,
+    db_arg: &str,
+    key: huoyan_core::audit::seal::AuditKey,
+) -> FreshDb {
     let key_file = std::env::temp_dir().join(format!("{name}.key"));
     std::fs::write(&key_file, key.to_text()).expect("write the audit key");
     std::fs::set_permissions(
@@ -147,7 +169,7 @@ pub async fn fresh_db() -> FreshDb {
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .expect("the audit key readable by its owner only");
-    let owner = Db::connect_and_migrate(&owner_arg)
+    let owner = Db::connect_and_migrate(owner_arg)
         .await
         .expect("migrate")
         .with_audit_key(key.clone());
@@ -165,16 +187,68 @@ pub async fn fresh_db() -> FreshDb {
         .expect("the application's login role");
     }
     // As `serve` does: with nothing pending, migrating touches nothing the role may not.
-    let db = Db::connect_and_migrate(&db_arg)
+    let db = Db::connect_and_migrate(db_arg)
         .await
         .expect("the application's role connects and finds nothing to migrate")
         .with_audit_key(key);
     FreshDb {
         db,
         owner,
-        db_arg,
+        db_arg: db_arg.to_string(),
         key_file,
     }
+}
+
+/// The Daqing demo, loaded once per test process into a template database and copied for every
+/// test that asks for it: a load takes seconds and most tests ask, a copy takes milliseconds
+/// (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL).
+pub async fn demo_db() -> FreshDb {
+    struct Template {
+        /// The template's file (SQLite) or database name (PostgreSQL).
+        source: String,
+        key: String,
+    }
+    static TEMPLATE: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            let (name, owner_arg, db_arg) = empty_db().await;
+            let key = huoyan_core::audit::seal::AuditKey::from_bytes(rand::random());
+            let fresh = open(&name, &owner_arg, &db_arg, key.clone()).await;
+            huoyan::demo::load(&fresh.db, None, &mut |_| {})
+                .await
+                .expect("demo loads");
+            if backend() != "postgres" {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&fresh.owner.pool)
+                    .await
+                    .expect("the template's log folded into its file");
+            }
+            // A template is copied only with nobody connected to it.
+            fresh.db.pool.close().await;
+            fresh.owner.pool.close().await;
+            Template {
+                source: if backend() == "postgres" {
+                    name
+                } else {
+                    db_arg
+                },
+                key: key.to_text(),
+            }
+        })
+        .await;
+    let name = unique_name();
+    let (owner_arg, db_arg) = if backend() == "postgres" {
+        pg_urls(&create_pg(&name, Some(&template.source)).await, &name)
+    } else {
+        let path = std::env::temp_dir()
+            .join(format!("{name}.db"))
+            .display()
+            .to_string();
+        std::fs::copy(&template.source, &path).expect("copy the demo's template");
+        (path.clone(), path)
+    };
+    let key = huoyan_core::audit::seal::AuditKey::parse(&template.key).expect("the template's key");
+    open(&name, &owner_arg, &db_arg, key).await
 }
 
 /// Starts the server on a random port. With `demo`, the Daqing scenario is loaded first.
@@ -184,12 +258,11 @@ pub async fn spawn_app(demo: bool) -> TestApp {
 
 /// The same with the city's own settings.
 pub async fn spawn_app_with(demo: bool, settings: huoyan::app::Settings) -> TestApp {
-    let fresh = fresh_db().await;
-    if demo {
-        huoyan::demo::load(&fresh.db, None, &mut |_| {})
-            .await
-            .expect("demo loads");
-    }
+    let fresh = if demo {
+        demo_db().await
+    } else {
+        fresh_db().await
+    };
     serve(fresh, settings).await
 }
 
