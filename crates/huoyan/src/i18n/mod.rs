@@ -76,7 +76,8 @@ impl Locale {
 
     /// An error message in this locale. Messages are raised in English, which the API answers
     /// in; pages show the Chinese of `messages.toml`, found by the whole message or by a
-    /// template whose `{}` stand for the parts that vary (carried over as they are). A message
+    /// template whose `{}` stand for the parts that vary (carried over as they are, or in
+    /// Chinese when a part is itself a message: "the roster no longer holds (…)"). A message
     /// not in the table shows in English rather than not at all.
     pub fn message(self, english: &str) -> String {
         if self.is_en() {
@@ -89,7 +90,13 @@ impl Locale {
         MESSAGES
             .templates
             .iter()
-            .filter_map(|(en, zh)| Some((en, fill(zh, &holes(en, english)?))))
+            .filter_map(|(en, zh)| {
+                let parts: Vec<String> = holes(en, english)?
+                    .into_iter()
+                    .map(|part| self.message(part))
+                    .collect();
+                Some((en, fill(zh, &parts)))
+            })
             .max_by_key(|(en, _)| (en.len(), en.as_str()))
             .map(|(_, zh)| zh)
             .unwrap_or_else(|| english.to_string())
@@ -133,11 +140,11 @@ fn holes<'a>(template: &str, text: &'a str) -> Option<Vec<&'a str>> {
 }
 
 /// `template` with its `{}` holes filled in order.
-fn fill(template: &str, values: &[&str]) -> String {
+fn fill(template: &str, values: &[String]) -> String {
     let mut out = String::new();
     for (i, part) in template.split("{}").enumerate() {
         if i > 0 {
-            out.push_str(values.get(i - 1).copied().unwrap_or_default());
+            out.push_str(values.get(i - 1).map_or("", String::as_str));
         }
         out.push_str(part);
     }
@@ -225,6 +232,13 @@ mod tests {
         assert_eq!(Locale::En.message("must not be empty"), "must not be empty");
         // A hole is never empty.
         assert_eq!(zh.message("at most  characters"), "at most  characters");
+        // A part that is itself a message is shown in Chinese too.
+        assert_eq!(
+            zh.message(
+                "the roster no longer holds (张三 on 让湖路 2022-08-29 04:30-12:30: blocked that day): re-plan before publishing"
+            ),
+            "排班已不成立（张三（让湖路 2022-08-29 04:30-12:30）：当天受阻）：请重新排班后再发布"
+        );
     }
 
     #[test]

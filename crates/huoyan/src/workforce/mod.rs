@@ -19,6 +19,7 @@ mod posts;
 mod posts_import;
 mod posts_pages;
 mod problem;
+mod refusals;
 mod signins;
 mod statistics;
 

@@ -1,6 +1,7 @@
 //! A plan on the page: its progress while the engine runs (with a stop button), then its draft:
 //! the objective's parts, each empty place with why, each row with a pin, what it drops from the
-//! published roster; re-plan keeping the ticked rows, or publish.
+//! published roster; re-plan keeping the ticked rows (and moving someone to another shift: a pin
+//! there), or publish.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use super::WorkforceState;
 use super::days::Day;
 use super::planning::{self, PinRequest, PlanRequest};
 use super::plans::{self, PlanView, RowView};
+use super::posts::{self, PostFilter, PostView};
 use crate::audit::Change;
 use crate::auth::{Page, perm};
 use crate::error::{AppError, FieldError};
@@ -23,6 +25,8 @@ struct PlanPage {
     ctx: PageCtx,
     plan: PlanView,
     can_plan: bool,
+    /// The posts someone may be moved to (those of the dispatcher's region).
+    posts: Vec<PostView>,
 }
 
 impl PlanPage {
@@ -37,6 +41,28 @@ impl PlanPage {
     fn percent(&self) -> i64 {
         self.plan.progress_permille / 10
     }
+
+    /// The draft's people, each once, by name.
+    fn people(&self) -> Vec<(i64, &str)> {
+        let mut people: Vec<(i64, &str)> = self
+            .plan
+            .rows
+            .iter()
+            .map(|r| (r.person_id, r.person_name.as_str()))
+            .collect();
+        people.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        people.dedup();
+        people
+    }
+
+    fn days(&self) -> Vec<String> {
+        let Ok(first) = Day::parse(&self.plan.first_day) else {
+            return Vec::new();
+        };
+        (0..self.plan.days)
+            .map(|i| first.plus(i).to_string())
+            .collect()
+    }
 }
 
 async fn plan_page(
@@ -49,10 +75,19 @@ async fn plan_page(
     let plan = plans::get(&state.db, &state.running, &user, id)
         .await
         .page(locale)?;
+    let can_plan = user.role.allows(Permission::WorkforcePlan);
+    let posts = if can_plan && plan.state.code() == "draft" {
+        posts::list(&state.db, &user, &PostFilter::default())
+            .await
+            .page(locale)?
+    } else {
+        Vec::new()
+    };
     Ok(render(&PlanPage {
         ctx,
         plan,
-        can_plan: user.role.allows(Permission::WorkforcePlan),
+        can_plan,
+        posts,
     }))
 }
 
@@ -66,6 +101,14 @@ struct PlanForm {
     days: String,
     #[serde(default)]
     pins: Vec<String>,
+    /// Someone to move: a pin on shift `move_to` on `move_day` (the first day when blank), in
+    /// place of their ticked rows that day.
+    #[serde(default)]
+    move_person: String,
+    #[serde(default)]
+    move_to: String,
+    #[serde(default)]
+    move_day: String,
 }
 
 impl PlanForm {
@@ -94,6 +137,45 @@ impl PlanForm {
                 },
                 _ => bad.push(FieldError::new(format!("pins[{i}]"), "person|shift|day")),
             }
+        }
+        let moved = match (self.move_person.trim(), self.move_to.trim()) {
+            ("", "") => None,
+            ("", _) => {
+                bad.push(FieldError::new("move_person", "choose whom to move"));
+                None
+            }
+            (_, "") => {
+                bad.push(FieldError::new("move_to", "choose where to move them"));
+                None
+            }
+            (person, shift) => {
+                let person = person
+                    .parse::<i64>()
+                    .map_err(|_| bad.push(FieldError::new("move_person", "choose whom to move")))
+                    .ok();
+                let shift = shift
+                    .parse::<i64>()
+                    .map_err(|_| bad.push(FieldError::new("move_to", "choose where to move them")))
+                    .ok();
+                let day = match self.move_day.trim() {
+                    "" => first_day,
+                    d => Day::parse(d)
+                        .map_err(|why| bad.push(FieldError::new("move_day", why)))
+                        .ok(),
+                };
+                person
+                    .zip(shift)
+                    .zip(day)
+                    .map(|((person_id, shift_id), day)| PinRequest {
+                        person_id,
+                        shift_id,
+                        day,
+                    })
+            }
+        };
+        if let Some(m) = moved {
+            pins.retain(|p| (p.person_id, p.day) != (m.person_id, m.day));
+            pins.push(m);
         }
         match (first_day, days) {
             (Some(first_day), Some(days)) if bad.is_empty() => Ok(PlanRequest {

@@ -187,7 +187,10 @@ impl Ran {
                 pins: &self.pins,
                 horizon: self.horizon,
             },
-            (Err(e), false) => Outcome::Failed(e.to_string()),
+            (Err(error), false) => Outcome::Failed {
+                error,
+                horizon: self.horizon,
+            },
         }
     }
 }
@@ -250,7 +253,10 @@ pub async fn run(
 pub enum Outcome<'a> {
     Cancelled,
     /// The engine refused the input (a pin that breaks a rule), saying why.
-    Failed(String),
+    Failed {
+        error: &'a roster::RosterError,
+        horizon: Horizon,
+    },
     Draft {
         solution: &'a Solution,
         pins: &'a [Assignment],

@@ -30,7 +30,12 @@ use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 pub async fn finish(change: &mut Change, id: i64, outcome: &Outcome<'_>) -> AppResult<()> {
     let (state, breakdown, shortfalls, message) = match outcome {
         Outcome::Cancelled => (PlanState::Cancelled, None, Vec::new(), String::new()),
-        Outcome::Failed(why) => (PlanState::Failed, None, Vec::new(), why.clone()),
+        Outcome::Failed { error, horizon } => (
+            PlanState::Failed,
+            None,
+            Vec::new(),
+            super::refusals::roster_error(&mut change.tx, error, *horizon).await?,
+        ),
         Outcome::Draft { solution, .. } => (
             PlanState::Draft,
             Some(solution.breakdown),
@@ -432,7 +437,10 @@ pub async fn publish(change: &mut Change, p: &Principal, id: i64) -> AppResult<u
     if let Err(v) = roster::evaluate(&now, &assignments) {
         return Err(AppError::Conflict(vec![FieldError::new(
             "id",
-            format!("the roster no longer holds ({v}): re-plan before publishing"),
+            format!(
+                "the roster no longer holds ({}): re-plan before publishing",
+                super::refusals::violation(&mut change.tx, &v, h.horizon).await?
+            ),
         )]));
     }
     let before = published_rows(&mut change.tx, &h.path, h.horizon).await?;

@@ -194,7 +194,7 @@ pub async fn create(change: &mut Change, p: &Principal, new: &NewPost) -> AppRes
     Ok(id)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PostFilter {
     /// Only the posts at sites of this region and below.

@@ -459,7 +459,17 @@ async fn a_draft_a_later_blocker_breaks_is_not_published() {
     let id = draft["id"].as_i64().unwrap();
     let (status, body) = publish(&app, &dispatcher, id).await;
     assert_eq!(status, 409, "{body}");
-    assert!(body.to_string().contains("re-plan"), "{body}");
+    let row = &draft["rows"][0];
+    assert_eq!(
+        body["fields"][0]["message"],
+        format!(
+            "the roster no longer holds ({} on {} {day} {}: blocked that day): re-plan before publishing",
+            row["person_name"].as_str().unwrap(),
+            row["site_name"].as_str().unwrap(),
+            row["hours"].as_str().unwrap()
+        ),
+        "{body}"
+    );
     let (_, again) = app
         .get(&dispatcher, &format!("/api/v1/workforce/plans/{id}"))
         .await;
@@ -510,6 +520,81 @@ async fn pins_stay_and_a_pin_that_breaks_a_rule_fails_the_plan_saying_why() {
         .unwrap();
     assert_eq!(row["shift_id"], gate);
     assert_eq!(row["pinned"], true);
+    // The page moves someone the same way: the move is a pin, their ticked row that day is not.
+    let client = crate::page_client();
+    crate::page_login(
+        &client,
+        &app,
+        "dispatcher",
+        huoyan::auth::password::DEMO_PASSWORD,
+    )
+    .await;
+    let draft_page = format!("/workforce/plans/{}", draft["id"]);
+    let csrf = crate::page_csrf(&client, &app, &draft_page).await;
+    let other = draft["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["shift_id"] != gate && r["person_id"] != person)
+        .unwrap();
+    let form = |fields: &[(&str, String)]| {
+        let mut all = vec![
+            ("_csrf", csrf.clone()),
+            ("first_day", day.clone()),
+            ("days", "1".to_string()),
+            (
+                "pins",
+                format!("{}|{}|{day}", other["person_id"], other["shift_id"]),
+            ),
+        ];
+        all.extend(fields.iter().cloned());
+        client
+            .post(format!("{}/workforce/plans", app.base))
+            .form(&all)
+    };
+    let sent = form(&[
+        ("move_person", other["person_id"].to_string()),
+        ("move_to", gate.to_string()),
+    ])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), 303);
+    let id: i64 = sent.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let by_page = wait(&app, &dispatcher, id).await;
+    assert_eq!(by_page["state"], "draft", "{by_page}");
+    let theirs: Vec<&Value> = by_page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["person_id"] == other["person_id"])
+        .collect();
+    assert_eq!(theirs.len(), 1, "{by_page}");
+    assert_eq!(
+        (
+            theirs[0]["shift_id"].as_i64(),
+            theirs[0]["pinned"].as_bool()
+        ),
+        (Some(gate), Some(true))
+    );
+    // Half a move names what is missing, in Chinese.
+    let half = form(&[("move_person", other["person_id"].to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(half.status(), 422);
+    let page = half.text().await.unwrap();
+    assert!(
+        page.contains("调至") && page.contains("请选择调往的班次"),
+        "{page}"
+    );
     // A pin on a blocked day breaks a hard rule: the plan fails and says so.
     app.send(
         "POST",
@@ -527,9 +612,37 @@ async fn pins_stay_and_a_pin_that_breaks_a_rule_fails_the_plan_saying_why() {
     )
     .await;
     assert_eq!(failed["state"], "failed", "{failed}");
-    assert!(
-        failed["message"].as_str().unwrap().contains("blocked"),
+    // It names the person and the place, not the engine's ids; the page says it in Chinese.
+    let name = row["person_name"].as_str().unwrap();
+    let place = format!(
+        "{} {day} {}",
+        row["site_name"].as_str().unwrap(),
+        row["hours"].as_str().unwrap()
+    );
+    assert_eq!(
+        failed["message"],
+        format!("{name} on {place}: blocked that day"),
         "{failed}"
+    );
+    let client = crate::page_client();
+    crate::page_login(
+        &client,
+        &app,
+        "dispatcher",
+        huoyan::auth::password::DEMO_PASSWORD,
+    )
+    .await;
+    let page = client
+        .get(format!("{}/workforce/plans/{}", app.base, failed["id"]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("{name}（{place}）：当天受阻")),
+        "{page}"
     );
     let (status, body) = app
         .send(
