@@ -187,6 +187,7 @@ pub fn router(app: &App) -> Router {
         .merge(crate::web::router())
         .merge(crate::web::field::router(crate::cases::OFFLINE))
         .merge(crate::web::map::router(app.map_tiles.clone()))
+        .merge(crate::web::scan::router())
         .merge(crate::auth::routes::pages().with_state(app.auth.clone()))
         .merge(crate::org::pages().with_state(app.org.clone()))
         .merge(crate::cases::pages().with_state(app.cases.clone()))

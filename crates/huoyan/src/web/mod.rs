@@ -5,6 +5,7 @@
 
 pub mod field;
 pub mod map;
+pub mod scan;
 mod upload;
 
 pub use upload::{Upload, upload};

@@ -19,6 +19,15 @@ impl Drop for Driver {
 }
 
 pub(crate) async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver, tempdir::Dir) {
+    browser_with(width, height, &[]).await
+}
+
+/// The same with Chromium's own switches added (a fake camera, say).
+pub(crate) async fn browser_with(
+    width: u32,
+    height: u32,
+    extra: &[String],
+) -> (fantoccini::Client, Driver, tempdir::Dir) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -32,6 +41,22 @@ pub(crate) async fn browser(width: u32, height: u32) -> (fantoccini::Client, Dri
         .expect("chromedriver is installed (apt-get install chromium chromium-driver; the test command does it)");
     let driver = Driver(driver);
     let profile = tempdir::Dir::new();
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    ]
+    .map(String::from)
+    .into();
+    args.push(format!("--window-size={},{height}", width.max(500)));
+    args.push(format!("--user-data-dir={}", profile.0.display()));
+    args.extend_from_slice(extra);
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -39,9 +64,7 @@ pub(crate) async fn browser(width: u32, height: u32) -> (fantoccini::Client, Dri
             "binary": "/usr/bin/chromium",
             // Headless windows cannot be narrower than 500 px; phone metrics are emulated instead.
             "mobileEmulation": {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}},
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     format!("--window-size={},{height}", width.max(500)), format!("--user-data-dir={}", profile.0.display())]
+            "args": args
         }),
     );
     let url = format!("http://127.0.0.1:{port}");

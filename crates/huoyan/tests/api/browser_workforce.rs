@@ -7,7 +7,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::browser::{browser, choose, click, fits, sign_in};
+use crate::browser::{browser, browser_with, choose, click, fits, sign_in};
 use crate::spawn_app;
 
 async fn arrive(c: &fantoccini::Client, css: &str) {
@@ -226,4 +226,91 @@ async fn a_dispatcher_replans_around_a_sealed_building_and_both_phones_show_it()
     .await;
     fits(&c, "duty-newcomer", 360).await;
     c.close().await.unwrap();
+}
+
+/// A video Chromium's fake camera plays in a loop: the QR code of `text`, dark on light, still.
+fn qr_video(text: &str, path: &std::path::Path) {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let n = code.width();
+    let (w, h) = (640, 480);
+    // Four modules of quiet zone each side, as printed.
+    let scale = (h - 40) / (n + 8);
+    let (x0, y0) = ((w - scale * n) / 2, (h - scale * n) / 2);
+    let mut luma = vec![235u8; w * h];
+    for (i, _) in code
+        .to_colors()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == qrcode::Color::Dark)
+    {
+        let (x, y) = (x0 + i % n * scale, y0 + i / n * scale);
+        for row in y..y + scale {
+            luma[row * w + x..row * w + x + scale].fill(16);
+        }
+    }
+    let chroma = vec![128u8; w * h / 4];
+    let mut y4m = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..5 {
+        y4m.extend_from_slice(b"FRAME\n");
+        y4m.extend_from_slice(&luma);
+        y4m.extend_from_slice(&chroma);
+        y4m.extend_from_slice(&chroma);
+    }
+    std::fs::write(path, y4m).unwrap();
+}
+
+/// A cadre at the post opens their duty page, taps scan and holds the phone to the code posted
+/// there (Chromium's fake camera plays the printed code): signed in by the code, at 360 px. The
+/// scan runs through the vendored ZXing, as on a phone whose browser reads no codes itself.
+#[tokio::test]
+async fn a_cadre_signs_in_by_scanning_the_posts_code_with_the_phones_camera() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let (post, shift, day) = crate::workforce::shift_now(&app, &dispatcher).await;
+    let (_, code) = app
+        .get(
+            &dispatcher,
+            &format!("/api/v1/workforce/posts/{}/code?day={day}", post["id"]),
+        )
+        .await;
+    let printed = format!(
+        "{}/duty/sign-in?code={}",
+        app.base,
+        code["code"].as_str().unwrap()
+    );
+    let dir = crate::browser::tempdir::Dir::new();
+    let video = dir.0.join("posted-code.y4m");
+    qr_video(&printed, &video);
+    let (c, _driver, _profile) = browser_with(
+        360,
+        780,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-video-capture={}", video.display()),
+        ],
+    )
+    .await;
+    sign_in(&c, &app.base, "cadre-01", "huoyan-demo").await;
+    c.goto(&format!("{}/duty", app.base)).await.unwrap();
+    arrive(&c, "#scan-button").await;
+    fits(&c, "duty with the scanner", 360).await;
+    let detector: bool = c
+        .execute("return 'BarcodeDetector' in window", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(!detector, "this test is meant to read through ZXing");
+    click(&c, "#scan-button").await;
+    arrive(&c, &format!("li.shift[data-shift='{shift}'] .signed-in")).await;
+    let method: String = sqlx::query_scalar(
+        "SELECT si.method FROM sign_ins si JOIN accounts a ON a.person_id = si.person_id \
+         WHERE a.username = 'cadre-01' AND si.shift_id = $1",
+    )
+    .bind(shift)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(method, "code");
 }

@@ -715,12 +715,11 @@ async fn a_long_plan_shows_its_progress_and_stops_leaving_nothing() {
     assert_eq!(status, 409, "a stopped plan is not running");
 }
 
-#[tokio::test]
-async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
-    let app = spawn_app(true).await;
-    let dispatcher = app.token("dispatcher").await;
+/// A new post at Gelin's first sampling point whose one shift began half an hour ago (Beijing
+/// time), with cadre-01 and cadre-02 on it in the published roster: the post, the shift's id and
+/// its day.
+pub(crate) async fn shift_now(app: &TestApp, dispatcher: &str) -> (Value, i64, String) {
     let bj = chrono_tz::Asia::Shanghai;
-    // A shift that began half an hour ago, on the day it began.
     let start = chrono::Utc::now().with_timezone(&bj) - chrono::Duration::minutes(30);
     let day = start.format("%Y-%m-%d").to_string();
     let end = start + chrono::Duration::hours(4);
@@ -731,7 +730,7 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
     let (status, post) = app
         .send(
             "POST",
-            &dispatcher,
+            dispatcher,
             "/api/v1/workforce/posts",
             &json!({"site_id": site, "job": "guiding", "shifts": [{"hours": hours, "headcount": 2}]}),
         )
@@ -744,8 +743,8 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
         app.id_of(&person("cadre-02")).await,
     );
     let planned = plan(
-        &app,
-        &dispatcher,
+        app,
+        dispatcher,
         &day,
         1,
         json!([{"person_id": one, "shift_id": shift, "day": day},
@@ -753,8 +752,22 @@ async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
     )
     .await;
     assert_eq!(planned["state"], "draft", "{planned}");
-    let (status, _) = publish(&app, &dispatcher, planned["id"].as_i64().unwrap()).await;
+    let (status, _) = publish(app, dispatcher, planned["id"].as_i64().unwrap()).await;
     assert_eq!(status, 200);
+    (post, shift, day)
+}
+
+#[tokio::test]
+async fn a_post_code_signs_in_on_its_day_only_and_a_made_up_one_is_refused() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let (post, shift, day) = shift_now(&app, &dispatcher).await;
+    let site = post["site_id"].as_i64().unwrap();
+    let person = |login: &str| format!("SELECT person_id FROM accounts WHERE username = '{login}'");
+    let (one, two) = (
+        app.id_of(&person("cadre-01")).await,
+        app.id_of(&person("cadre-02")).await,
+    );
 
     let code_of = |d: String| {
         let (app, dispatcher, id) = (&app, &dispatcher, post["id"].clone());
