@@ -77,4 +77,5 @@ pub mod cases;
 pub mod drones;
 pub mod inspections;
 pub mod org;
+pub mod testing;
 pub mod workforce;

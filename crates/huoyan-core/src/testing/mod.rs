@@ -1,0 +1,6 @@
+//! Mass testing: sampling rounds, pooled tubes and the scans that fill them, residents' health
+//! codes and ID numbers. What a scan may do to a tube is decided here, from what the writer holds
+//! in memory, so the ingest path needs no database read to refuse one.
+
+pub mod residents;
+pub mod tubes;
