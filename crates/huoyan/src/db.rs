@@ -1,6 +1,8 @@
 //! The database: one pool over SQLite or PostgreSQL through sqlx's `Any` driver, chosen from the
 //! URL, with one portable SQL dialect (`$1` placeholders work on both) and a migration folder each.
 
+pub mod group;
+
 use std::time::Duration;
 
 use huoyan_core::audit::seal::AuditKey;

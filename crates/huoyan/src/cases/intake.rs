@@ -3,26 +3,22 @@
 //! them in a transaction of its own (`write_one`): all of it or nothing, never a case without the
 //! photos it was sent with.
 //!
-//! Under load the reports are written by group commit: one writer task per database drains a
-//! queue of filings and writes up to `BATCH` of them in one transaction, so that many cases share
-//! one lock of the audit chain head and one flush to disk (with SQLite's `synchronous = FULL`
-//! every commit waits for the disk, a few milliseconds here). Each caller is answered only once
-//! the transaction holding its case has committed, so nothing is acknowledged that is not on
-//! disk. A batch that one filing's data fails (a rule of the database broken, a value it cannot
-//! store) is rolled back whole and its filings are written again one by one, so that the bad
-//! filing gets its own error and costs the others nothing.
+//! Under load the reports are written by group commit (`db::group`): up to `BATCH` of them in one
+//! transaction, each caller answered once its case is committed. A batch that one filing's data
+//! fails (a rule of the database broken, a value it cannot store) is rolled back whole and its
+//! filings are written again one by one, so that the bad filing gets its own error and costs the
+//! others nothing.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
 
 use super::files::Upload;
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
 use crate::check::Check;
+use crate::db::group::{Batch, Writer};
 use crate::db::{Backend, Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::time::rfc3339;
@@ -112,63 +108,28 @@ impl Filed {
     }
 }
 
-/// The queue to one database's intake writer, started on first use (in the caller's runtime).
-pub struct Intake {
-    db: Db,
-    queue: OnceLock<mpsc::Sender<Job>>,
-}
+/// The intake's group-commit writer (`db::group`): reports a transaction at a time.
+pub struct Intake(Writer<Reports>);
 
-struct Job {
-    filing: Filing,
-    answer: oneshot::Sender<AppResult<Filed>>,
+struct Reports;
+
+impl Batch for Reports {
+    type Item = Filing;
+    type Done = Filed;
+
+    async fn write(&self, db: &Db, filings: Vec<Filing>) -> Vec<AppResult<Filed>> {
+        write_all(db, &filings).await
+    }
 }
 
 impl Intake {
-    /// The writer takes its transactions from a connection of its own: from the shared pool it
-    /// would queue behind every request's reads, and the more clients, the longer each batch
-    /// waited to start (PostgreSQL's rate fell from 32 to 512 clients).
     pub fn new(db: &Db) -> Self {
-        Self {
-            db: db.own_pool(1),
-            queue: OnceLock::new(),
-        }
+        Self(Writer::new(db, Reports, BATCH, QUEUE))
     }
 
     /// Files one case through the writer; answers once it is committed.
     pub async fn file(&self, filing: Filing) -> AppResult<Filed> {
-        let queue = self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(writer(self.db.clone(), rx));
-            tx
-        });
-        let (answer, answered) = oneshot::channel();
-        queue
-            .send(Job { filing, answer })
-            .await
-            .map_err(|_| anyhow::anyhow!("the intake writer has stopped"))?;
-        answered
-            .await
-            .map_err(|_| anyhow::anyhow!("the intake writer dropped a filing"))?
-    }
-}
-
-/// Writes what is queued, a batch at a time, until every sender is gone.
-async fn writer(db: Db, mut queue: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(BATCH);
-    while queue.recv_many(&mut jobs, BATCH).await > 0 {
-        let batch = std::mem::replace(&mut jobs, Vec::with_capacity(BATCH));
-        // In a task of its own, so that a panic fails this batch's callers (their answers are
-        // dropped) and not the writer.
-        let db = db.clone();
-        let _ = tokio::spawn(async move {
-            let (filings, answers): (Vec<_>, Vec<_>) =
-                batch.into_iter().map(|j| (j.filing, j.answer)).unzip();
-            for (answer, filed) in answers.into_iter().zip(write_all(&db, &filings).await) {
-                // A caller that went away (client disconnected) is not told; its case stays.
-                let _ = answer.send(filed);
-            }
-        })
-        .await;
+        self.0.write(filing).await
     }
 }
 
