@@ -86,19 +86,18 @@ impl Locale {
         if let Some(zh) = MESSAGES.exact.get(english) {
             return zh.clone();
         }
-        // The most specific template wins: "unknown role; one of {}" before "one of {}".
+        // The most specific template wins: "unknown role; one of {}" before "one of {}". Only
+        // its parts are translated in turn, so the work grows with the nesting, not with every
+        // template that could match at every level.
         MESSAGES
             .templates
             .iter()
-            .filter_map(|(en, zh)| {
-                let parts: Vec<String> = holes(en, english)?
-                    .into_iter()
-                    .map(|part| self.message(part))
-                    .collect();
-                Some((en, fill(zh, &parts)))
+            .filter_map(|(en, zh)| Some((en, zh, holes(en, english)?)))
+            .max_by_key(|(en, _, _)| (en.len(), en.as_str()))
+            .map(|(_, zh, parts)| {
+                let parts: Vec<String> = parts.into_iter().map(|p| self.message(p)).collect();
+                fill(zh, &parts)
             })
-            .max_by_key(|(en, _)| (en.len(), en.as_str()))
-            .map(|(_, zh)| zh)
             .unwrap_or_else(|| english.to_string())
     }
 }
