@@ -15,10 +15,12 @@
 //! | | `scope_region_id`, `scope_department_id`, `scope_team_id` | `create`: `scope.*`; `update`: `after.scope.*` |
 //! | | `disabled` | `create`: false; `update`: `after.disabled` |
 //! | `case` (`cases`) | `state` | `report`: `reported`; `demo_history`: `state`; every workflow action (`cases::Action`): `to` |
+//! | `blocker` (`blockers`) | `state` | `open`: `open`; `lift`: `lifted`; `refuse`: `refused` |
+//! | `roster_plan` (`roster_plans`) | `state` | `plan`: `planning`; `finish`: `state`; `publish`: `published` |
 //!
-//! `create`, `report` and `demo_history` bring an entity into being; no action deletes an account
-//! or a case, so any event says its row exists. Other actions (`escalate`, `attach`) change no
-//! vouched column.
+//! `create`, `report`, `demo_history`, a blocker's `open` and a plan's `plan` bring an entity into
+//! being; no action deletes one, so any event says its row exists. Other actions (`escalate`,
+//! `attach`) change no vouched column.
 
 use std::fmt;
 
@@ -80,6 +82,16 @@ pub const VOUCHED: &[Vouched] = &[
         table: "cases",
         columns: &[("state", Kind::Text)],
     },
+    Vouched {
+        entity: "blocker",
+        table: "blockers",
+        columns: &[("state", Kind::Text)],
+    },
+    Vouched {
+        entity: "roster_plan",
+        table: "roster_plans",
+        columns: &[("state", Kind::Text)],
+    },
 ];
 
 /// What one event says about its entity's row.
@@ -97,6 +109,8 @@ pub fn facts(entity: &str, action: &str, summary: &str) -> Result<Facts, String>
     let known = match entity {
         "account" => matches!(action, "create" | "update"),
         "case" => matches!(action, "report" | "demo_history") || Action::parse(action).is_some(),
+        "blocker" => matches!(action, "open" | "lift" | "refuse"),
+        "roster_plan" => matches!(action, "plan" | "finish" | "publish"),
         _ => false,
     };
     if !known {
@@ -111,7 +125,20 @@ pub fn facts(entity: &str, action: &str, summary: &str) -> Result<Facts, String>
             ("scope_team_id", opt_int(at, "scope.team_id")?),
         ])
     };
+    let state = |creates: bool, state: &str| Facts {
+        creates,
+        values: vec![("state", Stored::Text(state.into()))],
+    };
     Ok(match (entity, action) {
+        ("blocker", "open") => state(true, "open"),
+        ("blocker", "lift") => state(false, "lifted"),
+        ("blocker", _) => state(false, "refused"),
+        ("roster_plan", "plan") => state(true, "planning"),
+        ("roster_plan", "publish") => state(false, "published"),
+        ("roster_plan", _) => Facts {
+            creates: false,
+            values: vec![("state", text(&s, "state")?)],
+        },
         ("account", "create") => {
             let mut values = vec![("role", text(&s, "role")?)];
             values.extend(scope(&s)?);
@@ -130,10 +157,7 @@ pub fn facts(entity: &str, action: &str, summary: &str) -> Result<Facts, String>
                 values,
             }
         }
-        (_, "report") => Facts {
-            creates: true,
-            values: vec![("state", Stored::Text("reported".into()))],
-        },
+        (_, "report") => state(true, "reported"),
         (_, "demo_history") => Facts {
             creates: true,
             values: vec![("state", text(&s, "state")?)],
@@ -463,5 +487,50 @@ mod tests {
             let f = facts("case", a.code(), r#"{"to":"triaged"}"#).unwrap();
             assert_eq!(f.values, vec![("state", Stored::Text("triaged".into()))]);
         }
+    }
+
+    #[test]
+    fn a_blocker_and_a_roster_plan_are_what_their_latest_events_say() {
+        let blocker = &VOUCHED[2];
+        let lifted = fold(&[
+            ("blocker", "open", "{}"),
+            ("blocker", "lift", r#"{"note":""}"#),
+        ]);
+        assert_eq!(
+            lifted.compare(blocker, 5, Some(&[Stored::Text("lifted".into())])),
+            Ok(())
+        );
+        assert!(matches!(
+            lifted.compare(blocker, 5, Some(&[Stored::Text("open".into())])),
+            Err(DataBreak::Differs { seq: 2, .. })
+        ));
+        let refused = fold(&[("blocker", "open", "{}"), ("blocker", "refuse", "{}")]);
+        assert_eq!(
+            refused.compare(blocker, 5, Some(&[Stored::Text("refused".into())])),
+            Ok(())
+        );
+        let plan = &VOUCHED[3];
+        let published = fold(&[
+            ("roster_plan", "plan", "{}"),
+            ("roster_plan", "finish", r#"{"state":"draft"}"#),
+            ("roster_plan", "publish", "{}"),
+        ]);
+        assert_eq!(
+            published.compare(plan, 9, Some(&[Stored::Text("published".into())])),
+            Ok(())
+        );
+        let drafted = fold(&[
+            ("roster_plan", "plan", "{}"),
+            ("roster_plan", "finish", r#"{"state":"draft"}"#),
+        ]);
+        assert!(
+            drafted
+                .compare(plan, 9, Some(&[Stored::Text("published".into())]))
+                .is_err()
+        );
+        assert_eq!(
+            facts("roster_plan", "finish", "{}"),
+            Err("its summary has no `state`".to_string())
+        );
     }
 }

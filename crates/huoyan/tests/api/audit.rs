@@ -547,6 +547,36 @@ mod tamper {
         .await;
         assert_eq!(verify(&app).0, 0, "{}", verify(&app).1);
 
+        // A blocker lifted, and a published roster set back to a draft, by hand.
+        let blocker = one(&app, "SELECT MIN(id) FROM blockers WHERE state = 'open'").await;
+        sql(
+            &app,
+            &format!("UPDATE blockers SET state = 'lifted' WHERE id = {blocker}"),
+        )
+        .await;
+        assert_fails(
+            verify(&app),
+            &[&format!("blocker {blocker}"), "state", "\"lifted\""],
+        );
+        sql(
+            &app,
+            &format!("UPDATE blockers SET state = 'open' WHERE id = {blocker}"),
+        )
+        .await;
+        let plan = one(
+            &app,
+            "SELECT MIN(id) FROM roster_plans WHERE state = 'published'",
+        )
+        .await;
+        sql(
+            &app,
+            &format!("UPDATE roster_plans SET state = 'draft' WHERE id = {plan}"),
+        )
+        .await;
+        assert_fails(verify(&app), &[&format!("roster_plan {plan}"), "state"]);
+
+        let app = spawn_app(true).await;
+        super::attacker(&app).await;
         let case = one(
             &app,
             "SELECT MAX(id) FROM cases WHERE id NOT IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL) \
