@@ -41,6 +41,7 @@
     video.hidden = true;
     button.textContent = form.dataset.scan;
   }
+  button.disabled = false; // off in the page until this script can answer the tap
   button.addEventListener("click", function () {
     if (stop) {
       stop();

@@ -293,7 +293,8 @@ async fn a_cadre_signs_in_by_scanning_the_posts_code_with_the_phones_camera() {
     .await;
     sign_in(&c, &app.base, "cadre-01", "huoyan-demo").await;
     c.goto(&format!("{}/duty", app.base)).await.unwrap();
-    arrive(&c, "#scan-button").await;
+    // The button is enabled once the page's script can answer it.
+    arrive(&c, "#scan-button:not([disabled])").await;
     fits(&c, "duty with the scanner", 360).await;
     let detector: bool = c
         .execute("return 'BarcodeDetector' in window", vec![])
@@ -303,7 +304,22 @@ async fn a_cadre_signs_in_by_scanning_the_posts_code_with_the_phones_camera() {
         .unwrap();
     assert!(!detector, "this test is meant to read through ZXing");
     click(&c, "#scan-button").await;
-    arrive(&c, &format!("li.shift[data-shift='{shift}'] .signed-in")).await;
+    let signed = format!("li.shift[data-shift='{shift}'] .signed-in");
+    if c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(&signed))
+        .await
+        .is_err()
+    {
+        let seen = c
+            .execute(
+                "var s = document.getElementById('scan-status'); var v = document.getElementById('scan-video'); \
+                 return [location.href, s && s.textContent, v && v.readyState, typeof window.ZXing];",
+                vec![],
+            )
+            .await;
+        panic!("not signed in by the camera: {seen:?}");
+    }
     let method: String = sqlx::query_scalar(
         "SELECT si.method FROM sign_ins si JOIN accounts a ON a.person_id = si.person_id \
          WHERE a.username = 'cadre-01' AND si.shift_id = $1",
