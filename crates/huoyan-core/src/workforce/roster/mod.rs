@@ -32,10 +32,12 @@
 //!
 //! # Method
 //! Greedy construction (scarcest shifts first, cheapest person by the exact objective delta), then
-//! simulated annealing over compound moves (fill, relocate, replace, swap, eject-and-refill, two
-//! branch groups trading posts for a day) with an exact incremental objective; one move in 500
-//! is a large-neighbourhood repair that frees a branch group (or two) for a day, or two or three
-//! interchangeable people over three days, and re-assigns them by exhaustive branch and bound.
+//! simulated annealing over compound moves (fill, relocate, replace, swap on one day or across
+//! two, eject-and-refill, a short ejection chain to fill a vacancy, two branch groups trading
+//! posts for a day) with an exact incremental objective; one move in 500 is a
+//! large-neighbourhood repair that frees a branch group (or two) for a day, or two or three
+//! interchangeable people over three days (or their whole week when small enough), and
+//! re-assigns them by exhaustive branch and bound.
 //! No flow or MIP crate on crates.io handles the squares, rest and group terms together and
 //! builds here without a native solver, so the search is our own. Re-planning starts from the
 //! previous roster, keeps the pins fixed and anneals at a low temperature, so it stays close to

@@ -7,6 +7,9 @@ use std::time::Instant;
 use super::model::{Model, NONE};
 use super::{Assignment, Shortfall, Solution, SolveOptions};
 
+mod moves;
+use moves::{move_fill, move_person_day, move_swap_groups};
+
 /// Iterations when the options set neither a time limit nor an iteration cap.
 const DEFAULT_ITERATIONS: u64 = 2_000_000;
 
@@ -235,7 +238,12 @@ impl Log {
         self.0.push((false, p, s));
     }
     fn undo(&mut self, st: &mut State) {
-        while let Some((added, p, s)) = self.0.pop() {
+        self.undo_to(st, 0);
+    }
+    /// Undoes the steps after the first `mark` ones.
+    fn undo_to(&mut self, st: &mut State, mark: usize) {
+        while self.0.len() > mark {
+            let (added, p, s) = self.0.pop().expect("longer than the mark");
             if added {
                 st.remove(p, s);
             } else {
@@ -423,202 +431,16 @@ fn anneal(st: &mut State, rng: &mut Rng, budget: &Budget, t0: f64, t1: f64) -> u
     iter
 }
 
-/// Person-day move: put a random person on a random shift they may work that day, relocating,
-/// replacing or swapping with whoever is in the way. Returns false when nothing applies.
-fn move_person_day(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
-    let m = st.m;
-    let p = rng.below(m.n_people) as u32;
-    let d = rng.below(m.days);
-    let options = &m.by_person_day[p as usize * m.days + d];
-    if options.is_empty() {
-        return false;
-    }
-    let s = options[rng.below(options.len())];
-    place(st, rng, log, p, d, s)
-}
-
-/// Group exchange: on one day, a person's branch group leaves its post for another post and
-/// the group found there (if any) takes its place, each person keeping the same hours. Groups
-/// trading posts is what single moves reach only through many uphill steps.
-fn move_swap_groups(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
-    let m = st.m;
-    let p = rng.below(m.n_people) as u32;
-    let g1 = m.group[p as usize];
-    let d = rng.below(m.days);
-    let cur = st.at[p as usize * m.days + d];
-    if g1 == NONE || cur == NONE {
-        return false;
-    }
-    let opts = &m.by_person_day[p as usize * m.days + d];
-    let s = opts[rng.below(opts.len())];
-    let (a, b) = (m.s_post[cur as usize], m.s_post[s as usize]);
-    if a == b {
-        return false;
-    }
-    let mem = &st.members[s as usize];
-    let g2 = if mem.is_empty() {
-        NONE
-    } else {
-        m.group[mem[rng.below(mem.len())] as usize]
-    };
-    if g2 == g1 {
-        return false;
-    }
-    let at_post = |g: u32, post: u32| -> Vec<(u32, u32)> {
-        if g == NONE {
-            return Vec::new();
-        }
-        m.group_members[g as usize]
-            .iter()
-            .filter_map(|&q| {
-                let t = st.at[q as usize * m.days + d];
-                (t != NONE && m.s_post[t as usize] == post).then_some((q, t))
-            })
-            .collect()
-    };
-    let (x, y) = (at_post(g1, a), at_post(g2, b));
-    if x.iter()
-        .chain(&y)
-        .any(|&(q, t)| st.pinned.contains(&st.key(q, t)))
-    {
-        return false;
-    }
-    for &(q, t) in x.iter().chain(&y) {
-        log.remove(st, q, t);
-    }
-    for (group, to) in [(&x, b), (&y, a)] {
-        for &(q, t) in group {
-            let (start, end) = (m.s_start[t as usize], m.s_end[t as usize]);
-            let target = m.by_person_day[q as usize * m.days + d]
-                .iter()
-                .copied()
-                .find(|&u| {
-                    m.s_post[u as usize] == to
-                        && m.s_start[u as usize] == start
-                        && m.s_end[u as usize] == end
-                });
-            match target {
-                Some(u) if st.can_add(q, u) => log.add(st, q, u),
-                _ => return false,
-            }
-        }
-    }
-    true
-}
-
-/// Puts `p` on `s` (on day `d`), relocating from their current shift that day, replacing or
-/// swapping with someone on `s` when it is full.
-fn place(st: &mut State, rng: &mut Rng, log: &mut Log, p: u32, d: usize, s: u32) -> bool {
-    let m = st.m;
-    let cur = st.at[p as usize * m.days + d];
-    if cur == s || (cur != NONE && st.pinned.contains(&st.key(p, cur))) {
-        return false;
-    }
-    if st.members[s as usize].len() < usize::from(m.s_head[s as usize]) {
-        if cur != NONE {
-            log.remove(st, p, cur);
-        }
-        if !st.can_add(p, s) {
-            return false;
-        }
-        log.add(st, p, s);
-        if cur != NONE {
-            refill(st, rng, log, cur);
-        }
-        return true;
-    }
-    let mem = &st.members[s as usize];
-    let r = mem[rng.below(mem.len())];
-    if st.pinned.contains(&st.key(r, s)) {
-        return false;
-    }
-    log.remove(st, r, s);
-    if cur != NONE {
-        log.remove(st, p, cur);
-    }
-    if !st.can_add(p, s) {
-        return false;
-    }
-    log.add(st, p, s);
-    if cur != NONE {
-        if st.can_add(r, cur) {
-            log.add(st, r, cur);
-        } else {
-            refill(st, rng, log, cur);
-        }
-    } else {
-        // r is free now: let r take a vacancy that day if one fits.
-        let opts = &m.by_person_day[r as usize * m.days + d];
-        if !opts.is_empty() {
-            let t = opts[rng.below(opts.len())];
-            if t != s && st.can_add(r, t) {
-                log.add(st, r, t);
-            }
-        }
-    }
-    true
-}
-
-/// Vacancy move: give a vacant place to a random able person, ejecting one of their other shifts
-/// (same week or within the rest window) when hours or rest stand in the way, and refilling what
-/// they leave.
-fn move_fill(st: &mut State, rng: &mut Rng, log: &mut Log) -> bool {
-    let m = st.m;
-    let s = st.vacant[rng.below(st.vacant.len())];
-    let el = &m.eligible[s as usize];
-    if el.is_empty() {
-        return false;
-    }
-    let p = el[rng.below(el.len())].0;
-    let d = usize::from(m.s_day[s as usize]);
-    let cur = st.at[p as usize * m.days + d];
-    if cur == s {
-        return false;
-    }
-    if cur != NONE {
-        if st.pinned.contains(&st.key(p, cur)) {
-            return false;
-        }
-        log.remove(st, p, cur);
-        if !st.can_add(p, s) {
-            return false;
-        }
-        log.add(st, p, s);
-        refill(st, rng, log, cur);
-        return true;
-    }
-    if !st.can_add(p, s) {
-        // Eject another of p's shifts in the same week or the rest window.
-        let w = m.week(s);
-        let lo = (w * 7).min(d.saturating_sub(m.rest_window));
-        let hi = ((w + 1) * 7).max(d + m.rest_window + 1).min(m.days);
-        let e = lo + rng.below(hi - lo);
-        let t = st.at[p as usize * m.days + e];
-        if t == NONE || st.pinned.contains(&st.key(p, t)) {
-            return false;
-        }
-        log.remove(st, p, t);
-        if !st.can_add(p, s) {
-            return false;
-        }
-        log.add(st, p, s);
-        refill(st, rng, log, t);
-        return true;
-    }
-    log.add(st, p, s);
-    true
-}
-
 /// One move in this many is an exact repair.
 const REPAIR_ONE_IN: usize = 500;
 /// Search-tree nodes one exact repair may visit.
 const REPAIR_NODES: u32 = 4_000;
 
 /// Large-neighbourhood move: frees every shift of two or three people who could stand in for
-/// each other over a window of three days, and re-assigns those person-days by exhaustive
-/// branch and bound on the exact objective. Chains the single moves cannot reach (rotations
-/// among three people, a night moved to free an early the next day) are found here. Returns true
-/// when the roster improved.
+/// each other over a window of three days (or their whole week, when small enough), and
+/// re-assigns those person-days by exhaustive branch and bound on the exact objective. Chains
+/// the single moves cannot reach (rotations among three people, a night moved to free an early
+/// the next day) are found here. Returns true when the roster improved.
 fn repair(st: &mut State, rng: &mut Rng) -> bool {
     let m = st.m;
     let p = rng.below(m.n_people) as u32;
@@ -654,7 +476,22 @@ fn repair(st: &mut State, rng: &mut Rng) -> bool {
                 people.push(q);
             }
         }
-        (people, d.saturating_sub(1), (d + 2).min(m.days))
+        // Half the time their whole week, when the search can go through it to the end: the
+        // weekly hours tie its days together, so some places only come free when the week is
+        // re-planned at once. A larger week would be searched only in part, which cost time on
+        // the benchmark for no gain.
+        let (w0, w1) = (d / 7 * 7, (d / 7 * 7 + 7).min(m.days));
+        let mut tree = 1usize;
+        for &q in &people {
+            for e in w0..w1 {
+                tree = tree.saturating_mul(m.by_person_day[q as usize * m.days + e].len() + 1);
+            }
+        }
+        if tree <= REPAIR_NODES as usize && rng.below(2) == 0 {
+            (people, w0, w1)
+        } else {
+            (people, d.saturating_sub(1), (d + 2).min(m.days))
+        }
     };
     let before = st.cost;
     let mut removed = Vec::new();
@@ -728,18 +565,6 @@ fn branch(
         st.remove(q, t);
     }
     branch(st, slots, bound, i + 1, chosen, best, nodes);
-}
-
-/// Tries a few random able people on a shift that just lost someone.
-fn refill(st: &mut State, rng: &mut Rng, log: &mut Log, s: u32) {
-    let el = &st.m.eligible[s as usize];
-    for _ in 0..4 {
-        let q = el[rng.below(el.len())].0;
-        if st.can_add(q, s) {
-            log.add(st, q, s);
-            return;
-        }
-    }
 }
 
 fn finish(st: &State, iterations: u64) -> Solution {
