@@ -77,6 +77,20 @@ pub enum Permission {
     /// Read the blockers in scope: the workforce's readers, and a community office for the
     /// requests it decides.
     BlockersRead,
+    /// Read sampling points, rounds, tubes and boxes, and the testing figures, in scope.
+    TestingRead,
+    /// Set up sampling points and rounds, register residents by import, hand out tubes and kits.
+    TestingManage,
+    /// At a sampling point: open tubes, scan people into them, seal, pack and send boxes, and
+    /// register a resident without a smartphone on their behalf.
+    TestingSample,
+    /// Register a resident: one at a time (a sampler, for someone without a smartphone) or by
+    /// import, and print their code cards.
+    TestingRegister,
+    /// Receive transfer boxes and import results.
+    TestingLab,
+    /// Read a positive tube's recall list: its people with their buildings and (masked) phones.
+    TestingRecall,
 }
 
 impl Permission {
@@ -176,6 +190,15 @@ impl Role {
             WorkforceManage => matches!(self, Admin | Dispatcher),
             WorkforcePlan => self == Dispatcher,
             BlockersRead => matches!(self, Admin | Commander | Dispatcher | Branch | Department),
+            TestingRead => matches!(
+                self,
+                Admin | Commander | Office | Group | Dispatcher | Sampler | Lab
+            ),
+            TestingManage => matches!(self, Admin | Dispatcher),
+            TestingSample => self == Sampler,
+            TestingRegister => matches!(self, Admin | Dispatcher | Sampler),
+            TestingLab => self == Lab,
+            TestingRecall => matches!(self, Admin | Commander | Office | Dispatcher | Supervisor),
         }
     }
 

@@ -401,6 +401,25 @@ impl Sql {
 /// Most rows that one statement of `insert_rows` carries.
 pub const ROWS_PER_INSERT: usize = 128;
 
+/// Appends `(VALUES (a, b), …) AS k` of `pairs` (not empty), its columns named `k.column1` and
+/// `k.column2` on both backends: joined to a table's unique index on the pair, each pair is an
+/// index probe whatever the planner's statistics say (two IN lists let PostgreSQL read all of an
+/// account's rows through another index when its statistics, lagging behind a busy intake, think
+/// the account has few). The list repeats its last pair up to a power of two, so the statement
+/// has few shapes (see `insert_rows`).
+pub fn pair_list(sql: &mut Sql, backend: Backend, pairs: &[(i64, &str)]) {
+    sql.push("(VALUES ");
+    for i in 0..pairs.len().next_power_of_two() {
+        let (a, b) = pairs[i.min(pairs.len() - 1)];
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind_for(backend, a)
+            .push(", ")
+            .bind_for(backend, b)
+            .push(")");
+    }
+    sql.push(") AS k");
+}
+
 /// `INSERT INTO table (columns)` of `rows` (a value per column each, the first never NULL) in as
 /// few statements as `ROWS_PER_INSERT` allows. Each statement carries a power of two of rows,
 /// those past the real ones all NULL and skipped, so that a table sees at most eight statement

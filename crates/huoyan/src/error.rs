@@ -99,6 +99,10 @@ pub enum AppError {
     TooLarge(Vec<FieldError>),
     #[error("too many attempts; wait a minute and try again")]
     RateLimited,
+    /// More writes queued than the writer takes: refused at once (503 with `Retry-After`), never
+    /// held until memory runs out.
+    #[error("the server is busy; send again in a second")]
+    Busy,
     /// A route asked with a method it does not take (`PUT /api/v1/cases`).
     #[error("this resource does not take this method")]
     MethodNotAllowed,
@@ -120,6 +124,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -134,6 +139,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",
             Self::RateLimited => "rate_limited",
+            Self::Busy => "busy",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal",
         }
@@ -174,6 +180,12 @@ impl IntoResponse for AppError {
             fields: self.fields().to_vec(),
         };
         let mut res = (self.status(), Json(body.clone())).into_response();
+        if matches!(self, Self::Busy) {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         res.extensions_mut().insert(body);
         res
     }

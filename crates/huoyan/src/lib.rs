@@ -8,6 +8,7 @@
 //! - the contexts, one folder each with its storage, routes, pages and imports: `org`, below every
 //!   other context, `cases`, `inspections` (which files its findings through `cases`), and
 //!   `workforce` (posts, blockers, the roster engine's plans, each person's duty);
+//!   `testing` (sampling points and rounds, residents, tubes, scans, boxes, results, recalls);
 //! - the composition root `app`, which alone knows every context, and the loaders and command
 //!   line above it (`demo`, `cli`).
 //!
@@ -30,6 +31,7 @@ pub mod inspections;
 pub mod notifications;
 pub mod org;
 pub mod tabular;
+pub mod testing;
 pub mod time;
 pub mod web;
 pub mod workforce;

@@ -34,6 +34,7 @@ fn notification_kinds() -> utoipa::openapi::schema::Schema {
             Notice::KINDS
                 .iter()
                 .chain(huoyan_core::workforce::NOTICE_KINDS.iter())
+                .chain(huoyan_core::testing::NOTICE_KINDS.iter())
                 .copied(),
         ))
         .into()

@@ -2,5 +2,9 @@
 //! codes and ID numbers. What a scan may do to a tube is decided here, from what the writer holds
 //! in memory, so the ingest path needs no database read to refuse one.
 
+pub mod codes;
 pub mod residents;
 pub mod tubes;
+
+/// The notices `testing` sends: a positive tube's recall opened.
+pub const NOTICE_KINDS: [&str; 1] = ["tube_positive"];

@@ -42,6 +42,23 @@ crate::coded_enum!(
     }
 );
 
+crate::coded_enum!(
+    /// Where a transfer box stands: packed at the point, with the courier, received by the lab.
+    BoxState {
+        Packed = "packed", "已装箱", "Packed";
+        Sent = "sent", "转运中", "With the courier";
+        Received = "received", "实验室已接收", "Received by the lab";
+    }
+);
+
+crate::coded_enum!(
+    /// Whether a round still samples.
+    RoundState {
+        Open = "open", "采样中", "Sampling";
+        Closed = "closed", "已结束", "Closed";
+    }
+);
+
 /// A tube as the writer holds it when a scan comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tube {
@@ -66,6 +83,7 @@ crate::coded_enum!(
         TubeFull = "tube_full", "试管已满，请封管换管", "The tube is full: seal it and open a new one";
         ScannedTwice = "scanned_twice", "本轮已采过此人，未重复录入", "Already sampled this round: not counted again";
         SampleAlone = "sample_alone", "红黄码人员不得混采，请单独采样并报告", "Red or yellow code: never pooled, sample alone and report";
+        UnknownCode = "unknown_code", "此码未登记，请先为其登记", "The code is not registered: register the resident first";
     }
 );
 
@@ -80,13 +98,17 @@ pub enum Admission {
     Refused(Refusal),
 }
 
-/// Decides a scan of `person` into `tube`. The order of the checks is the order a sampler must
-/// act on: a closed tube first, then a person who must not be pooled (red or yellow: the alarm
-/// matters more than the count), then a second scan, then a full tube.
-pub fn admit(tube: Tube, person: Scanned) -> Admission {
+/// Decides a scan of `person` (`None`: a code the registry does not know) into `tube`. The order
+/// of the checks is the order a sampler must act on: a closed tube first, then an unknown code,
+/// then a person who must not be pooled (red or yellow: the alarm matters more than the count),
+/// then a second scan, then a full tube.
+pub fn admit(tube: Tube, person: Option<Scanned>) -> Admission {
     if tube.state != TubeState::Open {
         return Admission::Refused(Refusal::TubeNotOpen);
     }
+    let Some(person) = person else {
+        return Admission::Refused(Refusal::UnknownCode);
+    };
     if tube.mode.pooled() && person.colour != CodeColour::Green {
         return Admission::Refused(Refusal::SampleAlone);
     }
@@ -134,32 +156,32 @@ mod tests {
     #[test]
     fn a_pooled_tube_fills_to_its_mode_and_no_further() {
         assert_eq!(
-            admit(open(TubeMode::Pooled10, 8), GREEN),
+            admit(open(TubeMode::Pooled10, 8), Some(GREEN)),
             Admission::Added {
                 count: 9,
                 full: false
             }
         );
         assert_eq!(
-            admit(open(TubeMode::Pooled10, 9), GREEN),
+            admit(open(TubeMode::Pooled10, 9), Some(GREEN)),
             Admission::Added {
                 count: 10,
                 full: true
             }
         );
         assert_eq!(
-            admit(open(TubeMode::Pooled10, 10), GREEN),
+            admit(open(TubeMode::Pooled10, 10), Some(GREEN)),
             Admission::Refused(Refusal::TubeFull)
         );
         assert_eq!(
-            admit(open(TubeMode::Pooled20, 19), GREEN),
+            admit(open(TubeMode::Pooled20, 19), Some(GREEN)),
             Admission::Added {
                 count: 20,
                 full: true
             }
         );
         assert_eq!(
-            admit(open(TubeMode::Single, 1), GREEN),
+            admit(open(TubeMode::Single, 1), Some(GREEN)),
             Admission::Refused(Refusal::TubeFull)
         );
     }
@@ -171,7 +193,7 @@ mod tests {
             ..open(TubeMode::Pooled10, 3)
         };
         assert_eq!(
-            admit(sealed, GREEN),
+            admit(sealed, Some(GREEN)),
             Admission::Refused(Refusal::TubeNotOpen)
         );
         let again = Scanned {
@@ -179,7 +201,7 @@ mod tests {
             ..GREEN
         };
         assert_eq!(
-            admit(open(TubeMode::Pooled10, 3), again),
+            admit(open(TubeMode::Pooled10, 3), Some(again)),
             Admission::Refused(Refusal::ScannedTwice)
         );
     }
@@ -192,17 +214,33 @@ mod tests {
                 in_round: false,
             };
             assert_eq!(
-                admit(open(TubeMode::Pooled20, 0), p),
+                admit(open(TubeMode::Pooled20, 0), Some(p)),
                 Admission::Refused(Refusal::SampleAlone)
             );
             assert_eq!(
-                admit(open(TubeMode::Single, 0), p),
+                admit(open(TubeMode::Single, 0), Some(p)),
                 Admission::Added {
                     count: 1,
                     full: true
                 }
             );
         }
+    }
+
+    #[test]
+    fn an_unknown_code_is_refused_once_the_tube_is_known_open() {
+        assert_eq!(
+            admit(open(TubeMode::Pooled10, 3), None),
+            Admission::Refused(Refusal::UnknownCode)
+        );
+        let sealed = Tube {
+            state: TubeState::Sealed,
+            ..open(TubeMode::Pooled10, 3)
+        };
+        assert_eq!(
+            admit(sealed, None),
+            Admission::Refused(Refusal::TubeNotOpen)
+        );
     }
 
     #[test]
@@ -226,7 +264,7 @@ mod tests {
             let mut tube = open(mode, 0);
             for (colour, in_round) in scans {
                 let colour = [CodeColour::Green, CodeColour::Yellow, CodeColour::Red][colour as usize];
-                if let Admission::Added { count, full } = admit(tube, Scanned { colour, in_round }) {
+                if let Admission::Added { count, full } = admit(tube, Some(Scanned { colour, in_round })) {
                     prop_assert_eq!(count, tube.count + 1);
                     prop_assert_eq!(full, count == mode.capacity());
                     tube.count = count;

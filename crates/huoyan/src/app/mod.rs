@@ -34,6 +34,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::inspections::InspectionsState;
 use crate::org::OrgState;
+use crate::testing::TestingState;
 use crate::web::{Base, Menu, MenuItem};
 use crate::workforce::WorkforceState;
 
@@ -62,6 +63,7 @@ pub struct App {
     pub cases: CasesState,
     pub inspections: InspectionsState,
     pub workforce: WorkforceState,
+    pub testing: TestingState,
     /// The audit trail's verifications run from the page, one at a time per server.
     pub verifications: crate::audit::Verifications,
     pub map_tiles: Option<crate::web::map::Tiles>,
@@ -96,6 +98,11 @@ impl App {
                 menu: menu.clone(),
                 running: Default::default(),
             },
+            testing: TestingState {
+                db: db.clone(),
+                menu: menu.clone(),
+                ingest: Arc::new(crate::testing::Ingest::new(&db)),
+            },
             cases: CasesState {
                 intake: Arc::new(crate::cases::intake::Intake::new(&db)),
                 db,
@@ -122,6 +129,7 @@ fn menu() -> Menu {
     items.extend(crate::cases::menu());
     items.extend(crate::inspections::menu());
     items.extend(crate::workforce::menu());
+    items.extend(crate::testing::menu());
     items.extend(crate::notifications::menu());
     items.extend(crate::auth::menu());
     items.extend(verify::menu());
@@ -159,6 +167,7 @@ pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
         .merge(crate::cases::api().with_state(app.cases.clone()))
         .merge(crate::inspections::api().with_state(app.inspections.clone()))
         .merge(crate::workforce::api().with_state(app.workforce.clone()))
+        .merge(crate::testing::api().with_state(app.testing.clone()))
         .merge(crate::notifications::api().with_state(app.base.clone()));
     let (router, mut doc) = api.split_for_parts();
     // After the merge: the answers every operation shares need the operations.
@@ -193,6 +202,7 @@ pub fn router(app: &App) -> Router {
         .merge(crate::cases::pages().with_state(app.cases.clone()))
         .merge(crate::inspections::pages().with_state(app.inspections.clone()))
         .merge(crate::workforce::pages().with_state(app.workforce.clone()))
+        .merge(crate::testing::pages().with_state(app.testing.clone()))
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
         .merge(verify::router().with_state(verify::VerifyState {

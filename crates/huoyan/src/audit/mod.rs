@@ -214,6 +214,39 @@ impl Change {
         self.insert_rows("audit_events", &columns, &rows).await
     }
 
+    /// `n` ids for new rows of `table` that no other transaction can take: SQLite's next rowids
+    /// (this transaction holds the database's only write lock), PostgreSQL's from the identity
+    /// sequence. Known before the INSERT, so a batch knows each row's id without relying on the
+    /// order of a multi-row RETURNING.
+    pub async fn new_ids(&mut self, table: &'static str, n: usize) -> AppResult<Vec<i64>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
+                let max: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut *self.tx)
+                    .await?
+                    .try_get(0)?;
+                Ok((1..=n as i64).map(|i| max + i).collect())
+            }
+            Backend::Postgres => {
+                let sql = format!(
+                    "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(n as i64)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?)
+            }
+        }
+    }
+
     /// Appends `rows` to `table` in a few multi-row INSERTs (`db::insert_rows`).
     pub async fn insert_rows(
         &mut self,

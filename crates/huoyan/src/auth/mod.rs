@@ -266,7 +266,13 @@ pub mod perm {
         WorkforceRead,
         WorkforceManage,
         WorkforcePlan,
-        BlockersRead
+        BlockersRead,
+        TestingRead,
+        TestingManage,
+        TestingSample,
+        TestingRegister,
+        TestingLab,
+        TestingRecall
     );
 }
 

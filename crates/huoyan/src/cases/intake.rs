@@ -143,10 +143,7 @@ impl Intake {
 pub async fn write_all(db: &Db, filings: &[Filing]) -> Vec<AppResult<Filed>> {
     match write_many(db, filings).await {
         Ok(filed) => filed.into_iter().map(Ok).collect(),
-        Err(e)
-            if matches!(e, AppError::Invalid(_) | AppError::Conflict(_))
-                || is_data_exception(&e) =>
-        {
+        Err(e) if crate::db::group::refused_by_item(&e) => {
             if filings.len() > 1 {
                 tracing::warn!(error = %e, filings = filings.len(), "intake batch refused; writing its filings one by one");
             }
@@ -202,8 +199,8 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
         plans.push(Plan::Make(making.len()));
         making.push(f);
     }
-    let cases = new_ids(&mut change, db.backend, "cases", making.len()).await?;
-    let entries = new_ids(&mut change, db.backend, "case_events", making.len()).await?;
+    let cases = change.new_ids("cases", making.len()).await?;
+    let entries = change.new_ids("case_events", making.len()).await?;
     let ids: Vec<(i64, i64)> = cases.into_iter().zip(entries).collect();
     let mut events = Vec::with_capacity(making.len());
     for (f, &(id, _)) in making.iter().zip(&ids) {
@@ -226,44 +223,6 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
             Plan::Existing(id) => Filed::Existing(id),
         })
         .collect())
-}
-
-/// `n` ids for new rows of `table` (`cases`, `case_events`) that no other transaction can take:
-/// SQLite's next rowids (this transaction holds the database's only write lock), PostgreSQL's
-/// from the identity sequence. Known before the INSERT, so each filing knows its case and its
-/// entry without relying on the order of a multi-row RETURNING.
-async fn new_ids(
-    change: &mut Change,
-    backend: Backend,
-    table: &'static str,
-    n: usize,
-) -> AppResult<Vec<i64>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    match backend {
-        Backend::Sqlite => {
-            let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
-            let max: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_one(&mut *change.tx)
-                .await?
-                .try_get(0)?;
-            Ok((1..=n as i64).map(|i| max + i).collect())
-        }
-        Backend::Postgres => {
-            let sql = format!(
-                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(n as i64)
-                .fetch_all(&mut *change.tx)
-                .await?;
-            Ok(rows
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?)
-        }
-    }
 }
 
 /// The cases the filings' accounts already filed under the filings' keys.
@@ -299,18 +258,10 @@ async fn used_keys(
 /// repeats its last pair up to a power of two, so the statement has few shapes (see
 /// `insert_rows`).
 pub fn key_lookup(backend: Backend, pairs: &[(i64, &str)]) -> Sql {
-    let mut sql = Sql::new("SELECT c.reporter_account_id, c.idempotency_key, c.id FROM (VALUES ");
-    for i in 0..pairs.len().next_power_of_two() {
-        let (account, key) = pairs[i.min(pairs.len() - 1)];
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .bind_for(backend, account)
-            .push(", ")
-            .bind_for(backend, key)
-            .push(")");
-    }
-    // Both backends name the columns of VALUES column1, column2…
+    let mut sql = Sql::new("SELECT c.reporter_account_id, c.idempotency_key, c.id FROM ");
+    crate::db::pair_list(&mut sql, backend, pairs);
     sql.push(
-        ") AS k JOIN cases c ON c.reporter_account_id = k.column1 AND c.idempotency_key = k.column2",
+        " JOIN cases c ON c.reporter_account_id = k.column1 AND c.idempotency_key = k.column2",
     );
     sql
 }
@@ -328,19 +279,6 @@ pub async fn file_in(change: &mut Change, f: &Filing, photos: &[Upload]) -> AppR
     change.record("case", id, "report", &summary(f)).await?;
     super::store::attach(change, id, entry, photos).await?;
     Ok((id, entry))
-}
-
-/// Whether the database refused a value it was given (SQLSTATE class 22, data exception: text
-/// with U+0000, a number out of range), the fault of the filing that carries it. The statement
-/// failed before any commit, so writing the others again cannot file one twice.
-fn is_data_exception(e: &AppError) -> bool {
-    let AppError::Internal(e) = e else {
-        return false;
-    };
-    e.downcast_ref::<sqlx::Error>()
-        .and_then(|e| e.as_database_error())
-        .and_then(|e| e.code())
-        .is_some_and(|code| code.starts_with("22"))
 }
 
 /// The answer to a filing whose data the database refused: the fields that validation should
@@ -384,7 +322,7 @@ pub async fn write_one(db: &Db, f: &Filing, photos: &[Upload]) -> AppResult<File
                 )])),
             }
         }
-        Err(e) if is_data_exception(&e) => {
+        Err(e) if crate::db::group::is_data_exception(&e) => {
             tracing::warn!(error = %e, "the database refused a filing's data");
             Err(refused_data(f))
         }

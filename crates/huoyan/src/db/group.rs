@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Db;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// What a group-commit writer writes.
 pub trait Batch: Send + Sync + 'static {
@@ -56,22 +56,66 @@ impl<B: Batch> Writer<B> {
         }
     }
 
-    /// Writes `item` through the writer; answers once it is committed.
-    pub async fn write(&self, item: B::Item) -> AppResult<B::Done> {
-        let queue = self.queue.get_or_init(|| {
+    fn queue(&self) -> &mpsc::Sender<Job<B>> {
+        self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(self.waiting);
             tokio::spawn(run(self.db.clone(), self.batch.clone(), self.most, rx));
             tx
-        });
+        })
+    }
+
+    /// Writes `item` through the writer, waiting for room in the queue; answers once it is
+    /// committed.
+    pub async fn write(&self, item: B::Item) -> AppResult<B::Done> {
         let (answer, answered) = oneshot::channel();
-        queue
+        self.queue()
             .send(Job { item, answer })
             .await
             .map_err(|_| anyhow::anyhow!("the writer has stopped"))?;
-        answered
-            .await
-            .map_err(|_| anyhow::anyhow!("the writer dropped the write"))?
+        answer_of(answered).await
     }
+
+    /// As `write`, but a full queue refuses the item at once (`AppError::Busy`): the writer
+    /// already holds more than it commits in the time a client waits, and queueing more would
+    /// only grow memory and every caller's wait.
+    pub async fn try_write(&self, item: B::Item) -> AppResult<B::Done> {
+        let (answer, answered) = oneshot::channel();
+        self.queue()
+            .try_send(Job { item, answer })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AppError::Busy,
+                mpsc::error::TrySendError::Closed(_) => {
+                    anyhow::anyhow!("the writer has stopped").into()
+                }
+            })?;
+        answer_of(answered).await
+    }
+}
+
+/// Whether a batch's failure is one item's doing, so that writing its items again one by one
+/// fails that item alone: a rule of the database broken (`Invalid`, `Conflict`) or a value it
+/// refused (SQLSTATE class 22, data exception: text with U+0000, a number out of range). Such a
+/// statement failed before any commit, so writing the others again cannot write one twice. Any
+/// other failure (the database unreachable, the commit lost) is the batch's.
+pub fn refused_by_item(e: &AppError) -> bool {
+    matches!(e, AppError::Invalid(_) | AppError::Conflict(_)) || is_data_exception(e)
+}
+
+/// Whether the database refused a value it was given (SQLSTATE class 22).
+pub fn is_data_exception(e: &AppError) -> bool {
+    let AppError::Internal(e) = e else {
+        return false;
+    };
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("22"))
+}
+
+async fn answer_of<D>(answered: oneshot::Receiver<AppResult<D>>) -> AppResult<D> {
+    answered
+        .await
+        .map_err(|_| anyhow::anyhow!("the writer dropped the write"))?
 }
 
 /// Writes what is queued, a batch at a time, until every sender is gone.
@@ -147,6 +191,30 @@ mod tests {
         assert_eq!(sizes.iter().sum::<usize>(), 40);
         assert!(sizes.iter().all(|&s| s <= 16), "{sizes:?}");
         assert!(sizes.len() < 40, "some callers shared a batch: {sizes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_takes_again_once_drained() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        // One item a batch, two waiting: of eight sent at once, the writer holds one and the
+        // queue two; the rest are refused without waiting.
+        let writer = Arc::new(Writer::new(&db, Doubler::default(), 1, 2));
+        let calls: Vec<_> = (0..8i64)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.try_write(i).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for call in calls {
+            match call.await.unwrap() {
+                Ok(_) => {}
+                Err(AppError::Busy) => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!((4..=6).contains(&busy), "{busy} refused");
+        assert_eq!(writer.try_write(5).await.unwrap(), 10);
     }
 
     #[tokio::test]

@@ -349,6 +349,8 @@ pub async fn load(
         compounds.push((id, community, name));
     }
     let jingcheng = compounds[0].0;
+    // The sampler works 景程小区's point, so their region is its community.
+    let jingcheng_community = compounds[0].1;
     for b in 1..=18 {
         let new = regions::NewRegion {
             parent_id: Some(jingcheng),
@@ -735,7 +737,7 @@ pub async fn load(
                 ..Default::default()
             },
             "sampler" => Scope {
-                region_id: Some(l.code(&gelin_communities[0])),
+                region_id: Some(jingcheng_community),
                 ..Default::default()
             },
             "department" => Scope {

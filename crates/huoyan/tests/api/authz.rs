@@ -41,6 +41,10 @@ const DISCIPLINE: &str = "commander discipline";
 const WORKFORCE_READERS: &str = "admin commander dispatcher branch";
 /// Blockers: the workforce's readers and the community offices that decide requests.
 const BLOCKER_READERS: &str = "admin commander dispatcher branch department";
+/// Mass testing: the command side, the dispatcher, the samplers and the labs.
+const TESTING_READERS: &str = "admin commander office group dispatcher sampler lab";
+/// A positive tube's recall list (personal data): those who act on it.
+const RECALL_READERS: &str = "admin commander office dispatcher supervisor";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -168,6 +172,24 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/workforce/statistics.xlsx", WORKFORCE_READERS),
     ("GET /api/v1/workforce/branch", WORKFORCE_READERS),
     ("POST /api/v1/workforce/posts/import", "admin dispatcher"),
+    ("GET /api/v1/testing/points", TESTING_READERS),
+    ("POST /api/v1/testing/points", "admin dispatcher"),
+    ("GET /api/v1/testing/rounds", TESTING_READERS),
+    ("POST /api/v1/testing/rounds", "admin dispatcher"),
+    ("GET /api/v1/testing/rounds/{id}", TESTING_READERS),
+    ("GET /api/v1/testing/residents", "admin dispatcher sampler"),
+    ("POST /api/v1/testing/residents", "admin dispatcher sampler"),
+    ("POST /api/v1/testing/residents/import", "admin dispatcher"),
+    ("POST /api/v1/testing/tubes", "sampler"),
+    ("GET /api/v1/testing/tubes/{barcode}", TESTING_READERS),
+    ("POST /api/v1/testing/tubes/{barcode}/seal", "sampler"),
+    ("POST /api/v1/testing/scans", "sampler"),
+    ("POST /api/v1/testing/boxes", "sampler"),
+    ("GET /api/v1/testing/boxes/{code}", TESTING_READERS),
+    ("POST /api/v1/testing/boxes/{code}/send", "sampler"),
+    ("POST /api/v1/testing/boxes/{code}/receive", "lab"),
+    ("POST /api/v1/testing/results/import", "lab"),
+    ("GET /api/v1/testing/recalls/{id}", RECALL_READERS),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -229,7 +251,9 @@ async fn every_route_answers_every_role_as_the_table_says() {
             .replace("{file_id}", "1")
             .replace("{other_id}", "1")
             .replace("{team_id}", "1")
-            .replace("{kind}", "people");
+            .replace("{kind}", "people")
+            .replace("{barcode}", "T-0001")
+            .replace("{code}", "BOX-0001");
         for role in ROLES {
             // Signing out ends the token it is sent with: it gets one of its own.
             let token = if route == "DELETE /api/v1/auth/token" {
@@ -314,6 +338,7 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/grouping", WORKFORCE_READERS),
     ("GET /workforce/statistics", WORKFORCE_READERS),
     ("GET /workforce/branch", WORKFORCE_READERS),
+    ("GET /testing/cards", "admin dispatcher sampler"),
     ("GET /workforce/posts", WORKFORCE_READERS),
     ("GET /workforce/hours", WORKFORCE_READERS),
     ("POST /workforce/posts", "admin dispatcher"),

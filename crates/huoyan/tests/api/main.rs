@@ -33,6 +33,7 @@ mod plans;
 mod scoped_writes;
 mod search;
 mod sessions;
+mod testing;
 mod tokens;
 mod updates;
 mod uploads;

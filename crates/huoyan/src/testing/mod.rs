@@ -1,0 +1,82 @@
+//! `testing`: mass testing at city scale. Sampling points and rounds (`rounds`); the residents'
+//! registry with its keyed ID hashes and printable code cards (`residents`); tubes opened at a
+//! point, sealed and carried to a lab in transfer boxes (`tubes`, `boxes`); the scans that fill
+//! the tubes, written by group commit (`ingest`); lab results and the recall of a positive tube's
+//! people (`results`).
+
+mod boxes;
+mod ingest;
+mod pages;
+mod residents;
+mod results;
+mod rounds;
+mod tubes;
+
+pub use ingest::{Ingest, NewScan, ScanAnswer};
+pub use residents::{NewResident, register as register_resident};
+pub use rounds::{NewPoint, NewRound, RoundPoint, create_point, create_round};
+pub use tubes::{OpenTube, open as open_tube};
+
+use std::sync::Arc;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::Principal;
+use crate::check::Check;
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::web::Menu;
+
+/// What `testing`'s routes and pages need.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct TestingState {
+    pub db: Db,
+    pub menu: Menu,
+    pub ingest: Arc<Ingest>,
+}
+
+/// The key under which ID-card numbers are hashed for look-up: derived from the audit key, which
+/// the database never holds, so a copy of the database does not give the numbers back.
+fn id_key(db: &Db) -> AppResult<[u8; 32]> {
+    Ok(db
+        .audit_key
+        .as_ref()
+        .ok_or_else(|| {
+            anyhow::anyhow!("no audit key: ID numbers are hashed with a key derived from it")
+        })?
+        .derive("testing.id-number"))
+}
+
+/// Fails `field` when a row in the region of path `path` lies outside `p`'s region (a
+/// region-scoped caller; others reach every point they may act at).
+fn within(p: &Principal, check: &mut Check, field: &str, path: &str) {
+    if p.scope_path
+        .as_deref()
+        .is_some_and(|s| !path.starts_with(s))
+    {
+        check.outside(field);
+    }
+}
+
+pub fn api() -> OpenApiRouter<TestingState> {
+    OpenApiRouter::new()
+        .merge(rounds::api())
+        .merge(residents::api())
+        .merge(tubes::api())
+        .merge(ingest::api())
+        .merge(boxes::api())
+        .merge(results::api())
+}
+
+pub fn pages() -> axum::Router<TestingState> {
+    pages::router()
+}
+
+pub fn menu() -> Vec<crate::web::MenuItem> {
+    use huoyan_core::auth::Permission;
+    vec![crate::web::MenuItem::new(
+        "/testing/cards",
+        "nav.testing",
+        |r| r.allows(Permission::TestingRegister),
+    )]
+}
