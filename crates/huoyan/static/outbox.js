@@ -98,8 +98,41 @@
         if (r.status !== 201) throw lost(r.status);
         return { checkIn: r.json };
       });
+    },
+    // The sampler's scanner (testing_scan.js): opening a tube, a scan, sealing. Each is the same
+    // when sent twice (a tube opened or sealed again answers as it is; a scan is kept once per
+    // key), so a lost answer costs nothing. A busy server (503) is tried again.
+    tube_open: function (entry, csrf, lang) {
+      return json("/api/v1/testing/tubes" + lang, entry.fields, csrf, 201, "barcode").then(function (r) {
+        return r.invalid ? r : { tube: r.json };
+      });
+    },
+    scan: function (entry, csrf, lang) {
+      var body = { tube: entry.fields.tube, code: entry.fields.code, key: entry.key, scanned_at: new Date(entry.at).toISOString() };
+      return json("/api/v1/testing/scans" + lang, body, csrf, 200, "code").then(function (r) {
+        return r.invalid ? r : { scan: r.json };
+      });
+    },
+    tube_seal: function (entry, csrf, lang) {
+      var path = "/api/v1/testing/tubes/" + encodeURIComponent(entry.fields.tube) + "/seal" + lang;
+      return json(path, {}, csrf, 200, "tube").then(function (r) {
+        return r.invalid ? r : { sealed: r.json };
+      });
     }
   };
+
+  // POSTs `body` as JSON; resolves to {json} on `ok`, {invalid: fields} when refused, rejects
+  // when it must be tried again.
+  function json(path, body, csrf, ok, field) {
+    return fetch(path, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: { "content-type": "application/json", "x-csrf-token": csrf }
+    }).then(answer).then(function (r) {
+      if (refused(r.status)) return { invalid: r.json.fields && r.json.fields.length ? r.json.fields : [{ field: field, message: r.json.message || String(r.status) }] };
+      if (r.status !== ok) throw lost(r.status);
+      return { json: r.json };
+    });
+  }
 
   // One sender at a time across the tabs and the service worker, where the browser can say so.
   function exclusively(fn) {
@@ -181,7 +214,7 @@
           li.className = "queued";
           var parts = [new Date(e.at).toLocaleString(document.documentElement.lang || "zh-CN")];
           var theirs = e.account && e.account !== account;
-          if (!theirs) parts.push(e.kind === "check_in" ? msg.msgCheckIn : (e.fields.description || "").slice(0, 40));
+          if (!theirs) parts.push(e.kind === "check_in" ? msg.msgCheckIn : e.kind === "scan" ? e.fields.tube + " · " + e.fields.code : e.kind === "tube_open" || e.kind === "tube_seal" ? e.fields.tube || e.fields.barcode : (e.fields.description || "").slice(0, 40));
           parts.push(e.refused ? msg.msgRefused : theirs ? msg.msgOtherAccount + " " + e.account :
             state && state.signedOut ? msg.msgSignedOut : msg.msgWaiting);
           li.textContent = parts.join(" · ");

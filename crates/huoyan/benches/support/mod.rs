@@ -231,7 +231,7 @@ where
             let mut run = ClientRun {
                 ok: 0,
                 failed: 0,
-                latencies: Vec::with_capacity(1 << 16),
+                latencies: Vec::with_capacity(1 << 12),
                 failures: Vec::new(),
             };
             let mut n = 0u64;

@@ -194,7 +194,9 @@ pub fn router(app: &App) -> Router {
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(home::router().with_state(app.base.clone()))
         .merge(crate::web::router())
-        .merge(crate::web::field::router(crate::cases::OFFLINE))
+        .merge(crate::web::field::router(
+            &[crate::cases::OFFLINE, crate::testing::OFFLINE].concat(),
+        ))
         .merge(crate::web::map::router(app.map_tiles.clone()))
         .merge(crate::web::scan::router())
         .merge(crate::auth::routes::pages().with_state(app.auth.clone()))

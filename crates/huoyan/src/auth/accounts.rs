@@ -362,6 +362,8 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, u: &AccountUpdate) -> AppRe
         end_sessions(change, id, &before, &after).await
     })
     .await?;
+    // Its role, scope or sessions may have changed: no server remembers it as it was.
+    super::remembered::forget_all();
     get(db, id).await
 }
 

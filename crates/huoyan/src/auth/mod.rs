@@ -5,6 +5,7 @@ pub mod account_pages;
 pub mod accounts;
 mod page;
 pub mod password;
+mod remembered;
 pub mod routes;
 pub mod sessions;
 pub mod throttle;
@@ -358,6 +359,7 @@ struct SessionRow {
     scope_team_id: Option<i64>,
     scope_path: Option<String>,
     csrf: String,
+    expires_at: i64,
 }
 
 /// The caller behind a session or API token (Open311's `api_key` is one), if it is valid.
@@ -366,22 +368,29 @@ pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Pri
         Via::Cookie => "cookie",
         Via::Bearer => "api",
     };
+    let hash = sessions::token_hash(token);
+    let key = format!("{kind}:{hash}");
+    let now = crate::time::now_ms();
+    if let Some(p) = remembered::recall(&key, now) {
+        return Ok(Some(p));
+    }
+    let epoch = remembered::epoch();
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT a.id AS account_id, a.username AS username, a.person_id AS person_id, a.role AS role, \
                 a.scope_region_id AS scope_region_id, a.scope_department_id AS scope_department_id, \
-                a.scope_team_id AS scope_team_id, r.path AS scope_path, s.csrf AS csrf \
+                a.scope_team_id AS scope_team_id, r.path AS scope_path, s.csrf AS csrf, s.expires_at AS expires_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN regions r ON r.id = a.scope_region_id \
          WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > $3 AND a.disabled = 0",
     )
-    .bind(sessions::token_hash(token))
+    .bind(&hash)
     .bind(kind)
-    .bind(crate::time::now_ms())
+    .bind(now)
     .fetch_optional(&db.pool)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let role = Role::parse(&r.role)
         .ok_or_else(|| anyhow::anyhow!("account has unknown role {}", r.role))?;
-    Ok(Some(Principal {
+    let principal = Principal {
         account_id: r.account_id,
         username: r.username,
         person_id: r.person_id,
@@ -394,5 +403,7 @@ pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Pri
         scope_path: r.scope_path,
         csrf: r.csrf,
         via,
-    }))
+    };
+    remembered::remember(key, principal.clone(), r.expires_at, epoch);
+    Ok(Some(principal))
 }

@@ -101,6 +101,7 @@ pub async fn revoke(db: &Db, token: &str) -> AppResult<()> {
         .bind(token_hash(token))
         .execute(&db.pool)
         .await?;
+    super::remembered::forget_all();
     Ok(())
 }
 
@@ -296,6 +297,7 @@ pub async fn revoke_id(db: &Db, id: i64, owner: Option<i64>) -> AppResult<bool> 
     .bind(now_ms())
     .execute(&db.pool)
     .await?;
+    super::remembered::forget_all();
     Ok(done.rows_affected() > 0)
 }
 

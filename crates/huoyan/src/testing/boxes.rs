@@ -69,7 +69,7 @@ fn code_of(field: &str, raw: &str) -> AppResult<Barcode> {
 
 /// Packs `new.tubes` into a new box inside `change`: every tube sealed, of one point, in `p`'s
 /// region.
-async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> AppResult<i64> {
+pub(super) async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> AppResult<i64> {
     let code = code_of("code", &new.code)?;
     let mut check = Check::default();
     if new.tubes.is_empty() || new.tubes.len() > MAX_TUBES {
@@ -148,7 +148,7 @@ async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> AppResult<i64
 
 /// Moves box `code` and its tubes one step, to `to` (`Sent` with `courier`, or `Received`),
 /// inside `change`. A box already there answers as it is.
-async fn hand_over(
+pub(super) async fn hand_over(
     change: &mut Change,
     p: &Principal,
     code: &Barcode,
@@ -222,7 +222,7 @@ async fn hand_over(
 }
 
 /// Box `code` with its tubes, as `p` may see it.
-async fn get(db: &Db, p: &Principal, raw: &str) -> AppResult<BoxView> {
+pub(super) async fn get(db: &Db, p: &Principal, raw: &str) -> AppResult<BoxView> {
     let code = code_of("code", raw)?;
     let row = sqlx::query(
         "SELECT b.*, g.path FROM transfer_boxes b JOIN testing_points tp ON tp.id = b.point_id \

@@ -10,9 +10,10 @@ mod pages;
 mod residents;
 mod results;
 mod rounds;
+mod scanner_pages;
 mod tubes;
 
-pub use ingest::{Ingest, NewScan, ScanAnswer};
+pub use ingest::{Ingest, NewScan, Scan, ScanAnswer, write_many};
 pub use residents::{NewResident, register as register_resident};
 pub use rounds::{NewPoint, NewRound, RoundPoint, create_point, create_round};
 pub use tubes::{OpenTube, open as open_tube};
@@ -69,8 +70,15 @@ pub fn api() -> OpenApiRouter<TestingState> {
 }
 
 pub fn pages() -> axum::Router<TestingState> {
-    pages::router()
+    pages::router().merge(scanner_pages::router())
 }
+
+/// The pages and scripts the field app keeps for use without a network.
+pub const OFFLINE: &[&str] = &[
+    "/testing/scan",
+    "/static/testing_scan.js",
+    "/static/scan.js",
+];
 
 pub fn menu() -> Vec<crate::web::MenuItem> {
     use huoyan_core::auth::Permission;

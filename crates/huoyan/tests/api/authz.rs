@@ -339,6 +339,12 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/statistics", WORKFORCE_READERS),
     ("GET /workforce/branch", WORKFORCE_READERS),
     ("GET /testing/cards", "admin dispatcher sampler"),
+    ("GET /testing/scan", "sampler"),
+    ("GET /testing/boxes", TESTING_READERS),
+    ("POST /testing/boxes", "sampler"),
+    ("GET /testing/boxes/{code}", TESTING_READERS),
+    ("POST /testing/boxes/{code}/send", "sampler"),
+    ("POST /testing/boxes/{code}/receive", "lab"),
     ("GET /workforce/posts", WORKFORCE_READERS),
     ("GET /workforce/hours", WORKFORCE_READERS),
     ("POST /workforce/posts", "admin dispatcher"),
@@ -362,7 +368,9 @@ async fn every_case_page_answers_every_role_as_the_table_says() {
             let url = format!(
                 "{}{}",
                 app.base,
-                path.replace("{id}", "1").replace("{kind}", "zone_gate")
+                path.replace("{id}", "1")
+                    .replace("{kind}", "zone_gate")
+                    .replace("{code}", "BOX-0001")
             );
             // The smallest body each form takes; a bearer token needs no CSRF value.
             let req = match (method, path) {

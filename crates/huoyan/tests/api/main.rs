@@ -9,6 +9,7 @@ mod authz;
 mod browser;
 mod browser_chasing;
 mod browser_inspections;
+mod browser_testing;
 mod browser_workforce;
 mod cases;
 mod chasing;

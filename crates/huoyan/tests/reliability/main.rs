@@ -9,6 +9,7 @@ mod backup;
 mod crash;
 mod harness;
 mod migrations;
+mod scans;
 
 use std::process::Stdio;
 use std::time::Duration;
