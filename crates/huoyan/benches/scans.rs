@@ -71,6 +71,10 @@ struct Args {
     /// The overload phase offers this many times the http phase's rate.
     #[arg(long, default_value_t = 10.0)]
     overload: f64,
+    /// Connections of the overload phase: more requests in flight than the server queues, so
+    /// that it must refuse some.
+    #[arg(long, default_value_t = 4096)]
+    overload_clients: usize,
     /// Scans in the replayed city round.
     #[arg(long, default_value_t = 2_800_000)]
     replay: u64,
@@ -373,7 +377,9 @@ async fn open_loop(
             let offset = interval.mul_f64(c as f64 / clients as f64);
             loop {
                 let due = start + offset + interval.mul_f64(n as f64);
-                if due >= deadline {
+                // What was due but not sent by the deadline is not sent: the load stops on time
+                // however slow the answers.
+                if due >= deadline || Instant::now() >= deadline {
                     break;
                 }
                 n += 1;

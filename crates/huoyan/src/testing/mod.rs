@@ -5,6 +5,7 @@
 //! people (`results`).
 
 mod boxes;
+mod figures;
 mod ingest;
 mod pages;
 mod residents;
@@ -67,10 +68,13 @@ pub fn api() -> OpenApiRouter<TestingState> {
         .merge(ingest::api())
         .merge(boxes::api())
         .merge(results::api())
+        .merge(figures::api())
 }
 
 pub fn pages() -> axum::Router<TestingState> {
-    pages::router().merge(scanner_pages::router())
+    pages::router()
+        .merge(scanner_pages::router())
+        .merge(figures::router())
 }
 
 /// The pages and scripts the field app keeps for use without a network.

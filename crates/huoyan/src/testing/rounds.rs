@@ -351,6 +351,11 @@ async fn list_rounds(
     State(state): State<TestingState>,
     Can(p, _): Can<perm::TestingRead>,
 ) -> AppResult<ApiJson<Vec<RoundView>>> {
+    Ok(ApiJson(rounds(&state.db, &p).await?))
+}
+
+/// The latest 100 rounds with a point in `p`'s region, newest first.
+pub async fn rounds(db: &Db, p: &Principal) -> AppResult<Vec<RoundView>> {
     let mut sql = Sql::new(
         "SELECT DISTINCT r.id FROM testing_rounds r JOIN testing_round_points rp ON rp.round_id = r.id \
          JOIN testing_points tp ON tp.id = rp.point_id JOIN sites s ON s.id = tp.site_id \
@@ -358,12 +363,12 @@ async fn list_rounds(
     );
     p.scope_region(&mut sql, "g.path");
     sql.push(" ORDER BY r.id DESC LIMIT 100");
-    let rows = sql.query().fetch_all(&state.db.pool).await?;
+    let rows = sql.query().fetch_all(&db.pool).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        out.push(round(&state.db, &p, r.try_get("id")?).await?);
+        out.push(round(db, p, r.try_get("id")?).await?);
     }
-    Ok(ApiJson(out))
+    Ok(out)
 }
 
 /// A round with its regions and the points in the caller's region.

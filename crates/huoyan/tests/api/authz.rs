@@ -190,6 +190,11 @@ pub const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/testing/boxes/{code}/receive", "lab"),
     ("POST /api/v1/testing/results/import", "lab"),
     ("GET /api/v1/testing/recalls/{id}", RECALL_READERS),
+    ("GET /api/v1/testing/rounds/{id}/figures", TESTING_READERS),
+    (
+        "GET /api/v1/testing/rounds/{id}/figures.xlsx",
+        TESTING_READERS,
+    ),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -340,6 +345,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/branch", WORKFORCE_READERS),
     ("GET /testing/cards", "admin dispatcher sampler"),
     ("GET /testing/scan", "sampler"),
+    ("GET /testing/rounds", TESTING_READERS),
+    ("GET /testing/rounds/{id}/figures", TESTING_READERS),
     ("GET /testing/boxes", TESTING_READERS),
     ("POST /testing/boxes", "sampler"),
     ("GET /testing/boxes/{code}", TESTING_READERS),

@@ -350,6 +350,67 @@ async fn a_positive_pooled_tube_recalls_exactly_its_ten_people() {
         .get(&r.sampler, &format!("/api/v1/testing/recalls/{recall}"))
         .await;
     assert_eq!(status, 403);
+    // The round's figures: ten tests at the point, 10 of 12 registered residents tested, one
+    // positive tube recalling ten people; the workbook opens.
+    let (status, f) = app
+        .get(
+            &r.dispatcher,
+            &format!("/api/v1/testing/rounds/{}/figures", r.round),
+        )
+        .await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(
+        (
+            f["tests"].as_i64(),
+            f["tubes"].as_i64(),
+            f["positive_tubes"].as_i64(),
+            f["recalled"].as_i64()
+        ),
+        (Some(10), Some(2), Some(1), Some(10)),
+        "{f}"
+    );
+    let jingcheng = f["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["compound"] == "景程小区")
+        .expect("景程小区's coverage");
+    assert_eq!(
+        (
+            jingcheng["registered"].as_i64(),
+            jingcheng["tested"].as_i64()
+        ),
+        (Some(12), Some(10))
+    );
+    let hours: i64 = f["per_point_hour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["tests"].as_i64().unwrap())
+        .sum();
+    assert_eq!(hours, 10);
+    assert_eq!(
+        f["per_compound_day"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["tests"].as_i64().unwrap())
+            .sum::<i64>(),
+        10
+    );
+    assert_eq!(f["resulted_tubes"], 1);
+    let book = app
+        .client
+        .get(format!(
+            "{}/api/v1/testing/rounds/{}/figures.xlsx",
+            app.base, r.round
+        ))
+        .bearer_auth(&r.dispatcher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(book.status(), 200);
+    assert!(book.bytes().await.unwrap().starts_with(b"PK"));
     // The same file again changes nothing.
     let (status, again) = upload(
         &app,
