@@ -223,7 +223,8 @@ pub(super) async fn hand_over(
 
 /// Box `code` with its tubes, as `p` may see it.
 pub(super) async fn get(db: &Db, p: &Principal, raw: &str) -> AppResult<BoxView> {
-    let code = code_of("code", raw)?;
+    // No box has a label that is not one.
+    let code = Barcode::parse(raw).map_err(|_| AppError::NotFound("box"))?;
     let row = sqlx::query(
         "SELECT b.*, g.path FROM transfer_boxes b JOIN testing_points tp ON tp.id = b.point_id \
          JOIN sites s ON s.id = tp.site_id JOIN regions g ON g.id = s.region_id WHERE b.code = $1",
