@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::tubes::{TubeView, by_barcode};
-use super::{TestingState, within};
+use super::tubes::{TubeView, by_barcode, in_box};
+use super::{TestingState, barcode, within};
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Check, Required, Text};
@@ -63,14 +63,10 @@ pub struct BoxView {
     pub tubes: Vec<TubeView>,
 }
 
-fn code_of(field: &str, raw: &str) -> AppResult<Barcode> {
-    Barcode::parse(raw).map_err(|e| AppError::invalid(field, e.to_string()))
-}
-
 /// Packs `new.tubes` into a new box inside `change`: every tube sealed, of one point, in `p`'s
 /// region.
 pub(super) async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> AppResult<i64> {
-    let code = code_of("code", &new.code)?;
+    let code = barcode("code", &new.code)?;
     let mut check = Check::default();
     if new.tubes.is_empty() || new.tubes.len() > MAX_TUBES {
         check.fail("tubes", format!("1 to {MAX_TUBES} tubes"));
@@ -241,19 +237,7 @@ pub(super) async fn get(db: &Db, p: &Principal, raw: &str) -> AppResult<BoxView>
         return Err(AppError::NotFound("box"));
     }
     let id: i64 = row.try_get("id")?;
-    let barcodes: Vec<String> =
-        sqlx::query_scalar("SELECT barcode FROM tubes WHERE box_id = $1 ORDER BY barcode")
-            .bind(id)
-            .fetch_all(&db.pool)
-            .await?;
-    let mut conn = db.pool.acquire().await?;
-    let mut tubes = Vec::with_capacity(barcodes.len());
-    for b in barcodes {
-        let b = Barcode::parse(&b).map_err(|e| anyhow::anyhow!("stored tube {b:?}: {e}"))?;
-        if let Some((t, _)) = by_barcode(&mut conn, &b).await? {
-            tubes.push(t);
-        }
-    }
+    let tubes = in_box(&mut *db.pool.acquire().await?, id).await?;
     let at = |col: &str| -> AppResult<Option<String>> {
         Ok(row.try_get::<Option<i64>, _>(col)?.map(rfc3339))
     };
@@ -316,7 +300,7 @@ async fn send_route(
     ApiPath(raw): ApiPath<String>,
     ApiJson(h): ApiJson<Handover>,
 ) -> AppResult<ApiJson<BoxView>> {
-    let code = code_of("code", &raw)?;
+    let code = barcode("code", &raw)?;
     Change::run(&state.db, &p.actor(), async |c| {
         hand_over(c, &p, &code, TubeState::Sent, Some(h.courier.trimmed())).await
     })
@@ -344,7 +328,7 @@ async fn receive_route(
     ApiPath(raw): ApiPath<String>,
     ApiJson(r): ApiJson<Receipt>,
 ) -> AppResult<ApiJson<BoxView>> {
-    let code = code_of("code", &raw)?;
+    let code = barcode("code", &raw)?;
     let courier = r
         .courier
         .as_ref()

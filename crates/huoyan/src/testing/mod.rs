@@ -49,6 +49,12 @@ fn id_key(db: &Db) -> AppResult<[u8; 32]> {
         .derive("testing.id-number"))
 }
 
+/// `raw` (the request's field `field`) as a tube's or box's barcode; why not names the field.
+fn barcode(field: &str, raw: &str) -> AppResult<huoyan_core::testing::codes::Barcode> {
+    huoyan_core::testing::codes::Barcode::parse(raw)
+        .map_err(|e| crate::error::AppError::invalid(field, e.to_string()))
+}
+
 /// Fails `field` when a row in the region of path `path` lies outside `p`'s region (a
 /// region-scoped caller; others reach every point they may act at).
 fn within(p: &Principal, check: &mut Check, field: &str, path: &str) {

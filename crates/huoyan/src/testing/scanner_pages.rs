@@ -6,13 +6,12 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use huoyan_core::auth::Permission;
-use huoyan_core::testing::codes::Barcode;
 use huoyan_core::testing::tubes::{BoxState, TubeMode, TubeState};
 use serde::Deserialize;
 use sqlx::Row;
 
-use super::TestingState;
 use super::boxes::{BoxView, NewBox, get as get_box, hand_over, pack};
+use super::{TestingState, barcode};
 use crate::audit::Change;
 use crate::auth::{Page, perm};
 use crate::check::{Required, Text};
@@ -148,9 +147,7 @@ async fn box_submit(
             .page(locale)?,
     };
     let courier: Text<60> = Text::field("courier", form.courier).page(locale)?;
-    let code = Barcode::parse(&new.code)
-        .map_err(|e| AppError::invalid("code", e.to_string()))
-        .page(locale)?;
+    let code = barcode("code", &new.code).page(locale)?;
     Change::run(&state.db, &user.actor(), async |c| {
         pack(c, &user, &new).await?;
         if !courier.trimmed().is_empty() {
@@ -206,9 +203,7 @@ async fn find_box(
     Page { locale, .. }: Page<perm::TestingRead>,
     Query(q): Query<LookUp>,
 ) -> Result<Response, PageError> {
-    let code = Barcode::parse(q.code.as_deref().unwrap_or_default())
-        .map_err(|e| AppError::invalid("code", e.to_string()))
-        .page(locale)?;
+    let code = barcode("code", q.code.as_deref().unwrap_or_default()).page(locale)?;
     Ok(Redirect::to(&format!("/testing/boxes/{}", code.as_str())).into_response())
 }
 
@@ -227,9 +222,7 @@ async fn receive_submit(
     axum::Form(form): axum::Form<HandForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(Some(&form.csrf)).page(locale)?;
-    let code = Barcode::parse(&raw)
-        .map_err(|e| AppError::invalid("code", e.to_string()))
-        .page(locale)?;
+    let code = barcode("code", &raw).page(locale)?;
     Change::run(&state.db, &user.actor(), async |c| {
         hand_over(c, &user, &code, TubeState::Received, None).await
     })
@@ -245,9 +238,7 @@ async fn send_submit(
     axum::Form(form): axum::Form<HandForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(Some(&form.csrf)).page(locale)?;
-    let code = Barcode::parse(&raw)
-        .map_err(|e| AppError::invalid("code", e.to_string()))
-        .page(locale)?;
+    let code = barcode("code", &raw).page(locale)?;
     let courier: Required<60> = Required::field("courier", form.courier).page(locale)?;
     Change::run(&state.db, &user.actor(), async |c| {
         hand_over(c, &user, &code, TubeState::Sent, Some(courier.trimmed())).await

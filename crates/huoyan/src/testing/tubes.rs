@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{TestingState, within};
+use super::{TestingState, barcode, within};
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Check, Required};
@@ -85,8 +85,16 @@ pub(super) async fn by_barcode(
         .transpose()
 }
 
-fn barcode(field: &str, raw: &str) -> AppResult<Barcode> {
-    Barcode::parse(raw).map_err(|e| AppError::invalid(field, e.to_string()))
+/// The tubes in box `id`, by barcode.
+pub(super) async fn in_box(conn: &mut sqlx::AnyConnection, id: i64) -> AppResult<Vec<TubeView>> {
+    let sql = format!("{SELECT} WHERE t.box_id = $1 ORDER BY t.barcode");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok(view(r)?.0))
+        .collect()
 }
 
 /// Opens tube `new.barcode` at the point for the round inside `change`; a tube already open
