@@ -35,6 +35,29 @@ impl Format {
     }
 }
 
+/// The query of a route that imports a sheet sent as the raw body.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SheetQuery {
+    /// `xlsx` or `csv`.
+    pub format: String,
+}
+
+impl SheetQuery {
+    /// The sheet's format: xlsx or csv, else the field `format` fails.
+    pub fn sheet(&self) -> AppResult<Format> {
+        Format::parse(&self.format)
+            .filter(|f| *f != Format::GeoJson)
+            .ok_or_else(|| AppError::invalid("format", "xlsx or csv"))
+    }
+}
+
+/// How many rows a sheet import wrote.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+}
+
 /// A sheet as text: the header row (trimmed, as written) and data rows with their spreadsheet
 /// row numbers (the header is row 1).
 #[derive(Debug)]

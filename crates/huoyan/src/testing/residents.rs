@@ -25,7 +25,7 @@ use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiQuery, ListPage, Paging};
 use crate::org::scope::Reach;
-use crate::tabular::{self, Format, Table};
+use crate::tabular::{self, Imported, SheetQuery, Table};
 
 /// Most rows one sheet holds: a large compound's residents (景程小区 has about 7,800).
 const MAX_ROWS: usize = 20_000;
@@ -404,34 +404,20 @@ fn text<const MAX: usize, const REQUIRED: bool>(
     Text::parse(value).map_err(|why| bad(field, why)).ok()
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// `xlsx` or `csv`.
-    pub format: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Imported {
-    pub imported: usize,
-}
-
 /// Register residents from a sheet sent as the raw body: columns 小区 (compound), 楼栋
 /// (building), 单元 (unit), 房号 (room), 姓名 (name), 电话 (phone), 身份证号 (ID number), 健康码
 /// (code; empty: a card's code is made), 码色 (绿码/黄码/红码). Nothing is written unless every
 /// row is good; a 422 names every bad row.
 #[utoipa::path(post, path = "/api/v1/testing/residents/import", tag = "testing", operation_id = "import_residents",
-    params(ImportQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(SheetQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Imported), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(
     State(state): State<TestingState>,
     Can(p, _): Can<perm::TestingManage>,
-    ApiQuery(q): ApiQuery<ImportQuery>,
+    ApiQuery(q): ApiQuery<SheetQuery>,
     body: Bytes,
 ) -> AppResult<ApiJson<Imported>> {
-    let format = Format::parse(&q.format)
-        .filter(|f| *f != Format::GeoJson)
-        .ok_or_else(|| AppError::invalid("format", "xlsx or csv"))?;
+    let format = q.sheet()?;
     let table = tabular::read(format, &body)?;
     let key = id_key(&state.db)?;
     let imported = Change::run(&state.db, &p.actor(), async |c| {

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use huoyan_core::testing::codes::Barcode;
 use huoyan_core::testing::tubes::{TubeState, may_move};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,7 +22,7 @@ use crate::auth::{Can, Principal, perm};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
-use crate::tabular::{self, Format, Table};
+use crate::tabular::{self, SheetQuery, Table};
 use crate::time::rfc3339;
 
 /// Most rows one results file holds: a lab's day.
@@ -206,13 +206,6 @@ async fn recall(
     Ok(id)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// `xlsx` or `csv`.
-    pub format: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultsImported {
     /// Tubes resulted by this file (a tube resulted the same before is not counted again).
@@ -225,17 +218,15 @@ pub struct ResultsImported {
 /// Beijing)). Nothing is written unless every row is good; a 422 names every bad row. A positive
 /// pooled tube opens a recall of its people at once.
 #[utoipa::path(post, path = "/api/v1/testing/results/import", tag = "testing", operation_id = "import_results",
-    params(ImportQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(SheetQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = ResultsImported), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(
     State(state): State<TestingState>,
     Can(p, _): Can<perm::TestingLab>,
-    ApiQuery(q): ApiQuery<ImportQuery>,
+    ApiQuery(q): ApiQuery<SheetQuery>,
     body: Bytes,
 ) -> AppResult<ApiJson<ResultsImported>> {
-    let format = Format::parse(&q.format)
-        .filter(|f| *f != Format::GeoJson)
-        .ok_or_else(|| AppError::invalid("format", "xlsx or csv"))?;
+    let format = q.sheet()?;
     let table = tabular::read(format, &body)?;
     let (imported, recall_ids) =
         Change::run(&state.db, &p.actor(), async |c| import(c, &p, &table).await).await?;

@@ -5,8 +5,6 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use huoyan_core::workforce::posts::Job;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,7 +16,7 @@ use crate::check::Text;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiQuery};
-use crate::tabular::{self, Format, Table};
+use crate::tabular::{self, Format, Imported, SheetQuery, Table};
 
 /// Most rows one file holds.
 const MAX_ROWS: usize = 5_000;
@@ -181,32 +179,19 @@ pub async fn run(db: &Db, p: &Principal, format: Format, bytes: &[u8]) -> AppRes
     Change::run(db, &p.actor(), async |c| import(c, p, &table).await).await
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ImportQuery {
-    /// `xlsx` or `csv`.
-    pub format: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Imported {
-    pub imported: usize,
-}
-
 /// Import posts from a spreadsheet sent as the raw body: columns 点位 (site), 社区 (its
 /// community, where site names repeat), 岗位 (job), 技能 (skills), 班次 (`04:30-12:30×3；…`),
 /// 备注 (note). Nothing is written unless every row is good; a 422 names every bad row.
 #[utoipa::path(post, path = "/api/v1/workforce/posts/import", tag = "workforce", operation_id = "import_posts",
-    params(ImportQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(SheetQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Imported), (status = 422, body = crate::error::ErrorBody)))]
 async fn import_route(
     State(state): State<WorkforceState>,
     Can(p, _): Can<perm::WorkforceManage>,
-    ApiQuery(q): ApiQuery<ImportQuery>,
+    ApiQuery(q): ApiQuery<SheetQuery>,
     body: Bytes,
 ) -> AppResult<ApiJson<Imported>> {
-    let format =
-        Format::parse(&q.format).ok_or_else(|| AppError::invalid("format", "xlsx or csv"))?;
+    let format = q.sheet()?;
     Ok(ApiJson(Imported {
         imported: run(&state.db, &p, format, &body).await?,
     }))
