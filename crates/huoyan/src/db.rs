@@ -297,6 +297,34 @@ impl From<Option<String>> for Arg {
     }
 }
 
+/// A `double precision` that may be NULL, bound so that PostgreSQL types the NULL as `double
+/// precision` too. sqlx 0.9's `Any` driver binds a NULL `f64` as `real` and a NULL `f32` as
+/// `double precision` (the two swapped in sqlx-core's `any/arguments.rs`), and PostgreSQL keeps
+/// a statement prepared once per connection with the types of its first execution: a statement
+/// first run with a NULL there then refused every later `f64` in that place ("incorrect binary
+/// data format"), a place on a timeline entry, a report's position in a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Float8(pub Option<f64>);
+
+impl sqlx::Type<sqlx::Any> for Float8 {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Any> for Float8 {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(v) => <f64 as sqlx::Encode<sqlx::Any>>::encode_by_ref(&v, buf),
+            // Comes out of the driver as PostgreSQL's `double precision` NULL.
+            None => <Option<f32> as sqlx::Encode<sqlx::Any>>::encode_by_ref(&None, buf),
+        }
+    }
+}
+
 /// SQL assembled at run time (filters that depend on the request and the caller's scope) with
 /// What follows a `LIKE` whose pattern came from [`like_pattern`]. Both backends take it.
 pub const LIKE_ESCAPE: &str = " ESCAPE '\\'";
@@ -379,7 +407,7 @@ impl Sql {
         for a in &self.args {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
-                Arg::Float(v) => q.bind(*v),
+                Arg::Float(v) => q.bind(Float8(*v)),
                 Arg::Text(v) => q.bind(v.clone()),
             };
         }
@@ -456,9 +484,58 @@ pub fn insert_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<
         .collect()
 }
 
+/// `UPDATE table SET columns[1..] …` of `rows`, each row's first value the `id` of the row it
+/// sets (never NULL), in statements of `ROWS_PER_INSERT` rows padded as `insert_rows` pads them.
+pub fn update_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<Arg>]) -> Vec<Sql> {
+    let set: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = v.column{}", i + 1))
+        .collect();
+    rows.chunks(ROWS_PER_INSERT)
+        .map(|chunk| {
+            let mut sql = Sql::new(&format!(
+                "UPDATE {table} SET {} FROM (VALUES ",
+                set.join(", ")
+            ));
+            for i in 0..chunk.len().next_power_of_two() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                for c in 0..columns.len() {
+                    if c > 0 {
+                        sql.push(", ");
+                    }
+                    let value = match chunk.get(i) {
+                        Some(row) => row[c].clone(),
+                        None => chunk[0][c].null(),
+                    };
+                    sql.bind_for(backend, value);
+                }
+                sql.push(")");
+            }
+            sql.push(&format!(") AS v WHERE {table}.{} = v.column1", columns[0]));
+            sql
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod insert_rows_tests {
     use super::*;
+
+    #[test]
+    fn updates_set_each_row_by_its_id_from_a_padded_list() {
+        let rows: Vec<Vec<Arg>> = (0..3).map(|i| vec![Arg::from(i), Arg::from("x")]).collect();
+        let sql = update_rows(Backend::Postgres, "t", &["id", "b"], &rows);
+        assert_eq!(
+            sql[0].text(),
+            "UPDATE t SET b = v.column2 FROM (VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8)) AS v WHERE t.id = v.column1"
+        );
+        assert_eq!(
+            update_rows(Backend::Sqlite, "t", &["id", "b"], &rows).len(),
+            1
+        );
+    }
 
     #[test]
     fn rows_are_padded_to_a_power_of_two_with_nulls() {

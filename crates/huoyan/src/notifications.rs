@@ -208,14 +208,16 @@ pub fn wording(kind: &str, args: &serde_json::Value, locale: Locale) -> String {
     text
 }
 
-/// Marks notice `id` read at `at` (a loader replaying when people read what they were told).
-pub async fn mark_read(change: &mut Change, id: i64, at: i64) -> AppResult<()> {
-    sqlx::query("UPDATE notifications SET read_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(id)
-        .execute(&mut *change.tx)
-        .await?;
-    Ok(())
+/// Marks each notice `(id, at)` read at `at`, many to a statement (a loader replaying when people
+/// read what they were told).
+pub async fn mark_read(change: &mut Change, read: &[(i64, i64)]) -> AppResult<()> {
+    let rows: Vec<Vec<Arg>> = read
+        .iter()
+        .map(|&(id, at)| vec![Arg::from(id), Arg::from(at)])
+        .collect();
+    change
+        .update_rows("notifications", &["id", "read_at"], &rows)
+        .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -260,6 +260,60 @@ impl Change {
         Ok(())
     }
 
+    /// Sets rows of `table` by their ids in a few multi-row UPDATEs (`db::update_rows`).
+    pub async fn update_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Arg>],
+    ) -> AppResult<()> {
+        for sql in crate::db::update_rows(self.backend, table, columns, rows) {
+            sql.query().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Ids for new rows of `table` that this change gives itself, one at a time as it needs
+    /// them (a batch that must know rows' ids before it writes them): counted on from the first
+    /// that neither a row nor PostgreSQL's identity sequence has taken. This change holds
+    /// SQLite's only write lock, and on PostgreSQL the chain's head, which every writing change
+    /// takes first; `ids_given` then moves the sequence past them.
+    pub async fn count_ids(&mut self, table: &'static str) -> AppResult<Counted> {
+        let sql = match self.backend {
+            Backend::Sqlite => format!("SELECT COALESCE(MAX(id), 0) + 1, 0 FROM {table}"),
+            // The sequence's next value without taking it (SELECT on it is all the role has).
+            Backend::Postgres => format!(
+                "SELECT GREATEST((SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), s.next), s.next FROM \
+                 (SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id')::regclass), 0) + 1 AS next) s"
+            ),
+        };
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(Counted {
+            table,
+            next: row.try_get(0)?,
+            sequence: row.try_get(1)?,
+        })
+    }
+
+    /// After rows were inserted under ids of `counted`: on PostgreSQL the identity sequence is
+    /// advanced past them, so that its next id is not one of theirs.
+    pub async fn ids_given(&mut self, counted: &Counted) -> AppResult<()> {
+        let behind = counted.next - counted.sequence;
+        if self.backend == Backend::Postgres && behind > 0 {
+            let sql = format!(
+                "SELECT MAX(nextval(pg_get_serial_sequence('{}', 'id'))) FROM generate_series(1, $1)",
+                counted.table
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(behind)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Moves the chain head, seals it and commits; the caller's write is acknowledged only after
     /// this.
     pub async fn commit(mut self) -> AppResult<()> {
@@ -282,6 +336,22 @@ impl Change {
         .await?;
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Ids of a table counted by a change (`Change::count_ids`).
+pub struct Counted {
+    table: &'static str,
+    next: i64,
+    /// PostgreSQL's identity sequence's next value when counting began.
+    sequence: i64,
+}
+
+impl Counted {
+    /// The next id.
+    pub fn take(&mut self) -> i64 {
+        self.next += 1;
+        self.next - 1
     }
 }
 

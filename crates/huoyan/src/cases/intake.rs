@@ -15,6 +15,7 @@ use huoyan_core::cases::{CaseState, Category, Kind, Priority, Source};
 use sqlx::Row;
 
 use super::files::Upload;
+use super::store::NewReport;
 use super::{Case, CaseDetail, TimelineEntry};
 use crate::audit::{Actor, Change};
 use crate::check::Check;
@@ -206,7 +207,17 @@ pub async fn write_many(db: &Db, filings: &[Filing]) -> AppResult<Vec<Filed>> {
     for (f, &(id, _)) in making.iter().zip(&ids) {
         events.push(change.seal(&f.actor, "case", id, "report", &summary(f))?);
     }
-    super::store::insert_reports(&mut change, &making, &ids, at).await?;
+    let reports: Vec<NewReport> = making
+        .iter()
+        .zip(&ids)
+        .map(|(f, &(id, entry))| NewReport {
+            filing: f,
+            id,
+            entry,
+            at,
+        })
+        .collect();
+    super::store::insert_reports(&mut change, &reports).await?;
     let made: Vec<i64> = ids.iter().map(|(case, _)| *case).collect();
     crate::notifications::tell_new_reports(&mut change, &made).await?;
     change.write_events(&events).await?;
@@ -266,7 +277,7 @@ pub fn key_lookup(backend: Backend, pairs: &[(i64, &str)]) -> Sql {
     sql
 }
 
-fn summary(f: &Filing) -> serde_json::Value {
+pub(super) fn summary(f: &Filing) -> serde_json::Value {
     serde_json::json!({"category": f.category.code(), "compound_id": f.compound_id, "priority": f.priority.code(), "to": CaseState::Reported.code()})
 }
 

@@ -5,6 +5,7 @@
 //! the overdue job, duplicates, zero reports, figures, pages and Open311.
 
 mod board;
+pub mod bulk;
 mod case_page;
 pub mod check_ins;
 mod duplicates;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
-use huoyan_core::cases::step;
+use huoyan_core::cases::step::{self, CaseNow, Outcome, TaskNow};
 
 use super::store;
 use crate::audit::{Actor, Change};
@@ -43,20 +43,31 @@ pub async fn sweep_in(change: &mut Change, now_ms: i64) -> AppResult<usize> {
         let (case, tasks) = store::load(change, id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("case {id} of an overdue task is gone"))?;
-        let Some(outcome) = step::escalate(&case, &tasks, now_ms, &names) else {
+        let Some((outcome, summary)) = escalation(&case, &tasks, now_ms, &names) else {
             continue;
         };
-        let escalated: Vec<_> = outcome
-            .tasks
-            .iter()
-            .zip(&tasks)
-            .filter(|(after, before)| after.escalated_at != before.escalated_at)
-            .map(|(t, _)| serde_json::json!({"task": t.id, "department_id": t.task.department_id, "due_at": t.due_at}))
-            .collect();
-        let summary = serde_json::json!({"escalated": escalated});
         store::apply(change, &case, &tasks, &outcome, None, &summary).await?;
     }
     Ok(cases.len())
+}
+
+/// What the job decides for a case at `now_ms` (the core's `escalate`), with the audit event's
+/// account of it; shared with the demo's batched replay (`cases::bulk`).
+pub(crate) fn escalation(
+    case: &CaseNow,
+    tasks: &[TaskNow],
+    now_ms: i64,
+    names: &HashMap<i64, String>,
+) -> Option<(Outcome, serde_json::Value)> {
+    let outcome = step::escalate(case, tasks, now_ms, names)?;
+    let escalated: Vec<_> = outcome
+        .tasks
+        .iter()
+        .zip(tasks)
+        .filter(|(after, before)| after.escalated_at != before.escalated_at)
+        .map(|(t, _)| serde_json::json!({"task": t.id, "department_id": t.task.department_id, "due_at": t.due_at}))
+        .collect();
+    Some((outcome, serde_json::json!({"escalated": escalated})))
 }
 
 /// Runs `sweep` every minute for as long as the server runs; a failed sweep is logged and tried

@@ -14,7 +14,7 @@ use super::figures::tallies;
 use super::files::Upload;
 use super::intake::Filing;
 use crate::audit::{Change, Columns};
-use crate::db::Arg;
+use crate::db::{Arg, Float8};
 use crate::error::AppResult;
 
 const CASE: &str = "SELECT id, state, category, priority, reporter_account_id, department_id, due_at, \
@@ -96,7 +96,7 @@ impl From<TaskRow> for TaskNow {
 }
 
 /// What a step may change on a case.
-struct CaseColumns<'a>(&'a CaseNow);
+pub(super) struct CaseColumns<'a>(pub &'a CaseNow);
 
 impl Columns for CaseColumns<'_> {
     fn columns(&self) -> Vec<(&'static str, Arg)> {
@@ -114,7 +114,7 @@ impl Columns for CaseColumns<'_> {
 }
 
 /// What a step may change on a task.
-struct TaskColumns<'a>(&'a TaskNow);
+pub(super) struct TaskColumns<'a>(pub &'a TaskNow);
 
 impl Columns for TaskColumns<'_> {
     fn columns(&self) -> Vec<(&'static str, Arg)> {
@@ -265,6 +265,56 @@ async fn insert_task(change: &mut Change, case_id: i64, t: &TaskNow) -> AppResul
     Ok(())
 }
 
+/// Tasks of a case as they stand, whole rows under their ids (`cases::bulk`).
+pub(super) async fn insert_tasks(change: &mut Change, tasks: &[(i64, &TaskNow)]) -> AppResult<()> {
+    let Some((_, first)) = tasks.first() else {
+        return Ok(());
+    };
+    let mut columns = vec![
+        "id",
+        "case_id",
+        "department_id",
+        "share",
+        "instruction",
+        "dispatched_at",
+    ];
+    columns.extend(TaskColumns(first).columns().iter().map(|(c, _)| *c));
+    let rows: Vec<Vec<Arg>> = tasks
+        .iter()
+        .map(|&(case_id, t)| {
+            let mut row = vec![
+                Arg::from(t.id),
+                Arg::from(case_id),
+                Arg::from(t.task.department_id),
+                Arg::from(t.task.share.code()),
+                Arg::from(t.instruction.as_str()),
+                Arg::from(t.dispatched_at),
+            ];
+            row.extend(TaskColumns(t).columns().into_iter().map(|(_, v)| v));
+            row
+        })
+        .collect();
+    change.insert_rows("case_tasks", &columns, &rows).await
+}
+
+/// Cases as they stand now, every column a step may change, set by id (`cases::bulk`).
+pub(super) async fn update_cases(change: &mut Change, cases: &[&CaseNow]) -> AppResult<()> {
+    let Some(first) = cases.first() else {
+        return Ok(());
+    };
+    let mut columns = vec!["id"];
+    columns.extend(CaseColumns(first).columns().iter().map(|(c, _)| *c));
+    let rows: Vec<Vec<Arg>> = cases
+        .iter()
+        .map(|c| {
+            let mut row = vec![Arg::from(c.id)];
+            row.extend(CaseColumns(c).columns().into_iter().map(|(_, v)| v));
+            row
+        })
+        .collect();
+    change.update_rows("cases", &columns, &rows).await
+}
+
 /// Writes a timeline entry, indexed for search with the report's `address`; returns its id.
 async fn insert_entry(
     change: &mut Change,
@@ -284,14 +334,46 @@ async fn insert_entry(
     .bind(e.to.code())
     .bind(&e.note)
     .bind(e.department_id)
-    .bind(place.map(|p| p.0))
-    .bind(place.map(|p| p.1))
+    .bind(Float8(place.map(|p| p.0)))
+    .bind(Float8(place.map(|p| p.1)))
     .fetch_one(&mut *change.tx)
     .await?;
     let id = row.try_get(0)?;
     let text = super::search::entry_text(Some(&e.note), address);
     super::search::index(change, &[(id, e.case_id, text)]).await?;
     Ok(id)
+}
+
+/// The columns of a timeline entry, in `entry_row`'s order (`insert_entry`'s, with the id).
+pub(super) const TIMELINE_COLUMNS: [&str; 11] = [
+    "id",
+    "case_id",
+    "at",
+    "actor_account_id",
+    "action",
+    "from_state",
+    "to_state",
+    "note",
+    "department_id",
+    "lon",
+    "lat",
+];
+
+/// Entry `e` as the row `id` of the timeline, written at `at` by `actor` at `place`.
+pub(super) fn entry_row(id: i64, e: &Entry, at: i64, actor: Option<i64>, place: Place) -> Vec<Arg> {
+    vec![
+        Arg::from(id),
+        Arg::from(e.case_id),
+        Arg::from(at),
+        Arg::from(actor),
+        Arg::from(e.action),
+        Arg::from(e.from.map(|s| s.code().to_string())),
+        Arg::from(e.to.code()),
+        Arg::from(e.note.as_str()),
+        Arg::from(e.department_id),
+        Arg::from(place.map(|p| p.0)),
+        Arg::from(place.map(|p| p.1)),
+    ]
 }
 
 /// The timeline of case `id` as the choice of a file's step reads it: (id, action, actor).
@@ -419,14 +501,14 @@ async fn store_file(change: &mut Change, case: i64, entry: i64, u: &Upload) -> A
     .await?
     .try_get(0)?;
     change
-        .record(
-            "case",
-            case,
-            "attach",
-            &serde_json::json!({"file": id, "entry": entry, "name": u.name, "sha256": u.sha256, "size": u.size}),
-        )
+        .record("case", case, "attach", &file_summary(id, entry, u))
         .await?;
     Ok(id)
+}
+
+/// The audit event's account of file `id` stored on `entry`.
+pub(super) fn file_summary(id: i64, entry: i64, u: &Upload) -> serde_json::Value {
+    serde_json::json!({"file": id, "entry": entry, "name": u.name, "sha256": u.sha256, "size": u.size})
 }
 
 /// The columns of a new report, in `insert_reports`' order.
@@ -448,60 +530,55 @@ const REPORT_COLUMNS: [&str; 15] = [
     "idempotency_key",
 ];
 
-const ENTRY_COLUMNS: [&str; 8] = [
-    "id",
-    "case_id",
-    "at",
-    "actor_account_id",
-    "action",
-    "from_state",
-    "to_state",
-    "note",
-];
+/// A report to insert: its filing, its case's and report entry's ids, and its time.
+pub struct NewReport<'a> {
+    pub filing: &'a Filing,
+    pub id: i64,
+    pub entry: i64,
+    pub at: i64,
+}
 
-/// One `cases` row and its first timeline entry for each filing, under the ids given (the cases'
-/// and their entries'), in a few multi-row INSERTs (the intake's group commit; the audit events
-/// are the intake's).
-pub async fn insert_reports(
-    change: &mut Change,
-    filings: &[&Filing],
-    ids: &[(i64, i64)],
-    at: i64,
-) -> AppResult<()> {
+/// One `cases` row and its first timeline entry for each report, in a few multi-row INSERTs (the
+/// intake's group commit, the demo's batched replay; the audit events are the caller's).
+pub async fn insert_reports(change: &mut Change, reports: &[NewReport<'_>]) -> AppResult<()> {
     let (mut cases, mut timeline, mut texts) = (Vec::new(), Vec::new(), Vec::new());
-    for (f, &(id, entry)) in filings.iter().zip(ids) {
-        cases.push(report_row(f, id, at));
+    for r in reports {
+        let f = r.filing;
+        cases.push(report_row(f, r.id, r.at));
         texts.push((
-            entry,
-            id,
+            r.entry,
+            r.id,
             super::search::entry_text(Some(&f.description), Some(&f.address)),
         ));
-        timeline.push(vec![
-            Arg::from(entry),
-            Arg::from(id),
-            Arg::from(at),
-            Arg::from(f.account_id),
-            Arg::from("report"),
-            Arg::Text(None),
-            Arg::from(CaseState::Reported.code()),
-            Arg::from(f.description.as_str()),
-        ]);
+        let entry = report_entry(r.id, f);
+        timeline.push(entry_row(r.entry, &entry, r.at, Some(f.account_id), None));
     }
     change.insert_rows("cases", &REPORT_COLUMNS, &cases).await?;
     change
-        .insert_rows("case_events", &ENTRY_COLUMNS, &timeline)
+        .insert_rows("case_events", &TIMELINE_COLUMNS, &timeline)
         .await?;
     super::search::index(change, &texts).await?;
-    let reports: Vec<tallies::Record> = filings
+    let records: Vec<tallies::Record> = reports
         .iter()
-        .zip(ids)
-        .map(|(f, &(id, _))| new_report(f, id, at))
+        .map(|r| new_report(r.filing, r.id, r.at))
         .collect();
-    tallies::shift(change, &[], &reports).await
+    tallies::shift(change, &[], &records).await
+}
+
+/// The first entry of the timeline of case `id`, filed as `f`.
+fn report_entry(id: i64, f: &Filing) -> Entry {
+    Entry {
+        case_id: id,
+        action: "report",
+        from: None,
+        to: CaseState::Reported,
+        note: f.description.clone(),
+        department_id: None,
+    }
 }
 
 /// A new report as the figures count it.
-fn new_report(f: &Filing, id: i64, at: i64) -> tallies::Record {
+pub(super) fn new_report(f: &Filing, id: i64, at: i64) -> tallies::Record {
     let case = CaseRecord {
         id,
         category: f.category.code().to_string(),
@@ -547,8 +624,8 @@ pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<(i64, i
     .bind(f.priority.code())
     .bind(CaseState::Reported.code())
     .bind(f.compound_id)
-    .bind(f.lon)
-    .bind(f.lat)
+    .bind(Float8(f.lon))
+    .bind(Float8(f.lat))
     .bind(&f.address)
     .bind(&f.description)
     .bind(f.account_id)
@@ -557,15 +634,7 @@ pub async fn insert_report(change: &mut Change, f: &Filing) -> AppResult<(i64, i
     .fetch_one(&mut *change.tx)
     .await?
     .try_get(0)?;
-    let entry = Entry {
-        case_id: id,
-        action: "report",
-        from: None,
-        to: CaseState::Reported,
-        note: f.description.clone(),
-        department_id: None,
-    };
-    let entry = insert_entry(change, &entry, None, Some(&f.address)).await?;
+    let entry = insert_entry(change, &report_entry(id, f), None, Some(&f.address)).await?;
     tallies::shift(change, &[], &[new_report(f, id, at)]).await?;
     Ok((id, entry))
 }

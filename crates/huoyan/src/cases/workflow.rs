@@ -5,7 +5,9 @@
 //! and `store` writes what it decided. Nothing is decided on a copy read before the change.
 
 use huoyan_core::cases::evidence::{self, EntryRef};
-use huoyan_core::cases::step::{self, Actor, CoUnit, MergeInto, Step, StepError};
+use huoyan_core::cases::step::{
+    self, Actor, CaseNow, CoUnit, MergeInto, Outcome, Step, StepError, TaskNow,
+};
 use huoyan_core::cases::{DeadlinePolicy, EvidencePolicy};
 
 use super::CasesState;
@@ -93,15 +95,40 @@ pub async fn take(
     let place = req.place(&mut check);
     let step = resolve(change, p, id, req, &mut check).await?;
     check.done()?;
+    let (outcome, summary) = decide(
+        deadlines,
+        photos_for,
+        p,
+        (&case, &tasks),
+        &step,
+        change.at_ms(),
+        evidence,
+    )?;
+    let entry = store::apply(change, &case, &tasks, &outcome, place, &summary).await?;
+    store::attach(change, id, entry, evidence).await?;
+    Ok(())
+}
+
+/// What the core decides for `step` by `p` on a case and its tasks at `at`, checked against the
+/// evidence it comes with, and the audit event's account of it: the pure part of `take`, which
+/// the demo's batched replay (`cases::bulk`) shares.
+pub(crate) fn decide(
+    deadlines: &DeadlinePolicy,
+    photos_for: &EvidencePolicy,
+    p: &Principal,
+    (case, tasks): (&CaseNow, &[TaskNow]),
+    step: &Step,
+    at: i64,
+    evidence: &[Upload],
+) -> AppResult<(Outcome, serde_json::Value)> {
     let me = actor(p);
-    let outcome =
-        step::decide(&case, &tasks, &me, &step, change.at_ms(), deadlines).map_err(step_error)?;
+    let outcome = step::decide(case, tasks, &me, step, at, deadlines).map_err(step_error)?;
     let media_types: Vec<&str> = evidence.iter().map(|u| u.media_type).collect();
     evidence::check_step(photos_for, case.category, step.action(), &media_types)
         .map_err(step_error)?;
     if !evidence.is_empty() {
         p.require(huoyan_core::auth::Permission::CasesEvidence)?;
-        step::may_attach(case.state, case.reporter, &step::open_units(&tasks), &me)
+        step::may_attach(case.state, case.reporter, &step::open_units(tasks), &me)
             .map_err(step_error)?;
     }
     let summary = serde_json::json!({
@@ -112,9 +139,7 @@ pub async fn take(
         "category": outcome.case.category.code(),
         "priority": outcome.case.priority.code(),
     });
-    let entry = store::apply(change, &case, &tasks, &outcome, place, &summary).await?;
-    store::attach(change, id, entry, evidence).await?;
-    Ok(())
+    Ok((outcome, summary))
 }
 
 /// Adds files to case `id` on their own inside `change`, as one `attach` entry of its timeline:
@@ -156,8 +181,39 @@ async fn resolve(
     check: &mut Check,
 ) -> AppResult<Step> {
     use TransitionRequest as R;
+    let into = match req {
+        R::Merge(s) => match merge_target(change, p, id, s.into_case_id).await? {
+            Some(into) => Some(into),
+            None => return Err(AppError::invalid("into_case_id", "no such case")),
+        },
+        R::Dispatch(s) => {
+            units(change, s.department_id, &s.co, check).await?;
+            None
+        }
+        R::Reroute(s) => {
+            units(change, s.department_id, &s.co, check).await?;
+            None
+        }
+        _ => None,
+    };
+    Ok(step_of(req, into))
+}
+
+/// The core's step for a request whose units and merge target (`into`, for a merge) are
+/// resolved: notes trimmed, times as instants.
+pub(crate) fn step_of(req: &TransitionRequest, into: Option<MergeInto>) -> Step {
+    use TransitionRequest as R;
     let note = |n: &dyn Note| n.text().trim().to_string();
-    Ok(match req {
+    let co = |co: &[CoTask]| -> Vec<CoUnit> {
+        co.iter()
+            .map(|c| CoUnit {
+                department_id: c.department_id,
+                instruction: c.instruction.trimmed().to_string(),
+                due_at: c.due_at.map(|t| t.0),
+            })
+            .collect()
+    };
+    match req {
         R::Triage(s) => Step::Triage {
             note: note(&s.note),
             category: s.category,
@@ -166,31 +222,22 @@ async fn resolve(
         R::Reject(s) => Step::Reject {
             note: note(&s.note),
         },
-        R::Merge(s) => match merge_target(change, p, id, s.into_case_id).await? {
-            Some(into) => Step::Merge {
-                note: note(&s.note),
-                into,
-            },
-            None => return Err(AppError::invalid("into_case_id", "no such case")),
+        R::Merge(s) => Step::Merge {
+            note: note(&s.note),
+            into: into.expect("a merge's target is resolved before its step"),
         },
-        R::Dispatch(s) => {
-            let (lead, co) = units(change, s.department_id, &s.co, check).await?;
-            Step::Dispatch {
-                note: note(&s.note),
-                lead,
-                due_at: s.due_at.map(|t| t.0),
-                co,
-            }
-        }
-        R::Reroute(s) => {
-            let (lead, co) = units(change, s.department_id, &s.co, check).await?;
-            Step::Reroute {
-                note: note(&s.note),
-                lead,
-                due_at: s.due_at.map(|t| t.0),
-                co,
-            }
-        }
+        R::Dispatch(s) => Step::Dispatch {
+            note: note(&s.note),
+            lead: s.department_id,
+            due_at: s.due_at.map(|t| t.0),
+            co: co(&s.co),
+        },
+        R::Reroute(s) => Step::Reroute {
+            note: note(&s.note),
+            lead: s.department_id,
+            due_at: s.due_at.map(|t| t.0),
+            co: co(&s.co),
+        },
         R::Urge(s) => Step::Urge {
             note: note(&s.note),
             department_id: s.department_id,
@@ -234,16 +281,11 @@ async fn resolve(
             note: note(&s.note),
             department_id: s.department_id,
         },
-    })
+    }
 }
 
-/// A dispatch's lead and co-responsible units, each checked to exist (the fields at fault named).
-async fn units(
-    change: &mut Change,
-    lead: i64,
-    co: &[CoTask],
-    check: &mut Check,
-) -> AppResult<(i64, Vec<CoUnit>)> {
+/// A dispatch's lead and co-responsible units each exist (the fields at fault named).
+async fn units(change: &mut Change, lead: i64, co: &[CoTask], check: &mut Check) -> AppResult<()> {
     if co.len() > 20 {
         check.fail("co", "at most 20 co-responsible units");
     }
@@ -257,15 +299,7 @@ async fn units(
             check.fail(&field, "no such department");
         }
     }
-    let co = co
-        .iter()
-        .map(|c| CoUnit {
-            department_id: c.department_id,
-            instruction: c.instruction.trimmed().to_string(),
-            due_at: c.due_at.map(|t| t.0),
-        })
-        .collect();
-    Ok((lead, co))
+    Ok(())
 }
 
 /// The case `target` that case `id` is to merge into, as the caller may see it, with the reports

@@ -48,6 +48,7 @@ use rand::{RngExt, SeedableRng};
 use sqlx::Row;
 
 use self::plan::plan_and_walk;
+pub use self::replay::Replay;
 use self::replay::replay;
 use self::setup::{logins, world};
 use self::stories::{Place, STORIES, Story};
@@ -613,6 +614,7 @@ pub(super) async fn load(
     actor: &Actor,
     l: &mut Loader,
     wanted: Option<usize>,
+    how: Replay,
     report: &mut dyn FnMut(&str),
 ) -> anyhow::Result<usize> {
     let mut rng = StdRng::seed_from_u64(SEED);
@@ -620,7 +622,7 @@ pub(super) async fn load(
     let mut world = world(db, rng).await?;
     let Some(wanted) = wanted else {
         let sims = plan_and_walk(&mut world, 1.0, 0..PER_DAY.len())?;
-        replay(db, &mut world, &sims).await?;
+        replay(db, &mut world, &sims, Replay::Steps).await?;
         return Ok(sims.len());
     };
     // The scenario's own volume, duplicates included, to scale each day by.
@@ -629,7 +631,7 @@ pub(super) async fn load(
     let mut made = 0;
     for day in 0..PER_DAY.len() {
         let sims = plan_and_walk(&mut world, wanted as f64 / SCENARIO, day..day + 1)?;
-        replay(db, &mut world, &sims).await?;
+        replay(db, &mut world, &sims, how).await?;
         made += sims.len();
         report(&format!(
             "{made} of about {wanted} cases, to day {} of {} ({:.0} s)",

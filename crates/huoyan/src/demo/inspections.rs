@@ -459,12 +459,18 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
             .fetch_all(&mut *change.tx)
             .await?;
     change.act_as(&admin, snapshot);
-    for (id, at) in told {
-        let read = (at + rng.random_range(10..120) * MIN).min(snapshot).max(at);
-        crate::notifications::mark_read(&mut change, id, read)
-            .await
-            .map_err(fail)?;
-    }
+    let read: Vec<(i64, i64)> = told
+        .into_iter()
+        .map(|(id, at)| {
+            (
+                id,
+                (at + rng.random_range(10..120) * MIN).min(snapshot).max(at),
+            )
+        })
+        .collect();
+    crate::notifications::mark_read(&mut change, &read)
+        .await
+        .map_err(fail)?;
     change.commit().await.map_err(fail)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! deterministically, so every demo database is the same.
 
 mod cases;
+pub use cases::Replay;
 mod inspections;
 mod names;
 mod places;
@@ -170,6 +171,17 @@ impl Loader {
 pub async fn load(
     db: &Db,
     cases: Option<usize>,
+    report: &mut dyn FnMut(&str),
+) -> anyhow::Result<String> {
+    load_with(db, cases, Replay::Batched, report).await
+}
+
+/// `load`, with generated cases written as `replay` says (the scenario's own are always
+/// replayed step by step through the application's functions).
+pub async fn load_with(
+    db: &Db,
+    cases: Option<usize>,
+    replay: Replay,
     report: &mut dyn FnMut(&str),
 ) -> anyhow::Result<String> {
     let actor = Actor::system("demo");
@@ -764,7 +776,7 @@ pub async fn load(
     }
 
     report("cases of 2022-08-20 to 09-05, with their timelines");
-    cases::load(db, &actor, &mut l, cases, &mut *report).await?;
+    cases::load(db, &actor, &mut l, cases, replay, &mut *report).await?;
     report("supervision teams' rounds, findings and discipline records");
     inspections::load(db).await?;
     report("posts, the duty roll, blockers and the rosters of 08-27 to 09-05");

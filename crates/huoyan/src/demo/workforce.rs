@@ -328,12 +328,18 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
     .await?;
     let mut c = Change::begin(db, &dispatcher.actor()).await.map_err(fail)?;
     c.act_as(&dispatcher.actor(), SNAPSHOT);
-    for (id, at) in told {
-        let read = (at + rng.random_range(5..90) * MIN).min(SNAPSHOT).max(at);
-        crate::notifications::mark_read(&mut c, id, read)
-            .await
-            .map_err(fail)?;
-    }
+    let read: Vec<(i64, i64)> = told
+        .into_iter()
+        .map(|(id, at)| {
+            (
+                id,
+                (at + rng.random_range(5..90) * MIN).min(SNAPSHOT).max(at),
+            )
+        })
+        .collect();
+    crate::notifications::mark_read(&mut c, &read)
+        .await
+        .map_err(fail)?;
     c.commit().await.map_err(fail)?;
     Ok(())
 }

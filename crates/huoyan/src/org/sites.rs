@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::audit::{Change, Columns};
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Check, Required, Text};
-use crate::db::{Arg, Db, Sql};
+use crate::db::{Arg, Db, Float8, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
 use crate::org::OrgState;
@@ -149,8 +149,8 @@ pub async fn insert(change: &mut Change, new: &NewSite) -> AppResult<i64> {
     .bind(new.region_id)
     .bind(&new.kind)
     .bind(new.name.trim())
-    .bind(new.lon)
-    .bind(new.lat)
+    .bind(Float8(new.lon))
+    .bind(Float8(new.lat))
     .bind(&new.address)
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)

@@ -19,7 +19,7 @@ use super::days::Day;
 use crate::audit::{Actor, Change};
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Check, Text};
-use crate::db::{Db, Sql};
+use crate::db::{Db, Float8, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
 
@@ -176,8 +176,8 @@ pub async fn sign_in(change: &mut Change, db: &Db, p: &Principal, s: &SignIn) ->
     .bind(ends)
     .bind(now)
     .bind(method)
-    .bind(s.lon)
-    .bind(s.lat)
+    .bind(Float8(s.lon))
+    .bind(Float8(s.lat))
     .bind(distance)
     .bind(i64::from(far))
     .bind(i64::from(late))

@@ -5,6 +5,7 @@ use huoyan::cases::intake::{Filed, Filing, write_all};
 use huoyan::error::AppError;
 use huoyan_core::cases::{Kind, Priority, Source};
 use serde_json::json;
+use sqlx::Row;
 
 use crate::{TestApp, backend, fields, spawn_app};
 
@@ -202,4 +203,23 @@ async fn the_key_lookup_probes_the_unique_index_however_stale_the_statistics() {
         .map(|r| sqlx::Row::try_get(r, 1).unwrap())
         .collect();
     assert_eq!(found.len(), 128);
+}
+
+/// A statement is prepared once per connection with the types of its first values: a NULL
+/// position first must not make the same statement refuse a position after it (sqlx's `Any`
+/// driver bound a NULL `f64` as PostgreSQL's `real`; `db::Float8` binds it as `double precision`).
+#[tokio::test]
+async fn a_position_is_taken_where_the_same_statement_first_had_none() {
+    let fresh = crate::fresh_db().await;
+    let mut conn = fresh.db.pool.acquire().await.unwrap();
+    for v in [None, Some(125.031_25), None, Some(-46.5)] {
+        let got: Option<f64> = sqlx::query("SELECT CAST($1 AS DOUBLE PRECISION)")
+            .bind(huoyan::db::Float8(v))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("{v:?}: {e}"))
+            .try_get(0)
+            .unwrap();
+        assert_eq!(got, v);
+    }
 }

@@ -21,6 +21,7 @@ mod evidence;
 mod field;
 mod figure_tallies;
 mod figures;
+mod generator;
 mod headers;
 mod imports;
 mod inspections;

@@ -62,6 +62,16 @@ impl Clock {
         })
     }
 
+    /// The clock of a case reported at `at`, before any other step.
+    pub fn reported(at: i64) -> Clock {
+        Clock {
+            reported_at: at,
+            first_dispatched_at: None,
+            last_rectified_at: None,
+            verified_at: None,
+        }
+    }
+
     /// The clock of case `id` once the timeline `entries` (all at `at`) are written.
     pub fn after(self, entries: &[Entry], id: i64, at: i64) -> Clock {
         let mut c = self;

@@ -34,26 +34,39 @@ fn request(p: &Planned, ids: &[i64]) -> anyhow::Result<crate::cases::TransitionR
     Ok(serde_json::from_value(body)?)
 }
 
-/// Writes the history by replaying it, in time order, through the application's own functions:
-/// reports through the intake, steps through `cases::take`, the overdue job at each minute it
-/// escalated something, each at its time and by its actor, all in one change. Then the notices
-/// are read, as they were soon after.
-pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Result<()> {
+/// How the history is written: step by step through the application's functions, or many rows
+/// to a statement by `cases::bulk`, which decides with the same functions and writes the same
+/// rows (a test compares them) fast enough for a million cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    Steps,
+    Batched,
+}
+
+/// Writes the history by replaying it, in time order: reports through the intake, steps
+/// through `cases::take`, the overdue job at each minute it escalated something, each at its
+/// time and by its actor, all in one change (or the same through `cases::bulk`). Then the
+/// notices are read, as they were soon after.
+pub(super) async fn replay(
+    db: &Db,
+    w: &mut World,
+    sims: &[Sim],
+    how: Replay,
+) -> anyhow::Result<()> {
     use crate::cases::intake::{Filing, file_in};
     enum Item<'a> {
         Report(usize),
         Step(usize, &'a Planned),
-        Tick,
+        Tick(usize),
     }
     let mut items: Vec<(i64, Item)> = Vec::new();
     for (i, s) in sims.iter().enumerate() {
         items.push((s.reported_at, Item::Report(i)));
         items.extend(s.planned.iter().map(|p| (p.at, Item::Step(i, p))));
-        items.extend(s.ticks.iter().map(|&t| (t, Item::Tick)));
+        items.extend(s.ticks.iter().map(|&t| (t, Item::Tick(i))));
     }
     // Stable: a case's report and steps keep their order when two fall in one millisecond.
     items.sort_by_key(|(at, _)| *at);
-    items.dedup_by(|a, b| matches!((&a.1, &b.1), (Item::Tick, Item::Tick)) && a.0 == b.0);
 
     let fail = |err: crate::error::AppError| anyhow::anyhow!("{err}: {:?}", err.fields());
     let policy = DeadlinePolicy::default();
@@ -65,16 +78,25 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
     let mut change = Change::begin(db, &Actor::system("demo"))
         .await
         .map_err(fail)?;
+    let mut bulk = match how {
+        Replay::Steps => None,
+        Replay::Batched => Some(
+            crate::cases::bulk::Bulk::begin(&mut change, policy.clone(), evidence.clone())
+                .await
+                .map_err(fail)?,
+        ),
+    };
     // Earlier batches' notices were read already.
     let before: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM notifications")
         .fetch_one(&mut *change.tx)
         .await?
         .try_get(0)?;
-    for (at, item) in items {
+    let mut items = items.into_iter().peekable();
+    while let Some((at, item)) = items.next() {
         let actor = match item {
             Item::Report(i) => Some(sims[i].reporter),
             Item::Step(_, p) => Some(p.actor),
-            Item::Tick => None,
+            Item::Tick(_) => None,
         };
         let p = match actor {
             Some(a) => {
@@ -112,36 +134,59 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
                 let photo = evidence
                     .needs_fix_photo(s.category)
                     .then(|| photos.before(i));
-                let (id, _) = file_in(&mut change, &filing, photo.as_slice())
-                    .await
-                    .map_err(fail)?;
-                ids[i] = id;
+                ids[i] = match &mut bulk {
+                    Some(b) => b.report(&mut change, &filing, photo.as_slice()).await,
+                    None => file_in(&mut change, &filing, photo.as_slice())
+                        .await
+                        .map(|(id, _)| id),
+                }
+                .map_err(fail)?;
             }
             (Item::Step(i, planned), Some(p)) => {
                 let req = request(planned, &ids)?;
                 let fix = matches!(planned.action, Action::ReportFix | Action::FixOnSite);
                 let photo =
                     (fix && evidence.needs_fix_photo(sims[i].category)).then(|| photos.after(i));
-                crate::cases::take(
-                    &mut change,
-                    &policy,
-                    &evidence,
-                    p,
-                    ids[i],
-                    &req,
-                    photo.as_slice(),
-                )
-                .await
+                match &mut bulk {
+                    Some(b) => b.step(&mut change, p, ids[i], &req, photo.as_slice()).await,
+                    None => {
+                        crate::cases::take(
+                            &mut change,
+                            &policy,
+                            &evidence,
+                            p,
+                            ids[i],
+                            &req,
+                            photo.as_slice(),
+                        )
+                        .await
+                    }
+                }
                 .map_err(|err| {
                     anyhow::anyhow!("case {}, {:?}: {}", ids[i], planned.action, fail(err))
                 })?;
             }
-            (_, _) => {
-                crate::cases::overdue::sweep_in(&mut change, at)
-                    .await
-                    .map_err(fail)?;
+            (Item::Tick(i), _) => {
+                // The job's one sweep at this minute finds every case whose tick it is.
+                let mut due = vec![ids[i]];
+                while let Some((_, Item::Tick(j))) =
+                    items.next_if(|(t, it)| *t == at && matches!(it, Item::Tick(_)))
+                {
+                    due.push(ids[j]);
+                }
+                match &mut bulk {
+                    Some(b) => b.sweep(&mut change, &due, &w.dept_names).await,
+                    None => crate::cases::overdue::sweep_in(&mut change, at)
+                        .await
+                        .map(|_| ()),
+                }
+                .map_err(fail)?;
             }
+            (_, None) => unreachable!("only the overdue job acts as nobody"),
         }
+    }
+    if let Some(b) = bulk {
+        b.finish(&mut change).await.map_err(fail)?;
     }
     let told: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, at FROM notifications WHERE id > $1 ORDER BY id")
@@ -149,12 +194,13 @@ pub(super) async fn replay(db: &Db, w: &mut World, sims: &[Sim]) -> anyhow::Resu
             .fetch_all(&mut *change.tx)
             .await?;
     change.act_as(&Actor::system("demo"), w.snapshot);
-    for (id, at) in told {
-        let read = read_time(&mut w.rng, at).min(w.snapshot).max(at);
-        crate::notifications::mark_read(&mut change, id, read)
-            .await
-            .map_err(fail)?;
-    }
+    let read: Vec<(i64, i64)> = told
+        .into_iter()
+        .map(|(id, at)| (id, read_time(&mut w.rng, at).min(w.snapshot).max(at)))
+        .collect();
+    crate::notifications::mark_read(&mut change, &read)
+        .await
+        .map_err(fail)?;
     change.commit().await.map_err(fail)?;
     Ok(())
 }
