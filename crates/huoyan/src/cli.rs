@@ -77,8 +77,8 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
         /// Generate about this many cases over the scenario's days and compounds, walked
-        /// through the same rules and written through the same path, instead of the scenario's
-        /// own (for measuring at a city's scale).
+        /// through the same rules and written as the application writes them (many rows to a
+        /// statement), instead of the scenario's own (for measuring at a city's scale).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
         cases: Option<u64>,
     },

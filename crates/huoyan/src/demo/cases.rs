@@ -25,7 +25,9 @@
 //! `cases::overdue::sweep_in`, all at their historical times and by their historical actors, in
 //! one change. So the rows, the timelines, the notices and one audit event per step are exactly
 //! what the system would have written, and a change to its rules that the demo's history breaks
-//! stops the demo from loading.
+//! stops the demo from loading. Generated cases (`--cases N`, a million for measuring) are
+//! written by `cases::bulk` instead: the same decisions on the cases held in memory, the same
+//! rows many to a statement (a test compares the two writers' databases row by row).
 
 pub(super) mod photos;
 mod plan;
