@@ -37,6 +37,9 @@ struct Args {
     /// Folder for the throwaway SQLite files; it must be on a real disk.
     #[arg(long, default_value = "/var/tmp")]
     dir: PathBuf,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 #[tokio::main]
