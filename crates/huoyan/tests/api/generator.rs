@@ -52,7 +52,7 @@ async fn the_batched_generator_writes_what_the_application_would_step_by_step() 
     let steps = crate::fresh_db().await;
     let batched = crate::fresh_db().await;
     for (db, how) in [(&steps.db, Replay::Steps), (&batched.db, Replay::Batched)] {
-        huoyan::demo::load_with(db, Some(1200), how, &mut |_| {})
+        huoyan::demo::load_with(db, Some(800), how, &mut |_| {})
             .await
             .unwrap();
     }
