@@ -460,28 +460,36 @@ pub fn insert_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<
     rows.chunks(ROWS_PER_INSERT)
         .map(|chunk| {
             let mut sql = Sql::new(&format!(
-                "INSERT INTO {table} ({}) SELECT * FROM (VALUES ",
+                "INSERT INTO {table} ({}) SELECT * FROM ",
                 columns.join(", ")
             ));
-            for i in 0..chunk.len().next_power_of_two() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                for c in 0..columns.len() {
-                    if c > 0 {
-                        sql.push(", ");
-                    }
-                    let value = match chunk.get(i) {
-                        Some(row) => row[c].clone(),
-                        None => chunk[0][c].null(),
-                    };
-                    sql.bind_for(backend, value);
-                }
-                sql.push(")");
-            }
+            padded_values(&mut sql, backend, columns.len(), chunk);
             // Both backends name the columns of VALUES column1, column2…
-            sql.push(") AS v WHERE v.column1 IS NOT NULL");
+            sql.push(" WHERE v.column1 IS NOT NULL");
             sql
         })
         .collect()
+}
+
+/// Appends `(VALUES (…), …) AS v` of `rows` (`width` values each), padded with all-NULL rows of
+/// the first row's types up to a power of two of rows (see `insert_rows`).
+fn padded_values(sql: &mut Sql, backend: Backend, width: usize, rows: &[Vec<Arg>]) {
+    sql.push("(VALUES ");
+    for i in 0..rows.len().next_power_of_two() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push(", ");
+            }
+            let value = match rows.get(i) {
+                Some(row) => row[c].clone(),
+                None => rows[0][c].null(),
+            };
+            sql.bind_for(backend, value);
+        }
+        sql.push(")");
+    }
+    sql.push(") AS v");
 }
 
 /// `UPDATE table SET columns[1..] …` of `rows`, each row's first value the `id` of the row it
@@ -495,25 +503,9 @@ pub fn update_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<
         .collect();
     rows.chunks(ROWS_PER_INSERT)
         .map(|chunk| {
-            let mut sql = Sql::new(&format!(
-                "UPDATE {table} SET {} FROM (VALUES ",
-                set.join(", ")
-            ));
-            for i in 0..chunk.len().next_power_of_two() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                for c in 0..columns.len() {
-                    if c > 0 {
-                        sql.push(", ");
-                    }
-                    let value = match chunk.get(i) {
-                        Some(row) => row[c].clone(),
-                        None => chunk[0][c].null(),
-                    };
-                    sql.bind_for(backend, value);
-                }
-                sql.push(")");
-            }
-            sql.push(&format!(") AS v WHERE {table}.{} = v.column1", columns[0]));
+            let mut sql = Sql::new(&format!("UPDATE {table} SET {} FROM ", set.join(", ")));
+            padded_values(&mut sql, backend, columns.len(), chunk);
+            sql.push(&format!(" WHERE {table}.{} = v.column1", columns[0]));
             sql
         })
         .collect()

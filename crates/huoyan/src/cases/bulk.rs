@@ -404,17 +404,8 @@ impl Bulk {
                 }
             }
             let id = self.next.files.take();
-            self.waiting.files.push(vec![
-                Arg::from(id),
-                Arg::from(case),
-                Arg::from(entry),
-                Arg::from(u.name.as_str()),
-                Arg::from(u.media_type),
-                Arg::from(u.size as i64),
-                Arg::from(u.sha256.as_str()),
-                Arg::from(actor.id),
-                Arg::from(at),
-            ]);
+            let row = store::file_row(id, (case, entry), u, actor.id, at);
+            self.waiting.files.push(row);
             let event = change.seal(
                 &actor,
                 "case",
@@ -504,21 +495,7 @@ impl Bulk {
                 .await?;
         }
         change
-            .insert_rows(
-                "case_files",
-                &[
-                    "id",
-                    "case_id",
-                    "entry_id",
-                    "name",
-                    "media_type",
-                    "size",
-                    "sha256",
-                    "uploaded_by",
-                    "uploaded_at",
-                ],
-                &w.files,
-            )
+            .insert_rows("case_files", &store::FILE_COLUMNS, &w.files)
             .await?;
         change
             .insert_rows(

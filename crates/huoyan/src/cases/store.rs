@@ -506,6 +506,40 @@ async fn store_file(change: &mut Change, case: i64, entry: i64, u: &Upload) -> A
     Ok(id)
 }
 
+/// The columns of a file, in `file_row`'s order (`store_file`'s, with the id).
+pub(super) const FILE_COLUMNS: [&str; 9] = [
+    "id",
+    "case_id",
+    "entry_id",
+    "name",
+    "media_type",
+    "size",
+    "sha256",
+    "uploaded_by",
+    "uploaded_at",
+];
+
+/// Upload `u` as the file row `id` of case and entry `(case, entry)`, uploaded by `by` at `at`.
+pub(super) fn file_row(
+    id: i64,
+    (case, entry): (i64, i64),
+    u: &Upload,
+    by: Option<i64>,
+    at: i64,
+) -> Vec<Arg> {
+    vec![
+        Arg::from(id),
+        Arg::from(case),
+        Arg::from(entry),
+        Arg::from(u.name.as_str()),
+        Arg::from(u.media_type),
+        Arg::from(u.size as i64),
+        Arg::from(u.sha256.as_str()),
+        Arg::from(by),
+        Arg::from(at),
+    ]
+}
+
 /// The audit event's account of file `id` stored on `entry`.
 pub(super) fn file_summary(id: i64, entry: i64, u: &Upload) -> serde_json::Value {
     serde_json::json!({"file": id, "entry": entry, "name": u.name, "sha256": u.sha256, "size": u.size})

@@ -5,6 +5,7 @@
 mod cases;
 pub use cases::Replay;
 mod inspections;
+mod loader;
 mod names;
 mod places;
 mod workforce;
@@ -16,6 +17,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use sqlx::Row;
 
+use self::loader::Loader;
 use crate::audit::{Actor, Change};
 use crate::auth::accounts::{self, NewAccount};
 use crate::auth::password::DEMO_PASSWORD;
@@ -80,89 +82,6 @@ fn t(s: &str) -> String {
         .expect("scenario times are valid")
         .to_utc()
         .to_rfc3339()
-}
-
-struct Loader {
-    rng: StdRng,
-    codes: HashMap<String, i64>,
-    phones: usize,
-    names: names::Names,
-}
-
-impl Loader {
-    fn person(
-        &mut self,
-        home: i64,
-        employer: &str,
-        skills: &[&str],
-        party: bool,
-    ) -> people::NewPerson {
-        self.phones += 1;
-        let (name, gender) = self.names.next(&mut self.rng);
-        people::NewPerson {
-            name,
-            phone: names::phone(self.phones),
-            gender: gender.to_string(),
-            birth_year: self.rng.random_range(1963..=1999),
-            party_member: party,
-            employer: employer.to_string(),
-            home_region_id: Some(home),
-            skills: skills.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    /// A stand-alone team of `size` people living in random compounds, the first its leader;
-    /// returns the team and its members in order.
-    #[allow(clippy::too_many_arguments)]
-    async fn staffed_team(
-        &mut self,
-        change: &mut Change,
-        homes: &[i64],
-        kind: &str,
-        name: String,
-        size: usize,
-        employer: &str,
-        skills: &[&str],
-        party: impl Fn(usize) -> bool,
-    ) -> crate::error::AppResult<(i64, Vec<i64>)> {
-        let team = teams::insert(
-            change,
-            &teams::NewTeam {
-                kind: kind.into(),
-                name,
-                parent_id: None,
-                region_id: None,
-            },
-            "",
-        )
-        .await?;
-        let mut members = Vec::with_capacity(size);
-        for k in 0..size {
-            let home = homes[self.rng.random_range(0..homes.len())];
-            let pid =
-                people::insert(change, &self.person(home, employer, skills, party(k)), "").await?;
-            let role = if k == 0 { "leader" } else { "member" };
-            teams::add_member(
-                change,
-                team,
-                &teams::NewMember {
-                    person_id: pid,
-                    role: role.into(),
-                },
-                "",
-            )
-            .await?;
-            members.push(pid);
-        }
-        Ok((team, members))
-    }
-
-    fn code(&self, code: &str) -> i64 {
-        *self
-            .codes
-            .get(code)
-            .unwrap_or_else(|| panic!("demo data names region {code}"))
-    }
 }
 
 /// Loads the scenario, reporting each step; returns a summary of what was created. With `cases`,
