@@ -197,6 +197,10 @@ impl From<FieldError> for AppError {
     }
 }
 
+/// SQLite's primary result code for a database locked by another connection (its extended codes
+/// keep it in the low byte).
+const SQLITE_BUSY: i32 = 5;
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
@@ -206,6 +210,16 @@ impl From<sqlx::Error> for AppError {
             }
             if db.is_foreign_key_violation() {
                 return AppError::invalid("id", "refers to something that does not exist");
+            }
+            // SQLite's write lock still held by another writer after the busy timeout: the
+            // request may be sent again (503 with Retry-After), nothing of it was written.
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| c & 0xff == SQLITE_BUSY)
+            {
+                return AppError::Busy;
             }
         }
         AppError::Internal(e.into())
@@ -314,6 +328,35 @@ pub type AppResult<T> = Result<T, AppError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_locked_by_another_writer_is_busy_not_an_internal_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::connect(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let mut holder = db.pool.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let mut waiter = db.pool.acquire().await.unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *waiter)
+            .await
+            .unwrap();
+        let locked = sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&mut *waiter)
+            .await
+            .unwrap_err();
+        let e = AppError::from(locked);
+        assert!(matches!(e, AppError::Busy), "{e:?}");
+        assert_eq!(e.into_response().headers()["retry-after"], "1");
+    }
 
     #[test]
     fn serde_messages_name_their_field() {

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::views::{COLUMNS, from_row};
 use super::{Case, CaseFilter};
 use crate::auth::Principal;
-use crate::db::Db;
+use crate::db::{Db, Sql};
 use crate::error::AppResult;
 
 /// Most cases a board reads; past it the board says so and the list's filters narrow it.
@@ -37,8 +37,13 @@ impl Board {
     }
 }
 
-/// The board of `p` over the cases `f` selects, as of `now_ms`.
-pub async fn board(db: &Db, p: &Principal, f: &CaseFilter, now_ms: i64) -> AppResult<Board> {
+/// The board's statement for `p` over the cases `f` selects, with the unit whose tasks it reads
+/// (a department's own); none for a role without a board. Public for the plans test.
+pub async fn board_sql(
+    db: &Db,
+    p: &Principal,
+    f: &CaseFilter,
+) -> AppResult<Option<(Sql, Option<i64>)>> {
     let mut f = f.clone();
     let unit = match p.role {
         Role::Group => {
@@ -49,12 +54,7 @@ pub async fn board(db: &Db, p: &Principal, f: &CaseFilter, now_ms: i64) -> AppRe
             f.state = Some("dispatched,rectifying".into());
             p.scope.department_id
         }
-        _ => {
-            return Ok(Board {
-                lanes: Vec::new(),
-                truncated: false,
-            });
-        }
+        _ => return Ok(None),
     };
     let mut filter = f.to_sql(db, p).await?;
     if let Some(d) = unit {
@@ -87,7 +87,18 @@ pub async fn board(db: &Db, p: &Principal, f: &CaseFilter, now_ms: i64) -> AppRe
         filter.text(),
         BOARD_MAX + 1
     );
-    let rows = filter.with_text(&sql).query().fetch_all(&db.pool).await?;
+    Ok(Some((filter.with_text(&sql), unit)))
+}
+
+/// The board of `p` over the cases `f` selects, as of `now_ms`.
+pub async fn board(db: &Db, p: &Principal, f: &CaseFilter, now_ms: i64) -> AppResult<Board> {
+    let Some((sql, unit)) = board_sql(db, p, f).await? else {
+        return Ok(Board {
+            lanes: Vec::new(),
+            truncated: false,
+        });
+    };
+    let rows = sql.query().fetch_all(&db.pool).await?;
     let truncated = rows.len() > BOARD_MAX;
     let mut placed: Vec<(Lane, BoardCase, Case)> = Vec::new();
     for r in rows.iter().take(BOARD_MAX) {

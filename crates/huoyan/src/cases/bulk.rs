@@ -250,10 +250,14 @@ impl Bulk {
         self.write(change).await?;
         let cases: Vec<&CaseNow> = self.live.values().map(|l| &l.case).collect();
         store::update_cases(change, &cases).await?;
-        let tasks: Vec<(i64, &TaskNow)> = self
+        let tasks: Vec<(store::TaskCase, &TaskNow)> = self
             .live
             .values()
-            .flat_map(|l| l.tasks.iter().map(|t| (l.case.id, t)))
+            .flat_map(|l| {
+                l.tasks
+                    .iter()
+                    .map(|t| ((&l.case, l.clock.reported_at()), t))
+            })
             .collect();
         store::insert_tasks(change, &tasks).await?;
         let (was, is): (Vec<_>, Vec<_>) = self

@@ -4,7 +4,7 @@
 //! the core decides (`workflow`) and only `store` writes; around them the units' tasks, files,
 //! the overdue job, duplicates, zero reports, figures, pages and Open311.
 
-mod board;
+pub mod board;
 pub mod bulk;
 mod case_page;
 pub mod check_ins;

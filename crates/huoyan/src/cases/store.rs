@@ -248,10 +248,12 @@ async fn write_changed(
     Ok(())
 }
 
+/// A new task of case `case_id`, with the case's category and time of report (which the
+/// figures' count of open tasks reads from the task).
 async fn insert_task(change: &mut Change, case_id: i64, t: &TaskNow) -> AppResult<()> {
     sqlx::query(
-        "INSERT INTO case_tasks (case_id, department_id, share, state, instruction, dispatched_at, due_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO case_tasks (case_id, department_id, share, state, instruction, dispatched_at, due_at, category, reported_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, c.category, c.reported_at FROM cases c WHERE c.id = $1",
     )
     .bind(case_id)
     .bind(t.task.department_id)
@@ -265,8 +267,14 @@ async fn insert_task(change: &mut Change, case_id: i64, t: &TaskNow) -> AppResul
     Ok(())
 }
 
+/// A new task's case: its id, category and time of report.
+pub(super) type TaskCase<'a> = (&'a CaseNow, i64);
+
 /// Tasks of a case as they stand, whole rows under their ids (`cases::bulk`).
-pub(super) async fn insert_tasks(change: &mut Change, tasks: &[(i64, &TaskNow)]) -> AppResult<()> {
+pub(super) async fn insert_tasks(
+    change: &mut Change,
+    tasks: &[(TaskCase<'_>, &TaskNow)],
+) -> AppResult<()> {
     let Some((_, first)) = tasks.first() else {
         return Ok(());
     };
@@ -277,18 +285,22 @@ pub(super) async fn insert_tasks(change: &mut Change, tasks: &[(i64, &TaskNow)])
         "share",
         "instruction",
         "dispatched_at",
+        "category",
+        "reported_at",
     ];
     columns.extend(TaskColumns(first).columns().iter().map(|(c, _)| *c));
     let rows: Vec<Vec<Arg>> = tasks
         .iter()
-        .map(|&(case_id, t)| {
+        .map(|&((case, reported_at), t)| {
             let mut row = vec![
                 Arg::from(t.id),
-                Arg::from(case_id),
+                Arg::from(case.id),
                 Arg::from(t.task.department_id),
                 Arg::from(t.task.share.code()),
                 Arg::from(t.instruction.as_str()),
                 Arg::from(t.dispatched_at),
+                Arg::from(case.category.code()),
+                Arg::from(reported_at),
             ];
             row.extend(TaskColumns(t).columns().into_iter().map(|(_, v)| v));
             row

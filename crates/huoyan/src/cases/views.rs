@@ -198,6 +198,29 @@ pub(super) fn scope(p: &Principal, sql: &mut Sql, shape: Shape) {
     }
 }
 
+/// Whether `p`'s scope is a region that holds every compound (the group's, a commander's): its
+/// condition then tests nothing, and a list leaves it out, lest it read each row for it (the
+/// group's board read 95,797 open cases' rows to test their compounds, 500 ms at 990,188 cases).
+pub(super) async fn scope_holds_everything(db: &Db, p: &Principal) -> AppResult<bool> {
+    let Some(path) = &p.scope_path else {
+        return Ok(false);
+    };
+    if p.scope.department_id.is_some() || p.scope.team_id.is_some() {
+        return Ok(false);
+    }
+    holds_every_compound(db, path).await
+}
+
+/// Whether the region of `path` holds every compound.
+pub(super) async fn holds_every_compound(db: &Db, path: &str) -> AppResult<bool> {
+    let outside =
+        sqlx::query("SELECT 1 FROM regions WHERE level = 'compound' AND path NOT LIKE $1 LIMIT 1")
+            .bind(format!("{path}%"))
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(outside.is_none())
+}
+
 fn scoped_by_id(p: &Principal, id: i64) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM cases WHERE cases.id = "));
     sql.bind(id);
@@ -317,6 +340,14 @@ pub struct CaseFilter {
 
 impl CaseFilter {
     /// Whether the region is all that narrows the cases (beside the caller's scope).
+    /// Whether the state filter keeps to states that a case leaves (none terminal).
+    fn only_work_in_hand(&self) -> bool {
+        given(&self.state).is_some_and(|s| {
+            s.split(',')
+                .all(|one| CaseState::parse(one.trim()).is_some_and(|st| !st.is_terminal()))
+        })
+    }
+
     fn region_is_the_only_filter(&self) -> bool {
         given(&self.state).is_none()
             && given(&self.category).is_none()
@@ -345,13 +376,13 @@ impl CaseFilter {
 
     /// The same, written for a statement of `shape`.
     pub async fn to_sql_as(&self, db: &Db, p: &Principal, shape: Shape) -> AppResult<Sql> {
-        self.write(p, shape, &self.resolve(db).await?)
+        self.write(p, shape, &self.resolve(db, p).await?)
     }
 
     /// The clause as a page's statements and as a count's, what it reads first read once for
     /// both.
     pub async fn to_sql_shapes(&self, db: &Db, p: &Principal) -> AppResult<[Sql; 2]> {
-        let resolved = self.resolve(db).await?;
+        let resolved = self.resolve(db, p).await?;
         Ok([
             self.write(p, Shape::Page, &resolved)?,
             self.write(p, Shape::Count, &resolved)?,
@@ -359,11 +390,12 @@ impl CaseFilter {
     }
 
     /// What the clause reads from the database before it is written.
-    async fn resolve(&self, db: &Db) -> AppResult<Resolved> {
+    async fn resolve(&self, db: &Db, p: &Principal) -> AppResult<Resolved> {
         let words = search_words(self.q.as_deref().unwrap_or_default());
         let narrowing = super::search::narrowing(db, &words).await?;
         Ok(Resolved {
             backend: db.backend,
+            scope_holds_everything: scope_holds_everything(db, p).await?,
             region: self.region_pattern(db).await?,
             words: words.into_iter().zip(narrowing).collect(),
         })
@@ -392,8 +424,19 @@ impl CaseFilter {
     /// The clause for `shape`.
     fn write(&self, p: &Principal, shape: Shape, resolved: &Resolved) -> AppResult<Sql> {
         let region = resolved.region.as_deref();
+        // The cases of states a case leaves are the work in hand, bounded whatever the history
+        // holds: their state index drives a count better than a unit's tasks of every day (a
+        // unit's inbox counted its 99,552 tasks' cases for 4,205 open ones, 330 ms at 990,188
+        // cases), so a unit's cases are then tested row by row.
+        let unit_shape = if self.only_work_in_hand() {
+            Shape::Page
+        } else {
+            shape
+        };
         let mut sql = Sql::new(" WHERE 1 = 1");
-        scope(p, &mut sql, shape);
+        if !resolved.scope_holds_everything {
+            scope(p, &mut sql, unit_shape);
+        }
         if let Some(s) = given(&self.state) {
             sql.push(" AND cases.state IN (");
             for (i, one) in s.split(',').map(str::trim).enumerate() {
@@ -440,7 +483,7 @@ impl CaseFilter {
         match (self.department_id, p.scope.department_id) {
             (Some(d), Some(own)) if d == own => {}
             (Some(d), Some(_)) => unit_cases(&mut sql, Shape::Page, "ft", d),
-            (Some(d), None) => unit_cases(&mut sql, shape, "ft", d),
+            (Some(d), None) => unit_cases(&mut sql, unit_shape, "ft", d),
             (None, _) => {}
         }
         if self.overdue == Some(true) {
@@ -493,6 +536,7 @@ impl CaseFilter {
 /// and each search word with the index's tokens to narrow by where it is rare.
 struct Resolved {
     backend: Backend,
+    scope_holds_everything: bool,
     region: Option<String>,
     words: Vec<(String, Option<String>)>,
 }

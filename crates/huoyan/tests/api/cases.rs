@@ -608,6 +608,47 @@ async fn a_lead_that_is_not_responsible_sends_the_case_back_for_re_routing() {
 }
 
 #[tokio::test]
+async fn a_backlog_of_overdue_cases_is_escalated_a_batch_a_change_in_the_order_of_their_ids() {
+    use huoyan::audit::{Actor, Change};
+    use huoyan::cases::overdue::{sweep, sweep_in};
+    let app = spawn_app(true).await;
+    let now = huoyan::time::now_ms();
+    let waiting = async || -> Vec<i64> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT case_id FROM case_tasks WHERE state IN ('dispatched', 'rectifying') \
+             AND due_at < $1 AND escalated_at IS NULL ORDER BY case_id",
+        )
+        .bind(now)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap()
+    };
+    // The demo's cases still open in 2022 wait to be escalated today.
+    let due = waiting().await;
+    assert!(due.len() >= 3, "{due:?}");
+    // One batch: the first two cases by id, committed alone; the next starts after them.
+    let mut change = Change::begin(&app.db, &Actor::system("overdue"))
+        .await
+        .unwrap();
+    assert_eq!(sweep_in(&mut change, now, 0, 2).await.unwrap(), due[..2]);
+    change.commit().await.unwrap();
+    assert_eq!(waiting().await, due[2..]);
+    let mut change = Change::begin(&app.db, &Actor::system("overdue"))
+        .await
+        .unwrap();
+    assert_eq!(
+        sweep_in(&mut change, now, due[2], 1).await.unwrap(),
+        due[3..].iter().take(1).copied().collect::<Vec<_>>(),
+        "after the last case of the batch before"
+    );
+    drop(change);
+    // The job goes through every batch until none is left.
+    assert_eq!(sweep(&app.db, now).await.unwrap(), due.len() - 2);
+    assert!(waiting().await.is_empty());
+    assert_eq!(sweep(&app.db, now).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn overdue_tasks_are_escalated_once_to_the_group_and_the_commander() {
     let app = spawn_app(true).await;
     let (group, commander, department) = (

@@ -203,7 +203,18 @@ async fn every_filter_of_the_list_reads_a_page_in_an_index_order() {
                     && *name == "region"
                     && part == "count"
                     && !plan.contains("cases_compound (compound_id=?)");
+                // A scope of the whole city tests nothing: no row is read for it.
+                let tests_the_city = username == "group" && statement.text().contains("regions sr");
+                // A unit's open cases are counted from the state index (the work in hand), not
+                // from the unit's tasks of every day.
+                let counts_every_task = backend == Backend::Sqlite
+                    && username == "dept-gelin"
+                    && *name == "states"
+                    && part == "count"
+                    && !plan.contains("cases_state");
                 let bad = scans_unordered(backend, &plan) && part.starts_with("overdue")
+                    || tests_the_city
+                    || counts_every_task
                     || (part == "rest" && !bounded && sorts_all(backend, &plan))
                     || reads_every_note(backend, &plan)
                     || walks_every_compound
@@ -317,4 +328,53 @@ async fn a_total_past_a_thousand_is_a_bound_not_a_count() {
         .unwrap();
     assert!(html.contains("(1000+)"), "the list page shows a bound");
     assert!(html.contains("offset=50"), "and a next page");
+}
+
+#[tokio::test]
+async fn the_boards_and_the_figures_open_tasks_read_their_indexes() {
+    let app = spawn_app(true).await;
+    let backend = app.db.backend;
+    let mut failures = Vec::new();
+    // The figures' open tasks past their deadline: one index of the open tasks, no case row (a
+    // unit's figures may start from its open tasks instead).
+    let now = huoyan::time::now_ms();
+    let all = huoyan::cases::figures::tallies::open_overdue_sql(now, None, None, None, None);
+    let read = plan(&app, &all).await;
+    let covered = match backend {
+        Backend::Sqlite => read.contains("COVERING INDEX case_tasks_due"),
+        Backend::Postgres => read.contains("Index Only Scan using case_tasks_due"),
+    };
+    let unit = huoyan::cases::figures::tallies::open_overdue_sql(
+        now,
+        Some(0),
+        Some(0),
+        Some("supplies"),
+        Some(1),
+    );
+    let read_unit = plan(&app, &unit).await;
+    let scans = match backend {
+        Backend::Sqlite => read_unit.lines().any(|l| l.contains("SCAN t")),
+        Backend::Postgres => read_unit.contains("Seq Scan"),
+    };
+    if !covered || scans || read.contains("cases") {
+        failures.push(format!("figures' open tasks:\n{read}\n{read_unit}"));
+    }
+    // The boards start from the work in hand: the open states' index, or a unit's open tasks;
+    // the group's scope, the whole city, reads no row to be tested.
+    for username in ["group", "dept-gelin"] {
+        let p = crate::principal(&app.db, username).await;
+        let (sql, _) = huoyan::cases::board::board_sql(&app.db, &p, &CaseFilter::default())
+            .await
+            .unwrap()
+            .unwrap();
+        let read = plan(&app, &sql).await;
+        let by_state = backend == Backend::Postgres
+            || read.contains("INDEX cases_state")
+            || (username != "group"
+                && read.contains("case_tasks_department (department_id=? AND state=?)"));
+        if !by_state || sql.text().contains("regions sr") {
+            failures.push(format!("{username}'s board:\n{read}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -176,7 +176,7 @@ pub(super) async fn replay(
                 }
                 match &mut bulk {
                     Some(b) => b.sweep(&mut change, &due, &w.dept_names).await,
-                    None => crate::cases::overdue::sweep_in(&mut change, at)
+                    None => crate::cases::overdue::sweep_in(&mut change, at, 0, i64::MAX)
                         .await
                         .map(|_| ()),
                 }
