@@ -76,12 +76,14 @@ pub async fn board_sql(
     };
     // The page's ids first, from the filter's indexes, then their rows: read whole and tested
     // for an asked extension before the sort, all 71,880 open cases of 990,188 were read for the
-    // first 1,001 (296 ms; 15 ms so).
+    // first 1,001 (296 ms; 15 ms so). The ids are sorted, not read in the primary key's order
+    // (`+ 0`): the open states bound them by the work in hand, where PostgreSQL walking the key
+    // passed 427,334 closed cases before the oldest open ones (279 ms; 28 ms so).
     let sql = format!(
         "SELECT {COLUMNS}, CASE WHEN EXISTS (SELECT 1 FROM case_tasks x WHERE x.case_id = cases.id \
          AND x.extension_until IS NOT NULL AND x.state IN ('dispatched', 'rectifying')) THEN 1 ELSE 0 END AS extension_asked, \
          {} AS my_state, {} AS my_due FROM cases WHERE cases.id IN \
-         (SELECT cases.id FROM cases{} ORDER BY cases.id LIMIT {}) ORDER BY cases.id",
+         (SELECT cases.id FROM cases{} ORDER BY cases.id + 0 LIMIT {}) ORDER BY cases.id",
         mine("m.state"),
         mine("m.due_at"),
         filter.text(),
