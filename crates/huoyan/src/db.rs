@@ -208,6 +208,37 @@ pub fn redact(url: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_database_locked_by_another_writer_is_busy_not_an_internal_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let mut holder = db.pool.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let mut waiter = db.pool.acquire().await.unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *waiter)
+            .await
+            .unwrap();
+        let locked = sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&mut *waiter)
+            .await
+            .unwrap_err();
+        let e = crate::error::AppError::from(locked);
+        assert!(matches!(e, crate::error::AppError::Busy), "{e:?}");
+        let answer = axum::response::IntoResponse::into_response(e);
+        assert_eq!(answer.status(), 503);
+        assert_eq!(answer.headers()["retry-after"], "1");
+    }
+
     #[test]
     fn a_like_pattern_escapes_the_users_wildcards_only() {
         assert_eq!(like_pattern("%", "50%", "%"), "%50\\%%");

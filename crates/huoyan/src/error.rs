@@ -329,35 +329,6 @@ pub type AppResult<T> = Result<T, AppError>;
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_database_locked_by_another_writer_is_busy_not_an_internal_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::db::Db::connect(dir.path().join("t.db").to_str().unwrap())
-            .await
-            .unwrap();
-        let mut holder = db.pool.acquire().await.unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER)")
-            .execute(&mut *holder)
-            .await
-            .unwrap();
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *holder)
-            .await
-            .unwrap();
-        let mut waiter = db.pool.acquire().await.unwrap();
-        sqlx::query("PRAGMA busy_timeout = 0")
-            .execute(&mut *waiter)
-            .await
-            .unwrap();
-        let locked = sqlx::query("INSERT INTO t (x) VALUES (1)")
-            .execute(&mut *waiter)
-            .await
-            .unwrap_err();
-        let e = AppError::from(locked);
-        assert!(matches!(e, AppError::Busy), "{e:?}");
-        assert_eq!(e.into_response().headers()["retry-after"], "1");
-    }
-
     #[test]
     fn serde_messages_name_their_field() {
         let f = serde_field_error(
