@@ -167,7 +167,13 @@ fn unit_cases(sql: &mut Sql, shape: Shape, alias: &str, unit: i64) {
             " AND cases.id IN (SELECT {alias}.case_id FROM case_tasks {alias} WHERE {alias}.department_id = "
         )),
     };
-    sql.bind(unit).push(")");
+    // The fence (as the search's) keeps PostgreSQL probing each case in turn: it would rather
+    // merge the unit's tasks of every day with the cases, 364 ms for a unit's overdue count at
+    // 990,188 cases against 11.6 ms probing through the deadline index.
+    sql.bind(unit).push(match shape {
+        Shape::Page => " LIMIT 1 OFFSET 0)",
+        Shape::Count => ")",
+    });
 }
 
 /// The cases of the compounds whose region path starts with the pattern `bind_path` binds,
@@ -623,9 +629,11 @@ impl ListSql {
         let [page, counted] = f.to_sql_shapes(db, p).await?;
         Ok(ListSql {
             total: BoundedCount::new("cases", &counted, COUNT_CAP),
+            // The overdue cases are open ones, read through the deadline index and tested row by
+            // row (the page's clause), not counted from a unit's tasks of every day.
             overdue_total: BoundedCount::new(
                 overdue_from(backend),
-                &counted.with_text(&format!("{}{}", counted.text(), overdue_clause(now_ms))),
+                &page.with_text(&format!("{}{}", page.text(), overdue_clause(now_ms))),
                 end,
             ),
             parts: ordered_parts(&page, COLUMNS, "", now_ms, backend),
