@@ -345,7 +345,6 @@ pub struct CaseFilter {
 }
 
 impl CaseFilter {
-    /// Whether the region is all that narrows the cases (beside the caller's scope).
     /// Whether the state filter keeps to states that a case leaves (none terminal).
     fn only_work_in_hand(&self) -> bool {
         given(&self.state).is_some_and(|s| {
@@ -354,6 +353,7 @@ impl CaseFilter {
         })
     }
 
+    /// Whether the region is all that narrows the cases (beside the caller's scope).
     fn region_is_the_only_filter(&self) -> bool {
         given(&self.state).is_none()
             && given(&self.category).is_none()
