@@ -74,7 +74,9 @@ pub const COUNT_CAP: i64 = 1_000;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListPage<T> {
     pub items: Vec<T>,
-    /// Rows matching the filters, over all pages, counted up to 1,000 (see `total_capped`).
+    /// Rows matching the filters, over all pages, counted up to 1,000 (see `total_capped`); a
+    /// list may count less where counting costs more than the page (a search for a common word
+    /// is counted only as far as the page reaches).
     pub total: i64,
     /// More rows match than were counted: `total` is a lower bound; narrow the filters for an
     /// exact figure.
@@ -128,9 +130,14 @@ pub struct BoundedCount {
 
 impl BoundedCount {
     pub fn new(from: &str, filter: &crate::db::Sql, cap: i64) -> Self {
+        Self::of(&format!("SELECT 1 FROM {from}"), filter, cap)
+    }
+
+    /// The rows `select` (a `SELECT … FROM …` without its clause) reads with `filter`.
+    pub fn of(select: &str, filter: &crate::db::Sql, cap: i64) -> Self {
         BoundedCount {
             sql: filter.with_text(&format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM {from}{} LIMIT {}) AS counted",
+                "SELECT COUNT(*) FROM ({select}{} LIMIT {}) AS counted",
                 filter.text(),
                 cap.saturating_add(1)
             )),

@@ -86,9 +86,14 @@ pub async fn list_xlsx(
     f: &CaseFilter,
     l: Locale,
 ) -> AppResult<(std::fs::File, u32)> {
-    let [filter, counted] = f.to_sql_shapes(db, p).await?;
+    let super::views::Clauses {
+        page: filter,
+        count,
+        counted,
+        ..
+    } = f.to_sql_shapes(db, p).await?;
     let mut conn = db.scan_connection().await?;
-    if BoundedCount::new("cases", &counted, EXPORT_MAX_ROWS)
+    if BoundedCount::of(counted, &count, EXPORT_MAX_ROWS)
         .run_on(&mut conn, db.backend)
         .await?
         .1

@@ -225,14 +225,18 @@ async fn list_page(
     let mut f = filter.clone();
     view.apply(&mut f, &user);
     f.limit = Some(f.limit.unwrap_or(50).clamp(1, 200));
-    let page = super::list(&state.db, &user, &f).await.page(locale)?;
-    let board = match view {
-        View::Board | View::Inbox => Some(
-            super::board::board(&state.db, &user, &filter, crate::time::now_ms())
-                .await
-                .page(locale)?,
+    // A board shows its lanes, not the list: the list's page and count are not read for it
+    // (they were half of the inbox's time at 990,188 cases).
+    let (page, board) = match view {
+        View::Board | View::Inbox => (
+            ListPage::empty(),
+            Some(
+                super::board::board(&state.db, &user, &filter, crate::time::now_ms())
+                    .await
+                    .page(locale)?,
+            ),
         ),
-        _ => None,
+        _ => (super::list(&state.db, &user, &f).await.page(locale)?, None),
     };
     let mut proposals = HashMap::new();
     if view == View::Triage {

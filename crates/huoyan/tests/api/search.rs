@@ -218,3 +218,56 @@ async fn a_search_finds_the_same_cases_through_the_index_as_by_reading_every_tex
         "nothing is indexed twice"
     );
 }
+
+/// A search that reads every text in turn (a word of one character, or the index not complete)
+/// is counted only as far as the page reaches, and says more follow; the pages still reach every
+/// match, and a search narrowed by the index is counted whole.
+#[tokio::test]
+async fn a_scanning_search_is_counted_as_far_as_its_page_reaches() {
+    let app = spawn_app(true).await;
+    let office = app.token("office").await;
+    let page = |q: &'static str, offset: i64| {
+        let (app, office) = (&app, &office);
+        async move {
+            let query = serde_urlencoded::to_string([("q", q)]).unwrap();
+            let (status, body) = app
+                .get(
+                    office,
+                    &format!("/api/v1/cases?limit=5&offset={offset}&{query}"),
+                )
+                .await;
+            assert_eq!(status, 200, "{q}: {body}");
+            body
+        }
+    };
+    // 楼 (one character) is in many of the demo's reports.
+    let (all, _) = found(&app, &office, "楼").await;
+    assert!(all > 10, "the demo has many: {all}");
+    let first = page("楼", 0).await;
+    assert_eq!(first["total"], 5, "{first}");
+    assert_eq!(first["total_capped"], true, "{first}");
+    let second = page("楼", 5).await;
+    assert_eq!(second["total"], 10, "{second}");
+    let mut seen = 0;
+    let mut offset = 0;
+    loop {
+        let body = page("楼", offset).await;
+        let n = body["items"].as_array().unwrap().len() as i64;
+        seen += n;
+        if body["total_capped"] == false {
+            assert_eq!(body["total"], seen, "{body}");
+            break;
+        }
+        offset += 5;
+    }
+    assert_eq!(seen, all, "the pages reach every match");
+    // A rare word of two characters goes through the index and is counted whole.
+    let rare = page("核酸", 0).await;
+    let (n, _) = found(&app, &office, "核酸").await;
+    let narrowed = huoyan::cases::search::narrowing(&app.db, &["核酸".to_string()])
+        .await
+        .unwrap();
+    assert!(narrowed[0].is_some(), "common only at a city's scale");
+    assert_eq!(rare["total"], n.min(1000), "{rare}");
+    assert_eq!(rare["total_capped"], n > 1000, "{rare}");
+}
