@@ -271,3 +271,43 @@ async fn a_scanning_search_is_counted_as_far_as_its_page_reaches() {
     assert_eq!(rare["total"], n.min(1000), "{rare}");
     assert_eq!(rare["total_capped"], n > 1000, "{rare}");
 }
+
+/// On PostgreSQL a word its statistics call plainly common is scanned without the probe that
+/// counts its entries (which reads the pair's whole posting list): here the statistics were
+/// taken while 50,000 entries held the pair, which were then removed, so only the statistics can
+/// call it common. A word they do not know is still probed, and on SQLite every word is.
+#[tokio::test]
+async fn postgresql_statistics_spare_a_common_word_its_probe() {
+    let app = spawn_app(true).await;
+    let word = "蝈蝈".to_string();
+    let tokens = huoyan::cases::search::tokens(&word);
+    if app.db.backend == huoyan::db::Backend::Postgres {
+        for statement in [
+            "ALTER TABLE case_search SET (autovacuum_enabled = false)".to_string(),
+            format!(
+                "INSERT INTO case_search (entry_id, case_id, grams) SELECT 1000000000 + g, 1, \
+                 to_tsvector('simple', '{tokens}') FROM generate_series(1, 50000) AS g"
+            ),
+            "ANALYZE case_search".to_string(),
+            "DELETE FROM case_search WHERE entry_id > 1000000000".to_string(),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&app.owner.pool)
+                .await
+                .unwrap();
+        }
+    }
+    let narrowed = huoyan::cases::search::narrowing(&app.db, &[word.clone(), "鹊桥".to_string()])
+        .await
+        .unwrap();
+    match app.db.backend {
+        huoyan::db::Backend::Postgres => {
+            assert!(narrowed[0].is_none(), "common by the statistics: scanned")
+        }
+        huoyan::db::Backend::Sqlite => assert!(narrowed[0].is_some(), "probed: rare"),
+    }
+    assert!(
+        narrowed[1].is_some(),
+        "a word the statistics do not know is probed"
+    );
+}
