@@ -56,10 +56,14 @@ pub async fn board_sql(
         }
         _ => return Ok(None),
     };
-    let mut filter = f.to_sql(db, p).await?;
+    let mut filter = match unit {
+        Some(_) => f.to_sql_within_own_open_tasks(db, p).await?,
+        None => f.to_sql(db, p).await?,
+    };
     if let Some(d) = unit {
-        // The unit's open tasks lead to its cases (index case_tasks_department): as many as it
-        // has open, where testing each case of the history would read them all.
+        // The unit's open tasks lead to its cases (index case_tasks_department, which holds
+        // their ids): as many as it has open, where testing each case of the history would read
+        // them all.
         filter
             .push(" AND cases.id IN (SELECT o.case_id FROM case_tasks o WHERE o.department_id = ")
             .bind(d)

@@ -396,6 +396,15 @@ impl CaseFilter {
         self.write(p, shape, &self.resolve(db, p).await?)
     }
 
+    /// The clause without a unit's scope, for a statement that confines the cases to the
+    /// caller's own unit's open tasks itself (its inbox): those cases are the unit's, and the
+    /// scope's test of each (4,205 probes for one unit's inbox at 990,188 cases) adds nothing.
+    pub async fn to_sql_within_own_open_tasks(&self, db: &Db, p: &Principal) -> AppResult<Sql> {
+        let mut resolved = self.resolve(db, p).await?;
+        resolved.scope_implied |= p.scope.department_id.is_some();
+        self.write(p, Shape::Page, &resolved)
+    }
+
     /// The clause as a page's statements and as a count's, what it reads first read once for
     /// both.
     pub async fn to_sql_shapes(&self, db: &Db, p: &Principal) -> AppResult<Clauses> {
@@ -433,7 +442,7 @@ impl CaseFilter {
         let narrowing = super::search::narrowing(db, &words).await?;
         Ok(Resolved {
             backend: db.backend,
-            scope_holds_everything: scope_holds_everything(db, p).await?,
+            scope_implied: scope_holds_everything(db, p).await?,
             region: self.region_pattern(db).await?,
             words: words.into_iter().zip(narrowing).collect(),
         })
@@ -472,7 +481,7 @@ impl CaseFilter {
             shape
         };
         let mut sql = Sql::new(" WHERE 1 = 1");
-        if !resolved.scope_holds_everything {
+        if !resolved.scope_implied {
             scope(p, &mut sql, unit_shape);
         }
         if let Some(s) = given(&self.state) {
@@ -586,7 +595,9 @@ pub struct Clauses {
 /// and each search word with the index's tokens to narrow by where it is rare.
 struct Resolved {
     backend: Backend,
-    scope_holds_everything: bool,
+    /// The caller's scope tests nothing here: it holds every compound, or the statement
+    /// confines the cases more narrowly itself.
+    scope_implied: bool,
     region: Option<String>,
     words: Vec<(String, Option<String>)>,
 }
