@@ -371,10 +371,17 @@ pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Pri
     let hash = sessions::token_hash(token);
     let key = format!("{kind}:{hash}");
     let now = crate::time::now_ms();
-    if let Some(p) = remembered::recall(&key, now) {
-        return Ok(Some(p));
-    }
-    let epoch = remembered::epoch();
+    remembered::recall_or_load(key, now, || read_session(db, hash, kind, now, via)).await
+}
+
+/// The caller of a session or API token by the token's hash, with the session's expiry.
+async fn read_session(
+    db: &Db,
+    hash: String,
+    kind: &str,
+    now: i64,
+    via: Via,
+) -> AppResult<Option<(Principal, i64)>> {
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT a.id AS account_id, a.username AS username, a.person_id AS person_id, a.role AS role, \
                 a.scope_region_id AS scope_region_id, a.scope_department_id AS scope_department_id, \
@@ -404,6 +411,5 @@ pub(crate) async fn load(db: &Db, token: &str, via: Via) -> AppResult<Option<Pri
         csrf: r.csrf,
         via,
     };
-    remembered::remember(key, principal.clone(), r.expires_at, epoch);
-    Ok(Some(principal))
+    Ok(Some((principal, r.expires_at)))
 }
