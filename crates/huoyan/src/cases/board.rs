@@ -60,19 +60,10 @@ pub async fn board_sql(
         _ => return Ok(None),
     };
     f.state = Some(states.join(","));
-    let mut filter = match unit {
-        Some(_) => f.to_sql_within_own_open_tasks(db, p).await?,
+    let filter = match unit {
+        Some(_) => f.to_sql_in_own_open_tasks(db, p).await?,
         None => f.to_sql(db, p).await?,
     };
-    if let Some(d) = unit {
-        // The unit's open tasks lead to its cases (index case_tasks_department, which holds
-        // their ids): as many as it has open, where testing each case of the history would read
-        // them all.
-        filter
-            .push(" AND cases.id IN (SELECT o.case_id FROM case_tasks o WHERE o.department_id = ")
-            .bind(d)
-            .push(" AND o.state IN ('dispatched', 'rectifying'))");
-    }
     // The unit's id is the caller's own (an integer), written into the text so that the filter's
     // placeholders keep their numbers.
     let mine = |column: &str| match unit {

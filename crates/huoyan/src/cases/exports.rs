@@ -20,7 +20,7 @@ use crate::auth::{Can, Principal, perm};
 use crate::cases::CasesState;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::http::{ApiQuery, BoundedCount};
+use crate::http::ApiQuery;
 use crate::i18n::Locale;
 use crate::tabular::{Cell, StreamedSheet};
 
@@ -86,14 +86,10 @@ pub async fn list_xlsx(
     f: &CaseFilter,
     l: Locale,
 ) -> AppResult<(std::fs::File, u32)> {
-    let super::views::Clauses {
-        page: filter,
-        count,
-        counted,
-        ..
-    } = f.to_sql_shapes(db, p).await?;
+    let clauses = f.to_sql_shapes(db, p).await?;
     let mut conn = db.scan_connection().await?;
-    if BoundedCount::of(counted, &count, EXPORT_MAX_ROWS)
+    if clauses
+        .counted(EXPORT_MAX_ROWS)
         .run_on(&mut conn, db.backend)
         .await?
         .1
@@ -124,7 +120,7 @@ pub async fn list_xlsx(
     let joins = " JOIN regions compound_region ON compound_region.id = cases.compound_id \
          LEFT JOIN departments lead_unit ON lead_unit.id = cases.department_id";
     let now = crate::time::now_ms();
-    'parts: for part in ordered_parts(&filter, &columns, joins, now, db.backend) {
+    'parts: for part in ordered_parts(&clauses.page, &columns, joins, now, db.backend) {
         let mut rows = part.query().fetch(&mut conn);
         while let Some(r) = rows.try_next().await? {
             // A closed channel is a writer that failed; its error is the one to report.

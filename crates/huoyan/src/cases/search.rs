@@ -101,10 +101,11 @@ pub async fn narrowing(db: &Db, words: &[String]) -> AppResult<Vec<Option<String
     if words.is_empty() || !complete(db).await? {
         return Ok(vec![None; words.len()]);
     }
+    let statistics = analysed(db).await?;
     let mut out = Vec::with_capacity(words.len());
     for word in words {
         let t = tokens(word);
-        if t.is_empty() || common_by_statistics(db, &t).await? {
+        if t.is_empty() || (statistics && common_by_statistics(db, &t).await?) {
             out.push(None);
             continue;
         }
@@ -117,30 +118,31 @@ pub async fn narrowing(db: &Db, words: &[String]) -> AppResult<Vec<Option<String
     Ok(out)
 }
 
-/// Whether PostgreSQL's statistics of the index (the most common pairs and how often each is
-/// in an entry, kept by ANALYZE) say that entries holding every one of `tokens` are plainly
-/// common: at least twice `COMMON`. The probe that counts them reads a pair's whole posting list
-/// whatever its LIMIT, 100–170 ms for 蔬菜's 221,112 entries at 990,188 cases, the most of such
-/// a search's time; the planner's estimate costs a plan (the same word: 220,480). Only a shortcut
-/// past the probe: a word the statistics do not know, or estimate lower, is probed. Entries are
-/// never removed, so statistics older than the table only count low. SQLite: never (its probe
-/// of FTS5 stops at its LIMIT).
-async fn common_by_statistics(db: &Db, tokens: &str) -> AppResult<bool> {
+/// Whether PostgreSQL keeps statistics of the index's most common pairs (ANALYZE has run), so
+/// that `common_by_statistics` may be asked. Without them the planner guesses a fixed share of
+/// the rows for any word, which on a large table would call every word common. SQLite: never
+/// (its probe of FTS5 stops at its LIMIT, so it needs no shortcut).
+async fn analysed(db: &Db) -> AppResult<bool> {
     if db.backend != Backend::Postgres {
         return Ok(false);
     }
-    // Without statistics the planner guesses a fixed share of the rows for any word, which on
-    // a large table would call every word common.
-    let analysed = sqlx::query(
+    Ok(sqlx::query(
         "SELECT 1 FROM pg_stats WHERE tablename = 'case_search' AND attname = 'grams' \
          AND most_common_elems IS NOT NULL AND schemaname = current_schema()",
     )
     .fetch_optional(&db.pool)
     .await?
-    .is_some();
-    if !analysed {
-        return Ok(false);
-    }
+    .is_some())
+}
+
+/// Whether PostgreSQL's statistics of the index (the most common pairs and how often each is
+/// in an entry) say that entries holding every one of `tokens` are plainly common: at least
+/// twice `COMMON`. The probe that counts them reads a pair's whole posting list whatever its
+/// LIMIT, 100–170 ms for 蔬菜's 221,112 entries at 990,188 cases, the most of such a search's
+/// time; the planner's estimate costs a plan (the same word: 220,480). Only a shortcut past the
+/// probe: a word the statistics do not know, or estimate lower, is probed. Entries are never
+/// removed, so statistics older than the table only count low. Only where `analysed`.
+async fn common_by_statistics(db: &Db, tokens: &str) -> AppResult<bool> {
     let mut plan = Sql::new("EXPLAIN SELECT 1 FROM case_search WHERE ");
     matches(&mut plan, db.backend, tokens);
     let top: String = plan.query().fetch_one(&db.pool).await?.try_get(0)?;

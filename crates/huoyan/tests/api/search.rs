@@ -76,13 +76,28 @@ async fn percent_and_underscore_in_a_search_match_themselves() {
     assert!(total(&body) > 0, "{body}");
 }
 
-/// The ids and total of the office's search for `q`, as the list answers it.
-async fn found(app: &crate::TestApp, token: &str, q: &str) -> (i64, Vec<i64>) {
+/// The list's page of `limit` cases from `offset` for the search `q`.
+async fn searched(
+    app: &crate::TestApp,
+    token: &str,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> serde_json::Value {
     let query = serde_urlencoded::to_string([("q", q)]).unwrap();
     let (status, body) = app
-        .get(token, &format!("/api/v1/cases?limit=200&{query}"))
+        .get(
+            token,
+            &format!("/api/v1/cases?limit={limit}&offset={offset}&{query}"),
+        )
         .await;
     assert_eq!(status, 200, "{q}: {body}");
+    body
+}
+
+/// The ids and total of the office's search for `q`, as the list answers it.
+async fn found(app: &crate::TestApp, token: &str, q: &str) -> (i64, Vec<i64>) {
+    let body = searched(app, token, q, 200, 0).await;
     (body["total"].as_i64().unwrap(), crate::plans::ids(&body))
 }
 
@@ -226,20 +241,7 @@ async fn a_search_finds_the_same_cases_through_the_index_as_by_reading_every_tex
 async fn a_scanning_search_is_counted_as_far_as_its_page_reaches() {
     let app = spawn_app(true).await;
     let office = app.token("office").await;
-    let page = |q: &'static str, offset: i64| {
-        let (app, office) = (&app, &office);
-        async move {
-            let query = serde_urlencoded::to_string([("q", q)]).unwrap();
-            let (status, body) = app
-                .get(
-                    office,
-                    &format!("/api/v1/cases?limit=5&offset={offset}&{query}"),
-                )
-                .await;
-            assert_eq!(status, 200, "{q}: {body}");
-            body
-        }
-    };
+    let page = |q: &'static str, offset: i64| searched(&app, &office, q, 5, offset);
     // 楼 (one character) is in many of the demo's reports.
     let (all, _) = found(&app, &office, "楼").await;
     assert!(all > 10, "the demo has many: {all}");
