@@ -50,10 +50,26 @@ token=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/token" -H 'Content-Type: ap
 compound=$(curl -sf "http://127.0.0.1:$port/api/v1/cases?limit=1" -H "Authorization: Bearer $token" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["compound_id"])')
 echo "$(nproc) cores, $backend, $("$bin" --version 2>/dev/null || echo huoyan), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+sent=0
 for c in $connections; do
   printf '%s connections: ' "$c"
-  TOKEN=$token COMPOUND=$compound wrk -t2 -c"$c" -d"${seconds}s" --timeout 10s \
-    -s bench/intake-wrk.lua "http://127.0.0.1:$port" | grep '^wrk:'
+  line=$(TOKEN=$token COMPOUND=$compound wrk -t2 -c"$c" -d"${seconds}s" --timeout 10s \
+    -s bench/intake-wrk.lua "http://127.0.0.1:$port" | grep '^wrk:')
+  echo "$line"
+  sent=$((sent + $(echo "$line" | awk '{print $2}')))
 done
 kill $server; wait $server 2>/dev/null || true
+# Every answered request must have filed a case of its own (a replayed key files none); requests
+# still in flight when wrk stopped may have filed one more each.
+count="SELECT COUNT(*) FROM cases WHERE description = 'wrk 东门岗无人值守'"
+if [ "$backend" = postgres ]; then
+  filed=$(psql "$db" -Atc "$count")
+else
+  filed=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$db" "$count")
+fi
+echo "$sent requests answered, $filed cases filed"
+if [ "$filed" -lt "$sent" ]; then
+  echo "fewer cases than requests: keys were replayed, the rates above are not of intake" >&2
+  exit 1
+fi
 "$bin" audit verify --db "$db" --audit-key "$key" | tail -1
