@@ -64,13 +64,13 @@ impl Default for DuplicateRule {
             threshold: 0.40,
             most: 5,
             weights: [
-                3.053, 1.589, -1.642, -0.521, 0.831, 1.131, -0.484, 0.607, 1.945, -1.505, -0.393,
-                3.035, 0.491, 0.171, 1.164, -0.069, -0.669, 1.421,
+                2.936, 1.597, -1.64, -0.465, 0.289, 1.134, -0.685, 0.905, 2.036, -1.526, -0.379,
+                3.106, 0.429, 0.085, 1.06, -0.229, -0.641, 1.318,
             ],
-            intercept: -7.006,
+            intercept: -6.341,
             rank: [
-                2.539, 1.542, -0.923, -0.685, 1.66, 0.744, -2.335, 0.574, 1.574, -1.375, -0.028,
-                2.691, 0.304, 0.268, 1.241, -0.244, -0.286, 1.106,
+                2.485, 1.566, -0.936, -0.651, 1.426, 0.789, -2.476, 0.776, 1.632, -1.389, -0.036,
+                2.737, 0.293, 0.219, 1.222, -0.349, -0.234, 0.998,
             ],
         }
     }
@@ -105,6 +105,11 @@ pub fn features(
     }
     let days = (a.reported_at_ms - b.reported_at_ms).abs() as f64 / 86_400_000.0;
     if days > rule.window_days as f64 || a.places.differ(&b.places) {
+        return None;
+    }
+    // A building, entrance, room or side is its compound's own: 7号楼 of two compounds is two
+    // buildings, whatever their community or the place they share.
+    if *near != Proximity::SameCompound && a.places.name_any(&b.places) {
         return None;
     }
     let ratio = |num: f32, den: f32| if den > 0.0 { f64::from(num / den) } else { 0.0 };

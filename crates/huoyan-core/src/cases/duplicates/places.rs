@@ -79,6 +79,15 @@ impl Places {
                 && self.directions & other.directions == 0)
     }
 
+    /// Whether both texts name one place of their compound.
+    pub(super) fn name_any(&self, other: &Places) -> bool {
+        let any = |a: &[u64], b: &[u64]| a.iter().any(|x| b.contains(x));
+        any(&self.buildings, &other.buildings)
+            || any(&self.entrances, &other.entrances)
+            || any(&self.rooms, &other.rooms)
+            || self.directions & other.directions != 0
+    }
+
     /// The places both texts name, as words for the clerk (3号楼, 1单元, 2号采样点, 东门…): what
     /// makes two reports about one spot.
     pub(super) fn shared(&self, other: &Places) -> Vec<String> {

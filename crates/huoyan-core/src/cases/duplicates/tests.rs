@@ -223,6 +223,39 @@ fn different_places_of_a_compound_are_different_problems() {
     assert!(!differ("往北边跑了", "往外跑"));
 }
 
+/// 7号楼 or the east gate of two compounds are two places: the same words from two compounds are
+/// two problems, in one community or across a place the compounds share; from one compound, one.
+#[test]
+fn a_compounds_own_places_are_its_own() {
+    let rule = DuplicateRule::default();
+    for (a, b) in [
+        ("7号楼下有人打扑克", "7号楼下有人打扑克"),
+        ("小区东门有人翻出去", "东门有人翻墙出去了"),
+        ("3号楼2单元封条被撕", "三号楼二单元封条让人撕了"),
+    ] {
+        let (x, y) = (
+            profile(1, "static_control", a, 0),
+            profile(2, "static_control", b, 0),
+        );
+        assert!(
+            score(&x, &y, &Proximity::SameCompound, &rule).is_some(),
+            "{a} / {b}"
+        );
+        for near in [
+            Proximity::SameCommunity,
+            Proximity::SharedSite("福瑞采样点".into()),
+        ] {
+            assert_eq!(score(&x, &y, &near, &rule), None, "{a} / {b}, {near:?}");
+        }
+    }
+    // Without a place of their own, neighbours' reports are weighed as before.
+    let (x, y) = (
+        profile(1, "testing", "福瑞采样点排队太乱", 0),
+        profile(2, "testing", "中间那个核酸点排队挤", 0),
+    );
+    assert!(score(&x, &y, &Proximity::SharedSite("福瑞采样点".into()), &rule).is_some());
+}
+
 #[test]
 fn rare_words_weigh_more_than_common_ones() {
     let idf = Idf::new(
