@@ -14,6 +14,7 @@ crate::coded_enum!(
     }
 );
 
+// `Testing`: the follow-ups a positive test result sets going (`testing`'s recall).
 crate::coded_enum!(
     Source {
         Supervisor = "supervisor", "小区监督员", "Compound supervisor";
@@ -21,6 +22,7 @@ crate::coded_enum!(
         Drone = "drone", "空中督导", "Drone";
         Resident = "resident", "居民", "Resident";
         Hotline = "hotline", "热线", "Hotline";
+        Testing = "testing", "核酸结果", "Test results";
     }
 );
 

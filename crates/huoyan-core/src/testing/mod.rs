@@ -3,6 +3,7 @@
 //! in memory, so the ingest path needs no database read to refuse one.
 
 pub mod codes;
+pub mod recall;
 pub mod residents;
 pub mod tubes;
 

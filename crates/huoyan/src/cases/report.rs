@@ -203,8 +203,11 @@ pub async fn report(
     }
 }
 
-/// What another context found that is to become a case (an inspection's failed item).
+/// What another context found that is to become a case (an inspection's failed item, a
+/// positive tube's follow-ups).
 pub struct Finding {
+    pub source: Source,
+    pub priority: Priority,
     pub category: Category,
     pub compound_id: i64,
     pub lon: Option<f64>,
@@ -213,18 +216,19 @@ pub struct Finding {
     pub description: String,
 }
 
-/// Files `f` as a problem found by `p` on an inspection, inside the finder's `change`, so the
-/// finding and its case are written together or not at all; returns the case's id. The case then
-/// runs the ordinary flow, or is closed as fixed on the spot by the inspector's own step.
+/// Files `f` as a problem found by `p` (on an inspection, in a lab's results), inside the
+/// finder's `change`, so the finding and its case are written together or not at all; returns
+/// the case's id. The case then runs the ordinary flow, or is closed as fixed on the spot by the
+/// inspector's own step.
 pub async fn file_finding(change: &mut Change, p: &Principal, f: Finding) -> AppResult<i64> {
     let filing = Filing {
         actor: p.actor(),
         account_id: p.account_id,
         key: None,
         kind: Kind::Problem,
-        source: Source::Inspection,
+        source: f.source,
         category: f.category,
-        priority: Priority::Normal,
+        priority: f.priority,
         compound_id: f.compound_id,
         lon: f.lon,
         lat: f.lat,

@@ -171,6 +171,8 @@ pub async fn visit(
                 change,
                 p,
                 crate::cases::Finding {
+                    source: huoyan_core::cases::Source::Inspection,
+                    priority: huoyan_core::cases::Priority::Normal,
                     category: item.category,
                     compound_id: compound.expect("a failure has its compound"),
                     lon: site.lon,

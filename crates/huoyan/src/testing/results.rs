@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use huoyan_core::cases::{Priority, Source};
 use huoyan_core::testing::codes::Barcode;
+use huoyan_core::testing::recall::{FollowUp, Home, buildings};
 use huoyan_core::testing::tubes::{TubeState, may_move};
 use serde::Serialize;
 use sqlx::Row;
@@ -154,7 +156,7 @@ pub async fn import(change: &mut Change, p: &Principal, t: &Table) -> AppResult<
         if pos {
             // The recall writes its own events: those sealed before it go first.
             change.write_events(&std::mem::take(&mut events)).await?;
-            recalls.push(recall(change, tube.id, &tube.barcode, tube.count, &path).await?);
+            recalls.push(recall(change, p, tube.id, &tube.barcode, tube.count, &path).await?);
         }
     }
     if !errors.is_empty() {
@@ -164,10 +166,12 @@ pub async fn import(change: &mut Change, p: &Principal, t: &Table) -> AppResult<
     Ok((written, recalls))
 }
 
-/// Recalls the people of positive tube `tube` inside `change` and tells the accounts that act on
-/// it (the command side and the supervisors whose region holds the tube's point).
+/// Recalls the people of positive tube `tube` inside `change`, tells the accounts that act on it
+/// (the command side and the supervisors whose region holds the tube's point) and files its
+/// follow-ups as cases (`follow_up`).
 async fn recall(
     change: &mut Change,
+    p: &Principal,
     tube: i64,
     barcode: &str,
     count: i64,
@@ -203,7 +207,70 @@ async fn recall(
             &serde_json::json!({"tube_id": tube, "count": count}),
         )
         .await?;
+    follow_up(change, p, id, tube, barcode).await?;
     Ok(id)
+}
+
+/// Files recall `recall`'s follow-ups (`huoyan_core::testing::recall`): for each building of the
+/// tube's people, an urgent case for the door retests and one for the building's control, by the
+/// lab's account, in the ordinary flow (the office triages them; each new case tells it).
+async fn follow_up(
+    change: &mut Change,
+    p: &Principal,
+    recall: i64,
+    tube: i64,
+    barcode: &str,
+) -> AppResult<()> {
+    let homes = sqlx::query(
+        "SELECT r.compound_id, g.name, r.building, r.unit, r.room FROM scans sc \
+         JOIN residents r ON r.id = sc.resident_id JOIN regions g ON g.id = r.compound_id \
+         WHERE sc.tube_id = $1 AND sc.outcome = 'added'",
+    )
+    .bind(tube)
+    .fetch_all(&mut *change.tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Home {
+            compound_id: r.try_get(0)?,
+            compound: r.try_get(1)?,
+            building: r.try_get(2)?,
+            unit: r.try_get(3)?,
+            room: r.try_get(4)?,
+        })
+    })
+    .collect::<AppResult<Vec<_>>>()?;
+    for b in buildings(&homes) {
+        for &kind in FollowUp::ALL {
+            let case = crate::cases::file_finding(
+                change,
+                p,
+                crate::cases::Finding {
+                    source: Source::Testing,
+                    priority: Priority::Urgent,
+                    category: kind.category(),
+                    compound_id: b.compound_id,
+                    lon: None,
+                    lat: None,
+                    address: format!("{}{}", b.compound, b.building),
+                    description: kind.description(&b, barcode, recall),
+                },
+            )
+            .await?;
+            sqlx::query(
+                "INSERT INTO recall_follow_ups (recall_id, compound_id, building, kind, case_id) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(recall)
+            .bind(b.compound_id)
+            .bind(&b.building)
+            .bind(kind.code())
+            .bind(case)
+            .execute(&mut *change.tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -260,6 +327,17 @@ pub struct RecallView {
     #[schema(format = DateTime)]
     pub created_at: String,
     pub people: Vec<RecalledPerson>,
+    /// The cases it set going, for each building of its people.
+    pub follow_ups: Vec<RecallFollowUp>,
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct RecallFollowUp {
+    pub case_id: i64,
+    #[sqlx(try_from = "String")]
+    pub kind: FollowUp,
+    pub compound_id: i64,
+    pub building: String,
 }
 
 /// Recall `id` with its people, as `p` may see it (the tube's point in their region).
@@ -300,6 +378,13 @@ async fn get(db: &Db, p: &Principal, id: i64) -> AppResult<RecallView> {
         })
     })
     .collect::<AppResult<Vec<_>>>()?;
+    let follow_ups = sqlx::query_as::<_, RecallFollowUp>(
+        "SELECT case_id, kind, compound_id, building FROM recall_follow_ups WHERE recall_id = $1 \
+         ORDER BY compound_id, building, case_id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
     Ok(RecallView {
         id,
         tube: row.try_get("barcode")?,
@@ -307,6 +392,7 @@ async fn get(db: &Db, p: &Principal, id: i64) -> AppResult<RecallView> {
         round_id: row.try_get("round_id")?,
         created_at: rfc3339(row.try_get("created_at")?),
         people,
+        follow_ups,
     })
 }
 

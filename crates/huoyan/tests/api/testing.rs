@@ -331,6 +331,73 @@ async fn a_positive_pooled_tube_recalls_exactly_its_ten_people() {
             .contains("****")
             && p["building"] == "3号楼")
     );
+    // Its building gets two urgent cases in the ordinary flow, filed with the recall: the
+    // single-tube retests at its doors, and its control; the office is told of each.
+    let follow_ups = list["follow_ups"].as_array().unwrap();
+    assert_eq!(
+        follow_ups
+            .iter()
+            .map(|f| (f["kind"].as_str().unwrap(), f["building"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("door_retest", "3号楼"), ("building_control", "3号楼")],
+        "{list}"
+    );
+    let office = app.token("office").await;
+    for (f, category) in follow_ups.iter().zip(["testing", "static_control"]) {
+        let (status, case) = app
+            .get(&office, &format!("/api/v1/cases/{}", f["case_id"]))
+            .await;
+        assert_eq!(status, 200, "{case}");
+        assert_eq!(
+            (
+                case["category"].as_str(),
+                case["priority"].as_str(),
+                case["source"].as_str(),
+                case["state"].as_str(),
+                case["address"].as_str()
+            ),
+            (
+                Some(category),
+                Some("urgent"),
+                Some("testing"),
+                Some("reported"),
+                Some("景程小区3号楼")
+            ),
+            "{case}"
+        );
+        let text = case["description"].as_str().unwrap();
+        assert!(
+            text.contains("T-0812-0001") && text.contains(&format!("召回单{recall}")),
+            "{text}"
+        );
+    }
+    let retest = app
+        .get(
+            &office,
+            &format!("/api/v1/cases/{}", follow_ups[0]["case_id"]),
+        )
+        .await
+        .1;
+    assert!(
+        retest["description"]
+            .as_str()
+            .unwrap()
+            .contains("景程小区3号楼的10人"),
+        "{retest}"
+    );
+    let (_, notices) = app
+        .get(&office, "/api/v1/notifications?limit=50&lang=zh")
+        .await;
+    let told: Vec<i64> = notices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "reported")
+        .filter_map(|n| n["case_id"].as_i64())
+        .collect();
+    for f in follow_ups {
+        assert!(told.contains(&f["case_id"].as_i64().unwrap()), "{notices}");
+    }
     // The command side is told; the sampler may not read the recall.
     let commander = app.token("commander").await;
     let (_, notices) = app
@@ -425,6 +492,7 @@ async fn a_positive_pooled_tube_recalls_exactly_its_ten_people() {
         "{again}"
     );
     assert_eq!(app.count("recalls").await, 1);
+    assert_eq!(app.count("recall_follow_ups").await, 2);
 }
 
 #[tokio::test]

@@ -243,7 +243,10 @@ impl World {
                 Role::Inspector,
             ),
             Source::Drone => (self.cast.pilot, Role::Pilot),
-            Source::Resident | Source::Hotline => (self.cast.office, Role::Office),
+            // The generated history draws no test results' follow-ups (`testing` files those).
+            Source::Resident | Source::Hotline | Source::Testing => {
+                (self.cast.office, Role::Office)
+            }
         };
         let description = match source {
             Source::Supervisor => format!("{text}。"),
@@ -251,6 +254,7 @@ impl World {
             Source::Drone => format!("空中督导发现：{text}（视频截图已存档）。"),
             Source::Hotline => format!("市民来电反映：{text}，请尽快处理。"),
             Source::Resident => format!("居民留言反映：{text}。"),
+            Source::Testing => format!("核酸结果：{text}。"),
         };
         let (lon, lat) =
             crate::demo::places::random_point_in(&mut self.rng, &compound.outline, None);
