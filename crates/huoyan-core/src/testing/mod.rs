@@ -7,5 +7,6 @@ pub mod recall;
 pub mod residents;
 pub mod tubes;
 
-/// The notices `testing` sends: a positive tube's recall opened.
-pub const NOTICE_KINDS: [&str; 1] = ["tube_positive"];
+/// The notices `testing` sends: a positive tube's recall opened, its buildings' control proposed
+/// to the commander, and decided.
+pub const NOTICE_KINDS: [&str; 3] = ["tube_positive", "control_proposed", "control_decided"];

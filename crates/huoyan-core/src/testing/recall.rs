@@ -5,6 +5,20 @@
 use std::collections::BTreeMap;
 
 use crate::cases::Category;
+use crate::org::ControlLevel;
+
+/// The control a building with a positive pooled tube is proposed to be raised to: sealed as a
+/// high-risk area (封控区) until its single-tube retests come back.
+pub const PROPOSED: ControlLevel = ControlLevel::HighRisk;
+
+crate::coded_enum!(
+    /// Where the commander stands on a building's proposed control.
+    ProposalState {
+        Proposed = "proposed", "待决定", "Proposed";
+        Accepted = "accepted", "已同意", "Accepted";
+        Declined = "declined", "未采纳", "Declined";
+    }
+);
 
 /// A recalled person's home, as the registry holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,12 +2,13 @@
 //! registry with its keyed ID hashes and printable code cards (`residents`); tubes opened at a
 //! point, sealed and carried to a lab in transfer boxes (`tubes`, `boxes`); the scans that fill
 //! the tubes, written by group commit (`ingest`); lab results and the recall of a positive tube's
-//! people (`results`).
+//! people, its follow-up cases (`results`) and its proposals to the commander (`proposals`).
 
 mod boxes;
 mod figures;
 mod ingest;
 mod pages;
+mod proposals;
 mod residents;
 mod results;
 mod rounds;
@@ -74,6 +75,7 @@ pub fn api() -> OpenApiRouter<TestingState> {
         .merge(ingest::api())
         .merge(boxes::api())
         .merge(results::api())
+        .merge(proposals::api())
         .merge(figures::api())
 }
 

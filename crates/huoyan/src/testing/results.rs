@@ -184,13 +184,11 @@ async fn recall(
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
     .await?;
-    let accounts: Vec<i64> = sqlx::query_scalar(
-        "SELECT a.id FROM accounts a LEFT JOIN regions s ON s.id = a.scope_region_id WHERE a.disabled = 0 \
-         AND a.role IN ('commander', 'office', 'dispatcher', 'supervisor') \
-         AND (a.scope_region_id IS NULL OR $1 LIKE s.path || '%' OR s.path LIKE $1 || '%')",
+    let accounts = acting_on(
+        change,
+        path,
+        &["commander", "office", "dispatcher", "supervisor"],
     )
-    .bind(path)
-    .fetch_all(&mut *change.tx)
     .await?;
     crate::notifications::tell_accounts(
         change,
@@ -207,19 +205,50 @@ async fn recall(
             &serde_json::json!({"tube_id": tube, "count": count}),
         )
         .await?;
-    follow_up(change, p, id, tube, barcode).await?;
+    follow_up(change, p, id, tube, barcode, path).await?;
     Ok(id)
+}
+
+/// The enabled accounts of `roles` whose region holds region path `path`, or lies in it.
+pub(super) async fn acting_on(
+    change: &mut Change,
+    path: &str,
+    roles: &[&str],
+) -> AppResult<Vec<i64>> {
+    let mut sql = Sql::new(
+        "SELECT a.id FROM accounts a LEFT JOIN regions s ON s.id = a.scope_region_id WHERE a.disabled = 0 \
+         AND (a.scope_region_id IS NULL OR ",
+    );
+    sql.bind(path);
+    sql.push(" LIKE s.path || '%' OR s.path LIKE ");
+    sql.bind(path);
+    sql.push(" || '%') AND a.role IN (");
+    for (i, role) in roles.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*role);
+    }
+    sql.push(")");
+    sql.query()
+        .fetch_all(&mut *change.tx)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
 }
 
 /// Files recall `recall`'s follow-ups (`huoyan_core::testing::recall`): for each building of the
 /// tube's people, an urgent case for the door retests and one for the building's control, by the
-/// lab's account, in the ordinary flow (the office triages them; each new case tells it).
+/// lab's account, in the ordinary flow (the office triages them; each new case tells it), and a
+/// proposal to the commander to raise its control (`proposals`).
 async fn follow_up(
     change: &mut Change,
     p: &Principal,
     recall: i64,
     tube: i64,
     barcode: &str,
+    path: &str,
 ) -> AppResult<()> {
     let homes = sqlx::query(
         "SELECT r.compound_id, g.name, r.building, r.unit, r.room FROM scans sc \
@@ -240,7 +269,8 @@ async fn follow_up(
         })
     })
     .collect::<AppResult<Vec<_>>>()?;
-    for b in buildings(&homes) {
+    let buildings = buildings(&homes);
+    for b in &buildings {
         for &kind in FollowUp::ALL {
             let case = crate::cases::file_finding(
                 change,
@@ -253,7 +283,7 @@ async fn follow_up(
                     lon: None,
                     lat: None,
                     address: format!("{}{}", b.compound, b.building),
-                    description: kind.description(&b, barcode, recall),
+                    description: kind.description(b, barcode, recall),
                 },
             )
             .await?;
@@ -270,7 +300,7 @@ async fn follow_up(
             .await?;
         }
     }
-    Ok(())
+    super::proposals::propose(change, recall, &buildings, path).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -329,6 +359,8 @@ pub struct RecallView {
     pub people: Vec<RecalledPerson>,
     /// The cases it set going, for each building of its people.
     pub follow_ups: Vec<RecallFollowUp>,
+    /// Its proposals to the commander to raise each building's control.
+    pub proposals: Vec<super::proposals::ControlProposal>,
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -393,6 +425,7 @@ async fn get(db: &Db, p: &Principal, id: i64) -> AppResult<RecallView> {
         created_at: rfc3339(row.try_get("created_at")?),
         people,
         follow_ups,
+        proposals: super::proposals::of_recall(db, id).await?,
     })
 }
 

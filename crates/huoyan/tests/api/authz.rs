@@ -190,6 +190,10 @@ pub const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/testing/boxes/{code}/receive", "lab"),
     ("POST /api/v1/testing/results/import", "lab"),
     ("GET /api/v1/testing/recalls/{id}", RECALL_READERS),
+    (
+        "POST /api/v1/testing/proposals/{id}/decision",
+        "admin commander",
+    ),
     ("GET /api/v1/testing/rounds/{id}/figures", TESTING_READERS),
     (
         "GET /api/v1/testing/rounds/{id}/figures.xlsx",

@@ -398,6 +398,80 @@ async fn a_positive_pooled_tube_recalls_exactly_its_ten_people() {
     for f in follow_ups {
         assert!(told.contains(&f["case_id"].as_i64().unwrap()), "{notices}");
     }
+    // The commander is asked to raise the building's control; deciding is theirs, once.
+    let proposals = list["proposals"].as_array().unwrap();
+    assert_eq!(proposals.len(), 1, "{list}");
+    let proposal = &proposals[0];
+    assert_eq!(
+        (
+            proposal["building"].as_str(),
+            proposal["level"].as_str(),
+            proposal["state"].as_str()
+        ),
+        (Some("3号楼"), Some("high_risk"), Some("proposed")),
+        "{proposal}"
+    );
+    let decide = format!("/api/v1/testing/proposals/{}/decision", proposal["id"]);
+    let commander = app.token("commander").await;
+    let (_, notices) = app
+        .get(&commander, "/api/v1/notifications?limit=50&lang=zh")
+        .await;
+    let asked = notices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "control_proposed")
+        .expect("the commander is asked");
+    assert!(
+        asked["message"].as_str().unwrap().contains("景程小区3号楼"),
+        "{asked}"
+    );
+    let (status, _) = app
+        .send("POST", &office, &decide, &json!({"accept": true}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, bad) = app
+        .send(
+            "POST",
+            &commander,
+            &decide,
+            &json!({"accept": true, "note": "长".repeat(501)}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&bad)),
+        (422, vec!["note".to_string()]),
+        "{bad}"
+    );
+    let (status, decided) = app
+        .send(
+            "POST",
+            &commander,
+            &decide,
+            &json!({"accept": true, "note": "今晚发布封控通告"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(
+        (decided["state"].as_str(), decided["note"].as_str()),
+        (Some("accepted"), Some("今晚发布封控通告"))
+    );
+    let (status, again) = app
+        .send("POST", &commander, &decide, &json!({"accept": false}))
+        .await;
+    assert_eq!(status, 409, "{again}");
+    let (_, notices) = app
+        .get(&r.dispatcher, "/api/v1/notifications?limit=50&lang=zh")
+        .await;
+    assert!(
+        notices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "control_decided"
+                && n["message"].as_str().unwrap().contains("已同意")),
+        "{notices}"
+    );
     // The command side is told; the sampler may not read the recall.
     let commander = app.token("commander").await;
     let (_, notices) = app
