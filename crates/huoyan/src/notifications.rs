@@ -59,6 +59,14 @@ pub struct Notification {
     pub read_at: Option<String>,
 }
 
+impl Notification {
+    /// The page a notice that concerns no case points to, where its context put one in its
+    /// particulars (`page`, a path on this server).
+    pub fn page(&self) -> Option<&str> {
+        self.args["page"].as_str().filter(|p| p.starts_with('/'))
+    }
+}
+
 /// Tells `to` of `notice`, inside the change that causes it: each account once, however often
 /// it is named, and never the actor of the step. A role's accounts are those whose scope holds
 /// the case's compound; a unit's are its department accounts.

@@ -9,6 +9,7 @@ mod figures;
 mod ingest;
 mod pages;
 mod proposals;
+mod recall_pages;
 mod residents;
 mod results;
 mod rounds;
@@ -82,6 +83,7 @@ pub fn api() -> OpenApiRouter<TestingState> {
 pub fn pages() -> axum::Router<TestingState> {
     pages::router()
         .merge(scanner_pages::router())
+        .merge(recall_pages::router())
         .merge(figures::router())
 }
 

@@ -104,7 +104,7 @@ pub(super) async fn propose(
         &commanders,
         "control_proposed",
         &serde_json::json!({"recall_id": recall, "places": places.join("、"),
-            "level": PROPOSED.zh()}),
+            "level": PROPOSED.zh(), "page": format!("/testing/recalls/{recall}")}),
     )
     .await
 }
@@ -149,13 +149,13 @@ pub struct Decision {
 }
 
 /// Decides proposal `id` by `p` inside `change`: once, in `p`'s region; the accounts acting on
-/// the recall are told.
+/// the recall are told. Returns the recall's id.
 pub(super) async fn decide(
     change: &mut Change,
     p: &Principal,
     id: i64,
     d: &Decision,
-) -> AppResult<()> {
+) -> AppResult<i64> {
     let mut check = Check::default();
     check.optional("note", &d.note, NOTE);
     check.done()?;
@@ -205,9 +205,11 @@ pub(super) async fn decide(
         "control_decided",
         &serde_json::json!({"recall_id": proposal.recall_id,
             "place": format!("{}{}", proposal.compound, proposal.building),
-            "level": proposal.level.zh(), "decision": state.zh()}),
+            "level": proposal.level.zh(), "decision": state.zh(),
+            "page": format!("/testing/recalls/{}", proposal.recall_id)}),
     )
-    .await
+    .await?;
+    Ok(proposal.recall_id)
 }
 
 /// Accept or decline a positive tube's proposal to raise a building's control (the commander,

@@ -194,7 +194,8 @@ async fn recall(
         change,
         &accounts,
         "tube_positive",
-        &serde_json::json!({"tube": barcode, "count": count, "recall_id": id}),
+        &serde_json::json!({"tube": barcode, "count": count, "recall_id": id,
+            "page": format!("/testing/recalls/{id}")}),
     )
     .await?;
     change
@@ -373,7 +374,7 @@ pub struct RecallFollowUp {
 }
 
 /// Recall `id` with its people, as `p` may see it (the tube's point in their region).
-async fn get(db: &Db, p: &Principal, id: i64) -> AppResult<RecallView> {
+pub(super) async fn get(db: &Db, p: &Principal, id: i64) -> AppResult<RecallView> {
     let mut sql = Sql::new(
         "SELECT rc.id, rc.created_at, t.id AS tube_id, t.barcode, t.point_id, t.round_id FROM recalls rc \
          JOIN tubes t ON t.id = rc.tube_id JOIN testing_points tp ON tp.id = t.point_id \

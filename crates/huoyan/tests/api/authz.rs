@@ -348,6 +348,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/statistics", WORKFORCE_READERS),
     ("GET /workforce/branch", WORKFORCE_READERS),
     ("GET /testing/cards", "admin dispatcher sampler"),
+    ("GET /testing/recalls/{id}", RECALL_READERS),
+    ("POST /testing/proposals/{id}/decision", "admin commander"),
     ("GET /testing/scan", "sampler"),
     ("GET /testing/rounds", TESTING_READERS),
     ("GET /testing/rounds/{id}/figures", TESTING_READERS),

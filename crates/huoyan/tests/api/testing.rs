@@ -472,6 +472,25 @@ async fn a_positive_pooled_tube_recalls_exactly_its_ten_people() {
                 && n["message"].as_str().unwrap().contains("已同意")),
         "{notices}"
     );
+    // The recall's page shows the decision, the follow-ups and the people, phones masked.
+    let page = app
+        .client
+        .get(format!("{}/testing/recalls/{recall}", app.base))
+        .bearer_auth(&commander)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-state=\"accepted\"")
+            && !page.contains("class=\"stack decide\"")
+            && page.contains(&format!("/cases/{}", follow_ups[0]["case_id"]))
+            && page.contains("居民2")
+            && page.contains("****"),
+        "{page}"
+    );
     // The command side is told; the sampler may not read the recall.
     let commander = app.token("commander").await;
     let (_, notices) = app
