@@ -1,12 +1,14 @@
 //! `testing`: mass testing at city scale. Sampling points and rounds (`rounds`); the residents'
-//! registry with its keyed ID hashes and printable code cards (`residents`); tubes opened at a
-//! point, sealed and carried to a lab in transfer boxes (`tubes`, `boxes`); the scans that fill
-//! the tubes, written by group commit (`ingest`); lab results and the recall of a positive tube's
-//! people, its follow-up cases (`results`) and its proposals to the commander (`proposals`).
+//! registry with its keyed ID hashes and printable code cards (`residents`); the tubes and kits
+//! handed out to a point (`kits`); tubes opened at a point, sealed and carried to a lab in
+//! transfer boxes (`tubes`, `boxes`); the scans that fill the tubes, written by group commit
+//! (`ingest`); lab results and the recall of a positive tube's people, its follow-up cases
+//! (`results`) and its proposals to the commander (`proposals`).
 
 mod boxes;
 mod figures;
 mod ingest;
+mod kits;
 mod pages;
 mod proposals;
 mod recall_pages;
@@ -77,6 +79,7 @@ pub fn api() -> OpenApiRouter<TestingState> {
         .merge(boxes::api())
         .merge(results::api())
         .merge(proposals::api())
+        .merge(kits::api())
         .merge(figures::api())
 }
 

@@ -189,6 +189,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/testing/boxes/{code}/send", "sampler"),
     ("POST /api/v1/testing/boxes/{code}/receive", "lab"),
     ("POST /api/v1/testing/results/import", "lab"),
+    ("GET /api/v1/testing/points/{id}/kits", TESTING_READERS),
+    ("POST /api/v1/testing/points/{id}/kits", "admin dispatcher"),
     ("GET /api/v1/testing/recalls/{id}", RECALL_READERS),
     (
         "POST /api/v1/testing/proposals/{id}/decision",

@@ -793,3 +793,73 @@ async fn scopes_hold_and_bad_fields_are_named() {
         .await;
     assert_eq!(status, 422, "{body}");
 }
+
+#[tokio::test]
+async fn kits_handed_out_are_counted_apart_from_tubes_used() {
+    let app = spawn_app(true).await;
+    let r = set_up(&app, 2, false).await;
+    let kits = format!("/api/v1/testing/points/{}/kits", r.point);
+    let (status, stock) = app
+        .send(
+            "POST",
+            &r.dispatcher,
+            &kits,
+            &json!({"mode": "pooled_10", "quantity": 100, "note": "第一箱"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{stock}");
+    open(&app, &r, "T-KIT-0001").await;
+    open(&app, &r, "T-KIT-0002").await;
+    let (status, _) = app
+        .send(
+            "POST",
+            &r.dispatcher,
+            &kits,
+            &json!({"mode": "antigen", "quantity": 50}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, stock) = app.get(&r.lab, &kits).await;
+    assert_eq!(status, 200, "{stock}");
+    let rows: Vec<(String, i64, i64, i64)> = stock
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["mode"].as_str().unwrap().to_string(),
+                s["handed_out"].as_i64().unwrap(),
+                s["used"].as_i64().unwrap(),
+                s["left"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("antigen".to_string(), 50, 0, 50),
+            ("pooled_10".to_string(), 100, 2, 98)
+        ]
+    );
+    // Bad quantities and notes are named; an unknown point is not found; nothing is written.
+    let (status, bad) = app
+        .send(
+            "POST",
+            &r.dispatcher,
+            &kits,
+            &json!({"mode": "pooled_10", "quantity": 0, "note": "长".repeat(201)}),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(fields(&bad), ["quantity", "note"]);
+    let (status, _) = app
+        .send(
+            "POST",
+            &r.dispatcher,
+            "/api/v1/testing/points/999999/kits",
+            &json!({"mode": "pooled_10", "quantity": 5}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(app.count("kit_handouts").await, 2);
+}
