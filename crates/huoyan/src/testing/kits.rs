@@ -1,8 +1,11 @@
 //! Tubes and antigen kits handed out to a sampling point, counted apart from the tubes used there:
 //! what a point was given, what it opened, and what it should still hold.
 
-use axum::extract::State;
+use axum::Router;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use huoyan_core::auth::Permission;
 use huoyan_core::testing::tubes::TubeMode;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -12,12 +15,13 @@ use utoipa_axum::routes;
 
 use super::TestingState;
 use crate::audit::Change;
-use crate::auth::{Can, Principal, perm};
+use crate::auth::{Can, Page, Principal, perm};
 use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath};
 use crate::org::scope::Reach;
+use crate::web::{PageCtx, PageError, PageResultExt, render};
 
 /// Most tubes or kits one hand-out records: a truck's load.
 const MAX_QUANTITY: i64 = 100_000;
@@ -164,4 +168,81 @@ async fn stock_route(
 
 pub fn api() -> OpenApiRouter<TestingState> {
     OpenApiRouter::new().routes(routes!(stock_route, hand_out_route))
+}
+
+#[derive(askama::Template)]
+#[template(path = "testing/kits.html")]
+struct KitsPage {
+    ctx: PageCtx,
+    point: i64,
+    stock: Vec<KitStock>,
+    can_hand_out: bool,
+    modes: Vec<(&'static str, &'static str)>,
+}
+
+/// A point's stock, with the dispatcher's form to record a hand-out.
+async fn kits_page(
+    State(state): State<TestingState>,
+    Page {
+        user, ctx, locale, ..
+    }: Page<perm::TestingRead>,
+    Path(point): Path<i64>,
+) -> Result<Response, PageError> {
+    let stock = stock(&state.db, &user, point).await.page(locale)?;
+    Ok(render(&KitsPage {
+        can_hand_out: user.role.allows(Permission::TestingManage),
+        modes: TubeMode::choices(ctx.en()),
+        ctx,
+        point,
+        stock,
+    }))
+}
+
+#[derive(Deserialize)]
+struct HandoutForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn kits_submit(
+    State(state): State<TestingState>,
+    Page { user, locale, .. }: Page<perm::TestingManage>,
+    Path(point): Path<i64>,
+    axum::Form(form): axum::Form<HandoutForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(Some(&form.csrf)).page(locale)?;
+    let mut check = Check::default();
+    let mode = TubeMode::parse(&form.mode);
+    if mode.is_none() {
+        check.fail("mode", "a tube mode or antigen");
+    }
+    let quantity = form.quantity.trim().parse::<i64>().ok();
+    if quantity.is_none() {
+        check.fail("quantity", format!("1 to {MAX_QUANTITY}"));
+    }
+    check.done().page(locale)?;
+    let new = NewHandout {
+        mode: mode.expect("checked"),
+        quantity: quantity.expect("checked"),
+        note: form.note,
+    };
+    Change::run(&state.db, &user.actor(), async |c| {
+        hand_out(c, &user, point, &new).await
+    })
+    .await
+    .page(locale)?;
+    Ok(Redirect::to(&format!("/testing/points/{point}/kits")).into_response())
+}
+
+pub fn router() -> Router<TestingState> {
+    Router::new().route(
+        "/testing/points/{id}/kits",
+        axum::routing::get(kits_page).post(kits_submit),
+    )
 }

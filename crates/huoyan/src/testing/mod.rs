@@ -87,6 +87,7 @@ pub fn pages() -> axum::Router<TestingState> {
     pages::router()
         .merge(scanner_pages::router())
         .merge(recall_pages::router())
+        .merge(kits::router())
         .merge(figures::router())
 }
 

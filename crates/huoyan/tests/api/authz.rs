@@ -351,6 +351,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/branch", WORKFORCE_READERS),
     ("GET /testing/cards", "admin dispatcher sampler"),
     ("GET /testing/recalls/{id}", RECALL_READERS),
+    ("GET /testing/points/{id}/kits", TESTING_READERS),
+    ("POST /testing/points/{id}/kits", "admin dispatcher"),
     ("POST /testing/proposals/{id}/decision", "admin commander"),
     ("GET /testing/scan", "sampler"),
     ("GET /testing/rounds", TESTING_READERS),

@@ -862,4 +862,42 @@ async fn kits_handed_out_are_counted_apart_from_tubes_used() {
         .await;
     assert_eq!(status, 404);
     assert_eq!(app.count("kit_handouts").await, 2);
+    // The point's page: the dispatcher records a box of tubes; the lab reads the stock.
+    let page = format!("{}/testing/points/{}/kits", app.base, r.point);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sent = client
+        .post(&page)
+        .bearer_auth(&r.dispatcher)
+        .form(&[
+            ("_csrf", ""),
+            ("mode", "pooled_10"),
+            ("quantity", "5"),
+            ("note", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_redirection(), "{}", sent.status());
+    let html = client
+        .get(&page)
+        .bearer_auth(&r.lab)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-mode=\"pooled_10\"")
+            && html.contains(">105<")
+            && html.contains(">103<"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("id=\"hand-out\""),
+        "the lab hands nothing out"
+    );
 }
