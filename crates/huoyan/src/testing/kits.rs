@@ -98,17 +98,25 @@ async fn hand_out(
         .await
 }
 
-/// Point `point`'s stock, each mode it was given or used, as `p` may see it.
-async fn stock(db: &Db, p: &Principal, point: i64) -> AppResult<Vec<KitStock>> {
+/// Point `point`'s site name, where `p` may see it.
+async fn point_name(db: &Db, p: &Principal, point: i64) -> AppResult<String> {
     let mut sql = Sql::new(
-        "SELECT tp.id FROM testing_points tp JOIN sites s ON s.id = tp.site_id \
+        "SELECT s.name FROM testing_points tp JOIN sites s ON s.id = tp.site_id \
          JOIN regions g ON g.id = s.region_id WHERE tp.id = ",
     );
     sql.bind(point);
     p.scope_region(&mut sql, "g.path");
-    if sql.query().fetch_optional(&db.pool).await?.is_none() {
-        return Err(AppError::NotFound("testing point"));
-    }
+    let row = sql
+        .query()
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound("testing point"))?;
+    Ok(row.try_get(0)?)
+}
+
+/// Point `point`'s stock, each mode it was given or used, as `p` may see it.
+async fn stock(db: &Db, p: &Principal, point: i64) -> AppResult<Vec<KitStock>> {
+    point_name(db, p, point).await?;
     let rows = sqlx::query(
         "SELECT mode, CAST(SUM(handed) AS BIGINT) AS handed, CAST(SUM(used) AS BIGINT) AS used FROM ( \
          SELECT mode, quantity AS handed, 0 AS used FROM kit_handouts WHERE point_id = $1 \
@@ -175,6 +183,7 @@ pub fn api() -> OpenApiRouter<TestingState> {
 struct KitsPage {
     ctx: PageCtx,
     point: i64,
+    name: String,
     stock: Vec<KitStock>,
     can_hand_out: bool,
     modes: Vec<(&'static str, &'static str)>,
@@ -188,8 +197,10 @@ async fn kits_page(
     }: Page<perm::TestingRead>,
     Path(point): Path<i64>,
 ) -> Result<Response, PageError> {
+    let name = point_name(&state.db, &user, point).await.page(locale)?;
     let stock = stock(&state.db, &user, point).await.page(locale)?;
     Ok(render(&KitsPage {
+        name,
         can_hand_out: user.role.allows(Permission::TestingManage),
         modes: TubeMode::choices(ctx.en()),
         ctx,
