@@ -236,7 +236,8 @@ pub async fn wrong_method(
 }
 
 /// Reads an optional query value where an empty one (`?region_id=`, what an unchosen select
-/// sends) means absent, as for a missing one.
+/// sends) means absent, as for a missing one. A blank one is not empty: the document
+/// (`empty_or`) allows the value or nothing, so spaces are refused, not read as absent.
 pub fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -244,7 +245,7 @@ where
     T::Err: std::fmt::Display,
 {
     let raw: Option<String> = Option::deserialize(d)?;
-    match raw.as_deref().map(str::trim) {
+    match raw.as_deref() {
         None | Some("") => Ok(None),
         Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
     }
@@ -389,5 +390,24 @@ mod tests {
             assert_eq!(e.fields()[0].field, "Idempotency-Key");
         }
         assert!(IdempotencyKey::parse(Some("k".repeat(200).as_bytes())).is_ok());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Filter {
+        #[serde(default, deserialize_with = "empty_as_none")]
+        overdue: Option<bool>,
+    }
+
+    /// The document allows the value or an empty string: a blank one (schemathesis sent
+    /// `?overdue=+`, a space) is neither, and is refused rather than read as absent.
+    #[test]
+    fn an_empty_query_value_is_absent_and_a_blank_one_is_refused() {
+        let read = |q: &str| serde_urlencoded::from_str::<Filter>(q).map(|f| f.overdue);
+        assert_eq!(read("overdue=").unwrap(), None);
+        assert_eq!(read("").unwrap(), None);
+        assert_eq!(read("overdue=true").unwrap(), Some(true));
+        for bad in ["overdue=+", "overdue=%20", "overdue=+true", "overdue=yes"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
     }
 }

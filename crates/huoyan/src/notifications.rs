@@ -61,9 +61,11 @@ pub struct Notification {
 
 impl Notification {
     /// The page a notice that concerns no case points to, where its context put one in its
-    /// particulars (`page`, a path on this server).
+    /// particulars (`page`, a path on this server, never another host's `//…`).
     pub fn page(&self) -> Option<&str> {
-        self.args["page"].as_str().filter(|p| p.starts_with('/'))
+        self.args["page"]
+            .as_str()
+            .filter(|p| p.starts_with('/') && !p.starts_with("//"))
     }
 }
 
