@@ -114,9 +114,9 @@ async fn point_name(db: &Db, p: &Principal, point: i64) -> AppResult<String> {
     Ok(row.try_get(0)?)
 }
 
-/// Point `point`'s stock, each mode it was given or used, as `p` may see it.
-async fn stock(db: &Db, p: &Principal, point: i64) -> AppResult<Vec<KitStock>> {
-    point_name(db, p, point).await?;
+/// Point `point`'s stock, each mode it was given or used (the caller has checked that it may
+/// see the point).
+async fn stock(db: &Db, point: i64) -> AppResult<Vec<KitStock>> {
     let rows = sqlx::query(
         "SELECT mode, CAST(SUM(handed) AS BIGINT) AS handed, CAST(SUM(used) AS BIGINT) AS used FROM ( \
          SELECT mode, quantity AS handed, 0 AS used FROM kit_handouts WHERE point_id = $1 \
@@ -156,10 +156,7 @@ async fn hand_out_route(
         hand_out(c, &p, point, &new).await
     })
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(stock(&state.db, &p, point).await?),
-    ))
+    Ok((StatusCode::CREATED, ApiJson(stock(&state.db, point).await?)))
 }
 
 /// A sampling point's tubes and kits: handed out, used (opened there) and left, by mode.
@@ -171,7 +168,8 @@ async fn stock_route(
     Can(p, _): Can<perm::TestingRead>,
     ApiPath(point): ApiPath<i64>,
 ) -> AppResult<ApiJson<Vec<KitStock>>> {
-    Ok(ApiJson(stock(&state.db, &p, point).await?))
+    point_name(&state.db, &p, point).await?;
+    Ok(ApiJson(stock(&state.db, point).await?))
 }
 
 pub fn api() -> OpenApiRouter<TestingState> {
@@ -198,7 +196,7 @@ async fn kits_page(
     Path(point): Path<i64>,
 ) -> Result<Response, PageError> {
     let name = point_name(&state.db, &user, point).await.page(locale)?;
-    let stock = stock(&state.db, &user, point).await.page(locale)?;
+    let stock = stock(&state.db, point).await.page(locale)?;
     Ok(render(&KitsPage {
         name,
         can_hand_out: user.role.allows(Permission::TestingManage),

@@ -17,6 +17,7 @@ use super::TestingState;
 use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::check::Check;
+use crate::db::Sql;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath};
 use crate::time::rfc3339;
@@ -109,13 +110,20 @@ pub(super) async fn propose(
     .await
 }
 
-/// Control proposal `id` as `p` may see it (its compound in their region).
+/// The statement reading proposal `id` (with its compound's path) where `p` may see it: its
+/// compound in their region.
+fn one(p: &Principal, id: i64) -> Sql {
+    let mut sql = Sql::new(&format!("{SELECT} WHERE cp.id = "));
+    sql.bind(id);
+    p.scope_region(&mut sql, "g.path");
+    sql
+}
+
 pub(super) async fn get(db: &crate::db::Db, p: &Principal, id: i64) -> AppResult<ControlProposal> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE cp.id = $1")))
-        .bind(id)
+    let row = one(p, id)
+        .query()
         .fetch_optional(&db.pool)
         .await?
-        .filter(|r| reaches(p, r))
         .ok_or(AppError::NotFound("proposal"))?;
     read(&row)
 }
@@ -131,11 +139,6 @@ pub(super) async fn of_recall(db: &crate::db::Db, recall: i64) -> AppResult<Vec<
     .iter()
     .map(read)
     .collect()
-}
-
-fn reaches(p: &Principal, r: &AnyRow) -> bool {
-    let path: String = r.try_get("path").unwrap_or_default();
-    p.scope_path.as_deref().is_none_or(|s| path.starts_with(s))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -159,11 +162,10 @@ pub(super) async fn decide(
     let mut check = Check::default();
     check.optional("note", &d.note, NOTE);
     check.done()?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE cp.id = $1")))
-        .bind(id)
+    let row = one(p, id)
+        .query()
         .fetch_optional(&mut *change.tx)
         .await?
-        .filter(|r| reaches(p, r))
         .ok_or(AppError::NotFound("proposal"))?;
     let proposal = read(&row)?;
     let path: String = row.try_get("path")?;
