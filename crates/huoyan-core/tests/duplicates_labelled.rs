@@ -29,6 +29,8 @@
 mod labelled;
 #[path = "labelled/measure.rs"]
 mod measure;
+#[path = "labelled/queue.rs"]
+mod queue;
 
 use huoyan_core::cases::{DuplicateRule, FEATURES};
 use measure::{
@@ -66,38 +68,36 @@ fn fit_before() -> Fit {
 
 /// Floors of the left-out figures per set (register, blind, first, fresh), rounded down:
 /// precision, recall, F1, true case in the top three of its queue.
-/// (The fourth pass, 2026-12-07: a compound's own places apart across compounds, refitted.)
+/// (The fifth pass, 2026-12-07: unrelated texts of any category and placement as negatives, the
+/// threshold capped by a labelled queue's unrelated pairs.) The pair sets' own "unrelated"
+/// share, printed beside, is not held: it moves texts of different pairs into one compound and
+/// category, where many are one problem (`queue`).
 const FLOOR_LOSO: [(f64, f64, f64, f64); 5] = [
-    (0.66, 0.69, 0.68, 0.93),
-    (0.82, 0.59, 0.69, 0.90),
-    (0.67, 0.70, 0.69, 0.86),
-    (0.64, 0.58, 0.61, 0.95),
-    (0.80, 0.55, 0.65, 0.99),
+    (0.72, 0.78, 0.75, 0.95),
+    (0.77, 0.57, 0.65, 0.88),
+    (0.69, 0.74, 0.71, 0.89),
+    (0.73, 0.75, 0.74, 0.97),
+    (0.85, 0.63, 0.72, 0.99),
 ];
-/// Ceiling of the share of unrelated pairs the left-out models propose on any set, rounded up
-/// (the first set's 6.1 %, the easy set's 6.8 %, whose cross-pair texts are often one problem).
-const CEILING_UNRELATED: f64 = 0.07;
 /// Floors of the shipped weights' in-sample F1 and top three per set, rounded down: they keep a
 /// refit that is not written back, or a hand edit of the weights, from passing unseen.
 const FLOOR_SHIPPED: [(f64, f64); 5] = [
-    (0.71, 0.93),
-    (0.69, 0.92),
-    (0.65, 0.88),
-    (0.67, 0.95),
+    (0.76, 0.95),
+    (0.66, 0.92),
+    (0.72, 0.90),
+    (0.77, 0.95),
     (0.88, 0.99),
 ];
 
 /// What a hold-out was measured at once, as floors: (precision, recall, F1) of all its pairs, of
 /// the terse ones and of the long ones, rounded down; its true positives and true negatives as
 /// measured (its duplicates and non-duplicates fixed, they bound the false negatives and false
-/// positives); the share of its unrelated pairs proposed, rounded up to a tenth of a per cent;
-/// its duplicates whose true case is in the top three of their queue, and in the top three and
-/// proposed, rounded down.
+/// positives); its duplicates whose true case is in the top three of their queue, and in the top
+/// three and proposed, rounded down.
 struct Floors {
     pairs: usize,
     prf: [(f64, f64, f64); 3],
     tp_tn: (u32, u32),
-    unrelated: f64,
     top3: (f64, f64),
 }
 
@@ -106,13 +106,14 @@ struct Floors {
 /// 2.83 % of its unrelated pairs proposed, top 3 0.914, top 3 and proposed 0.602 (the second pass,
 /// 1bcfb83: 85 / 18 / 43 / 111, F1 0.736). An earlier set for the fourth pass, which measured
 /// 80 / 22 / 48 / 107, P 0.784 R 0.625 F1 0.696 (terse 0.761 / 0.603 / 0.673, long 0.804 / 0.643
-/// / 0.714), 2.85 %, top 3 0.914, 0.602: its floors.
+/// / 0.714), 2.85 %, top 3 0.914, 0.602. The fifth pass: 81 / 13 / 47 / 116, P 0.862 R 0.633
+/// F1 0.730 (terse 0.854 / 0.603 / 0.707, long 0.868 / 0.657 / 0.748), top 3 0.867, 0.617: its
+/// floors.
 const FLOOR_FINAL: Floors = Floors {
     pairs: 257,
-    prf: [(0.78, 0.62, 0.69), (0.76, 0.60, 0.67), (0.80, 0.64, 0.71)],
-    tp_tn: (80, 107),
-    unrelated: 0.029,
-    top3: (0.91, 0.60),
+    prf: [(0.86, 0.63, 0.72), (0.85, 0.60, 0.70), (0.86, 0.65, 0.74)],
+    tp_tn: (81, 116),
+    top3: (0.86, 0.61),
 };
 
 /// The fourth pass's hold-out (`duplicate_pairs_holdout.tsv`), measured once after the pass's
@@ -120,13 +121,14 @@ const FLOOR_FINAL: Floors = Floors {
 /// 27 / 24 / 103, P 0.800 R 0.818 F1 0.809 (terse 0.915 / 0.831 / 0.871, long 0.711 / 0.806 /
 /// 0.755), 4.23 % of its 18,633 unrelated pairs proposed, top 3 0.947 (of 132), top 3 and
 /// proposed 0.750. The third pass's proposer, counted on it once just before: 105 / 26 / 27 /
-/// 104, F1 0.798, 3.89 %, top 3 0.939.
+/// 104, F1 0.798, 3.89 %, top 3 0.939. The fifth pass, read again: 95 / 24 / 37 / 106, P 0.798
+/// R 0.720 F1 0.757 (terse 0.920 / 0.708 / 0.800, long 0.710 / 0.731 / 0.721), top 3 0.924,
+/// 0.697: its floors.
 const FLOOR_HOLDOUT: Floors = Floors {
     pairs: 262,
-    prf: [(0.80, 0.81, 0.80), (0.91, 0.83, 0.87), (0.71, 0.80, 0.75)],
-    tp_tn: (108, 103),
-    unrelated: 0.043,
-    top3: (0.94, 0.75),
+    prf: [(0.79, 0.71, 0.75), (0.91, 0.70, 0.79), (0.71, 0.73, 0.72)],
+    tp_tn: (95, 106),
+    top3: (0.92, 0.69),
 };
 
 const HEADER: &str = "| set | n | threshold | TP / FP / FN / TN | P | R | F1 | F1 terse | F1 long | unrelated | top 3 | top 3 proposed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |";
@@ -252,11 +254,6 @@ fn the_proposer_is_no_worse_than_measured_on_the_labelled_pairs() {
         assert!(r >= floor.1, "{name}: recall fell below {}", floor.1);
         assert!(c.f1() >= floor.2, "{name}: F1 fell below {}", floor.2);
         assert!(f.top3 >= floor.3, "{name}: top 3 fell below {}", floor.3);
-        assert!(
-            f.unrelated <= CEILING_UNRELATED,
-            "{name}: proposes {:.4} of unrelated pairs",
-            f.unrelated
-        );
     }
     for (set, (f, floor)) in sets.iter().zip(shipped.iter().zip(FLOOR_SHIPPED)) {
         let name = set.name;
@@ -477,11 +474,6 @@ fn no_worse_than_measured(held_out: &HeldOut, floors: &Floors) {
         f.pairs.counts()
     );
     assert!(
-        f.unrelated <= floors.unrelated,
-        "{name}: proposes {:.4} of unrelated pairs",
-        f.unrelated
-    );
-    assert!(
         f.top3 >= floors.top3.0,
         "{name}: top 3 {:.3} below {}",
         f.top3,
@@ -543,4 +535,90 @@ fn scores_by_label() {
             );
         }
     }
+}
+
+/// What a queue set was measured at, as floors: its reports; precision, recall and F1 over its
+/// pairs, rounded down; the share of its unrelated pairs proposed, rounded up to a tenth of a per
+/// cent; top 3, and top 3 and proposed, rounded down.
+struct QueueFloors {
+    reports: usize,
+    prf: (f64, f64, f64),
+    unrelated: f64,
+    top3: (f64, f64),
+}
+
+/// The first triage-queue set (`queue::QUEUE`). Measured once blind with the fourth pass's
+/// proposer: pairs 142 / 573 / 52 / 86,386, P 0.199 R 0.732 F1 0.312, 1.08 % of its 13,298
+/// unrelated pairs proposed (144), top 3 0.894, top 3 and proposed 0.745 (the proposer before
+/// issue #17: F1 0.300, 0.29 %, top 3 0.738, 0.234). Since then it chooses the threshold
+/// (`measure::train`); the fifth pass: 151 / 125 / 43 / 86,834, P 0.547 R 0.778 F1 0.643, 0.83 %
+/// (111), top 3 0.936, 0.759: its floors.
+const FLOOR_QUEUE: QueueFloors = QueueFloors {
+    reports: 418,
+    prf: (0.54, 0.77, 0.64),
+    unrelated: 0.009,
+    top3: (0.93, 0.75),
+};
+
+/// The second queue set (`queue::QUEUE_2`), measured once with the fifth pass: 180 / 352 / 18 /
+/// 91,256, P 0.338 R 0.909 F1 0.493, 2.00 % of its 14,202 unrelated pairs (284), top 3 0.938,
+/// top 3 and proposed 0.897; the fourth pass on it just before: 170 / 1,416 / 28, F1 0.191,
+/// 1.39 %, 0.924, 0.883; the proposer before issue #17: 40 / 21 / 158, F1 0.309, 0.15 %, 0.752,
+/// 0.193.
+const FLOOR_QUEUE_2: QueueFloors = QueueFloors {
+    reports: 429,
+    prf: (0.33, 0.90, 0.49),
+    unrelated: 0.020,
+    top3: (0.93, 0.89),
+};
+
+#[test]
+fn the_first_queue_set_is_no_worse_than_measured() {
+    queue_no_worse("queue", &queue::QUEUE, &FLOOR_QUEUE);
+}
+
+#[test]
+fn the_second_queue_set_is_no_worse_than_measured_once() {
+    queue_no_worse("queue 2", &queue::QUEUE_2, &FLOOR_QUEUE_2);
+}
+
+/// Counts the shipped weights and threshold on a queue set and holds them to its floors.
+fn queue_no_worse(name: &str, set: &queue::QueueSet, floors: &QueueFloors) {
+    let rule = DuplicateRule::default();
+    let reports = queue::reports(set);
+    assert_eq!(reports.len(), floors.reports, "{name}: its reports");
+    let f = queue::measure(
+        set,
+        &reports,
+        &queue::idf(&reports),
+        &Model::of(&rule),
+        &rule,
+    );
+    let (top3, proposed) = (
+        f.top3 as f64 / f.queues as f64,
+        f.top3_proposed as f64 / f.queues as f64,
+    );
+    println!(
+        "{name}, shipped weights and threshold: pairs {}; unrelated proposed {:.2} % ({} of {}); \
+         new reports with an earlier one of their problem {}: top 3 {top3:.3}, top 3 and \
+         proposed {proposed:.3}",
+        prf(&f.pairs),
+        100.0 * f.unrelated_share(),
+        f.unrelated.0,
+        f.unrelated.1,
+        f.queues,
+    );
+    let (c, (p, r, f1)) = (&f.pairs, floors.prf);
+    assert!(c.precision() >= p, "{name}: precision {:.3}", c.precision());
+    assert!(c.recall() >= r, "{name}: recall {:.3}", c.recall());
+    assert!(c.f1() >= f1, "{name}: F1 {:.3}", c.f1());
+    assert!(
+        f.unrelated_share() <= floors.unrelated,
+        "{name}: unrelated {:.4}",
+        f.unrelated_share()
+    );
+    assert!(
+        top3 >= floors.top3.0 && proposed >= floors.top3.1,
+        "{name}: top 3 {top3:.3}, {proposed:.3}"
+    );
 }

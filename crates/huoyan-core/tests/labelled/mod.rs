@@ -108,9 +108,13 @@ pub struct Places(Vec<(&'static str, Vec<i64>)>);
 
 impl Places {
     pub fn read() -> Self {
+        Self::parse(PLACES)
+    }
+
+    /// The places of a file in `duplicate_places.tsv`'s form.
+    pub fn parse(text: &'static str) -> Self {
         Places(
-            PLACES
-                .lines()
+            text.lines()
                 .filter(|l| !l.starts_with('#') && !l.starts_with("place\t") && !l.is_empty())
                 .map(|l| {
                     let f: Vec<&str> = l.split('\t').collect();
