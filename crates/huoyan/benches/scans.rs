@@ -133,17 +133,16 @@ async fn closed(
 ) -> anyhow::Result<Phase> {
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let deadline = start + Duration::from_secs(seconds);
-    let (path, token, f2, run) = (
-        path.to_string(),
-        token.to_string(),
-        f.clone(),
-        format!("{name}-{}", std::process::id()),
-    );
+    let (path, token, f2) = (path.to_string(), token.to_string(), f.clone());
     let rss = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let watch = watch_rss(rss.clone(), deadline);
     let runs = support::http_load(addr, clients, deadline, move |c, n| {
         let i = f2.scan_of(c, clients, n);
-        request(&path, &token, scan_body(&f2, i, &format!("{run}-{c}-{n}")))
+        request(
+            &path,
+            &token,
+            scan_body(&f2, i, &uuid::Uuid::now_v7().to_string()),
+        )
     })
     .await?;
     let elapsed = start.elapsed();
@@ -188,7 +187,9 @@ fn watch_rss(
     })
 }
 
-/// Open loop: `rate` requests a second spread over `clients` connections for `seconds`; each
+/// Open loop: `rate` requests a second for `seconds`, the n-th due at `start + n / rate`, sent by
+/// whichever of `clients` connections is free (a connection still waiting for an answer does not
+/// hold the next arrival back, so the arrival rate holds while any connection is free); each
 /// request's latency runs from when it was due, so a server that falls behind is seen.
 async fn open_loop(
     name: &str,
@@ -203,35 +204,32 @@ async fn open_loop(
     let deadline = start + Duration::from_secs(seconds);
     let rss = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let watch = watch_rss(rss.clone(), deadline);
-    let interval = Duration::from_secs_f64(clients as f64 / rate);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (token, f, run) = (
-            token.to_string(),
-            f.clone(),
-            format!("{name}-{}", std::process::id()),
-        );
+    for _ in 0..clients {
+        let (token, f, next) = (token.to_string(), f.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut sender = support::connect(addr).await?;
-            let (mut ok, mut busy, mut failed, mut lat) =
-                (0u64, 0u64, 0u64, Vec::with_capacity(1 << 12));
-            let mut n = 0u64;
-            let offset = interval.mul_f64(c as f64 / clients as f64);
+            let (mut ok, mut failed, mut lat, mut busy) =
+                (0u64, 0u64, Vec::with_capacity(1 << 12), Vec::new());
             loop {
-                let due = start + offset + interval.mul_f64(n as f64);
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let due = start + interval.mul_f64(n as f64);
                 // What was due but not sent by the deadline is not sent: the load stops on time
                 // however slow the answers.
                 if due >= deadline || Instant::now() >= deadline {
                     break;
                 }
-                n += 1;
                 tokio::time::sleep_until(due.into()).await;
-                let i = f.scan_of(c, clients, n);
-                let req = request(
-                    "/api/v1/testing/scans",
-                    &token,
-                    scan_body(&f, i, &format!("{run}-{c}-{n}")),
-                )?;
+                // The k-th scan of every connection in turn, as the closed loop sends them.
+                let i = f.scan_of(
+                    (n % clients as u64) as usize,
+                    clients,
+                    n / clients as u64 + 1,
+                );
+                let key = uuid::Uuid::now_v7().to_string();
+                let req = request("/api/v1/testing/scans", &token, scan_body(&f, i, &key))?;
                 let (status, _) = support::send(&mut sender, req).await?;
                 let took = support::micros(due.elapsed());
                 match status.as_u16() {
@@ -239,29 +237,36 @@ async fn open_loop(
                         ok += 1;
                         lat.push(took);
                     }
-                    503 => busy += 1,
+                    503 => busy.push(took),
                     _ => failed += 1,
                 }
             }
-            anyhow::Ok((ok, busy, failed, lat, n))
+            anyhow::Ok((ok, busy, failed, lat))
         }));
     }
-    let (mut ok, mut busy, mut failed, mut latencies, mut sent) = (0, 0, 0, Vec::new(), 0);
+    let (mut ok, mut busy, mut failed, mut latencies) = (0, Vec::new(), 0, Vec::new());
     for t in tasks {
-        let (o, b, f, l, n) = t.await??;
+        let (o, b, f, l) = t.await??;
         ok += o;
-        busy += b;
+        busy.extend(b);
         failed += f;
         latencies.extend(l);
-        sent += n;
     }
     let elapsed = start.elapsed();
     watch.abort();
     latencies.sort_unstable();
+    busy.sort_unstable();
+    let sent = ok + busy.len() as u64 + failed;
+    eprintln!(
+        "  {name}: {rate:.0}/s asked, {:.0}/s sent; 503 answered in p50 {:.2} ms, p99 {:.2} ms",
+        sent as f64 / elapsed.as_secs_f64(),
+        support::quantile_ms(&busy, 0.50),
+        support::quantile_ms(&busy, 0.99),
+    );
     Ok(Phase {
         name: name.into(),
         ok,
-        busy,
+        busy: busy.len() as u64,
         failed,
         elapsed,
         latencies,
@@ -282,6 +287,8 @@ async fn storage(
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let deadline = start + Duration::from_secs(seconds);
     let (mut ok, mut failed, mut latencies, mut i) = (0u64, 0u64, Vec::new(), 0u64);
+    // What the writer remembers between batches, as the server's writer does.
+    let mut memory = huoyan::testing::TubeMemory::default();
     while Instant::now() < deadline {
         // The same rows in the same order as the HTTP load sends them: the k-th scan of every
         // connection in turn, each connection into its own tubes.
@@ -292,7 +299,7 @@ async fn storage(
                 Scan {
                     account_id: sampler,
                     scope_path: None,
-                    key: format!("storage-{j}"),
+                    key: uuid::Uuid::now_v7().to_string(),
                     tube: Barcode::parse(&f.tube(at)).expect("a barcode"),
                     code: HealthCode::parse(&f.code(at)).expect("a code"),
                     at_ms: 0,
@@ -301,7 +308,7 @@ async fn storage(
             .collect();
         i += 1000;
         let t = Instant::now();
-        let answers = huoyan::testing::write_many(db, &batch).await?;
+        let answers = huoyan::testing::write_many(db, &mut memory, &batch).await?;
         latencies.push(support::micros(t.elapsed()));
         for a in answers {
             if a.is_ok() { ok += 1 } else { failed += 1 }
@@ -481,7 +488,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
     }
     if run("http") {
         eprintln!("{label}: seeding {residents} residents");
-        let f = fixture(&db, sampler, point, residents).await?;
+        let f = fixture(&db, sampler, point, residents, args.clients).await?;
         eprintln!("{label}: POST /api/v1/testing/scans");
         let p = closed(
             "http",
@@ -497,14 +504,14 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
         phases.push(p);
     }
     if run("writer") {
-        let f = fixture(&db, sampler, point, residents).await?;
+        let f = fixture(&db, sampler, point, residents, args.clients).await?;
         eprintln!("{label}: the writer without HTTP");
         let p = writer(&db, sampler, &f, args.clients, args.seconds).await?;
         check(&db, &f, p.ok, "writer").await?;
         phases.push(p);
     }
     if run("storage") {
-        let f = fixture(&db, sampler, point, residents).await?;
+        let f = fixture(&db, sampler, point, residents, args.clients).await?;
         eprintln!("{label}: storage");
         let p = storage(&db, sampler, &f, args.clients, args.seconds).await?;
         check(&db, &f, p.ok, "storage").await?;
@@ -515,7 +522,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
             .iter()
             .find(|p| p.name == "http")
             .map_or(10_000.0, Phase::rate);
-        let f = fixture(&db, sampler, point, residents).await?;
+        let f = fixture(&db, sampler, point, residents, args.clients).await?;
         let rate = base * args.overload;
         eprintln!("{label}: overload, {rate:.0} offered a second");
         let p = open_loop(
@@ -533,7 +540,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
     }
     if run("replay") {
         eprintln!("{label}: seeding a city round of {} residents", args.replay);
-        let f = fixture(&db, sampler, point, args.replay).await?;
+        let f = fixture(&db, sampler, point, args.replay, args.clients).await?;
         let per = args.replay / args.clients as u64;
         let (start, cpu) = (Instant::now(), cpu_seconds());
         let runs = {
@@ -552,7 +559,7 @@ async fn bench(args: &Args, backend: Backend) -> anyhow::Result<Vec<Phase>> {
                         let req = request(
                             "/api/v1/testing/scans",
                             &token,
-                            scan_body(&f2, i, &format!("replay-{i}")),
+                            scan_body(&f2, i, &uuid::Uuid::now_v7().to_string()),
                         )?;
                         let (status, _) = support::send(&mut sender, req).await?;
                         match status.as_u16() {

@@ -26,8 +26,17 @@ impl Fixture {
     }
 }
 
-/// Writes a round with `residents` residents and their tubes straight to the tables.
-pub async fn fixture(db: &Db, sampler: i64, point: i64, residents: u64) -> anyhow::Result<Fixture> {
+/// Writes a round with `residents` residents and their tubes straight to the tables, the tubes in
+/// the order `clients` connections will fill them (the first of every connection's, then the
+/// second…), as samplers open tubes when they start them: the ids of the tubes being filled at
+/// once lie together, as in a real round, not a connection's share apart.
+pub async fn fixture(
+    db: &Db,
+    sampler: i64,
+    point: i64,
+    residents: u64,
+    clients: usize,
+) -> anyhow::Result<Fixture> {
     let mut tx = db.pool.begin().await?;
     let round: i64 = sqlx::query(
         "INSERT INTO testing_rounds (name, day, state, created_at) VALUES ('bench', '2022-08-12', 'open', 0) RETURNING id",
@@ -98,7 +107,10 @@ pub async fn fixture(db: &Db, sampler: i64, point: i64, residents: u64) -> anyho
     )
     .await?;
     rows.clear();
-    for t in 0..residents.div_ceil(10) {
+    let per = (residents / clients as u64).max(1);
+    let mut order: Vec<u64> = (0..residents.div_ceil(10)).collect();
+    order.sort_by_key(|t| (t * 10 % per, t * 10 / per));
+    for t in order {
         rows.push(vec![
             Arg::from(f.tube(t * 10)),
             Arg::from(round),

@@ -17,7 +17,7 @@ use axum::extract::State;
 use chrono::{DateTime, FixedOffset};
 use huoyan_core::testing::codes::{Barcode, HealthCode};
 use huoyan_core::testing::residents::CodeColour;
-use huoyan_core::testing::tubes::{Admission, Scanned, Tube, TubeMode, TubeState, admit};
+use huoyan_core::testing::tubes::{Admission, Scanned, admit};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -26,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::TestingState;
+use super::tube_memory::{TubeMemory, push_in, write_counts};
 use crate::audit::{Actor, Change};
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Required, Text};
@@ -165,20 +166,26 @@ impl Scan {
 /// The ingest's group-commit writer.
 pub struct Ingest(Writer<Scans>);
 
-pub struct Scans;
+/// The writer's batches, and the tubes it remembers between them. Batches run one at a time; the
+/// memory is taken out for a batch and put back after, so a batch that panics leaves it empty.
+#[derive(Default)]
+pub struct Scans(std::sync::Mutex<TubeMemory>);
 
 impl Batch for Scans {
     type Item = Scan;
     type Done = ScanAnswer;
 
     async fn write(&self, db: &Db, scans: Vec<Scan>) -> Vec<AppResult<ScanAnswer>> {
-        write_all(db, &scans).await
+        let mut memory = std::mem::take(&mut *self.0.lock().expect("tube memory"));
+        let answers = write_all(db, &mut memory, &scans).await;
+        *self.0.lock().expect("tube memory") = memory;
+        answers
     }
 }
 
 impl Ingest {
     pub fn new(db: &Db) -> Self {
-        Self(Writer::new(db, Scans, BATCH, QUEUE))
+        Self(Writer::new(db, Scans::default(), BATCH, QUEUE))
     }
 
     /// Writes one scan; answers once it is committed, or at once with `Busy` when the queue is
@@ -190,17 +197,23 @@ impl Ingest {
 
 /// Writes `scans` in one transaction; if the database refused one of them, each again alone, so
 /// that it alone fails. One answer per scan, in order.
-pub async fn write_all(db: &Db, scans: &[Scan]) -> Vec<AppResult<ScanAnswer>> {
-    match write_many(db, scans).await {
+pub async fn write_all(
+    db: &Db,
+    memory: &mut TubeMemory,
+    scans: &[Scan],
+) -> Vec<AppResult<ScanAnswer>> {
+    match write_many(db, memory, scans).await {
         Ok(answers) => answers,
         Err(e) if refused_by_item(&e) && scans.len() > 1 => {
             tracing::warn!(error = %e, scans = scans.len(), "scan batch refused; writing its scans one by one");
             let mut out = Vec::with_capacity(scans.len());
             for s in scans {
-                out.push(match write_many(db, std::slice::from_ref(s)).await {
-                    Ok(mut one) => one.pop().expect("one answer"),
-                    Err(e) => Err(e),
-                });
+                out.push(
+                    match write_many(db, memory, std::slice::from_ref(s)).await {
+                        Ok(mut one) => one.pop().expect("one answer"),
+                        Err(e) => Err(e),
+                    },
+                );
             }
             out
         }
@@ -213,17 +226,6 @@ pub async fn write_all(db: &Db, scans: &[Scan]) -> Vec<AppResult<ScanAnswer>> {
                 .collect()
         }
     }
-}
-
-/// A tube as the batch holds it.
-struct TubeRow {
-    id: i64,
-    round: i64,
-    tube: Tube,
-    capacity: i64,
-    path: String,
-    /// Changed by this batch.
-    touched: bool,
 }
 
 /// A registered code as the batch holds it.
@@ -242,11 +244,35 @@ fn masked_name(name: &str) -> String {
 
 /// Writes `scans` in one transaction: reads what decides them, decides each in order, writes the
 /// new rows, the tubes' counts and one audit event. All or nothing; a scan whose tube is unknown
-/// or out of the caller's region gets its own error without failing the others.
-pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<ScanAnswer>>> {
+/// or out of the caller's region gets its own error without failing the others. A batch decided
+/// on a remembered tube that changed meanwhile is undone and decided again from what is stored.
+pub async fn write_many(
+    db: &Db,
+    memory: &mut TubeMemory,
+    scans: &[Scan],
+) -> AppResult<Vec<AppResult<ScanAnswer>>> {
+    // Read in the transaction, a tube can only have changed again on PostgreSQL, by a seal
+    // committed between the read and the write: rare, and never three times running.
+    for _ in 0..3 {
+        if let Some(answers) = write_once(db, memory, scans).await? {
+            return Ok(answers);
+        }
+        memory.forget();
+    }
+    Err(anyhow::anyhow!("the batch's tubes kept changing while it was written").into())
+}
+
+/// One try of `write_many`: `None` when a remembered tube had changed (nothing was written).
+async fn write_once(
+    db: &Db,
+    memory: &mut TubeMemory,
+    scans: &[Scan],
+) -> AppResult<Option<Vec<AppResult<ScanAnswer>>>> {
     let mut change = Change::begin(db, &Actor::system("scans")).await?;
     let used = used_keys(&mut change, db, scans).await?;
-    let mut tubes = tubes_of(&mut change, scans).await?;
+    let mut tubes = memory
+        .take(&mut change, scans.iter().map(|s| &s.tube))
+        .await?;
     let residents = residents_of(&mut change, scans).await?;
     let rounds: Vec<i64> = tubes.values().map(|t| t.round).collect();
     let ids: Vec<i64> = residents.values().map(|r| r.id).collect();
@@ -306,7 +332,6 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
         let outcome = match admit(tube.tube, scanned) {
             Admission::Added { count, .. } => {
                 tube.tube.count = count;
-                tube.touched = true;
                 if let Some(r) = person {
                     in_round.insert((tube.round, r.id));
                 }
@@ -350,7 +375,8 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
     }
     if rows.is_empty() {
         // Nothing new: the transaction is dropped and rolls back.
-        return Ok(answers);
+        memory.keep(tubes);
+        return Ok(Some(answers));
     }
     let (first, last, n) = (row_id(&rows[0]), row_id(&rows[rows.len() - 1]), rows.len());
     change
@@ -370,7 +396,9 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
             &rows,
         )
         .await?;
-    update_counts(&mut change, &tubes).await?;
+    if !write_counts(&mut change, &tubes).await? {
+        return Ok(None);
+    }
     change
         .record(
             "scans",
@@ -381,7 +409,8 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
         )
         .await?;
     change.commit().await?;
-    Ok(answers)
+    memory.keep(tubes);
+    Ok(Some(answers))
 }
 
 fn row_id(row: &[Arg]) -> i64 {
@@ -431,57 +460,6 @@ async fn used_keys(
                 colour: colour.as_deref().and_then(CodeColour::parse),
                 name: name.as_deref().map(masked_name),
                 repeated: true,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// `IN ($1, $2, …)` of `items`, padded to a power of two by repeating the last, so the statement
-/// has few shapes.
-fn push_in<T: Clone + Into<Arg>>(sql: &mut Sql, items: &[T]) {
-    sql.push(" IN (");
-    for i in 0..items.len().next_power_of_two() {
-        sql.push(if i == 0 { "" } else { ", " })
-            .bind(items[i.min(items.len() - 1)].clone().into());
-    }
-    sql.push(")");
-}
-
-async fn tubes_of(change: &mut Change, scans: &[Scan]) -> AppResult<HashMap<Barcode, TubeRow>> {
-    let codes: Vec<String> = scans
-        .iter()
-        .map(|s| s.tube.as_str().to_string())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let mut sql = Sql::new(
-        "SELECT t.id, t.barcode, t.round_id, t.mode, t.state, t.count, t.capacity, g.path FROM tubes t \
-         JOIN testing_points tp ON tp.id = t.point_id JOIN sites s ON s.id = tp.site_id \
-         JOIN regions g ON g.id = s.region_id WHERE t.barcode",
-    );
-    push_in(&mut sql, &codes);
-    let mut out = HashMap::new();
-    for r in sql.query().fetch_all(&mut *change.tx).await? {
-        let (mode, state): (String, String) = (r.try_get("mode")?, r.try_get("state")?);
-        let barcode: String = r.try_get("barcode")?;
-        out.insert(
-            Barcode::parse(&barcode)
-                .map_err(|e| anyhow::anyhow!("stored tube {barcode:?}: {e}"))?,
-            TubeRow {
-                id: r.try_get("id")?,
-                round: r.try_get("round_id")?,
-                tube: Tube {
-                    mode: TubeMode::parse(&mode)
-                        .ok_or_else(|| anyhow::anyhow!("tube mode {mode:?}"))?,
-                    state: TubeState::parse(&state)
-                        .ok_or_else(|| anyhow::anyhow!("tube state {state:?}"))?,
-                    count: u32::try_from(r.try_get::<i64, _>("count")?)
-                        .map_err(anyhow::Error::from)?,
-                },
-                capacity: r.try_get("capacity")?,
-                path: r.try_get("path")?,
-                touched: false,
             },
         );
     }
@@ -538,25 +516,6 @@ async fn in_rounds(
         out.insert((r.try_get(0)?, r.try_get(1)?));
     }
     Ok(out)
-}
-
-/// Writes the counts of the tubes the batch changed, in one statement per 256 tubes.
-async fn update_counts(change: &mut Change, tubes: &HashMap<Barcode, TubeRow>) -> AppResult<()> {
-    let touched: Vec<&TubeRow> = tubes.values().filter(|t| t.touched).collect();
-    for chunk in touched.chunks(256) {
-        let mut sql = Sql::new("UPDATE tubes SET count = CASE id");
-        for t in chunk {
-            sql.push(" WHEN ")
-                .bind(t.id)
-                .push(" THEN ")
-                .bind(i64::from(t.tube.count));
-        }
-        sql.push(" END WHERE id");
-        let ids: Vec<i64> = chunk.iter().map(|t| t.id).collect();
-        push_in(&mut sql, &ids);
-        sql.query().execute(&mut *change.tx).await?;
-    }
-    Ok(())
 }
 
 /// Scan one resident's code into a tube, or send a scanner's queue (`scans`, up to 500). Success

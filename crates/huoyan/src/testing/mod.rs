@@ -16,11 +16,13 @@ mod residents;
 mod results;
 mod rounds;
 mod scanner_pages;
+mod tube_memory;
 mod tubes;
 
 pub use ingest::{Ingest, NewScan, Scan, ScanAnswer, write_many};
 pub use residents::{NewResident, register as register_resident};
 pub use rounds::{NewPoint, NewRound, RoundPoint, create_point, create_round};
+pub use tube_memory::TubeMemory;
 pub use tubes::{OpenTube, open as open_tube};
 
 use std::sync::Arc;

@@ -588,6 +588,77 @@ async fn a_positive_pooled_tube_recalls_exactly_its_ten_people() {
     assert_eq!(app.count("recall_follow_ups").await, 2);
 }
 
+/// The writer remembers the tubes it wrote to; a tube changed behind it (sealed meanwhile, or
+/// filled by another server on the same database) is decided on again from what is stored.
+#[tokio::test]
+async fn a_tube_changed_behind_the_writer_is_read_again() {
+    let app = spawn_app(true).await;
+    let r = set_up(&app, 16, false).await;
+    open(&app, &r, "T-0812-0101").await;
+    for i in 1..=2 {
+        let a = scan(
+            &app,
+            &r,
+            "T-0812-0101",
+            &format!("HYTEST{i:04}"),
+            &format!("m-{i}"),
+        )
+        .await;
+        assert_eq!(a["count"], i, "{a}");
+    }
+    // Another server added a person: the next scan is the fourth, not the third.
+    let tube = "(SELECT id FROM tubes WHERE barcode = 'T-0812-0101')";
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE tubes SET count = count + 1 WHERE id = {tube}"
+    )))
+    .execute(&app.owner.pool)
+    .await
+    .unwrap();
+    let a = scan(&app, &r, "T-0812-0101", "HYTEST0003", "m-3").await;
+    assert_eq!(
+        (a["outcome"].as_str(), a["count"].as_i64()),
+        (Some("added"), Some(4)),
+        "{a}"
+    );
+    // Sealed by the sampler: the next scan is refused as such, and nothing is counted.
+    let (status, sealed) = app
+        .send(
+            "POST",
+            &r.sampler,
+            "/api/v1/testing/tubes/T-0812-0101/seal",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sealed}");
+    let late = scan(&app, &r, "T-0812-0101", "HYTEST0004", "m-4").await;
+    assert_eq!(late["outcome"], "tube_not_open", "{late}");
+    assert_eq!(
+        app.id_of(&format!("SELECT count FROM tubes WHERE id = {tube}"))
+            .await,
+        4
+    );
+    // A full tube remembered full, then sealed: the scan is told the tube is sealed.
+    open(&app, &r, "T-0812-0102").await;
+    for i in 5..=14 {
+        scan(
+            &app,
+            &r,
+            "T-0812-0102",
+            &format!("HYTEST{i:04}"),
+            &format!("m-{i}"),
+        )
+        .await;
+    }
+    let full = scan(&app, &r, "T-0812-0102", "HYTEST0015", "m-15").await;
+    assert_eq!(full["outcome"], "tube_full", "{full}");
+    sqlx::query("UPDATE tubes SET state = 'sealed' WHERE barcode = 'T-0812-0102'")
+        .execute(&app.owner.pool)
+        .await
+        .unwrap();
+    let sealed = scan(&app, &r, "T-0812-0102", "HYTEST0016", "m-16").await;
+    assert_eq!(sealed["outcome"], "tube_not_open", "{sealed}");
+}
+
 #[tokio::test]
 async fn concurrent_scans_never_overfill_a_tube_and_a_batch_answers_each_scan_in_its_place() {
     let app = spawn_app(true).await;
