@@ -212,7 +212,7 @@ fn background(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32,
                 continue;
             }
             k += 1;
-            if k % 4 == 0 {
+            if k.is_multiple_of(4) {
                 let near = &placements[(k / 4) % placements.len()];
                 rows.push((*n, *m, features(x, y, near, rule)));
             }
