@@ -526,17 +526,35 @@ fn padded_values(sql: &mut Sql, backend: Backend, width: usize, rows: &[Vec<Arg>
 /// `UPDATE table SET columns[1..] …` of `rows`, each row's first value the `id` of the row it
 /// sets (never NULL), in statements of `ROWS_PER_INSERT` rows padded as `insert_rows` pads them.
 pub fn update_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<Arg>]) -> Vec<Sql> {
+    update_rows_where(backend, table, columns, &[], rows)
+}
+
+/// As `update_rows`, but each row is set only where the table's `guards` columns still hold the
+/// values that follow the row's `columns` (compare the statements' affected rows with the rows
+/// given to learn whether every one held).
+pub fn update_rows_where(
+    backend: Backend,
+    table: &str,
+    columns: &[&str],
+    guards: &[&str],
+    rows: &[Vec<Arg>],
+) -> Vec<Sql> {
     let set: Vec<String> = columns
         .iter()
         .enumerate()
         .skip(1)
         .map(|(i, c)| format!("{c} = v.column{}", i + 1))
         .collect();
+    let held: String = guards
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(" AND {table}.{c} = v.column{}", columns.len() + i + 1))
+        .collect();
     rows.chunks(ROWS_PER_INSERT)
         .map(|chunk| {
             let mut sql = Sql::new(&format!("UPDATE {table} SET {} FROM ", set.join(", ")));
-            padded_values(&mut sql, backend, columns.len(), chunk);
-            sql.push(&format!(" WHERE {table}.{} = v.column1", columns[0]));
+            padded_values(&mut sql, backend, columns.len() + guards.len(), chunk);
+            sql.push(&format!(" WHERE {table}.{} = v.column1{held}", columns[0]));
             sql
         })
         .collect()
@@ -557,6 +575,13 @@ mod insert_rows_tests {
         assert_eq!(
             update_rows(Backend::Sqlite, "t", &["id", "b"], &rows).len(),
             1
+        );
+        let guarded: Vec<Vec<Arg>> = (0..2)
+            .map(|i| vec![Arg::from(i), Arg::from(i + 1), Arg::from(i)])
+            .collect();
+        assert_eq!(
+            update_rows_where(Backend::Postgres, "t", &["id", "n"], &["n"], &guarded)[0].text(),
+            "UPDATE t SET n = v.column2 FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS v WHERE t.id = v.column1 AND t.n = v.column3"
         );
     }
 
