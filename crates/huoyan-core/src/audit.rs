@@ -9,6 +9,7 @@
 //! then the vouched rows. The first thing that fails is the `Finding`.
 
 pub mod facts;
+pub mod scans;
 pub mod seal;
 
 use serde::{Deserialize, Serialize};
