@@ -2,13 +2,15 @@
 //! deleting or reordering any stored event breaks every hash after it and `verify` names the
 //! first event that no longer matches. The head is sealed with a key kept outside the database
 //! (`seal`), so a trail rewritten with recomputed hashes fails too, and the rows the trail
-//! vouches for are checked against their latest events (`facts`).
+//! vouches for are checked against their latest events (`facts`), or, for scans, against the
+//! hash their batch's event sealed (`scans`).
 //!
 //! Verification, in order: the head's seal; every event's link and hash from the first; that the
 //! last event is the one the head names; that the trail still holds each checkpoint's event;
-//! then the vouched rows. The first thing that fails is the `Finding`.
+//! then the scans' batches and the vouched rows. The first thing that fails is the `Finding`.
 
 pub mod facts;
+pub mod scans;
 pub mod seal;
 
 use serde::{Deserialize, Serialize};

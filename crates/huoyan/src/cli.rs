@@ -147,9 +147,10 @@ enum UserCommand {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Check the trail with the audit key: the chain head's seal, every event's hash and link,
-    /// that the trail still holds each checkpoint's event, and that every account's role, scope
-    /// and disabled flag and every case's state are what their latest events say. Exits 0 only
-    /// when all hold, 2 naming the first thing that does not.
+    /// that the trail still holds each checkpoint's event, that every account's role, scope
+    /// and disabled flag and every case's state are what their latest events say, and that every
+    /// scan is in a batch whose rows still hash as its event sealed them. Exits 0 only when all
+    /// hold, 2 naming the first thing that does not.
     Verify {
         /// A statement printed by `huoyan audit checkpoint` (may be given more than once).
         #[arg(long, value_name = "FILE")]
@@ -439,7 +440,7 @@ async fn audit(
             Ok(match crate::audit::verify_with(&db, &checkpoints).await? {
                 Verdict::Intact { events, .. } => {
                     println!(
-                        "OK: {events} audit events, chain intact and sealed with key {key_id}; accounts and cases match their trails{}",
+                        "OK: {events} audit events, chain intact and sealed with key {key_id}; accounts, cases and scans match their trails{}",
                         match checkpoints.len() {
                             0 => String::new(),
                             n => format!("; the trail holds the events of {n} checkpoint(s)"),

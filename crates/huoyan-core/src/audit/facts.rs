@@ -21,6 +21,9 @@
 //! `create`, `report`, `demo_history`, a blocker's `open` and a plan's `plan` bring an entity into
 //! being; no action deletes one, so any event says its row exists. Other actions (`escalate`,
 //! `attach`) change no vouched column.
+//!
+//! Scans are vouched for otherwise: a whole batch of rows by one event sealing their hash
+//! (`super::scans`), not a row by its own events.
 
 use std::fmt;
 
@@ -236,6 +239,34 @@ pub enum DataBreak {
         entity: &'static str,
         id: i64,
         seq: i64,
+    },
+    #[error("{table} {first}..{last} (event {seq}): row {id}, which the event sealed, is gone")]
+    BatchRowGone {
+        table: &'static str,
+        seq: i64,
+        first: i64,
+        last: i64,
+        id: i64,
+    },
+    #[error(
+        "{table} {first}..{last} (event {seq}): {rows} rows where the event sealed {count} (rows were deleted or added outside Huoyan)"
+    )]
+    BatchCount {
+        table: &'static str,
+        seq: i64,
+        first: i64,
+        last: i64,
+        rows: i64,
+        count: i64,
+    },
+    #[error(
+        "{table} {first}..{last} (event {seq}): the rows do not hash to what the event sealed (a row was changed outside Huoyan)"
+    )]
+    BatchHash {
+        table: &'static str,
+        seq: i64,
+        first: i64,
+        last: i64,
     },
     #[error("event {seq} ({entity} {id}): {reason}")]
     BadEvent {

@@ -1,9 +1,11 @@
 //! The audit trail: every change goes through `Change`, which holds the writing transaction and
 //! appends hash-chained events in it, so a change and its record commit or vanish together. The
 //! chain's head is sealed with the audit key (`key`), which the database never holds; `verify`
-//! checks the seal, the chain, checkpoints kept elsewhere and the rows the trail vouches for.
+//! checks the seal, the chain, checkpoints kept elsewhere and the rows the trail vouches for
+//! (the scans by their batches' seals, `scans`).
 
 pub mod key;
+mod scans;
 pub mod steps;
 mod update;
 mod verifications;

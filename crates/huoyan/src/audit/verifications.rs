@@ -113,6 +113,7 @@ struct RunView {
     seconds: i64,
     head: i64,
     events: i64,
+    scans: i64,
     tables: usize,
     outcome: Outcome,
 }
@@ -129,7 +130,7 @@ enum Outcome {
 }
 
 fn view(r: &Run, ctx: &PageCtx) -> RunView {
-    let (head, events, tables) = r.progress.now();
+    let (head, events, scans, tables) = r.progress.now();
     let (outcome, until) = match &r.ended {
         None => (Outcome::Running, now_ms()),
         Some((at, Ended::Intact { events, head })) => (
@@ -148,6 +149,7 @@ fn view(r: &Run, ctx: &PageCtx) -> RunView {
         seconds: (until - r.started_ms) / 1000,
         head,
         events,
+        scans,
         tables,
         outcome,
     }

@@ -1,8 +1,9 @@
 //! Verifying the trail, as `huoyan audit verify` does: the head's seal, the chain, checkpoints
-//! kept elsewhere, then the rows the trail vouches for (`huoyan_core::audit::facts` says which
-//! event fields give their values). All in one read-only snapshot, so a server writing meanwhile
-//! never looks like tampering, and in pages, so a city's millions of events and cases take
-//! constant memory.
+//! kept elsewhere, the scans against their batches' seals (read beside the chain, `scans`), then
+//! the rows the trail vouches for (`huoyan_core::audit::facts` says which event fields give their
+//! values). All in one read-only snapshot, so a server writing meanwhile never looks like
+//! tampering, and in pages, so a city's millions of events, scans and cases take constant
+//! memory.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -12,6 +13,7 @@ use huoyan_core::audit::seal::{AuditKey, Checkpoint, Head};
 use huoyan_core::audit::{ChainVerifier, Finding};
 use sqlx::{Any, Row, Transaction};
 
+use super::scans::ScanCheck;
 use super::{event_from_row, head_from_row};
 use crate::db::{Backend, Db, Sql};
 use crate::time::now_ms;
@@ -19,7 +21,8 @@ use crate::time::now_ms;
 #[derive(Debug)]
 pub enum Verdict {
     /// The head is sealed with the key, every event links, every checkpoint's event is still
-    /// there and every vouched row is what its latest events say.
+    /// there, every scan is in the batch its event sealed and every vouched row is what its
+    /// latest events say.
     Intact {
         events: i64,
         /// The last event's hash: what a checkpoint states.
@@ -36,23 +39,27 @@ pub struct Progress {
     pub head: AtomicI64,
     /// Events whose hashes and links were found to hold.
     pub events: AtomicI64,
+    /// Scan rows read against their batches, as the chain's walk reaches the batches' events.
+    pub scans: AtomicI64,
     /// Tables whose rows were checked against their events, of [`Progress::TABLES`].
     pub tables: AtomicUsize,
 }
 
 impl Progress {
-    /// The tables whose rows the trail vouches for, each checked after the chain.
-    pub const TABLES: usize = VOUCHED.len();
+    /// The tables whose rows the trail vouches for: the scans, done with the chain, then each
+    /// of `VOUCHED`.
+    pub const TABLES: usize = VOUCHED.len() + 1;
 
     fn read(n: &AtomicI64) -> i64 {
         n.load(Ordering::Relaxed)
     }
 
-    /// (head, events checked, tables checked) as last written.
-    pub fn now(&self) -> (i64, i64, usize) {
+    /// (head, events checked, scans checked, tables checked) as last written.
+    pub fn now(&self) -> (i64, i64, i64, usize) {
         (
             Self::read(&self.head),
             Self::read(&self.events),
+            Self::read(&self.scans),
             self.tables.load(Ordering::Relaxed),
         )
     }
@@ -220,6 +227,7 @@ async fn steps(
         head.check(key).map_err(Finding::from)?;
     }
     let mut verifier = ChainVerifier::default();
+    let mut scans = ScanCheck::default();
     // The hash of each checkpoint's last event, as the trail holds it now.
     let mut there: Vec<Option<String>> = vec![None; checkpoints.len()];
     loop {
@@ -242,6 +250,7 @@ async fn steps(
                     *h = Some(e.hash.clone());
                 }
             }
+            scans.event(tx, &e, progress).await?;
         }
         progress
             .events
@@ -254,6 +263,10 @@ async fn steps(
     for (cp, h) in checkpoints.iter().zip(&there) {
         cp.check(h.as_deref(), events).map_err(Finding::from)?;
     }
+    if let Some(found) = scans.finish(tx, progress).await? {
+        return Err(found.into());
+    }
+    progress.tables.fetch_add(1, Ordering::Relaxed);
     for v in VOUCHED {
         rows(tx, v).await?;
         progress.tables.fetch_add(1, Ordering::Relaxed);

@@ -340,16 +340,18 @@ async fn write_once(
             Admission::Refused(why) => why.code(),
         };
         let resident = person.map(|r| r.id);
-        let line = format!(
-            "{id}|{}|{}|{}|{}|{outcome}|{}|{}|{}\n",
-            tube.id,
-            tube.round,
-            resident.map(|r| r.to_string()).unwrap_or_default(),
-            s.code.as_str(),
-            s.account_id,
-            s.key,
-            s.at_ms
-        );
+        let line = huoyan_core::audit::scans::ScanRow {
+            id,
+            tube_id: tube.id,
+            round_id: tube.round,
+            resident_id: resident,
+            code: s.code.as_str(),
+            outcome,
+            account_id: s.account_id,
+            idempotency_key: &s.key,
+            at: s.at_ms,
+        }
+        .line();
         digest.update(line.as_bytes());
         rows.push(vec![
             Arg::from(id),

@@ -5,6 +5,7 @@
 mod addresses;
 mod admin;
 mod audit;
+mod audit_scans;
 mod authz;
 mod browser;
 mod browser_chasing;

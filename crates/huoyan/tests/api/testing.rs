@@ -38,15 +38,15 @@ async fn upload(app: &TestApp, token: &str, path: &str, body: String) -> (u16, V
 /// What the tests share: the demo's dispatcher, sampler and lab, a point at 景程小区's sampling
 /// site and a round over the compound sampling it 10-in-1, and `n` residents of building 3 with
 /// codes `HYTEST0001`… (`HYTEST0001` red when `red`).
-struct Round {
-    sampler: String,
+pub(crate) struct Round {
+    pub(crate) sampler: String,
     lab: String,
     dispatcher: String,
     round: i64,
     point: i64,
 }
 
-async fn set_up(app: &TestApp, n: usize, red: bool) -> Round {
+pub(crate) async fn set_up(app: &TestApp, n: usize, red: bool) -> Round {
     let dispatcher = app.token("dispatcher").await;
     let site = app
         .id_of("SELECT id FROM sites WHERE name = '景程小区核酸采样点'")
@@ -110,7 +110,7 @@ async fn set_up(app: &TestApp, n: usize, red: bool) -> Round {
     }
 }
 
-async fn open(app: &TestApp, r: &Round, barcode: &str) -> Value {
+pub(crate) async fn open(app: &TestApp, r: &Round, barcode: &str) -> Value {
     let (status, tube) = app
         .send(
             "POST",
@@ -123,7 +123,7 @@ async fn open(app: &TestApp, r: &Round, barcode: &str) -> Value {
     tube
 }
 
-async fn scan(app: &TestApp, r: &Round, tube: &str, code: &str, key: &str) -> Value {
+pub(crate) async fn scan(app: &TestApp, r: &Round, tube: &str, code: &str, key: &str) -> Value {
     let (status, answer) = app
         .send(
             "POST",
