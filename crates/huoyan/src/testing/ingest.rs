@@ -245,12 +245,27 @@ fn masked_name(name: &str) -> String {
 /// or out of the caller's region gets its own error without failing the others.
 pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<ScanAnswer>>> {
     let mut change = Change::begin(db, &Actor::system("scans")).await?;
-    let used = used_keys(&mut change, db, scans).await?;
-    let mut tubes = tubes_of(&mut change, scans).await?;
-    let residents = residents_of(&mut change, scans).await?;
+    let answers = write_in(&mut change, db, scans).await?;
+    if answers.iter().any(|a| matches!(a, Ok(a) if !a.repeated)) {
+        change.commit().await?;
+    }
+    // Else nothing new: the transaction is dropped and rolls back.
+    Ok(answers)
+}
+
+/// `write_many`'s batch inside `change`, at its time: the demo replays a history's scans in
+/// the batches the writer makes, each sealed when it was written.
+pub async fn write_in(
+    change: &mut Change,
+    db: &Db,
+    scans: &[Scan],
+) -> AppResult<Vec<AppResult<ScanAnswer>>> {
+    let used = used_keys(change, db, scans).await?;
+    let mut tubes = tubes_of(change, scans).await?;
+    let residents = residents_of(change, scans).await?;
     let rounds: Vec<i64> = tubes.values().map(|t| t.round).collect();
     let ids: Vec<i64> = residents.values().map(|r| r.id).collect();
-    let mut in_round = in_rounds(&mut change, &rounds, &ids).await?;
+    let mut in_round = in_rounds(change, &rounds, &ids).await?;
     let fresh = scans
         .iter()
         .filter(|s| !used.contains_key(&(s.account_id, s.key.clone())))
@@ -349,7 +364,6 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
         }));
     }
     if rows.is_empty() {
-        // Nothing new: the transaction is dropped and rolls back.
         return Ok(answers);
     }
     let (first, last, n) = (row_id(&rows[0]), row_id(&rows[rows.len() - 1]), rows.len());
@@ -370,7 +384,7 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
             &rows,
         )
         .await?;
-    update_counts(&mut change, &tubes).await?;
+    update_counts(change, &tubes).await?;
     change
         .record(
             "scans",
@@ -380,7 +394,6 @@ pub async fn write_many(db: &Db, scans: &[Scan]) -> AppResult<Vec<AppResult<Scan
                 "sha256": hex::encode(digest.finalize())}),
         )
         .await?;
-    change.commit().await?;
     Ok(answers)
 }
 
