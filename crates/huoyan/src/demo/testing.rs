@@ -3,12 +3,14 @@
 //! imports the registry one building at a time and sets a round each day; the point pools ten
 //! to a tube, the door teams take the old, the yellow and red codes and the buildings kept in
 //! one tube each; tubes are sealed, boxed every hour, carried to the lab and resulted. Two
-//! pooled tubes come back positive: each recalls its people, files its follow-ups and proposes
-//! its buildings' control to the commander, who accepts the first and declines the second, and
-//! the door teams retest the people one by one that evening. Every write goes through
-//! `testing`'s own functions at its historical time, by whoever made it; the scans in the
-//! ingest's batches of 1,000, each sealed as the writer seals it.
+//! pooled tubes come back positive: each recalls its people, files its follow-up cases (walked
+//! to their close that day, `follow_ups`) and proposes its buildings' control to the commander,
+//! who accepts the first and declines the second; the door teams retest the people one by one
+//! that evening. Every write goes through `testing`'s (and `cases`') own functions at its
+//! historical time, by whoever made it; the scans in the ingest's batches of 1,000, each sealed
+//! as the writer seals it.
 
+mod follow_ups;
 mod plan;
 mod registry;
 
@@ -16,12 +18,12 @@ use anyhow::Context;
 use chrono::{Days, NaiveDate, NaiveTime};
 use huoyan_core::testing::codes::{Barcode, HealthCode};
 use huoyan_core::testing::tubes::{TubeMode, TubeState};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use sqlx::Row;
 
 use self::plan::{Day, Desk, Planner, RoundDay};
-use super::cases::{HOUR, MIN};
+use super::cases::{HOUR, MIN, SNAPSHOT, bj};
 use crate::audit::{Actor, Change};
 use crate::auth::{Principal, principal_of};
 use crate::check::Text;
@@ -195,6 +197,22 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
             .await?;
             write(&mut change, db, &cast, &residents, &retests, retest, points).await?;
             let recall = *recalls.first().context("the positive tube's recall")?;
+            let times = follow_ups::Times {
+                recalled: known,
+                retested: retests
+                    .tubes
+                    .iter()
+                    .map(|t| t.sealed_at)
+                    .max()
+                    .unwrap_or(known),
+                resulted: retests
+                    .boxes
+                    .iter()
+                    .map(|b| b.imported_at)
+                    .max()
+                    .unwrap_or(known),
+            };
+            follow_ups::walk(&mut change, db, recall, &times).await?;
             decide(&mut change, &cast, recall, p, date + Days::new(1)).await?;
             // From the next day its buildings are sampled at their doors.
             for &i in &tube.people {
@@ -209,6 +227,29 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
         handed == KITS,
         "the deliveries came to {handed} tubes, not the scenario's {KITS}: the plan changed"
     );
+    // Everyone told of the recalls, their cases and proposals read it within the hour or two.
+    let told: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, at FROM notifications WHERE read_at IS NULL ORDER BY id")
+            .fetch_all(&db.pool)
+            .await?;
+    let snapshot = bj(SNAPSHOT);
+    let read: Vec<(i64, i64)> = told
+        .into_iter()
+        .map(|(id, at)| {
+            (
+                id,
+                (at + rng.random_range(5..120) * MIN).clamp(at, snapshot),
+            )
+        })
+        .collect();
+    let mut change = Change::begin(db, &cast.dispatcher.actor())
+        .await
+        .map_err(fail)?;
+    change.act_as(&cast.dispatcher.actor(), snapshot);
+    crate::notifications::mark_read(&mut change, &read)
+        .await
+        .map_err(fail)?;
+    change.commit().await.map_err(fail)?;
     Ok(())
 }
 
