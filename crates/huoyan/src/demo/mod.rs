@@ -8,6 +8,7 @@ mod inspections;
 mod loader;
 mod names;
 mod places;
+mod testing;
 mod workforce;
 
 use std::collections::HashMap;
@@ -700,6 +701,10 @@ pub async fn load_with(
     inspections::load(db).await?;
     report("posts, the duty roll, blockers and the rosters of 08-27 to 09-05");
     workforce::load(db).await?;
+    report(
+        "景程小区's testing of 08-21 to 08-29: registry, rounds, tubes, boxes, results, recalls",
+    );
+    testing::load(db).await?;
 
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
@@ -709,7 +714,7 @@ pub async fn load_with(
         Ok::<_, sqlx::Error>(n)
     };
     Ok(format!(
-        "Daqing 2022 demo loaded: {} regions ({} compounds), {} orders, {} sites ({sampling} sampling points), {} departments, {} people, {} teams, {volunteers} double-registered volunteers, {} accounts, {} cases",
+        "Daqing 2022 demo loaded: {} regions ({} compounds), {} orders, {} sites ({sampling} sampling points), {} departments, {} people, {} teams, {volunteers} double-registered volunteers, {} accounts, {} cases, {} residents registered for testing, {} tubes",
         count("regions").await?,
         compounds.len(),
         count("control_orders").await?,
@@ -719,5 +724,7 @@ pub async fn load_with(
         count("teams").await?,
         count("accounts").await?,
         count("cases").await?,
+        count("residents").await?,
+        count("tubes").await?,
     ))
 }

@@ -65,7 +65,7 @@ pub struct BoxView {
 
 /// Packs `new.tubes` into a new box inside `change`: every tube sealed, of one point, in `p`'s
 /// region.
-pub(super) async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> AppResult<i64> {
+pub async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> AppResult<i64> {
     let code = barcode("code", &new.code)?;
     let mut check = Check::default();
     if new.tubes.is_empty() || new.tubes.len() > MAX_TUBES {
@@ -144,7 +144,7 @@ pub(super) async fn pack(change: &mut Change, p: &Principal, new: &NewBox) -> Ap
 
 /// Moves box `code` and its tubes one step, to `to` (`Sent` with `courier`, or `Received`),
 /// inside `change`. A box already there answers as it is.
-pub(super) async fn hand_over(
+pub async fn hand_over(
     change: &mut Change,
     p: &Principal,
     code: &Barcode,

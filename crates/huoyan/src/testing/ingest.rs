@@ -254,7 +254,12 @@ pub async fn write_many(
     // Read in the transaction, a tube can only have changed again on PostgreSQL, by a seal
     // committed between the read and the write: rare, and never three times running.
     for _ in 0..3 {
-        if let Some(answers) = write_once(db, memory, scans).await? {
+        let mut change = Change::begin(db, &Actor::system("scans")).await?;
+        if let Some(answers) = write_in(&mut change, db, memory, scans).await? {
+            if answers.iter().any(|a| matches!(a, Ok(a) if !a.repeated)) {
+                change.commit().await?;
+            }
+            // Else nothing new: the transaction is dropped and rolls back.
             return Ok(answers);
         }
         memory.forget();
@@ -262,21 +267,23 @@ pub async fn write_many(
     Err(anyhow::anyhow!("the batch's tubes kept changing while it was written").into())
 }
 
-/// One try of `write_many`: `None` when a remembered tube had changed (nothing was written).
-async fn write_once(
+/// `write_many`'s batch inside `change`, at its time (the demo replays a history's scans in the
+/// batches the writer makes, each sealed when it was written); `None` when a remembered tube had
+/// changed, and `change` must then be dropped. The tubes are remembered as the batch leaves
+/// them before `change` commits: should it not, the next batch finds their counts changed and
+/// reads them again.
+pub async fn write_in(
+    change: &mut Change,
     db: &Db,
     memory: &mut TubeMemory,
     scans: &[Scan],
 ) -> AppResult<Option<Vec<AppResult<ScanAnswer>>>> {
-    let mut change = Change::begin(db, &Actor::system("scans")).await?;
-    let used = used_keys(&mut change, db, scans).await?;
-    let mut tubes = memory
-        .take(&mut change, scans.iter().map(|s| &s.tube))
-        .await?;
-    let residents = residents_of(&mut change, scans).await?;
+    let used = used_keys(change, db, scans).await?;
+    let mut tubes = memory.take(change, scans.iter().map(|s| &s.tube)).await?;
+    let residents = residents_of(change, scans).await?;
     let rounds: Vec<i64> = tubes.values().map(|t| t.round).collect();
     let ids: Vec<i64> = residents.values().map(|r| r.id).collect();
-    let mut in_round = in_rounds(&mut change, &rounds, &ids).await?;
+    let mut in_round = in_rounds(change, &rounds, &ids).await?;
     let fresh = scans
         .iter()
         .filter(|s| !used.contains_key(&(s.account_id, s.key.clone())))
@@ -376,7 +383,6 @@ async fn write_once(
         }));
     }
     if rows.is_empty() {
-        // Nothing new: the transaction is dropped and rolls back.
         memory.keep(tubes);
         return Ok(Some(answers));
     }
@@ -398,7 +404,7 @@ async fn write_once(
             &rows,
         )
         .await?;
-    if !write_counts(&mut change, &tubes).await? {
+    if !write_counts(change, &tubes).await? {
         return Ok(None);
     }
     change
@@ -410,7 +416,6 @@ async fn write_once(
                 "sha256": hex::encode(digest.finalize())}),
         )
         .await?;
-    change.commit().await?;
     memory.keep(tubes);
     Ok(Some(answers))
 }

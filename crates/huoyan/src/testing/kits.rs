@@ -52,7 +52,7 @@ pub struct KitStock {
 }
 
 /// Records a hand-out of `new` to point `point` inside `change`, in `p`'s region.
-async fn hand_out(
+pub async fn hand_out(
     change: &mut Change,
     p: &Principal,
     point: i64,

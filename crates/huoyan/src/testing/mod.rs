@@ -19,11 +19,15 @@ mod scanner_pages;
 mod tube_memory;
 mod tubes;
 
-pub use ingest::{Ingest, NewScan, Scan, ScanAnswer, write_many};
-pub use residents::{NewResident, register as register_resident};
+pub use boxes::{NewBox, hand_over as hand_over_box, pack as pack_box};
+pub use ingest::{Ingest, NewScan, Scan, ScanAnswer, write_in, write_many};
+pub use kits::{NewHandout, hand_out as hand_out_kits};
+pub use proposals::{Decision, decide as decide_proposal};
+pub use residents::{NewResident, import as import_residents, register as register_resident};
+pub use results::import as import_results;
 pub use rounds::{NewPoint, NewRound, RoundPoint, create_point, create_round};
 pub use tube_memory::TubeMemory;
-pub use tubes::{OpenTube, open as open_tube};
+pub use tubes::{OpenTube, open as open_tube, seal as seal_tube};
 
 use std::sync::Arc;
 
@@ -45,7 +49,7 @@ pub struct TestingState {
 
 /// The key under which ID-card numbers are hashed for look-up: derived from the audit key, which
 /// the database never holds, so a copy of the database does not give the numbers back.
-fn id_key(db: &Db) -> AppResult<[u8; 32]> {
+pub fn id_key(db: &Db) -> AppResult<[u8; 32]> {
     Ok(db
         .audit_key
         .as_ref()

@@ -153,12 +153,7 @@ pub struct Decision {
 
 /// Decides proposal `id` by `p` inside `change`: once, in `p`'s region; the accounts acting on
 /// the recall are told. Returns the recall's id.
-pub(super) async fn decide(
-    change: &mut Change,
-    p: &Principal,
-    id: i64,
-    d: &Decision,
-) -> AppResult<i64> {
+pub async fn decide(change: &mut Change, p: &Principal, id: i64, d: &Decision) -> AppResult<i64> {
     let mut check = Check::default();
     check.optional("note", &d.note, NOTE);
     check.done()?;

@@ -165,7 +165,7 @@ pub async fn open(change: &mut Change, p: &Principal, new: &OpenTube) -> AppResu
 
 /// Seals tube `code` inside `change`: it takes no more scans. Sealing a sealed tube again does
 /// nothing.
-async fn seal(change: &mut Change, p: &Principal, code: &Barcode) -> AppResult<()> {
+pub async fn seal(change: &mut Change, p: &Principal, code: &Barcode) -> AppResult<()> {
     let (tube, path) = by_barcode(&mut change.tx, code)
         .await?
         .ok_or(AppError::NotFound("tube"))?;

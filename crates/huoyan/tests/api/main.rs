@@ -17,6 +17,7 @@ mod chasing;
 mod cli;
 mod copy;
 mod demo_cases;
+mod demo_testing;
 mod duplicates;
 mod evidence;
 mod field;
