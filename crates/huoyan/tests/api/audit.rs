@@ -580,10 +580,13 @@ mod tamper {
         let case = one(
             &app,
             "SELECT MAX(id) FROM cases WHERE id NOT IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL) \
-             AND id NOT IN (SELECT case_id FROM inspection_answers WHERE case_id IS NOT NULL)",
+             AND id NOT IN (SELECT case_id FROM inspection_answers WHERE case_id IS NOT NULL) \
+             AND id NOT IN (SELECT case_id FROM recall_follow_ups) \
+             AND id NOT IN (SELECT case_id FROM recalls WHERE case_id IS NOT NULL)",
         )
         .await;
-        for dependent in ["case_events", "case_tasks", "case_files", "notifications"] {
+        // Files first: they name the event they came with.
+        for dependent in ["case_files", "case_events", "case_tasks", "notifications"] {
             sql(
                 &app,
                 &format!("DELETE FROM {dependent} WHERE case_id = {case}"),
