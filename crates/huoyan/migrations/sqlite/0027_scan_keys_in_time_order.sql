@@ -4,6 +4,8 @@
 -- a page per scanner per batch. SQLite cannot drop a table's UNIQUE constraint, so the table is
 -- made anew.
 -- Keep in step with ../postgres/0027_scan_keys_in_time_order.sql.
+-- backend-specific: SQLite cannot drop a table's UNIQUE constraint and makes the table anew;
+-- PostgreSQL swaps the constraint.
 CREATE TABLE scans_keyed (
     id INTEGER PRIMARY KEY,
     tube_id BIGINT NOT NULL REFERENCES tubes(id),
