@@ -70,9 +70,14 @@ pub fn fresh_sqlite() -> String {
         .to_string()
 }
 
+/// The database the test command gives for making and dropping others.
+fn pg_admin() -> String {
+    std::env::var("HUOYAN_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
 async fn fresh_postgres() -> String {
-    let admin = std::env::var("HUOYAN_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = pg_admin();
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&admin)
         .await
@@ -87,10 +92,58 @@ async fn fresh_postgres() -> String {
     format!("{base}/{name}")
 }
 
-/// `db` loaded with the Daqing demo (accounts, compounds), by the binary.
+/// The longest the binary's demo load may take: it writes nine days of a compound's testing
+/// through the application's own functions, over a minute in a debug build on PostgreSQL.
+const DEMO_LIMIT: Duration = Duration::from_secs(600);
+
+/// `db` (new and empty, from `fresh_db`) made a copy of the Daqing demo (accounts, compounds),
+/// which the binary loads once per test process into a template: a file copy on SQLite,
+/// `CREATE DATABASE … TEMPLATE` on PostgreSQL.
 pub async fn demo_into(db: &str) {
-    let (code, out) = huoyan(&["demo", "--no-serve", "--db", db]).await;
-    assert_eq!(code, 0, "demo: {out}");
+    // One of each kind: a SQLite-only test (a file backup) runs on a PostgreSQL run too.
+    static TEMPLATES: [tokio::sync::OnceCell<String>; 2] =
+        [const { tokio::sync::OnceCell::const_new() }; 2];
+    let postgres = db.starts_with("postgres");
+    let template = TEMPLATES[usize::from(postgres)]
+        .get_or_init(|| async {
+            let template = if postgres {
+                fresh_postgres().await
+            } else {
+                fresh_sqlite()
+            };
+            let (code, out) = run_within(
+                DEMO_LIMIT,
+                &["demo", "--no-serve", "--db", template.as_str()],
+            )
+            .await;
+            assert_eq!(code, 0, "demo: {out}");
+            template
+        })
+        .await;
+    if let Some((_, name)) = db.rsplit_once('/').filter(|_| postgres) {
+        let (_, source) = template.rsplit_once('/').expect("a database name");
+        let pool = sqlx::AnyPool::connect(&pg_admin())
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
+        for sql in [
+            format!("DROP DATABASE {name}"),
+            format!("CREATE DATABASE {name} TEMPLATE {source}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("copy the demo's template");
+        }
+        pool.close().await;
+    } else {
+        // Nobody has the template open: its file and log, as they are, are the demo.
+        for suffix in ["", "-wal"] {
+            let from = format!("{template}{suffix}");
+            if std::path::Path::new(&from).exists() {
+                std::fs::copy(&from, format!("{db}{suffix}")).expect("copy the demo's template");
+            }
+        }
+    }
 }
 
 /// Removes a SQLite database and its WAL files (nothing for PostgreSQL's test databases, which
@@ -105,6 +158,10 @@ pub fn remove_db(db: &str) {
 
 /// Runs the binary to the end; its exit code and everything it wrote.
 pub async fn huoyan(args: &[&str]) -> (i32, String) {
+    run_within(PROCESS_LIMIT, args).await
+}
+
+async fn run_within(limit: Duration, args: &[&str]) -> (i32, String) {
     let run = Command::new(env!("CARGO_BIN_EXE_huoyan"))
         .args(args)
         .env("HUOYAN_LOG", "huoyan=warn")
@@ -113,9 +170,9 @@ pub async fn huoyan(args: &[&str]) -> (i32, String) {
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(PROCESS_LIMIT, run)
+    let out = tokio::time::timeout(limit, run)
         .await
-        .unwrap_or_else(|_| panic!("huoyan {args:?} took over {PROCESS_LIMIT:?}"))
+        .unwrap_or_else(|_| panic!("huoyan {args:?} took over {limit:?}"))
         .expect("the huoyan binary runs");
     (
         out.status.code().unwrap_or(-1),
