@@ -37,9 +37,11 @@ use crate::http::ApiJson;
 
 /// Most scans in one transaction: at 20,000 a second, one commit (one flush to disk) in 50 ms.
 const BATCH: usize = 1_000;
-/// Scans waiting for the writer before new ones are refused: two batches, about 0.1 s at the
-/// goal's rate; a scanner told 503 sends again a second later.
-const QUEUE: usize = 2_000;
+/// Scans waiting for the writer before new ones are refused: one batch, so that an accepted scan
+/// waits at most for the batch being written and its own (about 0.1 s each at the rate this
+/// machine sustains) and overload is answered 503 at once; a scanner told 503 sends again a
+/// second later.
+const QUEUE: usize = 1_000;
 /// Most scans one request carries (a scanner's queue after an hour offline is a few hundred).
 const MOST_PER_REQUEST: usize = 500;
 /// How far back a queued scan may say it was made.
