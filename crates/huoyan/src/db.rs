@@ -523,6 +523,29 @@ fn padded_values(sql: &mut Sql, backend: Backend, width: usize, rows: &[Vec<Arg>
     sql.push(") AS v");
 }
 
+/// `{select} FROM (VALUES …) AS v {join}` over `rows` (`width` values each, `v.column1` … in the
+/// join), in statements of `ROWS_PER_INSERT` rows padded as `insert_rows` pads them (a padding
+/// row of NULLs joins nothing). A join probes the index once per row whatever the planner
+/// believes of the table; `IN` lists on two columns of it did not: on PostgreSQL with statistics
+/// taken before a round filled up, one column's list became a filter over the whole round
+/// (100 ms at 300,000 scans, against 2 ms for the join).
+pub fn select_joined(
+    backend: Backend,
+    select: &str,
+    width: usize,
+    join: &str,
+    rows: &[Vec<Arg>],
+) -> Vec<Sql> {
+    rows.chunks(ROWS_PER_INSERT)
+        .map(|chunk| {
+            let mut sql = Sql::new(&format!("{select} FROM "));
+            padded_values(&mut sql, backend, width, chunk);
+            sql.push(&format!(" {join}"));
+            sql
+        })
+        .collect()
+}
+
 /// `UPDATE table SET columns[1..] …` of `rows`, each row's first value the `id` of the row it
 /// sets (never NULL), in statements of `ROWS_PER_INSERT` rows padded as `insert_rows` pads them.
 pub fn update_rows(backend: Backend, table: &str, columns: &[&str], rows: &[Vec<Arg>]) -> Vec<Sql> {
@@ -563,6 +586,31 @@ pub fn update_rows_where(
 #[cfg(test)]
 mod insert_rows_tests {
     use super::*;
+
+    #[test]
+    fn a_joined_select_probes_each_row_of_a_padded_list() {
+        let rows: Vec<Vec<Arg>> = (0..3)
+            .map(|i| vec![Arg::from(i), Arg::from(i * 2)])
+            .collect();
+        let sql = select_joined(
+            Backend::Postgres,
+            "SELECT s.a",
+            2,
+            "JOIN s ON s.a = v.column1 AND s.b = v.column2",
+            &rows,
+        );
+        assert_eq!(
+            sql[0].text(),
+            "SELECT s.a FROM (VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8)) AS v JOIN s ON s.a = v.column1 AND s.b = v.column2"
+        );
+        let many: Vec<Vec<Arg>> = (0..(ROWS_PER_INSERT as i64 + 1))
+            .map(|i| vec![Arg::from(i), Arg::from(i)])
+            .collect();
+        assert_eq!(
+            select_joined(Backend::Sqlite, "SELECT 1", 2, "", &many).len(),
+            2
+        );
+    }
 
     #[test]
     fn updates_set_each_row_by_its_id_from_a_padded_list() {

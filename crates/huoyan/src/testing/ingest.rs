@@ -31,7 +31,7 @@ use crate::audit::{Actor, Change};
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Required, Text};
 use crate::db::group::{Batch, Writer, refused_by_item};
-use crate::db::{Arg, Db, Sql};
+use crate::db::{Arg, Db, Sql, select_joined};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::ApiJson;
 
@@ -515,14 +515,22 @@ async fn in_rounds(
     let mut rounds = rounds.to_vec();
     rounds.sort_unstable();
     rounds.dedup();
-    let mut sql =
-        Sql::new("SELECT round_id, resident_id FROM scans WHERE outcome = 'added' AND resident_id");
-    push_in(&mut sql, residents);
-    sql.push(" AND round_id");
-    push_in(&mut sql, &rounds);
+    let pairs: Vec<Vec<Arg>> = rounds
+        .iter()
+        .flat_map(|&round| residents.iter().map(move |&r| vec![round.into(), r.into()]))
+        .collect();
     let mut out = HashSet::new();
-    for r in sql.query().fetch_all(&mut *change.tx).await? {
-        out.insert((r.try_get(0)?, r.try_get(1)?));
+    for sql in select_joined(
+        change.backend(),
+        "SELECT s.round_id, s.resident_id",
+        2,
+        "JOIN scans s ON s.round_id = v.column1 AND s.resident_id = v.column2 \
+         AND s.outcome = 'added'",
+        &pairs,
+    ) {
+        for r in sql.query().fetch_all(&mut *change.tx).await? {
+            out.insert((r.try_get(0)?, r.try_get(1)?));
+        }
     }
     Ok(out)
 }
