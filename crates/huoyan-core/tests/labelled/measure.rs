@@ -147,14 +147,9 @@ pub struct Set {
     pub queues: Vec<Queue>,
 }
 
-/// Every two texts of a set written for different labelled pairs, of one category and not the
-/// same words, put in one compound on one day: pairs of unrelated reports. The labelled sets are
-/// about half duplicates; a triage queue is mostly such pairs. Texts of pairs that share a text
-/// (`groups`: a duplicate and the near-verbatim negative written from one report) are not
-/// unrelated, and not counted: the easy set's resends would otherwise count as unrelated twins.
-fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, Option<Row>)> {
-    let group = groups(pairs.iter());
-    let texts: Vec<(u32, Profile, &Side)> = pairs
+/// Each text of `pairs` with its pair's number, profiled on one day.
+fn texts_of<'a>(b: &Bench, pairs: &'a [Pair]) -> Vec<(u32, Profile, &'a Side)> {
+    pairs
         .iter()
         .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
         .enumerate()
@@ -165,7 +160,17 @@ fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, 
             };
             (n, b.profile(i as i64 + 1, &side), s)
         })
-        .collect();
+        .collect()
+}
+
+/// Every two texts of a set written for different labelled pairs, of one category and not the
+/// same words, put in one compound on one day: pairs of unrelated reports. The labelled sets are
+/// about half duplicates; a triage queue is mostly such pairs. Texts of pairs that share a text
+/// (`groups`: a duplicate and the near-verbatim negative written from one report) are not
+/// unrelated, and not counted: the easy set's resends would otherwise count as unrelated twins.
+fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, Option<Row>)> {
+    let group = groups(pairs.iter());
+    let texts = texts_of(b, pairs);
     let mut rows = Vec::new();
     for i in 0..texts.len() {
         for j in i + 1..texts.len() {
@@ -186,18 +191,7 @@ fn unrelated(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, 
 /// fourth pair, to keep the fit's size.
 fn background(b: &Bench, pairs: &[Pair], rule: &DuplicateRule) -> Vec<(u32, u32, Option<Row>)> {
     let group = groups(pairs.iter());
-    let texts: Vec<(u32, Profile, &Side)> = pairs
-        .iter()
-        .flat_map(|p| [(p.number, &p.a), (p.number, &p.b)])
-        .enumerate()
-        .map(|(i, (n, s))| {
-            let side = Side {
-                day: 0,
-                ..s.clone()
-            };
-            (n, b.profile(i as i64 + 1, &side), s)
-        })
-        .collect();
+    let texts = texts_of(b, pairs);
     let placements = [
         Proximity::SameCompound,
         Proximity::SameCommunity,

@@ -98,15 +98,17 @@ fn fail(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{e}: {:?}", e.fields())
 }
 
+/// The demo account `username` as it acts.
+async fn principal(db: &Db, username: &str) -> anyhow::Result<Principal> {
+    let id = crate::auth::accounts::id_by_username(db, username)
+        .await
+        .map_err(fail)?;
+    principal_of(db, id).await.map_err(fail)
+}
+
 pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(SEED);
-    let who = async |name: &str| -> anyhow::Result<Principal> {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
-            .bind(name)
-            .fetch_one(&db.pool)
-            .await?;
-        principal_of(db, id).await.map_err(fail)
-    };
+    let who = |name| principal(db, name);
     let cast = Cast {
         dispatcher: who("dispatcher").await?,
         sampler: who("sampler").await?,

@@ -10,7 +10,6 @@ use super::super::cases::MIN;
 use super::super::cases::photos::Photos;
 use super::fail;
 use crate::audit::Change;
-use crate::auth::{Principal, principal_of};
 use crate::cases::TransitionRequest;
 use crate::db::Db;
 
@@ -28,13 +27,7 @@ pub(super) async fn walk(
     recall: i64,
     t: &Times,
 ) -> anyhow::Result<()> {
-    let who = async |name: &str| -> anyhow::Result<Principal> {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE username = $1")
-            .bind(name)
-            .fetch_one(&db.pool)
-            .await?;
-        principal_of(db, id).await.map_err(fail)
-    };
+    let who = |name| super::principal(db, name);
     let (office, group) = (who("office").await?, who("group").await?);
     // 景程社区居委会 and 景程小区物业服务中心.
     let (community, property) = (who("department").await?, who("dept-property").await?);
