@@ -32,7 +32,7 @@ struct Job<B: Batch> {
     answer: oneshot::Sender<AppResult<B::Done>>,
 }
 
-/// The queue to one writer, started on first use (in the caller's runtime).
+/// The queue to one writer, started on first use on a thread of its own.
 pub struct Writer<B: Batch> {
     db: Db,
     batch: Arc<B>,
@@ -43,12 +43,10 @@ pub struct Writer<B: Batch> {
 
 impl<B: Batch> Writer<B> {
     /// A writer of up to `most` items a transaction, with `waiting` items queued before callers
-    /// wait for room. It takes its transactions from a connection of its own: from the shared
-    /// pool it would queue behind every request's reads, and the more clients, the longer each
-    /// batch waited to start (PostgreSQL's intake rate fell from 32 to 512 clients).
+    /// wait for room.
     pub fn new(db: &Db, batch: B, most: usize, waiting: usize) -> Self {
         Self {
-            db: db.own_pool(1),
+            db: db.clone(),
             batch: Arc::new(batch),
             most,
             waiting,
@@ -59,7 +57,23 @@ impl<B: Batch> Writer<B> {
     fn queue(&self) -> &mpsc::Sender<Job<B>> {
         self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(self.waiting);
-            tokio::spawn(run(self.db.clone(), self.batch.clone(), self.most, rx));
+            let (db, batch, most) = (self.db.clone(), self.batch.clone(), self.most);
+            // A thread and runtime of its own: on the request runtime, under thousands of
+            // clients, the writer waited its turn behind every request task, and the fewer
+            // batches it wrote, the more requests waited (BENCHMARKS.md, run D: accepted scans
+            // under overload 1,101/s → 11,445/s). Its transactions take a connection of its
+            // own, opened on this runtime: from the shared pool they would queue behind every
+            // request's reads (PostgreSQL's intake rate fell from 32 to 512 clients).
+            std::thread::Builder::new()
+                .name("group-commit".into())
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for the writer");
+                    runtime.block_on(async move { run(db.own_pool(1), batch, most, rx).await });
+                })
+                .expect("a thread for the writer");
             tx
         })
     }
