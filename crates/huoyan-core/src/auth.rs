@@ -91,6 +91,14 @@ pub enum Permission {
     TestingLab,
     /// Read a positive tube's recall list: its people with their buildings and (masked) phones.
     TestingRecall,
+    /// Read the drone fleet, its missions and the live map with the drones' video.
+    DronesRead,
+    /// Register a squad's drones and change them (home, streams, the charging mark).
+    DronesManage,
+    /// Plan patrol missions over the sealed zones and export them to ground control.
+    DronesPlan,
+    /// Fly: upload a mission to a connected vehicle, and mark what the camera sees as a case.
+    DronesFly,
 }
 
 impl Permission {
@@ -199,6 +207,10 @@ impl Role {
             TestingRegister => matches!(self, Admin | Dispatcher | Sampler),
             TestingLab => self == Lab,
             TestingRecall => matches!(self, Admin | Commander | Office | Dispatcher | Supervisor),
+            DronesRead => matches!(self, Admin | Commander | Office | Group | Dispatcher | Pilot),
+            DronesManage => matches!(self, Admin | Pilot),
+            DronesPlan => matches!(self, Commander | Pilot),
+            DronesFly => self == Pilot,
         }
     }
 
