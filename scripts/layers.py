@@ -15,7 +15,7 @@ LAYERS = [
     # the kernel
     "audit", "backup", "auth", "notifications",
     # contexts, each above those it may call
-    "org", "cases", "inspections", "workforce", "testing",
+    "org", "cases", "inspections", "workforce", "testing", "drones",
     # the composition root, then what stands on it
     "app", "demo", "cli",
 ]

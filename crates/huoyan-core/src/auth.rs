@@ -207,7 +207,10 @@ impl Role {
             TestingRegister => matches!(self, Admin | Dispatcher | Sampler),
             TestingLab => self == Lab,
             TestingRecall => matches!(self, Admin | Commander | Office | Dispatcher | Supervisor),
-            DronesRead => matches!(self, Admin | Commander | Office | Group | Dispatcher | Pilot),
+            DronesRead => matches!(
+                self,
+                Admin | Commander | Office | Group | Dispatcher | Pilot
+            ),
             DronesManage => matches!(self, Admin | Pilot),
             DronesPlan => matches!(self, Commander | Pilot),
             DronesFly => self == Pilot,

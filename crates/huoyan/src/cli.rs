@@ -25,8 +25,8 @@ struct Cli {
     #[arg(long, global = true, env = "HUOYAN_DB")]
     db: Option<String>,
     /// Optional TOML file with `db`, `listen`, `audit_key`, `secure_cookies`, `map_tiles`,
-    /// `map_tiles_attribution`, `[deadlines]` and `[evidence]`; flags and HUOYAN_* variables win
-    /// over it.
+    /// `map_tiles_attribution`, `map_tiles_gcj02`, `mavlink`, `[deadlines]` and `[evidence]`;
+    /// flags and HUOYAN_* variables win over it.
     #[arg(long, global = true, env = "HUOYAN_CONFIG")]
     config: Option<PathBuf>,
     /// File holding the audit key that seals the audit trail (64 hex digits), kept apart from
@@ -57,6 +57,15 @@ struct Cli {
         value_name = "TEXT"
     )]
     map_tiles_attribution: Option<String>,
+    /// The tiles are a Chinese web map's, in GCJ-02 (AMap, Tencent): positions, stored in WGS-84,
+    /// are drawn shifted to match them. Also `map_tiles_gcj02 = true` in the TOML.
+    #[arg(long, global = true, env = "HUOYAN_MAP_TILES_GCJ02")]
+    map_tiles_gcj02: bool,
+    /// Listen for the drones' MAVLink telemetry (v1 and v2, many vehicles on one port) on this UDP
+    /// address, e.g. 0.0.0.0:14550, for `serve` and `demo`; off unless given. Also `mavlink` in
+    /// the TOML.
+    #[arg(long, global = true, env = "HUOYAN_MAVLINK", value_name = "ADDR")]
+    mavlink: Option<SocketAddr>,
     #[command(subcommand)]
     command: Command,
 }
@@ -175,6 +184,9 @@ struct FileConfig {
     secure_cookies: bool,
     map_tiles: Option<String>,
     map_tiles_attribution: Option<String>,
+    #[serde(default)]
+    map_tiles_gcj02: bool,
+    mavlink: Option<SocketAddr>,
     /// `[deadlines]`: hours per priority (`[deadlines.hours]`) and per category and priority
     /// (`[deadlines.overrides.supplies]`).
     #[serde(default)]
@@ -234,7 +246,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .or(file.map_tiles_attribution)
                     .as_deref(),
             )
-            .map_err(|e| anyhow::anyhow!("map_tiles: {e}"))?,
+            .map_err(|e| anyhow::anyhow!("map_tiles: {e}"))?
+            .in_gcj02(cli.map_tiles_gcj02 || file.map_tiles_gcj02),
         ),
         None => None,
     };
@@ -243,6 +256,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         evidence: file.evidence.policy().map_err(in_config)?,
         secure_cookies: cli.secure_cookies || file.secure_cookies,
         map_tiles,
+        mavlink: cli.mavlink.or(file.mavlink),
     };
     // The audit key: writers create it when missing, verification never does.
     let key = |purpose| {

@@ -9,6 +9,8 @@
 //!   other context, `cases`, `inspections` (which files its findings through `cases`), and
 //!   `workforce` (posts, blockers, the roster engine's plans, each person's duty);
 //!   `testing` (sampling points and rounds, residents, tubes, scans, boxes, results, recalls);
+//!   `drones` (the fleet, coverage patrols exported to ground control, the MAVLink link and the
+//!   live map, aerial findings filed through `cases`);
 //! - the composition root `app`, which alone knows every context, and the loaders and command
 //!   line above it (`demo`, `cli`).
 //!
@@ -23,6 +25,7 @@ pub mod check;
 pub mod cli;
 pub mod db;
 pub mod demo;
+pub mod drones;
 pub mod error;
 pub mod geo;
 pub mod http;

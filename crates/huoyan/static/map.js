@@ -24,6 +24,21 @@
     }
   }
 
+  // Positions are stored in WGS-84; over GCJ-02 tiles (Chinese web maps) they are drawn shifted
+  // to match the tiles (static/datum.js), and a point picked on the map is shifted back.
+  var gcj = !!(tiles && tiles.datum === "gcj02" && window.huoyanDatum);
+  function toMap(lat, lon) {
+    return gcj ? L.latLng(window.huoyanDatum.wgsToGcj(lat, lon)) : L.latLng(lat, lon);
+  }
+  function fromMap(latlng) {
+    return gcj ? window.huoyanDatum.gcjToWgs(latlng.lat, latlng.lng) : [latlng.lat, latlng.lng];
+  }
+  function coords(c) {
+    return toMap(c[1], c[0]);
+  }
+  // For the pages that draw more on the same map (the drones' live map).
+  window.huoyanMap = { map: map, toMap: toMap, fromMap: fromMap };
+
   // Escapes `s` for Leaflet, which takes HTML.
   function text(s) {
     var d = document.createElement("div");
@@ -75,6 +90,7 @@
     map.createPane(pane).style.zIndex = 410 + i;
     var layer = L.geoJSON(fc, {
       pane: pane,
+      coordsToLatLng: coords,
       style: function (f) {
         var c = f.properties.control;
         return { className: "area lvl-" + (c ? c.level : "none"), weight: 1.5, fillOpacity: 0.15 };
@@ -105,7 +121,7 @@
     var cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40, animate: false });
     fc.features.forEach(function (f) {
       var p = f.properties;
-      var at = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+      var at = coords(f.geometry.coordinates);
       var icon = L.divIcon({ className: "pin st-" + p.state + (p.overdue ? " overdue" : ""), iconSize: [14, 14] });
       var title = p.number + " " + p.state_label + " · " + p.title;
       var marker = L.marker(at, { icon: icon, title: title, alt: p.number, keyboard: true });
@@ -128,7 +144,7 @@
   function drawSites(rows) {
     rows.forEach(function (r) {
       if (r.lon === null || r.lat === null) return;
-      var at = L.latLng(r.lat, r.lon);
+      var at = toMap(r.lat, r.lon);
       var icon = L.divIcon({ className: "pin site-" + r.standing, iconSize: [14, 14] });
       var title = r.site_name + " · " + r.team_name + " · " + el.getAttribute("data-" + r.standing);
       L.marker(at, { icon: icon, title: title, alt: r.site_name, keyboard: true }).addTo(map);
@@ -164,6 +180,7 @@
     .then(function () {
       el.setAttribute("data-outlines", String(outlines));
       el.setAttribute("data-ready", "true");
+      document.dispatchEvent(new Event("huoyan-map-ready"));
     });
 
   document.addEventListener("change", function (e) {

@@ -102,16 +102,23 @@ mod tests {
     fn the_published_vectors_are_reproduced_both_ways() {
         for [w_lat, w_lon, g_lat, g_lon] in VECTORS {
             let (lon, lat) = wgs_to_gcj(w_lon, w_lat);
-            assert!((lon - g_lon).abs() < 1e-9 && (lat - g_lat).abs() < 1e-9, "{lon} {lat}");
+            assert!(
+                (lon - g_lon).abs() < 1e-9 && (lat - g_lat).abs() < 1e-9,
+                "{lon} {lat}"
+            );
             let (lon, lat) = gcj_to_wgs(g_lon, g_lat);
-            assert!((lon - w_lon).abs() < 1e-8 && (lat - w_lat).abs() < 1e-8, "{lon} {lat}");
+            assert!(
+                (lon - w_lon).abs() < 1e-8 && (lat - w_lat).abs() < 1e-8,
+                "{lon} {lat}"
+            );
         }
     }
 
     #[test]
     fn daqing_shifts_by_a_few_hundred_metres_and_abroad_not_at_all() {
         let (lon, lat) = wgs_to_gcj(125.10, 46.59);
-        let metres = ((lon - 125.10) * 111_320.0 * 46.59f64.to_radians().cos()).hypot((lat - 46.59) * 110_540.0);
+        let metres = ((lon - 125.10) * 111_320.0 * 46.59f64.to_radians().cos())
+            .hypot((lat - 46.59) * 110_540.0);
         assert!((200.0..700.0).contains(&metres), "{metres} m");
         assert_eq!(wgs_to_gcj(2.35, 48.85), (2.35, 48.85));
         assert_eq!(gcj_to_wgs(-74.0, 40.7), (-74.0, 40.7));

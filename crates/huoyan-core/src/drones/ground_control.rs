@@ -234,7 +234,12 @@ mod tests {
     fn sortie() -> Sortie {
         let zone = Zone::from_rings(
             "景程小区",
-            vec![vec![[125.100, 46.590], [125.104, 46.590], [125.104, 46.593], [125.100, 46.593]]],
+            vec![vec![
+                [125.100, 46.590],
+                [125.104, 46.590],
+                [125.104, 46.593],
+                [125.100, 46.593],
+            ]],
         );
         let req = PlanRequest {
             zones: vec![zone],
@@ -262,11 +267,23 @@ mod tests {
         let n = s.waypoints.len();
         assert_eq!(m.items.len(), n - 2 + 4);
         let home = m.home();
-        assert_eq!((home.command, home.frame, home.alt), (NAV_WAYPOINT, FRAME_GLOBAL, 0.0));
-        assert_eq!((home.lat, home.lon), (s.waypoints[0].lat, s.waypoints[0].lon));
+        assert_eq!(
+            (home.command, home.frame, home.alt),
+            (NAV_WAYPOINT, FRAME_GLOBAL, 0.0)
+        );
+        assert_eq!(
+            (home.lat, home.lon),
+            (s.waypoints[0].lat, s.waypoints[0].lon)
+        );
         assert_eq!((m.items[1].command, m.items[1].alt), (NAV_TAKEOFF, 80.0));
-        assert_eq!((m.items[2].command, m.items[2].params[1]), (DO_CHANGE_SPEED, 10.0));
-        for (it, w) in m.items[3..m.items.len() - 1].iter().zip(&s.waypoints[1..n - 1]) {
+        assert_eq!(
+            (m.items[2].command, m.items[2].params[1]),
+            (DO_CHANGE_SPEED, 10.0)
+        );
+        for (it, w) in m.items[3..m.items.len() - 1]
+            .iter()
+            .zip(&s.waypoints[1..n - 1])
+        {
             assert_eq!(
                 (it.command, it.frame, it.lat, it.lon, it.alt),
                 (NAV_WAYPOINT, FRAME_GLOBAL_RELATIVE_ALT, w.lat, w.lon, w.alt)
@@ -281,7 +298,11 @@ mod tests {
         let s = sortie();
         let m = GroundMission::for_sortie(&s, 10.0).unwrap();
         let frame = Frame::around(s.waypoints.iter().map(|w| [w.lon, w.lat]));
-        let ring: Vec<P> = m.fence.iter().map(|&[lat, lon]| frame.to_xy(lon, lat)).collect();
+        let ring: Vec<P> = m
+            .fence
+            .iter()
+            .map(|&[lat, lon]| frame.to_xy(lon, lat))
+            .collect();
         assert!(signed_area2(&ring) < 0.0, "clockwise");
         for w in &s.waypoints {
             let q = frame.to_xy(w.lon, w.lat);
@@ -328,8 +349,17 @@ mod tests {
         assert_eq!(fence["version"], 2);
         assert!(fence["circles"].is_array());
         let polygon = &fence["polygons"][0];
-        assert_eq!((polygon["version"].as_i64(), polygon["inclusion"].as_bool()), (Some(1), Some(true)));
-        assert!(polygon["polygon"].as_array().unwrap().iter().all(|p| p.as_array().unwrap().len() == 2));
+        assert_eq!(
+            (polygon["version"].as_i64(), polygon["inclusion"].as_bool()),
+            (Some(1), Some(true))
+        );
+        assert!(
+            polygon["polygon"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p.as_array().unwrap().len() == 2)
+        );
         assert_eq!(plan["rallyPoints"]["version"], 2);
     }
 

@@ -62,7 +62,14 @@ impl Vehicle {
     }
 
     /// A GLOBAL_POSITION_INT, in its wire units (degE7, mm, centidegrees with 65535 unknown).
-    pub fn position(&mut self, at_ms: i64, lat_e7: i32, lon_e7: i32, relative_mm: i32, hdg_cdeg: u16) {
+    pub fn position(
+        &mut self,
+        at_ms: i64,
+        lat_e7: i32,
+        lon_e7: i32,
+        relative_mm: i32,
+        hdg_cdeg: u16,
+    ) {
         self.heard(at_ms);
         self.fix = Some(Fix {
             at_ms,
@@ -99,9 +106,7 @@ impl Vehicle {
         }
         match self.link(now_ms) {
             LinkState::Lost => Status::LinkLost,
-            LinkState::Up
-                if self.armed || self.fix.is_some_and(|f| f.alt_m > AIRBORNE_ABOVE_M) =>
-            {
+            LinkState::Up if self.armed || self.fix.is_some_and(|f| f.alt_m > AIRBORNE_ABOVE_M) => {
                 Status::InAir
             }
             _ => Status::Idle,
@@ -116,7 +121,10 @@ mod tests {
     #[test]
     fn a_vehicle_silent_for_three_seconds_has_lost_its_link() {
         let mut v = Vehicle::default();
-        assert_eq!((v.link(0), v.status(0, false)), (LinkState::None, Status::Idle));
+        assert_eq!(
+            (v.link(0), v.status(0, false)),
+            (LinkState::None, Status::Idle)
+        );
         v.heartbeat(10_000, 0);
         assert_eq!(v.link(10_000 + LOST_AFTER_MS), LinkState::Up);
         assert_eq!(v.link(10_001 + LOST_AFTER_MS), LinkState::Lost);
@@ -139,7 +147,10 @@ mod tests {
         assert_eq!(v.status(2_500, false), Status::InAir);
         assert_eq!(v.status(2_500, true), Status::Charging);
         let f = v.fix.unwrap();
-        assert_eq!((f.lat, f.lon, f.alt_m, f.heading_deg), (46.59, 125.1, 80.0, None));
+        assert_eq!(
+            (f.lat, f.lon, f.alt_m, f.heading_deg),
+            (46.59, 125.1, 80.0, None)
+        );
     }
 
     #[test]

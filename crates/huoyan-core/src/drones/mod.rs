@@ -36,8 +36,10 @@ pub const STREAM_URL_MAX: usize = 500;
 pub enum StreamError {
     #[error("must start with https:// or http:// (the page plays nothing else)")]
     Scheme,
-    #[error("must name a host after the scheme")]
+    #[error("must name a host (letters, digits, dots, hyphens, a port) after the scheme")]
     NoHost,
+    #[error("must not carry a user name or password")]
+    Credentials,
     #[error("must not contain spaces, quotes, angle brackets or control characters")]
     Characters,
     #[error("at most {STREAM_URL_MAX} characters")]
@@ -50,23 +52,32 @@ pub fn check_stream_url(url: &str) -> Result<(), StreamError> {
     if url.chars().count() > STREAM_URL_MAX {
         return Err(StreamError::TooLong);
     }
-    if url
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
-    {
+    if url.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')
+    }) {
         return Err(StreamError::Characters);
     }
+    stream_origin(url).map(|_| ())
+}
+
+/// The origin (`https://host:port`) a checked stream URL is fetched from, for the page's content
+/// security policy. The host may hold only letters, digits, `.`, `-`, and a port or an IPv6
+/// literal's brackets and colons, so that an origin can never add a directive to the policy.
+pub fn stream_origin(url: &str) -> Result<String, StreamError> {
     let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
+    let (scheme, rest) = ["https://", "http://"]
+        .iter()
+        .find_map(|s| lower.strip_prefix(s).map(|r| (s, r)))
         .ok_or(StreamError::Scheme)?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host.rsplit('@').next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
+    if host.contains('@') {
+        return Err(StreamError::Credentials);
+    }
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if host.is_empty() || host.starts_with(':') || !host.chars().all(plain) {
         return Err(StreamError::NoHost);
     }
-    Ok(())
+    Ok(format!("{scheme}{host}"))
 }
 
 #[cfg(test)]
@@ -75,16 +86,46 @@ mod tests {
 
     #[test]
     fn only_http_urls_with_a_host_play() {
-        assert_eq!(check_stream_url("https://video.police.example/uav1/index.m3u8"), Ok(()));
+        assert_eq!(
+            check_stream_url("https://video.police.example/uav1/index.m3u8"),
+            Ok(())
+        );
         assert_eq!(check_stream_url("HTTP://10.0.0.5:8889/uav2/whep"), Ok(()));
-        assert_eq!(check_stream_url("javascript:alert(1)"), Err(StreamError::Scheme));
-        assert_eq!(check_stream_url("data:text/html,x"), Err(StreamError::Scheme));
-        assert_eq!(check_stream_url("file:///etc/passwd"), Err(StreamError::Scheme));
+        assert_eq!(
+            check_stream_url("javascript:alert(1)"),
+            Err(StreamError::Scheme)
+        );
+        assert_eq!(
+            check_stream_url("data:text/html,x"),
+            Err(StreamError::Scheme)
+        );
+        assert_eq!(
+            check_stream_url("file:///etc/passwd"),
+            Err(StreamError::Scheme)
+        );
         assert_eq!(check_stream_url("rtsp://cam/1"), Err(StreamError::Scheme));
         assert_eq!(check_stream_url("https:///x"), Err(StreamError::NoHost));
-        assert_eq!(check_stream_url("https://user@:80/x"), Err(StreamError::NoHost));
-        assert_eq!(check_stream_url("https://a/\"onerror=x"), Err(StreamError::Characters));
-        assert_eq!(check_stream_url("https://a/ b"), Err(StreamError::Characters));
+        assert_eq!(
+            check_stream_url("https://user@cam/x"),
+            Err(StreamError::Credentials)
+        );
+        assert_eq!(
+            check_stream_url("https://a;script-src/x"),
+            Err(StreamError::NoHost)
+        );
+        assert_eq!(check_stream_url("https://a,b/x"), Err(StreamError::NoHost));
+        assert_eq!(
+            stream_origin("HTTPS://Video.Example:8443/a/b.m3u8?t=1"),
+            Ok("https://video.example:8443".into())
+        );
+        assert_eq!(
+            check_stream_url("https://a/\"onerror=x"),
+            Err(StreamError::Characters)
+        );
+        assert_eq!(
+            check_stream_url("https://a/ b"),
+            Err(StreamError::Characters)
+        );
         let long = format!("https://a/{}", "x".repeat(STREAM_URL_MAX));
         assert_eq!(check_stream_url(&long), Err(StreamError::TooLong));
     }

@@ -31,6 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::AuthState;
 use crate::cases::CasesState;
 use crate::db::Db;
+use crate::drones::DronesState;
 use crate::error::AppError;
 use crate::inspections::InspectionsState;
 use crate::org::OrgState;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// A tile server under the maps' outlines; none: a plain background.
     pub map_tiles: Option<crate::web::map::Tiles>,
+    /// The UDP address the drones' MAVLink link listens on; none: no link.
+    pub mavlink: Option<SocketAddr>,
 }
 
 /// Every context's state, built once per server.
@@ -64,9 +67,11 @@ pub struct App {
     pub inspections: InspectionsState,
     pub workforce: WorkforceState,
     pub testing: TestingState,
+    pub drones: DronesState,
     /// The audit trail's verifications run from the page, one at a time per server.
     pub verifications: crate::audit::Verifications,
     pub map_tiles: Option<crate::web::map::Tiles>,
+    pub mavlink: Option<SocketAddr>,
 }
 
 impl App {
@@ -103,6 +108,13 @@ impl App {
                 menu: menu.clone(),
                 ingest: Arc::new(crate::testing::Ingest::new(&db)),
             },
+            drones: DronesState {
+                db: db.clone(),
+                menu: menu.clone(),
+                live: Default::default(),
+                link: Default::default(),
+                map_tiles: settings.map_tiles.clone(),
+            },
             cases: CasesState {
                 intake: Arc::new(crate::cases::intake::Intake::new(&db)),
                 db,
@@ -114,6 +126,7 @@ impl App {
             },
             verifications: Default::default(),
             map_tiles: settings.map_tiles,
+            mavlink: settings.mavlink,
         }
     }
 
@@ -130,6 +143,7 @@ fn menu() -> Menu {
     items.extend(crate::inspections::menu());
     items.extend(crate::workforce::menu());
     items.extend(crate::testing::menu());
+    items.extend(crate::drones::menu());
     items.extend(crate::notifications::menu());
     items.extend(crate::auth::menu());
     items.extend(verify::menu());
@@ -168,6 +182,7 @@ pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
         .merge(crate::inspections::api().with_state(app.inspections.clone()))
         .merge(crate::workforce::api().with_state(app.workforce.clone()))
         .merge(crate::testing::api().with_state(app.testing.clone()))
+        .merge(crate::drones::api().with_state(app.drones.clone()))
         .merge(crate::notifications::api().with_state(app.base.clone()));
     let (router, mut doc) = api.split_for_parts();
     // After the merge: the answers every operation shares need the operations.
@@ -205,6 +220,7 @@ pub fn router(app: &App) -> Router {
         .merge(crate::inspections::pages().with_state(app.inspections.clone()))
         .merge(crate::workforce::pages().with_state(app.workforce.clone()))
         .merge(crate::testing::pages().with_state(app.testing.clone()))
+        .merge(crate::drones::pages().with_state(app.drones.clone()))
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
         .merge(verify::router().with_state(verify::VerifyState {
@@ -225,25 +241,11 @@ pub fn router(app: &App) -> Router {
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            content_security_policy(app.map_tiles.as_ref()),
+            crate::web::map::content_security_policy(app.map_tiles.as_ref(), &[]),
         ))
         .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(header::CACHE_CONTROL, "no-store"))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-}
-
-/// Scripts and styles only from files the server serves (no inline script, so an injected one
-/// does not run), images also from the phone's camera (`blob:`, `data:`) and the map's tile
-/// server when one is configured, no framing, forms posted only here.
-fn content_security_policy(tiles: Option<&crate::web::map::Tiles>) -> HeaderValue {
-    let tiles = tiles
-        .map(|t| format!(" {}", t.source()))
-        .unwrap_or_default();
-    let policy = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    );
-    HeaderValue::from_str(&policy).expect("a tile source is checked to be a plain origin")
 }
 
 async fn healthz(db: Db) -> Result<&'static str, AppError> {
@@ -265,6 +267,14 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     on_ready(addr);
+    let link = match app.mavlink {
+        Some(addr) => {
+            let (bound, task) = crate::drones::start_link(&app.drones, addr).await?;
+            tracing::info!("MAVLink link on udp://{bound}");
+            Some(task)
+        }
+        None => None,
+    };
     let jobs = tokio::spawn(run_jobs(app.clone()));
     let server = axum::serve(
         nodelay(listener),
@@ -273,6 +283,9 @@ pub async fn serve(
     .with_graceful_shutdown(stop_signal());
     let served = server.await;
     jobs.abort();
+    if let Some(link) = link {
+        link.abort();
+    }
     served?;
     Ok(())
 }

@@ -273,7 +273,11 @@ pub mod perm {
         TestingSample,
         TestingRegister,
         TestingLab,
-        TestingRecall
+        TestingRecall,
+        DronesRead,
+        DronesManage,
+        DronesPlan,
+        DronesFly
     );
 }
 

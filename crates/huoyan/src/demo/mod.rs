@@ -4,6 +4,7 @@
 
 mod cases;
 pub use cases::Replay;
+mod drones;
 mod inspections;
 mod loader;
 mod names;
@@ -151,8 +152,9 @@ pub async fn load_with(
     )
     .await
     .map_err(e)?;
-    let geo: serde_json::Value =
+    let mut geo: serde_json::Value =
         serde_json::from_str(include_str!("../../../../data/daqing-districts.geojson"))?;
+    places::gcj_to_wgs(&mut geo);
     for f in geo["features"].as_array().into_iter().flatten() {
         if let (Some(code), Some(id)) = (
             f["id"].as_str(),
@@ -705,6 +707,8 @@ pub async fn load_with(
         "景程小区's testing of 08-21 to 08-29: registry, rounds, tubes, boxes, results, recalls",
     );
     testing::load(db).await?;
+    report("the drone squad's patrol of 08-31 08:00: five drones, their tracks and findings");
+    drones::load(db).await?;
 
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))

@@ -38,3 +38,24 @@ pub(super) fn random_point_in(
     }
     near.map_or(((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0), |n| n.0)
 }
+
+/// Moves every position of a GeoJSON value from GCJ-02 to WGS-84 in place: the district outlines
+/// in data/ come from a Chinese web map, and positions are stored in WGS-84 (GPS, the drones'
+/// telemetry), so an outline left in GCJ-02 would put points 400 m into the wrong compound.
+pub(super) fn gcj_to_wgs(v: &mut serde_json::Value) {
+    let Some(items) = v.as_array_mut() else {
+        if let Some(o) = v.as_object_mut() {
+            o.values_mut().for_each(gcj_to_wgs);
+        }
+        return;
+    };
+    if let [lon, lat, ..] = items.as_mut_slice()
+        && let (Some(x), Some(y)) = (lon.as_f64(), lat.as_f64())
+    {
+        let (wx, wy) = huoyan_core::drones::gcj02::gcj_to_wgs(x, y);
+        *lon = wx.into();
+        *lat = wy.into();
+        return;
+    }
+    items.iter_mut().for_each(gcj_to_wgs);
+}

@@ -99,7 +99,7 @@ fn fail(e: AppError) -> anyhow::Error {
 }
 
 /// The demo account `username` as it acts.
-async fn principal(db: &Db, username: &str) -> anyhow::Result<Principal> {
+pub(super) async fn principal(db: &Db, username: &str) -> anyhow::Result<Principal> {
     let id = crate::auth::accounts::id_by_username(db, username)
         .await
         .map_err(fail)?;

@@ -86,12 +86,17 @@ struct OrderRegion {
 /// Every order as the level rules need them. Orders number in the tens over a lockdown, so all
 /// are loaded whenever levels are derived.
 pub async fn rules(db: &Db) -> AppResult<Vec<ControlOrder>> {
+    rules_on(&mut *db.pool.acquire().await?).await
+}
+
+/// The same read on `conn`: inside a change whose write the levels decide.
+pub async fn rules_on(conn: &mut sqlx::AnyConnection) -> AppResult<Vec<ControlOrder>> {
     let rows: Vec<OrderRow> = sqlx::query_as("SELECT id, number, issued_at, effective_from, effective_until, level FROM control_orders ORDER BY id")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?;
     let links: Vec<OrderRegion> =
         sqlx::query_as("SELECT order_id, region_id FROM control_order_regions")
-            .fetch_all(&db.pool)
+            .fetch_all(&mut *conn)
             .await?;
     let ts = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let mut out = Vec::with_capacity(rows.len());

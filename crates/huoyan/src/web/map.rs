@@ -4,6 +4,7 @@
 //! background, so it works on a network that reaches nothing but this server.
 
 use axum::Router;
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use huoyan_core::cases::CaseState;
@@ -22,6 +23,9 @@ pub struct Tiles {
     attribution: String,
     /// The origin the content security policy must let images come from.
     source: String,
+    /// The tiles are drawn in GCJ-02 (a Chinese web map): stored WGS-84 positions are shifted to
+    /// match them.
+    gcj02: bool,
 }
 
 impl Tiles {
@@ -61,7 +65,13 @@ impl Tiles {
             url: url.to_string(),
             attribution: attribution.to_string(),
             source: format!("{scheme}://{host}"),
+            gcj02: false,
         })
+    }
+
+    /// The same tiles, drawn in GCJ-02 (`gcj02`) or WGS-84.
+    pub fn in_gcj02(self, gcj02: bool) -> Tiles {
+        Tiles { gcj02, ..self }
     }
 
     /// The `img-src` source of the content security policy for these tiles.
@@ -71,12 +81,37 @@ impl Tiles {
 
     /// The script that tells `map.js` where tiles come from (`null`: none).
     fn script(tiles: Option<&Tiles>) -> String {
-        let config = tiles.map(|t| serde_json::json!({"url": t.url, "attribution": t.attribution}));
+        let config = tiles.map(|t| {
+            serde_json::json!({"url": t.url, "attribution": t.attribution,
+                "datum": if t.gcj02 { "gcj02" } else { "wgs84" }})
+        });
         format!(
             "window.huoyanTiles = {};\n",
             serde_json::Value::from(config)
         )
     }
+}
+
+/// Scripts and styles only from files the server serves (no inline script, so an injected one
+/// does not run), images also from the phone's camera (`blob:`, `data:`) and the map's tile
+/// server when one is configured, no framing, forms posted only here. `media`: the origins a
+/// page's video plays from (checked by `huoyan_core::drones::stream_origin`), with `blob:` for
+/// the HLS player's media source.
+pub fn content_security_policy(tiles: Option<&Tiles>, media: &[String]) -> HeaderValue {
+    let tiles = tiles
+        .map(|t| format!(" {}", t.source()))
+        .unwrap_or_default();
+    let media = if media.is_empty() {
+        String::new()
+    } else {
+        let origins = media.join(" ");
+        format!(" media-src 'self' blob: {origins}; connect-src 'self' {origins};")
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles};{media} \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy).expect("tile and media sources are checked to be plain origins")
 }
 
 /// What a page's map shows; `templates/map.html` draws it and `static/map.js` fills it.
@@ -191,6 +226,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(tiles: Option<Tiles>) -> Router<
             vendor(JAVASCRIPT, include_str!("../../static/map.js")),
         )
         .route(
+            "/static/datum.js",
+            vendor(JAVASCRIPT, include_str!("../../static/datum.js")),
+        )
+        .route(
             "/static/map.css",
             vendor(CSS, include_str!("../../static/map.css")),
         )
@@ -230,6 +269,8 @@ mod tests {
         assert_eq!(local.source(), "http://10.0.0.5:8081");
         assert!(Tiles::script(Some(&local)).contains("\"url\":\"http://10.0.0.5:8081/tiles"));
         assert_eq!(Tiles::script(None), "window.huoyanTiles = null;\n");
+        assert!(Tiles::script(Some(&local)).contains("\"datum\":\"wgs84\""));
+        assert!(Tiles::script(Some(&local.in_gcj02(true))).contains("\"datum\":\"gcj02\""));
     }
 
     #[test]

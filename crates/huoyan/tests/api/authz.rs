@@ -45,6 +45,8 @@ const BLOCKER_READERS: &str = "admin commander dispatcher branch department";
 const TESTING_READERS: &str = "admin commander office group dispatcher sampler lab";
 /// A positive tube's recall list (personal data): those who act on it.
 const RECALL_READERS: &str = "admin commander office dispatcher supervisor";
+/// The drone fleet, its missions and the live map: the command side, the dispatcher, the pilots.
+const DRONE_READERS: &str = "admin commander office group dispatcher pilot";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -201,6 +203,17 @@ pub const TABLE: &[(&str, &str)] = &[
         "GET /api/v1/testing/rounds/{id}/figures.xlsx",
         TESTING_READERS,
     ),
+    ("GET /api/v1/drones", DRONE_READERS),
+    ("POST /api/v1/drones", "admin pilot"),
+    ("GET /api/v1/drones/{id}", DRONE_READERS),
+    ("PATCH /api/v1/drones/{id}", "admin pilot"),
+    ("GET /api/v1/drones/missions", DRONE_READERS),
+    ("POST /api/v1/drones/missions", "commander pilot"),
+    ("GET /api/v1/drones/missions/{id}", DRONE_READERS),
+    ("GET /api/v1/drones/missions/{id}/plan", DRONE_READERS),
+    ("GET /api/v1/drones/missions/{id}/waypoints", DRONE_READERS),
+    ("POST /api/v1/drones/missions/{id}/upload", "pilot"),
+    ("POST /api/v1/drones/findings", "pilot"),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -366,6 +379,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /workforce/hours", WORKFORCE_READERS),
     ("POST /workforce/posts", "admin dispatcher"),
     ("POST /workforce/posts/import", "admin dispatcher"),
+    ("GET /drones", DRONE_READERS),
+    ("GET /drones/live/events", DRONE_READERS),
 ];
 
 #[tokio::test]

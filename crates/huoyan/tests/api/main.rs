@@ -9,6 +9,7 @@ mod audit_scans;
 mod authz;
 mod browser;
 mod browser_chasing;
+mod browser_drones;
 mod browser_inspections;
 mod browser_testing;
 mod browser_workforce;
@@ -18,6 +19,7 @@ mod cli;
 mod copy;
 mod demo_cases;
 mod demo_testing;
+mod drones;
 mod duplicates;
 mod evidence;
 mod field;
@@ -62,6 +64,8 @@ pub struct TestApp {
     pub db_arg: String,
     /// The audit key file this database is sealed with, for `--audit-key`.
     pub key_file: std::path::PathBuf,
+    /// Where the MAVLink link listens, when the settings asked for one.
+    pub mavlink: Option<std::net::SocketAddr>,
     pub client: reqwest::Client,
 }
 
@@ -281,7 +285,17 @@ pub async fn serve(fresh: FreshDb, settings: huoyan::app::Settings) -> TestApp {
     } = fresh;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = huoyan::app::router(&huoyan::app::App::new(db.clone(), settings));
+    let state = huoyan::app::App::new(db.clone(), settings);
+    let mavlink = match state.mavlink {
+        Some(addr) => Some(
+            huoyan::drones::start_link(&state.drones, addr)
+                .await
+                .unwrap()
+                .0,
+        ),
+        None => None,
+    };
+    let app = huoyan::app::router(&state);
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -296,6 +310,7 @@ pub async fn serve(fresh: FreshDb, settings: huoyan::app::Settings) -> TestApp {
         owner,
         db_arg,
         key_file,
+        mavlink,
         client: reqwest::Client::new(),
     }
 }

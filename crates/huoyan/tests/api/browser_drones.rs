@@ -1,0 +1,129 @@
+//! The pilot's live map on a phone at 360 px: the demo's five drones come up as five pymavlink
+//! vehicles start sending to the MAVLink port, move on the map with their tracks, one is shown as
+//! link lost within 5 s of falling silent, the patrol of 31 August is previewed with its files,
+//! and what drone 1's camera sees is filed as a case from the form.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+
+use crate::browser::{browser, click, fits, sign_in, type_into};
+use crate::drones::fly;
+use crate::spawn_app_with;
+
+/// Waits up to `limit` for the script `test` (returning a boolean) to hold.
+async fn until(c: &fantoccini::Client, limit: Duration, what: &str, test: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let held = c
+            .execute(test, vec![])
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap_or(false);
+        if held {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seconds() {
+    let settings = huoyan::app::Settings {
+        mavlink: Some("127.0.0.1:0".parse().unwrap()),
+        ..Default::default()
+    };
+    let app = spawn_app_with(true, settings).await;
+    let (c, _driver, _dir) = browser(360, 740).await;
+    sign_in(
+        &c,
+        &app.base,
+        "pilot",
+        huoyan::auth::password::DEMO_PASSWORD,
+    )
+    .await;
+    c.goto(&format!("{}/drones", app.base)).await.unwrap();
+    until(&c, Duration::from_secs(30), "the map", "return document.getElementById('map').getAttribute('data-ready') === 'true' && document.getElementById('drones').getAttribute('data-live') === 'true'").await;
+
+    // The demo's drones are system ids 1 to 5; drone 3 falls silent after 6 s.
+    let home = app.centre_of("景程小区").await;
+    let _vehicles = fly(
+        &app,
+        home,
+        "1,2,3,4,5",
+        &["--silent", "3", "6", "--radius", "20"],
+    );
+    let silent_from = Instant::now() + Duration::from_secs(6);
+    until(&c, Duration::from_secs(15), "five drones moving", "return document.querySelectorAll('.drone[data-link=\"up\"]').length === 5 && Array.prototype.every.call(document.querySelectorAll('.drone[data-link]'), function (m) { return Number(m.getAttribute('data-moves')) >= 3; })").await;
+    let statuses: Vec<String> = c
+        .execute("return Array.prototype.map.call(document.querySelectorAll('#fleet tr[data-system]'), function (r) { return r.getAttribute('data-status'); })", vec![])
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, vec!["in_air"; 5]);
+    fits(&c, "drones-live", 360).await;
+
+    until(&c, Duration::from_secs(15), "drone 3 lost", "return document.querySelector('#fleet tr[data-system=\"3\"]').getAttribute('data-link') === 'lost' && document.querySelector('.drone[data-system=\"3\"]').getAttribute('data-link') === 'lost'").await;
+    let after = Instant::now().saturating_duration_since(silent_from);
+    assert!(
+        after < Duration::from_secs(5),
+        "shown lost {after:?} after falling silent"
+    );
+    let label = c
+        .find(Locator::Css("#fleet tr[data-system=\"3\"] .status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(label, "失联");
+
+    // The patrol of 31 August, previewed with its sorties' files.
+    c.execute("var s = document.getElementById('mission'); s.value = s.options[1].value; s.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .unwrap();
+    until(&c, Duration::from_secs(10), "the mission's sorties", "return document.querySelectorAll('#mission-detail li a[href*=\"/plan?sortie=\"]').length >= 5 && document.querySelectorAll('.mission-path').length >= 5").await;
+
+    // What drone 1's camera sees, at its position over 景程小区.
+    type_into(
+        &c,
+        "#finding textarea[name=description]",
+        "南门卡口无人值守，有居民外出",
+    )
+    .await;
+    click(&c, "#finding button[type=submit]").await;
+    until(
+        &c,
+        Duration::from_secs(10),
+        "the case filed",
+        "return document.getElementById('finding-note').hasAttribute('data-case')",
+    )
+    .await;
+    let case: i64 = c
+        .find(Locator::Css("#finding-note"))
+        .await
+        .unwrap()
+        .attr("data-case")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let compound = app
+        .id_of(&format!(
+            "SELECT compound_id FROM cases WHERE id = {case} AND source = 'drone'"
+        ))
+        .await;
+    assert_eq!(
+        compound,
+        app.id_of("SELECT id FROM regions WHERE name = '景程小区'")
+            .await
+    );
+    fits(&c, "drones-finding", 360).await;
+}
