@@ -469,20 +469,46 @@ async fn get_route(
     Ok(ApiJson(get(&state.db, id).await?))
 }
 
-fn attachment(name: String, content_type: &'static str, body: String) -> axum::response::Response {
+/// The two files ground-control software reads.
+enum FileKind {
+    Plan,
+    Waypoints,
+}
+
+/// The sortie `which` of mission `id` as a download of `kind`.
+async fn ground_file(
+    db: &Db,
+    id: i64,
+    which: Which,
+    kind: FileKind,
+) -> AppResult<axum::response::Response> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    (
+    let n = which.sortie.unwrap_or(1);
+    let (_, ground) = ground_mission(db, id, n).await?;
+    let (ext, content_type, body) = match kind {
+        FileKind::Plan => (
+            "plan",
+            "application/json",
+            serde_json::to_string_pretty(&ground.to_plan()).map_err(anyhow::Error::from)?,
+        ),
+        FileKind::Waypoints => (
+            "waypoints",
+            "text/plain; charset=utf-8",
+            ground.to_waypoints(),
+        ),
+    };
+    Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
+                format!("attachment; filename=\"huoyan-{id}-{n}.{ext}\""),
             ),
         ],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
 /// A sortie as a QGroundControl `.plan` file (JSON; take-off, waypoints, return to launch, an
@@ -497,14 +523,7 @@ async fn plan_file_route(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(which): ApiQuery<Which>,
 ) -> AppResult<axum::response::Response> {
-    let n = which.sortie.unwrap_or(1);
-    let (_, ground) = ground_mission(&state.db, id, n).await?;
-    let body = serde_json::to_string_pretty(&ground.to_plan()).map_err(anyhow::Error::from)?;
-    Ok(attachment(
-        format!("huoyan-{id}-{n}.plan"),
-        "application/json",
-        body,
-    ))
+    ground_file(&state.db, id, which, FileKind::Plan).await
 }
 
 /// A sortie as a `QGC WPL 110` `.waypoints` file (tab-separated; line 0 is home).
@@ -518,13 +537,7 @@ async fn waypoints_route(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(which): ApiQuery<Which>,
 ) -> AppResult<axum::response::Response> {
-    let n = which.sortie.unwrap_or(1);
-    let (_, ground) = ground_mission(&state.db, id, n).await?;
-    Ok(attachment(
-        format!("huoyan-{id}-{n}.waypoints"),
-        "text/plain; charset=utf-8",
-        ground.to_waypoints(),
-    ))
+    ground_file(&state.db, id, which, FileKind::Waypoints).await
 }
 
 pub fn api() -> OpenApiRouter<DronesState> {
