@@ -185,7 +185,8 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
         .map_err(fail)?;
     }
     change.commit().await.map_err(fail)?;
-    Ok(())
+    // The office on duty reads of each finding within a quarter of an hour.
+    super::testing::read_what_was_told(db, &pilot, |_| 15 * MIN).await
 }
 
 /// The sortie flown at `speed` m/s: (lon, lat, heading) every `EVERY_S` seconds.

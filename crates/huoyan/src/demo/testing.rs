@@ -230,6 +230,16 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
         "the deliveries came to {handed} tubes, not the scenario's {KITS}: the plan changed"
     );
     // Everyone told of the recalls, their cases and proposals read it within the hour or two.
+    read_what_was_told(db, &cast.dispatcher, |_| rng.random_range(5..120) * MIN).await
+}
+
+/// Marks every notification not yet read as read `after(at)` its sending (by the scenario's
+/// snapshot at the latest), as `p` records it.
+pub(super) async fn read_what_was_told(
+    db: &Db,
+    p: &Principal,
+    mut after: impl FnMut(i64) -> i64,
+) -> anyhow::Result<()> {
     let told: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, at FROM notifications WHERE read_at IS NULL ORDER BY id")
             .fetch_all(&db.pool)
@@ -237,17 +247,10 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
     let snapshot = bj(SNAPSHOT);
     let read: Vec<(i64, i64)> = told
         .into_iter()
-        .map(|(id, at)| {
-            (
-                id,
-                (at + rng.random_range(5..120) * MIN).clamp(at, snapshot),
-            )
-        })
+        .map(|(id, at)| (id, (at + after(at)).clamp(at, snapshot)))
         .collect();
-    let mut change = Change::begin(db, &cast.dispatcher.actor())
-        .await
-        .map_err(fail)?;
-    change.act_as(&cast.dispatcher.actor(), snapshot);
+    let mut change = Change::begin(db, &p.actor()).await.map_err(fail)?;
+    change.act_as(&p.actor(), snapshot);
     crate::notifications::mark_read(&mut change, &read)
         .await
         .map_err(fail)?;

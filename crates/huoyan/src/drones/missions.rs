@@ -213,8 +213,8 @@ pub async fn plan(change: &mut Change, p: &Principal, new: &NewMission) -> AppRe
             .flatten()
     });
     let team = super::fleet::squad_for(change, p, &mut check, asked).await?;
-    if new.objectives.is_empty() {
-        check.fail("objectives", "at least one");
+    if new.objectives.is_empty() || new.objectives.len() > 20 {
+        check.fail("objectives", "1 to 20 entries");
     }
     let mut objectives = new.objectives.clone();
     objectives.sort_by_key(|o| o.code());

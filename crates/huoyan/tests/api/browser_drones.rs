@@ -47,6 +47,33 @@ async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seco
     c.goto(&format!("{}/drones", app.base)).await.unwrap();
     until(&c, Duration::from_secs(30), "the map", "return document.getElementById('map').getAttribute('data-ready') === 'true' && document.getElementById('drones').getAttribute('data-live') === 'true'").await;
 
+    // The page's GCJ-02 shift is the core's: the published vectors, both ways.
+    let shifted = c
+        .execute(
+            "var d = window.huoyanDatum; return [d.wgsToGcj(31.1774276, 121.5272106), d.gcjToWgs(39.91334545536069, 116.38404722455657)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (lon, lat) = huoyan_core::drones::gcj02::wgs_to_gcj(121.5272106, 31.1774276);
+    assert!(
+        (shifted[0][0].as_f64().unwrap() - lat).abs() < 1e-12,
+        "{shifted}"
+    );
+    assert!(
+        (shifted[0][1].as_f64().unwrap() - lon).abs() < 1e-12,
+        "{shifted}"
+    );
+    assert!((shifted[0][0].as_f64().unwrap() - 31.17530398364597).abs() < 1e-9);
+    assert!(
+        (shifted[1][0].as_f64().unwrap() - 39.911954).abs() < 1e-8,
+        "{shifted}"
+    );
+    assert!(
+        (shifted[1][1].as_f64().unwrap() - 116.377817).abs() < 1e-8,
+        "{shifted}"
+    );
+
     // The demo's drones are system ids 1 to 5; drone 3 falls silent after 6 s.
     let home = app.centre_of("景程小区").await;
     let _vehicles = fly(

@@ -406,7 +406,7 @@ async fn a_configured_tile_server_is_drawn_and_allowed_by_the_policy() {
     .unwrap();
     assert_eq!(
         config,
-        json!({"url": "https://{s}.tiles.example.org/{z}/{x}/{y}.png", "attribution": "© Example <contributors>"})
+        json!({"url": "https://{s}.tiles.example.org/{z}/{x}/{y}.png", "attribution": "© Example <contributors>", "datum": "wgs84"})
     );
 }
 
@@ -874,10 +874,20 @@ async fn the_demos_cases_are_pinned_on_the_map_at_360_and_1280_px() {
         let shot = artefacts().join(format!("map-{width}.png"));
         std::fs::write(&shot, c.screenshot().await.unwrap()).unwrap();
         println!("map screenshot at {width} px: {}", shot.display());
-        // A pin opens its case.
-        let at = point_on(&c, ".leaflet-marker-icon.pin")
-            .await
-            .expect("a pin to click");
+        // A pin opens its case; where every pin is in a cluster, a cluster zooms in first.
+        let mut at = None;
+        for _ in 0..6 {
+            at = point_on(&c, ".leaflet-marker-icon.pin").await;
+            if at.is_some() {
+                break;
+            }
+            let cluster = point_on(&c, ".marker-cluster")
+                .await
+                .expect("a pin or a cluster to click");
+            click_at(&c, cluster).await;
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        }
+        let at = at.expect("a pin to click");
         click_at(&c, at).await;
         let mut opened = None;
         for _ in 0..50 {
