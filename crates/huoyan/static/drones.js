@@ -193,7 +193,44 @@
   // Planning: the compounds under a control order as zones, the squad's drones, then the new
   // mission shown as any other.
   var plan = document.getElementById("plan");
+  // Zones drawn on the map: each click a corner, "finish" closes the ring (GeoJSON, WGS-84).
+  var drawn = [];
+  var corners = null;
+  var drawnLayer = L.layerGroup().addTo(map);
+  var sketch = null;
+  function drawnNote() {
+    document.getElementById("drawn").textContent = drawn.length
+      ? root.getAttribute("data-drawn").replace("{n}", drawn.length) : "";
+    document.getElementById("draw-clear").hidden = !drawn.length;
+  }
   if (plan) {
+    document.getElementById("draw").addEventListener("click", function () {
+      corners = [];
+      sketch = L.polyline([], { className: "mission-path" }).addTo(drawnLayer);
+      document.getElementById("draw-done").hidden = false;
+    });
+    map.on("click", function (e) {
+      if (!corners) return;
+      corners.push(kit.fromMap(e.latlng));
+      sketch.addLatLng(e.latlng);
+    });
+    document.getElementById("draw-done").addEventListener("click", function () {
+      if (corners && corners.length >= 3) {
+        var ring = corners.map(function (c) { return [c[1], c[0]]; });
+        ring.push(ring[0]);
+        drawn.push({ type: "Polygon", coordinates: [ring] });
+        drawnLayer.removeLayer(sketch);
+        L.polygon(corners.map(function (c) { return kit.toMap(c[0], c[1]); }), { className: "mission-path" }).addTo(drawnLayer);
+      }
+      corners = null;
+      document.getElementById("draw-done").hidden = true;
+      drawnNote();
+    });
+    document.getElementById("draw-clear").addEventListener("click", function () {
+      drawn = [];
+      drawnLayer.clearLayers();
+      drawnNote();
+    });
     api("GET", "/api/v1/regions?level=compound&limit=500").then(function (page) {
       page.items.forEach(function (r) {
         if (!r.control || r.control.level === "lifted") return;
@@ -215,6 +252,7 @@
         objectives: checked("objectives"),
         altitude_m: Number(plan.elements.altitude_m.value),
         region_ids: Array.prototype.map.call(plan.elements.region_ids.selectedOptions, function (o) { return Number(o.value); }),
+        polygons: drawn,
         drone_ids: checked("drone_ids").map(Number)
       };
       var note = document.getElementById("plan-note");

@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::Db;
 use crate::error::{AppError, AppResult};
@@ -27,9 +27,13 @@ pub trait Batch: Send + Sync + 'static {
     ) -> impl Future<Output = Vec<AppResult<Self::Done>>> + Send;
 }
 
+/// One caller's items, taken by the writer whole: a request's items (a scanner's offline queue)
+/// share a batch rather than race one another into several.
 struct Job<B: Batch> {
-    item: B::Item,
-    answer: oneshot::Sender<AppResult<B::Done>>,
+    items: Vec<B::Item>,
+    answer: oneshot::Sender<Vec<AppResult<B::Done>>>,
+    /// The job's room in the queue, given back when the writer takes it.
+    room: OwnedSemaphorePermit,
 }
 
 /// The queue to one writer, started on first use on a thread of its own.
@@ -38,7 +42,9 @@ pub struct Writer<B: Batch> {
     batch: Arc<B>,
     most: usize,
     waiting: usize,
-    queue: OnceLock<mpsc::Sender<Job<B>>>,
+    /// Room in the queue, counted in items.
+    room: Arc<Semaphore>,
+    queue: OnceLock<mpsc::UnboundedSender<Job<B>>>,
 }
 
 impl<B: Batch> Writer<B> {
@@ -50,13 +56,14 @@ impl<B: Batch> Writer<B> {
             batch: Arc::new(batch),
             most,
             waiting,
+            room: Arc::new(Semaphore::new(waiting)),
             queue: OnceLock::new(),
         }
     }
 
-    fn queue(&self) -> &mpsc::Sender<Job<B>> {
+    fn queue(&self) -> &mpsc::UnboundedSender<Job<B>> {
         self.queue.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(self.waiting);
+            let (tx, rx) = mpsc::unbounded_channel();
             let (db, batch, most) = (self.db.clone(), self.batch.clone(), self.most);
             // A thread and runtime of its own: on the request runtime, under thousands of
             // clients, the writer waited its turn behind every request task, and the fewer
@@ -81,29 +88,76 @@ impl<B: Batch> Writer<B> {
     /// Writes `item` through the writer, waiting for room in the queue; answers once it is
     /// committed.
     pub async fn write(&self, item: B::Item) -> AppResult<B::Done> {
-        let (answer, answered) = oneshot::channel();
-        self.queue()
-            .send(Job { item, answer })
-            .await
-            .map_err(|_| anyhow::anyhow!("the writer has stopped"))?;
-        answer_of(answered).await
+        only(self.write_all(vec![item]).await?)
     }
 
     /// As `write`, but a full queue refuses the item at once (`AppError::Busy`): the writer
     /// already holds more than it commits in the time a client waits, and queueing more would
     /// only grow memory and every caller's wait.
     pub async fn try_write(&self, item: B::Item) -> AppResult<B::Done> {
+        only(self.try_write_all(vec![item]).await?)
+    }
+
+    /// Writes `items` through the writer in one batch (split only when the database refuses
+    /// one of them), waiting for room for all of them; one answer per item.
+    pub async fn write_all(&self, items: Vec<B::Item>) -> AppResult<Vec<AppResult<B::Done>>> {
+        let room = self
+            .room
+            .clone()
+            .acquire_many_owned(self.room_for(&items)?)
+            .await
+            .map_err(|_| anyhow::anyhow!("the writer has stopped"))?;
+        self.send(items, room).await
+    }
+
+    /// As `write_all`, refusing all of `items` at once (`AppError::Busy`) when the queue has no
+    /// room for them.
+    pub async fn try_write_all(&self, items: Vec<B::Item>) -> AppResult<Vec<AppResult<B::Done>>> {
+        let room = self
+            .room
+            .clone()
+            .try_acquire_many_owned(self.room_for(&items)?)
+            .map_err(|_| AppError::Busy)?;
+        self.send(items, room).await
+    }
+
+    fn room_for(&self, items: &[B::Item]) -> AppResult<u32> {
+        if items.len() > self.waiting {
+            return Err(anyhow::anyhow!(
+                "{} items at once, more than the writer's queue of {} holds",
+                items.len(),
+                self.waiting
+            )
+            .into());
+        }
+        Ok(u32::try_from(items.len()).expect("bounded by the queue"))
+    }
+
+    async fn send(
+        &self,
+        items: Vec<B::Item>,
+        room: OwnedSemaphorePermit,
+    ) -> AppResult<Vec<AppResult<B::Done>>> {
         let (answer, answered) = oneshot::channel();
         self.queue()
-            .try_send(Job { item, answer })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AppError::Busy,
-                mpsc::error::TrySendError::Closed(_) => {
-                    anyhow::anyhow!("the writer has stopped").into()
-                }
-            })?;
-        answer_of(answered).await
+            .send(Job {
+                items,
+                answer,
+                room,
+            })
+            .map_err(|_| anyhow::anyhow!("the writer has stopped"))?;
+        answered
+            .await
+            .map_err(|_| anyhow::anyhow!("the writer dropped the write").into())
     }
+}
+
+/// The one answer of a job of one item.
+fn only<D>(answers: Vec<AppResult<D>>) -> AppResult<D> {
+    answers
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(anyhow::anyhow!("the writer gave no answer").into()))
 }
 
 /// Whether a batch's failure is one item's doing, so that writing its items again one by one
@@ -126,26 +180,40 @@ pub fn is_data_exception(e: &AppError) -> bool {
         .is_some_and(|code| code.starts_with("22"))
 }
 
-async fn answer_of<D>(answered: oneshot::Receiver<AppResult<D>>) -> AppResult<D> {
-    answered
-        .await
-        .map_err(|_| anyhow::anyhow!("the writer dropped the write"))?
-}
-
-/// Writes what is queued, a batch at a time, until every sender is gone.
-async fn run<B: Batch>(db: Db, batch: Arc<B>, most: usize, mut queue: mpsc::Receiver<Job<B>>) {
-    let mut jobs = Vec::with_capacity(most);
-    while queue.recv_many(&mut jobs, most).await > 0 {
-        let taken = std::mem::replace(&mut jobs, Vec::with_capacity(most));
+/// Writes what is queued, whole jobs up to a batch of items at a time, until every sender is
+/// gone.
+async fn run<B: Batch>(
+    db: Db,
+    batch: Arc<B>,
+    most: usize,
+    mut queue: mpsc::UnboundedReceiver<Job<B>>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut n = first.items.len();
+        let mut jobs = vec![first];
+        while n < most {
+            let Ok(job) = queue.try_recv() else {
+                break;
+            };
+            n += job.items.len();
+            jobs.push(job);
+        }
         let (db, batch) = (db.clone(), batch.clone());
         // In a task of its own, so that a panic fails this batch's callers (their answers are
         // dropped) and not the writer.
         let _ = tokio::spawn(async move {
-            let (items, answers): (Vec<_>, Vec<_>) =
-                taken.into_iter().map(|j| (j.item, j.answer)).unzip();
-            for (answer, done) in answers.into_iter().zip(batch.write(&db, items).await) {
+            let mut items = Vec::with_capacity(n);
+            let mut answers = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                // Taken: its room in the queue is free again.
+                drop(job.room);
+                answers.push((job.items.len(), job.answer));
+                items.extend(job.items);
+            }
+            let mut done = batch.write(&db, items).await.into_iter();
+            for (k, answer) in answers {
                 // A caller that went away (client disconnected) is not told; its write stays.
-                let _ = answer.send(done);
+                let _ = answer.send(done.by_ref().take(k).collect());
             }
         })
         .await;
@@ -229,6 +297,20 @@ mod tests {
         }
         assert!((4..=6).contains(&busy), "{busy} refused");
         assert_eq!(writer.try_write(5).await.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn one_callers_items_share_a_batch_and_a_group_too_big_for_the_room_is_refused() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let writer = Arc::new(Writer::new(&db, Doubler::default(), 16, 8));
+        let answers = writer.write_all(vec![1, -2, 3, 4, 5]).await.unwrap();
+        assert_eq!(answers.len(), 5);
+        assert_eq!(answers[0].as_ref().ok(), Some(&2));
+        assert!(answers[1].is_err(), "one item's refusal is its own");
+        assert_eq!(answers[4].as_ref().ok(), Some(&10));
+        assert_eq!(writer.batch.0.lock().unwrap().clone(), vec![5], "one batch");
+        assert!(writer.try_write_all((0..9).collect()).await.is_err());
+        assert_eq!(writer.try_write(7).await.unwrap(), 14);
     }
 
     #[tokio::test]

@@ -195,6 +195,12 @@ impl Ingest {
     pub async fn scan(&self, scan: Scan) -> AppResult<ScanAnswer> {
         self.0.try_write(scan).await
     }
+
+    /// Writes a scanner's queue in one batch (a scan the database refuses fails alone); answers
+    /// once committed, or at once with `Busy` for all of them when the queue has no room.
+    pub async fn scans(&self, scans: Vec<Scan>) -> AppResult<Vec<AppResult<ScanAnswer>>> {
+        self.0.try_write_all(scans).await
+    }
 }
 
 /// Writes `scans` in one transaction; if the database refused one of them, each again alone, so
@@ -582,12 +588,32 @@ async fn scan_route(
                     format!("1 to {MOST_PER_REQUEST} scans"),
                 ));
             }
-            let waits = scans.iter().enumerate().map(|(i, new)| {
-                let parsed = Scan::parse(&p, new, &format!("scans[{i}]."), now);
-                let ingest = state.ingest.clone();
-                async move { ingest.scan(parsed?).await }
+            // The scans that parse go to the writer together; the others answer their error in
+            // their place.
+            let mut parsed = Vec::with_capacity(scans.len());
+            let mut slots: Vec<Option<AppResult<ScanAnswer>>> = Vec::with_capacity(scans.len());
+            for (i, new) in scans.iter().enumerate() {
+                match Scan::parse(&p, new, &format!("scans[{i}]."), now) {
+                    Ok(scan) => {
+                        parsed.push(scan);
+                        slots.push(None);
+                    }
+                    Err(e) => slots.push(Some(Err(e))),
+                }
+            }
+            let mut written = if parsed.is_empty() {
+                Vec::new()
+            } else {
+                state.ingest.scans(parsed).await?
+            }
+            .into_iter();
+            let answers = slots.into_iter().map(|slot| {
+                slot.unwrap_or_else(|| {
+                    written
+                        .next()
+                        .unwrap_or_else(|| Err(anyhow::anyhow!("no answer for the scan").into()))
+                })
             });
-            let answers = futures_util::future::join_all(waits).await;
             let results = answers
                 .into_iter()
                 .map(|a| match a {

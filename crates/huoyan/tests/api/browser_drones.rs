@@ -117,6 +117,32 @@ async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seco
         .unwrap();
     until(&c, Duration::from_secs(10), "the mission's sorties", "return document.querySelectorAll('#mission-detail li a[href*=\"/plan?sortie=\"]').length >= 5 && document.querySelectorAll('.mission-path').length >= 5").await;
 
+    // A zone drawn on the map around 景程小区 (four clicks, as the map gives them), planned.
+    c.execute("document.getElementById('planning').open = true;", vec![])
+        .await
+        .unwrap();
+    click(&c, "#draw").await;
+    let corners = serde_json::json!([
+        [home.1 - 0.001, home.0 - 0.0015],
+        [home.1 - 0.001, home.0 + 0.0015],
+        [home.1 + 0.001, home.0 + 0.0015],
+        [home.1 + 0.001, home.0 - 0.0015]
+    ]);
+    c.execute(
+        "var k = window.huoyanMap; arguments[0].forEach(function (p) { k.map.fire('click', { latlng: k.toMap(p[0], p[1]) }); });",
+        vec![corners],
+    )
+    .await
+    .unwrap();
+    click(&c, "#draw-done").await;
+    type_into(&c, "#plan input[name=name]", "画区巡查").await;
+    click(&c, "#plan button[type=submit]").await;
+    until(&c, Duration::from_secs(20), "the drawn zone planned", "var s = document.getElementById('mission'); return s.selectedOptions.length === 1 && s.selectedOptions[0].textContent === '画区巡查' && document.querySelectorAll('#mission-detail li').length >= 1").await;
+    let zones = app
+        .id_of("SELECT COUNT(*) FROM drone_missions WHERE name = '画区巡查' AND zones LIKE '%drawn-1%'")
+        .await;
+    assert_eq!(zones, 1);
+
     // What drone 1's camera sees, at its position over 景程小区.
     type_into(
         &c,
