@@ -17,7 +17,7 @@ use crate::audit::Change;
 use crate::auth::{Can, Principal, perm};
 use crate::check::{Check, Required};
 use crate::db::Db;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::http::{ApiJson, ApiPath, ApiQuery};
 
 /// Most zones and drones a mission takes: a district's sealed compounds, a squad's fleet.
@@ -389,12 +389,7 @@ pub async fn ground_mission(db: &Db, id: i64, number: i64) -> AppResult<(i64, Gr
     let (drone, sortie) = sorties(&mission.plan)
         .find(|(n, _, _)| *n == number)
         .map(|(_, d, s)| (d, s.clone()))
-        .ok_or_else(|| {
-            AppError::Invalid(vec![FieldError::new(
-                "sortie",
-                format!("1 to {}", mission.sorties.len()),
-            )])
-        })?;
+        .ok_or(AppError::NotFound("sortie"))?;
     let cruise: f64 = sqlx::query_scalar("SELECT cruise_mps FROM drones WHERE id = $1")
         .bind(drone)
         .fetch_one(&db.pool)
