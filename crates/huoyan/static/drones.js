@@ -32,18 +32,22 @@
     return drones[system];
   }
 
-  // Once, a moment after the first drones appear: the view over them instead of the whole city.
+  // Once, a moment after the first drones appear and after the map has fitted its outlines: the
+  // view over the drones instead of the whole city.
   var fitted = false;
+  function fitDrones() {
+    var b = L.latLngBounds([]);
+    Object.keys(drones).forEach(function (k) {
+      if (drones[k].shown) b.extend(drones[k].marker.getLatLng());
+    });
+    if (b.isValid()) map.fitBounds(b.pad(0.3), { animate: false, maxZoom: 16 });
+  }
   function fitSoon() {
     if (fitted) return;
     fitted = true;
-    setTimeout(function () {
-      var b = L.latLngBounds([]);
-      Object.keys(drones).forEach(function (k) {
-        if (drones[k].shown) b.extend(drones[k].marker.getLatLng());
-      });
-      if (b.isValid()) map.fitBounds(b.pad(0.3), { animate: false, maxZoom: 16 });
-    }, 1000);
+    var later = function () { setTimeout(fitDrones, 1000); };
+    if (document.getElementById("map").getAttribute("data-ready") === "true") later();
+    else document.addEventListener("huoyan-map-ready", later, { once: true });
   }
 
   function show(t) {
@@ -121,6 +125,23 @@
       });
     });
   }
+
+  // The operator's charging mark, for those who manage the fleet: on or off the charger.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest ? e.target.closest("button.charging") : null;
+    if (!b) return;
+    var r = b.closest("tr");
+    var on = b.getAttribute("aria-pressed") !== "true";
+    b.disabled = true;
+    api("PATCH", "/api/v1/drones/" + r.getAttribute("data-id"), { charging: on }).then(function (d) {
+      b.setAttribute("aria-pressed", String(d.charging));
+      if (d.charging) r.setAttribute("data-charging", ""); else r.removeAttribute("data-charging");
+      r.setAttribute("data-status", d.status);
+      var cell = r.querySelector(".status");
+      cell.textContent = statuses[d.status] || d.status;
+      cell.className = "status st-" + d.status;
+    }).catch(function (err) { b.title = err.message; }).then(function () { b.disabled = false; });
+  });
 
   // Missions: the list, and the chosen one's sorties on the map with their files.
   var select = document.getElementById("mission");

@@ -32,6 +32,7 @@ struct LivePage {
     drones: Vec<Drone>,
     can_fly: bool,
     can_plan: bool,
+    can_manage: bool,
     categories: Vec<(&'static str, &'static str)>,
     objectives: Vec<(&'static str, &'static str)>,
     /// `{"idle": "待命", …}` for the script that updates the statuses.
@@ -61,6 +62,7 @@ async fn live_page(
         map: MapView::outlines(locale),
         can_fly: user.role.allows(Permission::DronesFly),
         can_plan: user.role.allows(Permission::DronesPlan),
+        can_manage: user.role.allows(Permission::DronesManage),
         categories: Category::choices(locale.is_en()),
         objectives: Objective::choices(locale.is_en()),
         statuses: serde_json::Value::Object(statuses).to_string(),

@@ -111,6 +111,22 @@ async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seco
         .unwrap();
     assert_eq!(label, "失联");
 
+    // The view has moved from the whole city to the drones over 景程小区.
+    let zoom = c
+        .execute("return window.huoyanMap.map.getZoom();", vec![])
+        .await
+        .unwrap();
+    assert!(zoom.as_f64().unwrap() >= 14.0, "zoom {zoom}");
+    fits(&c, "drones-zoomed", 360).await;
+
+    // Drone 5 put on the charger from its row: charging, whatever its telemetry says.
+    click(&c, "#fleet tr[data-system=\"5\"] button.charging").await;
+    until(&c, Duration::from_secs(10), "drone 5 charging", "var r = document.querySelector('#fleet tr[data-system=\"5\"]'); return r.getAttribute('data-status') === 'charging' && r.querySelector('.status').textContent === '充电中';").await;
+    let charging = app
+        .id_of("SELECT charging FROM drones WHERE system_id = 5")
+        .await;
+    assert_eq!(charging, 1);
+
     // The patrol of 31 August, previewed with its sorties' files.
     c.execute("var s = document.getElementById('mission'); s.value = s.options[1].value; s.dispatchEvent(new Event('change'));", vec![])
         .await
