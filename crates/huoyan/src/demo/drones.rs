@@ -10,6 +10,7 @@ use huoyan_core::drones::coverage::Waypoint;
 use sqlx::Row;
 
 use super::cases::{MIN, bj};
+use super::testing::fail;
 use crate::audit::Change;
 use crate::check::Text;
 use crate::db::Db;
@@ -32,10 +33,6 @@ const SEEN: [(Category, &str); 5] = [
 
 /// Seconds between two stored fixes of the historical tracks.
 const EVERY_S: f64 = 5.0;
-
-fn fail(e: crate::error::AppError) -> anyhow::Error {
-    anyhow::anyhow!("{e}: {:?}", e.fields())
-}
 
 pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
     let pilot = super::testing::principal(db, "pilot").await?;

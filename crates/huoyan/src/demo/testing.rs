@@ -94,7 +94,7 @@ fn sheet_time(ms: i64) -> String {
         .to_string()
 }
 
-fn fail(e: AppError) -> anyhow::Error {
+pub(super) fn fail(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{e}: {:?}", e.fields())
 }
 

@@ -335,15 +335,20 @@ pub async fn get(state: &DronesState, id: i64) -> AppResult<Drone> {
         .ok_or(AppError::NotFound("drone"))
 }
 
-/// Drones by id as planning needs them, read inside `change`.
-pub(super) async fn for_planning(
-    change: &mut Change,
-    ids: &[i64],
-) -> AppResult<Vec<(i64, i64, huoyan_core::drones::coverage::Drone)>> {
+/// A drone as planning needs it.
+pub(super) struct Planned {
+    pub id: i64,
+    pub team_id: i64,
+    pub hfov_deg: f64,
+    pub drone: huoyan_core::drones::coverage::Drone,
+}
+
+/// Drones by id as planning needs them, read inside `change` (ids with no drone are left out).
+pub(super) async fn for_planning(change: &mut Change, ids: &[i64]) -> AppResult<Vec<Planned>> {
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         let Some(r) = sqlx::query(
-            "SELECT team_id, endurance_min, cruise_mps, home_lon, home_lat FROM drones WHERE id = $1",
+            "SELECT team_id, endurance_min, cruise_mps, hfov_deg, home_lon, home_lat FROM drones WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *change.tx)
@@ -352,10 +357,11 @@ pub(super) async fn for_planning(
             continue;
         };
         let endurance_s = r.try_get::<i64, _>("endurance_min")? as f64 * 60.0;
-        out.push((
+        out.push(Planned {
             id,
-            r.try_get("team_id")?,
-            huoyan_core::drones::coverage::Drone {
+            team_id: r.try_get("team_id")?,
+            hfov_deg: r.try_get("hfov_deg")?,
+            drone: huoyan_core::drones::coverage::Drone {
                 id: id.to_string(),
                 home: [r.try_get("home_lon")?, r.try_get("home_lat")?],
                 cruise_speed_mps: r.try_get("cruise_mps")?,
@@ -365,7 +371,7 @@ pub(super) async fn for_planning(
                 reserve_s: endurance_s / 5.0,
                 turnaround_s: 300.0,
             },
-        ));
+        });
     }
     Ok(out)
 }

@@ -209,7 +209,7 @@ pub async fn plan(change: &mut Change, p: &Principal, new: &NewMission) -> AppRe
         p.scope
             .team_id
             .is_none()
-            .then(|| drones.first().map(|d| d.1))
+            .then(|| drones.first().map(|d| d.team_id))
             .flatten()
     });
     let team = super::fleet::squad_for(change, p, &mut check, asked).await?;
@@ -230,9 +230,9 @@ pub async fn plan(change: &mut Change, p: &Principal, new: &NewMission) -> AppRe
         check.fail("drone_ids", format!("1 to {MAX_DRONES} different drones"));
     }
     for (i, id) in new.drone_ids.iter().enumerate() {
-        match drones.iter().find(|d| d.0 == *id) {
+        match drones.iter().find(|d| d.id == *id) {
             None => check.fail(&format!("drone_ids[{i}]"), "no such drone"),
-            Some(d) if Some(d.1) != team => {
+            Some(d) if Some(d.team_id) != team => {
                 check.fail(&format!("drone_ids[{i}]"), "not a drone of the squad")
             }
             Some(_) => {}
@@ -241,15 +241,10 @@ pub async fn plan(change: &mut Change, p: &Principal, new: &NewMission) -> AppRe
     let zones = zones_of(change, &mut check, new).await?;
     let name = new.name.trimmed().to_string();
     check.done()?;
-    let hfov = sqlx::query_scalar::<_, f64>(sqlx::AssertSqlSafe(format!(
-        "SELECT MIN(hfov_deg) FROM drones WHERE id IN ({})",
-        ids.iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
-    .fetch_one(&mut *change.tx)
-    .await?;
+    let hfov = drones
+        .iter()
+        .map(|d| d.hfov_deg)
+        .fold(f64::INFINITY, f64::min);
     let request = coverage::PlanRequest {
         zones: zones
             .iter()
@@ -266,7 +261,7 @@ pub async fn plan(change: &mut Change, p: &Principal, new: &NewMission) -> AppRe
             hfov_deg: hfov,
             side_overlap: overlap,
         },
-        drones: drones.into_iter().map(|d| d.2).collect(),
+        drones: drones.into_iter().map(|d| d.drone).collect(),
     };
     let bound: f64 = request
         .zones
