@@ -294,24 +294,42 @@
   var videoNote = document.getElementById("video-note");
   var hls = null;
   var peer = null;
+  var session = null;
   function stop() {
     if (hls) { hls.destroy(); hls = null; }
     if (peer) { peer.close(); peer = null; }
+    // WHEP: the session's resource is deleted so the server stops sending.
+    if (session) { fetch(session, { method: "DELETE" }).catch(function () {}); session = null; }
     video.removeAttribute("src");
     video.srcObject = null;
+  }
+  // The offer is sent once its candidates are gathered (at most 2 s), for servers that take no
+  // trickled candidates.
+  function gathered(pc) {
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") return resolve();
+      var timer = setTimeout(resolve, 2000);
+      pc.addEventListener("icegatheringstatechange", function () {
+        if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
+      });
+    });
   }
   function whep(url) {
     peer = new RTCPeerConnection();
     peer.addTransceiver("video", { direction: "recvonly" });
     peer.addTransceiver("audio", { direction: "recvonly" });
-    peer.ontrack = function (e) { video.srcObject = e.streams[0]; };
+    peer.ontrack = function (e) { if (e.track.kind === "video") video.srcObject = e.streams[0] || new MediaStream([e.track]); };
     var pc = peer;
     return pc.createOffer().then(function (offer) {
       return pc.setLocalDescription(offer);
     }).then(function () {
+      return gathered(pc);
+    }).then(function () {
       return fetch(url, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription.sdp });
     }).then(function (r) {
       if (!r.ok) throw new Error("WHEP " + r.status);
+      var where = r.headers.get("location");
+      if (where) session = new URL(where, url).href;
       return r.text();
     }).then(function (sdp) {
       return pc.setRemoteDescription({ type: "answer", sdp: sdp });
@@ -326,21 +344,30 @@
     var url = b.getAttribute("data-url");
     var kind = b.getAttribute("data-kind");
     var started;
+    var player;
     if (kind === "whep") {
+      player = "whep";
       started = whep(url);
-    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      video.src = url;
-      started = Promise.resolve();
     } else if (window.Hls && window.Hls.isSupported()) {
+      // hls.js first, as its own guide does: the same player wherever Media Source runs, where
+      // native HLS differs between browsers; native only where there is no Media Source.
       // No worker: it would come from a blob: URL, which the page's policy does not run.
+      player = "hls.js";
       hls = new window.Hls({ enableWorker: false, lowLatencyMode: true });
       hls.loadSource(url);
       hls.attachMedia(video);
+      hls.on(window.Hls.Events.ERROR, function (_event, data) {
+        if (data.fatal) videoNote.textContent = root.getAttribute("data-failed") + " (" + data.details + ")";
+      });
+      started = Promise.resolve();
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      player = "native";
+      video.src = url;
       started = Promise.resolve();
     } else {
       started = Promise.reject(new Error("HLS"));
     }
-    video.setAttribute("data-kind", kind);
+    video.setAttribute("data-player", player || "");
     started.then(function () { return video.play(); }).catch(function (err) {
       videoNote.textContent = root.getAttribute("data-failed") + " (" + err.message + ")";
     });

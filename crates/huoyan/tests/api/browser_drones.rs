@@ -1,7 +1,8 @@
 //! The pilot's live map on a phone at 360 px: the demo's five drones come up as five pymavlink
 //! vehicles start sending to the MAVLink port, move on the map with their tracks, one is shown as
-//! link lost within 5 s of falling silent, the patrol of 31 August is previewed with its files,
-//! and what drone 1's camera sees is filed as a case from the form.
+//! link lost within 5 s of falling silent, the patrol of 31 August is previewed with its files, and
+//! what drone 1's camera sees is filed as a case from the form. A drone's video plays from a
+//! real stream server, HLS and WHEP.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use fantoccini::Locator;
 
 use crate::browser::{browser, click, fits, sign_in, type_into};
 use crate::drones::fly;
-use crate::spawn_app_with;
+use crate::{spawn_app, spawn_app_with};
 
 /// Waits up to `limit` for the script `test` (returning a boolean) to hold.
 async fn until(c: &fantoccini::Client, limit: Duration, what: &str, test: &str) -> Duration {
@@ -195,4 +196,121 @@ async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seco
             .await
     );
     fits(&c, "drones-finding", 360).await;
+}
+
+/// A stream server run by `video_peer.py`: HLS cut by Debian's ffmpeg, WebRTC by aiortc's WHEP.
+struct VideoPeer {
+    child: std::process::Child,
+    port: u16,
+    /// Where the HLS segments are cut; removed when the peer ends.
+    _segments: crate::browser::tempdir::Dir,
+}
+
+impl Drop for VideoPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn video_peer() -> VideoPeer {
+    use std::io::{BufRead, BufReader};
+    let dir = crate::browser::tempdir::Dir::new();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/video_peer.py");
+    let mut child = std::process::Command::new(crate::drones::python())
+        .arg(script)
+        .arg(&dir.0)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect(
+            "HUOYAN_TEST_PYTHON with aiortc and aiohttp, and ffmpeg (scripts/test installs them)",
+        );
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("the video peer did not start: {line:?}"))
+        .parse()
+        .unwrap();
+    VideoPeer {
+        child,
+        port,
+        _segments: dir,
+    }
+}
+
+/// The video of drone 警航1 plays in the pilot's page from a real stream server, by each kind:
+/// an HLS playlist through hls.js, then WebRTC from a WHEP endpoint. The page's policy lets in
+/// the stream's origin because the drone names it; the server never touches the stream.
+#[tokio::test]
+async fn a_drones_video_plays_from_an_hls_server_and_a_whep_endpoint() {
+    let peer = video_peer();
+    let origin = format!("http://127.0.0.1:{}", peer.port);
+    let app = spawn_app(true).await;
+    let pilot = app.token("pilot").await;
+    let id = app
+        .id_of("SELECT id FROM drones WHERE callsign = '警航1'")
+        .await;
+    let (status, body) = app
+        .send(
+            "PATCH",
+            &pilot,
+            &format!("/api/v1/drones/{id}"),
+            &serde_json::json!({"streams": [
+                {"kind": "hls", "url": format!("{origin}/hls/index.m3u8")},
+                {"kind": "whep", "url": format!("{origin}/whep")}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Chromium hides its host candidates behind mDNS names unless told not to; aiortc answers
+    // with its own and learns the browser's from its checks either way, but plain addresses keep
+    // the test off multicast.
+    let (c, _driver, _dir) = crate::browser::browser_with(
+        360,
+        740,
+        &["--disable-features=WebRtcHideLocalIpsWithMdns".into()],
+    )
+    .await;
+    sign_in(
+        &c,
+        &app.base,
+        "pilot",
+        huoyan::auth::password::DEMO_PASSWORD,
+    )
+    .await;
+    c.goto(&format!("{}/drones", app.base)).await.unwrap();
+    until(
+        &c,
+        Duration::from_secs(30),
+        "the map",
+        "return document.getElementById('map').getAttribute('data-ready') === 'true'",
+    )
+    .await;
+
+    let row = format!("#fleet tr[data-id=\"{id}\"]");
+    click(&c, &format!("{row} button.play[data-kind=\"hls\"]")).await;
+    // The test pattern is 320x240; two seconds of it have played, through hls.js (Chromium
+    // would also play HLS natively).
+    until(&c, Duration::from_secs(30), "HLS playing", "var v = document.getElementById('video'); return v.getAttribute('data-player') === 'hls.js' && v.videoWidth === 320 && v.currentTime > 2 && !v.paused;").await;
+    c.execute("document.getElementById('video').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    fits(&c, "drones-video-hls", 360).await;
+
+    click(&c, &format!("{row} button.play[data-kind=\"whep\"]")).await;
+    // aiortc's track is 640x480; its frames arrive over the peer connection.
+    until(&c, Duration::from_secs(30), "WHEP playing", "var v = document.getElementById('video'); return v.srcObject !== null && v.videoWidth === 640 && v.currentTime > 1 && !v.paused;").await;
+    let note = c
+        .find(Locator::Id("video-note"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(note, "", "the page reported a failure");
+    fits(&c, "drones-video-whep", 360).await;
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{TestApp, fields, spawn_app, spawn_app_with};
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("HUOYAN_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
