@@ -2,7 +2,8 @@
 // an arrow turned to its heading, moved by the server's events (/drones/live/events) with its
 // track behind it; the fleet table's status and battery kept current; a mission's sorties drawn
 // beside the tracks with their downloads (and, for a pilot, the upload); the video of a drone
-// played by its URL's kind (HLS by hls.js, WebRTC by WHEP); and the aerial finding form.
+// played by its URL's kind (HLS by hls.js, WebRTC by WHEP); registering a drone; and the aerial
+// finding form.
 (function () {
   "use strict";
   var root = document.getElementById("drones");
@@ -120,10 +121,24 @@
     var url = path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + lang;
     return fetch(url, init).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) throw new Error(j.fields && j.fields.length ? j.fields.map(function (f) { return f.message; }).join("; ") : j.message);
+        if (!r.ok) {
+          var err = new Error(j.fields && j.fields.length ? j.fields.map(function (f) { return f.message; }).join("; ") : j.message);
+          err.fields = j.fields || [];
+          throw err;
+        }
         return j;
       });
     });
+  }
+
+  // An error for a form's note: each field at fault named by its label in the form.
+  function explain(form, err) {
+    if (!err.fields || !err.fields.length) return err.message;
+    return err.fields.map(function (f) {
+      var input = form.elements[f.field];
+      var label = input && input.closest ? input.closest("label") : null;
+      return (label ? label.firstChild.textContent.trim() : f.field) + ": " + f.message;
+    }).join("; ");
   }
 
   // The operator's charging mark, for those who manage the fleet: on or off the charger.
@@ -285,7 +300,39 @@
         select.appendChild(o);
         select.value = String(m.id);
         select.dispatchEvent(new Event("change"));
-      }).catch(function (err) { note.textContent = err.message; });
+      }).catch(function (err) { note.textContent = explain(plan, err); });
+    });
+  }
+
+  // Registering a drone, for those who manage the fleet: its take-off point typed or picked on
+  // the map; once registered the page is loaded again, so that its row, its place in the forms
+  // and its stream's origin in the page's policy all come from the server.
+  var register = document.getElementById("register");
+  if (register) {
+    map.on("click", function (e) {
+      if (!register.elements.pick_home.checked) return;
+      var wgs = kit.fromMap(e.latlng);
+      register.elements.home_lat.value = wgs[0].toFixed(7);
+      register.elements.home_lon.value = wgs[1].toFixed(7);
+    });
+    register.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var f = register.elements;
+      var note = document.getElementById("register-note");
+      var streams = [];
+      if (f.hls.value.trim()) streams.push({ kind: "hls", url: f.hls.value.trim() });
+      if (f.whep.value.trim()) streams.push({ kind: "whep", url: f.whep.value.trim() });
+      var body = {
+        callsign: f.callsign.value, model: f.model.value, system_id: Number(f.system_id.value),
+        endurance_min: Number(f.endurance_min.value), cruise_mps: Number(f.cruise_mps.value),
+        hfov_deg: Number(f.hfov_deg.value), home_lon: Number(f.home_lon.value),
+        home_lat: Number(f.home_lat.value), streams: streams
+      };
+      if (f.team_id) body.team_id = Number(f.team_id.value);
+      note.textContent = "";
+      api("POST", "/api/v1/drones", body).then(function () {
+        location.reload();
+      }).catch(function (err) { note.textContent = explain(register, err); });
     });
   }
 
@@ -409,7 +456,7 @@
       note.setAttribute("data-case", String(f.case_id));
       form.elements.description.value = "";
     }).catch(function (err) {
-      note.textContent = err.message;
+      note.textContent = explain(form, err);
     });
   });
 })();

@@ -324,6 +324,16 @@ async fn fetch(state: &DronesState, one: Option<i64>) -> AppResult<Vec<Drone>> {
         .collect()
 }
 
+/// The drone squads, for a manager who registers drones for any of them (at most 200: a city has
+/// a handful).
+pub async fn squads(state: &DronesState) -> AppResult<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM teams WHERE kind = 'drone_squad' ORDER BY name, id LIMIT 200",
+    )
+    .fetch_all(&state.db.pool)
+    .await?)
+}
+
 pub async fn list(state: &DronesState) -> AppResult<Vec<Drone>> {
     fetch(state, None).await
 }

@@ -18,7 +18,7 @@ use huoyan_core::drones::{Objective, stream_origin};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::DronesState;
-use super::fleet::{Drone, list};
+use super::fleet::{Drone, list, squads};
 use super::live::Telemetry;
 use crate::auth::{Page, perm};
 use crate::web::map::{MapView, content_security_policy};
@@ -33,6 +33,8 @@ struct LivePage {
     can_fly: bool,
     can_plan: bool,
     can_manage: bool,
+    /// The drone squads to register a drone for, for a manager not bound to one squad.
+    squads: Vec<(i64, String)>,
     categories: Vec<(&'static str, &'static str)>,
     objectives: Vec<(&'static str, &'static str)>,
     /// `{"idle": "待命", …}` for the script that updates the statuses.
@@ -58,11 +60,18 @@ async fn live_page(
         .iter()
         .map(|s| (s.code().to_string(), s.label(locale.is_en()).into()))
         .collect();
+    let can_manage = user.role.allows(Permission::DronesManage);
+    let squads = if can_manage && user.scope.team_id.is_none() {
+        squads(&state).await.page(locale)?
+    } else {
+        Vec::new()
+    };
     let mut page = render(&LivePage {
         map: MapView::outlines(locale),
         can_fly: user.role.allows(Permission::DronesFly),
         can_plan: user.role.allows(Permission::DronesPlan),
-        can_manage: user.role.allows(Permission::DronesManage),
+        can_manage,
+        squads,
         categories: Category::choices(locale.is_en()),
         objectives: Objective::choices(locale.is_en()),
         statuses: serde_json::Value::Object(statuses).to_string(),

@@ -242,29 +242,16 @@ fn video_peer() -> VideoPeer {
     }
 }
 
-/// The video of drone 警航1 plays in the pilot's page from a real stream server, by each kind:
-/// an HLS playlist through hls.js, then WebRTC from a WHEP endpoint. The page's policy lets in
-/// the stream's origin because the drone names it; the server never touches the stream.
+/// A pilot registers drone 警航6 from the page, its take-off point picked on the map and its
+/// video at a real stream server; the page names the field it refuses. Its video then plays by
+/// each kind: an HLS playlist through hls.js, then WebRTC from a WHEP endpoint. The page's policy
+/// lets in the stream's origin because the drone names it; the server never touches the stream.
 #[tokio::test]
-async fn a_drones_video_plays_from_an_hls_server_and_a_whep_endpoint() {
+async fn a_drone_registered_from_the_page_plays_its_video_from_hls_and_whep() {
     let peer = video_peer();
     let origin = format!("http://127.0.0.1:{}", peer.port);
     let app = spawn_app(true).await;
-    let pilot = app.token("pilot").await;
-    let id = app
-        .id_of("SELECT id FROM drones WHERE callsign = '警航1'")
-        .await;
-    let (status, body) = app
-        .send(
-            "PATCH",
-            &pilot,
-            &format!("/api/v1/drones/{id}"),
-            &serde_json::json!({"streams": [
-                {"kind": "hls", "url": format!("{origin}/hls/index.m3u8")},
-                {"kind": "whep", "url": format!("{origin}/whep")}]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let home = app.centre_of("景程小区").await;
 
     // Chromium hides its host candidates behind mDNS names unless told not to; aiortc answers
     // with its own and learns the browser's from its checks either way, but plain addresses keep
@@ -290,6 +277,65 @@ async fn a_drones_video_plays_from_an_hls_server_and_a_whep_endpoint() {
         "return document.getElementById('map').getAttribute('data-ready') === 'true'",
     )
     .await;
+
+    c.execute(
+        "document.getElementById('registering').open = true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    type_into(&c, "#register input[name=callsign]", "警航6").await;
+    type_into(&c, "#register input[name=model]", "DJI M30T").await;
+    // Drone 警航1's system id: refused, and the note names the field by its label.
+    type_into(&c, "#register input[name=system_id]", "1").await;
+    click(&c, "#register input[name=pick_home]").await;
+    c.execute(
+        "var k = window.huoyanMap; k.map.fire('click', { latlng: k.toMap(arguments[0], arguments[1]) });",
+        vec![home.1.into(), home.0.into()],
+    )
+    .await
+    .unwrap();
+    let picked = c
+        .execute("var f = document.getElementById('register').elements; return [Number(f.home_lon.value), Number(f.home_lat.value)];", vec![])
+        .await
+        .unwrap();
+    assert!(
+        (picked[0].as_f64().unwrap() - home.0).abs() < 1e-6,
+        "{picked}"
+    );
+    assert!(
+        (picked[1].as_f64().unwrap() - home.1).abs() < 1e-6,
+        "{picked}"
+    );
+    type_into(
+        &c,
+        "#register input[name=hls]",
+        &format!("{origin}/hls/index.m3u8"),
+    )
+    .await;
+    type_into(&c, "#register input[name=whep]", &format!("{origin}/whep")).await;
+    click(&c, "#register button[type=submit]").await;
+    until(&c, Duration::from_secs(10), "the refusal", "return document.getElementById('register-note').textContent.indexOf('MAVLink 系统号（1–255）: ') === 0").await;
+    c.execute(
+        "document.getElementById('register-note').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    fits(&c, "drones-register", 360).await;
+    c.execute(
+        "document.querySelector('#register input[name=system_id]').value = '';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    type_into(&c, "#register input[name=system_id]", "6").await;
+    click(&c, "#register button[type=submit]").await;
+    // Registered, the page comes again with the drone's row.
+    until(&c, Duration::from_secs(20), "the new row", "return document.getElementById('map').getAttribute('data-ready') === 'true' && document.querySelector('#fleet tr[data-system=\"6\"]') !== null").await;
+    let id = app
+        .id_of("SELECT id FROM drones WHERE callsign = '警航6' AND system_id = 6 AND model = 'DJI M30T'")
+        .await;
 
     let row = format!("#fleet tr[data-id=\"{id}\"]");
     click(&c, &format!("{row} button.play[data-kind=\"hls\"]")).await;
