@@ -77,5 +77,6 @@ pub mod cases;
 pub mod drones;
 pub mod inspections;
 pub mod org;
+pub mod supply;
 pub mod testing;
 pub mod workforce;
