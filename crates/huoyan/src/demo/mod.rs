@@ -709,6 +709,13 @@ pub async fn load_with(
     testing::load(db).await?;
     report("the drone squad's patrol of 08-31 08:00: five drones, their tracks and findings");
     drones::load(db).await?;
+    if db.backend == crate::db::Backend::Postgres {
+        // A bulk load leaves PostgreSQL's planner without statistics until autovacuum comes
+        // by; without them it plans the demo's first queries (and those of databases copied
+        // from it) for empty tables. Tables the role does not own are skipped with a warning.
+        report("planner statistics");
+        sqlx::query("ANALYZE").execute(&db.pool).await?;
+    }
 
     let count = |table: &'static str| async move {
         let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))

@@ -1,6 +1,7 @@
 //! The browser test: headless Chromium from Debian's packages, driven through ChromeDriver.
 //! A missing browser is a failure, never a skip (the test command installs it).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -9,11 +10,15 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::spawn_app;
 
+/// ChromeDriver in a process group of its own, which the Chromium it starts and Chromium's
+/// renderers join: the test's end kills the whole group. Killing ChromeDriver alone left Chromium
+/// running, a few hundred processes by the end of a run, still drawing their pages.
 pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -35,6 +40,7 @@ pub(crate) async fn browser_with(
         .port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -226,7 +226,13 @@ pub async fn demo_db() -> FreshDb {
             huoyan::demo::load(&fresh.db, None, &mut |_| {})
                 .await
                 .expect("demo loads");
-            if backend() != "postgres" {
+            if backend() == "postgres" {
+                // The owner gathers the planner's statistics, which every copy inherits.
+                sqlx::query("ANALYZE")
+                    .execute(&fresh.owner.pool)
+                    .await
+                    .expect("the template analysed");
+            } else {
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .execute(&fresh.owner.pool)
                     .await
