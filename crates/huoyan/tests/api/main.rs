@@ -226,13 +226,10 @@ pub async fn demo_db() -> FreshDb {
             huoyan::demo::load(&fresh.db, None, &mut |_| {})
                 .await
                 .expect("demo loads");
-            if backend() == "postgres" {
-                // The owner gathers the planner's statistics, which every copy inherits.
-                sqlx::query("ANALYZE")
-                    .execute(&fresh.owner.pool)
-                    .await
-                    .expect("the template analysed");
-            } else {
+            // Not analysed on PostgreSQL (the demo's own ANALYZE skips the owner's tables): the
+            // plans test reads how PostgreSQL plans tables of unknown size, as a city's would
+            // plan, not the demo's few hundred cases.
+            if backend() != "postgres" {
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .execute(&fresh.owner.pool)
                     .await
