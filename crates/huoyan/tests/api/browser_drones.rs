@@ -30,6 +30,19 @@ async fn until(c: &fantoccini::Client, limit: Duration, what: &str, test: &str) 
     }
 }
 
+/// Signs the demo's pilot in and opens the live map once its outlines are drawn.
+async fn open_live_map(c: &fantoccini::Client, app: &crate::TestApp) {
+    sign_in(c, &app.base, "pilot", huoyan::auth::password::DEMO_PASSWORD).await;
+    c.goto(&format!("{}/drones", app.base)).await.unwrap();
+    until(
+        c,
+        Duration::from_secs(30),
+        "the map",
+        "return document.getElementById('map').getAttribute('data-ready') === 'true'",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seconds() {
     let settings = huoyan::app::Settings {
@@ -38,15 +51,14 @@ async fn five_drones_move_on_the_live_map_and_one_is_shown_lost_within_five_seco
     };
     let app = spawn_app_with(true, settings).await;
     let (c, _driver, _dir) = browser(360, 740).await;
-    sign_in(
+    open_live_map(&c, &app).await;
+    until(
         &c,
-        &app.base,
-        "pilot",
-        huoyan::auth::password::DEMO_PASSWORD,
+        Duration::from_secs(10),
+        "the live events",
+        "return document.getElementById('drones').getAttribute('data-live') === 'true'",
     )
     .await;
-    c.goto(&format!("{}/drones", app.base)).await.unwrap();
-    until(&c, Duration::from_secs(30), "the map", "return document.getElementById('map').getAttribute('data-ready') === 'true' && document.getElementById('drones').getAttribute('data-live') === 'true'").await;
 
     // The page's GCJ-02 shift is the core's: the published vectors, both ways.
     let shifted = c
@@ -262,21 +274,7 @@ async fn a_drone_registered_from_the_page_plays_its_video_from_hls_and_whep() {
         &["--disable-features=WebRtcHideLocalIpsWithMdns".into()],
     )
     .await;
-    sign_in(
-        &c,
-        &app.base,
-        "pilot",
-        huoyan::auth::password::DEMO_PASSWORD,
-    )
-    .await;
-    c.goto(&format!("{}/drones", app.base)).await.unwrap();
-    until(
-        &c,
-        Duration::from_secs(30),
-        "the map",
-        "return document.getElementById('map').getAttribute('data-ready') === 'true'",
-    )
-    .await;
+    open_live_map(&c, &app).await;
 
     c.execute(
         "document.getElementById('registering').open = true;",
