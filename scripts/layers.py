@@ -15,7 +15,7 @@ LAYERS = [
     # the kernel
     "audit", "backup", "auth", "notifications",
     # contexts, each above those it may call
-    "org", "cases", "inspections", "workforce", "testing", "drones",
+    "org", "cases", "inspections", "workforce", "testing", "drones", "supply",
     # the composition root, then what stands on it
     "app", "demo", "cli",
 ]

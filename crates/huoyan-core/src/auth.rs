@@ -99,6 +99,20 @@ pub enum Permission {
     DronesPlan,
     /// Fly: upload a mission to a connected vehicle, and mark what the camera sees as a case.
     DronesFly,
+    /// Read supply batches and their deliveries per building, in scope (a volunteer or branch:
+    /// their team's; a community office: its community's).
+    SupplyRead,
+    /// Plan a supply batch per building and split it among volunteer teams.
+    SupplyPlan,
+    /// Mark a building's delivery of one's own team done, with the count.
+    SupplyDeliver,
+    /// Read assistance requests in scope; the resident's phone in clear only to the volunteer
+    /// assigned and the community office.
+    AssistanceRead,
+    /// Pass on a resident's request for help (medicine, a medical visit, sampling at the door).
+    AssistanceFile,
+    /// Assign a request to a volunteer with a deadline, and close it for them.
+    AssistanceAssign,
 }
 
 impl Permission {
@@ -214,6 +228,29 @@ impl Role {
             DronesManage => matches!(self, Admin | Pilot),
             DronesPlan => matches!(self, Commander | Pilot),
             DronesFly => self == Pilot,
+            SupplyRead => matches!(
+                self,
+                Admin | Commander | Office | Group | Dispatcher | Branch | Volunteer | Department
+            ),
+            SupplyPlan => matches!(self, Admin | Dispatcher),
+            SupplyDeliver => matches!(self, Branch | Volunteer),
+            AssistanceRead => matches!(
+                self,
+                Admin
+                    | Commander
+                    | Office
+                    | Group
+                    | Dispatcher
+                    | Branch
+                    | Volunteer
+                    | Department
+                    | Supervisor
+            ),
+            AssistanceFile => matches!(
+                self,
+                Office | Dispatcher | Branch | Volunteer | Department | Supervisor
+            ),
+            AssistanceAssign => matches!(self, Dispatcher | Branch | Department),
         }
     }
 

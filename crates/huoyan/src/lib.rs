@@ -10,7 +10,8 @@
 //!   `workforce` (posts, blockers, the roster engine's plans, each person's duty);
 //!   `testing` (sampling points and rounds, residents, tubes, scans, boxes, results, recalls);
 //!   `drones` (the fleet, coverage patrols exported to ground control, the MAVLink link and the
-//!   live map, aerial findings filed through `cases`);
+//!   live map, aerial findings filed through `cases`); `supply` (batches carried to every
+//!   building, a shortfall or a miss filed through `cases`, residents' requests for help);
 //! - the composition root `app`, which alone knows every context, and the loaders and command
 //!   line above it (`demo`, `cli`).
 //!
@@ -33,6 +34,7 @@ pub mod i18n;
 pub mod inspections;
 pub mod notifications;
 pub mod org;
+pub mod supply;
 pub mod tabular;
 pub mod testing;
 pub mod time;

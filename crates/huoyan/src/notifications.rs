@@ -24,7 +24,7 @@ use crate::web::{MenuItem, PageCtx, PageError, PageResultExt, render};
 use huoyan_core::auth::Role;
 use huoyan_core::cases::step::{Audience, Notice};
 use huoyan_core::cases::{Action, CaseState};
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 
 /// The document's schema of `Notification.kind`: the core's notice kinds.
 fn notification_kinds() -> utoipa::openapi::schema::Schema {
@@ -35,6 +35,7 @@ fn notification_kinds() -> utoipa::openapi::schema::Schema {
                 .iter()
                 .chain(huoyan_core::workforce::NOTICE_KINDS.iter())
                 .chain(huoyan_core::testing::NOTICE_KINDS.iter())
+                .chain(huoyan_core::supply::NOTICE_KINDS.iter())
                 .copied(),
         ))
         .into()
@@ -124,6 +125,48 @@ async fn insert(
             &rows,
         )
         .await
+}
+
+/// The enabled accounts of `roles` whose region holds region path `path`, or lies in it.
+pub async fn acting_on(change: &mut Change, path: &str, roles: &[&str]) -> AppResult<Vec<i64>> {
+    let mut sql = Sql::new(
+        "SELECT a.id FROM accounts a LEFT JOIN regions s ON s.id = a.scope_region_id WHERE a.disabled = 0 \
+         AND (a.scope_region_id IS NULL OR ",
+    );
+    sql.bind(path);
+    sql.push(" LIKE s.path || '%' OR s.path LIKE ");
+    sql.bind(path);
+    sql.push(" || '%') AND a.role IN (");
+    for (i, role) in roles.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*role);
+    }
+    sql.push(")");
+    sql.query()
+        .fetch_all(&mut *change.tx)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
+/// The enabled accounts of the community offices (departments of kind community) whose
+/// community holds region path `path`.
+pub async fn community_offices(change: &mut Change, path: &str) -> AppResult<Vec<i64>> {
+    let mut sql = Sql::new(
+        "SELECT a.id FROM accounts a JOIN departments d ON d.id = a.scope_department_id \
+         JOIN regions r ON r.id = d.region_id WHERE a.disabled = 0 AND a.role = 'department' \
+         AND d.kind = 'community' AND ",
+    );
+    sql.bind(path).push(" LIKE r.path || '%'");
+    sql.query()
+        .fetch_all(&mut *change.tx)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
 }
 
 /// Tells the office of new reports `cases` (the `reported` notice), each to the office accounts

@@ -14,7 +14,8 @@ crate::coded_enum!(
     }
 );
 
-// `Testing`: the follow-ups a positive test result sets going (`testing`'s recall).
+// `Testing`: the follow-ups a positive test result sets going (`testing`'s recall). `Supply`: a
+// delivery short or missed (`supply`).
 crate::coded_enum!(
     Source {
         Supervisor = "supervisor", "小区监督员", "Compound supervisor";
@@ -23,6 +24,7 @@ crate::coded_enum!(
         Resident = "resident", "居民", "Resident";
         Hotline = "hotline", "热线", "Hotline";
         Testing = "testing", "核酸结果", "Test results";
+        Supply = "supply", "物资配送", "Supply deliveries";
     }
 );
 

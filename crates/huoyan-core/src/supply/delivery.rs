@@ -74,6 +74,27 @@ pub fn mark(planned: u32, delivered: u32) -> Result<Outcome, MarkError> {
     }
 }
 
+crate::coded_enum!(
+    /// Where a building's delivery stands.
+    DeliveryState {
+        Pending = "pending", "待配送", "Pending";
+        Complete = "complete", "已送达", "Delivered";
+        Short = "short", "短缺", "Short";
+        Missed = "missed", "超时未送", "Missed";
+    }
+);
+
+/// Where a delivery of `planned` stands: marked with `delivered`, or missed (past its deadline
+/// unmarked); a mark after a miss counts as the mark.
+pub fn state(planned: i64, delivered: Option<i64>, missed: bool) -> DeliveryState {
+    match delivered {
+        Some(d) if d >= planned => DeliveryState::Complete,
+        Some(_) => DeliveryState::Short,
+        None if missed => DeliveryState::Missed,
+        None => DeliveryState::Pending,
+    }
+}
+
 /// Whether an unmarked delivery due at `deadline_ms` is missed at `now_ms`.
 pub fn missed(deadline_ms: i64, now_ms: i64) -> bool {
     now_ms > deadline_ms
@@ -160,6 +181,10 @@ mod tests {
         assert_eq!(mark(40, 0), Ok(Outcome::Short(40)));
         assert_eq!(mark(40, 41), Err(MarkError::MoreThanPlanned(40)));
         assert!(missed(1_000, 1_001));
+        assert_eq!(state(40, None, false), DeliveryState::Pending);
+        assert_eq!(state(40, None, true), DeliveryState::Missed);
+        assert_eq!(state(40, Some(37), true), DeliveryState::Short);
+        assert_eq!(state(40, Some(40), false), DeliveryState::Complete);
         assert!(!missed(1_000, 1_000));
     }
 

@@ -6,6 +6,14 @@
 pub mod assistance;
 pub mod delivery;
 
+/// The kinds of notice supplies send: a request for help assigned to a volunteer, an urgent
+/// medical need told to the community and the group at once, a request past its deadline.
+pub const NOTICE_KINDS: [&str; 3] = [
+    "assistance_assigned",
+    "assistance_urgent",
+    "assistance_overdue",
+];
+
 crate::coded_enum!(
     /// Why a resident needs help: the household register's conditions.
     Condition {

@@ -35,6 +35,7 @@ use crate::drones::DronesState;
 use crate::error::AppError;
 use crate::inspections::InspectionsState;
 use crate::org::OrgState;
+use crate::supply::SupplyState;
 use crate::testing::TestingState;
 use crate::web::{Base, Menu, MenuItem};
 use crate::workforce::WorkforceState;
@@ -68,6 +69,7 @@ pub struct App {
     pub workforce: WorkforceState,
     pub testing: TestingState,
     pub drones: DronesState,
+    pub supply: SupplyState,
     /// The audit trail's verifications run from the page, one at a time per server.
     pub verifications: crate::audit::Verifications,
     pub map_tiles: Option<crate::web::map::Tiles>,
@@ -115,6 +117,10 @@ impl App {
                 link: Default::default(),
                 map_tiles: settings.map_tiles.clone(),
             },
+            supply: SupplyState {
+                db: db.clone(),
+                menu: menu.clone(),
+            },
             cases: CasesState {
                 intake: Arc::new(crate::cases::intake::Intake::new(&db)),
                 db,
@@ -144,6 +150,7 @@ fn menu() -> Menu {
     items.extend(crate::workforce::menu());
     items.extend(crate::testing::menu());
     items.extend(crate::drones::menu());
+    items.extend(crate::supply::menu());
     items.extend(crate::notifications::menu());
     items.extend(crate::auth::menu());
     items.extend(verify::menu());
@@ -183,6 +190,7 @@ pub fn api(app: &App) -> (Router, utoipa::openapi::OpenApi) {
         .merge(crate::workforce::api().with_state(app.workforce.clone()))
         .merge(crate::testing::api().with_state(app.testing.clone()))
         .merge(crate::drones::api().with_state(app.drones.clone()))
+        .merge(crate::supply::api().with_state(app.supply.clone()))
         .merge(crate::notifications::api().with_state(app.base.clone()));
     let (router, mut doc) = api.split_for_parts();
     // After the merge: the answers every operation shares need the operations.
@@ -221,6 +229,7 @@ pub fn router(app: &App) -> Router {
         .merge(crate::workforce::pages().with_state(app.workforce.clone()))
         .merge(crate::testing::pages().with_state(app.testing.clone()))
         .merge(crate::drones::pages().with_state(app.drones.clone()))
+        .merge(crate::supply::pages().with_state(app.supply.clone()))
         .merge(crate::cases::open311::router().with_state(app.cases.clone()))
         .merge(crate::notifications::pages().with_state(app.base.clone()))
         .merge(verify::router().with_state(verify::VerifyState {
@@ -312,6 +321,7 @@ async fn run_jobs(app: App) {
         crate::cases::overdue::run(app.cases),
         crate::auth::sessions::purge_hourly(app.auth.db),
         crate::workforce::sign_out_job(app.workforce.db),
+        crate::supply::run(app.supply.db),
     );
 }
 

@@ -277,7 +277,13 @@ pub mod perm {
         DronesRead,
         DronesManage,
         DronesPlan,
-        DronesFly
+        DronesFly,
+        SupplyRead,
+        SupplyPlan,
+        SupplyDeliver,
+        AssistanceRead,
+        AssistanceFile,
+        AssistanceAssign
     );
 }
 

@@ -99,7 +99,7 @@ pub(super) async fn propose(
         .iter()
         .map(|b| format!("{}{}", b.compound, b.building))
         .collect();
-    let commanders = super::results::acting_on(change, path, &["commander"]).await?;
+    let commanders = crate::notifications::acting_on(change, path, &["commander"]).await?;
     crate::notifications::tell_accounts(
         change,
         &commanders,
@@ -195,7 +195,8 @@ pub async fn decide(change: &mut Change, p: &Principal, id: i64, d: &Decision) -
         )
         .await?;
     let acting =
-        super::results::acting_on(change, &path, &["office", "dispatcher", "supervisor"]).await?;
+        crate::notifications::acting_on(change, &path, &["office", "dispatcher", "supervisor"])
+            .await?;
     crate::notifications::tell_accounts(
         change,
         &acting,

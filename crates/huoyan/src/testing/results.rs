@@ -184,7 +184,7 @@ async fn recall(
     .bind(change.at_ms())
     .fetch_one(&mut *change.tx)
     .await?;
-    let accounts = acting_on(
+    let accounts = crate::notifications::acting_on(
         change,
         path,
         &["commander", "office", "dispatcher", "supervisor"],
@@ -208,35 +208,6 @@ async fn recall(
         .await?;
     follow_up(change, p, id, tube, barcode, path).await?;
     Ok(id)
-}
-
-/// The enabled accounts of `roles` whose region holds region path `path`, or lies in it.
-pub(super) async fn acting_on(
-    change: &mut Change,
-    path: &str,
-    roles: &[&str],
-) -> AppResult<Vec<i64>> {
-    let mut sql = Sql::new(
-        "SELECT a.id FROM accounts a LEFT JOIN regions s ON s.id = a.scope_region_id WHERE a.disabled = 0 \
-         AND (a.scope_region_id IS NULL OR ",
-    );
-    sql.bind(path);
-    sql.push(" LIKE s.path || '%' OR s.path LIKE ");
-    sql.bind(path);
-    sql.push(" || '%') AND a.role IN (");
-    for (i, role) in roles.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(*role);
-    }
-    sql.push(")");
-    sql.query()
-        .fetch_all(&mut *change.tx)
-        .await?
-        .iter()
-        .map(|r| Ok(r.try_get(0)?))
-        .collect()
 }
 
 /// Files recall `recall`'s follow-ups (`huoyan_core::testing::recall`): for each building of the

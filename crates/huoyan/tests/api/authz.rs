@@ -47,6 +47,12 @@ const TESTING_READERS: &str = "admin commander office group dispatcher sampler l
 const RECALL_READERS: &str = "admin commander office dispatcher supervisor";
 /// The drone fleet, its missions and the live map: the command side, the dispatcher, the pilots.
 const DRONE_READERS: &str = "admin commander office group dispatcher pilot";
+/// Supply batches and deliveries: the command side, the dispatcher, the carriers and the
+/// community offices.
+const SUPPLY_READERS: &str = "admin commander office group dispatcher branch volunteer department";
+/// Assistance requests: the supply readers and the supervisors who pass requests on.
+const ASSISTANCE_READERS: &str =
+    "admin commander office group dispatcher branch volunteer department supervisor";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -214,6 +220,28 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/drones/missions/{id}/waypoints", DRONE_READERS),
     ("POST /api/v1/drones/missions/{id}/upload", "pilot"),
     ("POST /api/v1/drones/findings", "pilot"),
+    ("GET /api/v1/supply/batches", SUPPLY_READERS),
+    ("POST /api/v1/supply/batches", "admin dispatcher"),
+    ("GET /api/v1/supply/batches/{id}", SUPPLY_READERS),
+    ("GET /api/v1/supply/deliveries", SUPPLY_READERS),
+    (
+        "POST /api/v1/supply/deliveries/{id}/mark",
+        "branch volunteer",
+    ),
+    ("GET /api/v1/supply/requests", ASSISTANCE_READERS),
+    (
+        "POST /api/v1/supply/requests",
+        "office dispatcher branch volunteer department supervisor",
+    ),
+    ("GET /api/v1/supply/requests/{id}", ASSISTANCE_READERS),
+    (
+        "POST /api/v1/supply/requests/{id}/assign",
+        "dispatcher branch department",
+    ),
+    (
+        "POST /api/v1/supply/requests/{id}/close",
+        ASSISTANCE_READERS,
+    ),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -381,6 +409,19 @@ const PAGES: &[(&str, &str)] = &[
     ("POST /workforce/posts/import", "admin dispatcher"),
     ("GET /drones", DRONE_READERS),
     ("GET /drones/live/events", DRONE_READERS),
+    ("GET /supply", SUPPLY_READERS),
+    ("GET /supply/batches/{id}", SUPPLY_READERS),
+    ("POST /supply/deliveries/{id}/mark", "branch volunteer"),
+    ("GET /supply/requests", ASSISTANCE_READERS),
+    (
+        "POST /supply/requests",
+        "office dispatcher branch volunteer department supervisor",
+    ),
+    (
+        "POST /supply/requests/{id}/assign",
+        "dispatcher branch department",
+    ),
+    ("POST /supply/requests/{id}/close", ASSISTANCE_READERS),
 ];
 
 #[tokio::test]

@@ -243,8 +243,9 @@ impl World {
                 Role::Inspector,
             ),
             Source::Drone => (self.cast.pilot, Role::Pilot),
-            // The generated history draws no test results' follow-ups (`testing` files those).
-            Source::Resident | Source::Hotline | Source::Testing => {
+            // The generated history draws no test results' follow-ups (`testing` files those)
+            // and no delivery's shortfall (`supply` does).
+            Source::Resident | Source::Hotline | Source::Testing | Source::Supply => {
                 (self.cast.office, Role::Office)
             }
         };
@@ -255,6 +256,7 @@ impl World {
             Source::Hotline => format!("市民来电反映：{text}，请尽快处理。"),
             Source::Resident => format!("居民留言反映：{text}。"),
             Source::Testing => format!("核酸结果：{text}。"),
+            Source::Supply => format!("物资配送：{text}。"),
         };
         let (lon, lat) =
             crate::demo::places::random_point_in(&mut self.rng, &compound.outline, None);

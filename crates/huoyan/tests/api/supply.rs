@@ -1,0 +1,457 @@
+//! Supplies and assistance through the API: a dispatcher plans vegetable packages for 景程小区's
+//! buildings, split among its three volunteer groups; a volunteer marks a building short by 3 and
+//! a case lands in the office's triage queue; the buildings left unmarked at the deadline become
+//! cases once; an urgent medical request tells the community office and the group at once, its
+//! phone in clear only to the office and the volunteer assigned; a late one is escalated once.
+
+use serde_json::{Value, json};
+
+use crate::{TestApp, fields, page_client, page_login, spawn_app};
+
+pub(crate) async fn jingcheng(app: &TestApp) -> i64 {
+    app.id_of("SELECT id FROM regions WHERE name = '景程小区'")
+        .await
+}
+
+/// 景程小区's first `n` buildings.
+pub(crate) async fn buildings(app: &TestApp, n: i64) -> Vec<i64> {
+    sqlx::query_scalar(
+        "SELECT b.id FROM regions b JOIN regions c ON c.id = b.parent_id \
+         WHERE c.name = '景程小区' AND b.level = 'building' ORDER BY b.id LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+/// 景程小区's volunteer group `g` (1 to 3).
+pub(crate) async fn group(app: &TestApp, g: i64) -> i64 {
+    app.id_of(&format!(
+        "SELECT id FROM teams WHERE name = '景程小区志愿者第{g}小组'"
+    ))
+    .await
+}
+
+fn in_hours(h: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339()
+}
+
+/// Plans `shares` (building, planned, doors) for 景程小区, split among `teams`; the batch.
+pub(crate) async fn plan(
+    app: &TestApp,
+    token: &str,
+    shares: &[(i64, i64, i64)],
+    teams: &[i64],
+) -> Value {
+    let compound = jingcheng(app).await;
+    let (status, body) = app
+        .send(
+            "POST",
+            token,
+            "/api/v1/supply/batches",
+            &json!({"goods": "vegetable_package", "title": "8月31日蔬菜包", "region_id": compound,
+                "deadline": in_hours(2),
+                "shares": shares.iter().map(|(b, p, d)| json!({"building_id": b, "planned": p, "doors": d})).collect::<Vec<_>>(),
+                "team_ids": teams}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn notices(app: &TestApp, username: &str, kind: &str) -> Vec<Value> {
+    let token = app.token(username).await;
+    let (status, body) = app.get(&token, "/api/v1/notifications?limit=200").await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one_case() {
+    let app = spawn_app(true).await;
+    let dispatcher = app.token("dispatcher").await;
+    let volunteer = app.token("volunteer").await;
+    let compound = jingcheng(&app).await;
+    let b = buildings(&app, 6).await;
+    let teams = [
+        group(&app, 1).await,
+        group(&app, 2).await,
+        group(&app, 3).await,
+    ];
+    let squad = app
+        .id_of("SELECT id FROM teams WHERE kind = 'drone_squad'")
+        .await;
+
+    // Every bad field is named at once, nothing written.
+    let (status, body) = app
+        .send(
+            "POST",
+            &dispatcher,
+            "/api/v1/supply/batches",
+            &json!({"goods": "vegetable_package", "title": "x", "region_id": compound,
+                "deadline": "2022-08-31T18:00:00+08:00",
+                "shares": [{"building_id": b[0], "planned": 0, "doors": 3},
+                    {"building_id": compound, "planned": 5, "doors": 5},
+                    {"building_id": b[0], "planned": 5, "doors": -1}],
+                "team_ids": [teams[0], squad]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let mut named = fields(&body);
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            "deadline",
+            "shares[0].planned",
+            "shares[1].building_id",
+            "shares[2].building_id",
+            "shares[2].doors",
+            "team_ids[1]"
+        ]
+    );
+    assert_eq!(app.count("supply_batches").await, 0);
+
+    // A dispatcher of another district plans nothing here.
+    let ranghulu = app
+        .id_of("SELECT id FROM regions WHERE code = '230604'")
+        .await;
+    let elsewhere = app
+        .new_login(
+            "dispatcher-ranghulu",
+            "dispatcher",
+            json!({"region_id": ranghulu}),
+        )
+        .await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &elsewhere,
+            "/api/v1/supply/batches",
+            &json!({"goods": "rice_oil", "title": "米面油", "region_id": compound,
+                "deadline": in_hours(2), "shares": [{"building_id": b[0], "planned": 5, "doors": 5}],
+                "team_ids": [teams[0]]}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(fields(&body).contains(&"region_id".to_string()), "{body}");
+
+    let doors = [48, 36, 36, 24, 12, 12];
+    let shares: Vec<(i64, i64, i64)> = b.iter().zip(doors).map(|(&b, d)| (b, d, d)).collect();
+    let batch = plan(&app, &dispatcher, &shares, &teams).await;
+    let all = batch["deliveries"].as_array().unwrap();
+    assert_eq!(all.len(), 6);
+    assert_eq!(batch["planned"], 168);
+    // Each group gets buildings, the doors as even as whole buildings allow (largest first,
+    // each to the lightest group): 60, 60 and 48.
+    let mut loads: Vec<i64> = teams
+        .iter()
+        .map(|t| {
+            all.iter()
+                .filter(|d| d["team_id"] == *t)
+                .map(|d| d["doors"].as_i64().unwrap())
+                .sum()
+        })
+        .collect();
+    loads.sort();
+    assert_eq!(loads, [48, 60, 60], "{batch}");
+
+    // The volunteer sees only their group's buildings.
+    let (status, mine) = app.get(&volunteer, "/api/v1/supply/deliveries").await;
+    assert_eq!(status, 200, "{mine}");
+    let mine = mine.as_array().unwrap().clone();
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|d| d["team_id"] == teams[0]), "{mine:?}");
+    let first = &mine[0];
+    let id = first["id"].as_i64().unwrap();
+    let planned = first["planned"].as_i64().unwrap();
+    let other = all.iter().find(|d| d["team_id"] != teams[0]).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/deliveries/{other}/mark"),
+            &json!({"delivered": 1}),
+        )
+        .await;
+    assert_eq!(status, 404, "another group's building");
+    let (status, body) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/deliveries/{id}/mark"),
+            &json!({"delivered": planned + 1}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["delivered"]);
+    let (status, body) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/deliveries/{id}/mark"),
+            &json!({"delivered": planned - 3, "note": "两户无人应答"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["delivery"]["state"], "short");
+    let case = body["case_id"].as_i64().expect("a shortfall files a case");
+    let (status, again) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/deliveries/{id}/mark"),
+            &json!({"delivered": planned}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+
+    // The case is the office's, in its triage queue, naming the building and the shortfall.
+    let office = app.token("office").await;
+    let (status, c) = app.get(&office, &format!("/api/v1/cases/{case}")).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["category"], "supplies");
+    assert_eq!(c["source"], "supply");
+    assert_eq!(c["state"], "reported");
+    assert_eq!(c["compound_id"], compound);
+    let text = c["description"].as_str().unwrap();
+    let building = first["building"].as_str().unwrap();
+    assert!(text.contains(building), "{text}");
+    assert!(
+        text.contains("短缺3份") && text.contains("两户无人应答"),
+        "{text}"
+    );
+    let reported = notices(&app, "office", "reported").await;
+    assert!(
+        reported.iter().any(|n| n["case_id"] == case),
+        "{reported:?}"
+    );
+
+    // At the deadline the five unmarked buildings are missed, each a case, once.
+    let later = chrono::Utc::now().timestamp_millis() + 3 * 3_600_000;
+    let cases_before = app.count("cases").await;
+    assert_eq!(huoyan::supply::sweep(&app.db, later).await.unwrap(), (5, 0));
+    assert_eq!(huoyan::supply::sweep(&app.db, later).await.unwrap(), (0, 0));
+    assert_eq!(app.count("cases").await, cases_before + 5);
+    let (_, detail) = app
+        .get(
+            &dispatcher,
+            &format!("/api/v1/supply/batches/{}", batch["id"]),
+        )
+        .await;
+    assert_eq!(detail["missed"], 5, "{detail}");
+    let missed: Vec<&Value> = detail["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["state"] == "missed")
+        .collect();
+    assert_eq!(missed.len(), 5);
+    assert!(missed.iter().all(|d| d["case_id"].is_i64()));
+    // A late mark is kept, and files no second case.
+    let late = missed
+        .iter()
+        .find(|d| d["team_id"] == teams[0])
+        .map(|d| d["id"].as_i64().unwrap());
+    if let Some(late) = late {
+        let (status, body) = app
+            .send(
+                "POST",
+                &volunteer,
+                &format!("/api/v1/supply/deliveries/{late}/mark"),
+                &json!({"delivered": 1}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["case_id"], Value::Null);
+    }
+    assert_eq!(app.count("cases").await, cases_before + 5);
+}
+
+async fn file(app: &TestApp, token: &str, body: Value) -> Value {
+    let (status, r) = app
+        .send("POST", token, "/api/v1/supply/requests", &body)
+        .await;
+    assert_eq!(status, 201, "{r}");
+    r
+}
+
+#[tokio::test]
+async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until_closed() {
+    let app = spawn_app(true).await;
+    let supervisor = app.token("supervisor").await;
+    let department = app.token("department").await;
+    let volunteer = app.token("volunteer").await;
+    let compound = jingcheng(&app).await;
+    let other = app
+        .id_of("SELECT id FROM regions WHERE name = '毅腾商都'")
+        .await;
+
+    // Bad input names its fields; another compound is outside the supervisor's scope.
+    let (status, body) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/supply/requests",
+            &json!({"compound_id": compound, "address": "3号楼".repeat(20), "resident": "李",
+                "kind": "medical_visit", "description": "透析"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["address"], "{body}");
+    let building = buildings(&app, 1).await[0];
+    let (status, body) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/supply/requests",
+            &json!({"compound_id": building, "address": "3号楼", "resident": "李",
+                "kind": "medical_visit", "description": "透析", "deadline": "yesterday"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let mut named = fields(&body);
+    named.sort();
+    assert_eq!(named, ["compound_id", "deadline"], "{body}");
+    assert_eq!(app.count("assistance_requests").await, 0);
+    let (status, body) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/supply/requests",
+            &json!({"compound_id": other, "address": "1号楼", "resident": "王", "kind": "elderly_help",
+                "description": "买菜"}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(fields(&body), ["compound_id"]);
+
+    let urgent = file(
+        &app,
+        &supervisor,
+        json!({"compound_id": compound, "address": "3号楼2单元502", "resident": "李淑芬",
+            "phone": "13904591234", "kind": "medical_visit", "conditions": ["elderly_alone", "dialysis"],
+            "description": "每周三上午透析，需送医"}),
+    )
+    .await;
+    let id = urgent["id"].as_i64().unwrap();
+    assert_eq!(urgent["urgent"], "dialysis");
+    assert_eq!(urgent["source"], "supervisor");
+    assert_eq!(urgent["phone"], "139****1234", "masked for the supervisor");
+    let due = chrono::DateTime::parse_from_rfc3339(urgent["deadline"].as_str().unwrap()).unwrap();
+    assert!(due.timestamp_millis() - chrono::Utc::now().timestamp_millis() <= 3_600_000);
+    let quiet = file(
+        &app,
+        &supervisor,
+        json!({"compound_id": compound, "address": "5号楼1单元301", "resident": "张建国",
+            "kind": "door_sampling", "description": "卧床老人需上门采样"}),
+    )
+    .await;
+    assert_eq!(quiet["urgent"], Value::Null);
+
+    // The community office and the group are told of the urgent one only; the office is not.
+    for who in ["department", "group"] {
+        let told = notices(&app, who, "assistance_urgent").await;
+        assert_eq!(told.len(), 1, "{who}: {told:?}");
+        assert_eq!(told[0]["args"]["request"], id);
+        assert!(
+            told[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("3号楼2单元502"),
+            "{told:?}"
+        );
+    }
+    assert!(
+        notices(&app, "office", "assistance_urgent")
+            .await
+            .is_empty()
+    );
+
+    // The office of the community sees the phone; the red one comes first.
+    let (_, list) = app.get(&department, "/api/v1/supply/requests").await;
+    assert_eq!(list["items"][0]["id"], id, "{list}");
+    assert_eq!(list["items"][0]["phone"], "13904591234");
+
+    // Assigned to the volunteer, who is told, sees the phone and closes it.
+    let person = app
+        .id_of("SELECT person_id FROM accounts WHERE username = 'volunteer'")
+        .await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &department,
+            &format!("/api/v1/supply/requests/{id}/assign"),
+            &json!({"person_id": person}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "assigned");
+    assert_eq!(
+        notices(&app, "volunteer", "assistance_assigned")
+            .await
+            .len(),
+        1
+    );
+    let (_, seen) = app
+        .get(&volunteer, &format!("/api/v1/supply/requests/{id}"))
+        .await;
+    assert_eq!(seen["phone"], "13904591234", "{seen}");
+
+    // The page shows it red until it is closed.
+    let client = page_client();
+    page_login(
+        &client,
+        &app,
+        "department",
+        huoyan::auth::password::DEMO_PASSWORD,
+    )
+    .await;
+    let html = |client: reqwest::Client| {
+        let url = format!("{}/supply/requests", app.base);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let red = format!("class=\"case request urgent\" id=\"r{id}\"");
+    assert!(html(client.clone()).await.contains(&red));
+
+    let (status, body) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/requests/{id}/close"),
+            &json!({"note": "已送市人民医院透析，下午接回"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "closed");
+    let (status, _) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/requests/{id}/close"),
+            &json!({"note": "again"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let page = html(client).await;
+    assert!(!page.contains(&red) && page.contains(&format!("id=\"r{id}\"")));
+
+    // The quiet one, unassigned past its deadline, is escalated once to the office and group.
+    let later = chrono::Utc::now().timestamp_millis() + 13 * 3_600_000;
+    assert_eq!(huoyan::supply::sweep(&app.db, later).await.unwrap(), (0, 1));
+    assert_eq!(huoyan::supply::sweep(&app.db, later).await.unwrap(), (0, 0));
+    for who in ["department", "group"] {
+        let told = notices(&app, who, "assistance_overdue").await;
+        assert_eq!(told.len(), 1, "{who}: {told:?}");
+        assert_eq!(told[0]["args"]["request"], quiet["id"]);
+    }
+}
