@@ -5,10 +5,13 @@
 
 pub mod assistance;
 pub mod delivery;
+pub mod figures;
 
-/// The kinds of notice supplies send: a request for help assigned to a volunteer, an urgent
-/// medical need told to the community and the group at once, a request past its deadline.
-pub const NOTICE_KINDS: [&str; 3] = [
+/// The kinds of notice supplies send: a group's buildings of a new batch, a request for help
+/// assigned to a volunteer, an urgent medical need told to the community and the group at once,
+/// a request past its deadline.
+pub const NOTICE_KINDS: [&str; 4] = [
+    "supply_planned",
     "assistance_assigned",
     "assistance_urgent",
     "assistance_overdue",

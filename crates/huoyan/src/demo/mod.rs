@@ -9,6 +9,7 @@ mod inspections;
 mod loader;
 mod names;
 mod places;
+mod supply;
 mod testing;
 mod workforce;
 
@@ -709,6 +710,8 @@ pub async fn load_with(
     testing::load(db).await?;
     report("the drone squad's patrol of 08-31 08:00: five drones, their tracks and findings");
     drones::load(db).await?;
+    report("31 August's vegetable packages to every door, and a week of requests for help");
+    supply::load(db).await?;
     if db.backend == crate::db::Backend::Postgres {
         // A bulk load leaves PostgreSQL's planner without statistics until autovacuum comes
         // by; without them it plans the demo's first queries (and those of databases copied
@@ -725,7 +728,7 @@ pub async fn load_with(
         Ok::<_, sqlx::Error>(n)
     };
     Ok(format!(
-        "Daqing 2022 demo loaded: {} regions ({} compounds), {} orders, {} sites ({sampling} sampling points), {} departments, {} people, {} teams, {volunteers} double-registered volunteers, {} accounts, {} cases, {} residents registered for testing, {} tubes",
+        "Daqing 2022 demo loaded: {} regions ({} compounds), {} orders, {} sites ({sampling} sampling points), {} departments, {} people, {} teams, {volunteers} double-registered volunteers, {} accounts, {} cases, {} residents registered for testing, {} tubes, {} buildings supplied, {} requests for help",
         count("regions").await?,
         compounds.len(),
         count("control_orders").await?,
@@ -737,5 +740,7 @@ pub async fn load_with(
         count("cases").await?,
         count("residents").await?,
         count("tubes").await?,
+        count("supply_deliveries").await?,
+        count("assistance_requests").await?,
     ))
 }

@@ -223,6 +223,20 @@ pub async fn plan(change: &mut Change, p: &Principal, new: &NewBatch) -> AppResu
     };
     let mut rows = Vec::with_capacity(shares.len());
     for (team, given) in split(&shares, &new.team_ids) {
+        // Each group's carriers learn of their buildings at once.
+        let carriers: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE scope_team_id = $1 AND disabled = 0")
+                .bind(team)
+                .fetch_all(&mut *change.tx)
+                .await?;
+        crate::notifications::tell_accounts(
+            change,
+            &carriers,
+            "supply_planned",
+            &serde_json::json!({"title": new.title.trimmed(), "goods": new.goods.zh(),
+                "buildings": given.len(), "due_at": deadline, "page": "/supply"}),
+        )
+        .await?;
         for s in given {
             rows.push(vec![
                 id.into(),

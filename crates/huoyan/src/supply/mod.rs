@@ -7,6 +7,7 @@
 
 mod batches;
 mod deliveries;
+mod figures;
 mod pages;
 mod requests;
 
@@ -35,10 +36,11 @@ pub fn api() -> OpenApiRouter<SupplyState> {
         .merge(batches::api())
         .merge(deliveries::api())
         .merge(requests::api())
+        .merge(figures::api())
 }
 
 pub fn pages() -> axum::Router<SupplyState> {
-    pages::router()
+    pages::router().merge(figures::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {
@@ -49,6 +51,9 @@ pub fn menu() -> Vec<MenuItem> {
         }),
         MenuItem::new("/supply/requests", "nav.assistance", |r| {
             r.allows(Permission::AssistanceRead)
+        }),
+        MenuItem::new("/supply/figures", "supply.figures", |r| {
+            r.allows(Permission::SupplyRead)
         }),
     ]
 }

@@ -382,7 +382,7 @@ pub async fn close(change: &mut Change, p: &Principal, id: i64, c: &Closing) -> 
 
 /// Confines requests (`r`, its compound `g`) to those `p` sees: in their sight, or assigned to
 /// them.
-fn in_sight(p: &Principal, sql: &mut Sql) {
+pub(super) fn in_sight(p: &Principal, sql: &mut Sql) {
     sql.push(" AND (r.assignee_id = ")
         .bind(p.person_id.unwrap_or(-1))
         .push(" OR (1 = 1");

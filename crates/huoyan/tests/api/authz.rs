@@ -242,6 +242,8 @@ pub const TABLE: &[(&str, &str)] = &[
         "POST /api/v1/supply/requests/{id}/close",
         ASSISTANCE_READERS,
     ),
+    ("GET /api/v1/supply/figures", SUPPLY_READERS),
+    ("GET /api/v1/supply/figures.xlsx", SUPPLY_READERS),
 ];
 
 /// Routes whose refusal is the unknown route's 404, not 403: what they guard must not betray
@@ -411,6 +413,7 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /drones/live/events", DRONE_READERS),
     ("GET /supply", SUPPLY_READERS),
     ("GET /supply/batches/{id}", SUPPLY_READERS),
+    ("GET /supply/figures", SUPPLY_READERS),
     ("POST /supply/deliveries/{id}/mark", "branch volunteer"),
     ("GET /supply/requests", ASSISTANCE_READERS),
     (

@@ -33,6 +33,9 @@ pub(crate) async fn group(app: &TestApp, g: i64) -> i64 {
     .await
 }
 
+/// The tests' batch, told apart from the demo's of 31 August.
+const TITLE: &str = "9月6日蔬菜包";
+
 fn in_hours(h: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339()
 }
@@ -50,7 +53,7 @@ pub(crate) async fn plan(
             "POST",
             token,
             "/api/v1/supply/batches",
-            &json!({"goods": "vegetable_package", "title": "8月31日蔬菜包", "region_id": compound,
+            &json!({"goods": "vegetable_package", "title": TITLE, "region_id": compound,
                 "deadline": in_hours(2),
                 "shares": shares.iter().map(|(b, p, d)| json!({"building_id": b, "planned": p, "doors": d})).collect::<Vec<_>>(),
                 "team_ids": teams}),
@@ -88,6 +91,10 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
     let squad = app
         .id_of("SELECT id FROM teams WHERE kind = 'drone_squad'")
         .await;
+    let batches_before = app.count("supply_batches").await;
+    // The demo's two requests left open in 2022 are escalated by the first sweep.
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(huoyan::supply::sweep(&app.db, now).await.unwrap(), (0, 2));
 
     // Every bad field is named at once, nothing written.
     let (status, body) = app
@@ -117,7 +124,7 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
             "team_ids[1]"
         ]
     );
-    assert_eq!(app.count("supply_batches").await, 0);
+    assert_eq!(app.count("supply_batches").await, batches_before);
 
     // A dispatcher of another district plans nothing here.
     let ranghulu = app
@@ -163,8 +170,23 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
     loads.sort();
     assert_eq!(loads, [48, 60, 60], "{batch}");
 
+    // The volunteer's group was told of its buildings.
+    let told: Vec<Value> = notices(&app, "volunteer", "supply_planned")
+        .await
+        .into_iter()
+        .filter(|n| n["args"]["title"] == TITLE)
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let theirs = all.iter().filter(|d| d["team_id"] == teams[0]).count();
+    assert_eq!(told[0]["args"]["buildings"], theirs);
+
     // The volunteer sees only their group's buildings.
-    let (status, mine) = app.get(&volunteer, "/api/v1/supply/deliveries").await;
+    let (status, mine) = app
+        .get(
+            &volunteer,
+            &format!("/api/v1/supply/deliveries?batch_id={}", batch["id"]),
+        )
+        .await;
     assert_eq!(status, 200, "{mine}");
     let mine = mine.as_array().unwrap().clone();
     assert!(!mine.is_empty());
@@ -261,20 +283,71 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
     let late = missed
         .iter()
         .find(|d| d["team_id"] == teams[0])
-        .map(|d| d["id"].as_i64().unwrap());
-    if let Some(late) = late {
-        let (status, body) = app
-            .send(
-                "POST",
-                &volunteer,
-                &format!("/api/v1/supply/deliveries/{late}/mark"),
-                &json!({"delivered": 1}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["case_id"], Value::Null);
-    }
+        .map(|d| d["id"].as_i64().unwrap())
+        .expect("the first group has a second building");
+    let (status, body) = app
+        .send(
+            "POST",
+            &volunteer,
+            &format!("/api/v1/supply/deliveries/{late}/mark"),
+            &json!({"delivered": 1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["case_id"], Value::Null);
     assert_eq!(app.count("cases").await, cases_before + 5);
+
+    // The figures of the community's day: 168 planned, what the two marks delivered, two
+    // buildings short (one marked late), four still missed; the same in the workbook.
+    let day = chrono::DateTime::parse_from_rfc3339(batch["deadline"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    let query = format!("from={day}&to={day}");
+    let (status, rows) = app
+        .get(&dispatcher, &format!("/api/v1/supply/figures?{query}"))
+        .await;
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    let row = &rows[0];
+    assert_eq!(row["community"], "景程社区居委会", "{row}");
+    assert_eq!(row["day"], day);
+    assert_eq!(
+        [
+            &row["planned"],
+            &row["delivered"],
+            &row["buildings"],
+            &row["short"],
+            &row["missed"]
+        ],
+        [168, planned - 3 + 1, 6, 2, 4],
+        "{row}"
+    );
+    let sheets = crate::figures::read_back(
+        &crate::figures::download(
+            &app,
+            &dispatcher,
+            &format!("/api/v1/supply/figures.xlsx?{query}"),
+        )
+        .await,
+    );
+    let rows = sheets[0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][0], "景程社区居委会");
+    assert_eq!(rows[1][2].as_f64(), Some(168.0));
+    // The volunteer's figures are their group's buildings only.
+    let (_, theirs) = app
+        .get(&volunteer, &format!("/api/v1/supply/figures?{query}"))
+        .await;
+    assert_eq!(theirs[0]["buildings"], 2, "{theirs}");
+    let (status, body) = app
+        .get(
+            &dispatcher,
+            "/api/v1/supply/figures?from=2022-01-01&to=2022-12-31",
+        )
+        .await;
+    assert_eq!((status, fields(&body)), (422, vec!["from".to_string()]));
 }
 
 async fn file(app: &TestApp, token: &str, body: Value) -> Value {
@@ -295,6 +368,9 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
     let other = app
         .id_of("SELECT id FROM regions WHERE name = '毅腾商都'")
         .await;
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(huoyan::supply::sweep(&app.db, now).await.unwrap(), (0, 2));
+    let requests_before = app.count("assistance_requests").await;
 
     // Bad input names its fields; another compound is outside the supervisor's scope.
     let (status, body) = app
@@ -322,7 +398,7 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
     let mut named = fields(&body);
     named.sort();
     assert_eq!(named, ["compound_id", "deadline"], "{body}");
-    assert_eq!(app.count("assistance_requests").await, 0);
+    assert_eq!(app.count("assistance_requests").await, requests_before);
     let (status, body) = app
         .send(
             "POST",
@@ -359,10 +435,16 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
     assert_eq!(quiet["urgent"], Value::Null);
 
     // The community office and the group are told of the urgent one only; the office is not.
+    let about = |told: Vec<Value>, request: &Value| -> Vec<Value> {
+        told.into_iter()
+            .filter(|n| n["args"]["request"] == *request)
+            .collect()
+    };
     for who in ["department", "group"] {
-        let told = notices(&app, who, "assistance_urgent").await;
+        let all = notices(&app, who, "assistance_urgent").await;
+        assert!(about(all.clone(), &quiet["id"]).is_empty(), "{all:?}");
+        let told = about(all, &urgent["id"]);
         assert_eq!(told.len(), 1, "{who}: {told:?}");
-        assert_eq!(told[0]["args"]["request"], id);
         assert!(
             told[0]["message"]
                 .as_str()
@@ -445,13 +527,32 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
     let page = html(client).await;
     assert!(!page.contains(&red) && page.contains(&format!("id=\"r{id}\"")));
 
+    // The day's figures: two requests, one urgent, one closed.
+    let (_, rows) = app.get(&department, "/api/v1/supply/figures").await;
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["requests"].as_i64() > Some(0))
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(
+        [
+            &row["requests"],
+            &row["urgent"],
+            &row["closed"],
+            &row["open"]
+        ],
+        [2, 1, 1, 1],
+        "{row}"
+    );
+    assert!(row["mean_close_hours"].as_f64().unwrap() < 1.0, "{row}");
+
     // The quiet one, unassigned past its deadline, is escalated once to the office and group.
     let later = chrono::Utc::now().timestamp_millis() + 13 * 3_600_000;
     assert_eq!(huoyan::supply::sweep(&app.db, later).await.unwrap(), (0, 1));
     assert_eq!(huoyan::supply::sweep(&app.db, later).await.unwrap(), (0, 0));
     for who in ["department", "group"] {
-        let told = notices(&app, who, "assistance_overdue").await;
+        let told = about(notices(&app, who, "assistance_overdue").await, &quiet["id"]);
         assert_eq!(told.len(), 1, "{who}: {told:?}");
-        assert_eq!(told[0]["args"]["request"], quiet["id"]);
     }
 }
