@@ -9,6 +9,7 @@ mod batches;
 mod deliveries;
 mod figures;
 mod pages;
+mod plan_page;
 mod requests;
 
 pub use batches::{NewBatch, NewShare, plan};
@@ -40,7 +41,9 @@ pub fn api() -> OpenApiRouter<SupplyState> {
 }
 
 pub fn pages() -> axum::Router<SupplyState> {
-    pages::router().merge(figures::router())
+    pages::router()
+        .merge(figures::router())
+        .merge(plan_page::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {

@@ -31,6 +31,7 @@ struct IndexPage {
     /// The caller's team's buildings, for those who carry.
     mine: Vec<Delivery>,
     can_deliver: bool,
+    can_plan: bool,
 }
 
 #[derive(askama::Template)]
@@ -119,6 +120,7 @@ async fn index(
         batches,
         mine,
         can_deliver,
+        can_plan: user.role.allows(Permission::SupplyPlan),
     }))
 }
 
@@ -191,16 +193,17 @@ fn pairs(rows: Vec<sqlx::any::AnyRow>) -> AppResult<Vec<(i64, String)>> {
         .collect()
 }
 
-/// The compounds `p` may file a request for, and the volunteers they may assign one to (people
-/// in a volunteer group or branch working in their sight), each at most 500.
-async fn choices(
-    state: &SupplyState,
-    p: &Principal,
-) -> AppResult<(Vec<(i64, String)>, Vec<(i64, String)>)> {
+/// The compounds in `p`'s sight (at most 500), to file a request for or plan a batch in.
+pub(super) async fn compounds(state: &SupplyState, p: &Principal) -> AppResult<Vec<(i64, String)>> {
     let mut sql = Sql::new("SELECT g.id, g.name FROM regions g WHERE g.level = 'compound'");
     super::visible(p, &mut sql, "g.path", None);
     sql.push(" ORDER BY g.name, g.id LIMIT 500");
-    let compounds = pairs(sql.query().fetch_all(&state.db.pool).await?)?;
+    pairs(sql.query().fetch_all(&state.db.pool).await?)
+}
+
+/// The volunteers `p` may assign a request to: people in a volunteer group or branch working in
+/// their sight (at most 500).
+async fn volunteers(state: &SupplyState, p: &Principal) -> AppResult<Vec<(i64, String)>> {
     let mut sql = Sql::new(
         "SELECT DISTINCT x.id, x.name || ' · ' || t.name AS label FROM people x \
          JOIN team_members m ON m.person_id = x.id JOIN teams t ON t.id = m.team_id \
@@ -208,8 +211,7 @@ async fn choices(
     );
     super::visible(p, &mut sql, "g.path", Some("t.id"));
     sql.push(" ORDER BY label, x.id LIMIT 500");
-    let volunteers = pairs(sql.query().fetch_all(&state.db.pool).await?)?;
-    Ok((compounds, volunteers))
+    pairs(sql.query().fetch_all(&state.db.pool).await?)
 }
 
 #[derive(Deserialize)]
@@ -234,10 +236,15 @@ async fn requests(
         .page(locale)?;
     let can_file = user.role.allows(Permission::AssistanceFile);
     let can_assign = user.role.allows(Permission::AssistanceAssign);
-    let (compounds, volunteers) = if can_file || can_assign {
-        choices(&state, &user).await.page(locale)?
+    let compounds = if can_file {
+        compounds(&state, &user).await.page(locale)?
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
+    };
+    let volunteers = if can_assign {
+        volunteers(&state, &user).await.page(locale)?
+    } else {
+        Vec::new()
     };
     Ok(render(&RequestsPage {
         me: user.person_id,
@@ -245,7 +252,7 @@ async fn requests(
         can_file,
         can_assign,
         compounds,
-        volunteers: if can_assign { volunteers } else { Vec::new() },
+        volunteers,
         kinds: RequestKind::choices(ctx.en()),
         conditions: Condition::choices(ctx.en()),
         ctx,

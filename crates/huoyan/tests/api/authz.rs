@@ -414,6 +414,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /supply", SUPPLY_READERS),
     ("GET /supply/batches/{id}", SUPPLY_READERS),
     ("GET /supply/figures", SUPPLY_READERS),
+    ("GET /supply/plan", "admin dispatcher"),
+    ("POST /supply/plan", "admin dispatcher"),
     ("POST /supply/deliveries/{id}/mark", "branch volunteer"),
     ("GET /supply/requests", ASSISTANCE_READERS),
     (

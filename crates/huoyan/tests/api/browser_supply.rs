@@ -1,30 +1,96 @@
-//! Vegetable packages on a phone at 360 px: the volunteer marks 3号楼 three packages short; the
-//! office opens its triage queue and finds the case naming the building and the shortfall.
+//! Vegetable packages on a phone at 360 px: the dispatcher plans 40 packages for 景程小区's
+//! 3号楼, carried by its first volunteer group; the volunteer marks the building three packages
+//! short; the office opens its triage queue and finds the case naming the building and the
+//! shortfall.
 
 use std::time::Duration;
 
 use fantoccini::Locator;
+use serde_json::json;
 
 use crate::browser::{browser, click, fits, sign_in};
 use crate::spawn_app;
-use crate::supply::{buildings, group, plan};
+use crate::supply::{buildings, group, jingcheng};
 
 #[tokio::test]
 async fn a_volunteer_marks_a_building_three_short_and_the_office_finds_the_case_in_triage() {
     let app = spawn_app(true).await;
-    let dispatcher = app.token("dispatcher").await;
+    let compound = jingcheng(&app).await;
     let third = buildings(&app, 3).await[2];
-    let batch = plan(
-        &app,
-        &dispatcher,
-        &[(third, 40, 40)],
-        &[group(&app, 1).await],
-    )
-    .await;
-    let id = batch["deliveries"][0]["id"].as_i64().unwrap();
+    let first_group = group(&app, 1).await;
     let password = huoyan::auth::password::DEMO_PASSWORD;
-
     let (c, _driver, _dir) = browser(360, 740).await;
+
+    // The dispatcher picks the compound, leaves every building but 3号楼 out and only the
+    // first group ticked.
+    sign_in(&c, &app.base, "dispatcher", password).await;
+    c.goto(&format!("{}/supply", app.base)).await.unwrap();
+    click(&c, "a[href='/supply/plan']").await;
+    crate::browser::choose(&c, "#pick-compound select", &compound.to_string()).await;
+    click(&c, "#pick-compound button").await;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#plan"))
+        .await
+        .unwrap();
+    crate::browser::type_into(&c, "#plan input[name=title]", "9月6日蔬菜包").await;
+    c.execute(
+        "document.querySelector('#plan input[name=deadline]').value = arguments[0];
+         for (const row of document.querySelectorAll('#shares tbody tr')) {
+           const mine = row.querySelector('input[name=building]').value === String(arguments[1]);
+           if (!mine) row.querySelector('input[name=planned]').value = '0';
+         }
+         for (const t of document.querySelectorAll('#plan input[name=team]')) {
+           if (t.value !== String(arguments[2])) t.click();
+         }",
+        vec![
+            json!(
+                (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai)
+                    + chrono::Duration::hours(3))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+            ),
+            json!(third),
+            json!(first_group),
+        ],
+    )
+    .await
+    .unwrap();
+    let row = format!("#shares tr:has(input[name=building][value='{third}'])");
+    for (name, value) in [("doors", "40"), ("planned", "40")] {
+        let input = c
+            .find(Locator::Css(&format!("{row} input[name={name}]")))
+            .await
+            .unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    fits(&c, "supply-plan", 360).await;
+    click(&c, "#plan button[type=submit]").await;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("table#deliveries tr.delivery"))
+        .await
+        .unwrap_or_else(|e| panic!("the batch page after planning: {e}"));
+    let rows = c
+        .find_all(Locator::Css("table#deliveries tr.delivery"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{}", c.source().await.unwrap());
+    let id: i64 = rows[0]
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap()
+        .trim_start_matches('d')
+        .parse()
+        .unwrap();
+    let text = rows[0].text().await.unwrap();
+    assert!(
+        text.contains("景程小区3号楼") && text.contains("志愿者第1小组"),
+        "{text}"
+    );
+
     sign_in(&c, &app.base, "volunteer", password).await;
     c.goto(&format!("{}/supply", app.base)).await.unwrap();
     let item = format!("#d{id}");
