@@ -113,6 +113,11 @@ pub enum Permission {
     AssistanceFile,
     /// Assign a request to a volunteer with a deadline, and close it for them.
     AssistanceAssign,
+    /// Read the register of households that need help, in scope: names and needs, the phone in
+    /// clear only to the community office, ID numbers only masked.
+    HouseholdsRead,
+    /// Register households that need help, one at a time or by a sheet.
+    HouseholdsWrite,
 }
 
 impl Permission {
@@ -251,6 +256,8 @@ impl Role {
                 Office | Dispatcher | Branch | Volunteer | Department | Supervisor
             ),
             AssistanceAssign => matches!(self, Dispatcher | Branch | Department),
+            HouseholdsRead => matches!(self, Admin | Dispatcher | Branch | Volunteer | Department),
+            HouseholdsWrite => matches!(self, Admin | Dispatcher | Department),
         }
     }
 

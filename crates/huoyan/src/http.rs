@@ -62,6 +62,29 @@ impl Paging {
     pub fn offset(&self) -> i64 {
         self.offset.unwrap_or(0).max(0)
     }
+
+    /// Appends ` LIMIT … OFFSET …` reading one row past the page, which tells whether more follow
+    /// without counting them (see `page`).
+    pub fn push_page(&self, sql: &mut crate::db::Sql) {
+        sql.push(" LIMIT ")
+            .bind(self.limit() + 1)
+            .push(" OFFSET ")
+            .bind(self.offset());
+    }
+
+    /// The page of `items` read with `push_page`: counted as far as it reaches, `total_capped`
+    /// when more follow.
+    pub fn page<T>(&self, mut items: Vec<T>) -> ListPage<T> {
+        let more = items.len() as i64 > self.limit();
+        items.truncate(self.limit() as usize);
+        ListPage {
+            total: self.offset() + items.len() as i64 + i64::from(more),
+            total_capped: more,
+            items,
+            limit: self.limit(),
+            offset: self.offset(),
+        }
+    }
 }
 
 /// Most rows a list counts. Past it `total` is this figure and `total_capped` is set (shown as

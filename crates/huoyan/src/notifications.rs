@@ -152,6 +152,16 @@ pub async fn acting_on(change: &mut Change, path: &str, roles: &[&str]) -> AppRe
         .collect()
 }
 
+/// The enabled accounts of person `person` (a volunteer told of a task).
+pub async fn accounts_of_person(change: &mut Change, person: i64) -> AppResult<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1 AND disabled = 0")
+            .bind(person)
+            .fetch_all(&mut *change.tx)
+            .await?,
+    )
+}
+
 /// The enabled accounts of the community offices (departments of kind community) whose
 /// community holds region path `path`.
 pub async fn community_offices(change: &mut Change, path: &str) -> AppResult<Vec<i64>> {

@@ -14,7 +14,10 @@ pub use control::{
     ControlLevel, ControlOrder, LevelChange, OrderError, current_level, level_history,
 };
 pub use departments::DepartmentKind;
-pub use people::{Gender, PersonError, mask_phone, parse_phone, validate_birth_year};
+pub use people::{
+    Gender, PersonError, mask_contact, mask_phone, parse_contact_phone, parse_phone,
+    validate_birth_year,
+};
 pub use regions::{RegionLevel, RegionPath};
 pub use sites::SiteKind;
 pub use teams::{MemberRole, TeamKind};

@@ -33,6 +33,39 @@ pub fn parse_phone(raw: &str) -> Result<String, PersonError> {
     }
 }
 
+/// A resident's contact number: a mainland mobile (as `parse_phone`), or a landline with its area
+/// code (0 and 9 to 11 more digits); bare digits. A number without its area code is refused: too
+/// few digits are left to mask.
+pub fn parse_contact_phone(raw: &str) -> Result<String, &'static str> {
+    if let Ok(mobile) = parse_phone(raw) {
+        return Ok(mobile);
+    }
+    let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.starts_with('0')
+        && (10..=12).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+    {
+        Ok(digits)
+    } else {
+        Err("a mobile number (13800001234) or a landline with its area code (045961234567)")
+    }
+}
+
+/// A contact number as lists show it: a mobile as `mask_phone`; a landline with its area code
+/// and last two digits (`0459******67`).
+pub fn mask_contact(phone: &str) -> String {
+    if phone.starts_with('0') && phone.len() > 6 {
+        format!(
+            "{}{}{}",
+            &phone[..4],
+            "*".repeat(phone.len() - 6),
+            &phone[phone.len() - 2..]
+        )
+    } else {
+        mask_phone(phone)
+    }
+}
+
 /// `13812345678` → `138****5678`, the form lists and exports show.
 pub fn mask_phone(phone: &str) -> String {
     let chars: Vec<char> = phone.chars().collect();
@@ -73,5 +106,15 @@ mod tests {
             let masked = mask_phone(&phone);
             prop_assert_eq!(masked, format!("{head}****{tail}"));
         }
+    }
+
+    #[test]
+    fn a_residents_number_is_a_mobile_or_a_landline_with_its_area_code_masked_to_its_ends() {
+        assert_eq!(parse_contact_phone("139 0459 1234").unwrap(), "13904591234");
+        assert_eq!(parse_contact_phone("0459-6123456").unwrap(), "04596123456");
+        assert!(parse_contact_phone("6123456").is_err());
+        assert!(parse_contact_phone("84561234").is_err());
+        assert_eq!(mask_contact("04596123456"), "0459*****56");
+        assert_eq!(mask_contact("13904591234"), "139****1234");
     }
 }

@@ -48,3 +48,58 @@ crate::coded_enum!(
         AntigenKits = "antigen_kits", "抗原试剂", "Antigen kits";
     }
 );
+
+/// A sheet's list of labels (`独居老人、透析`, `elderly_alone,dialysis`), each a code or its
+/// Chinese or English label, separated by commas, 、 or spaces; the first that is none of them is
+/// the error.
+pub fn parse_labels<T: Copy + PartialEq>(
+    cell: &str,
+    all: &[T],
+    names: impl Fn(T) -> [&'static str; 3],
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    for word in cell
+        .split([',', '，', '、', ' ', ';', '；'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let found = all
+            .iter()
+            .copied()
+            .find(|v| names(*v).iter().any(|n| n.eq_ignore_ascii_case(word)))
+            .ok_or_else(|| word.to_string())?;
+        if !out.contains(&found) {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+/// `parse_labels` for the household register's conditions.
+pub fn conditions(cell: &str) -> Result<Vec<Condition>, String> {
+    parse_labels(cell, Condition::ALL, |c| [c.code(), c.zh(), c.en()])
+}
+
+/// `parse_labels` for what households need.
+pub fn needs(cell: &str) -> Result<Vec<Help>, String> {
+    parse_labels(cell, Help::ALL, |h| [h.code(), h.zh(), h.en()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sheets_labels_read_as_codes_or_either_language_once_each() {
+        assert_eq!(
+            conditions("独居老人、透析, dialysis").unwrap(),
+            vec![Condition::ElderlyAlone, Condition::Dialysis]
+        );
+        assert_eq!(
+            needs("上门采样，medicine").unwrap(),
+            vec![Help::DoorSampling, Help::Medicine]
+        );
+        assert_eq!(conditions("").unwrap(), vec![]);
+        assert_eq!(conditions("独居老人、会飞"), Err("会飞".to_string()));
+    }
+}

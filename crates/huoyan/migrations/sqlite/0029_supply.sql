@@ -65,3 +65,25 @@ CREATE TABLE assistance_requests (
 CREATE INDEX assistance_requests_place ON assistance_requests(compound_id, state);
 CREATE INDEX assistance_requests_assignee ON assistance_requests(assignee_id, state);
 CREATE INDEX assistance_requests_due ON assistance_requests(state, escalated_at, deadline);
+
+-- Households that need help, per building, unit and door: why (conditions) and what with (needs),
+-- as codes separated by commas. ID-card numbers are kept only as a keyed hash and a masked form.
+CREATE TABLE supply_households (
+    id INTEGER PRIMARY KEY,
+    building_id BIGINT NOT NULL REFERENCES regions(id),
+    compound_id BIGINT NOT NULL REFERENCES regions(id),
+    unit TEXT NOT NULL DEFAULT '',
+    room TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL,
+    phone TEXT NOT NULL DEFAULT '',
+    id_hash TEXT UNIQUE,
+    id_masked TEXT NOT NULL DEFAULT '',
+    conditions TEXT NOT NULL,
+    needs TEXT NOT NULL DEFAULT '',
+    medicines TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    registered_by BIGINT NOT NULL REFERENCES accounts(id),
+    created_at BIGINT NOT NULL,
+    UNIQUE (building_id, unit, room, name)
+);
+CREATE INDEX supply_households_compound ON supply_households(compound_id, building_id);

@@ -283,7 +283,9 @@ pub mod perm {
         SupplyDeliver,
         AssistanceRead,
         AssistanceFile,
-        AssistanceAssign
+        AssistanceAssign,
+        HouseholdsRead,
+        HouseholdsWrite
     );
 }
 

@@ -390,7 +390,6 @@ pub(super) async fn load(db: &Db) -> anyhow::Result<()> {
             resident: required(RESIDENTS[i])?,
             phone: text(&format!("1390459{:04}", 1000 + i * 37))?,
             kind: *kind,
-            source: None,
             description: required(need)?,
             conditions: conditions.to_vec(),
             deadline: None,

@@ -153,16 +153,29 @@ async fn check_places(
             check.fail(&field, "named twice");
             continue;
         }
-        let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM teams WHERE id = $1")
-            .bind(t)
-            .fetch_optional(&mut *change.tx)
-            .await?;
-        match kind.as_deref() {
+        // A group without a region of its own works where its branch does.
+        let team: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT t.kind, COALESCE(r.path, br.path) FROM teams t LEFT JOIN regions r ON r.id = t.region_id \
+             LEFT JOIN teams b ON b.id = t.parent_id LEFT JOIN regions br ON br.id = b.region_id WHERE t.id = $1",
+        )
+        .bind(t)
+        .fetch_optional(&mut *change.tx)
+        .await?;
+        match team {
             None => check.fail(&field, "no such team"),
-            Some(k) if !CARRIERS.contains(&k) => {
+            Some((k, _)) if !CARRIERS.contains(&k.as_str()) => {
                 check.fail(&field, "not a volunteer group or party branch")
             }
-            Some(_) => reach.team(change, check, &field, t).await?,
+            Some((_, works)) => {
+                reach.team(change, check, &field, t).await?;
+                let inside = match (&region, works) {
+                    (Some(r), Some(w)) => w.starts_with(r.as_str()),
+                    _ => false,
+                };
+                if !inside && !check.failed(&field) {
+                    check.fail(&field, "does not work inside the batch's region");
+                }
+            }
         }
     }
     Ok(compounds)
@@ -172,12 +185,8 @@ async fn check_places(
 /// teams so each knocks on about as many doors. Returns the batch's id.
 pub async fn plan(change: &mut Change, p: &Principal, new: &NewBatch) -> AppResult<i64> {
     let mut check = Check::default();
-    let deadline = crate::time::parse_time("deadline", &new.deadline);
-    match &deadline {
-        Err(e) => check.fail("deadline", e.message.clone()),
-        Ok(d) if *d <= change.at_ms() => check.fail("deadline", "must be later than now"),
-        Ok(_) => {}
-    }
+    let now = change.at_ms();
+    let deadline = super::deadline(&mut check, &new.deadline, now, now + super::LONGEST);
     if new.shares.is_empty() {
         check.fail("shares", "name at least one building");
     } else if new.shares.len() > MAX_SHARES {
@@ -306,21 +315,11 @@ pub async fn list(db: &Db, p: &Principal, paging: &Paging) -> AppResult<ListPage
          JOIN supply_deliveries d ON d.batch_id = b.id JOIN regions g ON g.id = d.building_id WHERE 1 = 1"
     ));
     super::visible(p, &mut sql, "g.path", Some("d.team_id"));
-    sql.push(" GROUP BY b.id, b.goods, b.title, b.region_id, r.name, b.deadline, b.created_at ORDER BY b.created_at DESC, b.id DESC LIMIT ")
-        .bind(paging.limit() + 1)
-        .push(" OFFSET ")
-        .bind(paging.offset());
+    sql.push(" GROUP BY b.id, b.goods, b.title, b.region_id, r.name, b.deadline, b.created_at ORDER BY b.created_at DESC, b.id DESC");
+    paging.push_page(&mut sql);
     let rows = sql.query().fetch_all(&db.pool).await?;
-    let mut items = rows.iter().map(batch_of).collect::<AppResult<Vec<_>>>()?;
-    let more = items.len() as i64 > paging.limit();
-    items.truncate(paging.limit() as usize);
-    Ok(ListPage {
-        total: paging.offset() + items.len() as i64,
-        total_capped: more,
-        items,
-        limit: paging.limit(),
-        offset: paging.offset(),
-    })
+    let items = rows.iter().map(batch_of).collect::<AppResult<Vec<_>>>()?;
+    Ok(paging.page(items))
 }
 
 /// Batch `id` with the deliveries `p` sees; not found when they see none.

@@ -60,6 +60,9 @@ pub struct DeliveryFilter {
     /// Only those still to be marked (neither marked nor missed).
     #[serde(default)]
     pub pending: Option<bool>,
+    /// Only those not marked yet, or due in the last two days: a carrier's list.
+    #[serde(default)]
+    pub current: Option<bool>,
 }
 
 /// A volunteer's mark on a building: how many arrived.
@@ -129,6 +132,11 @@ pub async fn list(db: &Db, p: &Principal, f: &DeliveryFilter) -> AppResult<Vec<D
     if f.pending == Some(true) {
         sql.push(" AND d.marked_at IS NULL AND d.missed_at IS NULL");
     }
+    if f.current == Some(true) {
+        sql.push(" AND (d.marked_at IS NULL OR b.deadline > ")
+            .bind(crate::time::now_ms() - 2 * 24 * 3_600_000)
+            .push(")");
+    }
     super::visible(p, &mut sql, "g.path", Some("d.team_id"));
     sql.push(" ORDER BY b.deadline DESC, d.batch_id DESC, c.name, g.name, d.id LIMIT ")
         .bind(MAX_LIST);
@@ -180,20 +188,21 @@ async fn file_case(
 /// written in the same transaction. A shortfall files its case (unless the building already has
 /// one, from a miss). Returns the case filed, if any.
 pub async fn mark(change: &mut Change, p: &Principal, id: i64, m: &Mark) -> AppResult<Option<i64>> {
-    let mut sql = Sql::new(
-        "SELECT d.planned, d.marked_at, d.case_id FROM supply_deliveries d \
-         JOIN regions g ON g.id = d.building_id WHERE d.id = ",
-    );
-    sql.bind(id);
-    super::visible(p, &mut sql, "g.path", Some("d.team_id"));
-    let row = sql
-        .query()
-        .fetch_optional(&mut *change.tx)
-        .await?
-        .ok_or(AppError::NotFound("delivery"))?;
-    if !p.role.allows(Permission::SupplyDeliver) || p.scope.team_id.is_none() {
-        return Err(AppError::Forbidden);
-    }
+    // Only the carriers mark: their team's buildings and its groups', whatever else their
+    // account may reach.
+    let team = match p.scope.team_id {
+        Some(t) if p.role.allows(Permission::SupplyDeliver) => t,
+        _ => return Err(AppError::Forbidden),
+    };
+    let row = sqlx::query(
+        "SELECT d.planned, d.marked_at, d.case_id FROM supply_deliveries d JOIN teams t ON t.id = d.team_id \
+         WHERE d.id = $1 AND (t.id = $2 OR t.parent_id = $2)",
+    )
+    .bind(id)
+    .bind(team)
+    .fetch_optional(&mut *change.tx)
+    .await?
+    .ok_or(AppError::NotFound("delivery"))?;
     let planned: i64 = row.try_get("planned")?;
     if row.try_get::<Option<i64>, _>("marked_at")?.is_some() {
         return Err(AppError::Conflict(vec![FieldError::new(
@@ -240,18 +249,17 @@ const SWEEP_BATCH: i64 = 200;
 /// Marks missed every building unmarked at its batch's deadline, each filing its case as the
 /// batch's planner (who learns of it like any reporter). Returns how many.
 pub async fn sweep(db: &Db, now: i64) -> AppResult<usize> {
-    let due: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT d.id, b.planned_by FROM supply_deliveries d JOIN supply_batches b ON b.id = d.batch_id \
+    let due: Vec<i64> = sqlx::query_scalar(
+        "SELECT d.id FROM supply_deliveries d JOIN supply_batches b ON b.id = d.batch_id \
          WHERE d.marked_at IS NULL AND d.missed_at IS NULL AND b.deadline < $1 ORDER BY d.id LIMIT $2",
     )
     .bind(now)
     .bind(SWEEP_BATCH)
     .fetch_all(&db.pool)
     .await?;
-    let mut missed = 0;
-    for (id, planner) in due {
-        let reporter = crate::auth::principal_of(db, planner).await?;
-        let done = Change::run(db, &Actor::system("supply-deadline"), async |c| {
+    let mut done = 0;
+    for id in due {
+        let acted = Change::run(db, &Actor::system("supply-deadline"), async |c| {
             // Read again inside the write: a mark may have come since.
             let n = sqlx::query(
                 "UPDATE supply_deliveries SET missed_at = $1 WHERE id = $2 AND marked_at IS NULL AND missed_at IS NULL",
@@ -271,13 +279,20 @@ pub async fn sweep(db: &Db, now: i64) -> AppResult<usize> {
                 &serde_json::json!({"at": now}),
             )
             .await?;
+            let planner: i64 = sqlx::query_scalar(
+                "SELECT b.planned_by FROM supply_deliveries d JOIN supply_batches b ON b.id = d.batch_id WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *c.tx)
+            .await?;
+            let reporter = crate::auth::principal_of(db, planner).await?;
             file_case(c, &reporter, id, Outcome::Missed, "").await?;
             Ok(true)
         })
-        .await?;
-        missed += usize::from(done);
+        .await;
+        done += super::tally("a missed delivery", id, acted);
     }
-    Ok(missed)
+    Ok(done)
 }
 
 /// The deliveries in scope: a volunteer's are their team's.

@@ -1,4 +1,5 @@
-//! `supply`: goods to every door and help for those who cannot come down. A batch is planned per
+//! `supply`: goods to every door and help for those who cannot come down. The households that
+//! need help, with what they need (`households`). A batch is planned per
 //! building and split among the volunteer teams (`batches`); each team marks its buildings
 //! delivered with the count, and a shortfall, or a building unmarked at the deadline, becomes a
 //! case through `cases` (`deliveries`); residents' requests for help are assigned to volunteers
@@ -8,6 +9,7 @@
 mod batches;
 mod deliveries;
 mod figures;
+mod households;
 mod pages;
 mod plan_page;
 mod requests;
@@ -22,6 +24,7 @@ use huoyan_core::auth::Role;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::Principal;
+use crate::check::Check;
 use crate::db::{Db, Sql};
 use crate::web::{Menu, MenuItem};
 
@@ -38,12 +41,14 @@ pub fn api() -> OpenApiRouter<SupplyState> {
         .merge(deliveries::api())
         .merge(requests::api())
         .merge(figures::api())
+        .merge(households::api())
 }
 
 pub fn pages() -> axum::Router<SupplyState> {
     pages::router()
         .merge(figures::router())
         .merge(plan_page::router())
+        .merge(households::router())
 }
 
 pub fn menu() -> Vec<MenuItem> {
@@ -54,6 +59,9 @@ pub fn menu() -> Vec<MenuItem> {
         }),
         MenuItem::new("/supply/requests", "nav.assistance", |r| {
             r.allows(Permission::AssistanceRead)
+        }),
+        MenuItem::new("/supply/households", "nav.households", |r| {
+            r.allows(Permission::HouseholdsRead)
         }),
         MenuItem::new("/supply/figures", "supply.figures", |r| {
             r.allows(Permission::SupplyRead)
@@ -110,6 +118,47 @@ pub(crate) fn visible(p: &Principal, sql: &mut Sql, path_col: &str, team_col: Op
     }
 }
 
+/// The latest deadline a batch or a request may have: a week on. Under static management
+/// nothing waits longer, and a deadline in 2099 would never be missed.
+pub(crate) const LONGEST: i64 = 7 * 24 * 3_600_000;
+
+/// `raw` (the request's `deadline`) as epoch milliseconds after `now` and at most `latest`;
+/// None, with `deadline` failed, otherwise.
+pub(crate) fn deadline(check: &mut Check, raw: &str, now: i64, latest: i64) -> Option<i64> {
+    match crate::time::parse_time("deadline", raw) {
+        Err(e) => {
+            check.fail("deadline", e.message);
+            None
+        }
+        Ok(d) if d <= now => {
+            check.fail("deadline", "must be later than now");
+            None
+        }
+        Ok(d) if d > latest => {
+            check.fail(
+                "deadline",
+                format!("at most {} hours from now", (latest - now) / 3_600_000),
+            );
+            None
+        }
+        Ok(d) => Some(d),
+    }
+}
+
+/// The people who carry for a volunteer group or party branch working where `p` sees (a group
+/// without a region of its own works in its branch's): id, "name · team" and the compound or
+/// region the team works in. `p` assigns requests to them and no one else.
+pub(crate) fn volunteers(p: &Principal) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT DISTINCT x.id, x.name || ' · ' || t.name AS label, g.id AS region_id FROM people x \
+         JOIN team_members m ON m.person_id = x.id JOIN teams t ON t.id = m.team_id \
+         LEFT JOIN teams b ON b.id = t.parent_id JOIN regions g ON g.id = COALESCE(t.region_id, b.region_id) \
+         WHERE t.kind IN ('volunteer_group', 'party_branch')",
+    );
+    visible(p, &mut sql, "g.path", Some("t.id"));
+    sql
+}
+
 /// Every minute: buildings unmarked at their batch's deadline become cases, and requests past
 /// theirs are escalated.
 pub async fn run(db: Db) {
@@ -126,10 +175,22 @@ pub async fn run(db: Db) {
     }
 }
 
-/// What has passed its deadline at `now`: (deliveries missed, requests escalated).
+/// What has passed its deadline at `now`: (deliveries missed, requests escalated). Each sweep
+/// runs whatever the other met: a building that cannot be filed never holds up an urgent request.
 pub async fn sweep(db: &Db, now: i64) -> crate::error::AppResult<(usize, usize)> {
-    Ok((
-        deliveries::sweep(db, now).await?,
-        requests::sweep(db, now).await?,
-    ))
+    let missed = deliveries::sweep(db, now).await;
+    let escalated = requests::sweep(db, now).await;
+    Ok((missed?, escalated?))
+}
+
+/// What one row of a sweep came to: 1 when it acted, 0 when it had nothing to do or failed; a
+/// failure is logged and the sweep goes on, so one bad row holds up none of the others.
+pub(crate) fn tally(what: &str, id: i64, done: crate::error::AppResult<bool>) -> usize {
+    match done {
+        Ok(acted) => usize::from(acted),
+        Err(e) => {
+            tracing::warn!(error = %e, id, "{what}: skipped");
+            0
+        }
+    }
 }

@@ -41,6 +41,14 @@ struct BatchPage {
     detail: BatchDetail,
 }
 
+/// Someone a request may be given to.
+struct Volunteer {
+    id: i64,
+    label: String,
+    /// Where their team works: a request is offered to those of its compound.
+    region: i64,
+}
+
 #[derive(askama::Template)]
 #[template(path = "supply/requests.html")]
 struct RequestsPage {
@@ -50,7 +58,7 @@ struct RequestsPage {
     can_file: bool,
     can_assign: bool,
     compounds: Vec<(i64, String)>,
-    volunteers: Vec<(i64, String)>,
+    volunteers: Vec<Volunteer>,
     kinds: Vec<(&'static str, &'static str)>,
     conditions: Vec<(&'static str, &'static str)>,
 }
@@ -81,8 +89,16 @@ impl RequestsPage {
         r.urgent.is_some() && r.state != RequestState::Closed
     }
 
-    fn chosen(&self, r: &Request, person: &i64) -> bool {
-        r.assignee_id == Some(*person)
+    fn chosen(&self, r: &Request, v: &Volunteer) -> bool {
+        r.assignee_id == Some(v.id)
+    }
+
+    /// The volunteers working in the request's compound.
+    fn volunteers_for(&self, r: &Request) -> Vec<&Volunteer> {
+        self.volunteers
+            .iter()
+            .filter(|v| v.region == r.compound_id)
+            .collect()
     }
 
     fn may_close(&self, r: &Request) -> bool {
@@ -109,7 +125,11 @@ async fn index(
     .page(locale)?;
     let can_deliver = user.role.allows(Permission::SupplyDeliver) && user.scope.team_id.is_some();
     let mine = if can_deliver {
-        super::deliveries::list(&state.db, &user, &DeliveryFilter::default())
+        let current = DeliveryFilter {
+            current: Some(true),
+            ..Default::default()
+        };
+        super::deliveries::list(&state.db, &user, &current)
             .await
             .page(locale)?
     } else {
@@ -201,17 +221,23 @@ pub(super) async fn compounds(state: &SupplyState, p: &Principal) -> AppResult<V
     pairs(sql.query().fetch_all(&state.db.pool).await?)
 }
 
-/// The volunteers `p` may assign a request to: people in a volunteer group or branch working in
-/// their sight (at most 500).
-async fn volunteers(state: &SupplyState, p: &Principal) -> AppResult<Vec<(i64, String)>> {
-    let mut sql = Sql::new(
-        "SELECT DISTINCT x.id, x.name || ' · ' || t.name AS label FROM people x \
-         JOIN team_members m ON m.person_id = x.id JOIN teams t ON t.id = m.team_id \
-         JOIN regions g ON g.id = t.region_id WHERE t.kind IN ('volunteer_group', 'party_branch')",
-    );
-    super::visible(p, &mut sql, "g.path", Some("t.id"));
-    sql.push(" ORDER BY label, x.id LIMIT 500");
-    pairs(sql.query().fetch_all(&state.db.pool).await?)
+/// The volunteers `p` may assign a request to, with the place their team works (at most 2,000).
+async fn volunteers(state: &SupplyState, p: &Principal) -> AppResult<Vec<Volunteer>> {
+    use sqlx::Row;
+    let mut sql = super::volunteers(p);
+    sql.push(" ORDER BY label, x.id LIMIT 2000");
+    sql.query()
+        .fetch_all(&state.db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Volunteer {
+                id: r.try_get("id")?,
+                label: r.try_get("label")?,
+                region: r.try_get("region_id")?,
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

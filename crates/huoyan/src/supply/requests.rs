@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use huoyan_core::auth::{Permission, Role};
-use huoyan_core::org::mask_phone;
+use huoyan_core::org::{mask_contact, parse_contact_phone};
 use huoyan_core::supply::Condition;
 use huoyan_core::supply::assistance::{
     RequestKind, RequestSource, RequestState, UrgentReason, default_deadline, overdue, urgency,
@@ -24,7 +24,6 @@ use crate::check::{Check, Required, Text};
 use crate::db::{Db, Sql};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::{ApiJson, ApiPath, ApiQuery, ListPage, Paging};
-use crate::org::scope::Reach;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,14 +36,12 @@ pub struct NewRequest {
     /// The resident's name.
     #[schema(value_type = String, max_length = 40)]
     pub resident: Required<40>,
-    /// Their phone, shown in clear only to the volunteer assigned and the community office.
+    /// A mobile, or a landline with its area code; shown in clear only to the volunteer
+    /// assigned (until it is closed) and the community office.
     #[serde(default)]
     #[schema(value_type = String, max_length = 20)]
     pub phone: Text<20>,
     pub kind: RequestKind,
-    /// Who passed it on; absent: as the caller's role does (a supervisor, the community, the
-    /// hotline for the office, a volunteer).
-    pub source: Option<RequestSource>,
     /// What is needed (降压药两盒；透析，周三上午).
     #[schema(value_type = String, max_length = 500)]
     pub description: Required<500>,
@@ -52,7 +49,8 @@ pub struct NewRequest {
     /// is urgent.
     #[serde(default)]
     pub conditions: Vec<Condition>,
-    /// When it must be done; absent: by its kind and urgency (an urgent one within the hour).
+    /// When it must be done, within a week (an urgent one within the hour); absent: by its kind
+    /// and urgency.
     #[schema(format = DateTime)]
     pub deadline: Option<String>,
 }
@@ -61,9 +59,10 @@ pub struct NewRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
-    /// The volunteer (a person in the caller's reach).
+    /// The volunteer: a member of a volunteer group or party branch working in the caller's
+    /// reach.
     pub person_id: i64,
-    /// A new deadline; absent: the request's stays.
+    /// A new deadline (an urgent request's within the hour); absent: the request's stays.
     #[schema(format = DateTime)]
     pub deadline: Option<String>,
 }
@@ -86,9 +85,11 @@ pub struct Request {
     pub compound: String,
     pub address: String,
     pub resident: String,
-    /// Masked, but for the volunteer assigned and the community office.
+    /// Masked, but for the volunteer assigned (until it is closed) and the community office.
     pub phone: String,
     pub kind: RequestKind,
+    /// Who passed it on, by the filer's role: a supervisor, the community office, the hotline
+    /// (the office), a volunteer.
     pub source: RequestSource,
     pub description: String,
     /// Why it is red, if it is.
@@ -131,14 +132,15 @@ fn source_for(role: Role) -> RequestSource {
     }
 }
 
-/// The path of compound `id` when it is a compound in `p`'s sight, read inside `change`.
+/// The path and name of compound `id` when it is a compound in `p`'s sight, read inside
+/// `change`.
 async fn compound_in_sight(
     change: &mut Change,
     p: &Principal,
     check: &mut Check,
     id: i64,
-) -> AppResult<Option<String>> {
-    let mut sql = Sql::new("SELECT g.path, g.level FROM regions g WHERE g.id = ");
+) -> AppResult<Option<(String, String)>> {
+    let mut sql = Sql::new("SELECT g.path, g.level, g.name FROM regions g WHERE g.id = ");
     sql.bind(id);
     let Some(row) = sql.query().fetch_optional(&mut *change.tx).await? else {
         check.fail("compound_id", "no such compound");
@@ -154,20 +156,15 @@ async fn compound_in_sight(
         check.outside("compound_id");
         return Ok(None);
     }
-    Ok(Some(row.try_get("path")?))
+    Ok(Some((row.try_get("path")?, row.try_get("name")?)))
 }
 
-fn deadline_after(check: &mut Check, s: &str, now: i64) -> Option<i64> {
-    match crate::time::parse_time("deadline", s) {
-        Err(e) => {
-            check.fail("deadline", e.message);
-            None
-        }
-        Ok(d) if d <= now => {
-            check.fail("deadline", "must be later than now");
-            None
-        }
-        Ok(d) => Some(d),
+/// The latest deadline a request filed or assigned at `now` may have.
+fn latest(urgent: bool, now: i64) -> i64 {
+    if urgent {
+        default_deadline(RequestKind::MedicalVisit, true, now)
+    } else {
+        now + super::LONGEST
     }
 }
 
@@ -183,19 +180,27 @@ async fn responders(change: &mut Change, path: &str) -> AppResult<Vec<i64>> {
 /// group at once. Returns its id.
 pub async fn file(change: &mut Change, p: &Principal, new: &NewRequest) -> AppResult<i64> {
     let mut check = Check::default();
-    let path = compound_in_sight(change, p, &mut check, new.compound_id).await?;
-    if new.conditions.len() > Condition::ALL.len() {
-        check.fail("conditions", "each at most once");
+    let place = compound_in_sight(change, p, &mut check, new.compound_id).await?;
+    for (i, c) in new.conditions.iter().enumerate() {
+        if new.conditions[..i].contains(c) {
+            check.fail(&format!("conditions[{i}]"), "named twice");
+        }
     }
+    let phone = match new.phone.trimmed() {
+        "" => Some(String::new()),
+        raw => parse_contact_phone(raw)
+            .map_err(|e| check.fail("phone", e))
+            .ok(),
+    };
     let urgent = urgency(new.kind, &new.conditions, new.description.trimmed());
     let now = change.at_ms();
     let deadline = match &new.deadline {
-        Some(d) => deadline_after(&mut check, d, now),
+        Some(d) => super::deadline(&mut check, d, now, latest(urgent.is_some(), now)),
         None => Some(default_deadline(new.kind, urgent.is_some(), now)),
     };
     check.done()?;
-    let (path, deadline) = (path.expect("checked"), deadline.expect("checked"));
-    let source = new.source.unwrap_or(source_for(p.role));
+    let ((path, compound), deadline) = (place.expect("checked"), deadline.expect("checked"));
+    let source = source_for(p.role);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO assistance_requests (compound_id, address, resident, phone, kind, source, description, \
          urgent, state, deadline, filed_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -204,7 +209,7 @@ pub async fn file(change: &mut Change, p: &Principal, new: &NewRequest) -> AppRe
     .bind(new.compound_id)
     .bind(new.address.trimmed())
     .bind(new.resident.trimmed())
-    .bind(new.phone.trimmed())
+    .bind(phone.expect("checked"))
     .bind(new.kind.code())
     .bind(source.code())
     .bind(new.description.trimmed())
@@ -232,44 +237,59 @@ pub async fn file(change: &mut Change, p: &Principal, new: &NewRequest) -> AppRe
             &to,
             "assistance_urgent",
             &serde_json::json!({"request": id, "need": reason.zh(), "kind": new.kind.zh(),
-                "place": new.address.trimmed(), "page": format!("/supply/requests#r{id}")}),
+                "place": format!("{compound}{}", new.address.trimmed()),
+                "page": format!("/supply/requests#r{id}")}),
         )
         .await?;
     }
     Ok(id)
 }
 
-/// The request's state and assignee when `p` sees it, read inside `change`.
+/// How a caller stands to a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sight {
+    /// Where it lies is in their sight: they may assign and close it.
+    Place,
+    /// Where it lies, or it is assigned to them: they may close their own.
+    PlaceOrOwn,
+}
+
+/// The request's urgency and assignee when `p` sees it as `sight` says, read inside `change`;
+/// a closed one is a conflict.
 async fn standing(
     change: &mut Change,
     p: &Principal,
     id: i64,
-) -> AppResult<(RequestState, Option<i64>, String)> {
+    sight: Sight,
+) -> AppResult<(bool, Option<i64>)> {
     let mut sql = Sql::new(
-        "SELECT r.state, r.assignee_id, g.path FROM assistance_requests r \
+        "SELECT r.state, r.urgent, r.assignee_id FROM assistance_requests r \
          JOIN regions g ON g.id = r.compound_id WHERE r.id = ",
     );
     sql.bind(id);
-    in_sight(p, &mut sql);
+    match sight {
+        Sight::Place => super::visible(p, &mut sql, "g.path", None),
+        Sight::PlaceOrOwn => in_sight(p, &mut sql),
+    }
     let row = sql
         .query()
         .fetch_optional(&mut *change.tx)
         .await?
         .ok_or(AppError::NotFound("request"))?;
-    let state: String = row.try_get("state")?;
-    let state =
-        RequestState::parse(&state).ok_or_else(|| anyhow::anyhow!("request state {state:?}"))?;
-    if state == RequestState::Closed {
+    if row.try_get::<String, _>("state")? == RequestState::Closed.code() {
         return Err(AppError::Conflict(vec![FieldError::new(
             "id",
             "the request is closed already",
         )]));
     }
-    Ok((state, row.try_get("assignee_id")?, row.try_get("path")?))
+    Ok((
+        row.try_get::<Option<String>, _>("urgent")?.is_some(),
+        row.try_get("assignee_id")?,
+    ))
 }
 
-/// Whether person `id` is in `p`'s reach to be given a request: a community office reaches the
-/// people living in its community; others as they reach people for any write.
+/// Fails `person_id` unless the person carries for a volunteer group or party branch working in
+/// `p`'s sight: the same people the page offers.
 async fn check_person(
     change: &mut Change,
     p: &Principal,
@@ -280,30 +300,22 @@ async fn check_person(
         check.fail("person_id", "no such person");
         return Ok(());
     }
-    if p.role == Role::Department {
-        let mut sql = Sql::new(
-            "SELECT 1 FROM people x JOIN regions h ON h.id = x.home_region_id WHERE x.id = ",
-        );
-        sql.bind(id);
-        super::visible(p, &mut sql, "h.path", None);
-        if sql.query().fetch_optional(&mut *change.tx).await?.is_none() {
-            check.outside("person_id");
-        }
-        return Ok(());
+    let mut sql = super::volunteers(p);
+    sql.push(" AND x.id = ").bind(id);
+    if sql.query().fetch_optional(&mut *change.tx).await?.is_none() {
+        check.outside("person_id");
     }
-    Reach::of(change, p)
-        .await?
-        .person(change, check, "person_id", id)
-        .await
+    Ok(())
 }
 
 /// Assigns request `id` to a volunteer as `p` inside `change`, and tells them.
 pub async fn assign(change: &mut Change, p: &Principal, id: i64, a: &Assignment) -> AppResult<()> {
-    standing(change, p, id).await?;
+    let (urgent, _) = standing(change, p, id, Sight::Place).await?;
     let mut check = Check::default();
     check_person(change, p, &mut check, a.person_id).await?;
+    let now = change.at_ms();
     let deadline = match &a.deadline {
-        Some(d) => deadline_after(&mut check, d, change.at_ms()),
+        Some(d) => super::deadline(&mut check, d, now, latest(urgent, now)),
         None => None,
     };
     check.done()?;
@@ -313,7 +325,7 @@ pub async fn assign(change: &mut Change, p: &Principal, id: i64, a: &Assignment)
     )
     .bind(RequestState::Assigned.code())
     .bind(a.person_id)
-    .bind(change.at_ms())
+    .bind(now)
     .bind(deadline)
     .bind(id)
     .execute(&mut *change.tx)
@@ -326,34 +338,41 @@ pub async fn assign(change: &mut Change, p: &Principal, id: i64, a: &Assignment)
             &serde_json::json!({"person_id": a.person_id, "deadline": deadline}),
         )
         .await?;
-    let (kind, address, due): (String, String, i64) =
-        sqlx::query_as("SELECT kind, address, deadline FROM assistance_requests WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *change.tx)
-            .await?;
-    let to: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1 AND disabled = 0")
-            .bind(a.person_id)
-            .fetch_all(&mut *change.tx)
-            .await?;
+    let (kind, place, due) = told_of(change, id).await?;
+    let to = crate::notifications::accounts_of_person(change, a.person_id).await?;
     crate::notifications::tell_accounts(
         change,
         &to,
         "assistance_assigned",
-        &serde_json::json!({"request": id,
-            "kind": RequestKind::parse(&kind).map_or("", |k| k.zh()),
-            "place": address, "due_at": due, "page": format!("/supply/requests#r{id}")}),
+        &serde_json::json!({"request": id, "kind": kind, "place": place, "due_at": due,
+            "page": format!("/supply/requests#r{id}")}),
     )
     .await
+}
+
+/// A request's kind (in Chinese), compound and address, and deadline, as notices name them.
+async fn told_of(change: &mut Change, id: i64) -> AppResult<(String, String, i64)> {
+    let (kind, compound, address, due): (String, String, String, i64) = sqlx::query_as(
+        "SELECT r.kind, g.name, r.address, r.deadline FROM assistance_requests r \
+         JOIN regions g ON g.id = r.compound_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *change.tx)
+    .await?;
+    let kind = RequestKind::parse(&kind).map_or("", |k| k.zh()).to_string();
+    Ok((kind, format!("{compound}{address}"), due))
 }
 
 /// Closes request `id` as `p` inside `change`: the volunteer assigned, or whoever assigns
 /// requests where it lies.
 pub async fn close(change: &mut Change, p: &Principal, id: i64, c: &Closing) -> AppResult<()> {
-    let (_, assignee, _) = standing(change, p, id).await?;
+    let (_, assignee) = standing(change, p, id, Sight::PlaceOrOwn).await?;
     let own = assignee.is_some() && assignee == p.person_id;
-    if !own && !p.role.allows(Permission::AssistanceAssign) {
-        return Err(AppError::Forbidden);
+    if !own {
+        if !p.role.allows(Permission::AssistanceAssign) {
+            return Err(AppError::Forbidden);
+        }
+        standing(change, p, id, Sight::Place).await?;
     }
     if !(0..=100).contains(&c.medicines) {
         return Err(AppError::invalid("medicines", "0 to 100"));
@@ -390,11 +409,27 @@ pub(super) fn in_sight(p: &Principal, sql: &mut Sql) {
     sql.push("))");
 }
 
+/// The SELECT of requests with `clear`: whether `p` sees the phone in clear (the volunteer
+/// assigned, until it is closed; the community office whose community holds it).
+fn select(p: &Principal) -> Sql {
+    let mut sql = Sql::new("SELECT CASE WHEN (r.assignee_id = ");
+    sql.bind(p.person_id.unwrap_or(-1)).push(
+        " AND r.state <> 'closed') OR EXISTS (SELECT 1 FROM departments sd JOIN regions sr ON sr.id = sd.region_id \
+         WHERE sd.kind = 'community' AND sd.id = ",
+    );
+    sql.bind(p.scope.department_id.unwrap_or(-1)).push(&format!(
+        " AND g.path LIKE sr.path || '%') THEN 1 ELSE 0 END AS clear, {COLUMNS} \
+         FROM assistance_requests r JOIN regions g ON g.id = r.compound_id \
+         LEFT JOIN people x ON x.id = r.assignee_id WHERE 1 = 1"
+    ));
+    sql
+}
+
 const COLUMNS: &str = "r.id, r.compound_id, g.name AS compound, r.address, r.resident, r.phone, r.kind, \
     r.source, r.description, r.urgent, r.state, r.deadline, r.assignee_id, x.name AS assignee, r.assigned_at, \
     r.closed_at, r.close_note, r.medicines, r.created_at";
 
-fn request_of(p: &Principal, r: &sqlx::any::AnyRow, now: i64) -> AppResult<Request> {
+fn request_of(r: &sqlx::any::AnyRow, now: i64) -> AppResult<Request> {
     let code = |col: &str| -> AppResult<String> { Ok(r.try_get::<String, _>(col)?) };
     let bad = |what: &str, v: &str| anyhow::anyhow!("request {what} {v:?}");
     let (kind, source, state) = (code("kind")?, code("source")?, code("state")?);
@@ -403,14 +438,14 @@ fn request_of(p: &Principal, r: &sqlx::any::AnyRow, now: i64) -> AppResult<Reque
     let deadline: i64 = r.try_get("deadline")?;
     let assignee_id: Option<i64> = r.try_get("assignee_id")?;
     let phone: String = r.try_get("phone")?;
-    let clear = (assignee_id.is_some() && assignee_id == p.person_id) || p.role == Role::Department;
+    let clear = r.try_get::<i64, _>("clear")? == 1;
     Ok(Request {
         id: r.try_get("id")?,
         compound_id: r.try_get("compound_id")?,
         compound: r.try_get("compound")?,
         address: r.try_get("address")?,
         resident: r.try_get("resident")?,
-        phone: if clear { phone } else { mask_phone(&phone) },
+        phone: if clear { phone } else { mask_contact(&phone) },
         kind: RequestKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
         source: RequestSource::parse(&source).ok_or_else(|| bad("source", &source))?,
         description: r.try_get("description")?,
@@ -438,10 +473,7 @@ pub async fn list(db: &Db, p: &Principal, f: &RequestFilter) -> AppResult<ListPa
         limit: f.limit,
         offset: f.offset,
     };
-    let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM assistance_requests r JOIN regions g ON g.id = r.compound_id \
-         LEFT JOIN people x ON x.id = r.assignee_id WHERE 1 = 1"
-    ));
+    let mut sql = select(p);
     if let Some(s) = f.state {
         sql.push(" AND r.state = ").bind(s.code());
     }
@@ -455,41 +487,28 @@ pub async fn list(db: &Db, p: &Principal, f: &RequestFilter) -> AppResult<ListPa
     in_sight(p, &mut sql);
     sql.push(
         " ORDER BY CASE WHEN r.state = 'closed' THEN 2 WHEN r.urgent IS NOT NULL THEN 0 ELSE 1 END, \
-         r.deadline, r.id LIMIT ",
-    )
-    .bind(paging.limit() + 1)
-    .push(" OFFSET ")
-    .bind(paging.offset());
+         r.deadline, r.id",
+    );
+    paging.push_page(&mut sql);
     let now = crate::time::now_ms();
     let rows = sql.query().fetch_all(&db.pool).await?;
-    let mut items = rows
+    let items = rows
         .iter()
-        .map(|r| request_of(p, r, now))
+        .map(|r| request_of(r, now))
         .collect::<AppResult<Vec<_>>>()?;
-    let more = items.len() as i64 > paging.limit();
-    items.truncate(paging.limit() as usize);
-    Ok(ListPage {
-        total: paging.offset() + items.len() as i64,
-        total_capped: more,
-        items,
-        limit: paging.limit(),
-        offset: paging.offset(),
-    })
+    Ok(paging.page(items))
 }
 
 pub async fn get(db: &Db, p: &Principal, id: i64) -> AppResult<Request> {
-    let mut sql = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM assistance_requests r JOIN regions g ON g.id = r.compound_id \
-         LEFT JOIN people x ON x.id = r.assignee_id WHERE r.id = "
-    ));
-    sql.bind(id);
+    let mut sql = select(p);
+    sql.push(" AND r.id = ").bind(id);
     in_sight(p, &mut sql);
     let r = sql
         .query()
         .fetch_optional(&db.pool)
         .await?
         .ok_or(AppError::NotFound("request"))?;
-    request_of(p, &r, crate::time::now_ms())
+    request_of(&r, crate::time::now_ms())
 }
 
 /// Most requests one sweep escalates, each in its own change.
@@ -506,9 +525,9 @@ pub async fn sweep(db: &Db, now: i64) -> AppResult<usize> {
     .bind(SWEEP_BATCH)
     .fetch_all(&db.pool)
     .await?;
-    let mut escalated = 0;
+    let mut done = 0;
     for id in due {
-        let done = Change::run(db, &Actor::system("assistance-deadline"), async |c| {
+        let acted = Change::run(db, &Actor::system("assistance-deadline"), async |c| {
             let n = sqlx::query(
                 "UPDATE assistance_requests SET escalated_at = $1 WHERE id = $2 AND state <> 'closed' \
                  AND escalated_at IS NULL AND deadline < $1",
@@ -528,40 +547,32 @@ pub async fn sweep(db: &Db, now: i64) -> AppResult<usize> {
                 &serde_json::json!({"at": now}),
             )
             .await?;
-            let (address, kind, assignee, path): (String, String, Option<i64>, String) =
-                sqlx::query_as(
-                    "SELECT r.address, r.kind, r.assignee_id, g.path FROM assistance_requests r \
-                     JOIN regions g ON g.id = r.compound_id WHERE r.id = $1",
-                )
-                .bind(id)
-                .fetch_one(&mut *c.tx)
-                .await?;
+            let (assignee, path): (Option<i64>, String) = sqlx::query_as(
+                "SELECT r.assignee_id, g.path FROM assistance_requests r \
+                 JOIN regions g ON g.id = r.compound_id WHERE r.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *c.tx)
+            .await?;
             let mut to = responders(c, &path).await?;
             if let Some(person) = assignee {
-                to.extend(
-                    sqlx::query_scalar::<_, i64>(
-                        "SELECT id FROM accounts WHERE person_id = $1 AND disabled = 0",
-                    )
-                    .bind(person)
-                    .fetch_all(&mut *c.tx)
-                    .await?,
-                );
+                to.extend(crate::notifications::accounts_of_person(c, person).await?);
             }
+            let (kind, place, _) = told_of(c, id).await?;
             crate::notifications::tell_accounts(
                 c,
                 &to,
                 "assistance_overdue",
-                &serde_json::json!({"request": id,
-                    "kind": RequestKind::parse(&kind).map_or("", |k| k.zh()),
-                    "place": address, "page": format!("/supply/requests#r{id}")}),
+                &serde_json::json!({"request": id, "kind": kind, "place": place,
+                    "page": format!("/supply/requests#r{id}")}),
             )
             .await?;
             Ok(true)
         })
-        .await?;
-        escalated += usize::from(done);
+        .await;
+        done += super::tally("an overdue request", id, acted);
     }
-    Ok(escalated)
+    Ok(done)
 }
 
 /// Pass on a resident's request for help; an urgent one is told to the community and the group.

@@ -252,25 +252,11 @@ async fn list_route(
     if let Some(b) = &f.building {
         sql.push(" AND r.building = ").bind(b.trim().to_string());
     }
-    sql.push(" ORDER BY r.compound_id, r.building, r.unit, r.room, r.id LIMIT ")
-        .bind(paging.limit() + 1)
-        .push(" OFFSET ")
-        .bind(paging.offset());
+    sql.push(" ORDER BY r.compound_id, r.building, r.unit, r.room, r.id");
+    paging.push_page(&mut sql);
     let rows = sql.query().fetch_all(&state.db.pool).await?;
-    let more = rows.len() as i64 > paging.limit();
-    let items = rows
-        .iter()
-        .take(paging.limit() as usize)
-        .map(view)
-        .collect::<AppResult<Vec<_>>>()?;
-    // Counted as far as this page reaches: `total_capped` says more follow.
-    Ok(ApiJson(ListPage {
-        total: paging.offset() + items.len() as i64 + i64::from(more),
-        total_capped: more,
-        items,
-        limit: paging.limit(),
-        offset: paging.offset(),
-    }))
+    let items = rows.iter().map(view).collect::<AppResult<Vec<_>>>()?;
+    Ok(ApiJson(paging.page(items)))
 }
 
 /// Every row of `t` registered inside `change`, or none: each bad row's errors named at once.

@@ -53,6 +53,10 @@ const SUPPLY_READERS: &str = "admin commander office group dispatcher branch vol
 /// Assistance requests: the supply readers and the supervisors who pass requests on.
 const ASSISTANCE_READERS: &str =
     "admin commander office group dispatcher branch volunteer department supervisor";
+/// The register of households that need help (personal data): the community offices, the
+/// dispatcher and the carriers.
+const HOUSEHOLD_READERS: &str = "admin dispatcher branch volunteer department";
+const HOUSEHOLD_WRITERS: &str = "admin dispatcher department";
 const TEAM_READERS: &str =
     "admin commander office group dispatcher discipline branch inspector pilot volunteer";
 
@@ -243,6 +247,9 @@ pub const TABLE: &[(&str, &str)] = &[
         ASSISTANCE_READERS,
     ),
     ("GET /api/v1/supply/figures", SUPPLY_READERS),
+    ("GET /api/v1/supply/households", HOUSEHOLD_READERS),
+    ("POST /api/v1/supply/households", HOUSEHOLD_WRITERS),
+    ("POST /api/v1/supply/households/import", HOUSEHOLD_WRITERS),
     ("GET /api/v1/supply/figures.xlsx", SUPPLY_READERS),
 ];
 
@@ -414,6 +421,7 @@ const PAGES: &[(&str, &str)] = &[
     ("GET /supply", SUPPLY_READERS),
     ("GET /supply/batches/{id}", SUPPLY_READERS),
     ("GET /supply/figures", SUPPLY_READERS),
+    ("GET /supply/households", HOUSEHOLD_READERS),
     ("GET /supply/plan", "admin dispatcher"),
     ("POST /supply/plan", "admin dispatcher"),
     ("POST /supply/deliveries/{id}/mark", "branch volunteer"),

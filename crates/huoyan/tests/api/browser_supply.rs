@@ -1,7 +1,7 @@
 //! Vegetable packages on a phone at 360 px: the dispatcher plans 40 packages for 景程小区's
 //! 3号楼, carried by its first volunteer group; the volunteer marks the building three packages
 //! short; the office opens its triage queue and finds the case naming the building and the
-//! shortfall.
+//! shortfall; the community office's request, register and figure pages fit the phone.
 
 use std::time::Duration;
 
@@ -151,5 +151,23 @@ async fn a_volunteer_marks_a_building_three_short_and_the_office_finds_the_case_
         "{text}"
     );
     fits(&c, "supply-triage", 360).await;
+
+    // The community office's pages fit the phone too: the requests with their forms, the
+    // register, the figures.
+    sign_in(&c, &app.base, "department", password).await;
+    for (path, shown) in [
+        ("/supply/requests", "#file-request"),
+        ("/supply/households", "#households"),
+        ("/supply/figures?from=2022-08-29&to=2022-09-04", "#figures"),
+    ] {
+        c.goto(&format!("{}{path}", app.base)).await.unwrap();
+        c.find(Locator::Css(shown))
+            .await
+            .unwrap_or_else(|e| panic!("{path} shows {shown}: {e}"));
+        let name = path
+            .trim_start_matches('/')
+            .replace(['/', '?', '&', '='], "-");
+        fits(&c, &name, 360).await;
+    }
     c.close().await.unwrap();
 }

@@ -92,6 +92,15 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
         .id_of("SELECT id FROM teams WHERE kind = 'drone_squad'")
         .await;
     let batches_before = app.count("supply_batches").await;
+    // A building and a group of another compound: the demo gave the Gelin compounds buildings.
+    let (elsewhere_building, elsewhere_group): (i64, i64) = sqlx::query_as(
+        "SELECT b.id, t.id FROM regions b JOIN teams t ON t.region_id = b.parent_id \
+         WHERE b.level = 'building' AND t.kind = 'volunteer_group' AND b.parent_id <> $1 ORDER BY b.id LIMIT 1",
+    )
+    .bind(compound)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     // The demo's two requests left open in 2022 are escalated by the first sweep.
     let now = chrono::Utc::now().timestamp_millis();
     assert_eq!(huoyan::supply::sweep(&app.db, now).await.unwrap(), (0, 2));
@@ -106,8 +115,9 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
                 "deadline": "2022-08-31T18:00:00+08:00",
                 "shares": [{"building_id": b[0], "planned": 0, "doors": 3},
                     {"building_id": compound, "planned": 5, "doors": 5},
-                    {"building_id": b[0], "planned": 5, "doors": -1}],
-                "team_ids": [teams[0], squad]}),
+                    {"building_id": b[0], "planned": 5, "doors": -1},
+                    {"building_id": elsewhere_building, "planned": 5, "doors": 5}],
+                "team_ids": [teams[0], squad, elsewhere_group]}),
         )
         .await;
     assert_eq!(status, 422, "{body}");
@@ -121,7 +131,9 @@ async fn a_batch_is_split_among_the_groups_and_a_shortfall_or_a_miss_becomes_one
             "shares[1].building_id",
             "shares[2].building_id",
             "shares[2].doors",
-            "team_ids[1]"
+            "shares[3].building_id",
+            "team_ids[1]",
+            "team_ids[2]"
         ]
     );
     assert_eq!(app.count("supply_batches").await, batches_before);
@@ -464,6 +476,52 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
     assert_eq!(list["items"][0]["id"], id, "{list}");
     assert_eq!(list["items"][0]["phone"], "13904591234");
 
+    // Everyone else sees the phone masked: the group, the dispatcher, the compound's volunteer.
+    let (group_token, dispatcher) = (app.token("group").await, app.token("dispatcher").await);
+    for token in [&group_token, &dispatcher, &volunteer] {
+        let (status, seen) = app
+            .get(token, &format!("/api/v1/supply/requests/{id}"))
+            .await;
+        assert_eq!(status, 200, "{seen}");
+        assert_eq!(seen["phone"], "139****1234", "{seen}");
+    }
+    // A group of another compound does not see it; a bad number or a late urgent deadline is
+    // refused, named.
+    let gelin_leader = app.token("group-04").await;
+    let (status, _) = app
+        .get(&gelin_leader, &format!("/api/v1/supply/requests/{id}"))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .send(
+            "POST",
+            &supervisor,
+            "/api/v1/supply/requests",
+            &json!({"compound_id": compound, "address": "1号楼", "resident": "王", "phone": "6123456",
+                "kind": "medical_visit", "description": "胸痛", "deadline": in_hours(5)}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let mut named = fields(&body);
+    named.sort();
+    assert_eq!(named, ["deadline", "phone"], "{body}");
+    // Only people who carry for a group working here are given requests.
+    let supervisor_person = app
+        .id_of("SELECT person_id FROM accounts WHERE username = 'supervisor'")
+        .await;
+    let (status, body) = app
+        .send(
+            "POST",
+            &department,
+            &format!("/api/v1/supply/requests/{id}/assign"),
+            &json!({"person_id": supervisor_person}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (403, vec!["person_id".to_string()])
+    );
+
     // Assigned to the volunteer, who is told, sees the phone and closes it.
     let person = app
         .id_of("SELECT person_id FROM accounts WHERE username = 'volunteer'")
@@ -488,6 +546,17 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
         .get(&volunteer, &format!("/api/v1/supply/requests/{id}"))
         .await;
     assert_eq!(seen["phone"], "13904591234", "{seen}");
+    // Another group's leader of the compound sees it but may not close it.
+    let other_leader = app.token("group-02").await;
+    let (status, _) = app
+        .send(
+            "POST",
+            &other_leader,
+            &format!("/api/v1/supply/requests/{id}/close"),
+            &json!({"note": "不是我的"}),
+        )
+        .await;
+    assert_eq!(status, 403);
 
     // The page shows it red until it is closed.
     let client = page_client();
@@ -526,6 +595,10 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
     assert_eq!(status, 409);
     let page = html(client).await;
     assert!(!page.contains(&red) && page.contains(&format!("id=\"r{id}\"")));
+    let (_, seen) = app
+        .get(&volunteer, &format!("/api/v1/supply/requests/{id}"))
+        .await;
+    assert_eq!(seen["phone"], "139****1234", "masked again once closed");
 
     // The day's figures: two requests, one urgent, one closed.
     let (_, rows) = app.get(&department, "/api/v1/supply/figures").await;
@@ -555,4 +628,172 @@ async fn an_urgent_request_tells_the_community_and_the_group_and_stays_red_until
         let told = about(notices(&app, who, "assistance_overdue").await, &quiet["id"]);
         assert_eq!(told.len(), 1, "{who}: {told:?}");
     }
+}
+
+#[tokio::test]
+async fn the_household_register_keeps_id_numbers_hashed_phones_masked_and_imports_all_or_nothing() {
+    let app = spawn_app(true).await;
+    let department = app.token("department").await;
+    let dispatcher = app.token("dispatcher").await;
+    let volunteer = app.token("volunteer").await;
+    let b = buildings(&app, 2).await;
+    let other_building = app
+        .id_of(
+            "SELECT b.id FROM regions b JOIN regions c ON c.id = b.parent_id \
+             WHERE c.name <> '景程小区' AND b.level = 'building' ORDER BY b.id LIMIT 1",
+        )
+        .await;
+
+    let household = json!({"building_id": b[0], "unit": "2单元", "room": "502", "name": "李淑芬",
+        "phone": "13904591234", "id_number": "230602194503040028",
+        "conditions": ["elderly_alone", "dialysis"], "needs": ["medicine", "door_sampling"],
+        "medicines": "硝苯地平"});
+    let (status, h) = app
+        .send("POST", &department, "/api/v1/supply/households", &household)
+        .await;
+    assert_eq!(status, 201, "{h}");
+    assert_eq!(h["phone"], "13904591234", "the community office sees it");
+    assert_eq!(h["id_number"], "230602********0028");
+    let stored: String =
+        sqlx::query_scalar("SELECT COALESCE(id_hash, '') || id_masked FROM supply_households")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        !stored.contains("19450304"),
+        "no ID number in clear: {stored}"
+    );
+    let (status, again) = app
+        .send("POST", &department, "/api/v1/supply/households", &household)
+        .await;
+    assert_eq!(
+        (status, fields(&again)),
+        (409, vec!["id_number".to_string()])
+    );
+    // Outside the community office's community, or with no condition: refused, named.
+    let (status, body) = app
+        .send(
+            "POST",
+            &department,
+            "/api/v1/supply/households",
+            &json!({"building_id": other_building, "name": "王", "conditions": ["disabled"]}),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (403, vec!["building_id".to_string()])
+    );
+    let (status, body) = app
+        .send(
+            "POST",
+            &department,
+            "/api/v1/supply/households",
+            &json!({"building_id": b[1], "name": "王", "conditions": [], "id_number": "123"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let mut named = fields(&body);
+    named.sort();
+    assert_eq!(named, ["conditions", "id_number"]);
+
+    // The dispatcher and the compound's volunteer see the household, the phone masked.
+    for token in [&dispatcher, &volunteer] {
+        let (status, list) = app
+            .get(token, "/api/v1/supply/households?condition=dialysis")
+            .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["items"][0]["name"], "李淑芬", "{list}");
+        assert_eq!(list["items"][0]["phone"], "139****1234");
+    }
+    let (_, none) = app
+        .get(&dispatcher, "/api/v1/supply/households?condition=pregnant")
+        .await;
+    assert_eq!(none["items"], json!([]));
+
+    // A sheet with one bad row writes nothing and names the row; the good sheet writes both.
+    let good = [
+        "景程小区",
+        "3号楼",
+        "1单元",
+        "101",
+        "张建国",
+        "0459-6123456",
+        "",
+        "卧床、无智能手机",
+        "上门采样",
+        "",
+        "",
+    ];
+    let bad = [
+        "景程小区",
+        "3号楼",
+        "1单元",
+        "102",
+        "刘玉珍",
+        "",
+        "",
+        "会飞",
+        "",
+        "",
+        "",
+    ];
+    let head = [
+        "小区",
+        "楼栋",
+        "单元",
+        "房号",
+        "姓名",
+        "电话",
+        "身份证号",
+        "情况",
+        "需求",
+        "药品",
+        "备注",
+    ];
+    let before = app.count("supply_households").await;
+    let send = |rows: Vec<&[&str]>| {
+        let body = crate::imports::xlsx(&rows);
+        let (app, token) = (&app, &department);
+        async move {
+            let r = app
+                .client
+                .post(format!(
+                    "{}/api/v1/supply/households/import?format=xlsx",
+                    app.base
+                ))
+                .bearer_auth(token)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = send(vec![&head, &good, &bad]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(fields(&body), ["row 3: conditions"], "{body}");
+    assert_eq!(app.count("supply_households").await, before);
+    let fixed = [
+        "景程小区",
+        "3号楼",
+        "1单元",
+        "102",
+        "刘玉珍",
+        "",
+        "",
+        "孕妇",
+        "",
+        "",
+        "",
+    ];
+    let (status, body) = send(vec![&head, &good, &fixed]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"], 2);
+    let (_, list) = app
+        .get(&dispatcher, "/api/v1/supply/households?condition=bedridden")
+        .await;
+    assert_eq!(
+        list["items"][0]["phone"], "0459*****56",
+        "a landline keeps its ends"
+    );
 }
