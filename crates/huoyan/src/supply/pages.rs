@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use huoyan_core::auth::Permission;
 use huoyan_core::supply::Condition;
 use huoyan_core::supply::assistance::{RequestKind, RequestState};
-use huoyan_core::supply::delivery::DeliveryState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,22 +60,6 @@ struct RequestsPage {
     volunteers: Vec<Volunteer>,
     kinds: Vec<(&'static str, &'static str)>,
     conditions: Vec<(&'static str, &'static str)>,
-}
-
-fn state_class(s: &DeliveryState) -> &'static str {
-    s.code()
-}
-
-impl IndexPage {
-    fn state_class(&self, s: &DeliveryState) -> &'static str {
-        state_class(s)
-    }
-}
-
-impl BatchPage {
-    fn state_class(&self, s: &DeliveryState) -> &'static str {
-        state_class(s)
-    }
 }
 
 impl RequestsPage {

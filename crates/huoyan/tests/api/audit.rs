@@ -582,7 +582,8 @@ mod tamper {
             "SELECT MAX(id) FROM cases WHERE id NOT IN (SELECT merged_into FROM cases WHERE merged_into IS NOT NULL) \
              AND id NOT IN (SELECT case_id FROM inspection_answers WHERE case_id IS NOT NULL) \
              AND id NOT IN (SELECT case_id FROM recall_follow_ups) \
-             AND id NOT IN (SELECT case_id FROM recalls WHERE case_id IS NOT NULL)",
+             AND id NOT IN (SELECT case_id FROM recalls WHERE case_id IS NOT NULL) \
+             AND id NOT IN (SELECT case_id FROM supply_deliveries WHERE case_id IS NOT NULL)",
         )
         .await;
         // Files first: they name the event they came with.
