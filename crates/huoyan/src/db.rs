@@ -133,6 +133,21 @@ impl Db {
         Ok(conn)
     }
 
+    /// A key for `purpose` derived from the audit key, which the database never holds: what
+    /// personal numbers are hashed with for look-up, so a copy of the database does not give them
+    /// back by hashing every possible one.
+    pub fn derived_key(&self, purpose: &str) -> crate::error::AppResult<[u8; 32]> {
+        Ok(self
+            .audit_key
+            .as_ref()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no audit key: personal numbers are hashed with a key derived from it"
+                )
+            })?
+            .derive(purpose))
+    }
+
     pub fn with_audit_key(self, key: AuditKey) -> Db {
         Db {
             audit_key: Some(key),

@@ -90,16 +90,6 @@ pub struct HouseholdFilter {
     pub offset: Option<i64>,
 }
 
-fn key(db: &Db) -> AppResult<[u8; 32]> {
-    Ok(db
-        .audit_key
-        .as_ref()
-        .ok_or_else(|| {
-            anyhow::anyhow!("no audit key: ID numbers are hashed with a key derived from it")
-        })?
-        .derive("supply.id-number"))
-}
-
 fn codes<T: Copy>(items: &[T], code: impl Fn(T) -> &'static str) -> String {
     items.iter().map(|i| code(*i)).collect::<Vec<_>>().join(",")
 }
@@ -387,7 +377,7 @@ async fn register_route(
     Can(p, _): Can<perm::HouseholdsWrite>,
     ApiJson(new): ApiJson<NewHousehold>,
 ) -> AppResult<(StatusCode, ApiJson<Household>)> {
-    let key = key(&state.db)?;
+    let key = state.db.derived_key("supply.id-number")?;
     let id = Change::run(&state.db, &p.actor(), async |c| {
         register(c, &p, &key, &new).await
     })
@@ -425,7 +415,7 @@ async fn import_route(
 ) -> AppResult<ApiJson<Imported>> {
     let format = q.sheet()?;
     let table = tabular::read(format, &body)?;
-    let key = key(&state.db)?;
+    let key = state.db.derived_key("supply.id-number")?;
     let imported = Change::run(&state.db, &p.actor(), async |c| {
         import(c, &p, &key, &table).await
     })

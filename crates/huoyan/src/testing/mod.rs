@@ -50,13 +50,7 @@ pub struct TestingState {
 /// The key under which ID-card numbers are hashed for look-up: derived from the audit key, which
 /// the database never holds, so a copy of the database does not give the numbers back.
 pub fn id_key(db: &Db) -> AppResult<[u8; 32]> {
-    Ok(db
-        .audit_key
-        .as_ref()
-        .ok_or_else(|| {
-            anyhow::anyhow!("no audit key: ID numbers are hashed with a key derived from it")
-        })?
-        .derive("testing.id-number"))
+    db.derived_key("testing.id-number")
 }
 
 /// `raw` (the request's field `field`) as a tube's or box's barcode; why not names the field.
